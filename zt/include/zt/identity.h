@@ -1,0 +1,50 @@
+/* Identities (wire.md §1) and signatures (wire.md §2.3). */
+#ifndef ZT_IDENTITY_H
+#define ZT_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZT_ADDR_LEN 5
+#define ZT_PUB_LEN 64
+#define ZT_PRIV_LEN 64
+#define ZT_SIG_LEN 96
+#define ZT_ID_BIN_PUB 71
+#define ZT_ID_BIN_SECRET 135
+#define ZT_ID_TEXT_MAX 270  /* 10+1+1+1+128+1+128 + NUL, rounded up */
+
+/* A type-0 identity.  priv is meaningful only when has_private is true. */
+struct zt_identity {
+	uint64_t address;         /* 40 bits */
+	uint8_t pub[ZT_PUB_LEN];  /* X25519 public || Ed25519 public */
+	uint8_t priv[ZT_PRIV_LEN];/* X25519 secret || Ed25519 seed */
+	bool has_private;
+};
+
+/* Reserved addresses (wire.md §1.4): 0 and ff........ */
+bool zt_address_reserved(uint64_t address);
+
+/* Address to/from 5 wire bytes and 10 hex digits. */
+uint64_t zt_address_read(const uint8_t p[ZT_ADDR_LEN]);
+void zt_address_write(uint64_t address, uint8_t p[ZT_ADDR_LEN]);
+void zt_address_fmt(uint64_t address, char out[11]);
+
+/* Binary form (wire.md §1.6).  from_bin returns bytes consumed or a
+ * negative errno (-EINVAL malformed, -EMSGSIZE truncated). */
+int zt_identity_from_bin(struct zt_identity *id, const uint8_t *p, size_t len);
+/* Writes 71 bytes, or 135 with include_private; returns the length. */
+size_t zt_identity_to_bin(const struct zt_identity *id, uint8_t *out, bool include_private);
+
+/* Text form (wire.md §1.5): address:0:public[:private].  from_text is
+ * strict about hex, tolerates trailing whitespace; returns 0 or -EINVAL.
+ * to_text writes a NUL-terminated string, with the private key if asked. */
+int zt_identity_from_text(struct zt_identity *id, const char *s);
+void zt_identity_to_text(const struct zt_identity *id, char out[ZT_ID_TEXT_MAX], bool include_private);
+
+/* Signatures: sig = Ed25519(seed, SHA-512(msg)[0..31]) || SHA-512(msg)[0..31]. */
+int zt_sign(const struct zt_identity *id, const void *msg, size_t len, uint8_t sig[ZT_SIG_LEN]);
+bool zt_sig_verify(const uint8_t pub[ZT_PUB_LEN], const void *msg, size_t len,
+		   const uint8_t *sig, size_t siglen);
+
+#endif

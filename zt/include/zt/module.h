@@ -1,0 +1,176 @@
+/* The module ABI: what a zt module exports and what it may call.
+ *
+ * A module is one shared object exporting one const descriptor named
+ * zt_module.  No code runs at load; the kernel checks the descriptor (ABI,
+ * kind, options) before calling create().  See ztd.yaml(5) and
+ * examples/hello for a module built outside the tree. */
+#ifndef ZT_MODULE_H
+#define ZT_MODULE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#define ZT_MODULE_ABI 1   /* bump on any incompatible change */
+
+#if defined(__GNUC__)
+#define ZT_EXPORT __attribute__((visibility("default")))
+#define ZT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define ZT_EXPORT
+#define ZT_PRINTF(a, b)
+#endif
+
+struct ev_loop;
+struct zt_inst;   /* a module instance, owned by the kernel */
+struct zt_node;   /* a node of the YAML config, borrowed during create() */
+
+enum zt_kind { ZT_TRANSPORT = 1, ZT_IFACE, ZT_POLICY, ZT_NAT, ZT_SERVICE, ZT_STORE };
+
+/* ---- options: the keys a module accepts, checked before create() ---- */
+
+enum zt_opt_type {
+	ZT_OPT_T_STR = 1,   /* a scalar string */
+	ZT_OPT_T_UINT,      /* a non-negative integer within [min, max] */
+	ZT_OPT_T_BOOL,      /* true/false, yes/no, on/off */
+	ZT_OPT_T_ADDR,      /* one socket address: 198.18.0.1:9993, [2001:db8::1]:9993 */
+	ZT_OPT_T_ADDRS,     /* a socket address or a list of them */
+	ZT_OPT_T_DURATION,  /* 250ms, 10s, 5m, 1h, or a bare number of seconds */
+	ZT_OPT_T_ANY,       /* any YAML value; the module reads it with zt_node_* */
+};
+
+#define ZT_REQUIRED 1u
+
+struct zt_opt {
+	const char *key;
+	enum zt_opt_type type;
+	unsigned flags;
+	const char *def;     /* default, as YAML text; NULL for none */
+	uint64_t min, max;   /* ZT_OPT_T_UINT: inclusive range (max 0 = no limit) */
+	const char *help;
+};
+
+#define ZT_OPT_STR(k, d, h)         { (k), ZT_OPT_T_STR, 0, (d), 0, 0, (h) }
+#define ZT_OPT_STR_REQ(k, h)        { (k), ZT_OPT_T_STR, ZT_REQUIRED, NULL, 0, 0, (h) }
+#define ZT_OPT_UINT(k, d, lo, hi, h) { (k), ZT_OPT_T_UINT, 0, #d, (lo), (hi), (h) }
+#define ZT_OPT_BOOL(k, d, h)        { (k), ZT_OPT_T_BOOL, 0, (d) ? "true" : "false", 0, 0, (h) }
+#define ZT_OPT_ADDR(k, fl, d, h)    { (k), ZT_OPT_T_ADDR, (fl), (d), 0, 0, (h) }
+#define ZT_OPT_ADDRS(k, fl, d, h)   { (k), ZT_OPT_T_ADDRS, (fl), (d), 0, 0, (h) }
+#define ZT_OPT_DURATION(k, d, h)    { (k), ZT_OPT_T_DURATION, 0, (d), 0, 0, (h) }
+#define ZT_OPT_ANY(k, fl, h)        { (k), ZT_OPT_T_ANY, (fl), NULL, 0, 0, (h) }
+#define ZT_OPT_END                  { NULL, 0, 0, NULL, 0, 0, NULL }
+
+/* ---- reading options inside create(); defaults are already applied ---- */
+
+union zt_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
+const char *zt_conf_str(const struct zt_node *conf, const char *key);      /* NULL if absent */
+uint64_t zt_conf_uint(const struct zt_node *conf, const char *key);
+bool zt_conf_bool(const struct zt_node *conf, const char *key);
+uint64_t zt_conf_duration_ms(const struct zt_node *conf, const char *key);
+/* Addresses of an ADDR or ADDRS key: fills up to max, returns how many there are. */
+size_t zt_conf_addrs(const struct zt_node *conf, const char *key, union zt_sockaddr *out, size_t max);
+/* The node of a key (for ZT_OPT_T_ANY) and generic accessors. */
+const struct zt_node *zt_node_get(const struct zt_node *map, const char *key);
+const char *zt_node_scalar(const struct zt_node *n);   /* NULL unless a scalar */
+size_t zt_node_len(const struct zt_node *n);            /* items of a sequence */
+const struct zt_node *zt_node_at(const struct zt_node *seq, size_t i);
+/* Report a config error at n: prints "file:line:col: instance: key: message".
+ * create() then returns a negative errno. */
+void zt_node_error(const struct zt_node *n, const char *fmt, ...) ZT_PRINTF(2, 3);
+
+/* ---- logging and counters ---- */
+
+enum zt_log_level { ZT_LOG_ERR = 0, ZT_LOG_WARN, ZT_LOG_INFO, ZT_LOG_DEBUG };
+
+/* "instance: message"; never write to stderr directly. */
+void zt_log(const struct zt_inst *zi, enum zt_log_level level, const char *fmt, ...) ZT_PRINTF(3, 4);
+const char *zt_inst_name(const struct zt_inst *zi);
+
+/* A named 64-bit counter of this instance (e.g. "rx_dropped_short"),
+ * registered in create(), bumped on the hot path through the pointer. */
+uint64_t *zt_counter(struct zt_inst *zi, const char *name);
+
+/* ---- transports: datagrams to and from physical endpoints ---- */
+
+struct zt_dgram {
+	union zt_sockaddr peer;  /* source on receive, destination on send */
+	uint32_t local;          /* transport-defined local socket index */
+	uint8_t *data;
+	size_t len;
+};
+
+struct zt_transport_ops {
+	/* Send n datagrams; returns how many were handed to the OS (the rest
+	 * are counted as dropped by the transport) or a negative errno. */
+	int (*send)(void *state, const struct zt_dgram *d, unsigned n);
+	/* Local addresses this transport listens on, for path selection. */
+	size_t (*locals)(void *state, union zt_sockaddr *out, size_t max);
+};
+
+/* Called by a transport with datagrams it received.  The buffers are
+ * borrowed for the call only; the kernel may modify them in place. */
+void zt_transport_rx(struct zt_inst *zi, struct zt_dgram *d, unsigned n);
+
+/* ---- ifaces: a network's Ethernet port on the host ---- */
+
+struct zt_frame {
+	uint8_t *data;   /* a whole Ethernet frame: dst(6) src(6) type(2) payload */
+	size_t len;
+};
+
+struct zt_iface_settings {
+	uint8_t mac[6];
+	unsigned mtu;
+};
+
+struct zt_iface_ops {
+	/* Deliver n frames to the host; returns how many were taken or a negative errno. */
+	int (*tx)(void *state, const struct zt_frame *f, unsigned n);
+	/* Apply the port's MAC and MTU (before or after start). */
+	int (*configure)(void *state, const struct zt_iface_settings *s);
+};
+
+/* Called by an iface with frames the host sent; borrowed for the call. */
+void zt_iface_rx(struct zt_inst *zi, struct zt_frame *f, unsigned n);
+
+/* ---- policies: judge frames on a network's ingress or egress chain ---- */
+
+enum zt_verdict { ZT_ACCEPT = 0, ZT_DROP = 1 };
+
+struct zt_policy_ops {
+	enum zt_verdict (*judge)(void *state, const struct zt_frame *f);
+};
+
+/* ---- the descriptor ---- */
+
+struct zt_module {
+	uint32_t abi;               /* ZT_MODULE_ABI at build time */
+	const char *name;           /* "udp", file udp.so */
+	enum zt_kind kind;
+	const char *summary;
+	const struct zt_opt *opts;  /* keys the kernel checks, ZT_OPT_END last */
+	/* Check meaning and allocate; no fds, no watchers.  0 or -errno. */
+	int  (*create)(struct zt_inst *zi, const struct zt_node *conf, void **state);
+	/* Open fds and start watchers on the loop.  0 or -errno. */
+	int  (*start)(void *state, struct ev_loop *loop);
+	/* Undo start; safe to call twice. */
+	void (*stop)(void *state);
+	/* Free what create took. */
+	void (*destroy)(void *state);
+	union {
+		const void *any;
+		const struct zt_transport_ops *transport;
+		const struct zt_iface_ops *iface;
+		const struct zt_policy_ops *policy;
+	} ops;
+};
+
+#endif
