@@ -10,3 +10,30 @@ void zt_logf(enum zt_log_level level, const char *fmt, ...) ZT_PRINTF(2, 3);
 void zt_vlogf(enum zt_log_level level, const char *prefix, const char *fmt, va_list ap);
 
 #endif
+
+#include <zt/kernel.h>
+
+/* ---- the module registry (process-wide, like dlopen itself) ---- */
+
+/* Directories searched before $ZT_MODULE_PATH and the installed moduledir. */
+int zt_module_path_set(const char *const *dirs, size_t n);
+/* Find, dlopen and check a module by name; NULL with a one-line reason. */
+const struct zt_module *zt_module_load(const char *name, char *err, size_t errlen);
+/* The file a loaded module came from. */
+const char *zt_module_file(const struct zt_module *m);
+void zt_module_unload_all(void);
+const char *zt_kind_name(enum zt_kind kind);
+
+/* ---- instances ---- */
+
+struct zt_node;
+
+/* Make an instance of mod from its checked config node.  Reports errors at
+ * the node; returns NULL on failure. */
+struct zt_inst *zt_inst_create(struct zt_kernel *k, const struct zt_module *mod,
+			       const char *name, const struct zt_node *conf);
+void zt_inst_destroy(struct zt_inst *zi);
+const char *zt_inst_name(const struct zt_inst *zi);
+/* Visit each counter of an instance. */
+void zt_inst_counters(const struct zt_inst *zi,
+		      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);

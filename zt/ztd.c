@@ -1,13 +1,158 @@
-/* ztd: the zt daemon. */
+/* ztd: the zt daemon.  Loads a pipeline config, starts its modules on one
+ * event loop and runs until SIGINT or SIGTERM. */
 #include "config.h"
 
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "internal.h"
+#include "pipeline.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ztd [options] [-c FILE]\n"
+		"       ztd --check-config [FILE]\n"
+		"\n"
+		"Run a zt node (a leaf, root or controller) as its pipeline config says.\n"
+		"\n"
+		"  -c, --config FILE     the pipeline config (default %s)\n"
+		"  -t, --check-config    check the config, print the resolved pipeline, exit\n"
+		"  -l, --log-level LEVEL error, warning, info or debug (overrides node.log-level)\n"
+		"  -s, --syslog          log to syslog instead of stderr\n"
+		"  -h, --help            show this help\n"
+		"  -V, --version         show the version\n"
+		"\n"
+		"Modules are searched in the config's modules.path, then $ZT_MODULE_PATH,\n"
+		"then %s.  See ztd(8) and ztd.yaml(5).\n",
+		ZT_DEFAULT_CONFIG, MODULEDIR);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	zt_logf(ZT_LOG_INFO, "%s: stopping", strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	zt_logf(ZT_LOG_WARN, "SIGHUP: the pipeline cannot be reloaded safely while running; "
+		"restart ztd to apply config changes");
+}
+
+static int parse_level(const char *s, enum zt_log_level *out)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return -1;
+}
+
+static int run(struct zt_pipeline *p, struct ev_loop *loop)
+{
+	ev_signal sigint, sigterm, sighup;
+
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal_init(&sigint, on_signal, SIGINT);
+	ev_signal_init(&sigterm, on_signal, SIGTERM);
+	ev_signal_init(&sighup, on_hup, SIGHUP);
+	ev_signal_start(loop, &sigint);
+	ev_signal_start(loop, &sigterm);
+	ev_signal_start(loop, &sighup);
+	if (zt_pipeline_start(p) < 0)
+		return 1;
+	zt_logf(ZT_LOG_INFO, "started (zt %s)", PACKAGE_VERSION);
+	ev_run(loop, 0);
+	zt_pipeline_stop(p);
+	ev_signal_stop(loop, &sigint);
+	ev_signal_stop(loop, &sigterm);
+	ev_signal_stop(loop, &sighup);
+	zt_logf(ZT_LOG_INFO, "stopped");
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	printf("ztd %s\n", PACKAGE_VERSION);
-	return 0;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "syslog", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *file = ZT_DEFAULT_CONFIG;
+	bool check = false, use_syslog = false, level_given = false;
+	enum zt_log_level level = ZT_LOG_INFO;
+	struct zt_pipeline *p;
+	struct ev_loop *loop;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:tl:shV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			file = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'l':
+			if (parse_level(optarg, &level) < 0) {
+				fprintf(stderr, "ztd: --log-level: '%s' is not error, warning, info or debug\n", optarg);
+				return 2;
+			}
+			level_given = true;
+			break;
+		case 's':
+			use_syslog = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ztd (zt) %s, module ABI %d\n", PACKAGE_VERSION, ZT_MODULE_ABI);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc && check)
+		file = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "ztd: unexpected argument '%s' (see ztd --help)\n", argv[optind]);
+		return 2;
+	}
+	zt_log_setup(level, false, "ztd");
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (!loop) {
+		fprintf(stderr, "ztd: cannot initialise the event loop\n");
+		return 1;
+	}
+	p = zt_pipeline_load(file, loop);
+	if (!p) {
+		zt_module_unload_all();
+		return 1;
+	}
+	if (check) {
+		zt_pipeline_print(p, stdout);
+		printf("%s: ok\n", file);
+		rc = 0;
+	} else {
+		zt_log_setup(level_given ? level : zt_pipeline_log_level(p),
+			     use_syslog || zt_pipeline_syslog(p), "ztd");
+		rc = run(p, loop);
+	}
+	zt_pipeline_free(p);
+	zt_module_unload_all();
+	ev_loop_destroy(loop);
+	return rc;
 }

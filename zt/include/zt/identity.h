@@ -47,4 +47,33 @@ int zt_sign(const struct zt_identity *id, const void *msg, size_t len, uint8_t s
 bool zt_sig_verify(const uint8_t pub[ZT_PUB_LEN], const void *msg, size_t len,
 		   const uint8_t *sig, size_t siglen);
 
+/* H(pub) of wire.md §1.2: the 64-byte memory-hard digest.  Allocates
+ * its 2 MiB work buffer for the call; returns 0 or -ENOMEM. */
+#define ZT_POW_DIGEST_LEN 64
+int zt_identity_hash(const uint8_t pub[ZT_PUB_LEN], uint8_t digest[ZT_POW_DIGEST_LEN]);
+
+/* Validation (wire.md §1.7): address not reserved, digest[0] < 17 and
+ * digest[59..63] == address.  False also when out of memory. */
+bool zt_identity_validate(const struct zt_identity *id);
+
+/* Both public halves recomputed from a private key (wire.md §1.1). */
+void zt_identity_derive_public(const uint8_t priv[ZT_PRIV_LEN], uint8_t pub[ZT_PUB_LEN]);
+/* True iff id has a private key and its public key derives from it. */
+bool zt_identity_keys_match(const struct zt_identity *id);
+
+/* Same address and public key (wire.md §1.7). */
+bool zt_identity_equal(const struct zt_identity *a, const struct zt_identity *b);
+
+/* Generate a new identity (wire.md §1.3).  generate uses the calling
+ * thread; generate_mt runs nthreads searches from independent random
+ * starts (0: one per online CPU) and keeps the first result.  progress,
+ * if set, is called from the calling thread about ten times a second
+ * with the number of hashes tried so far.  Return 0 or a negative errno. */
+int zt_identity_generate(struct zt_identity *id);
+int zt_identity_generate_mt(struct zt_identity *id, unsigned nthreads,
+			    void (*progress)(uint64_t hashes, void *arg), void *arg);
+
+/* Forget the private key (and everything else) of id. */
+void zt_identity_wipe(struct zt_identity *id);
+
 #endif

@@ -1,0 +1,281 @@
+/* Module instances: lifecycle, names, counters, logging, and the hooks
+ * through which modules hand received datagrams and frames to the kernel. */
+#include "config.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "internal.h"
+
+struct counter {
+	uint64_t value;         /* the pointer handed out points here */
+	struct counter *next;
+	char name[];
+};
+
+struct zt_inst {
+	struct zt_kernel *k;
+	const struct zt_module *mod;
+	char *name;
+	void *state;
+	bool created, started;
+	struct counter *counters;
+	zt_dgram_sink *dgram_sink;
+	zt_frame_sink *frame_sink;
+	void *sink_ctx;
+	struct zt_inst *next;       /* the kernel's list, newest first */
+	struct zt_conf *own_conf;   /* kept for instances made from text */
+};
+
+struct zt_kernel {
+	struct ev_loop *loop;
+	struct zt_inst *insts;
+};
+
+struct zt_kernel *zt_kernel_new(struct ev_loop *loop)
+{
+	struct zt_kernel *k = calloc(1, sizeof *k);
+
+	if (k)
+		k->loop = loop;
+	return k;
+}
+
+void zt_kernel_free(struct zt_kernel *k)
+{
+	if (!k)
+		return;
+	/* the list is newest first: the reverse of creation order */
+	for (struct zt_inst *zi = k->insts; zi; zi = zi->next)
+		zt_inst_stop(zi);
+	while (k->insts)
+		zt_inst_destroy(k->insts);
+	free(k);
+}
+
+struct ev_loop *zt_kernel_loop(const struct zt_kernel *k)
+{
+	return k->loop;
+}
+
+static void inst_free(struct zt_inst *zi)
+{
+	while (zi->counters) {
+		struct counter *c = zi->counters;
+
+		zi->counters = c->next;
+		free(c);
+	}
+	zt_conf_free(zi->own_conf);
+	free(zi->name);
+	free(zi);
+}
+
+struct zt_inst *zt_inst_create(struct zt_kernel *k, const struct zt_module *mod,
+			       const char *name, const struct zt_node *conf)
+{
+	struct zt_inst *zi = calloc(1, sizeof *zi);
+	unsigned errors_before = conf->conf->errors;
+	int rc;
+
+	if (!zi || !(zi->name = strdup(name))) {
+		free(zi);
+		zt_node_error(conf, "out of memory");
+		return NULL;
+	}
+	zi->k = k;
+	zi->mod = mod;
+	rc = mod->create(zi, conf, &zi->state);
+	if (rc < 0) {
+		/* say something if the module did not */
+		if (conf->conf->errors == errors_before)
+			zt_node_error(conf, "%s", strerror(-rc));
+		inst_free(zi);
+		return NULL;
+	}
+	zi->created = true;
+	zi->next = k->insts;
+	k->insts = zi;
+	return zi;
+}
+
+void zt_inst_destroy(struct zt_inst *zi)
+{
+	struct zt_inst **pp;
+
+	if (!zi)
+		return;
+	zt_inst_stop(zi);
+	for (pp = &zi->k->insts; *pp; pp = &(*pp)->next)
+		if (*pp == zi) {
+			*pp = zi->next;
+			break;
+		}
+	if (zi->created)
+		zi->mod->destroy(zi->state);
+	inst_free(zi);
+}
+
+int zt_inst_start(struct zt_inst *zi)
+{
+	int rc = 0;
+
+	if (zi->started)
+		return 0;
+	if (zi->mod->start)
+		rc = zi->mod->start(zi->state, zi->k->loop);
+	if (rc < 0)
+		return rc;
+	zi->started = true;
+	return 0;
+}
+
+void zt_inst_stop(struct zt_inst *zi)
+{
+	if (!zi->started)
+		return;
+	if (zi->mod->stop)
+		zi->mod->stop(zi->state);
+	zi->started = false;
+}
+
+void *zt_inst_state(const struct zt_inst *zi)
+{
+	return zi->state;
+}
+
+const struct zt_module *zt_inst_module(const struct zt_inst *zi)
+{
+	return zi->mod;
+}
+
+const char *zt_inst_name(const struct zt_inst *zi)
+{
+	return zi->name;
+}
+
+struct zt_inst *zt_kernel_instance(struct zt_kernel *k, enum zt_kind kind,
+				   const char *yaml, char *err, size_t errlen)
+{
+	struct zt_conf *conf = zt_conf_parse("(inline)", yaml, true);
+	const struct zt_module *mod;
+	const char *use, *name;
+	struct zt_inst *zi = NULL;
+	char why[512];
+
+	if (!conf) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (conf->errors)
+		goto fail;
+	if (!conf->root || conf->root->type != ZT_NODE_MAP) {
+		zt_conf_error(conf, 1, 1, "an instance must be a mapping");
+		goto fail;
+	}
+	use = zt_conf_str(conf->root, "use");
+	if (!use) {
+		zt_node_error(conf->root, "missing required key 'use' (the module)");
+		goto fail;
+	}
+	mod = zt_module_load(use, why, sizeof why);
+	if (!mod) {
+		zt_node_error_at(zt_node_get(conf->root, "use"), conf->root, "%s", why);
+		goto fail;
+	}
+	if (mod->kind != kind) {
+		zt_node_error_at(zt_node_get(conf->root, "use"), conf->root, "'%s' is a%s %s, not a%s %s", use,
+			      mod->kind == ZT_IFACE ? "n" : "", zt_kind_name(mod->kind),
+			      kind == ZT_IFACE ? "n" : "", zt_kind_name(kind));
+		goto fail;
+	}
+	name = zt_conf_str(conf->root, "instance");
+	if (!name)
+		name = use;
+	if (zt_conf_check_opts(conf->root, mod->opts, name))
+		goto fail;
+	zi = zt_inst_create(k, mod, name, conf->root);
+	if (!zi)
+		goto fail;
+	zi->own_conf = conf;
+	return zi;
+fail:
+	snprintf(err, errlen, "%s", conf->first_error);
+	zt_conf_free(conf);
+	return NULL;
+}
+
+/* ---- counters ---- */
+
+uint64_t *zt_counter(struct zt_inst *zi, const char *name)
+{
+	static uint64_t overflow;   /* only if out of memory: counts nowhere useful */
+	struct counter *c;
+
+	for (c = zi->counters; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return &c->value;
+	c = calloc(1, sizeof *c + strlen(name) + 1);
+	if (!c)
+		return &overflow;
+	strcpy(c->name, name);
+	c->next = zi->counters;
+	zi->counters = c;
+	return &c->value;
+}
+
+uint64_t zt_inst_counter(const struct zt_inst *zi, const char *name)
+{
+	for (const struct counter *c = zi->counters; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return c->value;
+	return 0;
+}
+
+void zt_inst_counters(const struct zt_inst *zi,
+		      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	for (const struct counter *c = zi->counters; c; c = c->next)
+		fn(ctx, c->name, c->value);
+}
+
+/* ---- logging ---- */
+
+void zt_log(const struct zt_inst *zi, enum zt_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	zt_vlogf(level, zi ? zi->name : NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- hooks ---- */
+
+void zt_inst_set_dgram_sink(struct zt_inst *zi, zt_dgram_sink *fn, void *ctx)
+{
+	zi->dgram_sink = fn;
+	zi->sink_ctx = ctx;
+}
+
+void zt_inst_set_frame_sink(struct zt_inst *zi, zt_frame_sink *fn, void *ctx)
+{
+	zi->frame_sink = fn;
+	zi->sink_ctx = ctx;
+}
+
+void zt_transport_rx(struct zt_inst *zi, struct zt_dgram *d, unsigned n)
+{
+	if (zi->dgram_sink)
+		zi->dgram_sink(zi->sink_ctx, zi, d, n);
+}
+
+void zt_iface_rx(struct zt_inst *zi, struct zt_frame *f, unsigned n)
+{
+	if (zi->frame_sink)
+		zi->frame_sink(zi->sink_ctx, zi, f, n);
+}

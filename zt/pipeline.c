@@ -1,0 +1,558 @@
+/* The pipeline: reads ztd.yaml into module instances and chains.
+ *
+ *   node:       { home, log-level, syslog }
+ *   modules:    { path: [dirs] }
+ *   transports, nat, stores, policies, services:   lists of instances
+ *   networks:   [ { id, iface: instance, ingress: chain, egress: chain } ]
+ *
+ * An instance is a mapping with `use:` (the module), optional `instance:`
+ * (its name) and the module's own keys.  A chain is a list whose items are
+ * inline policy instances or names of instances under `policies:`. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "pipeline.h"
+
+#define PL_MAX_CHAIN 32
+
+struct pl_inst {
+	struct zt_node *node;
+	const struct zt_module *mod;
+	const char *name;
+	enum zt_kind kind;
+	char *owned_name;       /* generated names */
+	struct zt_inst *zi;
+};
+
+struct pl_network {
+	uint64_t id;
+	struct zt_node *node;
+	struct pl_inst *iface;
+	struct pl_inst *ingress[PL_MAX_CHAIN], *egress[PL_MAX_CHAIN];
+	size_t n_ingress, n_egress;
+};
+
+struct zt_pipeline {
+	struct zt_conf *conf;
+	struct zt_kernel *kernel;
+	char *home;
+	enum zt_log_level log_level;
+	bool use_syslog;
+	struct pl_inst *insts;      /* in creation order */
+	size_t n_insts, cap_insts;
+	struct pl_network *nets;
+	size_t n_nets;
+	bool started;
+};
+
+static const struct {
+	const char *key;
+	enum zt_kind kind;
+} sections[] = {
+	/* creation order: what others use comes first */
+	{ "stores", ZT_STORE },
+	{ "transports", ZT_TRANSPORT },
+	{ "nat", ZT_NAT },
+	{ "policies", ZT_POLICY },
+	{ "services", ZT_SERVICE },
+};
+
+static const char *const top_keys[] = {
+	"node", "modules", "stores", "transports", "nat", "policies", "services", "networks",
+};
+
+static bool is_a(enum zt_kind k)
+{
+	return k == ZT_IFACE;   /* "an iface", "a transport" */
+}
+
+/* ---- instances ---- */
+
+static struct pl_inst *pl_find(struct zt_pipeline *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_insts; i++)
+		if (strcmp(p->insts[i].name, name) == 0)
+			return &p->insts[i];
+	return NULL;
+}
+
+/* A module by name, or by a path to its file (relative to the config). */
+static const struct zt_module *pl_load(struct zt_pipeline *p, const char *use, char *why, size_t len)
+{
+	const struct zt_module *mod;
+	char *copy, *file;
+
+	if (!strchr(use, '/') || use[0] == '/')
+		return zt_module_load(use, why, len);
+	copy = strdup(p->conf->file);
+	if (!copy || asprintf(&file, "%s/%s", dirname(copy), use) < 0) {
+		free(copy);
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	mod = zt_module_load(file, why, len);
+	free(file);
+	free(copy);
+	return mod;
+}
+
+/* Check an instance mapping, load its module and check its options. */
+static struct pl_inst *pl_add(struct zt_pipeline *p, struct zt_node *n, enum zt_kind kind,
+			      const char *default_suffix)
+{
+	const struct zt_node *use_n, *inst_n;
+	const struct zt_module *mod;
+	struct pl_inst *pi, *dup;
+	char why[1024];
+	const char *use;
+
+	if (n->type != ZT_NODE_MAP) {
+		zt_node_error(n, "must be a mapping with 'use: <module>', not %s", zt_node_type_name(n->type));
+		return NULL;
+	}
+	use_n = zt_node_get(n, "use");
+	use = zt_node_scalar(use_n);
+	if (!use) {
+		zt_node_error(n, use_n ? "'use' must name a module" : "missing required key 'use' (the %s module)",
+			      zt_kind_name(kind));
+		return NULL;
+	}
+	mod = pl_load(p, use, why, sizeof why);
+	if (!mod) {
+		zt_node_error_at(use_n, n, "%s", why);
+		return NULL;
+	}
+	if (mod->kind != kind) {
+		zt_node_error_at(use_n, n, "'%s' is a%s %s, not a%s %s", use, is_a(mod->kind) ? "n" : "",
+			      zt_kind_name(mod->kind), is_a(kind) ? "n" : "", zt_kind_name(kind));
+		return NULL;
+	}
+	if (p->n_insts == p->cap_insts) {
+		/* networks point into insts, so they reserve room up front */
+		size_t cap = p->cap_insts ? 2 * p->cap_insts : 16;
+		struct pl_inst *v = p->n_nets ? NULL : realloc(p->insts, cap * sizeof *v);
+
+		if (!v) {
+			zt_node_error(n, "out of memory");
+			return NULL;
+		}
+		p->insts = v;
+		p->cap_insts = cap;
+	}
+	pi = &p->insts[p->n_insts];
+	memset(pi, 0, sizeof *pi);
+	pi->node = n;
+	pi->mod = mod;
+	pi->kind = kind;
+	inst_n = zt_node_get(n, "instance");
+	if (inst_n) {
+		pi->name = zt_node_scalar(inst_n);
+		if (!pi->name || !pi->name[0]) {
+			zt_node_error(inst_n, "must be a name");
+			return NULL;
+		}
+	} else if (default_suffix) {
+		if (asprintf(&pi->owned_name, "%s@%s", mod->name, default_suffix) < 0)
+			return NULL;
+		pi->name = pi->owned_name;
+	} else {
+		pi->name = mod->name;
+	}
+	dup = pl_find(p, pi->name);
+	if (dup) {
+		zt_node_error_at(inst_n ? inst_n : use_n, n,
+			      "two instances named '%s' (the other at line %u); give one an 'instance:' name",
+			      pi->name, dup->node->line);
+		free(pi->owned_name);
+		return NULL;
+	}
+	p->n_insts++;
+	zt_conf_check_opts(n, mod->opts, pi->name);
+	return pi;
+}
+
+static void pl_section(struct zt_pipeline *p, struct zt_node *list, enum zt_kind kind)
+{
+	if (list->type != ZT_NODE_SEQ) {
+		zt_node_error(list, "must be a list of %s instances", zt_kind_name(kind));
+		return;
+	}
+	for (size_t i = 0; i < list->n; i++)
+		pl_add(p, list->items[i], kind, NULL);
+}
+
+/* ---- networks ---- */
+
+static int parse_nwid(const char *s, uint64_t *id)
+{
+	char *end;
+
+	if (!s || strlen(s) != 16)
+		return -EINVAL;
+	for (const char *c = s; *c; c++)
+		if (!strchr("0123456789abcdefABCDEF", *c))
+			return -EINVAL;
+	*id = strtoull(s, &end, 16);
+	return 0;
+}
+
+static size_t pl_chain(struct zt_pipeline *p, struct zt_node *list, const char *nwid,
+		       struct pl_inst **out)
+{
+	size_t n = 0;
+
+	if (list->type != ZT_NODE_SEQ) {
+		zt_node_error(list, "must be a list of policies (names or { use: ... })");
+		return 0;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		struct zt_node *item = list->items[i];
+		struct pl_inst *pi;
+
+		if (n == PL_MAX_CHAIN) {
+			zt_node_error(item, "a chain holds at most %d policies", PL_MAX_CHAIN);
+			break;
+		}
+		if (item->type == ZT_NODE_SCALAR) {
+			pi = pl_find(p, item->text);
+			if (!pi)
+				zt_node_error(item, "no instance named '%s' (define it under 'policies:')", item->text);
+			else if (pi->kind != ZT_POLICY)
+				zt_node_error(item, "'%s' is a%s %s, not a policy", item->text,
+					      is_a(pi->kind) ? "n" : "", zt_kind_name(pi->kind));
+			else
+				out[n++] = pi;
+			continue;
+		}
+		pi = pl_add(p, item, ZT_POLICY, nwid);
+		if (pi)
+			out[n++] = pi;
+	}
+	return n;
+}
+
+static void pl_network(struct zt_pipeline *p, struct zt_node *n, struct pl_network *net)
+{
+	static const char *const keys[] = { "id", "iface", "ingress", "egress" };
+	struct zt_node *v;
+	const char *id;
+
+	net->node = n;
+	if (n->type != ZT_NODE_MAP) {
+		zt_node_error(n, "must be a mapping with 'id:' and 'iface:'");
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		size_t k;
+
+		for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
+			if (strcmp(n->keys[i]->text, keys[k]) == 0)
+				break;
+		if (k == sizeof keys / sizeof keys[0])
+			zt_node_error(n->keys[i], "unknown key '%s' (a network has id, iface, ingress, egress)",
+				      n->keys[i]->text);
+	}
+	v = (struct zt_node *)zt_node_get(n, "id");
+	id = zt_node_scalar(v);
+	if (!v) {
+		zt_node_error(n, "missing required key 'id' (16 hex digits)");
+		return;
+	}
+	if (parse_nwid(id, &net->id) < 0) {
+		zt_node_error(v, "'%s' is not a network id (16 hex digits)", id ? id : "");
+		return;
+	}
+	for (struct pl_network *o = p->nets; o < net; o++)
+		if (o->id == net->id)
+			zt_node_error(v, "network %016" PRIx64 " is listed twice (first at line %u)",
+				      net->id, o->node->line);
+	v = (struct zt_node *)zt_node_get(n, "iface");
+	if (!v)
+		zt_node_error(n, "missing required key 'iface' (the network's port, e.g. { use: tap })");
+	else
+		net->iface = pl_add(p, v, ZT_IFACE, id);
+	if ((v = (struct zt_node *)zt_node_get(n, "ingress")))
+		net->n_ingress = pl_chain(p, v, id, net->ingress);
+	if ((v = (struct zt_node *)zt_node_get(n, "egress")))
+		net->n_egress = pl_chain(p, v, id, net->egress);
+}
+
+/* Every instance a network section may add: each network adds at most
+ * an iface and two full chains. */
+static size_t networks_reserve(const struct zt_node *list)
+{
+	return list && list->type == ZT_NODE_SEQ ? list->n * (1 + 2 * PL_MAX_CHAIN) : 0;
+}
+
+static void pl_networks(struct zt_pipeline *p, struct zt_node *list)
+{
+	size_t need = p->n_insts + networks_reserve(list);
+
+	if (list->type != ZT_NODE_SEQ) {
+		zt_node_error(list, "must be a list of networks");
+		return;
+	}
+	if (need > p->cap_insts) {
+		struct pl_inst *v = realloc(p->insts, need * sizeof *v);
+
+		if (!v) {
+			zt_node_error(list, "out of memory");
+			return;
+		}
+		p->insts = v;
+		p->cap_insts = need;
+	}
+	p->nets = calloc(list->n ? list->n : 1, sizeof *p->nets);
+	if (!p->nets) {
+		zt_node_error(list, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		p->n_nets = i + 1;
+		pl_network(p, list->items[i], &p->nets[i]);
+	}
+}
+
+/* ---- node and modules ---- */
+
+static void pl_node(struct zt_pipeline *p, struct zt_node *n)
+{
+	static const char *const levels[] = { "error", "warning", "info", "debug" };
+
+	if (n->type != ZT_NODE_MAP) {
+		zt_node_error(n, "must be a mapping (home, log-level, syslog)");
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i]->text;
+		struct zt_node *v = n->items[i];
+		const char *s = zt_node_scalar(v);
+
+		if (strcmp(k, "home") == 0) {
+			if (!s || !s[0])
+				zt_node_error(v, "must be a directory");
+			else if (!(p->home = strdup(s)))
+				zt_node_error(v, "out of memory");
+		} else if (strcmp(k, "log-level") == 0) {
+			size_t l;
+
+			for (l = 0; l < 4; l++)
+				if (s && strcmp(s, levels[l]) == 0)
+					break;
+			if (l == 4)
+				zt_node_error(v, "must be error, warning, info or debug");
+			else
+				p->log_level = l;
+		} else if (strcmp(k, "syslog") == 0) {
+			if (!s || zt_parse_bool(s, &p->use_syslog) < 0)
+				zt_node_error(v, "must be true or false");
+		} else {
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, log-level, syslog)", k);
+		}
+	}
+}
+
+/* modules.path: directories searched first; relative ones are taken from
+ * the config file's directory. */
+static void pl_modules(struct zt_pipeline *p, struct zt_node *n)
+{
+	const struct zt_node *path = zt_node_get(n, "path");
+	char *dirs[64], *copy, *base;
+	size_t nd = 0;
+
+	if (n->type != ZT_NODE_MAP) {
+		zt_node_error(n, "must be a mapping with 'path:'");
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++)
+		if (strcmp(n->keys[i]->text, "path") != 0)
+			zt_node_error(n->keys[i], "unknown key '%s' (modules has path)", n->keys[i]->text);
+	if (!path)
+		return;
+	if (path->type == ZT_NODE_SCALAR || zt_node_len(path) == 0 || zt_node_len(path) > 64) {
+		zt_node_error(path, "must be a list of 1 to 64 directories");
+		return;
+	}
+	copy = strdup(p->conf->file);
+	base = copy ? dirname(copy) : ".";
+	for (size_t i = 0; i < path->n; i++) {
+		const char *d = zt_node_scalar(path->items[i]);
+
+		if (!d || !d[0]) {
+			zt_node_error(path->items[i], "must be a directory");
+			continue;
+		}
+		if (d[0] == '/' ? !(dirs[nd] = strdup(d)) : asprintf(&dirs[nd], "%s/%s", base, d) < 0)
+			break;
+		nd++;
+	}
+	if (zt_module_path_set((const char *const *)dirs, nd) < 0)
+		zt_node_error(path, "out of memory");
+	while (nd)
+		free(dirs[--nd]);
+	free(copy);
+}
+
+/* ---- the whole file ---- */
+
+static void pl_check_top(struct zt_pipeline *p)
+{
+	struct zt_node *root = p->conf->root;
+
+	for (size_t i = 0; i < root->n; i++) {
+		size_t k;
+
+		for (k = 0; k < sizeof top_keys / sizeof top_keys[0]; k++)
+			if (strcmp(root->keys[i]->text, top_keys[k]) == 0)
+				break;
+		if (k == sizeof top_keys / sizeof top_keys[0])
+			zt_node_error(root->keys[i], "unknown section '%s' (sections: node, modules, "
+				      "transports, nat, stores, policies, services, networks)", root->keys[i]->text);
+	}
+}
+
+static void pl_create(struct zt_pipeline *p)
+{
+	for (size_t i = 0; i < p->n_insts; i++) {
+		struct pl_inst *pi = &p->insts[i];
+
+		pi->zi = zt_inst_create(p->kernel, pi->mod, pi->name, pi->node);
+	}
+}
+
+struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
+{
+	struct zt_pipeline *p = calloc(1, sizeof *p);
+	struct zt_node *root, *v;
+
+	if (!p)
+		return NULL;
+	p->log_level = ZT_LOG_INFO;
+	p->conf = zt_conf_parse(file, NULL, false);
+	p->kernel = zt_kernel_new(loop);
+	if (!p->conf || !p->kernel)
+		goto fail;
+	if (p->conf->errors)
+		goto fail;
+	root = p->conf->root;
+	if (!root || root->type != ZT_NODE_MAP) {
+		zt_conf_error(p->conf, root ? root->line : 1, root ? root->col : 1,
+			      "the config must be a mapping of sections (node, transports, networks, ...)");
+		goto fail;
+	}
+	pl_check_top(p);
+	if ((v = (struct zt_node *)zt_node_get(root, "node")))
+		pl_node(p, v);
+	if ((v = (struct zt_node *)zt_node_get(root, "modules")))
+		pl_modules(p, v);
+	else
+		zt_module_path_set(NULL, 0);
+	for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++)
+		if ((v = (struct zt_node *)zt_node_get(root, sections[s].key)))
+			pl_section(p, v, sections[s].kind);
+	if ((v = (struct zt_node *)zt_node_get(root, "networks")))
+		pl_networks(p, v);
+	if (p->conf->errors)
+		goto fail;
+	pl_create(p);
+	if (p->conf->errors)
+		goto fail;
+	return p;
+fail:
+	zt_pipeline_free(p);
+	return NULL;
+}
+
+int zt_pipeline_start(struct zt_pipeline *p)
+{
+	for (size_t i = 0; i < p->n_insts; i++) {
+		int rc = zt_inst_start(p->insts[i].zi);
+
+		if (rc < 0) {
+			zt_logf(ZT_LOG_ERR, "%s: could not start: %s", p->insts[i].name, strerror(-rc));
+			zt_pipeline_stop(p);
+			return rc;
+		}
+	}
+	p->started = true;
+	return 0;
+}
+
+void zt_pipeline_stop(struct zt_pipeline *p)
+{
+	for (size_t i = p->n_insts; i-- > 0;)
+		if (p->insts[i].zi)
+			zt_inst_stop(p->insts[i].zi);
+	p->started = false;
+}
+
+void zt_pipeline_free(struct zt_pipeline *p)
+{
+	if (!p)
+		return;
+	zt_pipeline_stop(p);
+	for (size_t i = p->n_insts; i-- > 0;) {
+		zt_inst_destroy(p->insts[i].zi);
+		free(p->insts[i].owned_name);
+	}
+	zt_kernel_free(p->kernel);
+	free(p->insts);
+	free(p->nets);
+	free(p->home);
+	zt_conf_free(p->conf);
+	free(p);
+}
+
+static void print_chain(FILE *out, const char *what, struct pl_inst *const *c, size_t n)
+{
+	fprintf(out, "    %s:", what);
+	if (n == 0)
+		fprintf(out, " (none)");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s %s", i ? " ->" : "", c[i]->name);
+	fprintf(out, "\n");
+}
+
+void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
+{
+	static const char *const levels[] = { "error", "warning", "info", "debug" };
+
+	fprintf(out, "config %s\n", p->conf->file);
+	fprintf(out, "node\n    home: %s\n    log-level: %s\n    syslog: %s\n",
+		zt_pipeline_home(p), levels[p->log_level], p->use_syslog ? "true" : "false");
+	fprintf(out, "instances (in start order)\n");
+	for (size_t i = 0; i < p->n_insts; i++) {
+		const struct pl_inst *pi = &p->insts[i];
+
+		fprintf(out, "    %-24s %-9s %-10s %s\n", pi->name, zt_kind_name(pi->kind),
+			pi->mod->name, zt_module_file(pi->mod));
+	}
+	for (size_t i = 0; i < p->n_nets; i++) {
+		const struct pl_network *net = &p->nets[i];
+
+		fprintf(out, "network %016" PRIx64 "\n    iface: %s\n", net->id, net->iface->name);
+		print_chain(out, "ingress", net->ingress, net->n_ingress);
+		print_chain(out, "egress", net->egress, net->n_egress);
+	}
+}
+
+const char *zt_pipeline_home(const struct zt_pipeline *p)
+{
+	return p->home ? p->home : ZT_DEFAULT_HOME;
+}
+
+enum zt_log_level zt_pipeline_log_level(const struct zt_pipeline *p)
+{
+	return p->log_level;
+}
+
+bool zt_pipeline_syslog(const struct zt_pipeline *p)
+{
+	return p->use_syslog;
+}

@@ -1,0 +1,28 @@
+/* The daemon's pipeline: the config file's instances and the chains
+ * between them, checked as a whole before anything starts. */
+#ifndef ZT_PIPELINE_H
+#define ZT_PIPELINE_H
+
+#include <stdio.h>
+
+#include "internal.h"
+
+struct zt_pipeline;
+
+/* Parse and check a config file: schema, modules, options, then each
+ * module's own create() checks.  Prints every error as file:line:col and
+ * returns NULL if there was any. */
+struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop);
+/* Start instances in order; on failure stop what started and return -errno. */
+int zt_pipeline_start(struct zt_pipeline *p);
+/* Stop in reverse order; safe twice. */
+void zt_pipeline_stop(struct zt_pipeline *p);
+void zt_pipeline_free(struct zt_pipeline *p);
+/* The resolved pipeline, for --check-config. */
+void zt_pipeline_print(const struct zt_pipeline *p, FILE *out);
+
+const char *zt_pipeline_home(const struct zt_pipeline *p);
+enum zt_log_level zt_pipeline_log_level(const struct zt_pipeline *p);
+bool zt_pipeline_syslog(const struct zt_pipeline *p);
+
+#endif
