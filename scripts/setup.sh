@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install what zt needs to build, test and run its lab, on Debian 12.
+# Idempotent: packages already present are left alone.
+set -e
+packages="build-essential autoconf automake libtool pkg-config
+	libsodium-dev libev-dev libyaml-dev libpcap-dev libssl-dev liblz4-dev
+	clang libclang-rt-14-dev
+	iproute2 nftables iputils-ping tcpdump procps psmisc curl"
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq $missing > /dev/null
+fi

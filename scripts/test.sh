@@ -1,0 +1,56 @@
+#!/bin/sh
+# Set everything up and run zt's whole test suite: the plain build, the
+# same tests under AddressSanitizer and UndefinedBehaviorSanitizer, and
+# make distcheck (a release tarball built and tested out of tree).
+# The last line is the total: "N passed, N failed, N skipped".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${ZT_BUILD_ROOT:-$top/_build}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+"$top/scripts/setup.sh" || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+(cd "$top" && ./autogen.sh > /dev/null 2>&1) || { echo "autogen failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0 skipped=0
+count() {
+	# add the totals of a build's test-suite.log
+	log=$1/test-suite.log
+	[ -f "$log" ] || return
+	p=$(sed -n 's/^# PASS: *//p' "$log"); f=$(sed -n 's/^# FAIL: *//p' "$log")
+	e=$(sed -n 's/^# ERROR: *//p' "$log"); x=$(sed -n 's/^# XPASS: *//p' "$log")
+	s=$(sed -n 's/^# SKIP: *//p' "$log")
+	passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
+	skipped=$((skipped + ${s:-0}))
+}
+run_build() {
+	# run_build NAME CONFIGURE-ARGS...
+	name=$1; shift
+	dir=$out/$name
+	rm -rf "$dir"; mkdir -p "$dir"
+	echo "== $name: configure $*"
+	(cd "$dir" && "$top/configure" -q "$@" > configure.out 2>&1) || { cat "$dir/configure.out"; failed=$((failed + 1)); return; }
+	echo "== $name: make"
+	(cd "$dir" && make -j"$jobs" > make.out 2>&1) || { tail -40 "$dir/make.out"; failed=$((failed + 1)); return; }
+	echo "== $name: make check"
+	(cd "$dir" && make -j"$jobs" check > check.out 2>&1)
+	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$dir/check.out" | grep -v '^PASS' || true
+	grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$dir/check.out" || true
+	for t in $(grep -lE '^(not ok|Bail out)' "$dir"/t/*.log 2>/dev/null); do
+		echo "--- $t"; grep -E -B2 -A6 '^(not ok|Bail out)' "$t" | head -60
+	done
+	count "$dir"
+}
+
+run_build plain
+run_build sanitizers --enable-sanitizers
+
+echo "== distcheck"
+dir=$out/plain
+if (cd "$dir" && make -j"$jobs" distcheck > distcheck.out 2>&1); then
+	passed=$((passed + 1)); echo "distcheck: ok"
+else
+	failed=$((failed + 1)); tail -40 "$dir/distcheck.out"
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
