@@ -12,7 +12,7 @@
 #define ZT_SIG_LEN 96
 #define ZT_ID_BIN_PUB 71
 #define ZT_ID_BIN_SECRET 135
-#define ZT_ID_TEXT_MAX 270  /* 10+1+1+1+128+1+128 + NUL, rounded up */
+#define ZT_ID_TEXT_MAX 272  /* 10+1+1+1+128+1+128 + NUL = 271, rounded up */
 
 /* A type-0 identity.  priv is meaningful only when has_private is true. */
 struct zt_identity {
