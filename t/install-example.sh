@@ -29,7 +29,7 @@ services:
 YAML
 out=$(LD_LIBRARY_PATH=$libdir ZT_MODULE_PATH= "$ztd" --check-config "$tmp/hello.yaml" 2>&1)
 like "$out" "hello +service +hello +$moduledir/hello.so" "installed ztd resolves the module"
-LD_LIBRARY_PATH=$libdir ZT_MODULE_PATH= timeout -s INT 1 "$ztd" -c "$tmp/hello.yaml" 2> "$tmp/run.log"
+LD_LIBRARY_PATH=$libdir ZT_MODULE_PATH= timeout --preserve-status -s INT 1 "$ztd" -c "$tmp/hello.yaml" 2> "$tmp/run.log"
 is $? 0 "installed ztd runs it and stops on SIGINT"
 like "$(cat "$tmp/run.log")" "hello: hello from the example \\(greeting 3\\)" "the module ran on the loop"
 tap_done
