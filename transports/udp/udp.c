@@ -133,6 +133,10 @@ static void udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 				(*u->rx_truncated)++;
 				continue;
 			}
+			/* the same bytes for the same peer, whatever came before */
+			if (u->rxd[i].peer.sa.sa_family == AF_INET)
+				memset((char *)&u->rxd[i].peer + sizeof u->rxd[i].peer.in4, 0,
+				       sizeof u->rxd[i].peer - sizeof u->rxd[i].peer.in4);
 			if (n != i)
 				u->rxd[n].peer = u->rxd[i].peer;
 			u->rxd[n].local = s->index;
@@ -144,7 +148,8 @@ static void udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 		*u->rx_dgrams += n;
 		if (n)
 			zt_transport_rx(u->zi, u->rxd, n);
-		if ((unsigned)r < u->batch)
+		/* the receiver may have stopped us */
+		if (s->fd < 0 || (unsigned)r < u->batch)
 			return;
 	}
 }
@@ -167,7 +172,8 @@ static struct udp_sock *udp_route(struct udp *u, const struct zt_dgram *d)
 }
 
 /* Hand msgs [0, cnt) to fd; returns how many the OS took.  A datagram the
- * OS refuses is counted and skipped so the rest still go out. */
+ * OS refuses is counted and skipped so the rest still go out; when the
+ * socket buffer is full the rest of the run is counted as dropped. */
 static unsigned udp_flush(struct udp *u, int fd, unsigned cnt)
 {
 	unsigned off = 0, sent = 0;
@@ -175,13 +181,15 @@ static unsigned udp_flush(struct udp *u, int fd, unsigned cnt)
 	while (off < cnt) {
 		int r = sendmmsg(fd, u->txmsg + off, cnt - off, MSG_DONTWAIT);
 
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-				(*u->tx_dropped)++;
-			else
-				(*u->tx_errors)++;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			/* the socket buffer is full: the rest would not fit either */
+			*u->tx_dropped += cnt - off;
+			break;
+		}
+		if (r <= 0) {
+			(*u->tx_errors)++;
 			off++;
 			continue;
 		}
