@@ -170,7 +170,7 @@ int main(void)
 
 	if (!loop || !k)
 		bail("no loop or kernel");
-	plan(64);
+	plan(65);
 
 	/* ---- options ---- */
 	refused(k, "{ use: udp, batch: 0 }", "batch", "batch: 0");
@@ -233,6 +233,13 @@ int main(void)
 	   "v4: content and order kept");
 	ok(same_addr(&seen.d[1].peer, &c4addr), "v4: peer is the sender's address");
 	is_int(seen.d[1].local, 0, "v4: local is socket 0");
+	{
+		static const uint8_t zero[sizeof(union zt_sockaddr)];
+		const uint8_t *tail = (const uint8_t *)&seen.d[2].peer + sizeof(struct sockaddr_in);
+
+		ok(memcmp(tail, zero, sizeof(union zt_sockaddr) - sizeof(struct sockaddr_in)) == 0,
+		   "v4: peer zero past the IPv4 address, so equal peers compare equal");
+	}
 
 	/* ---- receive over IPv6 ---- */
 	if (v6) {
