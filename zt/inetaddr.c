@@ -262,7 +262,7 @@ static enum zt_ip_scope scope6(const uint8_t *ip)
 		return ZT_SCOPE_MULTICAST;
 	if (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80) {
 		/* fe80::1 is the loopback of some stacks */
-		if (all_zero(ip + 2, 13) && ip[15] == 1)
+		if (ip[1] == 0x80 && all_zero(ip + 2, 13) && ip[15] == 1)
 			return ZT_SCOPE_LOOPBACK;
 		return ZT_SCOPE_LINK_LOCAL;
 	}
