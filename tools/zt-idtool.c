@@ -213,6 +213,7 @@ static int cmd_sign(const char *idarg, const char *path)
 		return 1;
 	if (!id.has_private) {
 		fprintf(stderr, "%s does not contain a private key (must use private to sign)\n", idarg);
+		zt_identity_wipe(&id);
 		return 1;
 	}
 	msg = file_read(path, &len);
@@ -243,10 +244,12 @@ static int cmd_verify(const char *idarg, const char *path, const char *sighex)
 	msg = file_read(path, &len);
 	if (!msg) {
 		fprintf(stderr, "%s is not readable\n", path);
+		zt_identity_wipe(&id);
 		return 1;
 	}
 	good = sodium_hex2bin(sig, sizeof sig, sighex, strlen(sighex), NULL, &siglen, &end) == 0 &&
 	       *end == '\0' && zt_sig_verify(id.pub, msg, len, sig, siglen);
+	zt_identity_wipe(&id);
 	free(msg);
 	if (!good) {
 		fprintf(stderr, "%s signature check FAILED\n", path);
