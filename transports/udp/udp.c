@@ -25,7 +25,7 @@
 /* recvmmsg calls per wakeup before other watchers get their turn. */
 #define UDP_ROUNDS 8
 /* Longest text of an address, "[v6%scope]:port". */
-#define UDP_ADDRSTRLEN (INET6_ADDRSTRLEN + 16)
+#define UDP_ADDRSTRLEN (INET6_ADDRSTRLEN + 24)
 
 struct udp;
 
