@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "internal.h"
+#include <zt/node.h>
 
 struct counter {
 	uint64_t value;         /* the pointer handed out points here */
@@ -29,6 +30,7 @@ struct zt_inst {
 	void *sink_ctx;
 	struct zt_inst *next;       /* the kernel's list, newest first */
 	struct zt_conf *own_conf;   /* kept for instances made from text */
+	struct zt_core *core;       /* the node this instance serves, if any */
 };
 
 struct zt_kernel {
@@ -252,6 +254,18 @@ void zt_log(const struct zt_inst *zi, enum zt_log_level level, const char *fmt, 
 	va_start(ap, fmt);
 	zt_vlogf(level, zi ? zi->name : NULL, fmt, ap);
 	va_end(ap);
+}
+
+/* ---- the node ---- */
+
+struct zt_core *zt_inst_core(const struct zt_inst *zi)
+{
+	return zi->core;
+}
+
+void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
+{
+	zi->core = c;
 }
 
 /* ---- hooks ---- */

@@ -33,6 +33,8 @@ struct zt_node;
 struct zt_inst *zt_inst_create(struct zt_kernel *k, const struct zt_module *mod,
 			       const char *name, const struct zt_node *conf);
 void zt_inst_destroy(struct zt_inst *zi);
+struct zt_core;
+void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c);
 const char *zt_inst_name(const struct zt_inst *zi);
 /* Visit each counter of an instance. */
 void zt_inst_counters(const struct zt_inst *zi,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "core.h"
 #include "pipeline.h"
 
 #define PL_MAX_CHAIN 32
@@ -41,7 +42,8 @@ struct pl_network {
 struct zt_pipeline {
 	struct zt_conf *conf;
 	struct zt_kernel *kernel;
-	char *home;
+	char *home, *planet;
+	struct zt_core *core;
 	enum zt_log_level log_level;
 	bool use_syslog;
 	struct pl_inst *insts;      /* in creation order */
@@ -326,7 +328,7 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	if (n->type != ZT_NODE_MAP) {
-		zt_node_error(n, "must be a mapping (home, log-level, syslog)");
+		zt_node_error(n, "must be a mapping (home, planet, log-level, syslog)");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -338,6 +340,11 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 			if (!s || !s[0])
 				zt_node_error(v, "must be a directory");
 			else if (!(p->home = strdup(s)))
+				zt_node_error(v, "out of memory");
+		} else if (strcmp(k, "planet") == 0) {
+			if (!s || !s[0])
+				zt_node_error(v, "must be the path of a planet file");
+			else if (!(p->planet = strdup(s)))
 				zt_node_error(v, "out of memory");
 		} else if (strcmp(k, "log-level") == 0) {
 			size_t l;
@@ -353,7 +360,7 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 			if (!s || zt_parse_bool(s, &p->use_syslog) < 0)
 				zt_node_error(v, "must be true or false");
 		} else {
-			zt_node_error(n->keys[i], "unknown key '%s' (node has home, log-level, syslog)", k);
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, log-level, syslog)", k);
 		}
 	}
 }
@@ -469,23 +476,53 @@ fail:
 	return NULL;
 }
 
+/* A pipeline with transports is a node: its core reads the identity and
+ * planet from the home directory and takes the transports' datagrams. */
+static int pl_core_create(struct zt_pipeline *p)
+{
+	struct zt_core_conf cc = { .home = zt_pipeline_home(p), .planet = p->planet };
+	bool any = false;
+
+	for (size_t i = 0; i < p->n_insts; i++)
+		any |= p->insts[i].kind == ZT_TRANSPORT;
+	if (!any)
+		return 0;
+	p->core = zt_core_new(&cc, zt_kernel_loop(p->kernel));
+	if (!p->core)
+		return -EINVAL;
+	for (size_t i = 0; i < p->n_insts; i++) {
+		if (p->insts[i].kind == ZT_TRANSPORT && zt_core_add_transport(p->core, p->insts[i].zi) < 0) {
+			zt_logf(ZT_LOG_ERR, "%s: too many transports (at most %d)", p->insts[i].name, ZT_MAX_TRANSPORTS);
+			return -E2BIG;
+		}
+		zt_core_bind_inst(p->insts[i].zi, p->core);
+	}
+	return 0;
+}
+
 int zt_pipeline_start(struct zt_pipeline *p)
 {
-	for (size_t i = 0; i < p->n_insts; i++) {
-		int rc = zt_inst_start(p->insts[i].zi);
+	int rc = pl_core_create(p);
 
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < p->n_insts; i++) {
+		rc = zt_inst_start(p->insts[i].zi);
 		if (rc < 0) {
 			zt_logf(ZT_LOG_ERR, "%s: could not start: %s", p->insts[i].name, strerror(-rc));
 			zt_pipeline_stop(p);
 			return rc;
 		}
 	}
+	if (p->core)
+		zt_core_start(p->core);
 	p->started = true;
 	return 0;
 }
 
 void zt_pipeline_stop(struct zt_pipeline *p)
 {
+	zt_core_stop(p->core);
 	for (size_t i = p->n_insts; i-- > 0;)
 		if (p->insts[i].zi)
 			zt_inst_stop(p->insts[i].zi);
@@ -502,9 +539,11 @@ void zt_pipeline_free(struct zt_pipeline *p)
 		free(p->insts[i].owned_name);
 	}
 	zt_kernel_free(p->kernel);
+	zt_core_free(p->core);
 	free(p->insts);
 	free(p->nets);
 	free(p->home);
+	free(p->planet);
 	zt_conf_free(p->conf);
 	free(p);
 }
@@ -524,8 +563,9 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	fprintf(out, "config %s\n", p->conf->file);
-	fprintf(out, "node\n    home: %s\n    log-level: %s\n    syslog: %s\n",
-		zt_pipeline_home(p), levels[p->log_level], p->use_syslog ? "true" : "false");
+	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n",
+		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
+		levels[p->log_level], p->use_syslog ? "true" : "false");
 	fprintf(out, "instances (in start order)\n");
 	for (size_t i = 0; i < p->n_insts; i++) {
 		const struct pl_inst *pi = &p->insts[i];

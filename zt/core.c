@@ -1,0 +1,433 @@
+/* The core's lifecycle: the node's identity and worlds in its home
+ * directory, its upstreams, its timer, and what modules may read of it. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "core.h"
+
+/* ---- files ---- */
+
+static int file_read(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while (got < cap && (n = read(fd, buf + got, cap - got)) > 0)
+		got += n;
+	close(fd);
+	if (got == cap)
+		return -EFBIG;
+	*len = got;
+	return 0;
+}
+
+/* Write a file atomically (temp + rename), so a crash leaves the old or
+ * the new contents, never half of one. */
+static int file_write(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[4096];
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
+		rc = -errno ? -errno : -EIO;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+static char *home_path(const struct zt_core *c, const char *name)
+{
+	char *p;
+
+	return asprintf(&p, "%s/%s", c->home, name) < 0 ? NULL : p;
+}
+
+/* ---- identity ---- */
+
+static void generate_progress(uint64_t hashes, void *arg)
+{
+}
+
+static int identity_load(struct zt_core *c)
+{
+	char *secret = home_path(c, "identity.secret"), *public = home_path(c, "identity.public");
+	char text[ZT_ID_TEXT_MAX + 8];
+	size_t len;
+	int rc;
+
+	if (!secret || !public) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = file_read(secret, (uint8_t *)text, sizeof text - 1, &len);
+	if (rc == 0) {
+		text[len] = 0;
+		if (zt_identity_from_text(&c->self, text) < 0 || !c->self.has_private ||
+		    !zt_identity_keys_match(&c->self)) {
+			zt_logf(ZT_LOG_ERR, "%s: not a secret identity (address:0:public:private)", secret);
+			rc = -EINVAL;
+		}
+		sodium_memzero(text, sizeof text);
+		goto out;
+	}
+	if (rc != -ENOENT) {
+		zt_logf(ZT_LOG_ERR, "%s: %s", secret, strerror(-rc));
+		goto out;
+	}
+	zt_logf(ZT_LOG_INFO, "no identity in %s: generating one (this takes a few seconds)", c->home);
+	rc = zt_identity_generate_mt(&c->self, sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
+				     (unsigned)sysconf(_SC_NPROCESSORS_ONLN) : 1, generate_progress, NULL);
+	if (rc < 0) {
+		zt_logf(ZT_LOG_ERR, "identity generation failed: %s", strerror(-rc));
+		goto out;
+	}
+	zt_identity_to_text(&c->self, text, true);
+	rc = file_write(secret, text, strlen(text), 0600);
+	sodium_memzero(text, sizeof text);
+	if (rc == 0) {
+		zt_identity_to_text(&c->self, text, false);
+		rc = file_write(public, text, strlen(text), 0644);
+	}
+	if (rc < 0)
+		zt_logf(ZT_LOG_ERR, "%s: cannot write the identity: %s", c->home, strerror(-rc));
+out:
+	if (rc == 0) {
+		char a[11];
+
+		sodium_mlock(&c->self, sizeof c->self);
+		zt_address_fmt(c->self.address, a);
+		zt_logf(ZT_LOG_INFO, "identity %s", a);
+	}
+	free(secret);
+	free(public);
+	return rc;
+}
+
+/* ---- worlds ---- */
+
+static int world_load(const char *path, struct zt_world *w)
+{
+	static uint8_t buf[ZT_WORLD_BIN_MAX + 1];
+	size_t len;
+	int rc = file_read(path, buf, sizeof buf, &len);
+
+	if (rc < 0)
+		return rc;
+	rc = zt_world_from_bin(w, buf, len);
+	if (rc < 0)
+		return rc;
+	return zt_world_verify(w, w->update_key) ? 0 : -EBADMSG;
+}
+
+static int world_save(const char *path, const struct zt_world *w)
+{
+	static uint8_t buf[ZT_WORLD_BIN_MAX];
+	int n = zt_world_to_bin(w, buf, sizeof buf);
+
+	return n < 0 ? n : file_write(path, buf, n, 0644);
+}
+
+static char *moon_path(const struct zt_core *c, uint64_t id)
+{
+	char *p;
+
+	return asprintf(&p, "%s/moons.d/%016llx.moon", c->home, (unsigned long long)id) < 0 ? NULL : p;
+}
+
+/* The peers of every root of the planet and of our moons, with their
+ * stable endpoints; we are a root if we are among them. */
+static void upstreams_build(struct zt_core *c)
+{
+	const struct zt_world *worlds[1 + ZT_MAX_MOONS];
+	unsigned nw = 0;
+
+	worlds[nw++] = &c->planet;
+	for (unsigned i = 0; i < c->n_moons; i++)
+		worlds[nw++] = &c->moons[i];
+	for (unsigned i = 0; i < c->n_upstreams; i++) {
+		c->upstreams[i]->upstream = false;
+		c->upstreams[i]->root = NULL;
+		c->upstreams[i]->role = ZT_ROLE_LEAF;
+	}
+	c->n_upstreams = 0;
+	c->is_root = false;
+	for (unsigned w = 0; w < nw; w++)
+		for (unsigned r = 0; r < worlds[w]->n_roots; r++) {
+			const struct zt_world_root *root = &worlds[w]->roots[r];
+			struct zt_peer *p;
+
+			if (root->id.address == c->self.address) {
+				c->is_root = true;
+				continue;
+			}
+			p = zt_peer_find(c, root->id.address);
+			if (p && !zt_identity_equal(&p->id, &root->id)) {
+				zt_peer_remove(c, p);
+				p = NULL;
+			}
+			if (!p && !(p = zt_peer_add(c, &root->id)))
+				continue;
+			if (p->upstream)
+				continue;
+			p->upstream = true;
+			p->root = root;
+			p->role = worlds[w]->type == ZT_WORLD_PLANET ? ZT_ROLE_PLANET : ZT_ROLE_MOON;
+			if (c->n_upstreams < ZT_MAX_UPSTREAMS)
+				c->upstreams[c->n_upstreams++] = p;
+		}
+}
+
+/* A world from a peer (OK(HELLO)): install it if the update rule (§6.3)
+ * or a pending moon seed allows. */
+void zt_core_world_install(struct zt_core *c, const struct zt_world *w)
+{
+	struct zt_world *slot = NULL;
+	char *path = NULL;
+
+	if (w->type == ZT_WORLD_PLANET) {
+		if (!zt_world_update_ok(&c->planet, w))
+			return;
+		slot = &c->planet;
+		path = strdup(c->planet_path);
+	} else if (w->type == ZT_WORLD_MOON) {
+		for (unsigned i = 0; i < c->n_moons; i++)
+			if (c->moons[i].id == w->id) {
+				if (!zt_world_update_ok(&c->moons[i], w))
+					return;
+				slot = &c->moons[i];
+			}
+		for (unsigned i = 0; !slot && i < c->n_seeds; i++)
+			if (c->seeds[i].id == w->id && c->n_moons < ZT_MAX_MOONS && zt_world_verify(w, w->update_key)) {
+				slot = &c->moons[c->n_moons++];
+				c->seeds[i] = c->seeds[--c->n_seeds];
+			}
+		if (!slot)
+			return;
+		path = moon_path(c, w->id);
+	}
+	if (!slot)
+		return;
+	*slot = *w;
+	zt_logf(ZT_LOG_INFO, "%s %016llx updated to revision %llu", w->type == ZT_WORLD_PLANET ? "planet" : "moon",
+		(unsigned long long)w->id, (unsigned long long)w->ts);
+	if (path && world_save(path, w) < 0)
+		zt_logf(ZT_LOG_WARN, "%s: cannot save the world update", path);
+	free(path);
+	upstreams_build(c);
+}
+
+static int worlds_load(struct zt_core *c)
+{
+	char *dir = home_path(c, "moons.d");
+	int rc = world_load(c->planet_path, &c->planet);
+
+	if (rc < 0) {
+		if (rc == -ENOENT)
+			zt_logf(ZT_LOG_ERR, "%s: no planet file.  zt has no built-in planet: make one with "
+				"zt-mkworld (see zt-mkworld(1)) or copy your roots' planet file there", c->planet_path);
+		else
+			zt_logf(ZT_LOG_ERR, "%s: not a valid signed planet: %s", c->planet_path,
+				rc == -EBADMSG ? "the signature does not verify" : strerror(-rc));
+		free(dir);
+		return rc;
+	}
+	if (c->planet.type != ZT_WORLD_PLANET) {
+		zt_logf(ZT_LOG_ERR, "%s: a moon, not a planet", c->planet_path);
+		free(dir);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; dir && i < c->n_seeds; i++) {
+		char *mp = moon_path(c, c->seeds[i].id);
+		struct zt_world m;
+
+		/* a stored moon is installed as it is (§6.5) */
+		if (mp && world_load(mp, &m) == 0 && m.type == ZT_WORLD_MOON && c->n_moons < ZT_MAX_MOONS) {
+			c->moons[c->n_moons++] = m;
+			c->seeds[i--] = c->seeds[--c->n_seeds];
+		}
+		free(mp);
+	}
+	if (dir)
+		mkdir(dir, 0755);
+	free(dir);
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct zt_core *c = w->data;
+
+	zt_vl1_tick(c, zt_core_now(c));
+}
+
+struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop)
+{
+	struct zt_core *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->loop = loop;
+	c->home = strdup(conf->home);
+	if (conf->planet)
+		c->planet_path = strdup(conf->planet);
+	else
+		c->planet_path = home_path(c, "planet");
+	c->txq = calloc(ZT_QUEUE_LEN, sizeof *c->txq);
+	c->rxq = calloc(ZT_QUEUE_LEN, sizeof *c->rxq);
+	c->reasm = zt_reasm_new(ZT_REASM_SLOTS);
+	if (!c->home || !c->planet_path || !c->txq || !c->rxq || !c->reasm) {
+		zt_core_free(c);
+		return NULL;
+	}
+	if (mkdir(c->home, 0700) < 0 && errno != EEXIST) {
+		zt_logf(ZT_LOG_ERR, "%s: cannot create the home directory: %s", c->home, strerror(errno));
+		goto fail;
+	}
+	if (identity_load(c) < 0 || worlds_load(c) < 0)
+		goto fail;
+	upstreams_build(c);
+	if (c->is_root)
+		zt_logf(ZT_LOG_INFO, "this node is a root of planet %llu", (unsigned long long)c->planet.id);
+	return c;
+fail:
+	zt_core_free(c);
+	return NULL;
+}
+
+int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi)
+{
+	struct zt_transport_ref *t;
+
+	if (c->n_transports == ZT_MAX_TRANSPORTS)
+		return -E2BIG;
+	t = &c->transports[c->n_transports++];
+	t->zi = zi;
+	t->ops = zt_inst_module(zi)->ops.transport;
+	t->state = zt_inst_state(zi);
+	zt_inst_set_dgram_sink(zi, zt_core_rx, c);
+	zt_core_bind_inst(zi, c);
+	return 0;
+}
+
+int zt_core_start(struct zt_core *c)
+{
+	ev_timer_init(&c->tick, core_tick, 0.0, ZT_WHOIS_RETRY_MS / 1000.0);
+	c->tick.data = c;
+	ev_timer_start(c->loop, &c->tick);
+	c->started = true;
+	return 0;
+}
+
+void zt_core_stop(struct zt_core *c)
+{
+	if (!c || !c->started)
+		return;
+	ev_timer_stop(c->loop, &c->tick);
+	c->started = false;
+}
+
+void zt_core_free(struct zt_core *c)
+{
+	if (!c)
+		return;
+	zt_core_stop(c);
+	zt_peers_free(c);
+	zt_paths_free(c);
+	zt_reasm_free(c->reasm);
+	free(c->txq);
+	free(c->rxq);
+	sodium_munlock(&c->self, sizeof c->self);
+	free(c->home);
+	free(c->planet_path);
+	free(c);
+}
+
+/* ---- what modules may read (node.h) ---- */
+
+void zt_core_status(const struct zt_core *c, struct zt_status *out)
+{
+	int64_t now = zt_core_now(c);
+
+	memset(out, 0, sizeof *out);
+	out->address = c->self.address;
+	zt_identity_to_text(&c->self, out->public_identity, false);
+	out->online = c->is_root || (c->last_upstream_receive && now - c->last_upstream_receive < ZT_PEER_ACTIVITY_MS);
+	out->clock_ms = now;
+	out->planet_id = c->planet.id;
+	out->planet_timestamp = c->planet.ts;
+	out->protocol_version = ZT_PROTO_VERSION;
+	out->home = c->home;
+	for (unsigned t = 0; t < c->n_transports; t++) {
+		const struct zt_transport_ref *tr = &c->transports[t];
+
+		if (tr->ops->locals)
+			out->n_listening += tr->ops->locals(tr->state, out->listening + out->n_listening,
+							    16 - out->n_listening);
+		if (out->n_listening > 16)
+			out->n_listening = 16;
+	}
+	for (unsigned i = 0; i < 16 && out->n_surface < 16; i++)
+		if (c->surface[i].reporter && now - c->surface[i].at < ZT_SURFACE_TTL_MS)
+			out->surface[out->n_surface++] = c->surface[i].addr;
+}
+
+static int peer_cmp(const void *a, const void *b)
+{
+	uint64_t x = (*(struct zt_peer *const *)a)->id.address, y = (*(struct zt_peer *const *)b)->id.address;
+
+	return x < y ? -1 : x > y;
+}
+
+void zt_core_peers(const struct zt_core *c, void (*fn)(void *ctx, const struct zt_peer_info *peer), void *ctx)
+{
+	struct zt_peer **all = malloc((c->n_peers + 1) * sizeof *all);
+	struct zt_peer_info info;
+	size_t n = 0;
+
+	if (!all)
+		return;
+	for (size_t b = 0; b < c->peer_buckets; b++)
+		for (struct zt_peer *p = c->peers[b]; p; p = p->next)
+			all[n++] = p;
+	qsort(all, n, sizeof *all, peer_cmp);
+	for (size_t i = 0; i < n; i++) {
+		zt_peer_info(c, all[i], &info);
+		fn(ctx, &info);
+	}
+	free(all);
+}
+
+int zt_core_peer(const struct zt_core *c, uint64_t address, struct zt_peer_info *out)
+{
+	const struct zt_peer *p = zt_peer_find(c, address);
+
+	if (!p)
+		return -ENOENT;
+	zt_peer_info(c, p, out);
+	return 0;
+}
+
+int zt_core_echo(struct zt_core *c, uint64_t address)
+{
+	return zt_vl1_echo(c, address, zt_core_now(c));
+}

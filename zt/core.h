@@ -1,0 +1,211 @@
+/* The local ZeroTier node ("core"): identity, worlds, peers, paths and
+ * the peer-level protocol of wire.md §4-§7.  Kernel-private. */
+#ifndef ZT_CORE_H
+#define ZT_CORE_H
+
+#include <ev.h>
+
+#include <zt/crypto.h>
+#include <zt/fragment.h>
+#include <zt/identity.h>
+#include <zt/inetaddr.h>
+#include <zt/node.h>
+#include <zt/packet.h>
+#include <zt/world.h>
+
+#include "internal.h"
+
+/* What we advertise: 12 since suite 3 (AES-GMAC-SIV) is implemented. */
+#define ZT_PROTO_VERSION 12
+#define ZT_PROTO_MIN 4
+
+/* wire.md §9 */
+#define ZT_PING_CHECK_MS 5000
+#define ZT_HOUSEKEEPING_MS 30000
+#define ZT_HEARTBEAT_MS 14000
+#define ZT_PATH_ALIVE_MS 19000
+#define ZT_PATH_EXPIRE_MS 243000
+#define ZT_PEER_HELLO_MS 60000
+#define ZT_PEER_ACTIVITY_MS 500000
+#define ZT_TRUST_MS 600000
+#define ZT_RENDEZVOUS_MS 30000
+#define ZT_WHOIS_RETRY_MS 500
+#define ZT_QUEUE_TIMEOUT_MS 5000
+#define ZT_QUEUE_LEN 32
+#define ZT_VALIDATE_LIMIT_MS 2000
+#define ZT_WHOIS_LIMIT_MS 100
+#define ZT_ECHO_LIMIT_MS 166
+#define ZT_CONFIRM_LIMIT_MS 1000
+#define ZT_PUSH_WINDOW_MS 30000
+#define ZT_PUSH_PER_WINDOW 8
+#define ZT_SURFACE_TTL_MS 600000
+#define ZT_LATENCY_UNKNOWN 65535
+
+#define ZT_PEER_PATHS 16      /* 1.14 allows 64; 16 keeps a root's peers small */
+#define ZT_MAX_TRANSPORTS 8
+#define ZT_MAX_MOONS 8
+#define ZT_MAX_UPSTREAMS (ZT_WORLD_MAX_ROOTS * (1 + ZT_MAX_MOONS))
+
+struct zt_core;
+
+/* A physical path: one local socket of one transport and a remote
+ * address.  Shared by every peer reached over it. */
+struct zt_path {
+	unsigned transport;            /* index into core->transports */
+	uint32_t local;                /* the transport's socket index */
+	union zt_sockaddr addr;
+	int64_t last_in, last_out, last_trust, last_echo, last_confirm;
+	unsigned refs;                 /* peer paths pointing here */
+	struct zt_path *next;          /* hash chain */
+};
+
+struct zt_peer_path {
+	struct zt_path *path;
+	int64_t last_receive;          /* "lr": last packet from this peer on it */
+	unsigned priority;
+	unsigned latency;
+};
+
+struct zt_peer {
+	struct zt_identity id;         /* public part only */
+	struct zt_peer_key key;
+	int proto, vmajor, vminor, vrev;   /* -1 while unknown */
+	int64_t last_receive, last_nontrivial, last_hello, last_whois_in, last_trust;
+	int64_t push_window_start;
+	unsigned push_count;
+	unsigned latency;              /* ZT_LATENCY_UNKNOWN until measured */
+	bool upstream;
+	enum zt_role role;
+	const struct zt_world_root *root;  /* stable endpoints, for upstreams */
+	unsigned n_paths;
+	struct zt_peer_path paths[ZT_PEER_PATHS];
+	struct zt_peer *next;          /* hash chain */
+};
+
+struct zt_transport_ref {
+	struct zt_inst *zi;
+	const struct zt_transport_ops *ops;
+	void *state;
+};
+
+/* Core lifecycle, from the pipeline. */
+struct zt_core_conf {
+	const char *home;
+	const char *planet;            /* NULL: <home>/planet */
+};
+struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop);
+int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi);
+int zt_core_start(struct zt_core *c);
+void zt_core_stop(struct zt_core *c);
+void zt_core_free(struct zt_core *c);
+
+#endif
+
+/* Named counters of the core: drops and traffic, never logged per packet. */
+#define ZT_CORE_COUNTERS(X) \
+	X(rx_datagrams) X(rx_junk) X(rx_bad_fragment) X(rx_own_source) X(rx_mac_fail) \
+	X(rx_bad_packet) X(rx_unknown_source) X(rx_queue_overflow) X(rx_unexpected_ok) \
+	X(rx_rate_limited) X(rx_bad_hello) X(rx_decompress_fail) X(rx_packets) \
+	X(relayed) X(relay_dropped) X(rendezvous_sent) \
+	X(tx_packets) X(tx_no_path) X(tx_queue_overflow) X(tx_failed) X(whois_sent)
+
+enum zt_core_counter {
+#define ZT_X(name) ZT_C_##name,
+	ZT_CORE_COUNTERS(ZT_X)
+#undef ZT_X
+	ZT_C_COUNT
+};
+
+struct zt_queued {
+	int64_t at;                    /* 0: free */
+	uint64_t address;              /* the peer we wait for */
+	struct zt_path *path;          /* rx: where it came from */
+	size_t len;
+	uint8_t pkt[ZT_PKT_MAX];       /* tx: plaintext packet; rx: as received */
+};
+
+struct zt_whois_wait {
+	uint64_t address;              /* 0: free */
+	int64_t first, last_sent;
+};
+
+struct zt_surface {
+	uint64_t reporter;             /* 0: free */
+	union zt_sockaddr addr;
+	int64_t at;
+};
+
+struct zt_core {
+	struct ev_loop *loop;
+	char *home, *planet_path;
+	struct zt_identity self;
+	struct zt_world planet;
+	struct zt_world moons[ZT_MAX_MOONS];
+	unsigned n_moons;
+	bool is_root;
+	struct zt_peer *upstreams[ZT_MAX_UPSTREAMS];
+	unsigned n_upstreams;
+	struct zt_transport_ref transports[ZT_MAX_TRANSPORTS];
+	unsigned n_transports;
+	struct zt_peer **peers;
+	size_t peer_buckets, n_peers;
+	struct zt_path **paths;
+	size_t path_buckets, n_paths;
+	uint32_t expect[256][32];      /* upper 32 bits of sent packet ids (§3.4) */
+	uint8_t expect_next[256];
+	struct zt_reasm *reasm;
+	struct zt_queued *txq, *rxq;   /* ZT_QUEUE_LEN each */
+	struct zt_whois_wait whois[ZT_QUEUE_LEN];
+	struct { uint64_t id; uint64_t seed; } seeds[ZT_MAX_MOONS];   /* moons we wait for */
+	unsigned n_seeds;
+	int64_t validate_limit[16384];
+	struct { uint64_t pair; int64_t at; } rendezvous[1024];
+	struct zt_surface surface[16];
+	ev_timer tick;
+	int64_t last_ping_check, last_housekeeping, last_upstream_receive;
+	bool started;
+	uint64_t counters[ZT_C_COUNT];
+	uint8_t buf[ZT_PKT_MAX + 64];  /* reassembled packets */
+	uint8_t tx[ZT_PKT_MAX + 64];   /* packets being built */
+	uint8_t dec[ZT_PKT_MAX + 64];  /* decompressed packets */
+	uint8_t frag[ZT_MTU_DEFAULT + 64];
+};
+
+static inline int64_t zt_core_now(const struct zt_core *c)
+{
+	return (int64_t)(ev_now(c->loop) * 1000.0);
+}
+
+#define ZT_COUNT(c, name) ((c)->counters[ZT_C_##name]++)
+
+/* peer.c: peers, paths, choosing paths */
+struct zt_peer *zt_peer_find(const struct zt_core *c, uint64_t address);
+/* Make a peer from a public identity (key agreement once).  NULL if the
+ * identity cannot be used (bad key) or memory is short. */
+struct zt_peer *zt_peer_add(struct zt_core *c, const struct zt_identity *id);
+void zt_peer_remove(struct zt_core *c, struct zt_peer *p);
+void zt_peers_free(struct zt_core *c);
+struct zt_path *zt_path_get(struct zt_core *c, unsigned transport, uint32_t local,
+			    const union zt_sockaddr *addr);
+void zt_paths_free(struct zt_core *c);
+bool zt_path_alive(const struct zt_path *p, int64_t now);
+bool zt_peer_path_expired(const struct zt_peer_path *pp, int64_t now);
+struct zt_peer_path *zt_peer_path_find(struct zt_peer *p, const struct zt_path *path);
+void zt_peer_path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
+void zt_peer_paths_prune(struct zt_peer *p, int64_t now);
+/* Best path to send on (§7.4), NULL if none usable. */
+struct zt_peer_path *zt_peer_best_path(struct zt_peer *p, int64_t now, bool allow_expired);
+/* Best path in one scope and family, for introductions (§7.7). */
+struct zt_peer_path *zt_peer_best_in(struct zt_peer *p, int64_t now, enum zt_ip_scope scope, int family);
+struct zt_peer *zt_best_upstream(struct zt_core *c, int64_t now);
+void zt_peer_info(const struct zt_core *c, const struct zt_peer *p, struct zt_peer_info *out);
+/* Housekeeping: forget dead peers and unused paths. */
+void zt_peers_housekeep(struct zt_core *c, int64_t now);
+
+/* vl1.c: the protocol */
+void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);
+void zt_vl1_tick(struct zt_core *c, int64_t now);
+void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
+int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);
+/* core.c: a world offered by a peer, installed if the update rule allows */
+void zt_core_world_install(struct zt_core *c, const struct zt_world *w);

@@ -1,0 +1,418 @@
+/* Peers and physical paths (wire.md §7.1, §7.3, §7.4): the tables, path
+ * learning and the choice of the path a packet goes out on. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "core.h"
+
+/* ---- hash tables ---- */
+
+static size_t addr_hash(uint64_t address, size_t buckets)
+{
+	return (size_t)((address * 0x9e3779b97f4a7c15ULL) >> 20) & (buckets - 1);
+}
+
+static size_t sockaddr_hash(unsigned transport, uint32_t local, const union zt_sockaddr *a, size_t buckets)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)transport << 32 | local);
+	const uint8_t *p;
+	size_t n;
+
+	if (a->sa.sa_family == AF_INET6) {
+		p = (const uint8_t *)&a->in6.sin6_addr;
+		n = 16;
+		h ^= a->in6.sin6_port;
+	} else {
+		p = (const uint8_t *)&a->in4.sin_addr;
+		n = 4;
+		h ^= a->in4.sin_port;
+	}
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return (size_t)(h >> 7) & (buckets - 1);
+}
+
+struct zt_peer *zt_peer_find(const struct zt_core *c, uint64_t address)
+{
+	if (!c->peer_buckets)
+		return NULL;
+	for (struct zt_peer *p = c->peers[addr_hash(address, c->peer_buckets)]; p; p = p->next)
+		if (p->id.address == address)
+			return p;
+	return NULL;
+}
+
+/* Double the buckets when the table is full; peers keep their addresses. */
+static int peers_grow(struct zt_core *c)
+{
+	size_t nb = c->peer_buckets ? c->peer_buckets * 2 : 64;
+	struct zt_peer **t = calloc(nb, sizeof *t);
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->peer_buckets; i++)
+		while (c->peers[i]) {
+			struct zt_peer *p = c->peers[i];
+			size_t h = addr_hash(p->id.address, nb);
+
+			c->peers[i] = p->next;
+			p->next = t[h];
+			t[h] = p;
+		}
+	free(c->peers);
+	c->peers = t;
+	c->peer_buckets = nb;
+	return 0;
+}
+
+struct zt_peer *zt_peer_add(struct zt_core *c, const struct zt_identity *id)
+{
+	struct zt_peer *p;
+	size_t h;
+
+	if (c->n_peers >= c->peer_buckets && peers_grow(c) < 0)
+		return NULL;
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->id = *id;
+	p->id.has_private = false;
+	sodium_memzero(p->id.priv, sizeof p->id.priv);
+	if (zt_peer_key_agree(&p->key, &c->self, &p->id) < 0) {
+		free(p);
+		return NULL;
+	}
+	p->proto = p->vmajor = p->vminor = p->vrev = -1;
+	p->latency = ZT_LATENCY_UNKNOWN;
+	h = addr_hash(id->address, c->peer_buckets);
+	p->next = c->peers[h];
+	c->peers[h] = p;
+	c->n_peers++;
+	return p;
+}
+
+static void peer_free(struct zt_peer *p)
+{
+	for (unsigned i = 0; i < p->n_paths; i++)
+		p->paths[i].path->refs--;
+	zt_peer_key_clear(&p->key);
+	free(p);
+}
+
+void zt_peer_remove(struct zt_core *c, struct zt_peer *p)
+{
+	struct zt_peer **pp = &c->peers[addr_hash(p->id.address, c->peer_buckets)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			c->n_peers--;
+			peer_free(p);
+			return;
+		}
+}
+
+void zt_peers_free(struct zt_core *c)
+{
+	for (size_t i = 0; i < c->peer_buckets; i++)
+		while (c->peers[i]) {
+			struct zt_peer *p = c->peers[i];
+
+			c->peers[i] = p->next;
+			peer_free(p);
+		}
+	free(c->peers);
+	c->peers = NULL;
+	c->peer_buckets = c->n_peers = 0;
+}
+
+/* ---- paths ---- */
+
+static bool path_is(const struct zt_path *p, unsigned transport, uint32_t local, const union zt_sockaddr *a)
+{
+	return p->transport == transport && p->local == local && zt_inetaddr_equal(&p->addr, a, true);
+}
+
+static int paths_grow(struct zt_core *c)
+{
+	size_t nb = c->path_buckets ? c->path_buckets * 2 : 64;
+	struct zt_path **t = calloc(nb, sizeof *t);
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->path_buckets; i++)
+		while (c->paths[i]) {
+			struct zt_path *p = c->paths[i];
+			size_t h = sockaddr_hash(p->transport, p->local, &p->addr, nb);
+
+			c->paths[i] = p->next;
+			p->next = t[h];
+			t[h] = p;
+		}
+	free(c->paths);
+	c->paths = t;
+	c->path_buckets = nb;
+	return 0;
+}
+
+struct zt_path *zt_path_get(struct zt_core *c, unsigned transport, uint32_t local,
+			    const union zt_sockaddr *addr)
+{
+	struct zt_path *p;
+	size_t h;
+
+	if (c->path_buckets) {
+		h = sockaddr_hash(transport, local, addr, c->path_buckets);
+		for (p = c->paths[h]; p; p = p->next)
+			if (path_is(p, transport, local, addr))
+				return p;
+	}
+	if (c->n_paths >= c->path_buckets && paths_grow(c) < 0)
+		return NULL;
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->transport = transport;
+	p->local = local;
+	if (addr->sa.sa_family == AF_INET6)
+		p->addr.in6 = addr->in6;
+	else
+		p->addr.in4 = addr->in4;
+	h = sockaddr_hash(transport, local, addr, c->path_buckets);
+	p->next = c->paths[h];
+	c->paths[h] = p;
+	c->n_paths++;
+	return p;
+}
+
+void zt_paths_free(struct zt_core *c)
+{
+	for (size_t i = 0; i < c->path_buckets; i++)
+		while (c->paths[i]) {
+			struct zt_path *p = c->paths[i];
+
+			c->paths[i] = p->next;
+			free(p);
+		}
+	free(c->paths);
+	c->paths = NULL;
+	c->path_buckets = c->n_paths = 0;
+}
+
+bool zt_path_alive(const struct zt_path *p, int64_t now)
+{
+	return now - p->last_in < ZT_PATH_ALIVE_MS;
+}
+
+bool zt_peer_path_expired(const struct zt_peer_path *pp, int64_t now)
+{
+	return now - pp->last_receive >= ZT_PATH_EXPIRE_MS;
+}
+
+struct zt_peer_path *zt_peer_path_find(struct zt_peer *p, const struct zt_path *path)
+{
+	for (unsigned i = 0; i < p->n_paths; i++)
+		if (p->paths[i].path == path)
+			return &p->paths[i];
+	return NULL;
+}
+
+/* Add a path confirmed by an OK (§7.3): a free slot, else a dead path with
+ * the same IP on the same socket, else the oldest. */
+void zt_peer_path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now)
+{
+	struct zt_peer_path *slot = NULL;
+	char text[ZT_INETADDR_TEXT_MAX], addr[11];
+
+	if (zt_peer_path_find(p, path))
+		return;
+	if (p->n_paths < ZT_PEER_PATHS) {
+		slot = &p->paths[p->n_paths++];
+	} else {
+		for (unsigned i = 0; i < p->n_paths && !slot; i++) {
+			struct zt_path *o = p->paths[i].path;
+
+			if (o->transport == path->transport && o->local == path->local &&
+			    zt_inetaddr_equal(&o->addr, &path->addr, false) && !zt_path_alive(o, now))
+				slot = &p->paths[i];
+		}
+		if (!slot) {
+			slot = &p->paths[0];
+			for (unsigned i = 1; i < p->n_paths; i++)
+				if (p->paths[i].last_receive < slot->last_receive)
+					slot = &p->paths[i];
+		}
+		slot->path->refs--;
+	}
+	slot->path = path;
+	slot->last_receive = now;
+	slot->priority = 1;
+	slot->latency = ZT_LATENCY_UNKNOWN;
+	path->refs++;
+	zt_inetaddr_to_text(&path->addr, text, sizeof text);
+	zt_address_fmt(p->id.address, addr);
+	zt_logf(ZT_LOG_INFO, "peer %s: new direct path %s", addr, text);
+}
+
+void zt_peer_paths_prune(struct zt_peer *p, int64_t now)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < p->n_paths; i++) {
+		if (zt_peer_path_expired(&p->paths[i], now)) {
+			char text[ZT_INETADDR_TEXT_MAX], addr[11];
+
+			zt_inetaddr_to_text(&p->paths[i].path->addr, text, sizeof text);
+			zt_address_fmt(p->id.address, addr);
+			zt_logf(ZT_LOG_INFO, "peer %s: path %s expired", addr, text);
+			p->paths[i].path->refs--;
+			continue;
+		}
+		p->paths[kept++] = p->paths[i];
+	}
+	p->n_paths = kept;
+}
+
+/* quality = (latency if alive, else latency + 65535 + age) × (8 − scope) */
+static uint64_t path_quality(const struct zt_peer_path *pp, int64_t now)
+{
+	const struct zt_path *path = pp->path;
+	uint64_t latency = pp->latency, age = now - path->last_in;
+
+	if (age > 140000)
+		age = 140000;
+	if (!zt_path_alive(path, now))
+		latency += 65535 + age;
+	return latency * (8 - zt_inetaddr_scope(&path->addr)) / (pp->priority ? pp->priority : 1);
+}
+
+struct zt_peer_path *zt_peer_best_path(struct zt_peer *p, int64_t now, bool allow_expired)
+{
+	struct zt_peer_path *best = NULL;
+	uint64_t best_q = UINT64_MAX;
+
+	for (unsigned i = 0; i < p->n_paths; i++) {
+		struct zt_peer_path *pp = &p->paths[i];
+		uint64_t q;
+
+		if (!allow_expired && zt_peer_path_expired(pp, now))
+			continue;
+		q = path_quality(pp, now);
+		if (q < best_q) {
+			best_q = q;
+			best = pp;
+		}
+	}
+	return best;
+}
+
+struct zt_peer_path *zt_peer_best_in(struct zt_peer *p, int64_t now, enum zt_ip_scope scope, int family)
+{
+	struct zt_peer_path *best = NULL;
+	uint64_t best_q = UINT64_MAX;
+
+	for (unsigned i = 0; i < p->n_paths; i++) {
+		struct zt_peer_path *pp = &p->paths[i];
+		uint64_t q;
+
+		if (zt_peer_path_expired(pp, now) || pp->path->addr.sa.sa_family != family ||
+		    zt_inetaddr_scope(&pp->path->addr) != scope)
+			continue;
+		q = path_quality(pp, now);
+		if (q < best_q) {
+			best_q = q;
+			best = pp;
+		}
+	}
+	return best;
+}
+
+/* §6.4: lowest latency × (ms since last receive / 61000 + 1). */
+struct zt_peer *zt_best_upstream(struct zt_core *c, int64_t now)
+{
+	struct zt_peer *best = NULL;
+	uint64_t best_q = UINT64_MAX;
+
+	for (unsigned i = 0; i < c->n_upstreams; i++) {
+		struct zt_peer *p = c->upstreams[i];
+		int64_t since = now - p->last_receive;
+		uint64_t latency = p->latency ? p->latency : ZT_LATENCY_UNKNOWN, q;
+
+		if (!zt_peer_best_path(p, now, false))
+			continue;
+		q = since >= ZT_PEER_ACTIVITY_MS ? UINT64_MAX - 1 : latency * ((uint64_t)since / 61000 + 1);
+		if (q <= best_q) {
+			best_q = q;
+			best = p;
+		}
+	}
+	return best;
+}
+
+void zt_peer_info(const struct zt_core *c, const struct zt_peer *p, struct zt_peer_info *out)
+{
+	int64_t now = zt_core_now(c);
+	struct zt_peer_path *best = zt_peer_best_path((struct zt_peer *)p, now, false);
+
+	memset(out, 0, sizeof *out);
+	out->address = p->id.address;
+	out->version_major = p->vmajor;
+	out->version_minor = p->vminor;
+	out->version_rev = p->vrev;
+	out->protocol_version = p->proto;
+	out->latency = p->latency == ZT_LATENCY_UNKNOWN ? -1 : (int)p->latency;
+	out->role = p->role;
+	out->direct = best != NULL;
+	for (unsigned i = 0; i < p->n_paths && i < ZT_INFO_MAX_PATHS; i++) {
+		const struct zt_peer_path *pp = &p->paths[i];
+		struct zt_path_info *pi = &out->paths[out->n_paths++];
+		union zt_sockaddr locals[8];
+		const struct zt_transport_ref *t = &c->transports[pp->path->transport];
+		size_t nl = t->ops->locals ? t->ops->locals(t->state, locals, 8) : 0;
+
+		pi->address = pp->path->addr;
+		pi->last_send = pp->path->last_out;
+		pi->last_receive = pp->last_receive;
+		pi->active = zt_path_alive(pp->path, now);
+		pi->expired = zt_peer_path_expired(pp, now);
+		pi->preferred = pp == best;
+		pi->local_socket = pp->path->transport << 16 | pp->path->local;
+		pi->local_port = pp->path->local < nl ? zt_inetaddr_port(&locals[pp->path->local]) : 0;
+	}
+}
+
+void zt_peers_housekeep(struct zt_core *c, int64_t now)
+{
+	for (size_t i = 0; i < c->peer_buckets; i++) {
+		struct zt_peer *p = c->peers[i];
+
+		while (p) {
+			struct zt_peer *next = p->next;
+
+			zt_peer_paths_prune(p, now);
+			if (!p->upstream && now - p->last_receive >= ZT_PEER_ACTIVITY_MS)
+				zt_peer_remove(c, p);
+			p = next;
+		}
+	}
+	for (size_t i = 0; i < c->path_buckets; i++) {
+		struct zt_path **pp = &c->paths[i];
+
+		while (*pp) {
+			struct zt_path *p = *pp;
+
+			if (p->refs == 0 && now - p->last_in >= ZT_PATH_EXPIRE_MS &&
+			    now - p->last_out >= ZT_PATH_EXPIRE_MS) {
+				*pp = p->next;
+				c->n_paths--;
+				free(p);
+				continue;
+			}
+			pp = &p->next;
+		}
+	}
+}

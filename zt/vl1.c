@@ -1,0 +1,1155 @@
+/* The peer-level protocol (wire.md §3-§7): receiving datagrams, relaying,
+ * dearmoring and dispatching verbs, building and sending packets, WHOIS
+ * and queues, keepalives, introductions. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "core.h"
+
+#define VERSION_MAJOR 0
+#define VERSION_MINOR 1
+#define VERSION_REV 0
+
+static const char *addr_str(uint64_t address, char out[11])
+{
+	zt_address_fmt(address, out);
+	return out;
+}
+
+/* ---- sending ---- */
+
+static bool dgram_send(struct zt_core *c, struct zt_path *path, uint8_t *data, size_t len, int64_t now)
+{
+	const struct zt_transport_ref *t = &c->transports[path->transport];
+	struct zt_dgram d = { .peer = path->addr, .local = path->local, .data = data, .len = len };
+
+	path->last_out = now;
+	if (t->ops->send(t->state, &d, 1) == 1)
+		return true;
+	ZT_COUNT(c, tx_failed);
+	return false;
+}
+
+/* Send an armored packet on a path, cut into fragments if it is longer
+ * than the MTU (its fragmented flag was set before armoring). */
+static bool path_send_packet(struct zt_core *c, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now)
+{
+	int n = zt_frag_count(len, ZT_MTU_DEFAULT);
+
+	if (n < 1)
+		return false;
+	if (!dgram_send(c, path, pkt, len < ZT_MTU_DEFAULT ? len : ZT_MTU_DEFAULT, now))
+		return false;
+	for (int i = 1; i < n; i++) {
+		int fl = zt_frag_build(pkt, len, ZT_MTU_DEFAULT, i, c->frag, sizeof c->frag);
+
+		if (fl < 0 || !dgram_send(c, path, c->frag, fl, now))
+			return false;
+	}
+	return true;
+}
+
+static void expect_record(struct zt_core *c, const uint8_t *pkt)
+{
+	uint32_t upper = (uint32_t)pkt[0] << 24 | pkt[1] << 16 | pkt[2] << 8 | pkt[3];
+	uint8_t b = upper & 0xff;
+
+	c->expect[b][c->expect_next[b]++ & 31] = upper;
+}
+
+static bool expect_check(const struct zt_core *c, uint64_t id)
+{
+	uint32_t upper = id >> 32;
+	uint8_t b = upper & 0xff;
+
+	for (unsigned i = 0; i < 32; i++)
+		if (c->expect[b][i] == upper)
+			return true;
+	return false;
+}
+
+/* Begin a packet to dest in c->tx; the writer is left at the payload. */
+static void pkt_begin(struct zt_core *c, struct zt_wr *w, uint64_t dest, uint8_t verb)
+{
+	struct zt_hdr h = { .dest = dest, .src = c->self.address, .verb = verb };
+
+	zt_wr_init(w, c->tx, ZT_PKT_MAX);
+	zt_hdr_write(w, &h);
+}
+
+/* Give a built packet its id, encrypt a HELLO's tail, armor it for p and
+ * remember its id for replies.  Returns its length or -errno. */
+static int pkt_seal(struct zt_core *c, struct zt_peer *p, uint8_t *pkt, size_t len, size_t hello_tail)
+{
+	unsigned suite;
+	bool fragmented = len > ZT_MTU_DEFAULT;
+
+	if (pkt[ZT_HDR_VERB] == ZT_VERB_HELLO)
+		suite = ZT_SUITE_POLY1305_NONE;
+	else
+		suite = p->proto >= 12 ? ZT_SUITE_AES_GMAC_SIV : ZT_SUITE_POLY1305_SALSA2012;
+	randombytes_buf(pkt, 8);
+	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, fragmented);
+	if (hello_tail && zt_hello_crypt(&p->key, pkt, len, hello_tail) < 0)
+		return -EINVAL;
+	if (zt_armor(&p->key, pkt, len, suite) < 0)
+		return -EIO;
+	expect_record(c, pkt);
+	return (int)len;
+}
+
+/* Where a packet for p goes: its best direct path, else through the best
+ * upstream, else any expired path. */
+static struct zt_path *route_to(struct zt_core *c, struct zt_peer *p, int64_t now)
+{
+	struct zt_peer_path *pp = zt_peer_best_path(p, now, false);
+	struct zt_peer *up;
+
+	if (pp)
+		return pp->path;
+	up = zt_best_upstream(c, now);
+	if (up && up != p && (pp = zt_peer_best_path(up, now, false)))
+		return pp->path;
+	pp = zt_peer_best_path(p, now, true);
+	return pp ? pp->path : NULL;
+}
+
+/* Seal the packet in c->tx and send it on via, or on p's route. */
+static int pkt_send(struct zt_core *c, struct zt_peer *p, struct zt_wr *w, struct zt_path *via, int64_t now)
+{
+	int len;
+
+	if (w->err)
+		return -EMSGSIZE;
+	if (!via && !(via = route_to(c, p, now))) {
+		ZT_COUNT(c, tx_no_path);
+		return -EHOSTUNREACH;
+	}
+	len = pkt_seal(c, p, c->tx, w->len, 0);
+	if (len < 0)
+		return len;
+	ZT_COUNT(c, tx_packets);
+	return path_send_packet(c, via, c->tx, len, now) ? 0 : -EIO;
+}
+
+/* ---- HELLO ---- */
+
+static unsigned hello_moons(const struct zt_core *c, struct zt_moon_ref *refs)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->n_moons; i++)
+		refs[n++] = (struct zt_moon_ref){ ZT_WORLD_MOON, c->moons[i].id, c->moons[i].ts };
+	for (unsigned i = 0; i < c->n_seeds; i++)
+		refs[n++] = (struct zt_moon_ref){ ZT_WORLD_MOON, c->seeds[i].id, 0 };
+	return n;
+}
+
+/* Build and seal a full HELLO to p saying it goes to dest (AF_UNSPEC when
+ * relayed).  Returns its length or -errno; the packet is in c->tx. */
+static int hello_build(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *dest, int64_t now)
+{
+	uint8_t idbin[ZT_ID_BIN_PUB];
+	struct zt_moon_ref moons[2 * ZT_MAX_MOONS];
+	struct zt_hello h = {
+		.proto = ZT_PROTO_VERSION, .major = VERSION_MAJOR, .minor = VERSION_MINOR,
+		.revision = VERSION_REV, .timestamp = now, .id = idbin, .id_len = ZT_ID_BIN_PUB,
+		.has_dest = true, .has_planet = true,
+		.planet_id = c->planet.id, .planet_ts = c->planet.ts,
+	};
+	struct zt_wr w;
+
+	zt_identity_to_bin(&c->self, idbin, false);
+	if (dest)
+		h.dest = *dest;
+	else
+		h.dest.sa.sa_family = AF_UNSPEC;
+	pkt_begin(c, &w, p->id.address, ZT_VERB_HELLO);
+	if (zt_hello_encode(&w, &h, moons, hello_moons(c, moons)) < 0)
+		return -EMSGSIZE;
+	p->last_hello = now;
+	return pkt_seal(c, p, c->tx, w.len, ZT_HDR_PAYLOAD + h.tail_off);
+}
+
+/* A full HELLO to an address, from every local socket of its family
+ * (§7.4), so the peer learns each of our mappings. */
+static bool hello_to_addr(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *addr, int64_t now)
+{
+	int len = hello_build(c, p, addr, now);
+	bool sent = false;
+
+	if (len < 0)
+		return false;
+	for (unsigned t = 0; t < c->n_transports; t++) {
+		const struct zt_transport_ref *tr = &c->transports[t];
+		union zt_sockaddr locals[16];
+		size_t nl = tr->ops->locals ? tr->ops->locals(tr->state, locals, 16) : 1;
+
+		for (size_t l = 0; l < nl && l < 16; l++) {
+			struct zt_path *path;
+
+			if (tr->ops->locals && locals[l].sa.sa_family != addr->sa.sa_family)
+				continue;
+			path = zt_path_get(c, t, l, addr);
+			if (path && path_send_packet(c, path, c->tx, len, now))
+				sent = true;
+		}
+	}
+	if (sent)
+		ZT_COUNT(c, tx_packets);
+	return sent;
+}
+
+/* A HELLO over one path only (relayed ones carry no destination). */
+static bool hello_on_path(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now)
+{
+	int len = hello_build(c, p, path ? &path->addr : NULL, now);
+
+	if (len < 0)
+		return false;
+	if (!path && !(path = route_to(c, p, now))) {
+		ZT_COUNT(c, tx_no_path);
+		return false;
+	}
+	ZT_COUNT(c, tx_packets);
+	return path_send_packet(c, path, c->tx, len, now);
+}
+
+static bool echo_on_path(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now)
+{
+	struct zt_wr w;
+
+	pkt_begin(c, &w, p->id.address, ZT_VERB_ECHO);
+	return pkt_send(c, p, &w, path, now) == 0;
+}
+
+/* Contact an address of p (RENDEZVOUS, PUSH_DIRECT_PATHS): ECHO when its
+ * version is known to understand it, else HELLO (§4.6). */
+void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now)
+{
+	if (p->proto >= 5)
+		echo_on_path(c, p, path, now);
+	else
+		hello_to_addr(c, p, &path->addr, now);
+}
+
+/* ---- WHOIS and queues (§7.6) ---- */
+
+static void whois_send(struct zt_core *c, uint64_t address, int64_t now)
+{
+	struct zt_whois_wait *free_slot = NULL, *w = NULL;
+	struct zt_peer *up;
+	struct zt_wr wr;
+
+	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
+		if (c->whois[i].address == address)
+			w = &c->whois[i];
+		else if (!c->whois[i].address && !free_slot)
+			free_slot = &c->whois[i];
+	}
+	if (!w) {
+		if (!free_slot)
+			return;
+		w = free_slot;
+		*w = (struct zt_whois_wait){ .address = address, .first = now };
+	}
+	if (w->last_sent && now - w->last_sent < ZT_WHOIS_RETRY_MS)
+		return;
+	up = zt_best_upstream(c, now);
+	if (!up || up->id.address == address)
+		return;
+	pkt_begin(c, &wr, up->id.address, ZT_VERB_WHOIS);
+	zt_whois_encode(&wr, &address, 1);
+	if (pkt_send(c, up, &wr, NULL, now) == 0) {
+		w->last_sent = now;
+		ZT_COUNT(c, whois_sent);
+	}
+}
+
+static struct zt_queued *queue_slot(struct zt_queued *q, int64_t now)
+{
+	struct zt_queued *oldest = &q[0];
+
+	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
+		if (!q[i].at || now - q[i].at >= ZT_QUEUE_TIMEOUT_MS)
+			return &q[i];
+		if (q[i].at < oldest->at)
+			oldest = &q[i];
+	}
+	return oldest;   /* full: the oldest goes */
+}
+
+/* Keep a plaintext packet in c->tx until dest's identity is known. */
+static void txq_add(struct zt_core *c, uint64_t dest, size_t len, int64_t now)
+{
+	struct zt_queued *q = queue_slot(c->txq, now);
+
+	if (q->at && now - q->at < ZT_QUEUE_TIMEOUT_MS)
+		ZT_COUNT(c, tx_queue_overflow);
+	q->at = now;
+	q->address = dest;
+	q->len = len;
+	memcpy(q->pkt, c->tx, len);
+	whois_send(c, dest, now);
+}
+
+static void rxq_add(struct zt_core *c, uint64_t src, const uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
+{
+	struct zt_queued *q = queue_slot(c->rxq, now);
+
+	if (q->at && now - q->at < ZT_QUEUE_TIMEOUT_MS)
+		ZT_COUNT(c, rx_queue_overflow);
+	q->at = now;
+	q->address = src;
+	q->path = path;
+	q->len = len;
+	memcpy(q->pkt, pkt, len);
+	whois_send(c, src, now);
+}
+
+static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now);
+
+/* An identity arrived: send and process what waited for it. */
+static void queues_flush(struct zt_core *c, struct zt_peer *p, int64_t now)
+{
+	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
+		if (c->whois[i].address == p->id.address)
+			c->whois[i].address = 0;
+		if (c->txq[i].at && c->txq[i].address == p->id.address) {
+			struct zt_wr w = { .p = c->tx, .cap = ZT_PKT_MAX, .len = c->txq[i].len };
+
+			memcpy(c->tx, c->txq[i].pkt, c->txq[i].len);
+			c->txq[i].at = 0;
+			pkt_send(c, p, &w, NULL, now);
+		}
+		if (c->rxq[i].at && c->rxq[i].address == p->id.address) {
+			c->rxq[i].at = 0;
+			packet_in(c, c->rxq[i].pkt, c->rxq[i].len, c->rxq[i].path, now);
+		}
+	}
+}
+
+/* Send to an address, asking for its identity first if needed. */
+static int send_to(struct zt_core *c, uint64_t dest, struct zt_wr *w, int64_t now)
+{
+	struct zt_peer *p = zt_peer_find(c, dest);
+
+	if (p)
+		return pkt_send(c, p, w, NULL, now);
+	if (w->err)
+		return -EMSGSIZE;
+	txq_add(c, dest, w->len, now);
+	return 0;
+}
+
+int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now)
+{
+	struct zt_wr w;
+	uint8_t stamp[8];
+
+	if (address == c->self.address || zt_address_reserved(address))
+		return -EINVAL;
+	/* our own ECHOs carry the send time, so their OK gives a latency */
+	for (int i = 0; i < 8; i++)
+		stamp[i] = (uint64_t)now >> (56 - 8 * i);
+	pkt_begin(c, &w, address, ZT_VERB_ECHO);
+	zt_echo_encode(&w, stamp, sizeof stamp);
+	return send_to(c, address, &w, now);
+}
+
+/* ---- path learning (§7.3) and external addresses (§7.9) ---- */
+
+static bool path_usable_for(const struct zt_core *c, const struct zt_peer *p, const union zt_sockaddr *a)
+{
+	if (!zt_inetaddr_path_usable(a))
+		return false;
+	/* an upstream with stable endpoints is only ever reached at them */
+	if (p->root && p->root->n_endpoints) {
+		for (unsigned i = 0; i < p->root->n_endpoints; i++)
+			if (zt_inetaddr_equal(&p->root->endpoints[i], a, true))
+				return true;
+		return false;
+	}
+	return true;
+}
+
+static void path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *path, bool is_ok, int64_t now)
+{
+	struct zt_peer_path *pp = zt_peer_path_find(p, path);
+
+	if (pp) {
+		pp->last_receive = now;
+		return;
+	}
+	for (unsigned i = 0; i < p->n_paths; i++) {
+		struct zt_path *o = p->paths[i].path;
+
+		if (o->transport == path->transport && o->local == path->local &&
+		    zt_inetaddr_equal(&o->addr, &path->addr, false) && zt_path_alive(o, now))
+			return;
+	}
+	if (!path_usable_for(c, p, &path->addr))
+		return;
+	if (is_ok) {
+		zt_peer_path_learn(c, p, path, now);
+	} else if (now - path->last_confirm >= ZT_CONFIRM_LIMIT_MS) {
+		path->last_confirm = now;
+		hello_to_addr(c, p, &path->addr, now);
+	}
+}
+
+static void surface_report(struct zt_core *c, struct zt_peer *reporter, const union zt_sockaddr *a, int64_t now)
+{
+	struct zt_surface *slot = NULL, *oldest = &c->surface[0];
+	char was[ZT_INETADDR_TEXT_MAX], is[ZT_INETADDR_TEXT_MAX];
+
+	if (!zt_inetaddr_path_usable(a))
+		return;
+	for (unsigned i = 0; i < 16; i++) {
+		struct zt_surface *s = &c->surface[i];
+
+		if (s->reporter == reporter->id.address && s->addr.sa.sa_family == a->sa.sa_family) {
+			if (reporter->upstream && !zt_inetaddr_equal(&s->addr, a, false) && now - s->at < ZT_SURFACE_TTL_MS) {
+				zt_inetaddr_to_text(&s->addr, was, sizeof was);
+				zt_inetaddr_to_text(a, is, sizeof is);
+				zt_logf(ZT_LOG_INFO, "external address changed from %s to %s", was, is);
+			}
+			slot = s;
+			break;
+		}
+		if (!s->reporter && !slot)
+			slot = s;
+		if (s->at < oldest->at)
+			oldest = s;
+	}
+	if (!slot)
+		slot = oldest;
+	if (!slot->reporter || !zt_inetaddr_equal(&slot->addr, a, true)) {
+		zt_inetaddr_to_text(a, is, sizeof is);
+		zt_logf(ZT_LOG_DEBUG, "external address %s (as seen by %s)", is, addr_str(reporter->id.address, was));
+	}
+	slot->reporter = reporter->id.address;
+	slot->addr = *a;
+	slot->at = now;
+}
+
+/* ---- verbs ---- */
+
+struct rx {
+	struct zt_peer *peer;
+	struct zt_path *path;
+	uint8_t *pkt;
+	size_t len;
+	uint64_t id;          /* on-wire packet id */
+	unsigned hops;
+	uint8_t verb;
+	const uint8_t *pl;    /* payload */
+	size_t pl_len;
+	int64_t now;
+};
+
+static void reply_ok_begin(struct zt_core *c, struct zt_wr *w, const struct rx *r)
+{
+	pkt_begin(c, w, r->peer->id.address, ZT_VERB_OK);
+	zt_ok_encode(w, r->verb, r->id);
+}
+
+/* Worlds newer than the sender's (same planet id, or moons it names). */
+static void ok_hello_worlds(struct zt_core *c, struct zt_wr *w, const struct zt_hello *h)
+{
+	size_t len_at = w->len;
+	uint8_t *lenp;
+
+	zt_wr_u16(w, 0);
+	if (h->has_planet && h->planet_id == c->planet.id && h->planet_ts < c->planet.ts) {
+		uint8_t *p = w->p ? w->p + w->len : NULL;
+		int n = p ? zt_world_to_bin(&c->planet, p, w->cap - w->len) : -1;
+
+		if (n > 0)
+			w->len += n;
+	}
+	for (unsigned i = 0; i < h->n_moons; i++) {
+		struct zt_moon_ref m;
+
+		zt_hello_moon(h, i, &m);
+		for (unsigned k = 0; k < c->n_moons; k++)
+			if (m.type == ZT_WORLD_MOON && c->moons[k].id == m.id && c->moons[k].ts > m.ts) {
+				int n = zt_world_to_bin(&c->moons[k], w->p + w->len, w->cap - w->len);
+
+				if (n > 0)
+					w->len += n;
+			}
+	}
+	if (w->err)
+		return;
+	lenp = w->p + len_at;
+	lenp[0] = (w->len - len_at - 2) >> 8;
+	lenp[1] = (w->len - len_at - 2) & 0xff;
+}
+
+static void peer_set_version(struct zt_peer *p, unsigned proto, unsigned major, unsigned minor, unsigned rev)
+{
+	char a[11];
+
+	if (p->proto < 0)
+		zt_logf(ZT_LOG_INFO, "peer %s: protocol %u, version %u.%u.%u", addr_str(p->id.address, a),
+			proto, major, minor, rev);
+	p->proto = proto;
+	p->vmajor = major;
+	p->vminor = minor;
+	p->vrev = rev;
+}
+
+static void handle_hello(struct zt_core *c, struct rx *r, const struct zt_hello *h)
+{
+	struct zt_ok_hello okh = {
+		.timestamp = h->timestamp, .proto = ZT_PROTO_VERSION, .major = VERSION_MAJOR,
+		.minor = VERSION_MINOR, .revision = VERSION_REV, .has_addr = true, .addr = r->path->addr,
+	};
+	struct zt_hello hh = *h;
+	struct zt_wr w;
+
+	if (zt_hello_crypt(&r->peer->key, r->pkt, r->len, ZT_HDR_PAYLOAD + h->tail_off) == 0 || !h->tail_len)
+		zt_hello_decode_moons(&hh, r->pl);
+	if (h->has_dest && h->dest.sa.sa_family != AF_UNSPEC && r->hops == 0)
+		surface_report(c, r->peer, &h->dest, r->now);
+	peer_set_version(r->peer, h->proto, h->major, h->minor, h->revision);
+	reply_ok_begin(c, &w, r);
+	zt_ok_hello_encode(&w, &okh);
+	ok_hello_worlds(c, &w, &hh);
+	pkt_send(c, r->peer, &w, r->path, r->now);
+}
+
+static void world_offer(struct zt_core *c, struct zt_peer *from, const uint8_t *p, size_t len);
+
+static void handle_ok(struct zt_core *c, struct rx *r)
+{
+	struct zt_ok ok;
+
+	if (zt_ok_decode(&ok, r->pl, r->pl_len) < 0)
+		return;
+	switch (ok.in_re_verb) {
+	case ZT_VERB_HELLO: {
+		struct zt_ok_hello o;
+
+		if (zt_ok_hello_decode(&o, ok.data, ok.len) < 0)
+			return;
+		if (r->hops == 0 && r->now >= (int64_t)o.timestamp) {
+			unsigned sample = r->now - o.timestamp;
+			struct zt_peer_path *pp = zt_peer_path_find(r->peer, r->path);
+
+			r->peer->latency = r->peer->latency == ZT_LATENCY_UNKNOWN ? sample : (r->peer->latency + sample) / 2;
+			if (pp)
+				pp->latency = pp->latency == ZT_LATENCY_UNKNOWN ? sample : (pp->latency + sample) / 2;
+		}
+		peer_set_version(r->peer, o.proto, o.major, o.minor, o.revision);
+		if (o.has_addr && o.addr.sa.sa_family != AF_UNSPEC && r->hops == 0)
+			surface_report(c, r->peer, &o.addr, r->now);
+		if (o.has_worlds && o.worlds_len)
+			world_offer(c, r->peer, o.worlds, o.worlds_len);
+		break;
+	}
+	case ZT_VERB_WHOIS: {
+		struct zt_ok_whois o;
+
+		if (!r->peer->upstream || zt_ok_whois_decode(&o, ok.data, ok.len) < 0)
+			return;
+		for (unsigned i = 0; i < o.count; i++) {
+			struct zt_identity id;
+			size_t idlen;
+			const uint8_t *bin = zt_ok_whois_id(&o, i, &idlen);
+			struct zt_peer *p;
+
+			if (!bin || zt_identity_from_bin(&id, bin, idlen) < 0 || id.address == c->self.address)
+				continue;
+			p = zt_peer_find(c, id.address);
+			if (!p && (p = zt_peer_add(c, &id)))
+				queues_flush(c, p, r->now);
+		}
+		break;
+	}
+	case ZT_VERB_ECHO:
+		if (ok.len == 8 && r->hops == 0) {
+			uint64_t sent = 0;
+
+			for (int i = 0; i < 8; i++)
+				sent = sent << 8 | ok.data[i];
+			if ((uint64_t)r->now >= sent && r->now - sent < 60000) {
+				struct zt_peer_path *pp = zt_peer_path_find(r->peer, r->path);
+
+				if (pp)
+					pp->latency = r->now - sent;
+				r->peer->latency = r->now - sent;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void handle_whois(struct zt_core *c, struct rx *r)
+{
+	struct zt_whois q;
+	struct zt_wr w;
+	unsigned found = 0;
+
+	if (!c->is_root && r->now - r->peer->last_whois_in < ZT_WHOIS_LIMIT_MS) {
+		ZT_COUNT(c, rx_rate_limited);
+		return;
+	}
+	r->peer->last_whois_in = r->now;
+	if (zt_whois_decode(&q, r->pl, r->pl_len) < 0)
+		return;
+	reply_ok_begin(c, &w, r);
+	for (unsigned i = 0; i < q.count; i++) {
+		uint64_t a = zt_whois_addr(&q, i);
+		const struct zt_identity *id = NULL;
+		uint8_t bin[ZT_ID_BIN_PUB];
+		struct zt_peer *p;
+
+		if (a == c->self.address)
+			id = &c->self;
+		else if ((p = zt_peer_find(c, a)))
+			id = &p->id;
+		if (!id || w.len + ZT_ID_BIN_PUB > ZT_MTU_DEFAULT * 6)
+			continue;
+		zt_identity_to_bin(id, bin, false);
+		zt_wr_bytes(&w, bin, sizeof bin);
+		found++;
+	}
+	if (found)
+		pkt_send(c, r->peer, &w, r->path, r->now);
+}
+
+static void handle_rendezvous(struct zt_core *c, struct rx *r)
+{
+	struct zt_rendezvous rv;
+	struct zt_peer *with;
+	struct zt_path *path;
+	char a[11], text[ZT_INETADDR_TEXT_MAX];
+
+	if (!r->peer->upstream || zt_rendezvous_decode(&rv, r->pl, r->pl_len) < 0)
+		return;
+	with = zt_peer_find(c, rv.with);
+	if (!with || zt_inetaddr_port(&rv.addr) == 0 || !path_usable_for(c, with, &rv.addr))
+		return;
+	path = zt_path_get(c, r->path->transport, r->path->local, &rv.addr);
+	if (!path)
+		return;
+	zt_inetaddr_to_text(&rv.addr, text, sizeof text);
+	zt_logf(ZT_LOG_DEBUG, "rendezvous with %s at %s", addr_str(rv.with, a), text);
+	zt_vl1_contact(c, with, path, r->now);
+}
+
+static void handle_echo(struct zt_core *c, struct rx *r)
+{
+	struct zt_wr w;
+
+	if (r->now - r->path->last_echo < ZT_ECHO_LIMIT_MS) {
+		ZT_COUNT(c, rx_rate_limited);
+		return;
+	}
+	r->path->last_echo = r->now;
+	reply_ok_begin(c, &w, r);
+	zt_echo_encode(&w, r->pl, r->pl_len);
+	pkt_send(c, r->peer, &w, r->path, r->now);
+}
+
+static void handle_push_paths(struct zt_core *c, struct rx *r)
+{
+	struct zt_push_paths pp;
+	struct zt_path_rec rec;
+	size_t off = 0;
+	unsigned tried[8][2] = { { 0 } };
+
+	if (r->now - r->peer->push_window_start >= ZT_PUSH_WINDOW_MS) {
+		r->peer->push_window_start = r->now;
+		r->peer->push_count = 0;
+	}
+	if (++r->peer->push_count > ZT_PUSH_PER_WINDOW) {
+		ZT_COUNT(c, rx_rate_limited);
+		return;
+	}
+	if (zt_push_paths_decode(&pp, r->pl, r->pl_len) < 0)
+		return;
+	while (zt_push_paths_next(&pp, &off, &rec)) {
+		struct zt_path *path;
+		unsigned scope, fam;
+
+		if ((rec.flags & ZT_PUSH_FORGET) || rec.addr.sa.sa_family == AF_UNSPEC ||
+		    !path_usable_for(c, r->peer, &rec.addr))
+			continue;
+		scope = zt_inetaddr_scope(&rec.addr);
+		fam = rec.addr.sa.sa_family == AF_INET6;
+		if (tried[scope][fam]++ >= ZT_PUSH_MAX_PER_SCOPE)
+			continue;
+		path = zt_path_get(c, r->path->transport, r->path->local, &rec.addr);
+		if (path && !zt_peer_path_find(r->peer, path))
+			zt_vl1_contact(c, r->peer, path, r->now);
+	}
+}
+
+static void handle_error(struct zt_core *c, struct rx *r)
+{
+	struct zt_error e;
+	char a[11];
+
+	if (zt_error_decode(&e, r->pl, r->pl_len) < 0)
+		return;
+	if (e.code == ZT_ERR_IDENTITY_COLLISION && r->peer->upstream) {
+		zt_logf(ZT_LOG_ERR, "root %s reports an identity collision: another node has address %s; "
+			"stopping (remove identity.secret and identity.public from %s to make a new identity)",
+			addr_str(r->peer->id.address, a), addr_str(c->self.address, a), c->home);
+		ev_break(c->loop, EVBREAK_ALL);
+	}
+}
+
+/* Returns false for a packet that does not count as received (§4.4). */
+static bool dispatch(struct zt_core *c, struct rx *r)
+{
+	switch (r->verb) {
+	case ZT_VERB_OK: {
+		struct zt_ok ok;
+
+		if (zt_ok_decode(&ok, r->pl, r->pl_len) < 0 || !expect_check(c, ok.in_re_id)) {
+			ZT_COUNT(c, rx_unexpected_ok);
+			return false;
+		}
+		handle_ok(c, r);
+		return true;
+	}
+	case ZT_VERB_ERROR:
+		handle_error(c, r);
+		return true;
+	case ZT_VERB_WHOIS:
+		handle_whois(c, r);
+		return true;
+	case ZT_VERB_RENDEZVOUS:
+		handle_rendezvous(c, r);
+		return true;
+	case ZT_VERB_ECHO:
+		handle_echo(c, r);
+		return true;
+	case ZT_VERB_PUSH_DIRECT_PATHS:
+		handle_push_paths(c, r);
+		return true;
+	case ZT_VERB_USER_MESSAGE: {
+		struct zt_user_msg m;
+		char a[11];
+
+		if (zt_user_msg_decode(&m, r->pl, r->pl_len) == 0)
+			zt_logf(ZT_LOG_DEBUG, "user message type %llu, %zu bytes, from %s",
+				(unsigned long long)m.type, m.len, addr_str(r->peer->id.address, a));
+		return true;
+	}
+	default:
+		/* NOP, network verbs (not handled yet), multipath: counted, ignored */
+		return true;
+	}
+}
+
+/* ---- receiving ---- */
+
+static bool validate_allowed(struct zt_core *c, const union zt_sockaddr *a, int64_t now)
+{
+	uint64_t h = 0;
+	const uint8_t *p;
+	size_t n;
+
+	if (a->sa.sa_family == AF_INET6) {
+		p = (const uint8_t *)&a->in6.sin6_addr;
+		n = 6;   /* first 48 bits */
+	} else {
+		p = (const uint8_t *)&a->in4.sin_addr;
+		n = 3;   /* /24 */
+	}
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	h &= 16383;
+	if (c->validate_limit[h] && now - c->validate_limit[h] < ZT_VALIDATE_LIMIT_MS)
+		return false;
+	c->validate_limit[h] = now;
+	return true;
+}
+
+/* A suite-0 HELLO from an address we do not know yet: the identity it
+ * carries must authenticate it and pass the proof of work. */
+static struct zt_peer *hello_new_peer(struct zt_core *c, uint8_t *pkt, size_t len, uint64_t src,
+				      struct zt_path *path, int64_t now)
+{
+	struct zt_hello h;
+	struct zt_identity id;
+	struct zt_peer_key key;
+	struct zt_peer *p;
+	char a[11];
+
+	if (zt_hello_decode(&h, pkt + ZT_HDR_PAYLOAD, len - ZT_HDR_PAYLOAD) < 0 || h.proto < ZT_PROTO_MIN ||
+	    zt_identity_from_bin(&id, h.id, h.id_len) < 0 || id.address != src) {
+		ZT_COUNT(c, rx_bad_hello);
+		return NULL;
+	}
+	if (zt_peer_key_agree(&key, &c->self, &id) < 0) {
+		ZT_COUNT(c, rx_bad_hello);
+		return NULL;
+	}
+	if (zt_dearmor(&key, pkt, len) < 0) {
+		zt_peer_key_clear(&key);
+		ZT_COUNT(c, rx_mac_fail);
+		return NULL;
+	}
+	zt_peer_key_clear(&key);
+	if (!validate_allowed(c, &path->addr, now)) {
+		ZT_COUNT(c, rx_rate_limited);
+		return NULL;
+	}
+	if (!zt_identity_validate(&id)) {
+		ZT_COUNT(c, rx_bad_hello);
+		return NULL;
+	}
+	p = zt_peer_add(c, &id);
+	if (p)
+		zt_logf(ZT_LOG_INFO, "peer %s: new", addr_str(src, a));
+	return p;
+}
+
+/* Process one whole packet addressed to us. */
+static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
+{
+	struct zt_hdr h;
+	struct rx r = { .path = path, .pkt = pkt, .len = len, .now = now };
+	bool authenticated_hello = false;
+
+	if (zt_hdr_read(&h, pkt, len) < 0) {
+		ZT_COUNT(c, rx_bad_packet);
+		return;
+	}
+	r.id = h.id;
+	r.hops = zt_flags_hops(h.flags);
+	r.peer = zt_peer_find(c, h.src);
+	if (!r.peer) {
+		if (zt_flags_cipher(h.flags) == ZT_SUITE_POLY1305_NONE && (h.verb & ZT_VERB_MASK) == ZT_VERB_HELLO) {
+			r.peer = hello_new_peer(c, pkt, len, h.src, path, now);
+			if (!r.peer)
+				return;
+			authenticated_hello = true;
+		} else {
+			ZT_COUNT(c, rx_unknown_source);
+			rxq_add(c, h.src, pkt, len, path, now);
+			return;
+		}
+	}
+	if (!authenticated_hello && zt_dearmor(&r.peer->key, pkt, len) < 0) {
+		ZT_COUNT(c, rx_mac_fail);
+		return;
+	}
+	if (pkt[ZT_HDR_VERB] & ZT_VERB_COMPRESSED) {
+		int n = zt_packet_decompress(pkt, len, c->dec, sizeof c->dec);
+
+		if (n < 0) {
+			ZT_COUNT(c, rx_decompress_fail);
+			return;
+		}
+		pkt = c->dec;
+		len = n;
+		r.pkt = pkt;
+		r.len = len;
+	}
+	r.verb = pkt[ZT_HDR_VERB] & ZT_VERB_MASK;
+	r.pl = pkt + ZT_HDR_PAYLOAD;
+	r.pl_len = len - ZT_HDR_PAYLOAD;
+	ZT_COUNT(c, rx_packets);
+	if (r.verb == ZT_VERB_HELLO) {
+		struct zt_hello hello;
+
+		if (zt_hello_decode(&hello, r.pl, r.pl_len) < 0 || hello.proto < ZT_PROTO_MIN) {
+			ZT_COUNT(c, rx_bad_hello);
+			return;
+		}
+		handle_hello(c, &r, &hello);
+	} else if (!dispatch(c, &r)) {
+		return;
+	}
+	r.peer->last_receive = now;
+	if (r.peer->upstream)
+		c->last_upstream_receive = now;
+	if (r.hops == 0)
+		path_learn(c, r.peer, path, r.verb == ZT_VERB_OK, now);
+}
+
+/* ---- relaying (§3.7, §7.7) ---- */
+
+static bool rendezvous_due(struct zt_core *c, uint64_t a, uint64_t b, int64_t now)
+{
+	uint64_t pair = a < b ? a << 24 ^ b : b << 24 ^ a;
+	size_t slot = (size_t)((pair * 0x9e3779b97f4a7c15ULL) >> 54);
+
+	if (c->rendezvous[slot].pair == pair && now - c->rendezvous[slot].at < ZT_RENDEZVOUS_MS)
+		return false;
+	c->rendezvous[slot].pair = pair;
+	c->rendezvous[slot].at = now;
+	return true;
+}
+
+static void rendezvous_send(struct zt_core *c, struct zt_peer *to, struct zt_peer_path *via,
+			    struct zt_peer *with, const struct zt_path *at, int64_t now)
+{
+	struct zt_rendezvous rv = { .with = with->id.address, .addr = at->addr };
+	struct zt_wr w;
+
+	pkt_begin(c, &w, to->id.address, ZT_VERB_RENDEZVOUS);
+	zt_rendezvous_encode(&w, &rv);
+	if (pkt_send(c, to, &w, via->path, now) == 0)
+		ZT_COUNT(c, rendezvous_sent);
+}
+
+/* Introduce x and y in the best scope and family both have a path in. */
+static void introduce(struct zt_core *c, struct zt_peer *x, struct zt_peer *y, int64_t now)
+{
+	static const int families[] = { AF_INET6, AF_INET };
+
+	for (int scope = ZT_SCOPE_PRIVATE; scope >= 0; scope--)
+		for (int f = 0; f < 2; f++) {
+			struct zt_peer_path *px = zt_peer_best_in(x, now, scope, families[f]);
+			struct zt_peer_path *py = zt_peer_best_in(y, now, scope, families[f]);
+
+			if (!px || !py)
+				continue;
+			if (randombytes_uniform(2)) {
+				rendezvous_send(c, x, px, y, py->path, now);
+				rendezvous_send(c, y, py, x, px->path, now);
+			} else {
+				rendezvous_send(c, y, py, x, px->path, now);
+				rendezvous_send(c, x, px, y, py->path, now);
+			}
+			return;
+		}
+}
+
+static void relay(struct zt_core *c, uint8_t *data, size_t len, bool fragment, uint64_t dest,
+		  uint64_t src, int64_t now)
+{
+	struct zt_peer *to, *from;
+	struct zt_peer_path *pp;
+
+	if (!c->is_root) {
+		/* leaves relay only on trusted paths, which come with networks */
+		ZT_COUNT(c, relay_dropped);
+		return;
+	}
+	if ((fragment ? zt_frag_hops_inc(data, len) : zt_head_hops_inc(data, len)) < 0) {
+		ZT_COUNT(c, relay_dropped);
+		return;
+	}
+	to = zt_peer_find(c, dest);
+	if (to && (pp = zt_peer_best_path(to, now, false))) {
+		if (dgram_send(c, pp->path, data, len, now))
+			ZT_COUNT(c, relayed);
+		if (!fragment && (from = zt_peer_find(c, src)) && rendezvous_due(c, src, dest, now))
+			introduce(c, from, to, now);
+		return;
+	}
+	/* another root may know it: forward to our best upstream */
+	to = zt_best_upstream(c, now);
+	if (to && to->id.address != src && (pp = zt_peer_best_path(to, now, false))) {
+		if (dgram_send(c, pp->path, data, len, now))
+			ZT_COUNT(c, relayed);
+		return;
+	}
+	ZT_COUNT(c, relay_dropped);
+	if (!to && !fragment)
+		whois_send(c, dest, now);
+}
+
+static unsigned transport_index(const struct zt_core *c, const struct zt_inst *zi)
+{
+	for (unsigned i = 0; i < c->n_transports; i++)
+		if (c->transports[i].zi == zi)
+			return i;
+	return c->n_transports;
+}
+
+static void dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t now)
+{
+	uint8_t *p = d->data;
+	size_t len = d->len;
+	enum zt_dgram_kind kind = zt_dgram_classify(p, len);
+	struct zt_path *path;
+	uint64_t dest;
+	int n;
+
+	ZT_COUNT(c, rx_datagrams);
+	if (kind == ZT_DGRAM_JUNK || kind == ZT_DGRAM_BEACON) {
+		ZT_COUNT(c, rx_junk);
+		return;
+	}
+	if (d->peer.sa.sa_family != AF_INET && d->peer.sa.sa_family != AF_INET6)
+		return;
+	path = zt_path_get(c, t, d->local, &d->peer);
+	if (!path)
+		return;
+	path->last_in = now;
+	dest = zt_address_read(p + ZT_HDR_DEST);
+	if (kind == ZT_DGRAM_FRAGMENT) {
+		if (dest != c->self.address) {
+			relay(c, p, len, true, dest, 0, now);
+			return;
+		}
+	} else {
+		uint64_t src = zt_address_read(p + ZT_HDR_SRC);
+
+		if (src == c->self.address) {
+			ZT_COUNT(c, rx_own_source);
+			return;
+		}
+		if (dest != c->self.address) {
+			relay(c, p, len, false, dest, src, now);
+			return;
+		}
+		if (kind == ZT_DGRAM_PACKET) {
+			packet_in(c, p, len, path, now);
+			return;
+		}
+	}
+	n = zt_reasm_input(c->reasm, p, len, now, c->buf, sizeof c->buf);
+	if (n < 0)
+		ZT_COUNT(c, rx_bad_fragment);
+	else if (n > 0)
+		packet_in(c, c->buf, n, path, now);
+}
+
+void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
+{
+	struct zt_core *c = ctx;
+	unsigned t = transport_index(c, from);
+	int64_t now = zt_core_now(c);
+
+	if (t == c->n_transports)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		dgram_in(c, t, &d[i], now);
+}
+
+/* ---- timers (§7.2, §7.4, §7.5) ---- */
+
+/* §7.4 for one peer; returns which families it sent on (1: IPv4, 2: IPv6). */
+static unsigned keepalive(struct zt_core *c, struct zt_peer *p, int64_t now)
+{
+	bool full = now - p->last_hello >= ZT_PEER_HELLO_MS;
+	unsigned sent = 0, best_prio = 0;
+
+	zt_peer_paths_prune(p, now);
+	for (unsigned i = 0; i < p->n_paths; i++)
+		if (p->paths[i].priority > best_prio)
+			best_prio = p->paths[i].priority;
+	for (unsigned i = 0; i < p->n_paths; i++) {
+		struct zt_path *path = p->paths[i].path;
+		bool ok = false;
+
+		if (p->paths[i].priority != best_prio)
+			continue;
+		if (full)
+			ok = hello_to_addr(c, p, &path->addr, now);
+		else if (now - path->last_out >= ZT_HEARTBEAT_MS)
+			ok = p->proto >= 5 ? echo_on_path(c, p, path, now) : hello_on_path(c, p, path, now);
+		else
+			ok = true;   /* recently used: counts as reached */
+		if (ok)
+			sent |= path->addr.sa.sa_family == AF_INET6 ? 2 : 1;
+	}
+	if (full)
+		p->last_hello = now;
+	return sent;
+}
+
+static void contact_upstream(struct zt_core *c, struct zt_peer *p, int64_t now)
+{
+	unsigned spacing = p->n_paths ? 16 : 0, sent;
+	const struct zt_world_root *root = p->root;
+
+	if (now - p->last_hello <= (int64_t)ZT_HEARTBEAT_MS * spacing)
+		return;
+	sent = keepalive(c, p, now);
+	for (int fam = 0; fam < 2 && root; fam++) {
+		int family = fam ? AF_INET6 : AF_INET;
+		unsigned candidates[ZT_WORLD_MAX_ENDPOINTS], nc = 0;
+
+		if (sent & (1u << fam))
+			continue;
+		for (unsigned i = 0; i < root->n_endpoints; i++)
+			if (root->endpoints[i].sa.sa_family == family)
+				candidates[nc++] = i;
+		if (nc && hello_to_addr(c, p, &root->endpoints[candidates[randombytes_uniform(nc)]], now))
+			sent |= 1u << fam;
+	}
+	if (!sent)
+		hello_on_path(c, p, NULL, now);
+}
+
+static void ping_check(struct zt_core *c, int64_t now)
+{
+	for (unsigned i = 0; i < c->n_upstreams; i++)
+		contact_upstream(c, c->upstreams[i], now);
+	for (size_t b = 0; b < c->peer_buckets; b++)
+		for (struct zt_peer *p = c->peers[b]; p; p = p->next)
+			if (!p->upstream && now - p->last_nontrivial < ZT_PEER_ACTIVITY_MS)
+				keepalive(c, p, now);
+}
+
+static void whois_retry(struct zt_core *c, int64_t now)
+{
+	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
+		struct zt_whois_wait *w = &c->whois[i];
+
+		if (c->txq[i].at && now - c->txq[i].at >= ZT_QUEUE_TIMEOUT_MS)
+			c->txq[i].at = 0;
+		if (c->rxq[i].at && now - c->rxq[i].at >= ZT_QUEUE_TIMEOUT_MS)
+			c->rxq[i].at = 0;
+		if (!w->address)
+			continue;
+		if (now - w->first >= ZT_QUEUE_TIMEOUT_MS)
+			w->address = 0;
+		else
+			whois_send(c, w->address, now);
+	}
+}
+
+void zt_vl1_tick(struct zt_core *c, int64_t now)
+{
+	whois_retry(c, now);
+	if (now - c->last_ping_check >= ZT_PING_CHECK_MS) {
+		c->last_ping_check = now;
+		ping_check(c, now);
+	}
+	if (now - c->last_housekeeping >= ZT_HOUSEKEEPING_MS) {
+		c->last_housekeeping = now;
+		zt_peers_housekeep(c, now);
+		zt_reasm_expire(c->reasm, now);
+	}
+}
+
+/* ---- worlds arriving in OK(HELLO) (§6.3) ---- */
+
+
+static void world_offer(struct zt_core *c, struct zt_peer *from, const uint8_t *p, size_t len)
+{
+	struct zt_world w;
+	int n;
+
+	while (len > 0 && (n = zt_world_from_bin(&w, p, len)) > 0) {
+		bool from_seed = false;
+
+		for (unsigned i = 0; i < c->n_seeds; i++)
+			if (c->seeds[i].id == w.id && c->seeds[i].seed == from->id.address)
+				from_seed = true;
+		if (from->upstream || from_seed)
+			zt_core_world_install(c, &w);
+		p += n;
+		len -= n;
+	}
+}
