@@ -131,7 +131,7 @@ static void round_trips(void)
 		bool good = true;
 		int64_t now = 0;
 
-		for (len = ZT_PKT_MIN; len <= ZT_PKT_MAX; len += 1 + rnd() % 61) {
+		for (len = ZT_PKT_MIN; len <= ZT_PKT_MAX; len += 1 + rnd() % (mtu < 200 ? 3 : 61)) {
 			int n, i;
 
 			make_pkt(len, mtu);

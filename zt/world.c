@@ -86,10 +86,12 @@ static void world_write(struct zt_wr *wr, const struct zt_world *w, bool for_sig
 	zt_wr_u8(wr, (uint8_t)w->n_roots);
 	for (i = 0; i < w->n_roots && i < ZT_WORLD_MAX_ROOTS; i++) {
 		const struct zt_world_root *root = &w->roots[i];
-		uint8_t *id = zt_wr_ptr(wr, root->id.has_private ? ZT_ID_BIN_SECRET : ZT_ID_BIN_PUB);
+		/* public form always, as 1.14 writes it: a root loaded from an
+		 * identity.secret must not leak its key into a world */
+		uint8_t *id = zt_wr_ptr(wr, ZT_ID_BIN_PUB);
 
 		if (id)
-			zt_identity_to_bin(&root->id, id, root->id.has_private);
+			zt_identity_to_bin(&root->id, id, false);
 		zt_wr_u8(wr, (uint8_t)root->n_endpoints);
 		for (j = 0; j < root->n_endpoints && j < ZT_WORLD_MAX_ENDPOINTS; j++)
 			zt_inetaddr_write(wr, &root->endpoints[j]);

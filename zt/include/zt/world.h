@@ -15,10 +15,10 @@
 #define ZT_WORLD_MAX_ENDPOINTS 32
 #define ZT_WORLD_EARTH_ID 149604618ULL
 #define ZT_WORLD_MARS_ID 227883110ULL
-/* Largest serialization we write: header, 4 roots with secret-form
- * identities and 32 IPv6 endpoints each, the moon dictionary length. */
+/* Largest serialization we write: header, 4 roots with 32 IPv6
+ * endpoints each, the moon dictionary length. */
 #define ZT_WORLD_BIN_MAX (178 + ZT_WORLD_MAX_ROOTS * \
-	(ZT_ID_BIN_SECRET + 1 + ZT_WORLD_MAX_ENDPOINTS * 19) + 2)
+	(ZT_ID_BIN_PUB + 1 + ZT_WORLD_MAX_ENDPOINTS * 19) + 2)
 #define ZT_WORLD_SIGNED_MAX (ZT_WORLD_BIN_MAX - ZT_SIG_LEN + 16)
 /* A mkworld "c25519" key pair file: public(64) || private(64). */
 #define ZT_KEYPAIR_LEN (ZT_PUB_LEN + ZT_PRIV_LEN)
@@ -43,7 +43,8 @@ struct zt_world {
  * -EINVAL (bad type, identity or address), -E2BIG (over the limits).
  * A moon's dictionary is skipped.  w is written only on success. */
 int zt_world_from_bin(struct zt_world *w, const uint8_t *p, size_t len);
-/* Serialize (a moon with an empty dictionary): length or -EMSGSIZE. */
+/* Serialize (roots in public form, a moon with an empty dictionary):
+ * length or -EMSGSIZE. */
 int zt_world_to_bin(const struct zt_world *w, uint8_t *out, size_t cap);
 /* The signed message of §6.2: length or -EMSGSIZE. */
 int zt_world_signed_msg(const struct zt_world *w, uint8_t *out, size_t cap);
