@@ -140,5 +140,6 @@ int main(void)
 	}
 	is_int(zt_reasm_expire(t, 2000), 0, "no entry left behind");
 	zt_reasm_free(t);
+	vec_free(&vf);
 	return tap_done();
 }

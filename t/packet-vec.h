@@ -86,6 +86,22 @@ static inline struct vec_file vec_load(const char *name, const char *split_key)
 	return vf;
 }
 
+static inline void vec_free(struct vec_file *vf)
+{
+	size_t i, j;
+
+	for (i = 0; i < vf->n; i++) {
+		for (j = 0; j < vf->rec[i].n; j++) {
+			free(vf->rec[i].kv[j].key);
+			free(vf->rec[i].kv[j].val);
+		}
+		free(vf->rec[i].kv);
+	}
+	free(vf->rec);
+	vf->rec = NULL;
+	vf->n = 0;
+}
+
 static inline const char *vec_get(const struct vec_rec *r, const char *key)
 {
 	size_t i;

@@ -331,5 +331,6 @@ int main(void)
 		if (peer_verb(&vf.rec[i]))
 			check_packet(&vf.rec[i], vec_get(&vf.rec[i], "packet"), &b);
 	free(b.s);
+	vec_free(&vf);
 	return tap_done();
 }

@@ -132,6 +132,7 @@ static void earth(void)
 	w.sig[10] ^= 1;
 	ok(!zt_world_verify(&w, w.update_key), "earth: a flipped signature bit fails");
 	free(b.s);
+	vec_free(&vf);
 }
 
 /* moon_json's "key": "hex" values */
@@ -221,6 +222,7 @@ static void testbed(void)
 	ok(zt_world_update_ok(NULL, &moon), "moon: accepted as new");
 	resign(&moon, moon_kp, "moon: re-signing with signingKey reproduces the signature");
 	ok(!zt_world_update_ok(&v2, &moon), "a moon is not an update of a planet");
+	vec_free(&vf);
 }
 
 int main(void)
