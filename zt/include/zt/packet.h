@@ -270,9 +270,9 @@ int zt_hello_decode(struct zt_hello *h, const uint8_t *pl, size_t len);
 /* Moon list from the (decrypted) tail of pl; 0 or -EMSGSIZE. */
 int zt_hello_decode_moons(struct zt_hello *h, const uint8_t *pl);
 void zt_hello_moon(const struct zt_hello *h, unsigned i, struct zt_moon_ref *m);
-/* Writes every field of h (id must be set; has_dest/has_planet choose the
- * optional ones, the moon list is always written) and sets h->tail_off and
- * h->tail_len to the range the caller encrypts (§2.4.3). */
+/* Writes the full layout 1.14 sends (has_* are ignored: dest AF_UNSPEC is
+ * type 0, planet 0/0 if unknown) and sets h->tail_off and h->tail_len to
+ * the range the caller encrypts (§2.4.3).  -EINVAL without a valid id. */
 int zt_hello_encode(struct zt_wr *w, struct zt_hello *h,
 		    const struct zt_moon_ref *moons, unsigned n_moons);
 
@@ -334,6 +334,7 @@ struct zt_ok_hello {
 };
 
 int zt_ok_hello_decode(struct zt_ok_hello *o, const uint8_t *data, size_t len);
+/* Writes every field; addr AF_UNSPEC is type 0, no worlds a length of 0. */
 int zt_ok_hello_encode(struct zt_wr *w, const struct zt_ok_hello *o);
 
 /* OK(WHOIS) (§4.4.2): one or more binary identities. */
