@@ -1,0 +1,1220 @@
+/* api: the local HTTP/JSON service API (networks.md §9), served by
+ * libmicrohttpd in external-poll mode on the loop ztd gives us, with
+ * bodies built by jansson.  See api(7). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include <zt/module.h>
+#include <zt/node.h>
+
+/* Listen addresses one instance may have. */
+#define API_MAX_LISTEN 16
+/* Longest token read from the token file, in bytes. */
+#define API_TOKEN_MAX 256
+/* Length of a token this module creates (networks.md §9.1). */
+#define API_TOKEN_LEN 24
+/* Longest text of an address, "[v6]:port" or "v6/port". */
+#define API_ADDRSTRLEN (INET6_ADDRSTRLEN + 16)
+/* Largest accepted max-body, and the JSON flags of every response. */
+#define API_BODY_LIMIT (64u << 20)
+#define API_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
+
+struct api;
+
+/* One listening socket and the libmicrohttpd daemon serving it. */
+struct api_listener {
+	struct api *a;
+	union zt_sockaddr addr;     /* as configured, then as bound */
+	struct MHD_Daemon *mhd;
+	int fd;                     /* the listening socket, owned by mhd once it runs */
+	ev_io io;                   /* on the daemon's epoll fd */
+	ev_timer timer;             /* MHD_get_timeout */
+};
+
+struct api {
+	struct zt_inst *zi;
+	struct ev_loop *loop;
+	struct zt_core *core;       /* NULL when the pipeline has no node */
+	bool allow_remote;
+	bool started;
+	char *token_file;           /* as configured, or NULL for <home>/authtoken.secret */
+	size_t max_body;
+	unsigned max_conns, conns;
+	unsigned timeout_s;
+	char token[API_TOKEN_MAX + 1];
+	size_t token_len;
+	unsigned nlisten;
+	struct api_listener listen[API_MAX_LISTEN];
+
+	uint64_t *requests, *unauthorized, *refused, *too_large, *bad_requests, *errors;
+};
+
+/* One HTTP request, from its headers to its completion. */
+struct api_req {
+	int route;                  /* what the request asks for, API_R_* */
+	uint64_t peer;              /* the address in the path, if any */
+	bool too_large;
+	size_t len, cap;
+	char *body;
+};
+
+enum {
+	API_R_STATUS = 1,
+	API_R_HEALTH,
+	API_R_PEERS,
+	API_R_PEER,
+	API_R_ECHO,
+};
+
+/* ---- addresses ---- */
+
+static socklen_t api_addrlen(const union zt_sockaddr *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof a->in6 : sizeof a->in4;
+}
+
+static uint16_t api_port(const union zt_sockaddr *a)
+{
+	return ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in4.sin_port);
+}
+
+/* "198.18.0.1:9993", "[::1]:9993": for log messages. */
+static const char *api_addr_str(const union zt_sockaddr *a, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
+		snprintf(buf, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
+	} else if (a->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
+		snprintf(buf, len, "%s:%u", host, ntohs(a->in4.sin_port));
+	} else {
+		snprintf(buf, len, "(family %d)", a->sa.sa_family);
+	}
+	return buf;
+}
+
+/* "198.18.0.1/9993", "2001:db8::1/9993": ZeroTier's text of an address
+ * with a port, as the API shows it.  NULL for other families. */
+static json_t *api_addr_json(const union zt_sockaddr *a)
+{
+	char host[INET6_ADDRSTRLEN], buf[API_ADDRSTRLEN];
+
+	if (a->sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
+	else if (a->sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
+	else
+		return NULL;
+	snprintf(buf, sizeof buf, "%s/%u", host, api_port(a));
+	return json_string(buf);
+}
+
+static bool api_is_loopback(const union zt_sockaddr *a)
+{
+	if (a->sa.sa_family == AF_INET)
+		return (ntohl(a->in4.sin_addr.s_addr) >> 24) == 127;
+	if (a->sa.sa_family == AF_INET6) {
+		const uint8_t *b = a->in6.sin6_addr.s6_addr;
+
+		if (IN6_IS_ADDR_LOOPBACK(&a->in6.sin6_addr))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr) && b[12] == 127;
+	}
+	return false;
+}
+
+/* ---- JSON bodies ---- */
+
+static int api_set(json_t *obj, const char *key, json_t *v)
+{
+	return v ? json_object_set_new(obj, key, v) : -1;
+}
+
+static json_t *api_hex40(uint64_t address)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof buf, "%010" PRIx64, address & (uint64_t)0xffffffffff);
+	return json_string(buf);
+}
+
+static const char *api_role(enum zt_role r)
+{
+	switch (r) {
+	case ZT_ROLE_PLANET: return "PLANET";
+	case ZT_ROLE_MOON: return "MOON";
+	default: return "LEAF";
+	}
+}
+
+/* zt's own version, "major.minor.rev", as the API reports it. */
+static void api_version(int v[3])
+{
+	v[0] = v[1] = v[2] = 0;
+	sscanf(PACKAGE_VERSION, "%d.%d.%d", &v[0], &v[1], &v[2]);
+}
+
+static int api_set_version(json_t *o)
+{
+	char buf[48];
+	int v[3], err = 0;
+
+	api_version(v);
+	snprintf(buf, sizeof buf, "%d.%d.%d", v[0], v[1], v[2]);
+	err |= api_set(o, "version", json_string(buf));
+	err |= api_set(o, "versionMajor", json_integer(v[0]));
+	err |= api_set(o, "versionMinor", json_integer(v[1]));
+	err |= api_set(o, "versionRev", json_integer(v[2]));
+	err |= api_set(o, "versionBuild", json_integer(0));
+	return err;
+}
+
+static json_t *api_addrs_json(const union zt_sockaddr *a, size_t n)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr && i < n; i++) {
+		json_t *s = api_addr_json(&a[i]);
+
+		if (s && json_array_append_new(arr, s) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/* The node's primary port: that of its first IPv4 listening address,
+ * else of its first address, else 0. */
+static unsigned api_primary_port(const union zt_sockaddr *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i].sa.sa_family == AF_INET)
+			return api_port(&a[i]);
+	return n ? api_port(&a[0]) : 0;
+}
+
+static json_t *api_status_json(const struct zt_status *st)
+{
+	json_t *o = json_object(), *conf = json_object(), *set = json_object();
+	size_t nl = st->n_listening, ns = st->n_surface;
+	int err = 0;
+
+	if (!o || !conf || !set)
+		goto fail;
+	if (nl > sizeof st->listening / sizeof st->listening[0])
+		nl = sizeof st->listening / sizeof st->listening[0];
+	if (ns > sizeof st->surface / sizeof st->surface[0])
+		ns = sizeof st->surface / sizeof st->surface[0];
+	err |= api_set(set, "allowTcpFallbackRelay", json_false());
+	err |= api_set(set, "forceTcpRelay", json_false());
+	err |= api_set(set, "homeDir", json_string(st->home ? st->home : ""));
+	err |= api_set(set, "listeningOn", api_addrs_json(st->listening, nl));
+	err |= api_set(set, "portMappingEnabled", json_false());
+	err |= api_set(set, "primaryPort", json_integer(api_primary_port(st->listening, nl)));
+	err |= api_set(set, "secondaryPort", json_integer(0));
+	err |= api_set(set, "tertiaryPort", json_integer(0));
+	err |= api_set(set, "softwareUpdate", json_string("disable"));
+	err |= api_set(set, "softwareUpdateChannel", json_string("release"));
+	err |= api_set(set, "surfaceAddresses", api_addrs_json(st->surface, ns));
+	err |= api_set(conf, "settings", set);
+	set = NULL;
+	err |= api_set(o, "config", conf);
+	conf = NULL;
+	err |= api_set(o, "address", api_hex40(st->address));
+	err |= api_set(o, "publicIdentity", json_string(st->public_identity));
+	err |= api_set(o, "online", json_boolean(st->online));
+	err |= api_set(o, "tcpFallbackActive", json_false());
+	err |= api_set(o, "clock", json_integer((json_int_t)st->clock_ms));
+	err |= api_set(o, "planetWorldId", json_integer((json_int_t)st->planet_id));
+	err |= api_set(o, "planetWorldTimestamp", json_integer((json_int_t)st->planet_timestamp));
+	err |= api_set_version(o);
+	if (err)
+		goto fail;
+	return o;
+fail:
+	json_decref(set);
+	json_decref(conf);
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *api_health_json(const struct zt_status *st)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= api_set(o, "clock", json_integer((json_int_t)st->clock_ms));
+	err |= api_set(o, "online", json_boolean(st->online));
+	err |= api_set_version(o);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *api_path_json(const struct zt_path_info *p)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= api_set(o, "address", api_addr_json(&p->address));
+	err |= api_set(o, "lastSend", json_integer((json_int_t)p->last_send));
+	err |= api_set(o, "lastReceive", json_integer((json_int_t)p->last_receive));
+	err |= api_set(o, "trustedPathId", json_integer(0));
+	err |= api_set(o, "active", json_boolean(p->active));
+	err |= api_set(o, "expired", json_boolean(p->expired));
+	err |= api_set(o, "preferred", json_boolean(p->preferred));
+	err |= api_set(o, "localSocket", json_integer(p->local_socket));
+	err |= api_set(o, "localPort", json_integer(p->local_port));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *api_peer_json(const struct zt_peer_info *p)
+{
+	json_t *o = json_object(), *paths = json_array();
+	char ver[48];
+	unsigned i, n = p->n_paths;
+	int err = 0;
+
+	if (!o || !paths)
+		goto fail;
+	if (n > ZT_INFO_MAX_PATHS)
+		n = ZT_INFO_MAX_PATHS;
+	for (i = 0; i < n; i++) {
+		json_t *pj = api_path_json(&p->paths[i]);
+
+		if (!pj || json_array_append_new(paths, pj) < 0)
+			goto fail;
+	}
+	err |= api_set(o, "paths", paths);
+	paths = NULL;
+	snprintf(ver, sizeof ver, "%d.%d.%d", p->version_major, p->version_minor, p->version_rev);
+	err |= api_set(o, "address", api_hex40(p->address));
+	err |= api_set(o, "versionMajor", json_integer(p->version_major));
+	err |= api_set(o, "versionMinor", json_integer(p->version_minor));
+	err |= api_set(o, "versionRev", json_integer(p->version_rev));
+	err |= api_set(o, "version", json_string(ver));
+	err |= api_set(o, "latency", json_integer(p->latency));
+	err |= api_set(o, "role", json_string(api_role(p->role)));
+	err |= api_set(o, "isBonded", json_false());
+	err |= api_set(o, "tunneled", json_false());
+	if (err)
+		goto fail;
+	return o;
+fail:
+	json_decref(paths);
+	json_decref(o);
+	return NULL;
+}
+
+struct api_peers_ctx {
+	json_t *arr;
+	bool failed;
+};
+
+static void api_peers_visit(void *ctx, const struct zt_peer_info *peer)
+{
+	struct api_peers_ctx *pc = ctx;
+	json_t *pj;
+
+	if (pc->failed)
+		return;
+	pj = api_peer_json(peer);
+	if (!pj || json_array_append_new(pc->arr, pj) < 0)
+		pc->failed = true;
+}
+
+static json_t *api_error_json(unsigned code, const char *text)
+{
+	return json_pack("{s:i,s:s}", "error", (int)code, "description", text);
+}
+
+/* ---- responses ---- */
+
+static bool api_jsonp_ok(const char *fn)
+{
+	if (!*fn || strlen(fn) > 128)
+		return false;
+	for (; *fn; fn++)
+		if (!isalnum((unsigned char)*fn) && *fn != '_' && *fn != '$' && *fn != '.')
+			return false;
+	return true;
+}
+
+/* Queue status with body j (taken; NULL means {}).  With ?jsonp=fn the
+ * body is wrapped as fn(...); (networks.md §9.2). */
+static enum MHD_Result api_reply(struct api *a, struct MHD_Connection *c,
+				 unsigned status, json_t *j)
+{
+	const char *fn = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "jsonp");
+	struct MHD_Response *r;
+	const char *type = "application/json";
+	enum MHD_Result ret;
+	char *text, *out;
+	size_t len;
+
+	if (fn && !api_jsonp_ok(fn)) {
+		json_decref(j);
+		j = api_error_json(400, "jsonp: not a function name");
+		status = MHD_HTTP_BAD_REQUEST;
+		fn = NULL;
+	}
+	text = j ? json_dumps(j, API_JSON_FLAGS | JSON_ENCODE_ANY) : strdup("{}");
+	json_decref(j);
+	if (!text)
+		return MHD_NO;
+	if (fn) {
+		len = strlen(fn) + strlen(text) + 4;
+		out = malloc(len);
+		if (!out) {
+			free(text);
+			return MHD_NO;
+		}
+		snprintf(out, len, "%s(%s);", fn, text);
+		free(text);
+		text = out;
+		type = "application/javascript";
+	}
+	r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES) {
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
+	if (status >= 500)
+		(*a->errors)++;
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result api_reply_empty(struct api *a, struct MHD_Connection *c, unsigned status)
+{
+	return api_reply(a, c, status, NULL);
+}
+
+/* ---- authentication (networks.md §9.1) ---- */
+
+static bool api_token_ok(const struct api *a, const char *got)
+{
+	size_t n = strlen(got);
+
+	if (n != a->token_len)
+		return false;
+	return sodium_memcmp(got, a->token, n) == 0;
+}
+
+/* The token a request presents, by the first method present: header
+ * X-ZT1-Auth, ?auth=, Authorization: Bearer.  NULL if none is. */
+static const char *api_presented(struct MHD_Connection *c)
+{
+	const char *v, *val;
+	size_t vlen;
+
+	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-ZT1-Auth");
+	if (v)
+		return v;
+	/* present even without a value: "?auth" alone is an empty token */
+	if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "auth", 4, &val, &vlen) == MHD_YES)
+		return val ? val : "";
+	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!v)
+		return NULL;
+	if (strncasecmp(v, "Bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\t'))
+		return "";
+	v += 6;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return v;
+}
+
+/* ---- routing ---- */
+
+/* Exactly 10 hex digits. */
+static bool api_parse_addr(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len != 10)
+		return false;
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)s[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return false;
+		v = (v << 4) | (uint64_t)d;
+	}
+	*out = v;
+	return true;
+}
+
+/* The route of a path (empty segments ignored), or 0 if none. */
+static int api_route(const char *url, uint64_t *peer)
+{
+	const char *seg[4];
+	size_t len[4], n = 0;
+	const char *p = url;
+
+	while (*p) {
+		const char *e;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		e = strchr(p, '/');
+		if (!e)
+			e = p + strlen(p);
+		if (n == 4)
+			return 0;
+		seg[n] = p;
+		len[n] = (size_t)(e - p);
+		n++;
+		p = e;
+	}
+#define SEG(i, s) (len[i] == sizeof(s) - 1 && memcmp(seg[i], s, len[i]) == 0)
+	if (n == 1 && SEG(0, "status"))
+		return API_R_STATUS;
+	if (n == 1 && SEG(0, "health"))
+		return API_R_HEALTH;
+	if (n >= 1 && SEG(0, "peer")) {
+		if (n == 1)
+			return API_R_PEERS;
+		if (!api_parse_addr(seg[1], len[1], peer))
+			return 0;
+		if (n == 2)
+			return API_R_PEER;
+		if (n == 3 && SEG(2, "echo"))
+			return API_R_ECHO;
+	}
+#undef SEG
+	return 0;
+}
+
+static bool api_route_posts(int route)
+{
+	return route == API_R_ECHO;
+}
+
+/* ---- handlers ---- */
+
+static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+{
+	struct zt_status st;
+	struct zt_peer_info pi;
+	json_t *j;
+	int err;
+
+	if (!a->core)
+		return api_reply_empty(a, c, MHD_HTTP_SERVICE_UNAVAILABLE);
+	switch (rq->route) {
+	case API_R_STATUS:
+	case API_R_HEALTH:
+		memset(&st, 0, sizeof st);
+		zt_core_status(a->core, &st);
+		j = rq->route == API_R_STATUS ? api_status_json(&st) : api_health_json(&st);
+		if (!j)
+			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+		return api_reply(a, c, MHD_HTTP_OK, j);
+	case API_R_PEERS: {
+		struct api_peers_ctx pc = { json_array(), false };
+
+		if (!pc.arr)
+			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+		zt_core_peers(a->core, api_peers_visit, &pc);
+		if (pc.failed) {
+			json_decref(pc.arr);
+			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+		}
+		return api_reply(a, c, MHD_HTTP_OK, pc.arr);
+	}
+	case API_R_PEER:
+		memset(&pi, 0, sizeof pi);
+		if (zt_core_peer(a->core, rq->peer, &pi) < 0)
+			return api_reply_empty(a, c, MHD_HTTP_OK);
+		j = api_peer_json(&pi);
+		if (!j)
+			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+		return api_reply(a, c, MHD_HTTP_OK, j);
+	case API_R_ECHO:
+		if (rq->len) {
+			json_error_t jerr;
+			char msg[256];
+
+			j = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, &jerr);
+			if (!j) {
+				(*a->bad_requests)++;
+				snprintf(msg, sizeof msg, "invalid JSON body: %s", jerr.text);
+				return api_reply(a, c, MHD_HTTP_BAD_REQUEST, api_error_json(400, msg));
+			}
+			json_decref(j);
+		}
+		err = zt_core_echo(a->core, rq->peer);
+		if (err == -ENOENT)
+			return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+		if (err < 0)
+			return api_reply(a, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					 api_error_json(503, strerror(-err)));
+		return api_reply(a, c, MHD_HTTP_OK, json_pack("{s:b}", "sent", 1));
+	}
+	return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+}
+
+static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **req_cls)
+{
+	struct api *a = cls;
+	struct api_req *rq = *req_cls;
+
+	if (!rq) {
+		const char *cl, *tok;
+		bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+			      strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+		bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
+			       strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
+
+		rq = calloc(1, sizeof *rq);
+		if (!rq)
+			return MHD_NO;
+		*req_cls = rq;
+		(*a->requests)++;
+		rq->route = api_route(url, &rq->peer);
+		if (rq->route != API_R_HEALTH) {
+			tok = api_presented(c);
+			if (!tok || !api_token_ok(a, tok)) {
+				(*a->unauthorized)++;
+				return api_reply_empty(a, c, MHD_HTTP_UNAUTHORIZED);
+			}
+		}
+		if (!rq->route)
+			return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+		if (api_route_posts(rq->route) ? !is_post : !is_get) {
+			struct MHD_Response *r;
+			enum MHD_Result ret;
+
+			r = MHD_create_response_from_buffer(2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
+			if (!r)
+				return MHD_NO;
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
+						api_route_posts(rq->route) ? "POST, PUT" : "GET, HEAD");
+			ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+			MHD_destroy_response(r);
+			return ret;
+		}
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && is_post) {
+			char *end;
+			unsigned long long n;
+
+			errno = 0;
+			n = strtoull(cl, &end, 10);
+			if (errno || end == cl || *end || n > a->max_body) {
+				char msg[96];
+
+				(*a->too_large)++;
+				snprintf(msg, sizeof msg, "request body over %zu bytes", a->max_body);
+				return api_reply(a, c, MHD_HTTP_CONTENT_TOO_LARGE, api_error_json(413, msg));
+			}
+		}
+		if (is_post)
+			return MHD_YES;   /* read the body, then answer */
+		return api_handle(a, c, rq);
+	}
+
+	if (*upload_size) {
+		size_t n = *upload_size;
+
+		*upload_size = 0;
+		if (rq->too_large)
+			return MHD_YES;
+		if (n > a->max_body - rq->len) {
+			/* chunked and too long: drop what came, answer at the end */
+			rq->too_large = true;
+			free(rq->body);
+			rq->body = NULL;
+			rq->len = rq->cap = 0;
+			return MHD_YES;
+		}
+		if (rq->len + n > rq->cap) {
+			size_t cap = rq->cap ? rq->cap : 1024;
+			char *b;
+
+			while (cap < rq->len + n)
+				cap *= 2;
+			if (cap > a->max_body)
+				cap = a->max_body;
+			b = realloc(rq->body, cap);
+			if (!b)
+				return MHD_NO;
+			rq->body = b;
+			rq->cap = cap;
+		}
+		memcpy(rq->body + rq->len, upload, n);
+		rq->len += n;
+		return MHD_YES;
+	}
+	if (rq->too_large) {
+		char msg[96];
+
+		(*a->too_large)++;
+		snprintf(msg, sizeof msg, "request body over %zu bytes", a->max_body);
+		return api_reply(a, c, MHD_HTTP_CONTENT_TOO_LARGE, api_error_json(413, msg));
+	}
+	return api_handle(a, c, rq);
+}
+
+static void api_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			  enum MHD_RequestTerminationCode toe)
+{
+	struct api_req *rq = *req_cls;
+
+	if (!rq)
+		return;
+	free(rq->body);
+	free(rq);
+	*req_cls = NULL;
+}
+
+/* All listeners share one connection limit. */
+static enum MHD_Result api_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct api *a = cls;
+
+	if (a->conns >= a->max_conns) {
+		(*a->refused)++;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static void api_notify_conn(void *cls, struct MHD_Connection *c, void **sock_ctx,
+			    enum MHD_ConnectionNotificationCode code)
+{
+	struct api *a = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		a->conns++;
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED && a->conns)
+		a->conns--;
+}
+
+/* libmicrohttpd's own messages: mostly about clients, so debug only. */
+static void api_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct api *a = cls;
+	char buf[512];
+	size_t n;
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '.'))
+		buf[--n] = 0;
+	if (n)
+		buf[0] = (char)tolower((unsigned char)buf[0]);
+	zt_log(a->zi, ZT_LOG_DEBUG, "http: %s", buf);
+}
+
+/* ---- the loop ---- */
+
+static void api_arm(struct api_listener *l)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	ev_timer_stop(l->a->loop, &l->timer);
+	if (MHD_get_timeout(l->mhd, &ms) == MHD_YES) {
+		ev_timer_set(&l->timer, (double)ms / 1000.0, 0.);
+		ev_timer_start(l->a->loop, &l->timer);
+	}
+}
+
+static void api_run(struct api_listener *l)
+{
+	MHD_run(l->mhd);
+	api_arm(l);
+}
+
+static void api_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	api_run(w->data);
+}
+
+static void api_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	api_run(w->data);
+}
+
+/* ---- token and port files ---- */
+
+static int api_read_token(struct api *a, const char *path)
+{
+	char buf[API_TOKEN_MAX + 2];
+	ssize_t n;
+	size_t len, s = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof buf - 1);
+	err = errno;
+	close(fd);
+	if (n < 0) {
+		zt_log(a->zi, ZT_LOG_ERR, "read %s: %s", path, strerror(err));
+		return -err;
+	}
+	if ((size_t)n > API_TOKEN_MAX) {
+		zt_log(a->zi, ZT_LOG_ERR, "%s: token longer than %u bytes", path, API_TOKEN_MAX);
+		return -EINVAL;
+	}
+	len = (size_t)n;
+	while (len && isspace((unsigned char)buf[len - 1]))
+		len--;
+	while (s < len && isspace((unsigned char)buf[s]))
+		s++;
+	if (s == len) {
+		zt_log(a->zi, ZT_LOG_ERR, "%s: empty token", path);
+		return -EINVAL;
+	}
+	if (memchr(buf + s, 0, len - s)) {
+		zt_log(a->zi, ZT_LOG_ERR, "%s: token contains a NUL byte", path);
+		return -EINVAL;
+	}
+	memcpy(a->token, buf + s, len - s);
+	a->token[len - s] = 0;
+	a->token_len = len - s;
+	sodium_memzero(buf, sizeof buf);
+	return 0;
+}
+
+/* Create the token file: 24 characters of a-z0-9, mode 0600. */
+static int api_make_token(struct api *a, const char *path)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	char tok[API_TOKEN_LEN];
+	size_t i, off = 0;
+	int fd, err = 0;
+
+	for (i = 0; i < sizeof tok; i++)
+		tok[i] = set[randombytes_uniform(sizeof set - 1)];
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		if (err != -EEXIST)
+			zt_log(a->zi, ZT_LOG_ERR, "create %s: %s", path, strerror(-err));
+		sodium_memzero(tok, sizeof tok);
+		return err;
+	}
+	while (off < sizeof tok) {
+		ssize_t w = write(fd, tok + off, sizeof tok - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			err = w < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	sodium_memzero(tok, sizeof tok);
+	if (err) {
+		zt_log(a->zi, ZT_LOG_ERR, "write %s: %s", path, strerror(-err));
+		unlink(path);
+		return err;
+	}
+	zt_log(a->zi, ZT_LOG_INFO, "created %s", path);
+	return 0;
+}
+
+static int api_load_token(struct api *a, const char *path)
+{
+	int err = api_read_token(a, path);
+
+	if (err != -ENOENT) {
+		if (err < 0 && err != -EINVAL)
+			zt_log(a->zi, ZT_LOG_ERR, "open %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = api_make_token(a, path);
+	if (err < 0 && err != -EEXIST)
+		return err;
+	/* made by us, or by someone else just now */
+	err = api_read_token(a, path);
+	if (err < 0 && err != -EINVAL)
+		zt_log(a->zi, ZT_LOG_ERR, "open %s: %s", path, strerror(-err));
+	return err;
+}
+
+/* <home>/zerotier-one.port: the port of the first IPv4 listener (else the
+ * first), in decimal, so that zt-cli finds us.  Written through a
+ * temporary file so a reader never sees half of it. */
+static void api_write_port(struct api *a, const char *home)
+{
+	union zt_sockaddr bound[API_MAX_LISTEN];
+	char path[4096], tmp[4096 + 8], text[8];
+	unsigned i, port;
+	int fd, len;
+	bool good;
+
+	for (i = 0; i < a->nlisten; i++)
+		bound[i] = a->listen[i].addr;
+	port = api_primary_port(bound, a->nlisten);
+	if (snprintf(path, sizeof path, "%s/zerotier-one.port", home) >= (int)sizeof path ||
+	    snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+		zt_log(a->zi, ZT_LOG_WARN, "%s: path too long for the port file", home);
+		return;
+	}
+	len = snprintf(text, sizeof text, "%u", port);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		zt_log(a->zi, ZT_LOG_WARN, "create %s: %s", tmp, strerror(errno));
+		return;
+	}
+	good = write(fd, text, (size_t)len) == len;
+	if (close(fd) < 0)
+		good = false;
+	if (!good || rename(tmp, path) < 0) {
+		zt_log(a->zi, ZT_LOG_WARN, "write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* ---- lifecycle ---- */
+
+static const struct zt_node *api_at(const struct zt_node *conf, const char *key)
+{
+	const struct zt_node *n = zt_node_get(conf, key);
+
+	return n ? n : conf;
+}
+
+static void api_destroy(void *state)
+{
+	struct api *a = state;
+
+	if (!a)
+		return;
+	sodium_memzero(a->token, sizeof a->token);
+	free(a->token_file);
+	free(a);
+}
+
+static int api_counters(struct api *a)
+{
+	static const struct { const char *name; size_t off; } names[] = {
+		{ "requests", offsetof(struct api, requests) },
+		{ "unauthorized", offsetof(struct api, unauthorized) },
+		{ "refused", offsetof(struct api, refused) },
+		{ "too_large", offsetof(struct api, too_large) },
+		{ "bad_requests", offsetof(struct api, bad_requests) },
+		{ "errors", offsetof(struct api, errors) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		uint64_t *c = zt_counter(a->zi, names[i].name);
+
+		if (!c)
+			return -ENOMEM;
+		*(uint64_t **)((char *)a + names[i].off) = c;
+	}
+	return 0;
+}
+
+static int api_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
+{
+	union zt_sockaddr addrs[API_MAX_LISTEN];
+	char as[API_ADDRSTRLEN];
+	const char *tf;
+	struct api *a;
+	uint64_t max_body, max_conns, timeout_ms;
+	bool allow_remote;
+	size_t n, i;
+	int err = -ENOMEM;
+
+	n = zt_conf_addrs(conf, "listen", addrs, API_MAX_LISTEN);
+	if (n == 0) {
+		zt_node_error(api_at(conf, "listen"), "needs at least one address");
+		return -EINVAL;
+	}
+	if (n > API_MAX_LISTEN) {
+		zt_node_error(api_at(conf, "listen"), "at most %u addresses", API_MAX_LISTEN);
+		return -EINVAL;
+	}
+	allow_remote = zt_conf_bool(conf, "allow-remote");
+	for (i = 0; i < n; i++) {
+		sa_family_t fam = addrs[i].sa.sa_family;
+
+		if (fam != AF_INET && fam != AF_INET6) {
+			zt_node_error(api_at(conf, "listen"), "address %zu is not IPv4 or IPv6", i + 1);
+			return -EINVAL;
+		}
+		if (!allow_remote && !api_is_loopback(&addrs[i])) {
+			zt_node_error(api_at(conf, "listen"),
+				      "%s is not a loopback address (set allow-remote: true to serve it)",
+				      api_addr_str(&addrs[i], as, sizeof as));
+			return -EINVAL;
+		}
+	}
+	max_body = zt_conf_uint(conf, "max-body");
+	if (max_body < 1 || max_body > API_BODY_LIMIT) {
+		zt_node_error(api_at(conf, "max-body"), "must be between 1 and %u", API_BODY_LIMIT);
+		return -EINVAL;
+	}
+	max_conns = zt_conf_uint(conf, "max-connections");
+	if (max_conns < 1 || max_conns > 65536) {
+		zt_node_error(api_at(conf, "max-connections"), "must be between 1 and 65536");
+		return -EINVAL;
+	}
+	timeout_ms = zt_conf_duration_ms(conf, "timeout");
+	if (timeout_ms < 1000 || timeout_ms > 86400000) {
+		zt_node_error(api_at(conf, "timeout"), "must be between 1s and 24h");
+		return -EINVAL;
+	}
+	tf = zt_conf_str(conf, "token-file");
+	if (tf && !*tf) {
+		zt_node_error(api_at(conf, "token-file"), "must not be empty");
+		return -EINVAL;
+	}
+	if (sodium_init() < 0)
+		return -EIO;
+
+	a = calloc(1, sizeof *a);
+	if (!a)
+		return -ENOMEM;
+	a->zi = zi;
+	a->allow_remote = allow_remote;
+	a->max_body = (size_t)max_body;
+	a->max_conns = (unsigned)max_conns;
+	a->timeout_s = (unsigned)((timeout_ms + 999) / 1000);
+	a->nlisten = (unsigned)n;
+	for (i = 0; i < n; i++) {
+		a->listen[i].a = a;
+		a->listen[i].fd = -1;
+		a->listen[i].addr = addrs[i];
+	}
+	if (tf && !(a->token_file = strdup(tf)))
+		goto fail;
+	err = api_counters(a);
+	if (err < 0)
+		goto fail;
+	*state = a;
+	return 0;
+fail:
+	api_destroy(a);
+	return err;
+}
+
+static void api_stop(void *state)
+{
+	struct api *a = state;
+	unsigned i;
+
+	for (i = 0; i < a->nlisten; i++) {
+		struct api_listener *l = &a->listen[i];
+
+		if (l->mhd) {
+			ev_io_stop(a->loop, &l->io);
+			ev_timer_stop(a->loop, &l->timer);
+			MHD_stop_daemon(l->mhd);   /* closes its connections and l->fd */
+			l->mhd = NULL;
+			l->fd = -1;
+		}
+		if (l->fd >= 0) {
+			close(l->fd);
+			l->fd = -1;
+		}
+	}
+	a->conns = 0;
+	a->started = false;
+}
+
+static int api_listen(struct api *a, struct api_listener *l)
+{
+	char as[API_ADDRSTRLEN];
+	int fam = l->addr.sa.sa_family, one = 1, fd, err;
+	union zt_sockaddr bound;
+	socklen_t blen = sizeof bound;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	api_addr_str(&l->addr, as, sizeof as);
+	fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0) {
+		err = -errno;
+		zt_log(a->zi, ZT_LOG_ERR, "socket %s: %s", as, strerror(errno));
+		return err;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    (fam == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)) {
+		err = -errno;
+		zt_log(a->zi, ZT_LOG_ERR, "setsockopt %s: %s", as, strerror(errno));
+		close(fd);
+		return err;
+	}
+	if (bind(fd, &l->addr.sa, api_addrlen(&l->addr)) < 0 || listen(fd, SOMAXCONN) < 0) {
+		err = -errno;
+		zt_log(a->zi, ZT_LOG_ERR, "bind %s: %s", as, strerror(errno));
+		close(fd);
+		return err;
+	}
+	memset(&bound, 0, sizeof bound);
+	if (getsockname(fd, &bound.sa, &blen) < 0) {
+		err = -errno;
+		zt_log(a->zi, ZT_LOG_ERR, "getsockname %s: %s", as, strerror(errno));
+		close(fd);
+		return err;
+	}
+	l->addr = bound;
+	l->fd = fd;
+	errno = 0;
+	if (fam == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	l->mhd = MHD_start_daemon(flags, 0, api_accept, a, api_access, a,
+				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
+				  MHD_OPTION_LISTEN_SOCKET, fd,
+				  MHD_OPTION_CONNECTION_LIMIT, a->max_conns,
+				  MHD_OPTION_CONNECTION_TIMEOUT, a->timeout_s,
+				  MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
+				  MHD_OPTION_NOTIFY_CONNECTION, api_notify_conn, a,
+				  MHD_OPTION_END);
+	if (!l->mhd) {
+		err = errno ? -errno : -EIO;
+		zt_log(a->zi, ZT_LOG_ERR, "%s: cannot start the HTTP server: %s", as, strerror(-err));
+		/* libmicrohttpd closes a given socket on some failures and
+		 * not on others; nothing ran since that could reuse the number */
+		if (fcntl(fd, F_GETFD) < 0)
+			l->fd = -1;
+		return err;   /* api_stop closes what is left */
+	}
+	info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info || info->epoll_fd < 0) {
+		zt_log(a->zi, ZT_LOG_ERR, "%s: the HTTP server has no epoll fd", as);
+		return -EIO;
+	}
+	ev_io_init(&l->io, api_io_cb, info->epoll_fd, EV_READ);
+	l->io.data = l;
+	ev_init(&l->timer, api_timer_cb);
+	l->timer.data = l;
+	ev_io_start(a->loop, &l->io);
+	api_arm(l);
+	zt_log(a->zi, ZT_LOG_INFO, "listening on %s", api_addr_str(&l->addr, as, sizeof as));
+	return 0;
+}
+
+static int api_start(void *state, struct ev_loop *loop)
+{
+	struct api *a = state;
+	struct zt_status st;
+	char path[4096];
+	const char *home = NULL;
+	unsigned i;
+	int err;
+
+	if (a->started)
+		return 0;
+	a->loop = loop;
+	a->core = zt_inst_core(a->zi);
+	if (a->core) {
+		memset(&st, 0, sizeof st);
+		zt_core_status(a->core, &st);
+		home = st.home;
+	}
+	if (a->token_file) {
+		snprintf(path, sizeof path, "%s", a->token_file);
+	} else if (home) {
+		if (snprintf(path, sizeof path, "%s/authtoken.secret", home) >= (int)sizeof path) {
+			zt_log(a->zi, ZT_LOG_ERR, "%s: path too long for the token file", home);
+			return -ENAMETOOLONG;
+		}
+	} else {
+		zt_log(a->zi, ZT_LOG_ERR, "no node home for authtoken.secret: set token-file");
+		return -EINVAL;
+	}
+	err = api_load_token(a, path);
+	if (err < 0)
+		return err;
+	for (i = 0; i < a->nlisten; i++) {
+		err = api_listen(a, &a->listen[i]);
+		if (err < 0) {
+			api_stop(a);
+			return err;
+		}
+	}
+	if (home)
+		api_write_port(a, home);
+	a->started = true;
+	return 0;
+}
+
+static const struct zt_opt api_opts[] = {
+	ZT_OPT_ADDRS("listen", 0, "['127.0.0.1:9993', '[::1]:9993']",
+		     "addresses to serve the API on, port 0 for an ephemeral port"),
+	ZT_OPT_BOOL("allow-remote", 0, "allow listen addresses that are not loopback"),
+	ZT_OPT_STR("token-file", NULL, "the auth token file, default <home>/authtoken.secret"),
+	ZT_OPT_UINT("max-body", 65536, 1, API_BODY_LIMIT, "largest request body in bytes"),
+	ZT_OPT_UINT("max-connections", 256, 1, 65536, "simultaneous connections"),
+	ZT_OPT_DURATION("timeout", "30s", "close a connection idle this long"),
+	ZT_OPT_END
+};
+
+ZT_EXPORT const struct zt_module zt_module = {
+	.abi = ZT_MODULE_ABI,
+	.name = "api",
+	.kind = ZT_SERVICE,
+	.summary = "the local HTTP/JSON service API",
+	.opts = api_opts,
+	.create = api_create,
+	.start = api_start,
+	.stop = api_stop,
+	.destroy = api_destroy,
+};

@@ -1,0 +1,661 @@
+/* zt-cli: talk to a running ztd through its local API (the api module),
+ * with the commands and output formats of zerotier-cli (networks.md §10),
+ * plus zt's own "ping".  See zt-cli(1). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define CLI_TOKEN_MAX 256
+#define CLI_BODY_MAX (64u << 20)
+
+struct cli {
+	const char *home;
+	const char *host;
+	unsigned port;
+	char token[CLI_TOKEN_MAX + 1];
+	bool json;
+	double wait_s;       /* ping: how long to wait for an answer */
+	CURL *curl;
+};
+
+struct cli_resp {
+	long status;         /* 0: no connection */
+	char *body;
+	size_t len;
+	bool overflow;
+	char err[CURL_ERROR_SIZE];
+};
+
+static void cli_help(FILE *f)
+{
+	fprintf(f,
+		"zt-cli %s: talk to a running ztd through its local API\n"
+		"usage: zt-cli [-options] <command> [<args>]\n"
+		"options:\n"
+		"  -h, -?       this help\n"
+		"  -v           print the version of zt\n"
+		"  -j           print JSON instead of text\n"
+		"  -D<path>     home directory (default $ZT_HOME, else %s)\n"
+		"  -p<port>     API port (default: <home>/zerotier-one.port)\n"
+		"  -T<token>    auth token (default: <home>/authtoken.secret)\n"
+		"  -H<ip>       API host (default 127.0.0.1)\n"
+		"  -t<seconds>  ping: how long to wait for an answer (default 5)\n"
+		"  -q           ignored\n"
+		"commands:\n"
+		"  info | status          this node's address, version and state\n"
+		"  listpeers              one line per peer\n"
+		"  peers                  peers as a table\n"
+		"  ping <address>         ECHO a peer and show its latency and path\n"
+		"  /<path>                GET an API path and print the body\n",
+		PACKAGE_VERSION, ZT_DEFAULT_HOME);
+}
+
+/* ---- files ---- */
+
+/* The contents of path with surrounding whitespace removed, into buf;
+ * 0, or -errno (-EINVAL: empty or too long). */
+static int cli_read_trimmed(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t n, s = 0;
+	int err;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, size, f);
+	err = ferror(f) ? -EIO : 0;
+	fclose(f);
+	if (err)
+		return err;
+	if (n == size)
+		return -EINVAL;
+	while (n && isspace((unsigned char)buf[n - 1]))
+		n--;
+	while (s < n && isspace((unsigned char)buf[s]))
+		s++;
+	if (s == n)
+		return -EINVAL;
+	memmove(buf, buf + s, n - s);
+	buf[n - s] = 0;
+	return 0;
+}
+
+static bool cli_token_ok(const char *t)
+{
+	if (!*t || strlen(t) > CLI_TOKEN_MAX)
+		return false;
+	for (; *t; t++)
+		if ((unsigned char)*t < 0x21 || *t == 0x7f)
+			return false;
+	return true;
+}
+
+static bool cli_parse_port(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 65535)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* ---- HTTP ---- */
+
+static size_t cli_write(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct cli_resp *r = ctx;
+	size_t n = size * nmemb;
+	char *b;
+
+	if (r->len + n > CLI_BODY_MAX) {
+		r->overflow = true;
+		return 0;
+	}
+	b = realloc(r->body, r->len + n + 1);
+	if (!b)
+		return 0;
+	memcpy(b + r->len, data, n);
+	r->body = b;
+	r->len += n;
+	r->body[r->len] = 0;
+	return n;
+}
+
+static void cli_resp_clear(struct cli_resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof *r);
+}
+
+/* One request; r->status is the HTTP status, or 0 with r->err set when
+ * no answer came.  r->body is always a string. */
+static void cli_request(struct cli *c, const char *method, const char *path, struct cli_resp *r)
+{
+	struct curl_slist *hdrs = NULL, *h;
+	char url[512], auth[CLI_TOKEN_MAX + 32];
+	bool v6 = strchr(c->host, ':') != NULL;
+	CURLcode rc;
+
+	memset(r, 0, sizeof *r);
+	snprintf(url, sizeof url, "http://%s%s%s:%u%s", v6 ? "[" : "", c->host, v6 ? "]" : "",
+		 c->port, path);
+	snprintf(auth, sizeof auth, "X-ZT1-Auth: %s", c->token);
+	h = curl_slist_append(hdrs, auth);
+	if (h)
+		hdrs = h;
+	h = h ? curl_slist_append(hdrs, "Expect:") : NULL;
+	if (!h) {
+		curl_slist_free_all(hdrs);
+		snprintf(r->err, sizeof r->err, "out of memory");
+		goto out;
+	}
+	hdrs = h;
+	curl_easy_reset(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, 60000L);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, cli_write);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, r->err);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "{}");
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, 2L);
+		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	}
+	rc = curl_easy_perform(c->curl);
+	curl_slist_free_all(hdrs);
+	if (rc != CURLE_OK) {
+		if (r->overflow)
+			snprintf(r->err, sizeof r->err, "response larger than %u bytes", CLI_BODY_MAX);
+		else if (!r->err[0])
+			snprintf(r->err, sizeof r->err, "%s", curl_easy_strerror(rc));
+		r->status = 0;
+		free(r->body);
+		r->body = NULL;
+		r->len = 0;
+	} else {
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
+	}
+out:
+	if (!r->body)
+		r->body = strdup("");
+	if (!r->body) {
+		fprintf(stderr, "zt-cli: out of memory\n");
+		exit(1);
+	}
+}
+
+/* The message for a command that could not reach the service; exit 1. */
+static int cli_unreachable(const struct cli *c, const struct cli_resp *r)
+{
+	printf("Error connecting to the ZeroTier service: %s\n\n"
+	       "Please check that the service is running and that TCP port %u can be contacted via %s.\n",
+	       r->err, c->port, c->host);
+	return 1;
+}
+
+/* "<status> <command> <body>" for a status other than 200; exit 1. */
+static int cli_failed(const char *command, const struct cli_resp *r)
+{
+	printf("%ld %s %s\n", r->status, command, r->status ? r->body : r->err);
+	return 1;
+}
+
+/* GET path and parse the body; returns the JSON, or NULL after printing
+ * what went wrong (*rc is then the exit status). */
+static json_t *cli_get_json(struct cli *c, const char *path, const char *command, int *rc)
+{
+	struct cli_resp r;
+	json_error_t jerr;
+	json_t *j;
+
+	cli_request(c, "GET", path, &r);
+	if (r.status == 0) {
+		*rc = cli_unreachable(c, &r);
+		cli_resp_clear(&r);
+		return NULL;
+	}
+	if (r.status != 200) {
+		*rc = cli_failed(command, &r);
+		cli_resp_clear(&r);
+		return NULL;
+	}
+	j = json_loadb(r.body, r.len, JSON_DECODE_ANY, &jerr);
+	if (!j) {
+		printf("%ld %s invalid JSON response: %s\n", r.status, command, jerr.text);
+		*rc = 1;
+	}
+	cli_resp_clear(&r);
+	return j;
+}
+
+static void cli_print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+	if (!s) {
+		fprintf(stderr, "zt-cli: out of memory\n");
+		exit(1);
+	}
+	printf("%s\n", s);
+	free(s);
+}
+
+/* ---- JSON fields ---- */
+
+static const char *cli_str(const json_t *o, const char *key, const char *def)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : def;
+}
+
+static long long cli_int(const json_t *o, const char *key, long long def)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (long long)json_real_value(v);
+	return def;
+}
+
+static bool cli_bool(const json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key));
+}
+
+static long long cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The first preferred path of a peer object, or NULL. */
+static const json_t *cli_preferred(const json_t *peer)
+{
+	const json_t *paths = json_object_get(peer, "paths"), *p;
+	size_t i;
+
+	json_array_foreach(paths, i, p)
+		if (cli_bool(p, "preferred"))
+			return p;
+	return NULL;
+}
+
+/* ms since a timestamp, -1 if it is 0 (never). */
+static long long cli_ago(long long now, long long t)
+{
+	return t ? now - t : -1;
+}
+
+/* "maj.min.rev", or "-" if unknown. */
+static const char *cli_peer_version(const json_t *peer, char *buf, size_t len)
+{
+	long long maj = cli_int(peer, "versionMajor", -1);
+
+	if (maj < 0)
+		return "-";
+	snprintf(buf, len, "%lld.%lld.%lld", maj, cli_int(peer, "versionMinor", 0),
+		 cli_int(peer, "versionRev", 0));
+	return buf;
+}
+
+/* ---- commands ---- */
+
+static int cli_info(struct cli *c, const char *command)
+{
+	json_t *j;
+	int rc = 0;
+
+	j = cli_get_json(c, "/status", command, &rc);
+	if (!j)
+		return rc;
+	if (c->json) {
+		cli_print_json(j);
+	} else {
+		const char *state = cli_bool(j, "tcpFallbackActive") ? "TUNNELED" :
+				    cli_bool(j, "online") ? "ONLINE" : "OFFLINE";
+
+		printf("200 info %s %s %s\n", cli_str(j, "address", "-"),
+		       cli_str(j, "version", "-"), state);
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int cli_listpeers(struct cli *c, const char *command)
+{
+	const json_t *peer;
+	long long now;
+	size_t i;
+	json_t *j;
+	int rc = 0;
+
+	j = cli_get_json(c, "/peer", command, &rc);
+	if (!j)
+		return rc;
+	if (c->json) {
+		cli_print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	now = cli_now_ms();
+	printf("200 listpeers <ztaddr> <path> <latency> <version> <role>\n");
+	json_array_foreach(j, i, peer) {
+		const json_t *p = cli_preferred(peer);
+		char path[256], ver[64];
+
+		if (p)
+			snprintf(path, sizeof path, "%s;%lld;%lld", cli_str(p, "address", "-"),
+				 cli_ago(now, cli_int(p, "lastSend", 0)),
+				 cli_ago(now, cli_int(p, "lastReceive", 0)));
+		else
+			snprintf(path, sizeof path, "-");
+		printf("200 listpeers %s %s %lld %s %s\n", cli_str(peer, "address", "-"), path,
+		       cli_int(peer, "latency", -1), cli_peer_version(peer, ver, sizeof ver),
+		       cli_str(peer, "role", "-"));
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int cli_peers(struct cli *c, const char *command)
+{
+	const json_t *peer;
+	bool tunneled = false;
+	long long now;
+	size_t i;
+	json_t *j;
+	int rc = 0;
+
+	j = cli_get_json(c, "/peer", command, &rc);
+	if (!j)
+		return rc;
+	if (c->json) {
+		cli_print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	now = cli_now_ms();
+	printf("200 peers\n<ztaddr>   <ver>  <role> <lat> <link>   <lastTX> <lastRX> <path>\n");
+	json_array_foreach(j, i, peer) {
+		const json_t *p = cli_preferred(peer);
+		bool tun = cli_bool(peer, "tunneled");
+		char link[320], ver[64];
+
+		tunneled |= tun;
+		if (p)
+			snprintf(link, sizeof link, "%s%-8lld %-8lld %s", tun ? "RELAY " : "DIRECT   ",
+				 cli_ago(now, cli_int(p, "lastSend", 0)),
+				 cli_ago(now, cli_int(p, "lastReceive", 0)),
+				 cli_str(p, "address", "-"));
+		else
+			snprintf(link, sizeof link, "RELAY");
+		printf("%s %-6s %-6s %5d %s\n", cli_str(peer, "address", "-"),
+		       cli_peer_version(peer, ver, sizeof ver), cli_str(peer, "role", "-"),
+		       (int)cli_int(peer, "latency", -1), link);
+	}
+	if (tunneled)
+		printf("NOTE: Currently tunneling through a TCP relay. Ensure that UDP is not blocked.\n");
+	json_decref(j);
+	return 0;
+}
+
+static int cli_get_path(struct cli *c, const char *path)
+{
+	struct cli_resp r;
+	int rc = 0;
+
+	cli_request(c, "GET", path, &r);
+	if (r.status == 200)
+		fwrite(r.body, 1, r.len, stdout);
+	else
+		rc = cli_failed(path, &r);
+	cli_resp_clear(&r);
+	return rc;
+}
+
+static bool cli_is_address(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return i == 10;
+}
+
+static void cli_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ECHO a peer, then watch it until it has a latency or a preferred path. */
+static int cli_ping(struct cli *c, const char *addr)
+{
+	char path[64], lower[11];
+	struct cli_resp r;
+	long long deadline;
+	size_t i;
+
+	if (!addr || !cli_is_address(addr)) {
+		fprintf(stderr, "zt-cli: ping: the address must be 10 hex digits\n");
+		return 2;
+	}
+	for (i = 0; i < 10; i++)
+		lower[i] = (char)tolower((unsigned char)addr[i]);
+	lower[10] = 0;
+	snprintf(path, sizeof path, "/peer/%s/echo", lower);
+	cli_request(c, "POST", path, &r);
+	if (r.status == 0) {
+		int rc = cli_unreachable(c, &r);
+
+		cli_resp_clear(&r);
+		return rc;
+	}
+	if (r.status != 200) {
+		int rc = cli_failed("ping", &r);
+
+		cli_resp_clear(&r);
+		return rc;
+	}
+	cli_resp_clear(&r);
+
+	snprintf(path, sizeof path, "/peer/%s", lower);
+	deadline = cli_now_ms() + (long long)(c->wait_s * 1000.0);
+	for (;;) {
+		const json_t *p;
+		long long lat;
+		json_t *j;
+		int rc = 0;
+
+		j = cli_get_json(c, path, "ping", &rc);
+		if (!j)
+			return rc;
+		p = cli_preferred(j);
+		lat = cli_int(j, "latency", -1);
+		if (json_object_get(j, "address") && (lat >= 0 || p)) {
+			if (c->json)
+				cli_print_json(j);
+			else if (p)
+				printf("200 ping %s %lld DIRECT %s\n", lower, lat, cli_str(p, "address", "-"));
+			else
+				printf("200 ping %s %lld RELAY\n", lower, lat);
+			json_decref(j);
+			return 0;
+		}
+		json_decref(j);
+		if (cli_now_ms() >= deadline)
+			break;
+		cli_sleep_ms(100);
+	}
+	fprintf(stderr, "zt-cli: ping %s: no answer within %g s\n", lower, c->wait_s);
+	return 1;
+}
+
+/* ---- main ---- */
+
+static int cli_setup(struct cli *c)
+{
+	char path[4096], buf[CLI_TOKEN_MAX + 2];
+	int err;
+
+	if (!c->port) {
+		if (snprintf(path, sizeof path, "%s/zerotier-one.port", c->home) >= (int)sizeof path) {
+			fprintf(stderr, "zt-cli: home path too long\n");
+			return 2;
+		}
+		err = cli_read_trimmed(path, buf, sizeof buf);
+		if (err < 0 || !cli_parse_port(buf, &c->port)) {
+			fprintf(stderr, "zt-cli: cannot read the API port from %s: %s (use -p<port>)\n",
+				path, err < 0 && err != -EINVAL ? strerror(-err) : "not a port number");
+			return 2;
+		}
+	}
+	if (!c->token[0]) {
+		if (snprintf(path, sizeof path, "%s/authtoken.secret", c->home) >= (int)sizeof path) {
+			fprintf(stderr, "zt-cli: home path too long\n");
+			return 2;
+		}
+		err = cli_read_trimmed(path, buf, sizeof buf);
+		if (err < 0 || !cli_token_ok(buf)) {
+			fprintf(stderr, "zt-cli: cannot read the auth token from %s: %s (use -T<token>)\n",
+				path, err < 0 && err != -EINVAL ? strerror(-err) : "no token in it");
+			return 2;
+		}
+		memcpy(c->token, buf, strlen(buf) + 1);   /* cli_token_ok: it fits */
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .host = "127.0.0.1", .wait_s = 5.0 };
+	const char *command = NULL;
+	int i, rc;
+
+	c.home = getenv("ZT_HOME");
+	if (!c.home || !*c.home)
+		c.home = ZT_DEFAULT_HOME;
+	for (i = 1; i < argc && !command; i++) {
+		const char *a = argv[i], *v;
+
+		if (a[0] != '-' || !a[1]) {
+			command = a;
+			break;
+		}
+		v = a + 2;
+		/* a value may be glued (-D/x, as zerotier-cli) or the next word */
+		if (strchr("DpTHt", a[1]) && !*v && i + 1 < argc)
+			v = argv[++i];
+		switch (a[1]) {
+		case 'h':
+		case '?':
+			cli_help(stdout);
+			return 0;
+		case 'v':
+			printf("%s\n", PACKAGE_VERSION);
+			return 0;
+		case 'j':
+			c.json = true;
+			break;
+		case 'q':
+			break;
+		case 'D':
+			if (!*v) {
+				fprintf(stderr, "zt-cli: -D needs a path\n");
+				return 2;
+			}
+			c.home = v;
+			break;
+		case 'p':
+			if (!cli_parse_port(v, &c.port)) {
+				fprintf(stderr, "zt-cli: -p: not a port number: '%s'\n", v);
+				return 2;
+			}
+			break;
+		case 'T':
+			if (!cli_token_ok(v)) {
+				fprintf(stderr, "zt-cli: -T: not a token\n");
+				return 2;
+			}
+			snprintf(c.token, sizeof c.token, "%s", v);
+			break;
+		case 'H':
+			if (!*v || strlen(v) > 255) {
+				fprintf(stderr, "zt-cli: -H needs an address\n");
+				return 2;
+			}
+			c.host = v;
+			break;
+		case 't': {
+			char *end;
+
+			errno = 0;
+			c.wait_s = strtod(v, &end);
+			if (errno || end == v || *end || !(c.wait_s > 0) || c.wait_s > 86400) {
+				fprintf(stderr, "zt-cli: -t: not a number of seconds: '%s'\n", v);
+				return 2;
+			}
+			break;
+		}
+		default:
+			cli_help(stderr);
+			return 2;
+		}
+	}
+	if (!command) {
+		cli_help(stdout);
+		return 0;
+	}
+	if (command[0] != '/' && strcmp(command, "info") && strcmp(command, "status") &&
+	    strcmp(command, "listpeers") && strcmp(command, "peers") && strcmp(command, "ping")) {
+		cli_help(stderr);
+		return 0;
+	}
+	rc = cli_setup(&c);
+	if (rc)
+		return rc;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(c.curl = curl_easy_init())) {
+		fprintf(stderr, "zt-cli: cannot initialize libcurl\n");
+		return 1;
+	}
+	if (command[0] == '/')
+		rc = cli_get_path(&c, command);
+	else if (!strcmp(command, "info") || !strcmp(command, "status"))
+		rc = cli_info(&c, command);
+	else if (!strcmp(command, "listpeers"))
+		rc = cli_listpeers(&c, command);
+	else if (!strcmp(command, "peers"))
+		rc = cli_peers(&c, command);
+	else
+		rc = cli_ping(&c, i + 1 < argc ? argv[i + 1] : NULL);
+	curl_easy_cleanup(c.curl);
+	curl_global_cleanup();
+	return rc;
+}
