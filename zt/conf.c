@@ -86,6 +86,8 @@ static void node_report(const struct zt_node *pos, const struct zt_node *n, cons
 
 void zt_node_verror(const struct zt_node *n, const char *fmt, va_list ap)
 {
+	if (!n)
+		return;   /* nothing to place it at: the caller's error code speaks */
 	node_report(n, n, fmt, ap);
 }
 
@@ -93,6 +95,8 @@ void zt_node_error_at(const struct zt_node *pos, const struct zt_node *ctx, cons
 {
 	va_list ap;
 
+	if (!pos || !ctx)
+		return;
 	va_start(ap, fmt);
 	node_report(pos, ctx, fmt, ap);
 	va_end(ap);

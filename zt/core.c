@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -271,6 +272,66 @@ static int worlds_load(struct zt_core *c)
 	return 0;
 }
 
+/* ---- the peer cache: identities survive a restart, so a restarted
+ * root still knows the leaves that keep talking to it ---- */
+
+void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p)
+{
+	char name[64], text[ZT_ID_TEXT_MAX], a[11];
+	char *path;
+
+	zt_address_fmt(p->id.address, a);
+	snprintf(name, sizeof name, "peers.d/%s.peer", a);
+	path = home_path(c, name);
+	if (!path)
+		return;
+	zt_identity_to_text(&p->id, text, false);
+	if (file_write(path, text, strlen(text), 0644) < 0 && !c->cache_warned) {
+		zt_logf(ZT_LOG_WARN, "%s: cannot write the peer cache: %s", path, strerror(errno));
+		c->cache_warned = true;
+	}
+	free(path);
+}
+
+static void peers_cache_load(struct zt_core *c)
+{
+	char *dir = home_path(c, "peers.d");
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+	int64_t now = zt_core_now(c);
+
+	if (!d) {
+		if (dir)
+			mkdir(dir, 0755);
+		free(dir);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char path[4096], text[ZT_ID_TEXT_MAX + 8];
+		struct zt_identity id;
+		struct zt_peer *p;
+		size_t len;
+
+		if (!strstr(e->d_name, ".peer"))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (file_read(path, (uint8_t *)text, sizeof text - 1, &len) < 0)
+			continue;
+		text[len] = 0;
+		if (zt_identity_from_text(&id, text) < 0 || id.address == c->self.address ||
+		    zt_peer_find(c, id.address)) {
+			if (id.address != c->self.address)
+				unlink(path);   /* damaged or stale: forget it */
+			continue;
+		}
+		p = zt_peer_add(c, &id);
+		if (p)
+			p->last_receive = now;   /* a grace period before housekeeping */
+	}
+	closedir(d);
+	free(dir);
+}
+
 /* ---- lifecycle ---- */
 
 static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
@@ -305,6 +366,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	}
 	if (identity_load(c) < 0 || worlds_load(c) < 0)
 		goto fail;
+	peers_cache_load(c);
 	upstreams_build(c);
 	if (c->is_root)
 		zt_logf(ZT_LOG_INFO, "this node is a root of planet %llu", (unsigned long long)c->planet.id);
@@ -430,4 +492,17 @@ int zt_core_peer(const struct zt_core *c, uint64_t address, struct zt_peer_info 
 int zt_core_echo(struct zt_core *c, uint64_t address)
 {
 	return zt_vl1_echo(c, address, zt_core_now(c));
+}
+
+void zt_core_counters(const struct zt_core *c,
+		      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	static const char *const names[] = {
+#define ZT_X(name) #name,
+		ZT_CORE_COUNTERS(ZT_X)
+#undef ZT_X
+	};
+
+	for (unsigned i = 0; i < ZT_C_COUNT; i++)
+		fn(ctx, names[i], c->counters[i]);
 }

@@ -163,7 +163,7 @@ struct zt_core {
 	struct zt_surface surface[16];
 	ev_timer tick;
 	int64_t last_ping_check, last_housekeeping, last_upstream_receive;
-	bool started;
+	bool started, cache_warned;
 	uint64_t counters[ZT_C_COUNT];
 	uint8_t buf[ZT_PKT_MAX + 64];  /* reassembled packets */
 	uint8_t tx[ZT_PKT_MAX + 64];   /* packets being built */
@@ -207,5 +207,7 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 void zt_vl1_tick(struct zt_core *c, int64_t now);
 void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
 int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);
+/* core.c: remember a new peer's identity across restarts */
+void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
 /* core.c: a world offered by a peer, installed if the update rule allows */
 void zt_core_world_install(struct zt_core *c, const struct zt_world *w);

@@ -582,6 +582,32 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 	}
 }
 
+static void counter_append(void *ctx, const char *name, uint64_t value)
+{
+	char *line = ctx;
+	size_t used = strlen(line);
+
+	if (value && used < 900)
+		snprintf(line + used, 1024 - used, " %s=%llu", name, (unsigned long long)value);
+}
+
+void zt_pipeline_log_counters(const struct zt_pipeline *p)
+{
+	char line[1024];
+
+	if (p->core) {
+		line[0] = 0;
+		zt_core_counters(p->core, counter_append, line);
+		zt_logf(ZT_LOG_INFO, "counters:%s", line[0] ? line : " (all zero)");
+	}
+	for (size_t i = 0; i < p->n_insts; i++) {
+		line[0] = 0;
+		zt_inst_counters(p->insts[i].zi, counter_append, line);
+		if (line[0])
+			zt_logf(ZT_LOG_INFO, "%s: counters:%s", p->insts[i].name, line);
+	}
+}
+
 const char *zt_pipeline_home(const struct zt_pipeline *p)
 {
 	return p->home ? p->home : ZT_DEFAULT_HOME;

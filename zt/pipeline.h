@@ -21,6 +21,9 @@ void zt_pipeline_free(struct zt_pipeline *p);
 /* The resolved pipeline, for --check-config. */
 void zt_pipeline_print(const struct zt_pipeline *p, FILE *out);
 
+/* Log every non-zero counter of the core and the instances. */
+void zt_pipeline_log_counters(const struct zt_pipeline *p);
+
 const char *zt_pipeline_home(const struct zt_pipeline *p);
 enum zt_log_level zt_pipeline_log_level(const struct zt_pipeline *p);
 bool zt_pipeline_syslog(const struct zt_pipeline *p);

@@ -557,9 +557,12 @@ static void handle_ok(struct zt_core *c, struct rx *r)
 	case ZT_VERB_WHOIS: {
 		struct zt_ok_whois o;
 
+		struct zt_peer *learned[8];
+		unsigned n_learned = 0;
+
 		if (!r->peer->upstream || zt_ok_whois_decode(&o, ok.data, ok.len) < 0)
 			return;
-		for (unsigned i = 0; i < o.count; i++) {
+		for (unsigned i = 0; i < o.count && n_learned < 8; i++) {
 			struct zt_identity id;
 			size_t idlen;
 			const uint8_t *bin = zt_ok_whois_id(&o, i, &idlen);
@@ -568,9 +571,14 @@ static void handle_ok(struct zt_core *c, struct rx *r)
 			if (!bin || zt_identity_from_bin(&id, bin, idlen) < 0 || id.address == c->self.address)
 				continue;
 			p = zt_peer_find(c, id.address);
-			if (!p && (p = zt_peer_add(c, &id)))
-				queues_flush(c, p, r->now);
+			if (!p && (p = zt_peer_add(c, &id))) {
+				zt_core_peer_learned(c, p);
+				learned[n_learned++] = p;
+			}
 		}
+		/* flushing may reuse the buffers the identities were read from */
+		for (unsigned i = 0; i < n_learned; i++)
+			queues_flush(c, learned[i], r->now);
 		break;
 	}
 	case ZT_VERB_ECHO:
@@ -813,8 +821,10 @@ static struct zt_peer *hello_new_peer(struct zt_core *c, uint8_t *pkt, size_t le
 		return NULL;
 	}
 	p = zt_peer_add(c, &id);
-	if (p)
+	if (p) {
 		zt_logf(ZT_LOG_INFO, "peer %s: new", addr_str(src, a));
+		zt_core_peer_learned(c, p);
+	}
 	return p;
 }
 
@@ -876,6 +886,8 @@ static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_pat
 		return;
 	}
 	r.peer->last_receive = now;
+	if (authenticated_hello)
+		queues_flush(c, r.peer, now);
 	if (r.peer->upstream)
 		c->last_upstream_receive = now;
 	if (r.hops == 0)
@@ -1037,10 +1049,11 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 
 /* ---- timers (§7.2, §7.4, §7.5) ---- */
 
-/* §7.4 for one peer; returns which families it sent on (1: IPv4, 2: IPv6). */
-static unsigned keepalive(struct zt_core *c, struct zt_peer *p, int64_t now)
+/* §7.4 for one peer: a full HELLO on its best paths, or an ECHO where a
+ * path needs a heartbeat.  Returns the families it reached (1: IPv4,
+ * 2: IPv6). */
+static unsigned keepalive(struct zt_core *c, struct zt_peer *p, bool full, int64_t now)
 {
-	bool full = now - p->last_hello >= ZT_PEER_HELLO_MS;
 	unsigned sent = 0, best_prio = 0;
 
 	zt_peer_paths_prune(p, now);
@@ -1049,7 +1062,7 @@ static unsigned keepalive(struct zt_core *c, struct zt_peer *p, int64_t now)
 			best_prio = p->paths[i].priority;
 	for (unsigned i = 0; i < p->n_paths; i++) {
 		struct zt_path *path = p->paths[i].path;
-		bool ok = false;
+		bool ok;
 
 		if (p->paths[i].priority != best_prio)
 			continue;
@@ -1058,7 +1071,7 @@ static unsigned keepalive(struct zt_core *c, struct zt_peer *p, int64_t now)
 		else if (now - path->last_out >= ZT_HEARTBEAT_MS)
 			ok = p->proto >= 5 ? echo_on_path(c, p, path, now) : hello_on_path(c, p, path, now);
 		else
-			ok = true;   /* recently used: counts as reached */
+			ok = true;   /* used recently: counts as reached */
 		if (ok)
 			sent |= path->addr.sa.sa_family == AF_INET6 ? 2 : 1;
 	}
@@ -1067,14 +1080,19 @@ static unsigned keepalive(struct zt_core *c, struct zt_peer *p, int64_t now)
 	return sent;
 }
 
+/* §7.5.  Unlike 1.14, which keeps its NAT mapping to a connected root
+ * alive with a WHOIS every ping check, zt sends the root the ordinary
+ * 14 s path heartbeat; full HELLOs keep 1.14's spacing. */
 static void contact_upstream(struct zt_core *c, struct zt_peer *p, int64_t now)
 {
 	unsigned spacing = p->n_paths ? 16 : 0, sent;
 	const struct zt_world_root *root = p->root;
 
-	if (now - p->last_hello <= (int64_t)ZT_HEARTBEAT_MS * spacing)
+	if (now - p->last_hello <= (int64_t)ZT_HEARTBEAT_MS * spacing) {
+		keepalive(c, p, false, now);
 		return;
-	sent = keepalive(c, p, now);
+	}
+	sent = keepalive(c, p, true, now);
 	for (int fam = 0; fam < 2 && root; fam++) {
 		int family = fam ? AF_INET6 : AF_INET;
 		unsigned candidates[ZT_WORLD_MAX_ENDPOINTS], nc = 0;
@@ -1089,6 +1107,7 @@ static void contact_upstream(struct zt_core *c, struct zt_peer *p, int64_t now)
 	}
 	if (!sent)
 		hello_on_path(c, p, NULL, now);
+	p->last_hello = now;
 }
 
 static void ping_check(struct zt_core *c, int64_t now)
@@ -1098,7 +1117,7 @@ static void ping_check(struct zt_core *c, int64_t now)
 	for (size_t b = 0; b < c->peer_buckets; b++)
 		for (struct zt_peer *p = c->peers[b]; p; p = p->next)
 			if (!p->upstream && now - p->last_nontrivial < ZT_PEER_ACTIVITY_MS)
-				keepalive(c, p, now);
+				keepalive(c, p, now - p->last_hello >= ZT_PEER_HELLO_MS, now);
 }
 
 static void whois_retry(struct zt_core *c, int64_t now)

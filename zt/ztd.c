@@ -43,6 +43,11 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		"restart ztd to apply config changes");
 }
 
+static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	zt_pipeline_log_counters(w->data);
+}
+
 static int parse_level(const char *s, enum zt_log_level *out)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
@@ -57,7 +62,7 @@ static int parse_level(const char *s, enum zt_log_level *out)
 
 static int run(struct zt_pipeline *p, struct ev_loop *loop)
 {
-	ev_signal sigint, sigterm, sighup;
+	ev_signal sigint, sigterm, sighup, sigusr1;
 
 	signal(SIGPIPE, SIG_IGN);
 	ev_signal_init(&sigint, on_signal, SIGINT);
@@ -66,11 +71,16 @@ static int run(struct zt_pipeline *p, struct ev_loop *loop)
 	ev_signal_start(loop, &sigint);
 	ev_signal_start(loop, &sigterm);
 	ev_signal_start(loop, &sighup);
+	ev_signal_init(&sigusr1, on_usr1, SIGUSR1);
+	sigusr1.data = p;
+	ev_signal_start(loop, &sigusr1);
 	if (zt_pipeline_start(p) < 0)
 		return 1;
 	zt_logf(ZT_LOG_INFO, "started (zt %s)", PACKAGE_VERSION);
 	ev_run(loop, 0);
+	zt_pipeline_log_counters(p);
 	zt_pipeline_stop(p);
+	ev_signal_stop(loop, &sigusr1);
 	ev_signal_stop(loop, &sigint);
 	ev_signal_stop(loop, &sigterm);
 	ev_signal_stop(loop, &sighup);

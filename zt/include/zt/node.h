@@ -61,6 +61,10 @@ void zt_core_peers(const struct zt_core *c,
 /* One peer; -ENOENT if unknown. */
 int zt_core_peer(const struct zt_core *c, uint64_t address, struct zt_peer_info *out);
 
+/* Visit the core's named counters (drops, relayed packets, ...). */
+void zt_core_counters(const struct zt_core *c,
+		      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+
 /* Send an ECHO to a peer (asking a root for its identity first if needed);
  * its OK(ECHO) refreshes the peer's path and latency.  0 or -errno. */
 int zt_core_echo(struct zt_core *c, uint64_t address);

@@ -1,0 +1,216 @@
+# Network-namespace lab for zt's end-to-end tests.  Source after tap.sh.
+#
+# Every name carries the test's PID so parallel tests do not collide, and
+# everything is removed by ns_cleanup (installed as the EXIT trap).  Only
+# 198.18.0.0/15 and 2001:db8::/32 are used on the underlay.
+#
+#   ns_require               skip unless root with ip and nft
+#   ns_bridge                the shared underlay bridge
+#   ns_host NAME ADDR...     a namespace on the bridge with these addresses
+#   ns_nat NAME WAN LAN KIND a NAT router: WAN address on the bridge, LAN
+#                            subnet gateway; KIND cone or symmetric
+#   ns_behind NAME NAT ADDR  a namespace on the NAT's LAN
+#   zt_root/zt_leaf ...      start ztd in a namespace (see below)
+
+ns_id=$$
+ns_list=""
+ns_pids=""
+ns_tmp=$(mktemp -d /tmp/zt-netns.XXXXXX) || bail "mktemp"
+ns_br=ztbr$ns_id
+
+ns_cleanup() {
+	for p in $ns_pids; do kill "$p" 2>/dev/null; done
+	for p in $ns_pids; do wait "$p" 2>/dev/null; done
+	for n in $ns_list; do ip netns del "$n" 2>/dev/null; done
+	ip link del "$ns_br" 2>/dev/null
+	if [ -n "${ZT_KEEP_LAB:-}" ]; then echo "# kept $ns_tmp"; else rm -rf "$ns_tmp"; fi
+}
+trap ns_cleanup EXIT
+trap 'exit 1' INT TERM
+
+ns_require() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (CAP_NET_ADMIN) for network namespaces"
+	command -v ip > /dev/null || skip_all "needs iproute2 (apt-get install iproute2)"
+	command -v nft > /dev/null || skip_all "needs nftables (apt-get install nftables)"
+	ip netns add "ztprobe$ns_id" 2>/dev/null || skip_all "cannot create network namespaces here"
+	ip netns del "ztprobe$ns_id"
+}
+
+ns_name() { echo "zt$1$ns_id"; }
+
+ns_bridge() {
+	ip link add "$ns_br" type bridge || bail "cannot create bridge"
+	ip link set "$ns_br" up
+}
+
+# ns_link NS IFNAME BRIDGE-OR-NS: a veth from NS (named IFNAME) to a bridge
+ns_netns() {
+	n=$(ns_name "$1")
+	ip netns add "$n" || bail "ip netns add $n"
+	ns_list="$ns_list $n"
+	ip -n "$n" link set lo up
+}
+
+ns_addrs() {
+	# ns_addrs NS IF ADDR...
+	n=$(ns_name "$1"); dev=$2; shift 2
+	for a; do
+		case $a in
+		*:*) ip -n "$n" addr add "$a" dev "$dev" nodad ;;
+		*) ip -n "$n" addr add "$a" dev "$dev" ;;
+		esac
+	done
+}
+
+ns_host() {
+	name=$1; shift
+	ns_netns "$name"
+	ip link add "v$name$ns_id" type veth peer name eth0 netns "$(ns_name "$name")"
+	ip link set "v$name$ns_id" master "$ns_br" up
+	ip -n "$(ns_name "$name")" link set eth0 up
+	ns_addrs "$name" eth0 "$@"
+}
+
+ns_nat() {
+	# ns_nat NAME WAN-ADDR/len LAN-GW/len cone|symmetric
+	ns_host "$1" "$2"
+	n=$(ns_name "$1")
+	ip netns exec "$n" sysctl -q -w net.ipv4.ip_forward=1
+	random=""
+	[ "$4" = symmetric ] && random="random"
+	ip netns exec "$n" nft -f - <<NFT || bail "nft in $n"
+table ip nat {
+	chain post {
+		type nat hook postrouting priority 100; policy accept;
+		oifname "eth0" masquerade $random
+	}
+}
+NFT
+	eval "ns_lan_gw_$1=${3%/*}"
+	eval "ns_lan_cidr_$1=$3"
+}
+
+ns_behind() {
+	# ns_behind NAME NAT ADDR/len: a host on the NAT's LAN, routed through it
+	ns_netns "$1"
+	ip link add "l$1$ns_id" netns "$(ns_name "$2")" type veth peer name eth0 netns "$(ns_name "$1")"
+	ip -n "$(ns_name "$2")" link set "l$1$ns_id" up
+	eval "ns_addrs $2 l$1$ns_id \$ns_lan_cidr_$2"
+	ip -n "$(ns_name "$1")" link set eth0 up
+	ns_addrs "$1" eth0 "$3"
+	eval "ip -n $(ns_name "$1") route add default via \$ns_lan_gw_$2"
+}
+
+ns_exec() { n=$(ns_name "$1"); shift; ip netns exec "$n" "$@"; }
+
+# ---- zt nodes ----
+
+# zt_world ROOT-NAME ENDPOINT...: a planet whose one root is ROOT-NAME
+zt_world() {
+	root=$1; shift
+	mkdir -p "$ns_tmp/$root"
+	"$builddir/zt-idtool" generate "$ns_tmp/$root/identity.secret" "$ns_tmp/$root/identity.public" > /dev/null ||
+		bail "zt-idtool generate"
+	"$builddir/zt-mkworld" keygen "$ns_tmp/world.key" > /dev/null || bail "zt-mkworld keygen"
+	{
+		echo "type: planet"
+		echo "id: 0x5a7e57"
+		echo "signing-key: $ns_tmp/world.key"
+		echo "roots:"
+		echo "  - identity: $ns_tmp/$root/identity.public"
+		printf '    endpoints: ['
+		sep=""
+		for e; do printf '%s"%s"' "$sep" "$e"; sep=", "; done
+		echo "]"
+	} > "$ns_tmp/planet.yaml"
+	"$builddir/zt-mkworld" make "$ns_tmp/planet.yaml" "$ns_tmp/planet" > /dev/null || bail "zt-mkworld make"
+}
+
+# zt_start NAME [LISTEN...]: ztd in namespace NAME with home $ns_tmp/NAME,
+# the planet, udp on LISTEN (default 0.0.0.0:9993), the api on loopback.
+zt_start() {
+	name=$1; shift
+	[ $# -gt 0 ] || set -- "0.0.0.0:9993"
+	home=$ns_tmp/$name
+	mkdir -p "$home"
+	cp "$ns_tmp/planet" "$home/planet"
+	listen=""
+	sep=""
+	for l; do listen="$listen$sep\"$l\""; sep=", "; done
+	cat > "$home/ztd.yaml" <<YAML
+node: { home: $home, log-level: debug }
+transports:
+  - { use: udp, listen: [$listen] }
+services:
+  - { use: api, listen: ["127.0.0.1:9993"] }
+YAML
+	# ip netns exec execs ztd itself, so $! is ztd's pid
+	ip netns exec "$(ns_name "$name")" "$ZTD" -c "$home/ztd.yaml" >> "$home/log" 2>&1 &
+	eval "zt_pid_$name=$!"
+	ns_pids="$ns_pids $!"
+	for i in $(seq 100); do
+		[ -s "$home/authtoken.secret" ] && grep -q "started" "$home/log" && return 0
+		kill -0 $! 2>/dev/null || break
+		sleep 0.1
+	done
+	sed 's/^/# /' "$home/log"
+	bail "ztd in $name did not start"
+}
+
+zt_stop() {
+	eval "pid=\$zt_pid_$1"
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+zt_address() { cut -c1-10 "$ns_tmp/$1/identity.public"; }
+
+# zt_api NAME [curl args] PATH
+zt_api() {
+	name=$1; shift
+	ns_exec "$name" curl -s -m 5 -H "X-ZT1-Auth: $(cat "$ns_tmp/$name/authtoken.secret")" "$@"
+}
+
+# zt_wait SECONDS COMMAND...: retry COMMAND every 0.5 s until it succeeds
+zt_wait() {
+	deadline=$(( $(date +%s) + $1 )); shift
+	while ! "$@" > /dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$deadline" ] && return 1
+		sleep 0.5
+	done
+}
+
+# zt_direct NAME PEER-NAME: NAME has a preferred direct path to PEER
+zt_direct() {
+	zt_api "$1" "http://127.0.0.1:9993/peer/$(zt_address "$2")" | grep -q '"preferred":true'
+}
+
+# zt_knows NAME PEER-NAME: NAME has a peer object for PEER
+zt_knows() {
+	zt_api "$1" "http://127.0.0.1:9993/peer/$(zt_address "$2")" | grep -q '"address"'
+}
+
+# zt_online NAME: NAME has heard from its root
+zt_online() {
+	zt_api "$1" http://127.0.0.1:9993/status | grep -q '"online":true'
+}
+
+# zt_echo NAME PEER-NAME: send an ECHO, then succeed once the peer is known
+zt_echo() {
+	zt_api "$1" -X POST "http://127.0.0.1:9993/peer/$(zt_address "$2")/echo" > /dev/null
+	zt_api "$1" "http://127.0.0.1:9993/peer/$(zt_address "$2")" | grep -q '"address"'
+}
+
+# zt_counter NAME COUNTER: the core counter's value, via SIGUSR1 and the log
+zt_counter() {
+	eval "pid=\$zt_pid_$1"
+	before=$(grep -c 'counters:' "$ns_tmp/$1/log")
+	kill -USR1 "$pid"
+	for i in $(seq 50); do
+		[ "$(grep -c 'counters:' "$ns_tmp/$1/log")" -gt "$before" ] && break
+		sleep 0.1
+	done
+	grep 'ztd: info: counters:' "$ns_tmp/$1/log" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p" | grep . || echo 0
+}
+
+zt_log() { sed 's/^/#   /' "$ns_tmp/$1/log"; }
