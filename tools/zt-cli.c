@@ -146,13 +146,16 @@ static void cli_resp_clear(struct cli_resp *r)
 static void cli_request(struct cli *c, const char *method, const char *path, struct cli_resp *r)
 {
 	struct curl_slist *hdrs = NULL, *h;
-	char url[512], auth[CLI_TOKEN_MAX + 32];
+	char url[8192], auth[CLI_TOKEN_MAX + 32];
 	bool v6 = strchr(c->host, ':') != NULL;
 	CURLcode rc;
 
 	memset(r, 0, sizeof *r);
-	snprintf(url, sizeof url, "http://%s%s%s:%u%s", v6 ? "[" : "", c->host, v6 ? "]" : "",
-		 c->port, path);
+	if (snprintf(url, sizeof url, "http://%s%s%s:%u%s", v6 ? "[" : "", c->host,
+		     v6 ? "]" : "", c->port, path) >= (int)sizeof url) {
+		snprintf(r->err, sizeof r->err, "path too long");
+		goto out;
+	}
 	snprintf(auth, sizeof auth, "X-ZT1-Auth: %s", c->token);
 	h = curl_slist_append(hdrs, auth);
 	if (h)
@@ -178,7 +181,6 @@ static void cli_request(struct cli *c, const char *method, const char *path, str
 		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "{}");
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, 2L);
-		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
 	}
 	rc = curl_easy_perform(c->curl);
 	curl_slist_free_all(hdrs);

@@ -376,8 +376,8 @@ static bool api_jsonp_ok(const char *fn)
 
 /* Queue status with body j (taken; NULL means {}).  With ?jsonp=fn the
  * body is wrapped as fn(...); (networks.md §9.2). */
-static enum MHD_Result api_reply(struct api *a, struct MHD_Connection *c,
-				 unsigned status, json_t *j)
+static enum MHD_Result api_reply_allow(struct api *a, struct MHD_Connection *c,
+				       unsigned status, json_t *j, const char *allow)
 {
 	const char *fn = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "jsonp");
 	struct MHD_Response *r;
@@ -418,11 +418,21 @@ static enum MHD_Result api_reply(struct api *a, struct MHD_Connection *c,
 		MHD_destroy_response(r);
 		return MHD_NO;
 	}
+	if (allow && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) {
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
 	if (status >= 500)
 		(*a->errors)++;
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result api_reply(struct api *a, struct MHD_Connection *c,
+				 unsigned status, json_t *j)
+{
+	return api_reply_allow(a, c, status, j, NULL);
 }
 
 static enum MHD_Result api_reply_empty(struct api *a, struct MHD_Connection *c, unsigned status)
@@ -633,20 +643,9 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 		}
 		if (!rq->route)
 			return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
-		if (api_route_posts(rq->route) ? !is_post : !is_get) {
-			struct MHD_Response *r;
-			enum MHD_Result ret;
-
-			r = MHD_create_response_from_buffer(2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
-			if (!r)
-				return MHD_NO;
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
-						api_route_posts(rq->route) ? "POST, PUT" : "GET, HEAD");
-			ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
-			MHD_destroy_response(r);
-			return ret;
-		}
+		if (api_route_posts(rq->route) ? !is_post : !is_get)
+			return api_reply_allow(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
+					       api_route_posts(rq->route) ? "POST, PUT" : "GET, HEAD");
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && is_post) {
 			char *end;
