@@ -27,7 +27,7 @@ if [ -n "$ZT_API_NETNS" ]; then
 	ip link set lo up && ip addr add 198.18.0.1/32 dev lo && netns=true
 fi
 
-plan 82
+plan 83
 
 # ---- homes and configs ----
 mkdir -p "$tmp/leaf" "$tmp/root"
@@ -109,6 +109,8 @@ is "$(code "$url/status?auth=$tok" -H "X-ZT1-Auth: nope")" 401 "only the first m
 is "$(code "$url/nothing-here")" 401 "an unknown path without a token: 401"
 is "$(code "http://[::1]:$v6port/status" -H "$auth")" 200 "the IPv6 listener answers"
 is "$(curl -s -o /dev/null -w '%{content_type}' "$url/status")" "application/json" "401 is application/json"
+is "$(curl -s -o /dev/null -o /dev/null -w '%{num_connects}' -H "$auth" "$url/health" "$url/status")" 10 \
+	"answers keep the connection open"
 
 # ---- /health ----
 is "$(code "$url/health")" 200 "/health needs no token"

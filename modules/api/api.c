@@ -647,7 +647,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 			return api_reply_allow(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
 					       api_route_posts(rq->route) ? "POST, PUT" : "GET, HEAD");
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && is_post) {
+		if (cl) {
 			char *end;
 			unsigned long long n;
 
@@ -661,9 +661,10 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 				return api_reply(a, c, MHD_HTTP_CONTENT_TOO_LARGE, api_error_json(413, msg));
 			}
 		}
-		if (is_post)
-			return MHD_YES;   /* read the body, then answer */
-		return api_handle(a, c, rq);
+		/* Answer after the body (empty for a GET): a response queued
+		 * now would make libmicrohttpd close the connection after it,
+		 * which is right for the refusals above but not for answers. */
+		return MHD_YES;
 	}
 
 	if (*upload_size) {
