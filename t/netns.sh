@@ -78,11 +78,24 @@ ns_nat() {
 	ip netns exec "$n" sysctl -q -w net.ipv4.ip_forward=1
 	random=""
 	[ "$4" = symmetric ] && random="random"
+	# Like a home gateway: masquerade out of the WAN port, and drop what
+	# nobody inside asked for (a dropped packet leaves no conntrack entry
+	# that could take the port of a later outgoing mapping).
 	ip netns exec "$n" nft -f - <<NFT || bail "nft in $n"
 table ip nat {
 	chain post {
 		type nat hook postrouting priority 100; policy accept;
 		oifname "eth0" masquerade $random
+	}
+}
+table ip filter {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		iifname "eth0" ct state new drop
+	}
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		iifname "eth0" ct state new drop
 	}
 }
 NFT

@@ -161,6 +161,13 @@ struct zt_core {
 	int64_t validate_limit[16384];
 	struct { uint64_t pair; int64_t at; } rendezvous[1024];
 	struct zt_surface surface[16];
+	struct zt_pending_rv {         /* RENDEZVOUS naming a peer we did not know yet */
+		uint64_t with;             /* 0: free */
+		union zt_sockaddr addr;
+		unsigned transport;
+		uint32_t local;
+		int64_t at;
+	} pending_rv[8];
 	ev_timer tick;
 	int64_t last_ping_check, last_housekeeping, last_upstream_receive;
 	bool started, cache_warned;

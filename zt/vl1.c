@@ -313,10 +313,27 @@ static void rxq_add(struct zt_core *c, uint64_t src, const uint8_t *pkt, size_t 
 }
 
 static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now);
+static bool path_usable_for(const struct zt_core *c, const struct zt_peer *p, const union zt_sockaddr *a);
 
 /* An identity arrived: send and process what waited for it. */
 static void queues_flush(struct zt_core *c, struct zt_peer *p, int64_t now)
 {
+	for (unsigned i = 0; i < 8; i++) {
+		struct zt_pending_rv *rv = &c->pending_rv[i];
+		struct zt_path *path;
+
+		if (rv->with != p->id.address)
+			continue;
+		rv->with = 0;
+		if (now - rv->at < ZT_QUEUE_TIMEOUT_MS && path_usable_for(c, p, &rv->addr) &&
+		    (path = zt_path_get(c, rv->transport, rv->local, &rv->addr))) {
+			char a[11], text[ZT_INETADDR_TEXT_MAX];
+
+			zt_inetaddr_to_text(&rv->addr, text, sizeof text);
+			zt_logf(ZT_LOG_DEBUG, "rendezvous with %s at %s", addr_str(p->id.address, a), text);
+			zt_vl1_contact(c, p, path, now);
+		}
+	}
 	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
 		if (c->whois[i].address == p->id.address)
 			c->whois[i].address = 0;
@@ -572,6 +589,9 @@ static void handle_ok(struct zt_core *c, struct rx *r)
 				continue;
 			p = zt_peer_find(c, id.address);
 			if (!p && (p = zt_peer_add(c, &id))) {
+				char a[11];
+
+				zt_logf(ZT_LOG_DEBUG, "peer %s: identity from root", addr_str(id.address, a));
 				zt_core_peer_learned(c, p);
 				learned[n_learned++] = p;
 			}
@@ -644,8 +664,23 @@ static void handle_rendezvous(struct zt_core *c, struct rx *r)
 
 	if (!r->peer->upstream || zt_rendezvous_decode(&rv, r->pl, r->pl_len) < 0)
 		return;
+	if (zt_inetaddr_port(&rv.addr) == 0 || rv.with == c->self.address)
+		return;
 	with = zt_peer_find(c, rv.with);
-	if (!with || zt_inetaddr_port(&rv.addr) == 0 || !path_usable_for(c, with, &rv.addr))
+	if (!with) {
+		/* the relayed packet that made the root introduce us may still
+		 * wait for this identity: act once it arrives */
+		struct zt_pending_rv *slot = &c->pending_rv[0];
+
+		for (unsigned i = 1; i < 8; i++)
+			if (c->pending_rv[i].at < slot->at)
+				slot = &c->pending_rv[i];
+		*slot = (struct zt_pending_rv){ rv.with, rv.addr, r->path->transport, r->path->local, r->now };
+		zt_logf(ZT_LOG_DEBUG, "rendezvous with %s: waiting for its identity", addr_str(rv.with, a));
+		whois_send(c, rv.with, r->now);
+		return;
+	}
+	if (!path_usable_for(c, with, &rv.addr))
 		return;
 	path = zt_path_get(c, r->path->transport, r->path->local, &rv.addr);
 	if (!path)
