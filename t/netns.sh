@@ -140,18 +140,20 @@ zt_world() {
 }
 
 # zt_start NAME [LISTEN...]: ztd in namespace NAME with home $ns_tmp/NAME,
-# the planet, udp on LISTEN (default 0.0.0.0:9993), the api on loopback.
+# the planet, udp on LISTEN (default 0.0.0.0:9993), the api on loopback;
+# $zt_node_extra adds keys to the node section, $zt_planet names another
+# planet file to start with.
 zt_start() {
 	name=$1; shift
 	[ $# -gt 0 ] || set -- "0.0.0.0:9993"
 	home=$ns_tmp/$name
 	mkdir -p "$home"
-	cp "$ns_tmp/planet" "$home/planet"
+	cp "${zt_planet:-$ns_tmp/planet}" "$home/planet"
 	listen=""
 	sep=""
 	for l; do listen="$listen$sep\"$l\""; sep=", "; done
 	cat > "$home/ztd.yaml" <<YAML
-node: { home: $home, log-level: debug }
+node: { home: $home, log-level: debug${zt_node_extra:+, $zt_node_extra} }
 transports:
   - { use: udp, listen: [$listen] }
 services:

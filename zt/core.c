@@ -235,6 +235,33 @@ void zt_core_world_install(struct zt_core *c, const struct zt_world *w)
 	upstreams_build(c);
 }
 
+static void moons_scan(struct zt_core *c, const char *dir)
+{
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char path[4096];
+		struct zt_world m;
+
+		if (!strstr(e->d_name, ".moon"))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (world_load(path, &m) < 0 || m.type != ZT_WORLD_MOON) {
+			zt_logf(ZT_LOG_WARN, "%s: not a valid signed moon; ignored", path);
+			continue;
+		}
+		if (c->n_moons == ZT_MAX_MOONS) {
+			zt_logf(ZT_LOG_WARN, "%s: more than %d moons; ignored", path, ZT_MAX_MOONS);
+			continue;
+		}
+		c->moons[c->n_moons++] = m;
+		zt_logf(ZT_LOG_INFO, "moon %016llx (revision %llu)", (unsigned long long)m.id, (unsigned long long)m.ts);
+	}
+	if (d)
+		closedir(d);
+}
+
 static int worlds_load(struct zt_core *c)
 {
 	char *dir = home_path(c, "moons.d");
@@ -255,17 +282,15 @@ static int worlds_load(struct zt_core *c)
 		free(dir);
 		return -EINVAL;
 	}
-	for (unsigned i = 0; dir && i < c->n_seeds; i++) {
-		char *mp = moon_path(c, c->seeds[i].id);
-		struct zt_world m;
-
-		/* a stored moon is installed as it is (§6.5) */
-		if (mp && world_load(mp, &m) == 0 && m.type == ZT_WORLD_MOON && c->n_moons < ZT_MAX_MOONS) {
-			c->moons[c->n_moons++] = m;
-			c->seeds[i--] = c->seeds[--c->n_seeds];
-		}
-		free(mp);
-	}
+	/* every stored moon is installed as it is (§6.5); seeds of moons we
+	 * already hold are satisfied */
+	moons_scan(c, dir);
+	for (unsigned i = 0; i < c->n_seeds; i++)
+		for (unsigned k = 0; k < c->n_moons; k++)
+			if (c->moons[k].id == c->seeds[i].id) {
+				c->seeds[i--] = c->seeds[--c->n_seeds];
+				break;
+			}
 	if (dir)
 		mkdir(dir, 0755);
 	free(dir);
@@ -356,6 +381,11 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	c->txq = calloc(ZT_QUEUE_LEN, sizeof *c->txq);
 	c->rxq = calloc(ZT_QUEUE_LEN, sizeof *c->rxq);
 	c->reasm = zt_reasm_new(ZT_REASM_SLOTS);
+	for (unsigned i = 0; i < conf->n_orbit && i < ZT_MAX_MOONS; i++) {
+		c->seeds[i].id = conf->orbit[i].id;
+		c->seeds[i].seed = conf->orbit[i].seed;
+		c->n_seeds++;
+	}
 	if (!c->home || !c->planet_path || !c->txq || !c->rxq || !c->reasm) {
 		zt_core_free(c);
 		return NULL;

@@ -92,6 +92,8 @@ struct zt_transport_ref {
 struct zt_core_conf {
 	const char *home;
 	const char *planet;            /* NULL: <home>/planet */
+	unsigned n_orbit;              /* moons to orbit: id and a seed root */
+	struct { uint64_t id, seed; } orbit[ZT_MAX_MOONS];
 };
 struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop);
 int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi);
@@ -176,6 +178,7 @@ struct zt_core {
 	uint8_t tx[ZT_PKT_MAX + 64];   /* packets being built */
 	uint8_t dec[ZT_PKT_MAX + 64];  /* decompressed packets */
 	uint8_t frag[ZT_MTU_DEFAULT + 64];
+	uint8_t worlds[ZT_PKT_PAYLOAD_MAX];   /* worlds for an OK(HELLO) */
 };
 
 static inline int64_t zt_core_now(const struct zt_core *c)

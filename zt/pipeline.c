@@ -43,6 +43,7 @@ struct zt_pipeline {
 	struct zt_conf *conf;
 	struct zt_kernel *kernel;
 	char *home, *planet;
+	struct zt_core_conf core_conf;
 	struct zt_core *core;
 	enum zt_log_level log_level;
 	bool use_syslog;
@@ -191,16 +192,11 @@ static void pl_section(struct zt_pipeline *p, struct zt_node *list, enum zt_kind
 
 /* ---- networks ---- */
 
-static int parse_nwid(const char *s, uint64_t *id)
+static int parse_hex(const char *s, size_t digits, uint64_t *out)
 {
-	char *end;
-
-	if (!s || strlen(s) != 16)
+	if (!s || strlen(s) != digits || strspn(s, "0123456789abcdefABCDEF") != digits)
 		return -EINVAL;
-	for (const char *c = s; *c; c++)
-		if (!strchr("0123456789abcdefABCDEF", *c))
-			return -EINVAL;
-	*id = strtoull(s, &end, 16);
+	*out = strtoull(s, NULL, 16);
 	return 0;
 }
 
@@ -266,7 +262,7 @@ static void pl_network(struct zt_pipeline *p, struct zt_node *n, struct pl_netwo
 		zt_node_error(n, "missing required key 'id' (16 hex digits)");
 		return;
 	}
-	if (parse_nwid(id, &net->id) < 0) {
+	if (parse_hex(id, 16, &net->id) < 0) {
 		zt_node_error(v, "'%s' is not a network id (16 hex digits)", id ? id : "");
 		return;
 	}
@@ -323,12 +319,45 @@ static void pl_networks(struct zt_pipeline *p, struct zt_node *list)
 
 /* ---- node and modules ---- */
 
+/* orbit: [ { id: <16 hex digits>, seed: <10 hex digits> } ] (wire.md §6.5) */
+static void pl_orbit(struct zt_pipeline *p, struct zt_node *list)
+{
+	struct zt_core_conf *cc = &p->core_conf;
+
+	if (list->type != ZT_NODE_SEQ) {
+		zt_node_error(list, "must be a list of { id: <moon id>, seed: <root address> }");
+		return;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		struct zt_node *m = list->items[i];
+		const struct zt_node *id = zt_node_get(m, "id"), *seed = zt_node_get(m, "seed");
+
+		if (m->type != ZT_NODE_MAP || !id || !seed || m->n != 2) {
+			zt_node_error(m, "must be { id: <16 hex digits>, seed: <10 hex digits> }");
+			continue;
+		}
+		if (cc->n_orbit == ZT_MAX_MOONS) {
+			zt_node_error(m, "at most %d moons", ZT_MAX_MOONS);
+			return;
+		}
+		if (parse_hex(zt_node_scalar(id), 16, &cc->orbit[cc->n_orbit].id) < 0) {
+			zt_node_error(id, "must be a moon id (16 hex digits)");
+			continue;
+		}
+		if (parse_hex(zt_node_scalar(seed), 10, &cc->orbit[cc->n_orbit].seed) < 0) {
+			zt_node_error(seed, "must be the address of one of the moon's roots (10 hex digits)");
+			continue;
+		}
+		cc->n_orbit++;
+	}
+}
+
 static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 {
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	if (n->type != ZT_NODE_MAP) {
-		zt_node_error(n, "must be a mapping (home, planet, log-level, syslog)");
+		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog)");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -346,6 +375,8 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 				zt_node_error(v, "must be the path of a planet file");
 			else if (!(p->planet = strdup(s)))
 				zt_node_error(v, "out of memory");
+		} else if (strcmp(k, "orbit") == 0) {
+			pl_orbit(p, v);
 		} else if (strcmp(k, "log-level") == 0) {
 			size_t l;
 
@@ -360,7 +391,7 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 			if (!s || zt_parse_bool(s, &p->use_syslog) < 0)
 				zt_node_error(v, "must be true or false");
 		} else {
-			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, log-level, syslog)", k);
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog)", k);
 		}
 	}
 }
@@ -480,14 +511,16 @@ fail:
  * planet from the home directory and takes the transports' datagrams. */
 static int pl_core_create(struct zt_pipeline *p)
 {
-	struct zt_core_conf cc = { .home = zt_pipeline_home(p), .planet = p->planet };
+	struct zt_core_conf *cc = &p->core_conf;
 	bool any = false;
 
 	for (size_t i = 0; i < p->n_insts; i++)
 		any |= p->insts[i].kind == ZT_TRANSPORT;
 	if (!any)
 		return 0;
-	p->core = zt_core_new(&cc, zt_kernel_loop(p->kernel));
+	cc->home = zt_pipeline_home(p);
+	cc->planet = p->planet;
+	p->core = zt_core_new(cc, zt_kernel_loop(p->kernel));
 	if (!p->core)
 		return -EINVAL;
 	for (size_t i = 0; i < p->n_insts; i++) {

@@ -476,37 +476,26 @@ static void reply_ok_begin(struct zt_core *c, struct zt_wr *w, const struct rx *
 	zt_ok_encode(w, r->verb, r->id);
 }
 
-/* Worlds newer than the sender's (same planet id, or moons it names). */
-static void ok_hello_worlds(struct zt_core *c, struct zt_wr *w, const struct zt_hello *h)
+/* Worlds newer than the sender's (same planet id, or moons it names),
+ * serialized into c->worlds for OK(HELLO).  Returns their length. */
+static size_t ok_hello_worlds(struct zt_core *c, const struct zt_hello *h)
 {
-	size_t len_at = w->len;
-	uint8_t *lenp;
+	size_t len = 0;
+	int n;
 
-	zt_wr_u16(w, 0);
-	if (h->has_planet && h->planet_id == c->planet.id && h->planet_ts < c->planet.ts) {
-		uint8_t *p = w->p ? w->p + w->len : NULL;
-		int n = p ? zt_world_to_bin(&c->planet, p, w->cap - w->len) : -1;
-
-		if (n > 0)
-			w->len += n;
-	}
+	if (h->has_planet && h->planet_id == c->planet.id && h->planet_ts < c->planet.ts &&
+	    (n = zt_world_to_bin(&c->planet, c->worlds, sizeof c->worlds)) > 0)
+		len += n;
 	for (unsigned i = 0; i < h->n_moons; i++) {
 		struct zt_moon_ref m;
 
 		zt_hello_moon(h, i, &m);
 		for (unsigned k = 0; k < c->n_moons; k++)
-			if (m.type == ZT_WORLD_MOON && c->moons[k].id == m.id && c->moons[k].ts > m.ts) {
-				int n = zt_world_to_bin(&c->moons[k], w->p + w->len, w->cap - w->len);
-
-				if (n > 0)
-					w->len += n;
-			}
+			if (m.type == ZT_WORLD_MOON && c->moons[k].id == m.id && c->moons[k].ts > m.ts &&
+			    (n = zt_world_to_bin(&c->moons[k], c->worlds + len, sizeof c->worlds - len)) > 0)
+				len += n;
 	}
-	if (w->err)
-		return;
-	lenp = w->p + len_at;
-	lenp[0] = (w->len - len_at - 2) >> 8;
-	lenp[1] = (w->len - len_at - 2) & 0xff;
+	return len;
 }
 
 static void peer_set_version(struct zt_peer *p, unsigned proto, unsigned major, unsigned minor, unsigned rev)
@@ -536,9 +525,11 @@ static void handle_hello(struct zt_core *c, struct rx *r, const struct zt_hello 
 	if (h->has_dest && h->dest.sa.sa_family != AF_UNSPEC && r->hops == 0)
 		surface_report(c, r->peer, &h->dest, r->now);
 	peer_set_version(r->peer, h->proto, h->major, h->minor, h->revision);
+	okh.worlds_len = ok_hello_worlds(c, &hh);
+	okh.worlds = c->worlds;
+	okh.has_worlds = true;
 	reply_ok_begin(c, &w, r);
 	zt_ok_hello_encode(&w, &okh);
-	ok_hello_worlds(c, &w, &hh);
 	pkt_send(c, r->peer, &w, r->path, r->now);
 }
 
@@ -1145,8 +1136,28 @@ static void contact_upstream(struct zt_core *c, struct zt_peer *p, int64_t now)
 	p->last_hello = now;
 }
 
+/* §6.5: a pending moon seed gets a HELLO listing the moons we want every
+ * 28 s, relayed by our root until a direct path exists. */
+static void contact_seeds(struct zt_core *c, int64_t now)
+{
+	for (unsigned i = 0; i < c->n_seeds; i++) {
+		struct zt_peer *p = zt_peer_find(c, c->seeds[i].seed);
+
+		if (!p) {
+			whois_send(c, c->seeds[i].seed, now);
+			continue;
+		}
+		if (p->upstream || now - p->last_hello < 2 * ZT_HEARTBEAT_MS)
+			continue;
+		if (!keepalive(c, p, true, now))
+			hello_on_path(c, p, NULL, now);
+		p->last_hello = now;
+	}
+}
+
 static void ping_check(struct zt_core *c, int64_t now)
 {
+	contact_seeds(c, now);
 	for (unsigned i = 0; i < c->n_upstreams; i++)
 		contact_upstream(c, c->upstreams[i], now);
 	for (size_t b = 0; b < c->peer_buckets; b++)

@@ -27,7 +27,9 @@ uint64_t zt_inst_counter(const struct zt_inst *zi, const char *name);
  * these to the kernel's switch; tests set their own. */
 typedef void zt_dgram_sink(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);
 typedef void zt_frame_sink(void *ctx, struct zt_inst *from, struct zt_frame *f, unsigned n);
+typedef void zt_mcast_sink(void *ctx, struct zt_inst *from, const uint8_t *macs, unsigned n);
 void zt_inst_set_dgram_sink(struct zt_inst *zi, zt_dgram_sink *fn, void *ctx);
 void zt_inst_set_frame_sink(struct zt_inst *zi, zt_frame_sink *fn, void *ctx);
+void zt_inst_set_mcast_sink(struct zt_inst *zi, zt_mcast_sink *fn, void *ctx);
 
 #endif

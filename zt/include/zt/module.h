@@ -126,20 +126,48 @@ struct zt_frame {
 	size_t len;
 };
 
+/* An address assigned to the port (the sockaddr's port is unused). */
+struct zt_iface_addr {
+	union zt_sockaddr addr;
+	unsigned prefix;
+};
+
+/* A route through the port: to target/prefix, via a gateway or (via of
+ * family AF_UNSPEC) directly on the link. */
+struct zt_iface_route {
+	union zt_sockaddr target;
+	unsigned prefix;
+	union zt_sockaddr via;
+	unsigned metric;
+};
+
+/* The whole desired state of the port.  configure() makes the host match
+ * it: adds what is missing, removes what it added before and is no longer
+ * listed, and leaves alone what others configured. */
 struct zt_iface_settings {
 	uint8_t mac[6];
 	unsigned mtu;
+	bool up;
+	unsigned n_addrs;
+	const struct zt_iface_addr *addrs;
+	unsigned n_routes;
+	const struct zt_iface_route *routes;
 };
 
 struct zt_iface_ops {
 	/* Deliver n frames to the host; returns how many were taken or a negative errno. */
 	int (*tx)(void *state, const struct zt_frame *f, unsigned n);
-	/* Apply the port's MAC and MTU (before or after start). */
+	/* Apply the settings (after start; before start they are kept and
+	 * applied by start).  0 or -errno, logged by the module. */
 	int (*configure)(void *state, const struct zt_iface_settings *s);
 };
 
 /* Called by an iface with frames the host sent; borrowed for the call. */
 void zt_iface_rx(struct zt_inst *zi, struct zt_frame *f, unsigned n);
+
+/* Called by an iface when the set of Ethernet multicast groups the host
+ * listens to on the port changes: the whole new set, n MACs of 6 bytes. */
+void zt_iface_multicast(struct zt_inst *zi, const uint8_t *macs, unsigned n);
 
 /* ---- policies: judge frames on a network's ingress or egress chain ---- */
 
