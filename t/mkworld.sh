@@ -32,7 +32,7 @@ mode() { ls -l "$1" | cut -c1-10; }
 
 # The fixtures and the files they name, in one directory w/.
 w="$tmp/w"
-mkdir "$w" && cp "$srcdir"/t/mkworld/*.yaml "$w"/ || bail "cannot copy fixtures"
+mkdir "$w" && cp "$srcdir"/t/mkworld-fixtures/*.yaml "$w"/ || bail "cannot copy fixtures"
 unhex "$(field mkworld_previous_c25519_hex)" "$w/previous.c25519"
 unhex "$(field mkworld_current_c25519_hex)" "$w/current.c25519"
 unhex "$(json_field signingKey)$(json_field signingKey_SECRET)" "$w/moon.c25519"
