@@ -443,6 +443,8 @@ void zt_core_free(struct zt_core *c)
 	if (!c)
 		return;
 	zt_core_stop(c);
+	for (unsigned i = 0; i < c->n_api; i++)
+		free(c->api[i].prefix);
 	zt_peers_free(c);
 	zt_paths_free(c);
 	zt_reasm_free(c->reasm);

@@ -170,6 +170,14 @@ struct zt_core {
 		uint32_t local;
 		int64_t at;
 	} pending_rv[8];
+	struct zt_api_route {
+		char *prefix;
+		zt_api_handler *fn;
+		void *state;
+	} api[8];
+	unsigned n_api;
+	const struct zt_controller_ops *ctl_ops;
+	void *ctl_state;
 	ev_timer tick;
 	int64_t last_ping_check, last_housekeeping, last_upstream_receive;
 	bool started, cache_warned;
@@ -217,6 +225,13 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 void zt_vl1_tick(struct zt_core *c, int64_t now);
 void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
 int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);
+/* vl1.c: what the controller role needs to answer a request */
+struct zt_rx_ref;
+int zt_vl1_netconf_reply(struct zt_core *c, void *rx, const uint8_t *dict, size_t len);
+int zt_vl1_netconf_error(struct zt_core *c, void *rx, unsigned code, uint64_t nwid);
+int zt_vl1_netconf_push(struct zt_core *c, uint64_t member, uint64_t nwid, const uint8_t *dict, size_t len);
+int zt_vl1_send_credentials(struct zt_core *c, uint64_t member, const uint8_t *payload, size_t len);
+
 /* core.c: remember a new peer's identity across restarts */
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
 /* core.c: a world offered by a peer, installed if the update rule allows */

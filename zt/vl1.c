@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sodium.h>
 
+#include <zt/dict.h>
+
 #include "core.h"
 
 #define VERSION_MAJOR 0
@@ -744,6 +746,136 @@ static void handle_error(struct zt_core *c, struct rx *r)
 	}
 }
 
+/* ---- the controller role (networks.md §3.7-§3.9) ---- */
+
+#define NETCONF_SLICE_MAX 9740   /* 10024 - 28 - 256 */
+
+/* One signed chunk of a config (§3.8) appended to w. */
+static void netconf_chunk(struct zt_core *c, struct zt_wr *w, uint64_t nwid, const uint8_t *dict,
+			  size_t total, size_t off, size_t n, uint64_t update_id)
+{
+	size_t start = w->len;
+	uint8_t sig[ZT_SIG_LEN];
+
+	zt_wr_u64(w, nwid);
+	zt_wr_u16(w, (uint16_t)n);
+	zt_wr_bytes(w, dict + off, n);
+	zt_wr_u8(w, 0);
+	zt_wr_u64(w, update_id);
+	zt_wr_u32(w, (uint32_t)total);
+	zt_wr_u32(w, (uint32_t)off);
+	if (w->err || zt_sign(&c->self, w->p + start, w->len - start, sig) < 0) {
+		w->err = true;
+		return;
+	}
+	zt_wr_u8(w, 1);
+	zt_wr_u16(w, ZT_SIG_LEN);
+	zt_wr_bytes(w, sig, sizeof sig);
+}
+
+static uint64_t update_id_new(void)
+{
+	uint64_t id;
+
+	do
+		randombytes_buf(&id, sizeof id);
+	while (!id);
+	return id;
+}
+
+int zt_vl1_netconf_reply(struct zt_core *c, void *opaque, const uint8_t *dict, size_t len)
+{
+	struct rx *r = opaque;
+	uint64_t update_id = update_id_new(), nwid = 0;
+	size_t off = 0;
+
+	for (int i = 0; i < 8; i++)
+		nwid = nwid << 8 | r->pl[i];
+	if (len >= ZT_DICT_CONFIG_CAP)
+		return -EMSGSIZE;
+	do {
+		size_t n = len - off < NETCONF_SLICE_MAX ? len - off : NETCONF_SLICE_MAX;
+		struct zt_wr w;
+		int rc;
+
+		reply_ok_begin(c, &w, r);
+		netconf_chunk(c, &w, nwid, dict, len, off, n, update_id);
+		rc = pkt_send(c, r->peer, &w, NULL, r->now);
+		if (rc < 0)
+			return rc;
+		off += n;
+	} while (off < len);
+	return 0;
+}
+
+int zt_vl1_netconf_error(struct zt_core *c, void *opaque, unsigned code, uint64_t nwid)
+{
+	struct rx *r = opaque;
+	struct zt_error e = { .in_re_verb = r->verb, .in_re_id = r->id, .code = code,
+			      .has_nwid = true, .nwid = nwid };
+	struct zt_wr w;
+
+	pkt_begin(c, &w, r->peer->id.address, ZT_VERB_ERROR);
+	zt_error_encode(&w, &e);
+	return pkt_send(c, r->peer, &w, NULL, r->now);
+}
+
+int zt_vl1_netconf_push(struct zt_core *c, uint64_t member, uint64_t nwid, const uint8_t *dict, size_t len)
+{
+	uint64_t update_id = update_id_new();
+	int64_t now = zt_core_now(c);
+	size_t off = 0;
+
+	if (len >= ZT_DICT_CONFIG_CAP)
+		return -EMSGSIZE;
+	do {
+		size_t n = len - off < NETCONF_SLICE_MAX ? len - off : NETCONF_SLICE_MAX;
+		struct zt_wr w;
+		int rc;
+
+		pkt_begin(c, &w, member, ZT_VERB_NETWORK_CONFIG);
+		netconf_chunk(c, &w, nwid, dict, len, off, n, update_id);
+		rc = send_to(c, member, &w, now);
+		if (rc < 0)
+			return rc;
+		off += n;
+	} while (off < len);
+	return 0;
+}
+
+int zt_vl1_send_credentials(struct zt_core *c, uint64_t member, const uint8_t *payload, size_t len)
+{
+	struct zt_wr w;
+
+	pkt_begin(c, &w, member, ZT_VERB_NETWORK_CREDENTIALS);
+	zt_wr_bytes(&w, payload, len);
+	return send_to(c, member, &w, zt_core_now(c));
+}
+
+/* NETWORK_CONFIG_REQUEST: [8] nwid [2] L [L] metadata [8] revision [8] ts */
+static void handle_netconf_request(struct zt_core *c, struct rx *r)
+{
+	struct zt_rd rd;
+	struct zt_netconf_request rq = { .member = &r->peer->id, .opaque = r };
+	size_t meta_len;
+
+	zt_rd_init(&rd, r->pl, r->pl_len);
+	rq.nwid = zt_rd_u64(&rd);
+	meta_len = zt_rd_u16(&rd);
+	rq.meta = zt_rd_ptr(&rd, meta_len);
+	if (rd.err)
+		return;
+	rq.meta_len = meta_len;
+	if (!c->ctl_ops) {
+		zt_vl1_netconf_error(c, r, ZT_ERR_UNSUPPORTED_OPERATION, rq.nwid);
+		return;
+	}
+	/* a controller serves only the networks whose id starts with its address */
+	if (rq.nwid >> 24 != c->self.address)
+		return;
+	c->ctl_ops->request(c->ctl_state, &rq);
+}
+
 /* Returns false for a packet that does not count as received (§4.4). */
 static bool dispatch(struct zt_core *c, struct rx *r)
 {
@@ -772,6 +904,9 @@ static bool dispatch(struct zt_core *c, struct rx *r)
 		return true;
 	case ZT_VERB_PUSH_DIRECT_PATHS:
 		handle_push_paths(c, r);
+		return true;
+	case ZT_VERB_NETWORK_CONFIG_REQUEST:
+		handle_netconf_request(c, r);
 		return true;
 	case ZT_VERB_USER_MESSAGE: {
 		struct zt_user_msg m;

@@ -70,6 +70,7 @@ struct api {
 /* One HTTP request, from its headers to its completion. */
 struct api_req {
 	int route;                  /* what the request asks for, API_R_* */
+	char *url, *method;         /* API_R_SERVICE: passed on to the core */
 	uint64_t peer;              /* the address in the path, if any */
 	bool too_large;
 	size_t len, cap;
@@ -82,6 +83,7 @@ enum {
 	API_R_PEERS,
 	API_R_PEER,
 	API_R_ECHO,
+	API_R_SERVICE,              /* a path another service registered */
 };
 
 /* ---- addresses ---- */
@@ -552,6 +554,42 @@ static bool api_route_posts(int route)
 
 /* ---- handlers ---- */
 
+/* Paths offered by other services (the controller's /controller...):
+ * the core finds the handler; its JSON is re-emitted in our conventions. */
+static enum MHD_Result api_service(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+{
+	struct zt_api_request q = {
+		.method = rq->method, .path = rq->url, .body = rq->body ? rq->body : "", .body_len = rq->len,
+	};
+	struct zt_api_response rs = { 0, NULL };
+	json_t *j;
+	int err;
+
+	if (rq->body) {
+		char *b = realloc(rq->body, rq->len + 1);
+
+		if (!b)
+			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+		b[rq->len] = 0;
+		rq->body = b;
+		q.body = b;
+	}
+	err = zt_core_api_dispatch(a->core, &q, &rs);
+	if (err == -ENOENT)
+		return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+	if (err < 0) {
+		free(rs.body);
+		return api_reply(a, c, 500, api_error_json(500, strerror(-err)));
+	}
+	if (!rs.body)
+		return api_reply_empty(a, c, rs.status);
+	j = json_loads(rs.body, JSON_DECODE_ANY, NULL);
+	free(rs.body);
+	if (!j)
+		return api_reply(a, c, 500, api_error_json(500, "service answered invalid JSON"));
+	return api_reply(a, c, rs.status, j);
+}
+
 static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struct api_req *rq)
 {
 	struct zt_status st;
@@ -562,6 +600,8 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 	if (!a->core)
 		return api_reply_empty(a, c, MHD_HTTP_SERVICE_UNAVAILABLE);
 	switch (rq->route) {
+	case API_R_SERVICE:
+		return api_service(a, c, rq);
 	case API_R_STATUS:
 	case API_R_HEALTH:
 		memset(&st, 0, sizeof st);
@@ -641,9 +681,14 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 				return api_reply_empty(a, c, MHD_HTTP_UNAUTHORIZED);
 			}
 		}
-		if (!rq->route)
-			return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
-		if (api_route_posts(rq->route) ? !is_post : !is_get)
+		if (!rq->route) {
+			/* maybe another service's: decided once the body is in */
+			rq->route = API_R_SERVICE;
+			rq->url = strdup(url);
+			rq->method = strdup(is_post ? "POST" : method);
+			if (!rq->url || !rq->method)
+				return MHD_NO;
+		} else if (api_route_posts(rq->route) ? !is_post : !is_get)
 			return api_reply_allow(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
 					       api_route_posts(rq->route) ? "POST, PUT" : "GET, HEAD");
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -716,6 +761,8 @@ static void api_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 	if (!rq)
 		return;
+	free(rq->url);
+	free(rq->method);
 	free(rq->body);
 	free(rq);
 	*req_cls = NULL;

@@ -69,4 +69,67 @@ void zt_core_counters(const struct zt_core *c,
  * its OK(ECHO) refreshes the peer's path and latency.  0 or -errno. */
 int zt_core_echo(struct zt_core *c, uint64_t address);
 
+/* ---- the local API: services answer paths under a prefix ---- */
+
+struct zt_api_request {
+	const char *method;     /* "GET", "POST" (PUT is passed as POST), "DELETE" */
+	const char *path;       /* e.g. "/controller/network/8056c2e21c000001" */
+	const char *body;       /* NUL-terminated, possibly empty */
+	size_t body_len;
+};
+
+struct zt_api_response {
+	int status;             /* HTTP status */
+	char *body;             /* malloc'd JSON text, freed by the caller; NULL: "{}" */
+};
+
+/* Answer rq into rs; return 0 (rs filled) or -ENOENT (not this
+ * handler's path: the caller answers 404). */
+typedef int zt_api_handler(void *state, const struct zt_api_request *rq, struct zt_api_response *rs);
+
+/* A service offers the paths under prefix (e.g. "/controller"); one
+ * handler per prefix.  0, -EEXIST or -ENOMEM. */
+int zt_core_api_register(struct zt_core *c, const char *prefix, zt_api_handler *fn, void *state);
+void zt_core_api_unregister(struct zt_core *c, const char *prefix);
+/* Used by the api module for paths it does not answer itself. */
+int zt_core_api_dispatch(struct zt_core *c, const struct zt_api_request *rq, struct zt_api_response *rs);
+
+/* ---- the network controller role (networks.md §8) ---- */
+
+/* A NETWORK_CONFIG_REQUEST for a network whose id starts with this node's
+ * address.  Valid only during the controller's request() call, which
+ * must answer it with zt_core_netconf_reply or zt_core_netconf_error (or
+ * neither, to ignore it). */
+struct zt_netconf_request {
+	uint64_t nwid;
+	const struct zt_identity *member;   /* public identity of the requester */
+	const uint8_t *meta;                /* metadata dictionary (networks.md §4.3) */
+	size_t meta_len;
+	void *opaque;                       /* the kernel's */
+};
+
+struct zt_controller_ops {
+	void (*request)(void *state, const struct zt_netconf_request *rq);
+};
+
+int zt_core_controller_register(struct zt_core *c, const struct zt_controller_ops *ops, void *state);
+void zt_core_controller_unregister(struct zt_core *c);
+/* Answer with a serialized network config dictionary: the kernel cuts it
+ * into chunks, signs each with the node's identity and sends them as
+ * OK(NETWORK_CONFIG_REQUEST).  0 or -errno. */
+int zt_core_netconf_reply(struct zt_core *c, const struct zt_netconf_request *rq,
+			  const uint8_t *dict, size_t len);
+/* Answer with an ERROR: ZT_ERR_OBJ_NOT_FOUND, ZT_ERR_NETWORK_ACCESS_DENIED, ... */
+int zt_core_netconf_error(struct zt_core *c, const struct zt_netconf_request *rq, unsigned code);
+/* Push a config to a member unasked (NETWORK_CONFIG), e.g. after a change. */
+int zt_core_netconf_push(struct zt_core *c, uint64_t member, uint64_t nwid,
+			 const uint8_t *dict, size_t len);
+/* Send a member credentials (a serialized NETWORK_CREDENTIALS payload,
+ * e.g. a revocation) on behalf of the controller. */
+int zt_core_credentials_send(struct zt_core *c, uint64_t member, const uint8_t *payload, size_t len);
+/* Sign with the node's identity (wire.md §2.3): COMs, COOs, revocations. */
+int zt_core_sign(struct zt_core *c, const void *msg, size_t len, uint8_t sig[ZT_SIG_LEN]);
+/* The node's own identity, public part only. */
+void zt_core_public_identity(const struct zt_core *c, struct zt_identity *out);
+
 #endif
