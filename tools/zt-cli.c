@@ -54,6 +54,7 @@ static void cli_help(FILE *f)
 		"commands:\n"
 		"  info | status          this node's address, version and state\n"
 		"  listpeers              one line per peer\n"
+		"  listnetworks           one line per joined network\n"
 		"  peers                  peers as a table\n"
 		"  ping <address>         ECHO a peer and show its latency and path\n"
 		"  /<path>                GET an API path and print the body\n",
@@ -383,6 +384,38 @@ static int cli_listpeers(struct cli *c, const char *command)
 	return 0;
 }
 
+static int cli_listnetworks(struct cli *c, const char *command)
+{
+	const json_t *net, *addr;
+	size_t i, k;
+	json_t *j;
+	int rc = 0;
+
+	j = cli_get_json(c, "/network", command, &rc);
+	if (!j)
+		return rc;
+	if (c->json) {
+		cli_print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	printf("200 listnetworks <nwid> <name> <mac> <status> <type> <dev> <ZT assigned ips>\n");
+	json_array_foreach(j, i, net) {
+		const json_t *addrs = json_object_get(net, "assignedAddresses");
+
+		printf("200 listnetworks %s %s %s %s %s %s ", cli_str(net, "nwid", "-"), cli_str(net, "name", ""),
+		       cli_str(net, "mac", "-"), cli_str(net, "status", "-"), cli_str(net, "type", "-"),
+		       cli_str(net, "portDeviceName", "-"));
+		if (!json_array_size(addrs))
+			printf("-");
+		json_array_foreach(addrs, k, addr)
+			printf("%s%s", k ? "," : "", json_string_value(addr) ? json_string_value(addr) : "");
+		printf("\n");
+	}
+	json_decref(j);
+	return 0;
+}
+
 static int cli_peers(struct cli *c, const char *command)
 {
 	const json_t *peer;
@@ -636,7 +669,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (command[0] != '/' && strcmp(command, "info") && strcmp(command, "status") &&
-	    strcmp(command, "listpeers") && strcmp(command, "peers") && strcmp(command, "ping")) {
+	    strcmp(command, "listpeers") && strcmp(command, "peers") && strcmp(command, "ping") &&
+	    strcmp(command, "listnetworks")) {
 		cli_help(stderr);
 		return 0;
 	}
@@ -655,6 +689,8 @@ int main(int argc, char **argv)
 		rc = cli_listpeers(&c, command);
 	else if (!strcmp(command, "peers"))
 		rc = cli_peers(&c, command);
+	else if (!strcmp(command, "listnetworks"))
+		rc = cli_listnetworks(&c, command);
 	else
 		rc = cli_ping(&c, i + 1 < argc ? argv[i + 1] : NULL);
 	curl_easy_cleanup(c.curl);

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "network.h"
 
 /* ---- files ---- */
 
@@ -445,6 +446,10 @@ void zt_core_free(struct zt_core *c)
 	zt_core_stop(c);
 	for (unsigned i = 0; i < c->n_api; i++)
 		free(c->api[i].prefix);
+	while (c->n_nets)
+		zt_network_free(c->nets[0]);
+	free(c->nets);
+	zt_mcast_free(c);
 	zt_peers_free(c);
 	zt_paths_free(c);
 	zt_reasm_free(c->reasm);

@@ -101,7 +101,6 @@ int zt_core_start(struct zt_core *c);
 void zt_core_stop(struct zt_core *c);
 void zt_core_free(struct zt_core *c);
 
-#endif
 
 /* Named counters of the core: drops and traffic, never logged per packet. */
 #define ZT_CORE_COUNTERS(X) \
@@ -176,6 +175,10 @@ struct zt_core {
 		void *state;
 	} api[8];
 	unsigned n_api;
+	struct zt_network **nets;
+	unsigned n_nets;
+	struct mcast_list **mcast;     /* member lists of multicast groups (network.c) */
+	unsigned n_mcast;
 	const struct zt_controller_ops *ctl_ops;
 	void *ctl_state;
 	ev_timer tick;
@@ -236,3 +239,5 @@ int zt_vl1_send_credentials(struct zt_core *c, uint64_t member, const uint8_t *p
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
 /* core.c: a world offered by a peer, installed if the update rule allows */
 void zt_core_world_install(struct zt_core *c, const struct zt_world *w);
+
+#endif

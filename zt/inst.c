@@ -28,7 +28,7 @@ struct zt_inst {
 	zt_dgram_sink *dgram_sink;
 	zt_frame_sink *frame_sink;
 	zt_mcast_sink *mcast_sink;
-	void *sink_ctx;
+	void *sink_ctx, *mcast_ctx;
 	struct zt_inst *next;       /* the kernel's list, newest first */
 	struct zt_conf *own_conf;   /* kept for instances made from text */
 	struct zt_core *core;       /* the node this instance serves, if any */
@@ -286,13 +286,13 @@ void zt_inst_set_frame_sink(struct zt_inst *zi, zt_frame_sink *fn, void *ctx)
 void zt_inst_set_mcast_sink(struct zt_inst *zi, zt_mcast_sink *fn, void *ctx)
 {
 	zi->mcast_sink = fn;
-	zi->sink_ctx = ctx;
+	zi->mcast_ctx = ctx;
 }
 
 void zt_iface_multicast(struct zt_inst *zi, const uint8_t *macs, unsigned n)
 {
 	if (zi->mcast_sink)
-		zi->mcast_sink(zi->sink_ctx, zi, macs, n);
+		zi->mcast_sink(zi->mcast_ctx, zi, macs, n);
 }
 
 void zt_transport_rx(struct zt_inst *zi, struct zt_dgram *d, unsigned n)

@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "core.h"
+#include "network.h"
 #include "pipeline.h"
 
 #define PL_MAX_CHAIN 32
@@ -494,8 +495,11 @@ struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
 	for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++)
 		if ((v = (struct zt_node *)zt_node_get(root, sections[s].key)))
 			pl_section(p, v, sections[s].kind);
-	if ((v = (struct zt_node *)zt_node_get(root, "networks")))
+	if ((v = (struct zt_node *)zt_node_get(root, "networks"))) {
 		pl_networks(p, v);
+		if (!zt_node_get(root, "transports") && v->n)
+			zt_node_error(v, "networks need a node: add a transport (e.g. transports: [ { use: udp } ])");
+	}
 	if (p->conf->errors)
 		goto fail;
 	pl_create(p);
@@ -529,6 +533,17 @@ static int pl_core_create(struct zt_pipeline *p)
 			return -E2BIG;
 		}
 		zt_core_bind_inst(p->insts[i].zi, p->core);
+	}
+	for (size_t i = 0; i < p->n_nets; i++) {
+		struct pl_network *net = &p->nets[i];
+		struct zt_inst *in[PL_MAX_CHAIN], *eg[PL_MAX_CHAIN];
+
+		for (size_t k = 0; k < net->n_ingress; k++)
+			in[k] = net->ingress[k]->zi;
+		for (size_t k = 0; k < net->n_egress; k++)
+			eg[k] = net->egress[k]->zi;
+		if (!zt_network_new(p->core, net->id, net->iface->zi, in, net->n_ingress, eg, net->n_egress))
+			return -ENOMEM;
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <zt/dict.h>
 
 #include "core.h"
+#include "network.h"
 
 #define VERSION_MAJOR 0
 #define VERSION_MINOR 1
@@ -594,6 +595,14 @@ static void handle_ok(struct zt_core *c, struct rx *r)
 			queues_flush(c, learned[i], r->now);
 		break;
 	}
+	case ZT_VERB_NETWORK_CONFIG_REQUEST:
+	case ZT_VERB_MULTICAST_GATHER:
+	case ZT_VERB_MULTICAST_FRAME: {
+		struct zt_net_rx nr = { r->peer, r->path, r->verb, r->id, r->pl, r->pl_len, r->now };
+
+		zt_network_ok(c, &nr, ok.in_re_verb, ok.data, ok.len);
+		break;
+	}
 	case ZT_VERB_ECHO:
 		if (ok.len == 8 && r->hops == 0) {
 			uint64_t sent = 0;
@@ -738,6 +747,12 @@ static void handle_error(struct zt_core *c, struct rx *r)
 
 	if (zt_error_decode(&e, r->pl, r->pl_len) < 0)
 		return;
+	if (e.has_nwid) {
+		struct zt_net_rx nr = { r->peer, r->path, r->verb, r->id, r->pl, r->pl_len, r->now };
+
+		zt_network_error(c, &nr, &e);
+		return;
+	}
 	if (e.code == ZT_ERR_IDENTITY_COLLISION && r->peer->upstream) {
 		zt_logf(ZT_LOG_ERR, "root %s reports an identity collision: another node has address %s; "
 			"stopping (remove identity.secret and identity.public from %s to make a new identity)",
@@ -746,32 +761,41 @@ static void handle_error(struct zt_core *c, struct rx *r)
 	}
 }
 
-/* ---- the controller role (networks.md §3.7-§3.9) ---- */
+/* ---- for the network layer ---- */
 
-#define NETCONF_SLICE_MAX 9740   /* 10024 - 28 - 256 */
-
-/* One signed chunk of a config (§3.8) appended to w. */
-static void netconf_chunk(struct zt_core *c, struct zt_wr *w, uint64_t nwid, const uint8_t *dict,
-			  size_t total, size_t off, size_t n, uint64_t update_id)
+int zt_vl1_send(struct zt_core *c, uint64_t dest, uint8_t verb, const uint8_t *pl, size_t len, int64_t now)
 {
-	size_t start = w->len;
-	uint8_t sig[ZT_SIG_LEN];
+	struct zt_wr w;
 
-	zt_wr_u64(w, nwid);
-	zt_wr_u16(w, (uint16_t)n);
-	zt_wr_bytes(w, dict + off, n);
-	zt_wr_u8(w, 0);
-	zt_wr_u64(w, update_id);
-	zt_wr_u32(w, (uint32_t)total);
-	zt_wr_u32(w, (uint32_t)off);
-	if (w->err || zt_sign(&c->self, w->p + start, w->len - start, sig) < 0) {
-		w->err = true;
-		return;
-	}
-	zt_wr_u8(w, 1);
-	zt_wr_u16(w, ZT_SIG_LEN);
-	zt_wr_bytes(w, sig, sizeof sig);
+	pkt_begin(c, &w, dest, verb);
+	zt_wr_bytes(&w, pl, len);
+	return send_to(c, dest, &w, now);
 }
+
+int zt_vl1_reply_ok(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, uint64_t in_re_id,
+		    const uint8_t *pl, size_t len, int64_t now)
+{
+	struct zt_wr w;
+
+	pkt_begin(c, &w, p->id.address, ZT_VERB_OK);
+	zt_ok_encode(&w, in_re_verb, in_re_id);
+	zt_wr_bytes(&w, pl, len);
+	return pkt_send(c, p, &w, NULL, now);
+}
+
+int zt_vl1_error_send(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, uint64_t in_re_id,
+		      unsigned code, uint64_t nwid, int64_t now)
+{
+	struct zt_error e = { .in_re_verb = in_re_verb, .in_re_id = in_re_id, .code = code,
+			      .has_nwid = true, .nwid = nwid };
+	struct zt_wr w;
+
+	pkt_begin(c, &w, p->id.address, ZT_VERB_ERROR);
+	zt_error_encode(&w, &e);
+	return pkt_send(c, p, &w, NULL, now);
+}
+
+/* ---- the controller role (networks.md §3.7-§3.9) ---- */
 
 static uint64_t update_id_new(void)
 {
@@ -794,12 +818,14 @@ int zt_vl1_netconf_reply(struct zt_core *c, void *opaque, const uint8_t *dict, s
 	if (len >= ZT_DICT_CONFIG_CAP)
 		return -EMSGSIZE;
 	do {
-		size_t n = len - off < NETCONF_SLICE_MAX ? len - off : NETCONF_SLICE_MAX;
+		int n;
 		struct zt_wr w;
 		int rc;
 
 		reply_ok_begin(c, &w, r);
-		netconf_chunk(c, &w, nwid, dict, len, off, n, update_id);
+		n = zt_chunk_encode(&w, nwid, dict, len, off, 0, update_id, &c->self);
+		if (n <= 0)
+			return n < 0 ? n : -EINVAL;
 		rc = pkt_send(c, r->peer, &w, NULL, r->now);
 		if (rc < 0)
 			return rc;
@@ -811,13 +837,8 @@ int zt_vl1_netconf_reply(struct zt_core *c, void *opaque, const uint8_t *dict, s
 int zt_vl1_netconf_error(struct zt_core *c, void *opaque, unsigned code, uint64_t nwid)
 {
 	struct rx *r = opaque;
-	struct zt_error e = { .in_re_verb = r->verb, .in_re_id = r->id, .code = code,
-			      .has_nwid = true, .nwid = nwid };
-	struct zt_wr w;
 
-	pkt_begin(c, &w, r->peer->id.address, ZT_VERB_ERROR);
-	zt_error_encode(&w, &e);
-	return pkt_send(c, r->peer, &w, NULL, r->now);
+	return zt_vl1_error_send(c, r->peer, r->verb, r->id, code, nwid, r->now);
 }
 
 int zt_vl1_netconf_push(struct zt_core *c, uint64_t member, uint64_t nwid, const uint8_t *dict, size_t len)
@@ -829,12 +850,14 @@ int zt_vl1_netconf_push(struct zt_core *c, uint64_t member, uint64_t nwid, const
 	if (len >= ZT_DICT_CONFIG_CAP)
 		return -EMSGSIZE;
 	do {
-		size_t n = len - off < NETCONF_SLICE_MAX ? len - off : NETCONF_SLICE_MAX;
+		int n;
 		struct zt_wr w;
 		int rc;
 
 		pkt_begin(c, &w, member, ZT_VERB_NETWORK_CONFIG);
-		netconf_chunk(c, &w, nwid, dict, len, off, n, update_id);
+		n = zt_chunk_encode(&w, nwid, dict, len, off, 0, update_id, &c->self);
+		if (n <= 0)
+			return n < 0 ? n : -EINVAL;
 		rc = send_to(c, member, &w, now);
 		if (rc < 0)
 			return rc;
@@ -908,6 +931,18 @@ static bool dispatch(struct zt_core *c, struct rx *r)
 	case ZT_VERB_NETWORK_CONFIG_REQUEST:
 		handle_netconf_request(c, r);
 		return true;
+	case ZT_VERB_FRAME:
+	case ZT_VERB_EXT_FRAME:
+	case ZT_VERB_MULTICAST_LIKE:
+	case ZT_VERB_NETWORK_CREDENTIALS:
+	case ZT_VERB_NETWORK_CONFIG:
+	case ZT_VERB_MULTICAST_GATHER:
+	case ZT_VERB_MULTICAST_FRAME: {
+		struct zt_net_rx nr = { r->peer, r->path, r->verb, r->id, r->pl, r->pl_len, r->now };
+
+		zt_network_verb(c, &nr);
+		return true;
+	}
 	case ZT_VERB_USER_MESSAGE: {
 		struct zt_user_msg m;
 		char a[11];
@@ -1325,6 +1360,7 @@ void zt_vl1_tick(struct zt_core *c, int64_t now)
 	if (now - c->last_ping_check >= ZT_PING_CHECK_MS) {
 		c->last_ping_check = now;
 		ping_check(c, now);
+		zt_networks_tick(c, now);
 	}
 	if (now - c->last_housekeeping >= ZT_HOUSEKEEPING_MS) {
 		c->last_housekeeping = now;

@@ -70,6 +70,7 @@ struct api {
 /* One HTTP request, from its headers to its completion. */
 struct api_req {
 	int route;                  /* what the request asks for, API_R_* */
+	uint64_t nwid;              /* the network in the path, if any */
 	char *url, *method;         /* API_R_SERVICE: passed on to the core */
 	uint64_t peer;              /* the address in the path, if any */
 	bool too_large;
@@ -84,6 +85,8 @@ enum {
 	API_R_PEER,
 	API_R_ECHO,
 	API_R_SERVICE,              /* a path another service registered */
+	API_R_NETWORKS,
+	API_R_NETWORK,
 };
 
 /* ---- addresses ---- */
@@ -342,6 +345,112 @@ fail:
 	return NULL;
 }
 
+/* An IP without port, or null. */
+static json_t *api_ip_json(const union zt_sockaddr *a)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (a->sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
+	else if (a->sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
+	else
+		return json_null();
+	return json_string(host);
+}
+
+/* "ip/bits" of an address whose port field holds the prefix length. */
+static json_t *api_cidr_json(const union zt_sockaddr *a)
+{
+	return api_addr_json(a);
+}
+
+static json_t *api_network_json(const struct zt_network_info *n)
+{
+	json_t *o = json_object(), *addrs = json_array(), *routes = json_array(), *groups = json_array();
+	char mac[18], id[17];
+	int err = 0;
+
+	if (!o || !addrs || !routes || !groups)
+		goto fail;
+	for (unsigned i = 0; i < n->n_addrs; i++)
+		err |= json_array_append_new(addrs, api_cidr_json(&n->addrs[i]));
+	for (unsigned i = 0; i < n->n_routes; i++) {
+		json_t *r = json_object();
+
+		if (!r)
+			goto fail;
+		err |= api_set(r, "target", api_cidr_json(&n->routes[i].target));
+		err |= json_object_set_new(r, "via", api_ip_json(&n->routes[i].via));
+		err |= api_set(r, "flags", json_integer(n->routes[i].flags));
+		err |= api_set(r, "metric", json_integer(n->routes[i].metric));
+		err |= json_array_append_new(routes, r);
+	}
+	for (unsigned i = 0; i < n->n_groups; i++) {
+		json_t *g = json_object();
+
+		if (!g)
+			goto fail;
+		snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", n->groups[i].mac[0], n->groups[i].mac[1],
+			 n->groups[i].mac[2], n->groups[i].mac[3], n->groups[i].mac[4], n->groups[i].mac[5]);
+		err |= api_set(g, "mac", json_string(mac));
+		err |= api_set(g, "adi", json_integer(n->groups[i].adi));
+		err |= json_array_append_new(groups, g);
+	}
+	snprintf(id, sizeof id, "%016" PRIx64, n->nwid);
+	snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1], n->mac[2],
+		 n->mac[3], n->mac[4], n->mac[5]);
+	err |= api_set(o, "id", json_string(id));
+	err |= api_set(o, "nwid", json_string(id));
+	err |= api_set(o, "mac", json_string(mac));
+	err |= api_set(o, "name", json_string(n->name));
+	err |= api_set(o, "status", json_string(n->status ? n->status : "REQUESTING_CONFIGURATION"));
+	err |= api_set(o, "type", json_string(n->public_net ? "PUBLIC" : "PRIVATE"));
+	err |= api_set(o, "mtu", json_integer(n->mtu));
+	err |= api_set(o, "dhcp", json_false());
+	err |= api_set(o, "bridge", json_false());
+	err |= api_set(o, "broadcastEnabled", json_boolean(n->broadcast));
+	err |= api_set(o, "portError", json_integer(n->status && !strcmp(n->status, "PORT_ERROR") ? -999 : 0));
+	err |= api_set(o, "netconfRevision", json_integer((json_int_t)n->revision));
+	err |= api_set(o, "portDeviceName", json_string(n->port ? n->port : ""));
+	err |= api_set(o, "allowManaged", json_true());
+	err |= api_set(o, "allowGlobal", json_false());
+	err |= api_set(o, "allowDefault", json_false());
+	err |= api_set(o, "allowDNS", json_false());
+	err |= api_set(o, "assignedAddresses", addrs);
+	err |= api_set(o, "routes", routes);
+	err |= api_set(o, "multicastSubscriptions", groups);
+	err |= api_set(o, "dns", json_pack("{s:s,s:[]}", "domain", "", "servers"));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+fail:
+	json_decref(addrs);
+	json_decref(routes);
+	json_decref(groups);
+	json_decref(o);
+	return NULL;
+}
+
+struct api_nets_ctx {
+	json_t *arr;
+	bool failed;
+};
+
+static void api_nets_visit(void *ctx, const struct zt_network_info *net)
+{
+	struct api_nets_ctx *nc = ctx;
+	json_t *j;
+
+	if (nc->failed)
+		return;
+	j = api_network_json(net);
+	if (!j || json_array_append_new(nc->arr, j) < 0)
+		nc->failed = true;
+}
+
 struct api_peers_ctx {
 	json_t *arr;
 	bool failed;
@@ -485,7 +594,7 @@ static bool api_parse_addr(const char *s, size_t len, uint64_t *out)
 	uint64_t v = 0;
 	size_t i;
 
-	if (len != 10)
+	if (len != 10 && len != 6)
 		return false;
 	for (i = 0; i < len; i++) {
 		int c = (unsigned char)s[i], d;
@@ -505,7 +614,17 @@ static bool api_parse_addr(const char *s, size_t len, uint64_t *out)
 }
 
 /* The route of a path (empty segments ignored), or 0 if none. */
-static int api_route(const char *url, uint64_t *peer)
+static bool api_parse_nwid(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t hi, lo;
+
+	if (len != 16 || !api_parse_addr(s, 10, &hi) || !api_parse_addr(s + 10, 6, &lo))
+		return false;
+	*out = hi << 24 | lo;
+	return true;
+}
+
+static int api_route(const char *url, uint64_t *peer, uint64_t *nwid)
 {
 	const char *seg[4];
 	size_t len[4], n = 0;
@@ -533,6 +652,10 @@ static int api_route(const char *url, uint64_t *peer)
 		return API_R_STATUS;
 	if (n == 1 && SEG(0, "health"))
 		return API_R_HEALTH;
+	if (n == 1 && SEG(0, "network"))
+		return API_R_NETWORKS;
+	if (n == 2 && SEG(0, "network") && api_parse_nwid(seg[1], len[1], nwid))
+		return API_R_NETWORK;
 	if (n >= 1 && SEG(0, "peer")) {
 		if (n == 1)
 			return API_R_PEERS;
@@ -610,6 +733,33 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 		if (!j)
 			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
 		return api_reply(a, c, MHD_HTTP_OK, j);
+	case API_R_NETWORKS: {
+		struct api_nets_ctx nc = { json_array(), false };
+
+		if (!nc.arr)
+			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+		zt_core_networks(a->core, api_nets_visit, &nc);
+		if (nc.failed) {
+			json_decref(nc.arr);
+			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+		}
+		return api_reply(a, c, MHD_HTTP_OK, nc.arr);
+	}
+	case API_R_NETWORK: {
+		struct zt_network_info *ni = malloc(sizeof *ni);
+
+		if (!ni)
+			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+		if (zt_core_network(a->core, rq->nwid, ni) < 0) {
+			free(ni);
+			return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+		}
+		j = api_network_json(ni);
+		free(ni);
+		if (!j)
+			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+		return api_reply(a, c, MHD_HTTP_OK, j);
+	}
 	case API_R_PEERS: {
 		struct api_peers_ctx pc = { json_array(), false };
 
@@ -673,7 +823,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		*req_cls = rq;
 		(*a->requests)++;
-		rq->route = api_route(url, &rq->peer);
+		rq->route = api_route(url, &rq->peer, &rq->nwid);
 		if (rq->route != API_R_HEALTH) {
 			tok = api_presented(c);
 			if (!tok || !api_token_ok(a, tok)) {

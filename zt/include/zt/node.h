@@ -65,6 +65,35 @@ int zt_core_peer(const struct zt_core *c, uint64_t address, struct zt_peer_info 
 void zt_core_counters(const struct zt_core *c,
 		      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
 
+/* ---- networks (networks.md §9.3) ---- */
+
+#define ZT_INFO_MAX_ADDRS 32
+#define ZT_INFO_MAX_ROUTES 64
+#define ZT_INFO_MAX_GROUPS 64
+
+struct zt_network_info {
+	uint64_t nwid;
+	uint8_t mac[6];
+	char name[128];
+	const char *status;          /* REQUESTING_CONFIGURATION, OK, ACCESS_DENIED, ... */
+	bool public_net;             /* type PUBLIC (false until configured) */
+	unsigned mtu;
+	bool broadcast;
+	uint64_t revision;           /* 0 until configured */
+	const char *port;            /* the iface instance's name */
+	unsigned n_addrs;
+	union zt_sockaddr addrs[ZT_INFO_MAX_ADDRS];   /* port = prefix length */
+	unsigned n_routes;
+	struct { union zt_sockaddr target, via; unsigned flags, metric; } routes[ZT_INFO_MAX_ROUTES];
+	unsigned n_groups;
+	struct { uint8_t mac[6]; uint32_t adi; } groups[ZT_INFO_MAX_GROUPS];
+};
+
+/* Visit joined networks in ascending id order; one network: -ENOENT if not joined. */
+void zt_core_networks(const struct zt_core *c,
+		      void (*fn)(void *ctx, const struct zt_network_info *net), void *ctx);
+int zt_core_network(const struct zt_core *c, uint64_t nwid, struct zt_network_info *out);
+
 /* Send an ECHO to a peer (asking a root for its identity first if needed);
  * its OK(ECHO) refreshes the peer's path and latency.  0 or -errno. */
 int zt_core_echo(struct zt_core *c, uint64_t address);

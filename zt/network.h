@@ -1,0 +1,57 @@
+/* Virtual networks (networks.md): joining, configs from the controller,
+ * the port, frames, multicast and credentials.  Kernel-private. */
+#ifndef ZT_NETWORK_H
+#define ZT_NETWORK_H
+
+#include <zt/netconf.h>
+
+#include "core.h"
+
+#define ZT_NET_MAX_MEMBERS 1024
+#define ZT_NET_MAX_OWN_GROUPS 64
+#define ZT_MCAST_MAX_MEMBERS 256
+#define ZT_MCAST_LIKE_TTL_MS 600000
+#define ZT_ANNOUNCE_MS 60000
+#define ZT_CONFIG_RETRY_MS 5000
+#define ZT_CONFIG_REFRESH_MS 60000
+#define ZT_CREDS_REPUSH_MS 500000
+
+struct zt_network;
+
+/* From the pipeline: a network with its port and policy chains. */
+struct zt_network *zt_network_new(struct zt_core *c, uint64_t nwid, struct zt_inst *iface,
+				  struct zt_inst *const *ingress, unsigned n_ingress,
+				  struct zt_inst *const *egress, unsigned n_egress);
+void zt_network_free(struct zt_network *n);
+struct zt_network *zt_network_find(const struct zt_core *c, uint64_t nwid);
+
+/* From vl1.c: network-layer verbs of an authenticated packet.  Returns
+ * false if the packet does not count as received (an unexpected OK). */
+struct zt_net_rx {
+	struct zt_peer *peer;
+	struct zt_path *path;
+	uint8_t verb;
+	uint64_t id;
+	const uint8_t *pl;
+	size_t pl_len;
+	int64_t now;
+};
+void zt_network_verb(struct zt_core *c, const struct zt_net_rx *r);
+/* OK(NETWORK_CONFIG_REQUEST), OK(MULTICAST_GATHER), OK(MULTICAST_FRAME) */
+void zt_network_ok(struct zt_core *c, const struct zt_net_rx *r, uint8_t in_re_verb,
+		   const uint8_t *data, size_t len);
+/* ERROR codes of the network layer (networks.md §3.9). */
+void zt_network_error(struct zt_core *c, const struct zt_net_rx *r, const struct zt_error *e);
+/* Timers: config requests, announcements, expiry. */
+void zt_networks_tick(struct zt_core *c, int64_t now);
+/* Roots and controllers keep member lists of networks they have not joined. */
+void zt_mcast_free(struct zt_core *c);
+
+/* vl1.c offers the network layer these. */
+int zt_vl1_send(struct zt_core *c, uint64_t dest, uint8_t verb, const uint8_t *pl, size_t len, int64_t now);
+int zt_vl1_reply_ok(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, uint64_t in_re_id,
+		    const uint8_t *pl, size_t len, int64_t now);
+int zt_vl1_error_send(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, uint64_t in_re_id,
+		      unsigned code, uint64_t nwid, int64_t now);
+
+#endif
