@@ -1,0 +1,72 @@
+/* The controller's config builder (networks.md §8.2, §8.3) and its JSON
+ * helpers: rules (§6.5), IP pools and routes, shared by controller.c and
+ * the store test.  Signing goes through a callback, so that the module
+ * signs with the node (zt_core_sign) and a test with an identity of its
+ * own. */
+#ifndef ZT_CONTROLLER_BUILD_H
+#define ZT_CONTROLLER_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <zt/identity.h>
+#include <zt/module.h>
+#include <zt/netconf.h>
+
+#include "store.h"
+
+/* Longest rule table the builder encodes: 1024 rules of at most 21 bytes. */
+#define CTL_RULES_MAX_BYTES (ZT_NETCONF_MAX_RULES * 21)
+/* Room for IP text, "ffff:...:ffff" or "255.255.255.255". */
+#define CTL_IP_TEXT 48
+
+struct ctl_signer {
+	uint64_t address;           /* the controller: nwid >> 24 of every network */
+	int (*sign)(void *ctx, const void *msg, size_t len, uint8_t sig[ZT_SIG_LEN]);
+	void *ctx;
+};
+
+/* ---- JSON of the network object ---- */
+
+/* One rule object (§6.5) to its normalized form (matches always have
+ * "not" and "or"; actions never), NULL if it does not parse. */
+json_t *ctl_rule_normalize(const json_t *in);
+/* Encode a JSON array of normalized rules (§6.1): bytes, or -ENOSPC. */
+int ctl_rules_encode(const json_t *rules, uint8_t *out, size_t cap, unsigned *nrules);
+
+/* "10.147.17.5" or "fd00::1" (no prefix): 0, or -EINVAL. */
+int ctl_ip_parse(const char *s, union zt_sockaddr *sa);
+/* Canonical text of an IP (inet_ntop): 0, or -EINVAL. */
+int ctl_ip_text(const union zt_sockaddr *sa, char out[CTL_IP_TEXT]);
+/* "ip/bits" with bits within the family: 0 and the address with port =
+ * bits, or -EINVAL. */
+int ctl_cidr_parse(const char *s, union zt_sockaddr *sa);
+
+/* ---- building a config ---- */
+
+struct ctl_build {
+	struct store *store;
+	const struct store_network *net;
+	struct store_member *member;        /* ipAssignments may grow (§8.2) */
+	const struct zt_identity *identity; /* of the member, public part */
+	uint64_t revr;                      /* rules engine revision of the request */
+	int64_t now;
+	const struct ctl_signer *signer;
+	uint8_t *rules_buf;                 /* CTL_RULES_MAX_BYTES, kept alive with nc */
+};
+
+/* Fill nc (reset first) for the member as §8.3 says, allocating IPs from
+ * the pools into b->member (§8.2), with a signed COM and, when there are
+ * static IPs, a signed COO.  0, -EIO (store), -ENOMEM, or the signer's
+ * error. */
+int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc);
+
+/* The NETWORK_CREDENTIALS payload revoking member's COM on nwid (§8.4):
+ * bytes written to out, or a negative errno. */
+int ctl_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member,
+		   int64_t now, uint32_t id, uint8_t *out, size_t cap);
+
+#endif

@@ -1,0 +1,826 @@
+/* The controller's store on SQLite (store.h).
+ *
+ * One database file in WAL mode with synchronous=FULL: a put or delete
+ * that returned is on disk, and a process killed in the middle of a
+ * transaction leaves the database as it was before that transaction.
+ * Network ids and member addresses are kept as lowercase hex text
+ * (16 and 10 digits) so that the file reads well in sqlite3(1). */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store {
+	sqlite3 *db;
+	unsigned depth;             /* nested store_begin calls */
+	bool failed;                /* an error inside the open transaction */
+	char err[256];
+};
+
+static const char store_schema[] =
+	"CREATE TABLE IF NOT EXISTS networks ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" name TEXT NOT NULL DEFAULT '',"
+	" private INTEGER NOT NULL DEFAULT 1,"
+	" enable_broadcast INTEGER NOT NULL DEFAULT 1,"
+	" mtu INTEGER NOT NULL DEFAULT 2800,"
+	" multicast_limit INTEGER NOT NULL DEFAULT 32,"
+	" v4_zt INTEGER NOT NULL DEFAULT 0,"
+	" v6_rfc4193 INTEGER NOT NULL DEFAULT 0,"
+	" v6_6plane INTEGER NOT NULL DEFAULT 0,"
+	" v6_zt INTEGER NOT NULL DEFAULT 0,"
+	" ip_pools TEXT NOT NULL DEFAULT '[]',"
+	" routes TEXT NOT NULL DEFAULT '[]',"
+	" rules TEXT NOT NULL DEFAULT '[]',"
+	" dns TEXT NOT NULL DEFAULT '[]',"
+	" auth_tokens TEXT NOT NULL DEFAULT '[null]',"
+	" remote_trace_target TEXT,"
+	" remote_trace_level INTEGER NOT NULL DEFAULT 0,"
+	" ctmd INTEGER,"
+	" revision INTEGER NOT NULL,"
+	" creation_time INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS members ("
+	" network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+	" address TEXT NOT NULL,"
+	" identity TEXT,"
+	" name TEXT,"
+	" authorized INTEGER NOT NULL DEFAULT 0,"
+	" active_bridge INTEGER NOT NULL DEFAULT 0,"
+	" no_auto_assign_ips INTEGER NOT NULL DEFAULT 0,"
+	" remote_trace_target TEXT,"
+	" remote_trace_level INTEGER NOT NULL DEFAULT 0,"
+	" last_authorized_time INTEGER NOT NULL DEFAULT 0,"
+	" last_deauthorized_time INTEGER NOT NULL DEFAULT 0,"
+	" last_authorized_credential_type TEXT,"
+	" last_authorized_credential TEXT,"
+	" v_major INTEGER NOT NULL DEFAULT -1,"
+	" v_minor INTEGER NOT NULL DEFAULT -1,"
+	" v_rev INTEGER NOT NULL DEFAULT -1,"
+	" v_proto INTEGER NOT NULL DEFAULT -1,"
+	" revision INTEGER NOT NULL,"
+	" creation_time INTEGER NOT NULL,"
+	" PRIMARY KEY (network_id, address));"
+	"CREATE TABLE IF NOT EXISTS member_ips ("
+	" network_id TEXT NOT NULL,"
+	" address TEXT NOT NULL,"
+	" pos INTEGER NOT NULL,"
+	" ip TEXT NOT NULL,"
+	" PRIMARY KEY (network_id, address, pos),"
+	" FOREIGN KEY (network_id, address) REFERENCES members(network_id, address) ON DELETE CASCADE);"
+	"CREATE INDEX IF NOT EXISTS member_ips_by_ip ON member_ips(network_id, ip);";
+
+static void store_set_err(struct store *s, const char *what)
+{
+	snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+const char *store_error(const struct store *s)
+{
+	return s->err;
+}
+
+static void store_hex(char *out, size_t len, uint64_t v, int digits)
+{
+	snprintf(out, len, "%0*" PRIx64, digits, v);
+}
+
+static bool store_parse_hex(const unsigned char *t, uint64_t *v)
+{
+	char *end;
+
+	if (!t || !*t)
+		return false;
+	errno = 0;
+	*v = strtoull((const char *)t, &end, 16);
+	return !errno && !*end;
+}
+
+static int store_exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(s->err, sizeof s->err, "%s", msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+		store_set_err(s, "prepare");
+		return -EIO;
+	}
+	return 0;
+}
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof *s);
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+
+	if (!s) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : strerror(ENOMEM));
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (store_exec(s, "PRAGMA journal_mode=WAL") < 0 ||
+	    store_exec(s, "PRAGMA synchronous=FULL") < 0 ||
+	    store_exec(s, "PRAGMA foreign_keys=ON") < 0)
+		goto fail_msg;
+	if (store_prepare(s, "PRAGMA user_version", &st) < 0)
+		goto fail_msg;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: schema version %d is newer than this controller's %d",
+			 path, version, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+		goto fail_msg;
+	if (store_exec(s, store_schema) < 0 ||
+	    store_exec(s, "PRAGMA user_version=1") < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail_msg;
+	}
+	if (store_exec(s, "COMMIT") < 0)
+		goto fail_msg;
+	return s;
+fail_msg:
+	snprintf(err, errlen, "%s: %s", path, s->err);
+fail:
+	sqlite3_close(s->db);
+	free(s);
+	return NULL;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->depth)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int store_begin(struct store *s)
+{
+	if (s->depth++)
+		return 0;
+	s->failed = false;
+	if (store_exec(s, "BEGIN IMMEDIATE") < 0) {
+		s->depth = 0;
+		return -EIO;
+	}
+	return 0;
+}
+
+int store_commit(struct store *s)
+{
+	if (!s->depth)
+		return -EINVAL;
+	if (--s->depth)
+		return s->failed ? -EIO : 0;
+	if (s->failed) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	if (store_exec(s, "COMMIT") < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	return 0;
+}
+
+void store_rollback(struct store *s)
+{
+	if (!s->depth)
+		return;
+	s->failed = true;
+	if (--s->depth)
+		return;
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Run one write statement inside the current transaction. */
+static int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE) {
+		store_set_err(s, what);
+		return rc == SQLITE_CONSTRAINT ? -ENOENT : -EIO;
+	}
+	return 0;
+}
+
+/* ---- objects in memory ---- */
+
+void store_network_clear(struct store_network *n)
+{
+	if (!n)
+		return;
+	free(n->name);
+	free(n->pools);
+	free(n->routes);
+	free(n->rules);
+	free(n->dns);
+	free(n->auth_tokens);
+	memset(n, 0, sizeof *n);
+}
+
+void store_member_clear(struct store_member *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	free(m->identity);
+	free(m->name);
+	for (i = 0; i < m->nips; i++)
+		free(m->ips[i]);
+	free(m->ips);
+	free(m->auth_cred_type);
+	free(m->auth_cred);
+	memset(m, 0, sizeof *m);
+}
+
+/* strdup that keeps NULL; false when out of memory. */
+static bool store_dup(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (!src)
+		return true;
+	*dst = strdup(src);
+	return *dst != NULL;
+}
+
+int store_network_copy(struct store_network *dst, const struct store_network *src)
+{
+	*dst = *src;
+	if (!store_dup(&dst->name, src->name) || !store_dup(&dst->pools, src->pools) ||
+	    !store_dup(&dst->routes, src->routes) || !store_dup(&dst->rules, src->rules) ||
+	    !store_dup(&dst->dns, src->dns) || !store_dup(&dst->auth_tokens, src->auth_tokens)) {
+		/* the fields not yet copied still point into src */
+		if (dst->name == src->name) dst->name = NULL;
+		if (dst->pools == src->pools) dst->pools = NULL;
+		if (dst->routes == src->routes) dst->routes = NULL;
+		if (dst->rules == src->rules) dst->rules = NULL;
+		if (dst->dns == src->dns) dst->dns = NULL;
+		if (dst->auth_tokens == src->auth_tokens) dst->auth_tokens = NULL;
+		store_network_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int store_member_add_ip(struct store_member *m, const char *ip)
+{
+	char **ips = realloc(m->ips, (m->nips + 1) * sizeof *ips);
+	char *d;
+
+	if (!ips)
+		return -ENOMEM;
+	m->ips = ips;
+	d = strdup(ip);
+	if (!d)
+		return -ENOMEM;
+	m->ips[m->nips++] = d;
+	return 0;
+}
+
+int store_member_copy(struct store_member *dst, const struct store_member *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->identity = dst->name = dst->auth_cred_type = dst->auth_cred = NULL;
+	dst->ips = NULL;
+	dst->nips = 0;
+	if (!store_dup(&dst->identity, src->identity) || !store_dup(&dst->name, src->name) ||
+	    !store_dup(&dst->auth_cred_type, src->auth_cred_type) ||
+	    !store_dup(&dst->auth_cred, src->auth_cred))
+		goto fail;
+	for (i = 0; i < src->nips; i++)
+		if (store_member_add_ip(dst, src->ips[i]) < 0)
+			goto fail;
+	return 0;
+fail:
+	store_member_clear(dst);
+	return -ENOMEM;
+}
+
+/* ---- networks ---- */
+
+static char *store_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+static void store_bind_text(sqlite3_stmt *st, int i, const char *t)
+{
+	if (t)
+		sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void store_bind_hex(sqlite3_stmt *st, int i, uint64_t v, int digits)
+{
+	char buf[24];
+
+	store_hex(buf, sizeof buf, v, digits);
+	sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void store_bind_opt_addr(sqlite3_stmt *st, int i, bool has, uint64_t v)
+{
+	if (has)
+		store_bind_hex(st, i, v, 10);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void store_col_opt_addr(sqlite3_stmt *st, int i, bool *has, uint64_t *v)
+{
+	*has = store_parse_hex(sqlite3_column_text(st, i), v);
+	if (!*has)
+		*v = 0;
+}
+
+#define STORE_NET_COLS "id, name, private, enable_broadcast, mtu, multicast_limit, v4_zt," \
+	" v6_rfc4193, v6_6plane, v6_zt, ip_pools, routes, rules, dns, auth_tokens," \
+	" remote_trace_target, remote_trace_level, ctmd, revision, creation_time"
+
+int store_network_get(struct store *s, uint64_t id, struct store_network *out)
+{
+	sqlite3_stmt *st;
+	struct store_network n;
+	int rc, err;
+
+	if (store_prepare(s, "SELECT " STORE_NET_COLS " FROM networks WHERE id = ?1", &st) < 0)
+		return -EIO;
+	store_bind_hex(st, 1, id, 16);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		err = -ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		store_set_err(s, "select network");
+		err = -EIO;
+		goto out;
+	}
+	memset(&n, 0, sizeof n);
+	n.id = id;
+	n.name = store_col_text(st, 1);
+	n.priv = sqlite3_column_int(st, 2);
+	n.enable_broadcast = sqlite3_column_int(st, 3);
+	n.mtu = (uint64_t)sqlite3_column_int64(st, 4);
+	n.multicast_limit = (uint64_t)sqlite3_column_int64(st, 5);
+	n.v4_zt = sqlite3_column_int(st, 6);
+	n.v6_rfc4193 = sqlite3_column_int(st, 7);
+	n.v6_6plane = sqlite3_column_int(st, 8);
+	n.v6_zt = sqlite3_column_int(st, 9);
+	n.pools = store_col_text(st, 10);
+	n.routes = store_col_text(st, 11);
+	n.rules = store_col_text(st, 12);
+	n.dns = store_col_text(st, 13);
+	n.auth_tokens = store_col_text(st, 14);
+	store_col_opt_addr(st, 15, &n.has_trace_target, &n.trace_target);
+	n.trace_level = (uint64_t)sqlite3_column_int64(st, 16);
+	n.ctmd = sqlite3_column_int64(st, 17);
+	n.revision = (uint64_t)sqlite3_column_int64(st, 18);
+	n.creation_time = sqlite3_column_int64(st, 19);
+	if (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens) {
+		store_network_clear(&n);
+		err = -ENOMEM;
+		goto out;
+	}
+	*out = n;
+	err = 0;
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_network_put(struct store *s, const struct store_network *n)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	err = store_begin(s);
+	if (err < 0)
+		return err;
+	err = store_prepare(s, "INSERT INTO networks (" STORE_NET_COLS ") VALUES"
+			    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+			    " ?16, ?17, ?18, ?19, ?20)"
+			    " ON CONFLICT(id) DO UPDATE SET name = ?2, private = ?3,"
+			    " enable_broadcast = ?4, mtu = ?5, multicast_limit = ?6, v4_zt = ?7,"
+			    " v6_rfc4193 = ?8, v6_6plane = ?9, v6_zt = ?10, ip_pools = ?11,"
+			    " routes = ?12, rules = ?13, dns = ?14, auth_tokens = ?15,"
+			    " remote_trace_target = ?16, remote_trace_level = ?17, ctmd = ?18,"
+			    " revision = ?19, creation_time = ?20", &st);
+	if (err < 0)
+		goto fail;
+	store_bind_hex(st, 1, n->id, 16);
+	store_bind_text(st, 2, n->name ? n->name : "");
+	sqlite3_bind_int(st, 3, n->priv);
+	sqlite3_bind_int(st, 4, n->enable_broadcast);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)n->mtu);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)n->multicast_limit);
+	sqlite3_bind_int(st, 7, n->v4_zt);
+	sqlite3_bind_int(st, 8, n->v6_rfc4193);
+	sqlite3_bind_int(st, 9, n->v6_6plane);
+	sqlite3_bind_int(st, 10, n->v6_zt);
+	store_bind_text(st, 11, n->pools ? n->pools : "[]");
+	store_bind_text(st, 12, n->routes ? n->routes : "[]");
+	store_bind_text(st, 13, n->rules ? n->rules : "[]");
+	store_bind_text(st, 14, n->dns ? n->dns : "[]");
+	store_bind_text(st, 15, n->auth_tokens ? n->auth_tokens : "[null]");
+	store_bind_opt_addr(st, 16, n->has_trace_target, n->trace_target);
+	sqlite3_bind_int64(st, 17, (sqlite3_int64)n->trace_level);
+	if (n->ctmd)
+		sqlite3_bind_int64(st, 18, n->ctmd);
+	else
+		sqlite3_bind_null(st, 18);
+	sqlite3_bind_int64(st, 19, (sqlite3_int64)n->revision);
+	sqlite3_bind_int64(st, 20, n->creation_time);
+	err = store_step_done(s, st, "write network");
+	sqlite3_finalize(st);
+	if (err < 0)
+		goto fail;
+	return store_commit(s);
+fail:
+	store_rollback(s);
+	return err;
+}
+
+static int store_delete_where(struct store *s, const char *sql, uint64_t nwid,
+			      bool with_addr, uint64_t addr, int *changes)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if (store_prepare(s, sql, &st) < 0)
+		return -EIO;
+	store_bind_hex(st, 1, nwid, 16);
+	if (with_addr)
+		store_bind_hex(st, 2, addr, 10);
+	err = store_step_done(s, st, "delete");
+	sqlite3_finalize(st);
+	if (changes)
+		*changes = sqlite3_changes(s->db);
+	return err;
+}
+
+int store_network_delete(struct store *s, uint64_t id)
+{
+	int err, changes = 0;
+
+	err = store_begin(s);
+	if (err < 0)
+		return err;
+	/* the cascades would do it; say it so it also holds without them */
+	err = store_delete_where(s, "DELETE FROM member_ips WHERE network_id = ?1", id, false, 0, NULL);
+	if (!err)
+		err = store_delete_where(s, "DELETE FROM members WHERE network_id = ?1", id, false, 0, NULL);
+	if (!err)
+		err = store_delete_where(s, "DELETE FROM networks WHERE id = ?1", id, false, 0, &changes);
+	if (!err && !changes)
+		err = -ENOENT;
+	if (err < 0) {
+		store_rollback(s);
+		return err;
+	}
+	return store_commit(s);
+}
+
+int store_network_ids(struct store *s, uint64_t **ids, size_t *n)
+{
+	sqlite3_stmt *st;
+	uint64_t *v = NULL, *nv, id;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (store_prepare(s, "SELECT id FROM networks ORDER BY id", &st) < 0)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!store_parse_hex(sqlite3_column_text(st, 0), &id))
+			continue;
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof *v);
+			if (!nv) {
+				free(v);
+				sqlite3_finalize(st);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[len++] = id;
+	}
+	if (rc != SQLITE_DONE) {
+		store_set_err(s, "list networks");
+		free(v);
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	sqlite3_finalize(st);
+	*ids = v;
+	*n = len;
+	return 0;
+}
+
+/* ---- members ---- */
+
+#define STORE_MEM_COLS "network_id, address, identity, name, authorized, active_bridge," \
+	" no_auto_assign_ips, remote_trace_target, remote_trace_level, last_authorized_time," \
+	" last_deauthorized_time, last_authorized_credential_type, last_authorized_credential," \
+	" v_major, v_minor, v_rev, v_proto, revision, creation_time"
+
+static int store_member_ips(struct store *s, struct store_member *m)
+{
+	sqlite3_stmt *st;
+	const unsigned char *t;
+	int rc, err = 0;
+
+	if (store_prepare(s, "SELECT ip FROM member_ips WHERE network_id = ?1 AND address = ?2"
+			  " ORDER BY pos", &st) < 0)
+		return -EIO;
+	store_bind_hex(st, 1, m->nwid, 16);
+	store_bind_hex(st, 2, m->address, 10);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t = sqlite3_column_text(st, 0);
+		if (t && store_member_add_ip(m, (const char *)t) < 0) {
+			err = -ENOMEM;
+			break;
+		}
+	}
+	if (!err && rc != SQLITE_DONE) {
+		store_set_err(s, "select member ips");
+		err = -EIO;
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* A member from a row of STORE_MEM_COLS, without its IPs. */
+static int store_member_row(sqlite3_stmt *st, struct store_member *m)
+{
+	memset(m, 0, sizeof *m);
+	if (!store_parse_hex(sqlite3_column_text(st, 0), &m->nwid) ||
+	    !store_parse_hex(sqlite3_column_text(st, 1), &m->address))
+		return -EINVAL;
+	m->identity = store_col_text(st, 2);
+	m->name = store_col_text(st, 3);
+	m->authorized = sqlite3_column_int(st, 4);
+	m->active_bridge = sqlite3_column_int(st, 5);
+	m->no_auto_assign_ips = sqlite3_column_int(st, 6);
+	store_col_opt_addr(st, 7, &m->has_trace_target, &m->trace_target);
+	m->trace_level = (uint64_t)sqlite3_column_int64(st, 8);
+	m->last_authorized_time = sqlite3_column_int64(st, 9);
+	m->last_deauthorized_time = sqlite3_column_int64(st, 10);
+	m->auth_cred_type = store_col_text(st, 11);
+	m->auth_cred = store_col_text(st, 12);
+	m->v_major = sqlite3_column_int(st, 13);
+	m->v_minor = sqlite3_column_int(st, 14);
+	m->v_rev = sqlite3_column_int(st, 15);
+	m->v_proto = sqlite3_column_int(st, 16);
+	m->revision = (uint64_t)sqlite3_column_int64(st, 17);
+	m->creation_time = sqlite3_column_int64(st, 18);
+	if ((sqlite3_column_type(st, 2) != SQLITE_NULL && !m->identity) ||
+	    (sqlite3_column_type(st, 3) != SQLITE_NULL && !m->name) ||
+	    (sqlite3_column_type(st, 11) != SQLITE_NULL && !m->auth_cred_type) ||
+	    (sqlite3_column_type(st, 12) != SQLITE_NULL && !m->auth_cred)) {
+		store_member_clear(m);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int store_member_get(struct store *s, uint64_t nwid, uint64_t address, struct store_member *out)
+{
+	sqlite3_stmt *st;
+	struct store_member m;
+	int rc, err;
+
+	if (store_prepare(s, "SELECT " STORE_MEM_COLS " FROM members"
+			  " WHERE network_id = ?1 AND address = ?2", &st) < 0)
+		return -EIO;
+	store_bind_hex(st, 1, nwid, 16);
+	store_bind_hex(st, 2, address, 10);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return -ENOENT;
+	}
+	if (rc != SQLITE_ROW) {
+		store_set_err(s, "select member");
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	err = store_member_row(st, &m);
+	sqlite3_finalize(st);
+	if (err == -EINVAL)
+		return -ENOENT;
+	if (err < 0)
+		return err;
+	err = store_member_ips(s, &m);
+	if (err < 0) {
+		store_member_clear(&m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}
+
+int store_member_put(struct store *s, const struct store_member *m)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int err;
+
+	err = store_begin(s);
+	if (err < 0)
+		return err;
+	err = store_prepare(s, "INSERT INTO members (" STORE_MEM_COLS ") VALUES"
+			    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+			    " ?16, ?17, ?18, ?19)"
+			    " ON CONFLICT(network_id, address) DO UPDATE SET identity = ?3,"
+			    " name = ?4, authorized = ?5, active_bridge = ?6, no_auto_assign_ips = ?7,"
+			    " remote_trace_target = ?8, remote_trace_level = ?9,"
+			    " last_authorized_time = ?10, last_deauthorized_time = ?11,"
+			    " last_authorized_credential_type = ?12, last_authorized_credential = ?13,"
+			    " v_major = ?14, v_minor = ?15, v_rev = ?16, v_proto = ?17,"
+			    " revision = ?18, creation_time = ?19", &st);
+	if (err < 0)
+		goto fail;
+	store_bind_hex(st, 1, m->nwid, 16);
+	store_bind_hex(st, 2, m->address, 10);
+	store_bind_text(st, 3, m->identity);
+	store_bind_text(st, 4, m->name);
+	sqlite3_bind_int(st, 5, m->authorized);
+	sqlite3_bind_int(st, 6, m->active_bridge);
+	sqlite3_bind_int(st, 7, m->no_auto_assign_ips);
+	store_bind_opt_addr(st, 8, m->has_trace_target, m->trace_target);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)m->trace_level);
+	sqlite3_bind_int64(st, 10, m->last_authorized_time);
+	sqlite3_bind_int64(st, 11, m->last_deauthorized_time);
+	store_bind_text(st, 12, m->auth_cred_type);
+	store_bind_text(st, 13, m->auth_cred);
+	sqlite3_bind_int(st, 14, m->v_major);
+	sqlite3_bind_int(st, 15, m->v_minor);
+	sqlite3_bind_int(st, 16, m->v_rev);
+	sqlite3_bind_int(st, 17, m->v_proto);
+	sqlite3_bind_int64(st, 18, (sqlite3_int64)m->revision);
+	sqlite3_bind_int64(st, 19, m->creation_time);
+	err = store_step_done(s, st, "write member");
+	sqlite3_finalize(st);
+	if (err < 0)
+		goto fail;
+	err = store_delete_where(s, "DELETE FROM member_ips WHERE network_id = ?1 AND address = ?2",
+				 m->nwid, true, m->address, NULL);
+	if (err < 0)
+		goto fail;
+	if (m->nips) {
+		err = store_prepare(s, "INSERT INTO member_ips (network_id, address, pos, ip)"
+				    " VALUES (?1, ?2, ?3, ?4)", &st);
+		if (err < 0)
+			goto fail;
+		store_bind_hex(st, 1, m->nwid, 16);
+		store_bind_hex(st, 2, m->address, 10);
+		for (i = 0; i < m->nips && !err; i++) {
+			sqlite3_bind_int64(st, 3, (sqlite3_int64)i);
+			store_bind_text(st, 4, m->ips[i]);
+			err = store_step_done(s, st, "write member ip");
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		if (err < 0)
+			goto fail;
+	}
+	return store_commit(s);
+fail:
+	store_rollback(s);
+	return err;
+}
+
+int store_member_delete(struct store *s, uint64_t nwid, uint64_t address)
+{
+	int err, changes = 0;
+
+	err = store_begin(s);
+	if (err < 0)
+		return err;
+	err = store_delete_where(s, "DELETE FROM member_ips WHERE network_id = ?1 AND address = ?2",
+				 nwid, true, address, NULL);
+	if (!err)
+		err = store_delete_where(s, "DELETE FROM members WHERE network_id = ?1 AND address = ?2",
+					 nwid, true, address, &changes);
+	if (!err && !changes)
+		err = -ENOENT;
+	if (err < 0) {
+		store_rollback(s);
+		return err;
+	}
+	return store_commit(s);
+}
+
+int store_member_each(struct store *s, uint64_t nwid,
+		      int (*fn)(void *ctx, const struct store_member *m), void *ctx)
+{
+	sqlite3_stmt *st;
+	struct store_member m;
+	int rc, err = 0;
+
+	if (store_prepare(s, "SELECT " STORE_MEM_COLS " FROM members WHERE network_id = ?1"
+			  " ORDER BY address", &st) < 0)
+		return -EIO;
+	store_bind_hex(st, 1, nwid, 16);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		err = store_member_row(st, &m);
+		if (err == -EINVAL) {
+			err = 0;
+			continue;
+		}
+		if (!err)
+			err = store_member_ips(s, &m);
+		if (!err)
+			err = fn(ctx, &m);
+		store_member_clear(&m);
+		if (err)
+			break;
+	}
+	if (!err && rc != SQLITE_DONE) {
+		store_set_err(s, "list members");
+		err = -EIO;
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_member_count(struct store *s, uint64_t nwid, size_t *total, size_t *authorized)
+{
+	sqlite3_stmt *st;
+	int err = 0;
+
+	if (store_prepare(s, "SELECT count(*), coalesce(sum(authorized != 0), 0) FROM members"
+			  " WHERE network_id = ?1", &st) < 0)
+		return -EIO;
+	store_bind_hex(st, 1, nwid, 16);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*total = (size_t)sqlite3_column_int64(st, 0);
+		*authorized = (size_t)sqlite3_column_int64(st, 1);
+	} else {
+		store_set_err(s, "count members");
+		err = -EIO;
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_ip_holder(struct store *s, uint64_t nwid, const char *ip, uint64_t *address)
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	if (store_prepare(s, "SELECT address FROM member_ips WHERE network_id = ?1 AND ip = ?2"
+			  " ORDER BY address LIMIT 1", &st) < 0)
+		return -EIO;
+	store_bind_hex(st, 1, nwid, 16);
+	store_bind_text(st, 2, ip);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err = store_parse_hex(sqlite3_column_text(st, 0), address) ? 0 : -ENOENT;
+	else if (rc == SQLITE_DONE)
+		err = -ENOENT;
+	else {
+		store_set_err(s, "select ip");
+		err = -EIO;
+	}
+	sqlite3_finalize(st);
+	return err;
+}

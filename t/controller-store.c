@@ -1,0 +1,653 @@
+/* The controller's SQLite store (create, update, list, delete, persistence,
+ * a kill -9 in the middle of a transaction) and its config builder (IP
+ * pools without duplicates, the config of a member parsed back with the
+ * netconf codec, COM, COO and revocation signatures, and the 1.14 vector
+ * config reproduced byte for byte). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <zt/credential.h>
+#include <zt/dict.h>
+#include <zt/identity.h>
+#include <zt/inetaddr.h>
+#include <zt/netconf.h>
+
+#include "build.h"
+#include "store.h"
+#include "tap.h"
+
+static char dir[256], dbpath[300];
+
+static int test_sign(void *ctx, const void *msg, size_t len, uint8_t sig[ZT_SIG_LEN])
+{
+	return zt_sign(ctx, msg, len, sig);
+}
+
+static struct store *reopen(struct store *s)
+{
+	char err[256];
+	struct store *n;
+
+	store_close(s);
+	n = store_open(dbpath, err, sizeof err);
+	if (!n)
+		bail("store_open: %s", err);
+	return n;
+}
+
+static void net_init(struct store_network *n, uint64_t id, const char *name)
+{
+	memset(n, 0, sizeof *n);
+	n->id = id;
+	n->name = strdup(name);
+	n->priv = true;
+	n->enable_broadcast = true;
+	n->mtu = 2800;
+	n->multicast_limit = 32;
+	n->pools = strdup("[]");
+	n->routes = strdup("[]");
+	n->rules = strdup("[{\"type\":\"ACTION_ACCEPT\"}]");
+	n->dns = strdup("[]");
+	n->auth_tokens = strdup("[null]");
+	n->revision = 1;
+	n->creation_time = 1700000000000;
+}
+
+static void mem_init(struct store_member *m, uint64_t nwid, uint64_t addr)
+{
+	memset(m, 0, sizeof *m);
+	m->nwid = nwid;
+	m->address = addr;
+	m->v_major = m->v_minor = m->v_rev = m->v_proto = -1;
+	m->revision = 1;
+	m->creation_time = 1700000000000;
+}
+
+static int count_visit(void *ctx, const struct store_member *m)
+{
+	uint64_t *last = ctx;
+
+	if (m->address <= last[0])
+		last[1] = 1;   /* out of order */
+	last[0] = m->address;
+	last[2]++;
+	return 0;
+}
+
+static size_t unhex(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	unsigned v;
+
+	while (s[0] && s[1] && n < cap && sscanf(s, "%2x", &v) == 1) {
+		out[n++] = (uint8_t)v;
+		s += 2;
+	}
+	return n;
+}
+
+/* A "key: value" line of t/vectors/networks.txt, malloc'd. */
+static char *vector(const char *key)
+{
+	char path[512], line[8192], *v = NULL;
+	const char *vd = getenv("VECTORS");
+	size_t kl = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/networks.txt", vd ? vd : "t/vectors");
+	f = fopen(path, "r");
+	if (!f)
+		bail("%s: cannot open", path);
+	while (fgets(line, sizeof line, f)) {
+		if (!strncmp(line, key, kl) && line[kl] == ':' && line[kl + 1] == ' ') {
+			line[strcspn(line, "\n")] = 0;
+			v = strdup(line + kl + 2);
+			break;
+		}
+	}
+	fclose(f);
+	if (!v)
+		bail("vector %s missing", key);
+	return v;
+}
+
+/* ---- store ---- */
+
+static struct store *test_store(void)
+{
+	struct store_network n, g;
+	struct store_member m, mg;
+	struct store *s;
+	uint64_t *ids = NULL, holder, walk[3] = { 0, 0, 0 };
+	size_t nids = 0, total, authd;
+	char err[256];
+
+	s = store_open(dbpath, err, sizeof err);
+	ok(s != NULL, "store opens a new database");
+	if (!s)
+		bail("store_open: %s", err);
+
+	net_init(&n, 0x26b7ab6cb8000002ULL, "second");
+	ok(store_network_put(s, &n) == 0, "network put");
+	store_network_clear(&n);
+	net_init(&n, 0x26b7ab6cb8000001ULL, "first");
+	n.v4_zt = n.v6_rfc4193 = true;
+	n.has_trace_target = true;
+	n.trace_target = 0x92bf35da82ULL;
+	n.ctmd = 600000;
+	ok(store_network_put(s, &n) == 0, "a second network put");
+	memset(&g, 0, sizeof g);
+	ok(store_network_get(s, n.id, &g) == 0, "network get");
+	is_str(g.name, "first", "... name");
+	ok(g.priv && g.enable_broadcast && g.v4_zt && g.v6_rfc4193 && !g.v6_6plane && !g.v6_zt,
+	   "... flags and modes");
+	ok(g.has_trace_target && g.trace_target == 0x92bf35da82ULL && g.ctmd == 600000 &&
+	   g.mtu == 2800 && g.multicast_limit == 32 && g.revision == 1 &&
+	   g.creation_time == 1700000000000, "... numbers");
+	is_str(g.rules, "[{\"type\":\"ACTION_ACCEPT\"}]", "... rules text");
+	store_network_clear(&g);
+
+	free(n.name);
+	n.name = strdup("renamed");
+	n.revision = 2;
+	n.has_trace_target = false;
+	ok(store_network_put(s, &n) == 0, "network update");
+	store_network_get(s, n.id, &g);
+	ok(!strcmp(g.name, "renamed") && g.revision == 2 && !g.has_trace_target, "... is read back");
+	store_network_clear(&g);
+	ok(store_network_get(s, 0x26b7ab6cb8000099ULL, &g) == -ENOENT, "unknown network: -ENOENT");
+
+	ok(store_network_ids(s, &ids, &nids) == 0 && nids == 2 &&
+	   ids[0] == 0x26b7ab6cb8000001ULL && ids[1] == 0x26b7ab6cb8000002ULL, "network ids, ascending");
+	free(ids);
+
+	mem_init(&m, n.id, 0x92bf35da82ULL);
+	m.identity = strdup(vector("member_identity_public"));
+	m.authorized = true;
+	m.auth_cred_type = strdup("api");
+	store_member_add_ip(&m, "198.19.1.7");
+	store_member_add_ip(&m, "fd00::7");
+	store_member_add_ip(&m, "198.19.1.3");
+	ok(store_member_put(s, &m) == 0, "member put");
+	memset(&mg, 0, sizeof mg);
+	ok(store_member_get(s, n.id, m.address, &mg) == 0, "member get");
+	ok(mg.authorized && mg.nips == 3 && !strcmp(mg.ips[0], "198.19.1.7") &&
+	   !strcmp(mg.ips[1], "fd00::7") && !strcmp(mg.ips[2], "198.19.1.3"),
+	   "... authorized, IPs in order");
+	ok(mg.identity && !strcmp(mg.identity, m.identity) && !strcmp(mg.auth_cred_type, "api") &&
+	   !mg.auth_cred && !mg.name && mg.v_major == -1, "... identity, credential, absent fields");
+	store_member_clear(&mg);
+	ok(store_ip_holder(s, n.id, "fd00::7", &holder) == 0 && holder == m.address, "IP holder");
+	ok(store_ip_holder(s, n.id, "198.19.1.8", &holder) == -ENOENT, "free IP: -ENOENT");
+	ok(store_ip_holder(s, 0x26b7ab6cb8000002ULL, "fd00::7", &holder) == -ENOENT,
+	   "IPs are per network");
+
+	/* update replaces the IP list */
+	free(m.ips[2]);
+	m.nips = 2;
+	m.revision = 2;
+	ok(store_member_put(s, &m) == 0 && store_member_get(s, n.id, m.address, &mg) == 0 &&
+	   mg.nips == 2 && mg.revision == 2, "member update replaces its IPs");
+	store_member_clear(&mg);
+	ok(store_ip_holder(s, n.id, "198.19.1.3", &holder) == -ENOENT, "... the dropped IP is free");
+	store_member_clear(&m);
+
+	mem_init(&m, n.id, 0x1111111111ULL);
+	store_member_put(s, &m);
+	store_member_clear(&m);
+	mem_init(&m, n.id, 0xaaaaaaaaaaULL);
+	store_member_put(s, &m);
+	store_member_clear(&m);
+	ok(store_member_each(s, n.id, count_visit, walk) == 0 && walk[2] == 3 && !walk[1],
+	   "members visited in ascending order");
+	ok(store_member_count(s, n.id, &total, &authd) == 0 && total == 3 && authd == 1,
+	   "member counts");
+	mem_init(&m, 0x26b7ab6cb80000ffULL, 0x1111111111ULL);
+	ok(store_member_put(s, &m) == -ENOENT, "member of an unknown network: -ENOENT");
+	store_member_clear(&m);
+
+	ok(store_member_delete(s, n.id, 0x1111111111ULL) == 0, "member delete");
+	ok(store_member_delete(s, n.id, 0x1111111111ULL) == -ENOENT, "... twice: -ENOENT");
+
+	/* rollback */
+	ok(store_begin(s) == 0, "begin");
+	net_init(&n, 0x26b7ab6cb8000003ULL, "rolled back");
+	store_network_put(s, &n);
+	store_network_clear(&n);
+	store_rollback(s);
+	ok(store_network_get(s, 0x26b7ab6cb8000003ULL, &g) == -ENOENT, "a rolled back put is gone");
+	/* nested transactions commit once */
+	store_begin(s);
+	store_begin(s);
+	net_init(&n, 0x26b7ab6cb8000003ULL, "nested");
+	store_network_put(s, &n);
+	store_network_clear(&n);
+	ok(store_commit(s) == 0 && store_commit(s) == 0, "nested commits");
+	ok(store_network_get(s, 0x26b7ab6cb8000003ULL, &g) == 0, "... the put is there");
+	store_network_clear(&g);
+
+	ok(store_network_delete(s, 0x26b7ab6cb8000003ULL) == 0, "network delete");
+	ok(store_network_delete(s, 0x26b7ab6cb8000003ULL) == -ENOENT, "... twice: -ENOENT");
+
+	/* persistence */
+	s = reopen(s);
+	ok(store_network_get(s, 0x26b7ab6cb8000001ULL, &g) == 0 && !strcmp(g.name, "renamed"),
+	   "networks survive close and reopen");
+	store_network_clear(&g);
+	ok(store_member_get(s, 0x26b7ab6cb8000001ULL, 0x92bf35da82ULL, &mg) == 0 && mg.nips == 2,
+	   "... members and their IPs too");
+	store_member_clear(&mg);
+
+	/* deleting a network takes its members and IPs */
+	net_init(&n, 0x26b7ab6cb8000004ULL, "doomed");
+	store_network_put(s, &n);
+	mem_init(&m, n.id, 0x2222222222ULL);
+	store_member_add_ip(&m, "198.19.9.9");
+	store_member_put(s, &m);
+	store_member_clear(&m);
+	ok(store_network_delete(s, n.id) == 0 && store_member_get(s, n.id, 0x2222222222ULL, &mg) == -ENOENT &&
+	   store_ip_holder(s, n.id, "198.19.9.9", &holder) == -ENOENT, "network delete removes members and IPs");
+	store_network_put(s, &n);
+	ok(store_member_count(s, n.id, &total, &authd) == 0 && total == 0, "... a new network of that id is empty");
+	store_network_delete(s, n.id);
+	store_network_clear(&n);
+	return s;
+}
+
+/* A child writes one committed transaction, starts another and is killed
+ * with SIGKILL before committing it. */
+static struct store *test_crash(struct store *s)
+{
+	struct store_network n, g;
+	struct store_member m;
+	pid_t pid;
+	int st;
+
+	store_close(s);
+	pid = fork();
+	if (pid < 0)
+		bail("fork");
+	if (pid == 0) {
+		char err[256];
+		struct store *c = store_open(dbpath, err, sizeof err);
+
+		if (!c)
+			_exit(2);
+		net_init(&n, 0x26b7ab6cb8000010ULL, "committed");
+		if (store_network_put(c, &n) < 0)
+			_exit(3);
+		mem_init(&m, n.id, 0x3333333333ULL);
+		store_member_add_ip(&m, "198.19.3.3");
+		store_begin(c);
+		store_member_put(c, &m);
+		net_init(&n, 0x26b7ab6cb8000011ULL, "uncommitted");
+		store_network_put(c, &n);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	waitpid(pid, &st, 0);
+	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the writer was killed with SIGKILL");
+	s = reopen(NULL);
+	ok(store_network_get(s, 0x26b7ab6cb8000010ULL, &g) == 0 && !strcmp(g.name, "committed"),
+	   "what it committed is there");
+	store_network_clear(&g);
+	ok(store_network_get(s, 0x26b7ab6cb8000011ULL, &g) == -ENOENT &&
+	   store_member_get(s, 0x26b7ab6cb8000010ULL, 0x3333333333ULL, &m) == -ENOENT,
+	   "what it had not committed is not");
+	ok(store_network_get(s, 0x26b7ab6cb8000001ULL, &g) == 0, "earlier data is intact");
+	store_network_clear(&g);
+	return s;
+}
+
+/* ---- IP assignment ---- */
+
+struct ctx {
+	struct store *s;
+	struct zt_identity ctl;
+	struct ctl_signer sg;
+	struct zt_netconf *nc;
+	uint8_t *rules;
+};
+
+/* Build a config for a member (created if new) and save it. */
+static int build_for(struct ctx *x, uint64_t nwid, const struct zt_identity *id, uint64_t revr,
+		     int64_t now)
+{
+	struct store_network net;
+	struct store_member m;
+	struct ctl_build b;
+	int err;
+
+	if (store_network_get(x->s, nwid, &net) < 0)
+		return -ENOENT;
+	if (store_member_get(x->s, nwid, id->address, &m) == -ENOENT)
+		mem_init(&m, nwid, id->address);
+	b.store = x->s;
+	b.net = &net;
+	b.member = &m;
+	b.identity = id;
+	b.revr = revr;
+	b.now = now;
+	b.signer = &x->sg;
+	b.rules_buf = x->rules;
+	err = ctl_build_config(&b, x->nc);
+	if (!err)
+		err = store_member_put(x->s, &m);
+	store_member_clear(&m);
+	store_network_clear(&net);
+	return err;
+}
+
+static uint32_t ip4_of(const struct zt_netconf *nc, unsigned *bits)
+{
+	unsigned i;
+
+	for (i = 0; i < nc->nips; i++) {
+		if (nc->ips[i].sa.sa_family == AF_INET) {
+			*bits = ntohs(nc->ips[i].in4.sin_port);
+			return ntohl(nc->ips[i].in4.sin_addr.s_addr);
+		}
+	}
+	return 0;
+}
+
+static void test_pools(struct ctx *x)
+{
+	struct store_network n;
+	struct zt_identity id;
+	uint32_t got[60], want;
+	unsigned bits = 0, i, j, bad = 0, dup = 0;
+	uint64_t nwid = 0x26b7ab6cb8000020ULL;
+	char text[64];
+	union zt_sockaddr sa;
+
+	net_init(&n, nwid, "pool");
+	n.v4_zt = true;
+	free(n.pools);
+	free(n.routes);
+	n.pools = strdup("[{\"ipRangeStart\":\"198.19.1.1\",\"ipRangeEnd\":\"198.19.1.254\"}]");
+	n.routes = strdup("[{\"target\":\"198.19.1.0/24\",\"via\":null}]");
+	store_network_put(x->s, &n);
+	store_network_clear(&n);
+
+	memset(&id, 0, sizeof id);
+	for (i = 0; i < 60; i++) {
+		/* addresses chosen to collide: same low 32 bits modulo the span */
+		id.address = 0x0100000000ULL * (i + 1) + 0x1234;
+		if (build_for(x, nwid, &id, 0, 1700000000000) < 0)
+			bail("build for member %u", i);
+		got[i] = ip4_of(x->nc, &bits);
+		if (!got[i] || got[i] < 0xc6130101 || got[i] >= 0xc61301fe || (got[i] & 0xff) == 0xff ||
+		    bits != 24)
+			bad++;
+		for (j = 0; j < i; j++)
+			dup += got[j] == got[i];
+	}
+	want = 0xc6130101 + (0x0100001234ULL & 0xffffffff) % 253;
+	is_int(got[0], want, "first member: start + (address mod span)");
+	ok(!bad, "60 members: every IPv4 in the pool, /24, never .255 nor the pool's end");
+	ok(!dup, "... and no two the same although their addresses collide");
+	id.address = 0x0100001234ULL;
+	build_for(x, nwid, &id, 0, 1700000000001);
+	is_int(ip4_of(x->nc, &bits), got[0], "a member keeps its address");
+
+	/* a pool of three: the end is never chosen */
+	nwid = 0x26b7ab6cb8000021ULL;
+	net_init(&n, nwid, "small");
+	n.v4_zt = true;
+	free(n.pools);
+	free(n.routes);
+	n.pools = strdup("[{\"ipRangeStart\":\"198.19.2.1\",\"ipRangeEnd\":\"198.19.2.3\"}]");
+	n.routes = strdup("[{\"target\":\"198.19.2.0/24\",\"via\":null}]");
+	store_network_put(x->s, &n);
+	store_network_clear(&n);
+	for (i = 0; i < 3; i++) {
+		id.address = 0x5500000000ULL + i;
+		build_for(x, nwid, &id, 0, 1700000000000);
+		got[i] = ip4_of(x->nc, &bits);
+	}
+	ok(got[0] && got[1] && got[0] != got[1] && got[0] != 0xc6130203 && got[1] != 0xc6130203,
+	   "small pool: two members get the two first addresses");
+	is_int(got[2], 0, "... the third gets none (the end is never handed out)");
+
+	/* IPv6: rfc4193, 6plane and a zt pool; static IPs outside routes are not sent */
+	nwid = 0x26b7ab6cb8000022ULL;
+	net_init(&n, nwid, "six");
+	n.v6_rfc4193 = n.v6_6plane = n.v6_zt = true;
+	free(n.pools);
+	free(n.routes);
+	n.pools = strdup("[{\"ipRangeStart\":\"fd00:1::\",\"ipRangeEnd\":\"fd00:1::ffff:ffff:ffff:ffff\"}]");
+	n.routes = strdup("[{\"target\":\"fd00:1::/64\",\"via\":null}]");
+	store_network_put(x->s, &n);
+	store_network_clear(&n);
+	{
+		struct store_member m;
+
+		mem_init(&m, nwid, 0x92bf35da82ULL);
+		store_member_add_ip(&m, "198.19.5.5");
+		store_member_put(x->s, &m);
+		store_member_clear(&m);
+	}
+	id.address = 0x92bf35da82ULL;
+	build_for(x, nwid, &id, 0, 1700000000000);
+	ok(x->nc->nips == 3, "IPv6: three static IPs (the IPv4 outside every route is not sent)");
+	zt_inetaddr_to_text(&x->nc->ips[0], text, sizeof text);
+	is_str(text, "fd26:b7ab:6cb8:0:2299:9392:bf35:da82/88", "... rfc4193 first");
+	zt_sockaddr_6plane(&sa, nwid, id.address);
+	ok(zt_inetaddr_equal(&x->nc->ips[1], &sa, true), "... then 6plane /40");
+	zt_inetaddr_to_text(&x->nc->ips[2], text, sizeof text);
+	is_str(text, "fd00:1::92:bf35:da82/64", "... then the pool: start + address, /64");
+	ok(x->nc->flags & ZT_NETCONF_F_NDP_EMULATION, "... and NDP emulation is on");
+}
+
+/* ---- the config ---- */
+
+static void test_config(struct ctx *x)
+{
+	struct store_network n;
+	struct store_member m;
+	struct zt_identity member, other;
+	struct zt_netconf *back = zt_netconf_new();
+	struct zt_wr w;
+	uint8_t *dict = malloc(ZT_DICT_CONFIG_CAP), *vec = malloc(4096), want[4096], buf[512];
+	char *v;
+	size_t vlen, wlen = 0, i, start;
+	int len;
+	uint64_t nwid = 0x26b7ab6cb8000001ULL;
+	struct zt_netconf *mine2;
+	json_t *rules;
+	unsigned nr;
+
+	if (!back || !dict || !vec)
+		bail("out of memory");
+	v = vector("member_identity_public");
+	if (zt_identity_from_text(&member, v) < 0)
+		bail("member identity");
+	free(v);
+
+	/* the vector's network: "testnet", revision 3, route 10.147.17.0/24, IP .42 */
+	net_init(&n, nwid, "testnet");
+	n.revision = 3;
+	free(n.routes);
+	n.routes = strdup("[{\"target\":\"10.147.17.0/24\",\"via\":null}]");
+	store_network_put(x->s, &n);
+	store_network_clear(&n);
+	store_member_delete(x->s, nwid, member.address);
+	mem_init(&m, nwid, member.address);
+	m.authorized = true;
+	store_member_add_ip(&m, "10.147.17.42");
+	store_member_put(x->s, &m);
+	store_member_clear(&m);
+
+	ok(build_for(x, nwid, &member, 0, 1700000000000) == 0, "config built for the vector member");
+	zt_wr_init(&w, dict, ZT_DICT_CONFIG_CAP - 1);
+	ok(zt_netconf_write(x->nc, &w) == 0, "... and serialized");
+
+	/* the vector config without its CAP and TAG entries */
+	v = vector("config_dictionary");
+	vlen = unhex(v, vec, 4096);
+	free(v);
+	for (start = 0, i = 0; i <= vlen; i++) {
+		if (i < vlen && vec[i] != '\n')
+			continue;
+		if (!(i - start >= 4 && !memcmp(vec + start, "CAP=", 4)) &&
+		    !(i - start >= 4 && !memcmp(vec + start, "TAG=", 4))) {
+			if (wlen)
+				want[wlen++] = '\n';
+			memcpy(want + wlen, vec + start, i - start);
+			wlen += i - start;
+		}
+		start = i + 1;
+	}
+	ok(w.len == wlen && !memcmp(w.p, want, wlen),
+	   "byte for byte the 1.14 vector config (less its capability and tag)");
+	if (w.len != wlen)
+		diag("got %zu bytes, want %zu", w.len, wlen);
+
+	ok(zt_netconf_parse(back, w.p, w.len) == 0, "the netconf codec parses it");
+	ok(back->nwid == nwid && back->issued_to == member.address && back->ts == 1700000000000 &&
+	   back->ctmd == ZT_CTMD_DEFAULT && back->revision == 3 && back->version == 7,
+	   "... nwid, id, ts, ctmd, r, v");
+	ok(back->type == ZT_NET_PRIVATE && !strcmp(back->name, "testnet") && back->mtu == 2800 &&
+	   back->mcast_limit == 32 && back->flags == ZT_NETCONF_F_BROADCAST,
+	   "... t, n, mtu, ml, f");
+	ok(back->nroutes == 1 && back->nips == 1 && ntohs(back->ips[0].in4.sin_port) == 24,
+	   "... one route, one static IP /24");
+	ok(back->nrules == 1 && back->rules_len == 2 && back->rules[0] == 1,
+	   "... without revr in the request: one ACCEPT");
+	ok(back->has_com && zt_com_verify(&back->com, &x->ctl) == 0, "the COM verifies with the controller's identity");
+	ok(zt_com_issued_to(&back->com) == member.address && zt_com_nwid(&back->com) == nwid,
+	   "... issued to the member for the network");
+	ok(back->ncoos == 1 && zt_coo_verify(&back->coos[0], &x->ctl) == 0 &&
+	   zt_coo_owns_ip(&back->coos[0], &back->ips[0]), "the COO verifies and owns the static IP");
+	other = x->ctl;
+	other.address ^= 1;
+	ok(zt_com_verify(&back->com, &other) != 0, "the COM does not verify with another identity");
+
+	/* two members' COMs agree; a fresh build gives a fresh ts */
+	memset(&other, 0, sizeof other);
+	v = vector("controller_identity_secret");
+	zt_identity_from_text(&other, v);
+	free(v);
+	other.has_private = false;
+	mine2 = zt_netconf_new();
+	build_for(x, nwid, &other, 1, 1700000060000);
+	zt_wr_init(&w, dict, ZT_DICT_CONFIG_CAP - 1);
+	zt_netconf_write(x->nc, &w);
+	zt_netconf_parse(mine2, w.p, w.len);
+	ok(mine2->ts == 1700000060000 && zt_com_agrees(&back->com, &mine2->com, &other) &&
+	   zt_com_agrees(&mine2->com, &back->com, &member), "COMs of two members a minute apart agree");
+	ok(mine2->nrules == 1 && mine2->rules[0] == 1, "revr 1: the network's rules");
+	zt_netconf_free(mine2);
+
+	/* rules: the example of §6.1 */
+	rules = json_loads("[{\"type\":\"MATCH_ETHERTYPE\",\"etherType\":\"2048\",\"not\":true},"
+			   "{\"type\":\"ACTION_DROP\"},{\"type\":\"ACTION_PRIORITY\"},{\"type\":\"ACTION_ACCEPT\"}]",
+			   0, NULL);
+	len = ctl_rules_encode(rules, buf, sizeof buf, &nr);
+	ok(len == 8 && nr == 3 && !memcmp(buf, "\xa5\x02\x08\x00\x00\x00\x01\x00", 8),
+	   "rules encode as the §6.1 example (PRIORITY dropped)");
+	{
+		json_t *r = ctl_rule_normalize(json_array_get(rules, 0));
+		char *t = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+
+		is_str(t, "{\"etherType\":2048,\"not\":true,\"or\":false,\"type\":\"MATCH_ETHERTYPE\"}",
+		       "a rule normalized");
+		free(t);
+		json_decref(r);
+		r = ctl_rule_normalize(json_array_get(rules, 2));
+		ok(r == NULL, "ACTION_PRIORITY does not parse");
+	}
+	json_decref(rules);
+	rules = json_loads("[{\"type\":\"MATCH_IPV4_DEST\",\"ip\":\"198.19.0.0/16\"},"
+			   "{\"type\":\"MATCH_MAC_SOURCE\",\"mac\":\"02-92-BF-8D-B6-29\",\"or\":true},"
+			   "{\"type\":\"MATCH_ICMP\",\"icmpType\":8,\"icmpCode\":null},"
+			   "{\"type\":\"MATCH_IP_DEST_PORT_RANGE\",\"start\":22},"
+			   "{\"type\":\"ACTION_TEE\",\"address\":\"92bf35da82\",\"flags\":0,\"length\":64}]", 0, NULL);
+	len = ctl_rules_encode(rules, buf, sizeof buf, &nr);
+	ok(len == 7 + 8 + 5 + 6 + 16 && nr == 5 &&
+	   !memcmp(buf, "\x20\x05\xc6\x13\x00\x00\x10", 7) &&
+	   !memcmp(buf + 7, "\x5d\x06\x02\x92\xbf\x8d\xb6\x29", 8) &&
+	   !memcmp(buf + 15, "\x26\x03\x08\x00\x00", 5) &&
+	   !memcmp(buf + 20, "\x28\x04\x00\x16\x00\x16", 6) &&
+	   !memcmp(buf + 26, "\x02\x0e\x00\x00\x00\x92\xbf\x35\xda\x82\x00\x00\x00\x00\x00\x40", 16),
+	   "IPv4, MAC (or), ICMP any code, port range, TEE encode");
+	json_decref(rules);
+
+	/* revocation: the vector, byte for byte */
+	len = ctl_revocation(&x->sg, nwid, member.address, 1700000060000, 0x11223344, buf, sizeof buf);
+	v = vector("revocation");
+	vlen = unhex(v, vec, 4096);
+	free(v);
+	ok(len == (int)(7 + vlen + 2) && !memcmp(buf, "\x00\x00\x00\x00\x00\x00\x01", 7) &&
+	   !memcmp(buf + 7, vec, vlen) && !memcmp(buf + 7 + vlen, "\x00\x00", 2),
+	   "revocation payload: 00 0000 0000 0001, the vector revocation");
+	{
+		struct zt_netcreds nc;
+		struct zt_revocation rev;
+
+		ok(zt_netcreds_decode(&nc, buf, (size_t)len) == 0 && nc.nrev == 1 &&
+		   zt_netcreds_rev(&nc, 0, &rev) == 0 && zt_rev_verify(&rev, &x->ctl) == 0 &&
+		   rev.target == member.address && rev.type == ZT_CRED_COM &&
+		   (rev.flags & ZT_REV_FAST_PROPAGATE), "... decodes and verifies: COM of the member, fast propagate");
+	}
+	zt_netconf_free(back);
+	free(dict);
+	free(vec);
+}
+
+int main(void)
+{
+	struct ctx x;
+	struct store *s;
+	char *v;
+
+	plan(71);
+	snprintf(dir, sizeof dir, "%s/zt-ctl-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir))
+		bail("mkdtemp");
+	snprintf(dbpath, sizeof dbpath, "%s/controller.db", dir);
+
+	s = test_store();
+	s = test_crash(s);
+
+	memset(&x, 0, sizeof x);
+	x.s = s;
+	v = vector("controller_identity_secret");
+	if (zt_identity_from_text(&x.ctl, v) < 0)
+		bail("controller identity");
+	free(v);
+	x.sg.address = x.ctl.address;
+	x.sg.sign = test_sign;
+	x.sg.ctx = &x.ctl;
+	x.nc = zt_netconf_new();
+	x.rules = malloc(CTL_RULES_MAX_BYTES);
+	if (!x.nc || !x.rules)
+		bail("out of memory");
+	test_pools(&x);
+	test_config(&x);
+
+	zt_netconf_free(x.nc);
+	free(x.rules);
+	zt_identity_wipe(&x.ctl);
+	store_close(s);
+	{
+		char cmd[400];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			diag("could not remove %s", dir);
+	}
+	return tap_done();
+}
