@@ -79,6 +79,8 @@ int zt_dict_find(const struct zt_dict *d, const char *key, struct zt_dict_entry 
 {
 	size_t off = 0, klen = strlen(key);
 
+	if (!klen)
+		return -ENOENT;
 	while (zt_dict_next(d, &off, e))
 		if (e->has_value && e->key_len == klen && memcmp(e->key, key, klen) == 0)
 			return 0;

@@ -596,11 +596,10 @@ static int write_sso(const struct zt_netconf *nc, struct zt_wr *w)
 {
 	int rc = 0;
 
-	if (nc->sso_version > 1)
-		return 0;
+	/* ssov and ssoe always; the other keys for versions 0 and 1 only */
 	rc |= zt_dict_add_u64(w, "ssov", nc->sso_version);
 	rc |= zt_dict_add_bool(w, "ssoe", nc->sso_enabled);
-	if (rc || !nc->sso_enabled)
+	if (rc || !nc->sso_enabled || nc->sso_version > 1)
 		return rc ? -ENOSPC : 0;
 	if (nc->sso_version == 0) {
 		if (nc->auth_url[0])
