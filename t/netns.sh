@@ -142,7 +142,8 @@ zt_world() {
 # zt_start NAME [LISTEN...]: ztd in namespace NAME with home $ns_tmp/NAME,
 # the planet, udp on LISTEN (default 0.0.0.0:9993), the api on loopback;
 # $zt_node_extra adds keys to the node section, $zt_planet names another
-# planet file to start with.
+# planet file to start with, $zt_services adds service lines ("  - { use: ... }")
+# and $zt_networks a networks: section.
 zt_start() {
 	name=$1; shift
 	[ $# -gt 0 ] || set -- "0.0.0.0:9993"
@@ -158,6 +159,8 @@ transports:
   - { use: udp, listen: [$listen] }
 services:
   - { use: api, listen: ["127.0.0.1:9993"] }
+${zt_services:-}
+${zt_networks:-}
 YAML
 	# ip netns exec execs ztd itself, so $! is ztd's pid
 	ip netns exec "$(ns_name "$name")" "$ZTD" -c "$home/ztd.yaml" >> "$home/log" 2>&1 &

@@ -17,6 +17,7 @@ struct member {
 	uint64_t address;
 	bool has_com;
 	struct zt_com com;
+	int64_t com_threshold;   /* its COMs up to this timestamp are revoked */
 	int64_t pushed;          /* our credentials pushed to it */
 	int64_t announced;       /* our groups announced to it */
 };
@@ -189,6 +190,7 @@ static struct member *member_get(struct zt_network *n, uint64_t address, bool cr
 	}
 	memset(&n->members[n->n_members], 0, sizeof *n->members);
 	n->members[n->n_members].address = address;
+	n->members[n->n_members].com_threshold = ZT_REV_NONE;
 	return &n->members[n->n_members++];
 }
 
@@ -202,7 +204,7 @@ static bool gate(struct zt_network *n, struct zt_peer *p)
 	if (n->cfg->type == ZT_NET_PUBLIC)
 		return member_get(n, p->id.address, true) != NULL;
 	m = member_get(n, p->id.address, false);
-	return m && m->has_com && n->cfg->has_com && zt_com_agrees(&n->cfg->com, &m->com, &p->id);
+	return m && m->has_com && n->cfg->has_com && zt_com_gate(&n->cfg->com, &m->com, m->com_threshold, &p->id);
 }
 
 static int policy_chain(struct zt_inst *const *chain, unsigned count, const struct zt_frame *f)
@@ -703,13 +705,47 @@ static void rx_multicast_frame(struct zt_network *n, const struct zt_net_rx *r)
 	}
 }
 
+/* A revocation from the controller (§5.5, §8.4): raise the target's
+ * threshold; fast-propagate it to the members we know. */
+static void rx_revocation(struct zt_core *c, const struct zt_net_rx *r, const struct zt_revocation *v)
+{
+	struct zt_network *n = zt_network_find(c, v->nwid);
+	struct zt_peer *ctl;
+	struct member *m;
+	int64_t cred_threshold = ZT_REV_NONE;
+
+	if (!n || !(ctl = zt_peer_find(c, zt_nwid_controller(n->id))) ||
+	    !(m = member_get(n, v->target, true)) ||
+	    zt_rev_accept(v, &ctl->id, &m->com_threshold, &cred_threshold) != ZT_CRED_ACCEPTED)
+		return;
+	zt_logf(ZT_LOG_INFO, "network %s: member %010llx revoked by the controller", n->name,
+		(unsigned long long)v->target);
+	if (v->flags & 0x01) {
+		uint8_t pl[256];
+		struct zt_wr w;
+
+		zt_wr_init(&w, pl, sizeof pl);
+		if (zt_netcreds_encode(&w, NULL, NULL, 0, NULL, 0, v, 1, NULL, 0) < 0 || w.err)
+			return;
+		for (unsigned i = 0; i < n->n_members; i++) {
+			uint64_t a = n->members[i].address;
+
+			if (a != r->peer->id.address && a != ctl->id.address && a != v->target)
+				zt_vl1_send(c, a, ZT_VERB_NETWORK_CREDENTIALS, pl, w.len, r->now);
+		}
+	}
+}
+
 static void rx_credentials(struct zt_core *c, const struct zt_net_rx *r)
 {
 	struct zt_netcreds nc;
 	struct zt_com com;
+	struct zt_revocation rev;
 
 	if (zt_netcreds_decode(&nc, r->pl, r->pl_len) < 0)
 		return;
+	for (unsigned i = 0; zt_netcreds_rev(&nc, i, &rev) == 0; i++)
+		rx_revocation(c, r, &rev);
 	for (unsigned i = 0; zt_netcreds_com(&nc, i, &com) == 0; i++) {
 		struct zt_network *n = zt_network_find(c, zt_com_nwid(&com));
 		struct zt_peer *ctl;
