@@ -1,20 +1,19 @@
 #!/bin/sh
-# Set everything up, build zt, and run its lab on this machine: a root and
-# two leaves, each in its own network namespace on one bridge (underlay
-# 198.18.0.0/24).  The leaves register with the root, find each other
-# through it and end up talking directly.  The lab stays up; the last
-# lines say how to look at it and how to tear it down.
+# Set everything up, build zt, and run its lab on this machine: a virtual
+# LAN.  A root, a network controller and two nodes, each in its own network
+# namespace on one bridge (underlay 198.18.0.0/24).  The controller creates
+# a private network (198.19.1.0/24), both nodes join it with a TAP port
+# named zt0, the controller authorizes them, and node a pings node b across
+# the virtual network.  The lab stays up; the last lines say how to get a
+# shell in a node and how to tear it down.
 #
 #   scripts/lab.sh          build and start the lab
 #   scripts/lab.sh stop     tear it down
-#
-# The virtual LAN between the leaves (networks, the controller, TAP ports)
-# is not built yet: today the lab shows the peer-to-peer layer.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${ZT_BUILD_ROOT:-$top/_build}/lab
 lab=/tmp/zt-lab
-nodes="root a b"
+nodes="root ctl a b"
 
 stop() {
 	for n in $nodes; do
@@ -38,7 +37,7 @@ cd "$build"
 [ -f Makefile ] || "$top/configure" -q
 echo "lab: building zt in $build"
 make -j"$(nproc)" > make.log 2>&1 || { tail -30 make.log; exit 1; }
-export ZT_MODULE_PATH="$build/transports/udp/.libs:$build/modules/api/.libs"
+export ZT_MODULE_PATH="$build/transports/udp/.libs:$build/modules/api/.libs:$build/ifaces/tap/.libs:$build/modules/controller/.libs"
 
 stop
 mkdir -p "$lab"
@@ -69,7 +68,9 @@ roots:
 YAML
 ./zt-mkworld make "$lab/planet.yaml" "$lab/planet" > /dev/null
 
-for n in $nodes; do
+# start_node NAME [extra YAML]
+start_node() {
+	n=$1
 	cp "$lab/planet" "$lab/$n/planet"
 	cat > "$lab/$n/ztd.yaml" <<YAML
 node: { home: $lab/$n }
@@ -77,28 +78,51 @@ transports:
   - { use: udp, listen: ["0.0.0.0:9993"] }
 services:
   - { use: api }
+${2:-}
 YAML
 	ip netns exec "zt-lab-$n" ./ztd -c "$lab/$n/ztd.yaml" > "$lab/$n/log" 2>&1 &
 	echo $! > "$lab/$n/pid"
-	sleep 1
-done
+	for t in $(seq 50); do [ -s "$lab/$n/authtoken.secret" ] && break; sleep 0.1; done
+}
+cli() { _n=$1; shift; ip netns exec "zt-lab-$_n" ./zt-cli -D "$lab/$_n" "$@"; }
+api() {
+	_n=$1; shift
+	ip netns exec "zt-lab-$_n" curl -s -H "X-ZT1-Auth: $(cat "$lab/$_n/authtoken.secret")" \
+		-H 'Content-Type: application/json' "$@"
+}
 
-cli() { n=$1; shift; ip netns exec "zt-lab-$n" ./zt-cli -D "$lab/$n" "$@"; }
-echo "lab: waiting for the leaves to register with the root"
+start_node root
+start_node ctl "  - { use: controller }"
+ctl=$(cut -c1-10 "$lab/ctl/identity.public")
+net=$(api ctl -X POST -d '{"name":"lab","private":true,"v4AssignMode":{"zt":true},
+	"ipAssignmentPools":[{"ipRangeStart":"198.19.1.10","ipRangeEnd":"198.19.1.250"}],
+	"routes":[{"target":"198.19.1.0/24"}]}' "http://127.0.0.1:9993/controller/network/${ctl}______" |
+	sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+echo "lab: the controller created network $net"
 for n in a b; do
-	for t in $(seq 30); do cli "$n" info 2>/dev/null | grep -q ONLINE && break; sleep 1; done
-	cli "$n" info
+	start_node "$n" "networks:
+  - id: \"$net\"
+    iface: { use: tap, name: zt0 }"
 done
-b=$(cut -c1-10 "$lab/b/identity.public")
-echo "lab: a pings b (through the root first, then directly)"
-cli a ping "$b" -t 10 || true
 sleep 2
-cli a ping "$b" -t 10 || true
+for n in a b; do
+	addr=$(cut -c1-10 "$lab/$n/identity.public")
+	api ctl -X POST -d '{"authorized":true}' "http://127.0.0.1:9993/controller/network/$net/member/$addr" > /dev/null
+	echo "lab: authorized $n ($addr)"
+done
+echo "lab: waiting for the nodes to get their addresses"
+for n in a b; do
+	for t in $(seq 60); do cli "$n" listnetworks | grep -q " OK " && break; sleep 1; done
+	cli "$n" listnetworks | tail -1
+done
+ipb=$(cli b listnetworks | tail -1 | awk '{print $NF}' | cut -d/ -f1)
+echo "lab: a pings b at $ipb over the virtual LAN"
+ip netns exec zt-lab-a ping -c 4 -W 2 "$ipb" || true
 cli a peers
 cat <<EOF2
 
-lab: running.  Logs and homes are in $lab/<node>.
-  a shell in a node:    ip netns exec zt-lab-a sh
-  its peers:            ip netns exec zt-lab-a $build/zt-cli -D $lab/a peers
+lab: running.  Logs and homes are in $lab/<node>; network $net.
+  a shell in node a:    ip netns exec zt-lab-a sh        (its port is zt0)
+  its networks:         ip netns exec zt-lab-a $build/zt-cli -D $lab/a listnetworks
   tear it down:         $0 stop
 EOF2

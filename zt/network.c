@@ -1056,7 +1056,9 @@ static void network_info(const struct zt_network *n, struct zt_network_info *out
 	memcpy(out->mac, n->mac, 6);
 	out->status = zt_net_status_name(n->status);
 	out->mtu = ZT_NET_MTU_DEFAULT;
-	out->port = zt_inst_name(n->iface);
+	out->port = n->ops->port_name ? n->ops->port_name(n->port) : NULL;
+	if (!out->port)
+		out->port = zt_inst_name(n->iface);
 	if (!n->configured)
 		return;
 	snprintf(out->name, sizeof out->name, "%s", n->cfg->name);

@@ -1169,9 +1169,17 @@ fail:
 	return err;
 }
 
+static const char *tap_port_name(void *state)
+{
+	struct tap *t = state;
+
+	return t->dev[0] ? t->dev : NULL;
+}
+
 static const struct zt_iface_ops tap_ops = {
 	.tx = tap_tx,
 	.configure = tap_configure,
+	.port_name = tap_port_name,
 };
 
 static const struct zt_opt tap_opts[] = {

@@ -160,6 +160,10 @@ struct zt_iface_ops {
 	/* Apply the settings (after start; before start they are kept and
 	 * applied by start).  0 or -errno, logged by the module. */
 	int (*configure)(void *state, const struct zt_iface_settings *s);
+	/* The port's name on the host (e.g. "zt0"), NULL if it has none yet.
+	 * Optional.  Settings fields left zero (MAC 00:..:00, MTU 0) keep
+	 * their current value. */
+	const char *(*port_name)(void *state);
 };
 
 /* Called by an iface with frames the host sent; borrowed for the call. */
