@@ -15,7 +15,7 @@ tmp=$(mktemp -d) || bail "mktemp"
 pid=""
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
-plan 63
+plan 65
 
 home=$tmp/ctl
 mkdir -p "$home"
@@ -40,6 +40,7 @@ like "$?/$(cat "$tmp/bad.out")" "^1/.*bad.yaml:3:.*controller: store: must be a 
 
 # start: ztd in the background, its pid in $pid, the API's port in $port
 start() {
+	[ -f "$tmp/log" ] && cat "$tmp/log" >> "$tmp/all.log"
 	: > "$tmp/log"
 	"$ZTD" -c "$tmp/ctl.yaml" 2> "$tmp/log" &
 	pid=$!
@@ -200,5 +201,8 @@ is "$(req GET /controller/network)/$(body)" "200/[\"$nw2\"]" "... the other netw
 
 kill -TERM $pid
 wait $pid
+is "$?" 0 "ztd stops cleanly at the end"
 pid=""
+cat "$tmp/log" >> "$tmp/all.log"
+is "$(grep -c -e 'Sanitizer' -e 'runtime error' "$tmp/all.log")" 0 "no sanitizer reports in any ztd log"
 tap_done

@@ -173,7 +173,7 @@ static struct store *test_store(void)
 	free(ids);
 
 	mem_init(&m, n.id, 0x92bf35da82ULL);
-	m.identity = strdup(vector("member_identity_public"));
+	m.identity = vector("member_identity_public");
 	m.authorized = true;
 	m.auth_cred_type = strdup("api");
 	store_member_add_ip(&m, "198.19.1.7");
@@ -219,6 +219,8 @@ static struct store *test_store(void)
 
 	ok(store_member_delete(s, n.id, 0x1111111111ULL) == 0, "member delete");
 	ok(store_member_delete(s, n.id, 0x1111111111ULL) == -ENOENT, "... twice: -ENOENT");
+
+	store_network_clear(&n);
 
 	/* rollback */
 	ok(store_begin(s) == 0, "begin");
