@@ -162,12 +162,14 @@ services:
 ${zt_services:-}
 ${zt_networks:-}
 YAML
+	starts=$(grep -c "info: started" "$home/log" 2>/dev/null)
 	# ip netns exec execs ztd itself, so $! is ztd's pid
 	ip netns exec "$(ns_name "$name")" "$ZTD" -c "$home/ztd.yaml" >> "$home/log" 2>&1 &
 	eval "zt_pid_$name=$!"
 	ns_pids="$ns_pids $!"
 	for i in $(seq 100); do
-		[ -s "$home/authtoken.secret" ] && grep -q "started" "$home/log" && return 0
+		[ -s "$home/authtoken.secret" ] && [ "$(grep -c "info: started" "$home/log")" -gt "${starts:-0}" ] &&
+			return 0
 		kill -0 $! 2>/dev/null || break
 		sleep 0.1
 	done

@@ -1040,7 +1040,8 @@ void zt_network_free(struct zt_network *n)
 			c->nets[i] = c->nets[--c->n_nets];
 			break;
 		}
-	zt_inst_set_frame_sink(n->iface, NULL, NULL);
+	/* the port's sinks are left alone: by now the pipeline has stopped
+	 * (and may have destroyed) the iface instance */
 	zt_config_asm_fini(&n->assembly);
 	zt_netconf_free(n->cfg);
 	free(n->members);
