@@ -147,6 +147,13 @@ static int world_save(const char *path, const struct zt_world *w)
 	return n < 0 ? n : file_write(path, buf, n, 0644);
 }
 
+static char *seed_path(const struct zt_core *c, uint64_t id)
+{
+	char *p;
+
+	return asprintf(&p, "%s/moons.d/%016llx.seed", c->home, (unsigned long long)id) < 0 ? NULL : p;
+}
+
 static char *moon_path(const struct zt_core *c, uint64_t id)
 {
 	char *p;
@@ -218,8 +225,13 @@ void zt_core_world_install(struct zt_core *c, const struct zt_world *w)
 			}
 		for (unsigned i = 0; !slot && i < c->n_seeds; i++)
 			if (c->seeds[i].id == w->id && c->n_moons < ZT_MAX_MOONS && zt_world_verify(w, w->update_key)) {
+				char *sp = seed_path(c, w->id);
+
 				slot = &c->moons[c->n_moons++];
 				c->seeds[i] = c->seeds[--c->n_seeds];
+				if (sp)
+					unlink(sp);   /* the moon file replaces it */
+				free(sp);
 			}
 		if (!slot)
 			return;
@@ -245,6 +257,18 @@ static void moons_scan(struct zt_core *c, const char *dir)
 		char path[4096];
 		struct zt_world m;
 
+		if (strstr(e->d_name, ".seed") && strlen(e->d_name) == 21 && c->n_seeds < ZT_MAX_MOONS) {
+			char text[16] = "";
+			size_t len;
+
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			if (file_read(path, (uint8_t *)text, sizeof text - 1, &len) == 0 && len >= 10) {
+				c->seeds[c->n_seeds].id = strtoull(e->d_name, NULL, 16);
+				c->seeds[c->n_seeds].seed = strtoull(text, NULL, 16);
+				c->n_seeds++;
+			}
+			continue;
+		}
 		if (!strstr(e->d_name, ".moon"))
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
@@ -286,12 +310,16 @@ static int worlds_load(struct zt_core *c)
 	/* every stored moon is installed as it is (§6.5); seeds of moons we
 	 * already hold are satisfied */
 	moons_scan(c, dir);
-	for (unsigned i = 0; i < c->n_seeds; i++)
+	for (unsigned i = 0; i < c->n_seeds; i++) {
+		bool dup = false;
+
 		for (unsigned k = 0; k < c->n_moons; k++)
-			if (c->moons[k].id == c->seeds[i].id) {
-				c->seeds[i--] = c->seeds[--c->n_seeds];
-				break;
-			}
+			dup |= c->moons[k].id == c->seeds[i].id;
+		for (unsigned k = 0; k < i; k++)
+			dup |= c->seeds[k].id == c->seeds[i].id;
+		if (dup)
+			c->seeds[i--] = c->seeds[--c->n_seeds];
+	}
 	if (dir)
 		mkdir(dir, 0755);
 	free(dir);
@@ -424,6 +452,7 @@ int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi)
 
 int zt_core_start(struct zt_core *c)
 {
+	zt_networks_rejoin(c);
 	ev_timer_init(&c->tick, core_tick, 0.0, ZT_WHOIS_RETRY_MS / 1000.0);
 	c->tick.data = c;
 	ev_timer_start(c->loop, &c->tick);
@@ -542,4 +571,147 @@ void zt_core_counters(const struct zt_core *c,
 
 	for (unsigned i = 0; i < ZT_C_COUNT; i++)
 		fn(ctx, names[i], c->counters[i]);
+}
+
+/* ---- moons at run time (wire.md §6.5) ---- */
+
+static void moon_info(const struct zt_world *w, struct zt_moon_info *out)
+{
+	memset(out, 0, sizeof *out);
+	out->id = w->id;
+	out->timestamp = w->ts;
+	memcpy(out->signature, w->sig, sizeof out->signature);
+	memcpy(out->update_key, w->update_key, sizeof out->update_key);
+	for (unsigned r = 0; r < w->n_roots && r < 4; r++) {
+		out->roots[r].id = w->roots[r].id;
+		out->roots[r].id.has_private = false;
+		for (unsigned e = 0; e < w->roots[r].n_endpoints && e < 4; e++)
+			out->roots[r].endpoints[out->roots[r].n_endpoints++] = w->roots[r].endpoints[e];
+		out->n_roots++;
+	}
+}
+
+void zt_core_moons(const struct zt_core *c, void (*fn)(void *ctx, const struct zt_moon_info *m), void *ctx)
+{
+	struct zt_moon_info m;
+
+	for (unsigned i = 0; i < c->n_moons; i++) {
+		moon_info(&c->moons[i], &m);
+		fn(ctx, &m);
+	}
+	for (unsigned i = 0; i < c->n_seeds; i++) {
+		memset(&m, 0, sizeof m);
+		m.id = c->seeds[i].id;
+		m.seed = c->seeds[i].seed;
+		m.waiting = true;
+		fn(ctx, &m);
+	}
+}
+
+int zt_core_moon(const struct zt_core *c, uint64_t id, struct zt_moon_info *out)
+{
+	for (unsigned i = 0; i < c->n_moons; i++)
+		if (c->moons[i].id == id) {
+			moon_info(&c->moons[i], out);
+			return 0;
+		}
+	for (unsigned i = 0; i < c->n_seeds; i++)
+		if (c->seeds[i].id == id) {
+			memset(out, 0, sizeof *out);
+			out->id = id;
+			out->seed = c->seeds[i].seed;
+			out->waiting = true;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int zt_core_orbit(struct zt_core *c, uint64_t id, uint64_t seed)
+{
+	char *path, text[16];
+	int rc;
+
+	for (unsigned i = 0; i < c->n_moons; i++)
+		if (c->moons[i].id == id)
+			return 0;
+	for (unsigned i = 0; i < c->n_seeds; i++)
+		if (c->seeds[i].id == id)
+			return 0;
+	if (zt_address_reserved(seed))
+		return -EINVAL;
+	if (c->n_seeds == ZT_MAX_MOONS)
+		return -ENOSPC;
+	c->seeds[c->n_seeds].id = id;
+	c->seeds[c->n_seeds].seed = seed;
+	c->n_seeds++;
+	path = seed_path(c, id);
+	if (!path)
+		return -ENOMEM;
+	snprintf(text, sizeof text, "%010llx", (unsigned long long)seed);
+	rc = file_write(path, text, strlen(text), 0644);
+	free(path);
+	zt_logf(ZT_LOG_INFO, "moon %016llx: orbiting through %s", (unsigned long long)id, text);
+	return rc;
+}
+
+int zt_core_deorbit(struct zt_core *c, uint64_t id)
+{
+	char *mp = moon_path(c, id), *sp = seed_path(c, id);
+	bool found = false;
+
+	for (unsigned i = 0; i < c->n_moons; i++)
+		if (c->moons[i].id == id) {
+			c->moons[i--] = c->moons[--c->n_moons];
+			found = true;
+		}
+	for (unsigned i = 0; i < c->n_seeds; i++)
+		if (c->seeds[i].id == id) {
+			c->seeds[i--] = c->seeds[--c->n_seeds];
+			found = true;
+		}
+	if (mp)
+		unlink(mp);
+	if (sp)
+		unlink(sp);
+	free(mp);
+	free(sp);
+	if (!found)
+		return -ENOENT;
+	upstreams_build(c);
+	zt_logf(ZT_LOG_INFO, "moon %016llx: deorbited", (unsigned long long)id);
+	return 0;
+}
+
+/* ---- every counter ---- */
+
+struct all_counters_ctx {
+	void (*fn)(void *ctx, const char *instance, const char *name, uint64_t value);
+	void *ctx;
+	const char *instance;
+};
+
+static void core_counter_visit(void *ctx, const char *name, uint64_t value)
+{
+	struct all_counters_ctx *a = ctx;
+
+	a->fn(a->ctx, a->instance, name, value);
+}
+
+static void inst_counters_visit(void *ctx, struct zt_inst *zi)
+{
+	struct all_counters_ctx *a = ctx;
+
+	a->instance = zt_inst_name(zi);
+	zt_inst_counters(zi, core_counter_visit, a);
+}
+
+void zt_core_all_counters(const struct zt_core *c,
+			  void (*fn)(void *ctx, const char *instance, const char *name, uint64_t value),
+			  void *ctx)
+{
+	struct all_counters_ctx a = { fn, ctx, NULL };
+
+	zt_core_counters(c, core_counter_visit, &a);
+	if (c->kernel)
+		zt_kernel_each_instance(c->kernel, inst_counters_visit, &a);
 }

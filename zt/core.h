@@ -138,6 +138,7 @@ struct zt_surface {
 
 struct zt_core {
 	struct ev_loop *loop;
+	struct zt_kernel *kernel;      /* for ports of networks joined at run time */
 	char *home, *planet_path;
 	struct zt_identity self;
 	struct zt_world planet;

@@ -60,6 +60,12 @@ void zt_kernel_free(struct zt_kernel *k)
 	free(k);
 }
 
+void zt_kernel_each_instance(const struct zt_kernel *k, void (*fn)(void *ctx, struct zt_inst *zi), void *ctx)
+{
+	for (struct zt_inst *zi = k->insts; zi; zi = zi->next)
+		fn(ctx, zi);
+}
+
 struct ev_loop *zt_kernel_loop(const struct zt_kernel *k)
 {
 	return k->loop;

@@ -36,6 +36,8 @@ void zt_inst_destroy(struct zt_inst *zi);
 struct zt_core;
 void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c);
 const char *zt_inst_name(const struct zt_inst *zi);
+/* Visit every instance of a kernel. */
+void zt_kernel_each_instance(const struct zt_kernel *k, void (*fn)(void *ctx, struct zt_inst *zi), void *ctx);
 /* Visit each counter of an instance. */
 void zt_inst_counters(const struct zt_inst *zi,
 		      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);

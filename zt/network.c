@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sodium.h>
 
 #include "network.h"
@@ -25,6 +27,7 @@ struct member {
 struct zt_network {
 	struct zt_core *core;
 	uint64_t id;
+	bool dynamic;            /* joined at run time: its port is ours */
 	char name[17];
 	struct zt_inst *iface;
 	const struct zt_iface_ops *ops;
@@ -1117,4 +1120,115 @@ int zt_core_network(const struct zt_core *c, uint64_t nwid, struct zt_network_in
 		return -ENOENT;
 	network_info(n, out);
 	return 0;
+}
+
+/* ---- joining and leaving at run time ---- */
+
+static char *join_file(const struct zt_core *c, uint64_t nwid)
+{
+	char *p;
+
+	return asprintf(&p, "%s/networks.d/%016llx.join", c->home, (unsigned long long)nwid) < 0 ? NULL : p;
+}
+
+static int join(struct zt_core *c, uint64_t nwid)
+{
+	char devname[ZT_DEVNAME_LEN], yaml[128], err[512];
+	struct zt_inst *zi;
+	struct zt_network *n;
+	int rc;
+
+	if (zt_network_find(c, nwid))
+		return 0;
+	if (!c->kernel || (nwid >> 56) == 0xff)
+		return -EINVAL;   /* ad-hoc networks are not supported */
+	zt_linux_devname(nwid, 0, devname);
+	snprintf(yaml, sizeof yaml, "{ use: tap, instance: tap@%016llx, name: %s }", (unsigned long long)nwid, devname);
+	zi = zt_kernel_instance(c->kernel, ZT_IFACE, yaml, err, sizeof err);
+	if (!zi) {
+		zt_logf(ZT_LOG_ERR, "network %016llx: cannot make its port: %s", (unsigned long long)nwid, err);
+		return -ENODEV;
+	}
+	zt_core_bind_inst(zi, c);
+	n = zt_network_new(c, nwid, zi, NULL, 0, NULL, 0);
+	if (!n) {
+		zt_inst_destroy(zi);
+		return -ENOMEM;
+	}
+	n->dynamic = true;
+	rc = zt_inst_start(zi);
+	if (rc < 0) {
+		zt_logf(ZT_LOG_ERR, "network %s: its port %s could not start: %s", n->name, devname, strerror(-rc));
+		n->status = ZT_NET_PORT_ERROR;
+	}
+	return 0;
+}
+
+int zt_core_join(struct zt_core *c, uint64_t nwid)
+{
+	char *path = join_file(c, nwid), *dir;
+	FILE *f;
+	int rc;
+
+	if (!path)
+		return -ENOMEM;
+	rc = join(c, nwid);
+	if (rc == 0 && asprintf(&dir, "%s/networks.d", c->home) >= 0) {
+		mkdir(dir, 0755);
+		free(dir);
+		f = fopen(path, "w");
+		if (f)
+			fclose(f);
+		else
+			zt_logf(ZT_LOG_WARN, "%s: %s: the network will not be joined again after a restart",
+				path, strerror(errno));
+	}
+	free(path);
+	return rc;
+}
+
+int zt_core_leave(struct zt_core *c, uint64_t nwid)
+{
+	struct zt_network *n = zt_network_find(c, nwid);
+	struct zt_inst *zi;
+	char *path;
+
+	if (!n)
+		return -ENOENT;
+	if (!n->dynamic)
+		return -EPERM;
+	zi = n->iface;
+	zt_logf(ZT_LOG_INFO, "network %s: left", n->name);
+	zt_inst_stop(zi);
+	zt_network_free(n);
+	zt_inst_destroy(zi);
+	path = join_file(c, nwid);
+	if (path)
+		unlink(path);
+	free(path);
+	return 0;
+}
+
+void zt_networks_rejoin(struct zt_core *c)
+{
+	char *dir;
+	DIR *d;
+	struct dirent *e;
+
+	if (asprintf(&dir, "%s/networks.d", c->home) < 0)
+		return;
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		char *end;
+		uint64_t nwid;
+
+		if (strlen(e->d_name) != 21 || strcmp(e->d_name + 16, ".join") != 0)
+			continue;
+		nwid = strtoull(e->d_name, &end, 16);
+		if (end == e->d_name + 16)
+			join(c, nwid);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
 }

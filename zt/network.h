@@ -23,6 +23,9 @@ struct zt_network *zt_network_new(struct zt_core *c, uint64_t nwid, struct zt_in
 				  struct zt_inst *const *ingress, unsigned n_ingress,
 				  struct zt_inst *const *egress, unsigned n_egress);
 void zt_network_free(struct zt_network *n);
+/* Networks joined at run time (zt_core_join) and those joined again
+ * at start from <home>/networks.d/. */
+void zt_networks_rejoin(struct zt_core *c);
 struct zt_network *zt_network_find(const struct zt_core *c, uint64_t nwid);
 
 /* From vl1.c: network-layer verbs of an authenticated packet.  Returns

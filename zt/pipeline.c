@@ -527,6 +527,7 @@ static int pl_core_create(struct zt_pipeline *p)
 	p->core = zt_core_new(cc, zt_kernel_loop(p->kernel));
 	if (!p->core)
 		return -EINVAL;
+	p->core->kernel = p->kernel;
 	for (size_t i = 0; i < p->n_insts; i++) {
 		if (p->insts[i].kind == ZT_TRANSPORT && zt_core_add_transport(p->core, p->insts[i].zi) < 0) {
 			zt_logf(ZT_LOG_ERR, "%s: too many transports (at most %d)", p->insts[i].name, ZT_MAX_TRANSPORTS);

@@ -94,6 +94,38 @@ void zt_core_networks(const struct zt_core *c,
 		      void (*fn)(void *ctx, const struct zt_network_info *net), void *ctx);
 int zt_core_network(const struct zt_core *c, uint64_t nwid, struct zt_network_info *out);
 
+/* Join a network at run time: a `tap` port named as ZeroTier names it
+ * (zt + 8 characters), remembered in <home>/networks.d/ so it is joined
+ * again after a restart.  0 (also if already joined), or -errno. */
+int zt_core_join(struct zt_core *c, uint64_t nwid);
+/* Leave a network joined at run time: the port goes away, the file too.
+ * -ENOENT if not joined, -EPERM for a network listed in ztd.yaml. */
+int zt_core_leave(struct zt_core *c, uint64_t nwid);
+
+/* ---- moons (wire.md §6.5) ---- */
+
+struct zt_moon_info {
+	uint64_t id, timestamp;
+	bool waiting;                /* orbiting by seed, not received yet */
+	uint64_t seed;               /* waiting: the root asked for it */
+	uint8_t signature[ZT_SIG_LEN];
+	uint8_t update_key[ZT_PUB_LEN];
+	unsigned n_roots;
+	struct { struct zt_identity id; unsigned n_endpoints; union zt_sockaddr endpoints[4]; } roots[4];
+};
+void zt_core_moons(const struct zt_core *c, void (*fn)(void *ctx, const struct zt_moon_info *m), void *ctx);
+int zt_core_moon(const struct zt_core *c, uint64_t id, struct zt_moon_info *out);
+/* Orbit a moon by id through one of its roots (saved across restarts);
+ * deorbit forgets it and its file.  0 or -errno (-ENOENT: not orbited). */
+int zt_core_orbit(struct zt_core *c, uint64_t id, uint64_t seed);
+int zt_core_deorbit(struct zt_core *c, uint64_t id);
+
+/* Every counter of the node and of every module instance, e.g. for
+ * metrics: instance is NULL for the core's own counters. */
+void zt_core_all_counters(const struct zt_core *c,
+			  void (*fn)(void *ctx, const char *instance, const char *name, uint64_t value),
+			  void *ctx);
+
 /* Send an ECHO to a peer (asking a root for its identity first if needed);
  * its OK(ECHO) refreshes the peer's path and latency.  0 or -errno. */
 int zt_core_echo(struct zt_core *c, uint64_t address);
