@@ -237,6 +237,18 @@ uint64_t *zt_counter(struct zt_inst *zi, const char *name)
 	return &c->value;
 }
 
+int zt_counters_bind(struct zt_inst *zi, void *state, const struct zt_counter_field *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t *c = zt_counter(zi, fields[i].name);
+
+		if (!c)
+			return -ENOMEM;
+		memcpy((char *)state + fields[i].offset, &c, sizeof c);
+	}
+	return 0;
+}
+
 uint64_t zt_inst_counter(const struct zt_inst *zi, const char *name)
 {
 	for (const struct counter *c = zi->counters; c; c = c->next)

@@ -369,29 +369,21 @@ static void pcapif_destroy(void *state)
 
 static int pcapif_counters(struct pcapif *p)
 {
-	static const struct { const char *name; size_t off; } names[] = {
-		{ "rx_frames", offsetof(struct pcapif, rx_frames) },
-		{ "rx_bytes", offsetof(struct pcapif, rx_bytes) },
-		{ "rx_short", offsetof(struct pcapif, rx_short) },
-		{ "rx_truncated", offsetof(struct pcapif, rx_truncated) },
-		{ "rx_oversize", offsetof(struct pcapif, rx_oversize) },
-		{ "tx_frames", offsetof(struct pcapif, tx_frames) },
-		{ "tx_bytes", offsetof(struct pcapif, tx_bytes) },
-		{ "tx_short", offsetof(struct pcapif, tx_short) },
-		{ "tx_oversize", offsetof(struct pcapif, tx_oversize) },
-		{ "tx_discarded", offsetof(struct pcapif, tx_discarded) },
-		{ "write_errors", offsetof(struct pcapif, write_errors) },
+	static const struct zt_counter_field fields[] = {
+		ZT_COUNTER_FIELD(struct pcapif, rx_frames),
+		ZT_COUNTER_FIELD(struct pcapif, rx_bytes),
+		ZT_COUNTER_FIELD(struct pcapif, rx_short),
+		ZT_COUNTER_FIELD(struct pcapif, rx_truncated),
+		ZT_COUNTER_FIELD(struct pcapif, rx_oversize),
+		ZT_COUNTER_FIELD(struct pcapif, tx_frames),
+		ZT_COUNTER_FIELD(struct pcapif, tx_bytes),
+		ZT_COUNTER_FIELD(struct pcapif, tx_short),
+		ZT_COUNTER_FIELD(struct pcapif, tx_oversize),
+		ZT_COUNTER_FIELD(struct pcapif, tx_discarded),
+		ZT_COUNTER_FIELD(struct pcapif, write_errors),
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-		uint64_t *c = zt_counter(p->zi, names[i].name);
-
-		if (!c)
-			return -ENOMEM;
-		*(uint64_t **)((char *)p + names[i].off) = c;
-	}
-	return 0;
+	return zt_counters_bind(p->zi, p, fields, sizeof fields / sizeof fields[0]);
 }
 
 /* The node of key for an error message, or the instance's own. */

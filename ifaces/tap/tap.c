@@ -1070,29 +1070,21 @@ static void tap_destroy(void *state)
 
 static int tap_counters(struct tap *p)
 {
-	static const struct { const char *name; size_t off; } names[] = {
-		{ "rx_frames", offsetof(struct tap, rx_frames) },
-		{ "rx_bytes", offsetof(struct tap, rx_bytes) },
-		{ "rx_short", offsetof(struct tap, rx_short) },
-		{ "rx_errors", offsetof(struct tap, rx_errors) },
-		{ "tx_frames", offsetof(struct tap, tx_frames) },
-		{ "tx_bytes", offsetof(struct tap, tx_bytes) },
-		{ "tx_short", offsetof(struct tap, tx_short) },
-		{ "tx_oversize", offsetof(struct tap, tx_oversize) },
-		{ "tx_dropped", offsetof(struct tap, tx_dropped) },
-		{ "tx_errors", offsetof(struct tap, tx_errors) },
-		{ "netlink_errors", offsetof(struct tap, netlink_errors) },
+	static const struct zt_counter_field fields[] = {
+		ZT_COUNTER_FIELD(struct tap, rx_frames),
+		ZT_COUNTER_FIELD(struct tap, rx_bytes),
+		ZT_COUNTER_FIELD(struct tap, rx_short),
+		ZT_COUNTER_FIELD(struct tap, rx_errors),
+		ZT_COUNTER_FIELD(struct tap, tx_frames),
+		ZT_COUNTER_FIELD(struct tap, tx_bytes),
+		ZT_COUNTER_FIELD(struct tap, tx_short),
+		ZT_COUNTER_FIELD(struct tap, tx_oversize),
+		ZT_COUNTER_FIELD(struct tap, tx_dropped),
+		ZT_COUNTER_FIELD(struct tap, tx_errors),
+		ZT_COUNTER_FIELD(struct tap, netlink_errors),
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-		uint64_t *c = zt_counter(p->zi, names[i].name);
-
-		if (!c)
-			return -ENOMEM;
-		*(uint64_t **)((char *)p + names[i].off) = c;
-	}
-	return 0;
+	return zt_counters_bind(p->zi, p, fields, sizeof fields / sizeof fields[0]);
 }
 
 /* The node of key for an error message, or the instance's own. */

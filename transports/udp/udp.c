@@ -278,27 +278,19 @@ static void udp_destroy(void *state)
 
 static int udp_counters(struct udp *u)
 {
-	static const struct { const char *name; size_t off; } names[] = {
-		{ "rx_dgrams", offsetof(struct udp, rx_dgrams) },
-		{ "rx_bytes", offsetof(struct udp, rx_bytes) },
-		{ "rx_truncated", offsetof(struct udp, rx_truncated) },
-		{ "rx_errors", offsetof(struct udp, rx_errors) },
-		{ "tx_dgrams", offsetof(struct udp, tx_dgrams) },
-		{ "tx_bytes", offsetof(struct udp, tx_bytes) },
-		{ "tx_dropped", offsetof(struct udp, tx_dropped) },
-		{ "tx_errors", offsetof(struct udp, tx_errors) },
-		{ "tx_unroutable", offsetof(struct udp, tx_unroutable) },
+	static const struct zt_counter_field fields[] = {
+		ZT_COUNTER_FIELD(struct udp, rx_dgrams),
+		ZT_COUNTER_FIELD(struct udp, rx_bytes),
+		ZT_COUNTER_FIELD(struct udp, rx_truncated),
+		ZT_COUNTER_FIELD(struct udp, rx_errors),
+		ZT_COUNTER_FIELD(struct udp, tx_dgrams),
+		ZT_COUNTER_FIELD(struct udp, tx_bytes),
+		ZT_COUNTER_FIELD(struct udp, tx_dropped),
+		ZT_COUNTER_FIELD(struct udp, tx_errors),
+		ZT_COUNTER_FIELD(struct udp, tx_unroutable),
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-		uint64_t *c = zt_counter(u->zi, names[i].name);
-
-		if (!c)
-			return -ENOMEM;
-		*(uint64_t **)((char *)u + names[i].off) = c;
-	}
-	return 0;
+	return zt_counters_bind(u->zi, u, fields, sizeof fields / sizeof fields[0]);
 }
 
 static int udp_create(struct zt_inst *zi, const struct zt_node *conf, void **state)

@@ -98,6 +98,16 @@ const char *zt_inst_name(const struct zt_inst *zi);
  * registered in create(), bumped on the hot path through the pointer. */
 uint64_t *zt_counter(struct zt_inst *zi, const char *name);
 
+/* Counters kept as `uint64_t *field` members of a module's state, each
+ * registered under its field's name: list them with ZT_COUNTER_FIELD and
+ * bind them all in create().  0 or -ENOMEM. */
+struct zt_counter_field {
+	const char *name;
+	size_t offset;
+};
+#define ZT_COUNTER_FIELD(type, field) { #field, offsetof(type, field) }
+int zt_counters_bind(struct zt_inst *zi, void *state, const struct zt_counter_field *fields, size_t n);
+
 /* ---- transports: datagrams to and from physical endpoints ---- */
 
 struct zt_dgram {
