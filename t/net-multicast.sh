@@ -13,7 +13,7 @@
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v tcpdump > /dev/null || skip_all "needs tcpdump (apt-get install tcpdump)"
-plan 7
+plan 8
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -57,5 +57,6 @@ wait $zt_pid_ctl 2>/dev/null
 zt_services="  - { use: controller }" zt_start ctl
 like "$(zt_api ctl "http://127.0.0.1:9993/controller/network/$net" | jq -r .name)" "^pub\$" \
 	"the network survives kill -9 of the controller"
+ns_exec a ping -c 3 -i 0.3 -W 1 "$ipb" > /dev/null; ok $? "members keep talking while the controller restarts"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; zt_log b; }
 tap_done

@@ -13,7 +13,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 13
+plan 14
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 x:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -73,5 +73,8 @@ ctl_api -X POST -d '{"authorized":false}' \
 	"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address b)" > /dev/null
 blocked() { ! ns_exec a ping -c 1 -W 1 "$ipb" > /dev/null 2>&1; }
 zt_wait 60 blocked; ok $? "a deauthorized member is cut off"
+ctl_api -X POST -d '{"authorized":true}' \
+	"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address b)" > /dev/null
+zt_wait 90 ns_exec a ping -c 1 -W 1 "$ipb"; ok $? "reauthorized, it is reachable again"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; zt_log b; }
 tap_done

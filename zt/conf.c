@@ -30,7 +30,7 @@ static void conf_report(struct zt_conf *conf, const char *msg)
 
 void zt_conf_error(struct zt_conf *conf, unsigned line, unsigned col, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[4096];
 	int n;
 	va_list ap;
 
@@ -52,7 +52,7 @@ static const struct zt_node *node_instance(const struct zt_node *n)
 
 static void node_report(const struct zt_node *pos, const struct zt_node *n, const char *fmt, va_list ap)
 {
-	char msg[512], where[400] = "";
+	char msg[4096], where[400] = "";
 	const struct zt_node *inst = node_instance(n);
 	const struct zt_node *at = zt_node_key_node(pos);
 	int len;

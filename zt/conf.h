@@ -33,7 +33,7 @@ struct zt_conf {
 	struct zt_node *root;
 	unsigned errors;
 	bool quiet;                 /* collect the first error only, print nothing */
-	char first_error[512];
+	char first_error[4096];
 };
 
 /* Parse a YAML file (or, with text != NULL, the string text named file).

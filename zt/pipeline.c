@@ -113,7 +113,7 @@ static struct pl_inst *pl_add(struct zt_pipeline *p, struct zt_node *n, enum zt_
 	const struct zt_node *use_n, *inst_n;
 	const struct zt_module *mod;
 	struct pl_inst *pi, *dup;
-	char why[1024];
+	char why[4096];
 	const char *use;
 
 	if (n->type != ZT_NODE_MAP) {
