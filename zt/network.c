@@ -210,15 +210,33 @@ static bool gate(struct zt_network *n, struct zt_peer *p)
 	return m && m->has_com && n->cfg->has_com && zt_com_gate(&n->cfg->com, &m->com, m->com_threshold, &p->id);
 }
 
-static int policy_chain(struct zt_inst *const *chain, unsigned count, const struct zt_frame *f)
+static int policy_chain(const struct zt_network *n, struct zt_inst *const *chain, unsigned count,
+			const struct zt_policy_ctx *ctx, const struct zt_frame *f)
 {
 	for (unsigned i = 0; i < count; i++) {
 		const struct zt_module *m = zt_inst_module(chain[i]);
 
-		if (m->ops.policy->judge(zt_inst_state(chain[i]), f) != ZT_ACCEPT)
+		if (m->ops.policy->judge(zt_inst_state(chain[i]), ctx, f) != ZT_ACCEPT)
 			return ZT_DROP;
 	}
 	return ZT_ACCEPT;
+}
+
+/* A new config's rule table goes to every policy that takes one. */
+static void policy_rules(struct zt_network *n)
+{
+	struct zt_policy_rules r = { n->cfg->rules, n->cfg->rules_len, n->cfg->nrules, n->cfg->flags };
+	struct zt_inst *const *chains[2] = { n->ingress, n->egress };
+	unsigned counts[2] = { n->n_ingress, n->n_egress };
+
+	for (unsigned c = 0; c < 2; c++)
+		for (unsigned i = 0; i < counts[c]; i++) {
+			const struct zt_module *m = zt_inst_module(chains[c][i]);
+
+			if (m->ops.policy->rules && m->ops.policy->rules(zt_inst_state(chains[c][i]), &r) < 0)
+				zt_logf(ZT_LOG_ERR, "network %s: %s refused the controller's rules", n->name,
+					zt_inst_name(chains[c][i]));
+		}
 }
 
 /* ---- credentials (§5.7) ---- */
@@ -355,10 +373,12 @@ static void port_configure(struct zt_network *n)
 	}
 }
 
-static void deliver(struct zt_network *n, const uint8_t dst[6], const uint8_t src[6], uint16_t ethertype,
-		    const uint8_t *payload, size_t len)
+static void deliver(struct zt_network *n, uint64_t from, const uint8_t dst[6], const uint8_t src[6],
+		    uint16_t ethertype, const uint8_t *payload, size_t len)
 {
 	struct zt_frame f = { n->frame, 14 + len };
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, from,
+				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true };
 
 	if (len > ZT_PKT_MAX - 14 || (n->configured && len > n->cfg->mtu)) {
 		n->counters[NC_BAD_FRAMES]++;
@@ -369,7 +389,7 @@ static void deliver(struct zt_network *n, const uint8_t dst[6], const uint8_t sr
 	n->frame[12] = ethertype >> 8;
 	n->frame[13] = ethertype & 0xff;
 	memcpy(n->frame + 14, payload, len);
-	if (policy_chain(n->ingress, n->n_ingress, &f) != ZT_ACCEPT) {
+	if (policy_chain(n, n->ingress, n->n_ingress, &ctx, &f) != ZT_ACCEPT) {
 		n->counters[NC_POLICY_DROPS]++;
 		return;
 	}
@@ -459,10 +479,11 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 }
 
 /* A frame the host sent on the port. */
-static void port_rx(void *ctx, struct zt_inst *from, struct zt_frame *f, unsigned count)
+static void port_rx(void *arg, struct zt_inst *from, struct zt_frame *f, unsigned count)
 {
-	struct zt_network *n = ctx;
+	struct zt_network *n = arg;
 	int64_t now = zt_core_now(n->core);
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
 
 	for (unsigned i = 0; i < count; i++) {
 		const uint8_t *to = f[i].data, *src = f[i].data + 6, *payload = f[i].data + 14;
@@ -481,7 +502,14 @@ static void port_rx(void *ctx, struct zt_inst *from, struct zt_frame *f, unsigne
 		ethertype = (uint16_t)(f[i].data[12] << 8 | f[i].data[13]);
 		len = f[i].len - 14;
 		/* no bridging: only frames from our own MAC */
-		if (memcmp(src, n->mac, 6) != 0 || policy_chain(n->egress, n->n_egress, &f[i]) != ZT_ACCEPT) {
+		if (memcmp(src, n->mac, 6) != 0) {
+			n->counters[NC_POLICY_DROPS]++;
+			continue;
+		}
+		ctx.dest = 0;
+		if (!zt_mac_is_multicast(to) && zt_mac_to_address(n->id, to, &dest) == 0)
+			ctx.dest = dest;
+		if (policy_chain(n, n->egress, n->n_egress, &ctx, &f[i]) != ZT_ACCEPT) {
 			n->counters[NC_POLICY_DROPS]++;
 			continue;
 		}
@@ -497,7 +525,7 @@ static void port_rx(void *ctx, struct zt_inst *from, struct zt_frame *f, unsigne
 			}
 			send_multicast(n, &g, ethertype, payload, len, now);
 		} else if (memcmp(to, n->mac, 6) == 0) {
-			deliver(n, to, src, ethertype, payload, len);
+			deliver(n, n->core->self.address, to, src, ethertype, payload, len);
 		} else if (zt_mac_to_address(n->id, to, &dest) == 0) {
 			send_unicast(n, dest, ethertype, payload, len, now);
 		} else {
@@ -546,6 +574,7 @@ static void config_apply(struct zt_network *n, const uint8_t *dict, size_t len, 
 	n->config_changed = now;
 	creds_build(n);
 	own_groups_update(n);
+	policy_rules(n);
 	port_configure(n);
 	announce_all(n, now);
 }
@@ -620,7 +649,7 @@ static void rx_frame(struct zt_network *n, const struct zt_net_rx *r)
 	if (rd.err)
 		return;
 	zt_mac_from_address(n->id, r->peer->id.address, src);
-	deliver(n, n->mac, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
+	deliver(n, r->peer->id.address, n->mac, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
 }
 
 static void rx_ext_frame(struct zt_network *n, const struct zt_net_rx *r)
@@ -645,7 +674,7 @@ static void rx_ext_frame(struct zt_network *n, const struct zt_net_rx *r)
 	/* no bridges here: only frames the sender originated, for us or a group */
 	if (memcmp(src, from_mac, 6) != 0 || (!zt_mac_is_multicast(dst) && memcmp(dst, n->mac, 6) != 0))
 		return;
-	deliver(n, dst, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
+	deliver(n, r->peer->id.address, dst, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
 	if (flags & 0x10) {
 		uint8_t ack[8];
 
@@ -691,7 +720,7 @@ static void rx_multicast_frame(struct zt_network *n, const struct zt_net_rx *r)
 
 		zt_mac_from_address(n->id, r->peer->id.address, from_mac);
 		if (memcmp(src, from_mac, 6) == 0)
-			deliver(n, g.mac, src, ethertype, payload, len);
+			deliver(n, r->peer->id.address, g.mac, src, ethertype, payload, len);
 	}
 	if (gather_limit) {
 		uint8_t pl[ZT_PKT_MAX];

@@ -187,8 +187,28 @@ void zt_iface_multicast(struct zt_inst *zi, const uint8_t *macs, unsigned n);
 
 enum zt_verdict { ZT_ACCEPT = 0, ZT_DROP = 1 };
 
+/* Who a frame is between: ZeroTier addresses (0 when unknown, e.g. the
+ * destination of a multicast), the network, and the direction. */
+struct zt_policy_ctx {
+	uint64_t nwid;
+	uint64_t self;
+	uint64_t source, dest;
+	bool inbound;                /* from the network to the host */
+};
+
+/* The rule table of the network's current config (networks.md §6.1),
+ * handed to a policy on every config change; borrowed for the call. */
+struct zt_policy_rules {
+	const uint8_t *rules;        /* n encoded rules */
+	size_t len;
+	unsigned n;
+	uint64_t flags;              /* the config's flags (0x08: unknown matches match) */
+};
+
 struct zt_policy_ops {
-	enum zt_verdict (*judge)(void *state, const struct zt_frame *f);
+	enum zt_verdict (*judge)(void *state, const struct zt_policy_ctx *ctx, const struct zt_frame *f);
+	/* Optional: take the network's rule table (copy what you keep). */
+	int (*rules)(void *state, const struct zt_policy_rules *r);
 };
 
 /* ---- the descriptor ---- */
