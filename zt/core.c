@@ -395,6 +395,11 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	zt_vl1_tick(c, zt_core_now(c));
 }
 
+static void core_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	zt_vl1_flush(w->data);
+}
+
 struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop)
 {
 	struct zt_core *c = calloc(1, sizeof *c);
@@ -441,7 +446,11 @@ int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi)
 
 	if (c->n_transports == ZT_MAX_TRANSPORTS)
 		return -E2BIG;
-	t = &c->transports[c->n_transports++];
+	t = &c->transports[c->n_transports];
+	t->txq = calloc(1, sizeof *t->txq);
+	if (!t->txq)
+		return -ENOMEM;
+	c->n_transports++;
 	t->zi = zi;
 	t->ops = zt_inst_module(zi)->ops.transport;
 	t->state = zt_inst_state(zi);
@@ -456,6 +465,9 @@ int zt_core_start(struct zt_core *c)
 	ev_timer_init(&c->tick, core_tick, 0.0, ZT_WHOIS_RETRY_MS / 1000.0);
 	c->tick.data = c;
 	ev_timer_start(c->loop, &c->tick);
+	ev_prepare_init(&c->flush, core_flush);
+	c->flush.data = c;
+	ev_prepare_start(c->loop, &c->flush);
 	c->started = true;
 	return 0;
 }
@@ -465,6 +477,8 @@ void zt_core_stop(struct zt_core *c)
 	if (!c || !c->started)
 		return;
 	ev_timer_stop(c->loop, &c->tick);
+	ev_prepare_stop(c->loop, &c->flush);
+	zt_vl1_flush(c);
 	c->started = false;
 }
 
@@ -481,6 +495,8 @@ void zt_core_free(struct zt_core *c)
 	zt_mcast_free(c);
 	zt_peers_free(c);
 	zt_paths_free(c);
+	for (unsigned i = 0; i < c->n_transports; i++)
+		free(c->transports[i].txq);
 	zt_reasm_free(c->reasm);
 	free(c->txq);
 	free(c->rxq);

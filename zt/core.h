@@ -82,10 +82,21 @@ struct zt_peer {
 	struct zt_peer *next;          /* hash chain */
 };
 
+#define ZT_TXQ_LEN 64
+
+/* Datagrams waiting to go out on one transport: sent together (one
+ * sendmmsg) when full and before the loop sleeps. */
+struct zt_txq {
+	unsigned n;
+	struct zt_dgram d[ZT_TXQ_LEN];
+	uint8_t buf[ZT_TXQ_LEN][ZT_MTU_DEFAULT];
+};
+
 struct zt_transport_ref {
 	struct zt_inst *zi;
 	const struct zt_transport_ops *ops;
 	void *state;
+	struct zt_txq *txq;
 };
 
 /* Core lifecycle, from the pipeline. */
@@ -153,6 +164,7 @@ struct zt_core {
 	size_t peer_buckets, n_peers;
 	struct zt_path **paths;
 	size_t path_buckets, n_paths;
+	uint64_t next_packet_id, packet_id_mask;   /* see packet_id_next() */
 	uint32_t expect[256][32];      /* upper 32 bits of sent packet ids (§3.4) */
 	uint8_t expect_next[256];
 	struct zt_reasm *reasm;
@@ -183,6 +195,7 @@ struct zt_core {
 	const struct zt_controller_ops *ctl_ops;
 	void *ctl_state;
 	ev_timer tick;
+	ev_prepare flush;              /* sends queued datagrams before the loop sleeps */
 	int64_t last_ping_check, last_housekeeping, last_upstream_receive;
 	bool started, cache_warned;
 	uint64_t counters[ZT_C_COUNT];
@@ -227,6 +240,7 @@ void zt_peers_housekeep(struct zt_core *c, int64_t now);
 /* vl1.c: the protocol */
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);
 void zt_vl1_tick(struct zt_core *c, int64_t now);
+void zt_vl1_flush(struct zt_core *c);
 void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
 int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);
 /* vl1.c: what the controller role needs to answer a request */

@@ -26,16 +26,51 @@ static const char *addr_str(uint64_t address, char out[11])
 
 /* ---- sending ---- */
 
+static void txq_flush(struct zt_core *c, struct zt_transport_ref *t)
+{
+	int sent;
+
+	if (!t->txq->n)
+		return;
+	sent = t->ops->send(t->state, t->txq->d, t->txq->n);
+	if (sent < (int)t->txq->n)
+		c->counters[ZT_C_tx_failed] += t->txq->n - (sent > 0 ? sent : 0);
+	t->txq->n = 0;
+}
+
+void zt_vl1_flush(struct zt_core *c)
+{
+	for (unsigned i = 0; i < c->n_transports; i++)
+		txq_flush(c, &c->transports[i]);
+}
+
+/* Queue a datagram on its path's transport (sent in a batch). */
 static bool dgram_send(struct zt_core *c, struct zt_path *path, uint8_t *data, size_t len, int64_t now)
 {
-	const struct zt_transport_ref *t = &c->transports[path->transport];
-	struct zt_dgram d = { .peer = path->addr, .local = path->local, .data = data, .len = len };
+	struct zt_transport_ref *t = &c->transports[path->transport];
+	struct zt_txq *q = t->txq;
+	struct zt_dgram *d;
 
 	path->last_out = now;
-	if (t->ops->send(t->state, &d, 1) == 1)
-		return true;
-	ZT_COUNT(c, tx_failed);
-	return false;
+	if (len > sizeof q->buf[0]) {
+		struct zt_dgram big = { .peer = path->addr, .local = path->local, .data = data, .len = len };
+
+		txq_flush(c, t);   /* keep the order */
+		if (t->ops->send(t->state, &big, 1) == 1)
+			return true;
+		ZT_COUNT(c, tx_failed);
+		return false;
+	}
+	if (q->n == ZT_TXQ_LEN)
+		txq_flush(c, t);
+	d = &q->d[q->n];
+	d->peer = path->addr;
+	d->local = path->local;
+	d->data = q->buf[q->n];
+	d->len = len;
+	memcpy(d->data, data, len);
+	q->n++;
+	return true;
 }
 
 /* Send an armored packet on a path, cut into fragments if it is longer
@@ -76,6 +111,24 @@ static bool expect_check(const struct zt_core *c, uint64_t id)
 	return false;
 }
 
+/* Packet IDs are Salsa20 nonces: they must never repeat under one key.
+ * A counter from a random start, through a bijection of 64-bit integers
+ * (an odd multiplier, a random mask), gives unique, well-spread IDs
+ * without a getrandom() system call per packet. */
+static void packet_id_next(struct zt_core *c, uint8_t out[8])
+{
+	uint64_t id;
+
+	if (!c->packet_id_mask) {
+		randombytes_buf(&c->next_packet_id, sizeof c->next_packet_id);
+		randombytes_buf(&c->packet_id_mask, sizeof c->packet_id_mask);
+		c->packet_id_mask |= 1;
+	}
+	id = (c->next_packet_id++ * 0x9e3779b97f4a7c15ULL) ^ c->packet_id_mask;
+	for (int i = 0; i < 8; i++)
+		out[i] = id >> (56 - 8 * i);
+}
+
 /* Begin a packet to dest in c->tx; the writer is left at the payload. */
 static void pkt_begin(struct zt_core *c, struct zt_wr *w, uint64_t dest, uint8_t verb)
 {
@@ -96,7 +149,7 @@ static int pkt_seal(struct zt_core *c, struct zt_peer *p, uint8_t *pkt, size_t l
 		suite = ZT_SUITE_POLY1305_NONE;
 	else
 		suite = p->proto >= 12 ? ZT_SUITE_AES_GMAC_SIV : ZT_SUITE_POLY1305_SALSA2012;
-	randombytes_buf(pkt, 8);
+	packet_id_next(c, pkt);
 	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, fragmented);
 	if (hello_tail && zt_hello_crypt(&p->key, pkt, len, hello_tail) < 0)
 		return -EINVAL;
