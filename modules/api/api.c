@@ -61,6 +61,8 @@ struct api {
 	unsigned timeout_s;
 	char token[API_TOKEN_MAX + 1];
 	size_t token_len;
+	char mtoken[API_TOKEN_MAX + 1];   /* <home>/metricstoken.secret, for /metrics only */
+	size_t mtoken_len;                /* 0: none (no home) */
 	unsigned nlisten;
 	struct api_listener listen[API_MAX_LISTEN];
 
@@ -70,8 +72,9 @@ struct api {
 /* One HTTP request, from its headers to its completion. */
 struct api_req {
 	int route;                  /* what the request asks for, API_R_* */
-	uint64_t nwid;              /* the network in the path, if any */
-	char *url, *method;         /* API_R_SERVICE: passed on to the core */
+	int method;                 /* API_M_* */
+	uint64_t nwid;              /* the network or moon in the path, if any */
+	char *url, *method_name;    /* API_R_SERVICE: passed on to the core */
 	uint64_t peer;              /* the address in the path, if any */
 	bool too_large;
 	size_t len, cap;
@@ -87,6 +90,18 @@ enum {
 	API_R_SERVICE,              /* a path another service registered */
 	API_R_NETWORKS,
 	API_R_NETWORK,
+	API_R_MOONS,
+	API_R_MOON,
+	API_R_CONFIG,
+	API_R_CONFIG_SETTINGS,
+	API_R_METRICS,
+};
+
+/* Methods, as a mask of what a route takes (HEAD is GET, PUT is POST). */
+enum {
+	API_M_GET = 1,
+	API_M_POST = 2,
+	API_M_DELETE = 4,
 };
 
 /* ---- addresses ---- */
@@ -222,13 +237,15 @@ static unsigned api_primary_port(const union zt_sockaddr *a, size_t n)
 	return n ? api_port(&a[0]) : 0;
 }
 
-static json_t *api_status_json(const struct zt_status *st)
+/* The "config" object of /status and GET /config: zt has no local.conf,
+ * so it is only "settings" with what the node actually runs with. */
+static json_t *api_config_json(const struct zt_status *st)
 {
-	json_t *o = json_object(), *conf = json_object(), *set = json_object();
+	json_t *conf = json_object(), *set = json_object();
 	size_t nl = st->n_listening, ns = st->n_surface;
 	int err = 0;
 
-	if (!o || !conf || !set)
+	if (!conf || !set)
 		goto fail;
 	if (nl > sizeof st->listening / sizeof st->listening[0])
 		nl = sizeof st->listening / sizeof st->listening[0];
@@ -247,8 +264,23 @@ static json_t *api_status_json(const struct zt_status *st)
 	err |= api_set(set, "surfaceAddresses", api_addrs_json(st->surface, ns));
 	err |= api_set(conf, "settings", set);
 	set = NULL;
-	err |= api_set(o, "config", conf);
-	conf = NULL;
+	if (err)
+		goto fail;
+	return conf;
+fail:
+	json_decref(set);
+	json_decref(conf);
+	return NULL;
+}
+
+static json_t *api_status_json(const struct zt_status *st)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= api_set(o, "config", api_config_json(st));
 	err |= api_set(o, "address", api_hex40(st->address));
 	err |= api_set(o, "publicIdentity", json_string(st->public_identity));
 	err |= api_set(o, "online", json_boolean(st->online));
@@ -257,14 +289,11 @@ static json_t *api_status_json(const struct zt_status *st)
 	err |= api_set(o, "planetWorldId", json_integer((json_int_t)st->planet_id));
 	err |= api_set(o, "planetWorldTimestamp", json_integer((json_int_t)st->planet_timestamp));
 	err |= api_set_version(o);
-	if (err)
-		goto fail;
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
-fail:
-	json_decref(set);
-	json_decref(conf);
-	json_decref(o);
-	return NULL;
 }
 
 static json_t *api_health_json(const struct zt_status *st)
@@ -434,6 +463,81 @@ fail:
 	return NULL;
 }
 
+/* Lower-case hex of n bytes. */
+static json_t *api_hexbytes_json(const uint8_t *b, size_t n)
+{
+	char buf[2 * 128 + 1];
+
+	if (n > 128)
+		return NULL;
+	sodium_bin2hex(buf, sizeof buf, b, n);
+	return json_string(buf);
+}
+
+/* A moon object (networks.md §9.3); one being waited for has no roots yet. */
+static json_t *api_moon_json(const struct zt_moon_info *m)
+{
+	json_t *o, *roots;
+	char id[17], ident[ZT_ID_TEXT_MAX];
+	unsigned i, n = m->n_roots;
+	int err = 0;
+
+	snprintf(id, sizeof id, "%016" PRIx64, m->id);
+	if (m->waiting)
+		return json_pack("{s:s,s:[],s:i,s:n,s:n,s:b}", "id", id, "roots", "timestamp", 0,
+				 "signature", "updatesMustBeSignedBy", "waiting", 1);
+	o = json_object();
+	roots = json_array();
+	if (!o || !roots)
+		goto fail;
+	if (n > sizeof m->roots / sizeof m->roots[0])
+		n = sizeof m->roots / sizeof m->roots[0];
+	for (i = 0; i < n; i++) {
+		unsigned ne = m->roots[i].n_endpoints;
+		json_t *r;
+
+		if (ne > sizeof m->roots[i].endpoints / sizeof m->roots[i].endpoints[0])
+			ne = sizeof m->roots[i].endpoints / sizeof m->roots[i].endpoints[0];
+		zt_identity_to_text(&m->roots[i].id, ident, false);
+		r = json_object();
+		if (!r || json_array_append_new(roots, r) < 0)
+			goto fail;
+		err |= api_set(r, "identity", json_string(ident));
+		err |= api_set(r, "stableEndpoints", api_addrs_json(m->roots[i].endpoints, ne));
+	}
+	err |= api_set(o, "roots", roots);
+	roots = NULL;
+	err |= api_set(o, "id", json_string(id));
+	err |= api_set(o, "timestamp", json_integer((json_int_t)m->timestamp));
+	err |= api_set(o, "signature", api_hexbytes_json(m->signature, sizeof m->signature));
+	err |= api_set(o, "updatesMustBeSignedBy", api_hexbytes_json(m->update_key, sizeof m->update_key));
+	err |= api_set(o, "waiting", json_false());
+	if (err)
+		goto fail;
+	return o;
+fail:
+	json_decref(roots);
+	json_decref(o);
+	return NULL;
+}
+
+struct api_moons_ctx {
+	json_t *arr;
+	bool failed;
+};
+
+static void api_moons_visit(void *ctx, const struct zt_moon_info *m)
+{
+	struct api_moons_ctx *mc = ctx;
+	json_t *j;
+
+	if (mc->failed)
+		return;
+	j = api_moon_json(m);
+	if (!j || json_array_append_new(mc->arr, j) < 0)
+		mc->failed = true;
+}
+
 struct api_nets_ctx {
 	json_t *arr;
 	bool failed;
@@ -553,13 +657,13 @@ static enum MHD_Result api_reply_empty(struct api *a, struct MHD_Connection *c, 
 
 /* ---- authentication (networks.md §9.1) ---- */
 
-static bool api_token_ok(const struct api *a, const char *got)
+static bool api_token_ok(const char *token, size_t len, const char *got)
 {
 	size_t n = strlen(got);
 
-	if (n != a->token_len)
+	if (n != len)
 		return false;
-	return sodium_memcmp(got, a->token, n) == 0;
+	return sodium_memcmp(got, token, n) == 0;
 }
 
 /* The token a request presents, by the first method present: header
@@ -656,6 +760,16 @@ static int api_route(const char *url, uint64_t *peer, uint64_t *nwid)
 		return API_R_NETWORKS;
 	if (n == 2 && SEG(0, "network") && api_parse_nwid(seg[1], len[1], nwid))
 		return API_R_NETWORK;
+	if (n == 1 && SEG(0, "moon"))
+		return API_R_MOONS;
+	if (n == 2 && SEG(0, "moon") && api_parse_nwid(seg[1], len[1], nwid))
+		return API_R_MOON;
+	if (n == 1 && SEG(0, "config"))
+		return API_R_CONFIG;
+	if (n == 2 && SEG(0, "config") && SEG(1, "settings"))
+		return API_R_CONFIG_SETTINGS;
+	if (n == 1 && SEG(0, "metrics"))
+		return API_R_METRICS;
 	if (n >= 1 && SEG(0, "peer")) {
 		if (n == 1)
 			return API_R_PEERS;
@@ -670,9 +784,22 @@ static int api_route(const char *url, uint64_t *peer, uint64_t *nwid)
 	return 0;
 }
 
-static bool api_route_posts(int route)
+/* The methods a route takes, and its Allow header. */
+static unsigned api_route_methods(int route, const char **allow)
 {
-	return route == API_R_ECHO;
+	switch (route) {
+	case API_R_ECHO:
+	case API_R_CONFIG_SETTINGS:
+		*allow = "POST, PUT";
+		return API_M_POST;
+	case API_R_NETWORK:
+	case API_R_MOON:
+		*allow = "GET, HEAD, POST, PUT, DELETE";
+		return API_M_GET | API_M_POST | API_M_DELETE;
+	default:
+		*allow = "GET, HEAD";
+		return API_M_GET;
+	}
 }
 
 /* ---- handlers ---- */
@@ -682,7 +809,7 @@ static bool api_route_posts(int route)
 static enum MHD_Result api_service(struct api *a, struct MHD_Connection *c, struct api_req *rq)
 {
 	struct zt_api_request q = {
-		.method = rq->method, .path = rq->url, .body = rq->body ? rq->body : "", .body_len = rq->len,
+		.method = rq->method_name, .path = rq->url, .body = rq->body ? rq->body : "", .body_len = rq->len,
 	};
 	struct zt_api_response rs = { 0, NULL };
 	json_t *j;
@@ -711,6 +838,461 @@ static enum MHD_Result api_service(struct api *a, struct MHD_Connection *c, stru
 	if (!j)
 		return api_reply(a, c, 500, api_error_json(500, "service answered invalid JSON"));
 	return api_reply(a, c, rs.status, j);
+}
+
+/* A 4xx/5xx with {"error":status,"description":text}. */
+static enum MHD_Result api_fail(struct api *a, struct MHD_Connection *c, unsigned status,
+				const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (status == MHD_HTTP_BAD_REQUEST)
+		(*a->bad_requests)++;
+	return api_reply(a, c, status, api_error_json(status, msg));
+}
+
+/* The request body as a JSON object, or NULL when it is empty, not JSON
+ * or not an object: /network and /moon then take it as {} (§9.2). */
+static json_t *api_body_object(const struct api_req *rq)
+{
+	json_t *j;
+
+	if (!rq->len)
+		return NULL;
+	j = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, NULL);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* One network's object, or 404 {} if it is not joined (any more). */
+static enum MHD_Result api_network_reply(struct api *a, struct MHD_Connection *c, uint64_t nwid)
+{
+	struct zt_network_info *ni = malloc(sizeof *ni);
+	json_t *j;
+
+	if (!ni)
+		return api_fail(a, c, 500, "out of memory");
+	if (zt_core_network(a->core, nwid, ni) < 0) {
+		free(ni);
+		return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+	}
+	j = api_network_json(ni);
+	free(ni);
+	if (!j)
+		return api_fail(a, c, 500, "out of memory");
+	return api_reply(a, c, MHD_HTTP_OK, j);
+}
+
+/* The per-network local settings of §9.4 and the only values zt has:
+ * managed addresses and routes are always applied, the others never. */
+static const struct { const char *key; bool value; } api_local_settings[] = {
+	{ "allowManaged", true },
+	{ "allowGlobal", false },
+	{ "allowDefault", false },
+	{ "allowDNS", false },
+};
+
+/* POST /network/<nwid>: join.  A boolean local setting other than zt's
+ * fixed value is refused before anything changes; non-booleans are
+ * ignored, as ZeroTier One ignores them. */
+static enum MHD_Result api_network_join(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+{
+	json_t *body = api_body_object(rq);
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof api_local_settings / sizeof api_local_settings[0]; i++) {
+		const json_t *v = json_object_get(body, api_local_settings[i].key);
+
+		if (json_is_boolean(v) && json_is_true(v) != api_local_settings[i].value) {
+			json_decref(body);
+			return api_fail(a, c, MHD_HTTP_BAD_REQUEST,
+					"%s: zt has no local network settings: it is always %s",
+					api_local_settings[i].key,
+					api_local_settings[i].value ? "true" : "false");
+		}
+	}
+	json_decref(body);
+	err = zt_core_join(a->core, rq->nwid);
+	if (err == -EINVAL && (rq->nwid >> 56) == 0xff)
+		return api_fail(a, c, MHD_HTTP_BAD_REQUEST,
+				"join %016" PRIx64 ": ad-hoc networks (ff...) are not supported", rq->nwid);
+	if (err == -EINVAL)
+		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "join %016" PRIx64 ": %s", rq->nwid, strerror(-err));
+	if (err == -ENODEV)
+		return api_fail(a, c, 500, "join %016" PRIx64 ": its port could not be made (see the log)",
+				rq->nwid);
+	if (err < 0)
+		return api_fail(a, c, 500, "join %016" PRIx64 ": %s", rq->nwid, strerror(-err));
+	return api_network_reply(a, c, rq->nwid);
+}
+
+/* DELETE /network/<nwid>: leave; {"result":true}, or {} if not joined. */
+static enum MHD_Result api_network_leave(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+{
+	int err = zt_core_leave(a->core, rq->nwid);
+
+	if (err == -ENOENT)
+		return api_reply_empty(a, c, MHD_HTTP_OK);
+	if (err == -EPERM)
+		return api_fail(a, c, MHD_HTTP_FORBIDDEN,
+				"network %016" PRIx64 " is listed in ztd.yaml: remove it there to leave it",
+				rq->nwid);
+	if (err < 0)
+		return api_fail(a, c, 500, "leave %016" PRIx64 ": %s", rq->nwid, strerror(-err));
+	return api_reply(a, c, MHD_HTTP_OK, json_pack("{s:b}", "result", 1));
+}
+
+static enum MHD_Result api_moon_reply(struct api *a, struct MHD_Connection *c,
+				      const struct zt_moon_info *m)
+{
+	json_t *j = api_moon_json(m);
+
+	if (!j)
+		return api_fail(a, c, 500, "out of memory");
+	return api_reply(a, c, MHD_HTTP_OK, j);
+}
+
+/* POST /moon/<id> {"seed":"<address>"}: orbit.  A moon already held is
+ * returned as it is; one not held is orbited through the seed (again, if
+ * it was being waited for); without a seed nothing happens and the answer
+ * is {} (or the moon being waited for). */
+static enum MHD_Result api_moon_orbit(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+{
+	struct zt_moon_info mi;
+	json_t *body = api_body_object(rq);
+	const json_t *sv = json_object_get(body, "seed");
+	const char *ss = json_string_value(sv);
+	uint64_t seed = 0;
+	bool known;
+	int err;
+
+	if (sv && (!ss || strlen(ss) != 10 || !api_parse_addr(ss, 10, &seed) || !seed)) {
+		json_decref(body);
+		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "seed: must be an address, 10 hex digits");
+	}
+	json_decref(body);
+	memset(&mi, 0, sizeof mi);
+	known = zt_core_moon(a->core, rq->nwid, &mi) == 0;
+	if (known && !mi.waiting)
+		return api_moon_reply(a, c, &mi);
+	if (!seed)
+		return known ? api_moon_reply(a, c, &mi) : api_reply_empty(a, c, MHD_HTTP_OK);
+	if (!rq->nwid)
+		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "0000000000000000 is not a moon id");
+	err = zt_core_orbit(a->core, rq->nwid, seed);
+	if (err == -EINVAL)
+		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "orbit %016" PRIx64 " by %010" PRIx64 ": %s",
+				rq->nwid, seed, strerror(-err));
+	if (err < 0)
+		return api_fail(a, c, 500, "orbit %016" PRIx64 ": %s", rq->nwid, strerror(-err));
+	memset(&mi, 0, sizeof mi);
+	if (zt_core_moon(a->core, rq->nwid, &mi) < 0) {
+		/* orbited, but the kernel shows nothing: say what was asked */
+		memset(&mi, 0, sizeof mi);
+		mi.id = rq->nwid;
+		mi.waiting = true;
+		mi.seed = seed;
+	}
+	return api_moon_reply(a, c, &mi);
+}
+
+/* DELETE /moon/<id>: {"result":true}, or {} if it was not orbited. */
+static enum MHD_Result api_moon_deorbit(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+{
+	int err = zt_core_deorbit(a->core, rq->nwid);
+
+	if (err == -ENOENT)
+		return api_reply_empty(a, c, MHD_HTTP_OK);
+	if (err == -EPERM)
+		return api_fail(a, c, MHD_HTTP_FORBIDDEN,
+				"moon %016" PRIx64 " is orbited by ztd.yaml: remove it there to deorbit it",
+				rq->nwid);
+	if (err < 0)
+		return api_fail(a, c, 500, "deorbit %016" PRIx64 ": %s", rq->nwid, strerror(-err));
+	return api_reply(a, c, MHD_HTTP_OK, json_pack("{s:b}", "result", 1));
+}
+
+/* POST /config/settings: zt has no local.conf and changes nothing at
+ * run time; {} (nothing to merge) is accepted, anything else is 400. */
+static enum MHD_Result api_config_settings(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *j;
+
+	if (!rq->len)
+		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
+	j = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, &jerr);
+	if (!j)
+		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "invalid JSON body: %s", jerr.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
+	}
+	key = json_object_iter_key(json_object_iter(j));
+	if (key) {
+		enum MHD_Result ret;
+
+		ret = api_fail(a, c, MHD_HTTP_BAD_REQUEST,
+			       "%.64s: zt has no local.conf: settings are made in ztd.yaml", key);
+		json_decref(j);
+		return ret;
+	}
+	json_decref(j);
+	return api_reply_empty(a, c, MHD_HTTP_OK);
+}
+
+/* ---- metrics: Prometheus text exposition 0.0.4 ---- */
+
+struct api_sample {
+	char *family;               /* zt_<name>_total */
+	const char *instance;       /* borrowed from ctx->names; NULL: the core */
+	const char *name;           /* as counted */
+	uint64_t value;
+};
+
+struct api_samples {
+	struct api_sample *v;
+	size_t n, cap;
+	char **names;               /* copies of instance and counter names */
+	size_t n_names;
+	bool failed;
+};
+
+static const char *api_keep(struct api_samples *ss, const char *s)
+{
+	char **nn, *d;
+
+	if (!s)
+		return NULL;
+	nn = realloc(ss->names, (ss->n_names + 1) * sizeof *nn);
+	if (!nn)
+		return NULL;
+	ss->names = nn;
+	d = strdup(s);
+	if (d)
+		ss->names[ss->n_names++] = d;
+	return d;
+}
+
+static void api_counter_visit(void *ctx, const char *instance, const char *name, uint64_t value)
+{
+	struct api_samples *ss = ctx;
+	struct api_sample *sm;
+	size_t n = strlen(name), i;
+	bool total = n >= 6 && strcmp(name + n - 6, "_total") == 0;
+	char *f;
+
+	if (ss->failed)
+		return;
+	if (ss->n == ss->cap) {
+		size_t cap = ss->cap ? ss->cap * 2 : 64;
+		struct api_sample *v = realloc(ss->v, cap * sizeof *v);
+
+		if (!v) {
+			ss->failed = true;
+			return;
+		}
+		ss->v = v;
+		ss->cap = cap;
+	}
+	f = malloc(3 + n + 7);
+	if (!f) {
+		ss->failed = true;
+		return;
+	}
+	memcpy(f, "zt_", 3);
+	for (i = 0; i < n; i++)
+		f[3 + i] = isalnum((unsigned char)name[i]) ? name[i] : '_';
+	strcpy(f + 3 + n, total ? "" : "_total");
+	sm = &ss->v[ss->n];
+	sm->family = f;
+	sm->value = value;
+	sm->name = api_keep(ss, name);
+	sm->instance = api_keep(ss, instance);
+	if (!sm->name || (instance && !sm->instance)) {
+		free(f);
+		ss->failed = true;
+		return;
+	}
+	ss->n++;
+}
+
+static int api_sample_cmp(const void *x, const void *y)
+{
+	const struct api_sample *a = x, *b = y;
+	int d = strcmp(a->family, b->family);
+
+	if (d)
+		return d;
+	if (!a->instance || !b->instance)
+		return !!a->instance - !!b->instance;
+	return strcmp(a->instance, b->instance);
+}
+
+static void api_samples_free(struct api_samples *ss)
+{
+	size_t i;
+
+	for (i = 0; i < ss->n; i++)
+		free(ss->v[i].family);
+	for (i = 0; i < ss->n_names; i++)
+		free(ss->names[i]);
+	free(ss->v);
+	free(ss->names);
+}
+
+/* s with \, " and newlines escaped as a label value (or, quote false,
+ * as HELP text, where " stays). */
+static void api_prom_escape(FILE *f, const char *s, bool quote)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else if (*s == '"' && quote)
+			fputs("\\\"", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+struct api_peer_stats {
+	FILE *f;
+	unsigned direct, relayed;
+	bool lines;                 /* second pass: write the latency samples */
+};
+
+static void api_peer_metric(void *ctx, const struct zt_peer_info *p)
+{
+	struct api_peer_stats *ps = ctx;
+	char addr[API_ADDRSTRLEN] = "", host[INET6_ADDRSTRLEN];
+	unsigned i, n = p->n_paths < ZT_INFO_MAX_PATHS ? p->n_paths : ZT_INFO_MAX_PATHS;
+
+	if (!ps->lines) {
+		if (p->direct)
+			ps->direct++;
+		else
+			ps->relayed++;
+		return;
+	}
+	if (p->latency < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		const union zt_sockaddr *sa = &p->paths[i].address;
+
+		if (!p->paths[i].preferred)
+			continue;
+		if (sa->sa.sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &sa->in6.sin6_addr, host, sizeof host);
+		else if (sa->sa.sa_family == AF_INET)
+			inet_ntop(AF_INET, &sa->in4.sin_addr, host, sizeof host);
+		else
+			continue;
+		snprintf(addr, sizeof addr, "%s/%u", host, api_port(sa));
+		break;
+	}
+	fprintf(ps->f, "zt_peer_latency_seconds{peer=\"%010" PRIx64 "\",role=\"%s\",path=\"%s\"} %d.%03d\n",
+		p->address, api_role(p->role), addr[0] ? addr : "relayed",
+		p->latency / 1000, p->latency % 1000);
+}
+
+/* The exposition text: every counter of the node and its instances, then
+ * gauges of the peers. */
+static char *api_metrics_text(struct api *a, size_t *len)
+{
+	struct api_samples ss = { 0 };
+	struct api_peer_stats ps = { 0 };
+	char *text = NULL;
+	size_t i;
+	FILE *f;
+
+	zt_core_all_counters(a->core, api_counter_visit, &ss);
+	if (ss.failed) {
+		api_samples_free(&ss);
+		return NULL;
+	}
+	if (ss.n)
+		qsort(ss.v, ss.n, sizeof *ss.v, api_sample_cmp);
+	f = open_memstream(&text, len);
+	if (!f) {
+		api_samples_free(&ss);
+		return NULL;
+	}
+	for (i = 0; i < ss.n; i++) {
+		const struct api_sample *sm = &ss.v[i];
+		uint64_t v = sm->value;
+
+		if (i == 0 || strcmp(sm->family, ss.v[i - 1].family)) {
+			fprintf(f, "# HELP %s zt counter ", sm->family);
+			api_prom_escape(f, sm->name, false);
+			fprintf(f, "\n# TYPE %s counter\n", sm->family);
+		}
+		/* names that differ only in characters a metric name cannot
+		 * carry: one sample of their sum */
+		while (i + 1 < ss.n && api_sample_cmp(sm, &ss.v[i + 1]) == 0)
+			v += ss.v[++i].value;
+		fputs(sm->family, f);
+		if (sm->instance) {
+			fputs("{instance=\"", f);
+			api_prom_escape(f, sm->instance, true);
+			fputs("\"}", f);
+		}
+		fprintf(f, " %" PRIu64 "\n", v);
+	}
+	api_samples_free(&ss);
+	ps.f = f;
+	zt_core_peers(a->core, api_peer_metric, &ps);
+	fprintf(f, "# HELP zt_peers peers known, by whether traffic to them goes direct or through a root\n"
+		"# TYPE zt_peers gauge\n"
+		"zt_peers{path=\"direct\"} %u\nzt_peers{path=\"relayed\"} %u\n", ps.direct, ps.relayed);
+	fputs("# HELP zt_peer_latency_seconds round-trip latency to a peer\n"
+	      "# TYPE zt_peer_latency_seconds gauge\n", f);
+	ps.lines = true;
+	zt_core_peers(a->core, api_peer_metric, &ps);
+	if (ferror(f)) {
+		fclose(f);
+		free(text);
+		return NULL;
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static enum MHD_Result api_metrics(struct api *a, struct MHD_Connection *c)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *text = api_metrics_text(a, &len);
+
+	if (!text)
+		return api_fail(a, c, 500, "out of memory");
+	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4") != MHD_YES ||
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES) {
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struct api_req *rq)
@@ -745,21 +1327,47 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 		}
 		return api_reply(a, c, MHD_HTTP_OK, nc.arr);
 	}
-	case API_R_NETWORK: {
-		struct zt_network_info *ni = malloc(sizeof *ni);
+	case API_R_NETWORK:
+		if (rq->method == API_M_POST)
+			return api_network_join(a, c, rq);
+		if (rq->method == API_M_DELETE)
+			return api_network_leave(a, c, rq);
+		return api_network_reply(a, c, rq->nwid);
+	case API_R_MOONS: {
+		struct api_moons_ctx mc = { json_array(), false };
 
-		if (!ni)
-			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
-		if (zt_core_network(a->core, rq->nwid, ni) < 0) {
-			free(ni);
-			return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+		if (!mc.arr)
+			return api_fail(a, c, 500, "out of memory");
+		zt_core_moons(a->core, api_moons_visit, &mc);
+		if (mc.failed) {
+			json_decref(mc.arr);
+			return api_fail(a, c, 500, "out of memory");
 		}
-		j = api_network_json(ni);
-		free(ni);
-		if (!j)
-			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
-		return api_reply(a, c, MHD_HTTP_OK, j);
+		return api_reply(a, c, MHD_HTTP_OK, mc.arr);
 	}
+	case API_R_MOON: {
+		struct zt_moon_info mi;
+
+		if (rq->method == API_M_POST)
+			return api_moon_orbit(a, c, rq);
+		if (rq->method == API_M_DELETE)
+			return api_moon_deorbit(a, c, rq);
+		memset(&mi, 0, sizeof mi);
+		if (zt_core_moon(a->core, rq->nwid, &mi) < 0)
+			return api_reply_empty(a, c, MHD_HTTP_OK);
+		return api_moon_reply(a, c, &mi);
+	}
+	case API_R_CONFIG:
+		memset(&st, 0, sizeof st);
+		zt_core_status(a->core, &st);
+		j = api_config_json(&st);
+		if (!j)
+			return api_fail(a, c, 500, "out of memory");
+		return api_reply(a, c, MHD_HTTP_OK, j);
+	case API_R_CONFIG_SETTINGS:
+		return api_config_settings(a, c, rq);
+	case API_R_METRICS:
+		return api_metrics(a, c);
 	case API_R_PEERS: {
 		struct api_peers_ctx pc = { json_array(), false };
 
@@ -812,11 +1420,12 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 	struct api_req *rq = *req_cls;
 
 	if (!rq) {
-		const char *cl, *tok;
+		const char *cl, *tok, *allow;
 		bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 			      strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 		bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
 			       strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
+		bool is_delete = strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
 
 		rq = calloc(1, sizeof *rq);
 		if (!rq)
@@ -824,9 +1433,12 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 		*req_cls = rq;
 		(*a->requests)++;
 		rq->route = api_route(url, &rq->peer, &rq->nwid);
+		rq->method = is_get ? API_M_GET : is_post ? API_M_POST : is_delete ? API_M_DELETE : 0;
 		if (rq->route != API_R_HEALTH) {
 			tok = api_presented(c);
-			if (!tok || !api_token_ok(a, tok)) {
+			if (!tok || !(api_token_ok(a->token, a->token_len, tok) ||
+				      (rq->route == API_R_METRICS && a->mtoken_len &&
+				       api_token_ok(a->mtoken, a->mtoken_len, tok)))) {
 				(*a->unauthorized)++;
 				return api_reply_empty(a, c, MHD_HTTP_UNAUTHORIZED);
 			}
@@ -835,12 +1447,11 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 			/* maybe another service's: decided once the body is in */
 			rq->route = API_R_SERVICE;
 			rq->url = strdup(url);
-			rq->method = strdup(is_post ? "POST" : method);
-			if (!rq->url || !rq->method)
+			rq->method_name = strdup(is_post ? "POST" : method);
+			if (!rq->url || !rq->method_name)
 				return MHD_NO;
-		} else if (api_route_posts(rq->route) ? !is_post : !is_get)
-			return api_reply_allow(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
-					       api_route_posts(rq->route) ? "POST, PUT" : "GET, HEAD");
+		} else if (!(api_route_methods(rq->route, &allow) & rq->method))
+			return api_reply_allow(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, allow);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			char *end;
@@ -912,7 +1523,7 @@ static void api_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	if (!rq)
 		return;
 	free(rq->url);
-	free(rq->method);
+	free(rq->method_name);
 	free(rq->body);
 	free(rq);
 	*req_cls = NULL;
@@ -988,7 +1599,8 @@ static void api_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- token and port files ---- */
 
-static int api_read_token(struct api *a, const char *path)
+/* Read a token file into tok (API_TOKEN_MAX + 1 bytes) and *tlen. */
+static int api_read_token(struct api *a, const char *path, char *tok, size_t *tlen)
 {
 	char buf[API_TOKEN_MAX + 2];
 	ssize_t n;
@@ -1022,9 +1634,9 @@ static int api_read_token(struct api *a, const char *path)
 		zt_log(a->zi, ZT_LOG_ERR, "%s: token contains a NUL byte", path);
 		return -EINVAL;
 	}
-	memcpy(a->token, buf + s, len - s);
-	a->token[len - s] = 0;
-	a->token_len = len - s;
+	memcpy(tok, buf + s, len - s);
+	tok[len - s] = 0;
+	*tlen = len - s;
 	sodium_memzero(buf, sizeof buf);
 	return 0;
 }
@@ -1072,9 +1684,10 @@ static int api_make_token(struct api *a, const char *path)
 	return 0;
 }
 
-static int api_load_token(struct api *a, const char *path)
+/* Read a token file, creating it first if it does not exist. */
+static int api_load_token(struct api *a, const char *path, char *tok, size_t *tlen)
 {
-	int err = api_read_token(a, path);
+	int err = api_read_token(a, path, tok, tlen);
 
 	if (err != -ENOENT) {
 		if (err < 0 && err != -EINVAL)
@@ -1085,7 +1698,7 @@ static int api_load_token(struct api *a, const char *path)
 	if (err < 0 && err != -EEXIST)
 		return err;
 	/* made by us, or by someone else just now */
-	err = api_read_token(a, path);
+	err = api_read_token(a, path, tok, tlen);
 	if (err < 0 && err != -EINVAL)
 		zt_log(a->zi, ZT_LOG_ERR, "open %s: %s", path, strerror(-err));
 	return err;
@@ -1141,6 +1754,7 @@ static void api_destroy(void *state)
 	if (!a)
 		return;
 	sodium_memzero(a->token, sizeof a->token);
+	sodium_memzero(a->mtoken, sizeof a->mtoken);
 	free(a->token_file);
 	free(a);
 }
@@ -1377,9 +1991,18 @@ static int api_start(void *state, struct ev_loop *loop)
 		zt_log(a->zi, ZT_LOG_ERR, "no node home for authtoken.secret: set token-file");
 		return -EINVAL;
 	}
-	err = api_load_token(a, path);
+	err = api_load_token(a, path, a->token, &a->token_len);
 	if (err < 0)
 		return err;
+	if (home) {
+		if (snprintf(path, sizeof path, "%s/metricstoken.secret", home) >= (int)sizeof path) {
+			zt_log(a->zi, ZT_LOG_ERR, "%s: path too long for the metrics token file", home);
+			return -ENAMETOOLONG;
+		}
+		err = api_load_token(a, path, a->mtoken, &a->mtoken_len);
+		if (err < 0)
+			return err;
+	}
 	for (i = 0; i < a->nlisten; i++) {
 		err = api_listen(a, &a->listen[i]);
 		if (err < 0) {
