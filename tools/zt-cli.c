@@ -56,6 +56,14 @@ static void cli_help(FILE *f)
 		"  listpeers              one line per peer\n"
 		"  listnetworks           one line per joined network\n"
 		"  peers                  peers as a table\n"
+		"  join <nwid>            join a network\n"
+		"  leave <nwid>           leave a network joined with join\n"
+		"  set <nwid> <setting>=<value>\n"
+		"                         allowManaged, allowGlobal, allowDefault, allowDNS\n"
+		"  get <nwid> <field>     a field of a network, or ip, ip4, ip6, ip6plane, ip6prefix\n"
+		"  listmoons              the moons orbited, as JSON\n"
+		"  orbit <id> <seed>      orbit a moon through one of its roots\n"
+		"  deorbit <id>           stop orbiting a moon\n"
 		"  ping <address>         ECHO a peer and show its latency and path\n"
 		"  /<path>                GET an API path and print the body\n",
 		PACKAGE_VERSION, ZT_DEFAULT_HOME);
@@ -144,7 +152,8 @@ static void cli_resp_clear(struct cli_resp *r)
 
 /* One request; r->status is the HTTP status, or 0 with r->err set when
  * no answer came.  r->body is always a string. */
-static void cli_request(struct cli *c, const char *method, const char *path, struct cli_resp *r)
+static void cli_request(struct cli *c, const char *method, const char *path, const char *body,
+			struct cli_resp *r)
 {
 	struct curl_slist *hdrs = NULL, *h;
 	char url[8192], auth[CLI_TOKEN_MAX + 32];
@@ -179,9 +188,13 @@ static void cli_request(struct cli *c, const char *method, const char *path, str
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, r->err);
 	if (strcmp(method, "POST") == 0) {
+		if (!body)
+			body = "{}";
 		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "{}");
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, 2L);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	} else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 	}
 	rc = curl_easy_perform(c->curl);
 	curl_slist_free_all(hdrs);
@@ -230,7 +243,7 @@ static json_t *cli_get_json(struct cli *c, const char *path, const char *command
 	json_error_t jerr;
 	json_t *j;
 
-	cli_request(c, "GET", path, &r);
+	cli_request(c, "GET", path, NULL, &r);
 	if (r.status == 0) {
 		*rc = cli_unreachable(c, &r);
 		cli_resp_clear(&r);
@@ -463,7 +476,7 @@ static int cli_get_path(struct cli *c, const char *path)
 	struct cli_resp r;
 	int rc = 0;
 
-	cli_request(c, "GET", path, &r);
+	cli_request(c, "GET", path, NULL, &r);
 	if (r.status == 200)
 		fwrite(r.body, 1, r.len, stdout);
 	else
@@ -506,7 +519,7 @@ static int cli_ping(struct cli *c, const char *addr)
 		lower[i] = (char)tolower((unsigned char)addr[i]);
 	lower[10] = 0;
 	snprintf(path, sizeof path, "/peer/%s/echo", lower);
-	cli_request(c, "POST", path, &r);
+	cli_request(c, "POST", path, NULL, &r);
 	if (r.status == 0) {
 		int rc = cli_unreachable(c, &r);
 
@@ -553,6 +566,292 @@ static int cli_ping(struct cli *c, const char *addr)
 	return 1;
 }
 
+/* join/leave: POST or DELETE /network/<nwid>; "200 join OK". */
+static int cli_join_leave(struct cli *c, const char *command, const char *nwid)
+{
+	char path[64];
+	struct cli_resp r;
+	int rc = 0;
+
+	snprintf(path, sizeof path, "/network/%s", nwid);
+	cli_request(c, strcmp(command, "join") ? "DELETE" : "POST", path, "{}", &r);
+	if (r.status != 200)
+		rc = cli_failed(command, &r);
+	else if (c->json)
+		fwrite(r.body, 1, r.len, stdout);
+	else
+		printf("200 %s OK\n", command);
+	cli_resp_clear(&r);
+	return rc;
+}
+
+static const char *const cli_settings[] = { "allowManaged", "allowGlobal", "allowDefault", "allowDNS" };
+
+/* The local setting of "<setting>=<value>", or NULL. */
+static const char *cli_setting(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t i, n = eq ? (size_t)(eq - arg) : 0;
+
+	for (i = 0; i < sizeof cli_settings / sizeof cli_settings[0]; i++)
+		if (strlen(cli_settings[i]) == n && !memcmp(arg, cli_settings[i], n))
+			return cli_settings[i];
+	return NULL;
+}
+
+/* set <nwid> <setting>=<value>: POST {"<setting>":bool} to the network and
+ * print the answer as it came (no newline added). */
+static int cli_set(struct cli *c, const char *nwid, const char *arg)
+{
+	const char *value = strchr(arg, '=') + 1;
+	char path[64], body[64];
+	struct cli_resp r;
+	int rc = 0;
+
+	snprintf(path, sizeof path, "/network/%s", nwid);
+	snprintf(body, sizeof body, "{\"%s\":%s}", cli_setting(arg),
+		 value[0] == 't' || value[0] == '1' ? "true" : "false");
+	cli_request(c, "POST", path, body, &r);
+	if (r.status == 200)
+		fwrite(r.body, 1, r.len, stdout);
+	else
+		rc = cli_failed("set", &r);
+	cli_resp_clear(&r);
+	return rc;
+}
+
+/* An assigned address "ip/bits" without its "/bits", into buf. */
+static const char *cli_strip_bits(const char *a, char *buf, size_t len)
+{
+	const char *sl = strchr(a, '/');
+	size_t n = sl ? (size_t)(sl - a) : strlen(a);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, a, n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* get <nwid> ip|ip4|ip6: the assigned addresses (containing "." or ":" for
+ * ip4 and ip6) without their prefix lengths. */
+static json_t *cli_get_ips(const json_t *net, const char *which)
+{
+	const json_t *addrs = json_object_get(net, "assignedAddresses"), *a;
+	json_t *out = json_array();
+	char buf[128];
+	size_t i;
+
+	if (!out)
+		return NULL;
+	json_array_foreach(addrs, i, a) {
+		const char *s = json_string_value(a);
+
+		if (!s || (!strcmp(which, "ip4") && !strchr(s, '.')) || (!strcmp(which, "ip6") && !strchr(s, ':')))
+			continue;
+		if (json_array_append_new(out, json_string(cli_strip_bits(s, buf, sizeof buf))) < 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* ip6plane: the assigned address starting with "fc" without "/bits";
+ * ip6prefix: its first 24 characters.  json null if there is none. */
+static json_t *cli_get_plane(const json_t *net, bool prefix)
+{
+	const json_t *addrs = json_object_get(net, "assignedAddresses"), *a;
+	char buf[128];
+	size_t i;
+
+	json_array_foreach(addrs, i, a) {
+		const char *s = json_string_value(a);
+
+		if (!s || strncmp(s, "fc", 2))
+			continue;
+		cli_strip_bits(s, buf, sizeof buf);
+		if (prefix && strlen(buf) > 24)
+			buf[24] = 0;
+		return json_string(buf);
+	}
+	return json_null();
+}
+
+static int cli_get(struct cli *c, const char *nwid, const char *prop)
+{
+	const json_t *net = NULL, *n, *v;
+	json_t *j, *val = NULL;
+	size_t i;
+	int rc = 0;
+
+	j = cli_get_json(c, "/network", "get", &rc);
+	if (!j)
+		return rc;
+	json_array_foreach(j, i, n)
+		if (!strcasecmp(cli_str(n, "nwid", ""), nwid))
+			net = n;
+	if (!net) {
+		fprintf(stderr, "unknown network ID, check that you are a member of the network\n");
+		json_decref(j);
+		return 0;
+	}
+	if (!strcmp(prop, "ip") || !strcmp(prop, "ip4") || !strcmp(prop, "ip6"))
+		val = cli_get_ips(net, prop);
+	else if (!strcmp(prop, "ip6plane") || !strcmp(prop, "ip6prefix"))
+		val = cli_get_plane(net, !strcmp(prop, "ip6prefix"));
+	else
+		val = json_incref(json_object_get(net, prop));
+	json_decref(j);
+	if (c->json) {
+		if (!val)
+			val = json_null();
+		cli_print_json(val);
+	} else if (json_is_array(val) && !strncmp(prop, "ip", 2)) {
+		json_array_foreach(val, i, v)
+			printf("%s\n", json_string_value(v));
+	} else if (json_is_string(val)) {
+		printf("%s\n", json_string_value(val));
+	} else if (json_is_integer(val)) {
+		printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(val));
+	} else if (json_is_real(val)) {
+		printf("%g\n", json_real_value(val));
+	} else if (json_is_boolean(val)) {
+		printf("%d\n", json_is_true(val) ? 1 : 0);
+	} else if (!json_is_null(val) || strncmp(prop, "ip6", 3)) {
+		printf("error, unknown property name\n");
+	}
+	json_decref(val);
+	return 0;
+}
+
+static int cli_listmoons(struct cli *c)
+{
+	json_t *j;
+	int rc = 0;
+
+	j = cli_get_json(c, "/moon", "listmoons", &rc);
+	if (!j)
+		return rc;
+	cli_print_json(j);
+	json_decref(j);
+	return 0;
+}
+
+/* 1 to max hex digits, not zero. */
+static bool cli_parse_hex(const char *s, size_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!s || !*s || strlen(s) > max)
+		return false;
+	for (i = 0; s[i]; i++) {
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+		v = v << 4 | (uint64_t)(isdigit((unsigned char)s[i]) ? s[i] - '0' :
+					 tolower((unsigned char)s[i]) - 'a' + 10);
+	}
+	*out = v;
+	return v != 0;
+}
+
+/* orbit <world id> <seed>: POST /moon/<id> {"seed":"<seed>"}. */
+static int cli_orbit(struct cli *c, const char *id_s, const char *seed_s)
+{
+	char path[64], body[64];
+	uint64_t id, seed;
+	struct cli_resp r;
+	json_t *j;
+	int rc = 0;
+
+	cli_parse_hex(id_s, 16, &id);
+	cli_parse_hex(seed_s, 10, &seed);
+	snprintf(path, sizeof path, "/moon/%016" PRIx64, id);
+	snprintf(body, sizeof body, "{\"seed\":\"%010" PRIx64 "\"}", seed);
+	cli_request(c, "POST", path, body, &r);
+	if (r.status != 200) {
+		rc = cli_failed("orbit", &r);
+	} else if (!c->json) {
+		printf("200 orbit OK\n");
+	} else if ((j = json_loadb(r.body, r.len, JSON_DECODE_ANY, NULL))) {
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("200 orbit invalid JSON response\n");
+		rc = 1;
+	}
+	cli_resp_clear(&r);
+	return rc;
+}
+
+static int cli_deorbit(struct cli *c, const char *id_s)
+{
+	char path[64];
+	struct cli_resp r;
+	uint64_t id;
+	int rc = 0;
+
+	cli_parse_hex(id_s, 16, &id);
+	snprintf(path, sizeof path, "/moon/%016" PRIx64, id);
+	cli_request(c, "DELETE", path, NULL, &r);
+	if (r.status != 200)
+		rc = cli_failed("deorbit", &r);
+	else if (c->json)
+		fwrite(r.body, 1, r.len, stdout);
+	else
+		printf("200 deorbit OK\n");
+	cli_resp_clear(&r);
+	return rc;
+}
+
+/* Check a command's arguments before looking for the service: -1 if
+ * they are good, else the exit status (the message is printed). */
+static int cli_check(const char *command, const char *arg1, const char *arg2)
+{
+	uint64_t v;
+
+	if (!strcmp(command, "join") || !strcmp(command, "leave")) {
+		if (!arg1 || strlen(arg1) != 16) {
+			printf("invalid network id\n");
+			return 2;
+		}
+	} else if (!strcmp(command, "set") || !strcmp(command, "get")) {
+		if (!arg1 || strlen(arg1) != 16) {
+			fprintf(stderr, "invalid format: must be a 16-digit (network) ID\n");
+			return 2;
+		}
+		if (!arg2) {
+			fprintf(stderr, "invalid format: include a property name to %s\n", command);
+			return 2;
+		}
+		if (command[0] == 'g')
+			return -1;
+		if (!strchr(arg2, '=')) {
+			cli_help(stderr);
+			return 2;
+		}
+		if (!cli_setting(arg2)) {
+			fprintf(stderr, "zt-cli: set: '%.*s' is not a local setting (only allowManaged, "
+				"allowGlobal, allowDefault and allowDNS are): nothing done\n",
+				(int)(strchr(arg2, '=') - arg2), arg2);
+			return 0;
+		}
+	} else if (!strcmp(command, "orbit")) {
+		if (!cli_parse_hex(arg1, 16, &v) || !cli_parse_hex(arg2, 10, &v)) {
+			fprintf(stderr, "zt-cli: orbit: needs a moon id (up to 16 hex digits) and a seed "
+				"(the address of one of its roots, 10 hex digits), neither zero: nothing done\n");
+			return 0;
+		}
+	} else if (!strcmp(command, "deorbit")) {
+		if (!cli_parse_hex(arg1, 16, &v)) {
+			fprintf(stderr, "zt-cli: deorbit: needs a moon id, up to 16 hex digits, not zero\n");
+			return 2;
+		}
+	}
+	return -1;
+}
+
 /* ---- main ---- */
 
 static int cli_setup(struct cli *c)
@@ -591,7 +890,7 @@ static int cli_setup(struct cli *c)
 int main(int argc, char **argv)
 {
 	struct cli c = { .host = "127.0.0.1", .wait_s = 5.0 };
-	const char *command = NULL;
+	const char *command = NULL, *arg1, *arg2;
 	int i, rc;
 
 	c.home = getenv("ZT_HOME");
@@ -670,10 +969,18 @@ int main(int argc, char **argv)
 	}
 	if (command[0] != '/' && strcmp(command, "info") && strcmp(command, "status") &&
 	    strcmp(command, "listpeers") && strcmp(command, "peers") && strcmp(command, "ping") &&
-	    strcmp(command, "listnetworks")) {
+	    strcmp(command, "listnetworks") && strcmp(command, "join") && strcmp(command, "leave") &&
+	    strcmp(command, "set") && strcmp(command, "get") && strcmp(command, "listmoons") &&
+	    strcmp(command, "orbit") && strcmp(command, "deorbit")) {
 		cli_help(stderr);
 		return 0;
 	}
+	arg1 = i + 1 < argc ? argv[i + 1] : NULL;
+	arg2 = i + 2 < argc ? argv[i + 2] : NULL;
+	/* argument errors are told before looking for the service */
+	rc = cli_check(command, arg1, arg2);
+	if (rc >= 0)
+		return rc;
 	rc = cli_setup(&c);
 	if (rc)
 		return rc;
@@ -691,8 +998,20 @@ int main(int argc, char **argv)
 		rc = cli_peers(&c, command);
 	else if (!strcmp(command, "listnetworks"))
 		rc = cli_listnetworks(&c, command);
+	else if (!strcmp(command, "join") || !strcmp(command, "leave"))
+		rc = cli_join_leave(&c, command, arg1);
+	else if (!strcmp(command, "set"))
+		rc = cli_set(&c, arg1, arg2);
+	else if (!strcmp(command, "get"))
+		rc = cli_get(&c, arg1, arg2);
+	else if (!strcmp(command, "listmoons"))
+		rc = cli_listmoons(&c);
+	else if (!strcmp(command, "orbit"))
+		rc = cli_orbit(&c, arg1, arg2);
+	else if (!strcmp(command, "deorbit"))
+		rc = cli_deorbit(&c, arg1);
 	else
-		rc = cli_ping(&c, i + 1 < argc ? argv[i + 1] : NULL);
+		rc = cli_ping(&c, arg1);
 	curl_easy_cleanup(c.curl);
 	curl_global_cleanup();
 	return rc;
