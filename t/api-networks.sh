@@ -14,7 +14,7 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v jq > /dev/null || skip_all "needs jq"
 command -v curl > /dev/null || skip_all "needs curl"
-plan 124
+plan 125
 
 ns_bridge
 for h in root:1 ctl:2 a:11; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -265,5 +265,9 @@ zt_wait 30 has_latency; ok $? "the root's latency, a gauge in seconds with its p
 
 kill -0 "$zt_pid_a"
 ok $? "a survived it all"
+zt_stop a
+zt_stop ctl
+zt_stop root
+is "$(cat "$ns_tmp"/*/log | grep -c -e 'Sanitizer' -e 'runtime error')" 0 "no sanitizer reports in any ztd log"
 [ $tap_failed -eq 0 ] || { zt_log a; }
 tap_done
