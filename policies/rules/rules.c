@@ -1,0 +1,752 @@
+/* rules: a policy that evaluates the network's ZeroTier flow rules
+ * (networks.md §6) on the frames of an ingress or egress chain.
+ *
+ * The rule table arrives with every config (rules()); it is validated and
+ * decoded once into fixed-size entries, so judge() only reads it and
+ * bounds-checks the frame.  See zt-rules(7). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/random.h>
+
+#include <zt/module.h>
+
+#define RULES_MAX 1024                  /* base table limit, §6.1 */
+#define RULES_ADDR_MASK 0xffffffffffULL /* ZeroTier addresses are 40 bits */
+#define RULES_FLAG_UNKNOWN_MATCH 0x08ULL
+
+#define RULES_NOT 0x80
+#define RULES_OR 0x40
+
+/* Rule types, §6.1. */
+enum {
+	RULES_A_DROP = 0,
+	RULES_A_ACCEPT = 1,
+	RULES_A_TEE = 2,
+	RULES_A_WATCH = 3,
+	RULES_A_REDIRECT = 4,
+	RULES_A_BREAK = 5,
+	RULES_A_PRIORITY = 6,
+	RULES_A_LAST = 15,
+	RULES_M_ZT_SOURCE = 24,
+	RULES_M_ZT_DEST = 25,
+	RULES_M_VLAN_ID = 26,
+	RULES_M_VLAN_PCP = 27,
+	RULES_M_VLAN_DEI = 28,
+	RULES_M_MAC_SOURCE = 29,
+	RULES_M_MAC_DEST = 30,
+	RULES_M_IPV4_SOURCE = 31,
+	RULES_M_IPV4_DEST = 32,
+	RULES_M_IPV6_SOURCE = 33,
+	RULES_M_IPV6_DEST = 34,
+	RULES_M_IP_TOS = 35,
+	RULES_M_IP_PROTOCOL = 36,
+	RULES_M_ETHERTYPE = 37,
+	RULES_M_ICMP = 38,
+	RULES_M_SPORT = 39,
+	RULES_M_DPORT = 40,
+	RULES_M_CHARACTERISTICS = 41,
+	RULES_M_FRAME_SIZE = 42,
+	RULES_M_RANDOM = 43,
+	RULES_M_TAGS_DIFFERENCE = 44,
+	RULES_M_TAGS_AND = 45,
+	RULES_M_TAGS_OR = 46,
+	RULES_M_TAGS_XOR = 47,
+	RULES_M_TAGS_EQUAL = 48,
+	RULES_M_TAG_SENDER = 49,
+	RULES_M_TAG_RECEIVER = 50,
+	RULES_M_INTEGER_RANGE = 51,
+};
+
+/* The value length a type needs (§6.1); 0 for types without a value and
+ * for unassigned types, which may carry anything. */
+static const uint8_t rules_minlen[64] = {
+	[RULES_A_TEE] = 14, [RULES_A_WATCH] = 14, [RULES_A_REDIRECT] = 14,
+	[RULES_M_ZT_SOURCE] = 5, [RULES_M_ZT_DEST] = 5,
+	[RULES_M_VLAN_ID] = 2, [RULES_M_VLAN_PCP] = 1, [RULES_M_VLAN_DEI] = 1,
+	[RULES_M_MAC_SOURCE] = 6, [RULES_M_MAC_DEST] = 6,
+	[RULES_M_IPV4_SOURCE] = 5, [RULES_M_IPV4_DEST] = 5,
+	[RULES_M_IPV6_SOURCE] = 17, [RULES_M_IPV6_DEST] = 17,
+	[RULES_M_IP_TOS] = 3, [RULES_M_IP_PROTOCOL] = 1, [RULES_M_ETHERTYPE] = 2,
+	[RULES_M_ICMP] = 3, [RULES_M_SPORT] = 4, [RULES_M_DPORT] = 4,
+	[RULES_M_CHARACTERISTICS] = 8, [RULES_M_FRAME_SIZE] = 4, [RULES_M_RANDOM] = 4,
+	[RULES_M_TAGS_DIFFERENCE] = 8, [RULES_M_TAGS_AND] = 8, [RULES_M_TAGS_OR] = 8,
+	[RULES_M_TAGS_XOR] = 8, [RULES_M_TAGS_EQUAL] = 8, [RULES_M_TAG_SENDER] = 8,
+	[RULES_M_TAG_RECEIVER] = 8, [RULES_M_INTEGER_RANGE] = 19,
+};
+
+/* Characteristics bits, §6.3. */
+#define RULES_CF_INBOUND   0x8000000000000000ULL
+#define RULES_CF_MULTICAST 0x4000000000000000ULL
+#define RULES_CF_BROADCAST 0x2000000000000000ULL
+#define RULES_CF_IP_AUTH   0x1000000000000000ULL
+
+/* One decoded rule. */
+struct rules_rule {
+	uint8_t t;          /* as encoded: NOT, OR, type */
+	uint8_t type;       /* t & 63 */
+	union {
+		uint64_t addr;                                  /* ZT source/dest */
+		struct { uint64_t addr; uint16_t len; } fwd;    /* TEE, WATCH, REDIRECT */
+		uint8_t mac[6];
+		struct { uint8_t ip[16]; uint8_t bits; } ip;
+		struct { uint8_t mask, start, end; } tos;
+		struct { uint8_t type, code, flags; } icmp;
+		struct { uint16_t start, end; } range;
+		struct { uint32_t id, value; } tag;
+		struct { uint64_t start; uint32_t span; uint16_t idx; uint8_t format; } num;
+		uint64_t mask;
+		uint32_t u32;
+		uint16_t u16;
+		uint8_t u8;
+	} v;
+};
+
+struct rules {
+	struct zt_inst *zi;
+	bool default_accept;        /* verdict until the first table arrives */
+	bool have_table;
+	struct rules_rule *table;
+	unsigned n;
+	uint64_t flags;
+	uint64_t rng;               /* MATCH_RANDOM's generator state */
+
+	uint64_t *accepted, *dropped, *no_match, *malformed_tables, *short_frames;
+	uint64_t *copies_not_sent, *redirects_not_done;
+};
+
+/* Results of evaluating one table, §6.2. */
+enum rules_result { RULES_NO_MATCH, RULES_DROP, RULES_ACCEPT, RULES_SUPER_ACCEPT };
+
+/* A match's outcome: plain 0/1 (NOT applies), or hardNo/hardYes (NOT ignored). */
+enum { RULES_M0 = 0, RULES_M1 = 1, RULES_HARD_NO = 2, RULES_HARD_YES = 3 };
+
+/* What judge() knows about the frame, with the IPv6 walk done on demand. */
+struct rules_frame {
+	const uint8_t *dst, *src;   /* Ethernet header */
+	const uint8_t *p;           /* payload */
+	size_t len;
+	uint16_t ethertype;
+	bool ip4, ip6;
+	unsigned ihl;
+	int walk;                   /* -1 not yet, 0 failed, 1 done */
+	uint8_t nh;                 /* final next header after the walk */
+	size_t pos;                 /* its offset */
+};
+
+static uint64_t rules_be(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/* splitmix64: a fast generator for MATCH_RANDOM, seeded from getrandom(). */
+static uint32_t rules_random(struct rules *s)
+{
+	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+/* ---- the table ---- */
+
+static void rules_decode(struct rules_rule *r, uint8_t t, const uint8_t *v)
+{
+	memset(r, 0, sizeof *r);
+	r->t = t;
+	r->type = t & 63;
+	switch (r->type) {
+	case RULES_A_TEE:
+	case RULES_A_WATCH:
+	case RULES_A_REDIRECT:
+		r->v.fwd.addr = rules_be(v, 8) & RULES_ADDR_MASK;
+		r->v.fwd.len = (uint16_t)rules_be(v + 12, 2);
+		break;
+	case RULES_M_ZT_SOURCE:
+	case RULES_M_ZT_DEST:
+		r->v.addr = rules_be(v, 5);
+		break;
+	case RULES_M_VLAN_ID:
+	case RULES_M_ETHERTYPE:
+		r->v.u16 = (uint16_t)rules_be(v, 2);
+		break;
+	case RULES_M_VLAN_PCP:
+	case RULES_M_VLAN_DEI:
+	case RULES_M_IP_PROTOCOL:
+		r->v.u8 = v[0];
+		break;
+	case RULES_M_MAC_SOURCE:
+	case RULES_M_MAC_DEST:
+		memcpy(r->v.mac, v, 6);
+		break;
+	case RULES_M_IPV4_SOURCE:
+	case RULES_M_IPV4_DEST:
+		memcpy(r->v.ip.ip, v, 4);
+		r->v.ip.bits = v[4] > 32 ? 32 : v[4];
+		break;
+	case RULES_M_IPV6_SOURCE:
+	case RULES_M_IPV6_DEST:
+		memcpy(r->v.ip.ip, v, 16);
+		r->v.ip.bits = v[16] > 128 ? 128 : v[16];
+		break;
+	case RULES_M_IP_TOS:
+		r->v.tos.mask = v[0];
+		r->v.tos.start = v[1];
+		r->v.tos.end = v[2];
+		break;
+	case RULES_M_ICMP:
+		r->v.icmp.type = v[0];
+		r->v.icmp.code = v[1];
+		r->v.icmp.flags = v[2];
+		break;
+	case RULES_M_SPORT:
+	case RULES_M_DPORT:
+	case RULES_M_FRAME_SIZE:
+		r->v.range.start = (uint16_t)rules_be(v, 2);
+		r->v.range.end = (uint16_t)rules_be(v + 2, 2);
+		break;
+	case RULES_M_CHARACTERISTICS:
+		r->v.mask = rules_be(v, 8);
+		break;
+	case RULES_M_RANDOM:
+		r->v.u32 = (uint32_t)rules_be(v, 4);
+		break;
+	case RULES_M_TAGS_DIFFERENCE:
+	case RULES_M_TAGS_AND:
+	case RULES_M_TAGS_OR:
+	case RULES_M_TAGS_XOR:
+	case RULES_M_TAGS_EQUAL:
+	case RULES_M_TAG_SENDER:
+	case RULES_M_TAG_RECEIVER:
+		r->v.tag.id = (uint32_t)rules_be(v, 4);
+		r->v.tag.value = (uint32_t)rules_be(v + 4, 4);
+		break;
+	case RULES_M_INTEGER_RANGE:
+		/* §6.1: the reader keeps end - start in 32 bits */
+		r->v.num.start = rules_be(v, 8);
+		r->v.num.span = (uint32_t)(rules_be(v + 8, 8) - r->v.num.start);
+		r->v.num.idx = (uint16_t)rules_be(v + 16, 2);
+		r->v.num.format = v[18];
+		break;
+	default:
+		break;
+	}
+}
+
+/* Checks the whole encoded table; 0, or -EINVAL with why filled in. */
+static int rules_check(const struct zt_policy_rules *r, char *why, size_t whylen)
+{
+	size_t pos = 0;
+
+	if (r->n > RULES_MAX) {
+		snprintf(why, whylen, "%u entries, at most %u allowed", r->n, RULES_MAX);
+		return -EINVAL;
+	}
+	if (r->len && !r->rules) {
+		snprintf(why, whylen, "no table bytes");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < r->n; i++) {
+		uint8_t type, len;
+
+		if (r->len - pos < 2) {
+			snprintf(why, whylen, "entry %u: truncated header", i);
+			return -EINVAL;
+		}
+		type = r->rules[pos] & 63;
+		len = r->rules[pos + 1];
+		if (r->len - pos - 2 < len) {
+			snprintf(why, whylen, "entry %u: value of %u bytes runs past the table", i, len);
+			return -EINVAL;
+		}
+		if (len < rules_minlen[type]) {
+			snprintf(why, whylen, "entry %u: type %u has %u bytes, needs %u", i, type, len,
+				 rules_minlen[type]);
+			return -EINVAL;
+		}
+		pos += 2u + len;
+	}
+	if (pos != r->len) {
+		snprintf(why, whylen, "%zu bytes after the %u entries", r->len - pos, r->n);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int rules_rules(void *state, const struct zt_policy_rules *r)
+{
+	struct rules *s = state;
+	struct rules_rule *table = NULL;
+	char why[96];
+	size_t pos = 0;
+	int err;
+
+	if (!r) {
+		(*s->malformed_tables)++;
+		zt_log(s->zi, ZT_LOG_ERR, "rule table refused: none given");
+		return -EINVAL;
+	}
+	if ((err = rules_check(r, why, sizeof why)) < 0) {
+		(*s->malformed_tables)++;
+		zt_log(s->zi, ZT_LOG_ERR, "rule table refused, keeping the previous one: %s", why);
+		return err;
+	}
+	if (r->n) {
+		table = calloc(r->n, sizeof *table);
+		if (!table) {
+			zt_log(s->zi, ZT_LOG_ERR, "rule table of %u entries: out of memory", r->n);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned i = 0; i < r->n; i++) {
+		rules_decode(&table[i], r->rules[pos], r->rules + pos + 2);
+		pos += 2u + r->rules[pos + 1];
+	}
+	free(s->table);
+	s->table = table;
+	s->n = r->n;
+	s->flags = r->flags;
+	s->have_table = true;
+	return 0;
+}
+
+/* ---- matches, §6.3 ---- */
+
+/* §6.3.1: the IPv6 extension header walk, once per frame. */
+static bool rules_walk(struct rules_frame *fr)
+{
+	size_t pos = 40;
+	uint8_t nh;
+
+	if (fr->walk >= 0)
+		return fr->walk == 1;
+	fr->walk = 0;
+	nh = fr->p[6];
+	while (pos <= fr->len) {
+		if (nh == 0 || nh == 43 || nh == 60 || nh == 135) {
+			if (pos + 8 > fr->len)
+				return false;
+			nh = fr->p[pos];
+			pos += (size_t)fr->p[pos + 1] * 8 + 8;
+		} else {
+			fr->nh = nh;
+			fr->pos = pos;
+			fr->walk = 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool rules_is_l4_ports(uint8_t proto)
+{
+	return proto == 6 || proto == 17 || proto == 132 || proto == 136;
+}
+
+/* The top bits of a and b agree. */
+static bool rules_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, whole) != 0)
+		return false;
+	if (rest) {
+		uint8_t m = (uint8_t)(0xff << (8 - rest));
+
+		if ((a[whole] & m) != (b[whole] & m))
+			return false;
+	}
+	return true;
+}
+
+/* IPv6: (address AND netmask) == rule address, host bits included. */
+static bool rules_ip6_eq(const uint8_t *addr, const uint8_t *rule, unsigned bits)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned b = bits >= (i + 1) * 8 ? 8 : bits > i * 8 ? bits - i * 8 : 0;
+		uint8_t m = b ? (uint8_t)(0xff << (8 - b)) : 0;
+
+		if ((addr[i] & m) != rule[i])
+			return false;
+	}
+	return true;
+}
+
+static uint64_t rules_characteristics(const struct zt_policy_ctx *ctx, struct rules_frame *fr)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	const uint8_t *p = fr->p;
+	uint64_t cf = 0;
+
+	if (ctx->inbound)
+		cf |= RULES_CF_INBOUND;
+	if (fr->dst[0] & 1)
+		cf |= RULES_CF_MULTICAST;
+	if (memcmp(fr->dst, bcast, 6) == 0)
+		cf |= RULES_CF_BROADCAST;
+	/* Only the Neighbour Solicitation counts as authenticated without a
+	 * COO; zt's policies see no COOs (zt-rules(7)). */
+	if (fr->ip6 && fr->len >= 64 && p[6] == 58 && p[40] == 135)
+		cf |= RULES_CF_IP_AUTH;
+	if (fr->ip4 && p[9] == 6 && fr->len >= (size_t)fr->ihl + 14)
+		cf |= (uint64_t)(p[fr->ihl + 12] & 0x0f) << 8 | p[fr->ihl + 13];
+	else if (fr->ip6 && rules_walk(fr) && fr->nh == 6 && fr->len > fr->pos + 14)
+		cf |= (uint64_t)(p[fr->pos + 12] & 0x0f) << 8 | p[fr->pos + 13];
+	return cf;
+}
+
+static unsigned rules_port(const struct rules_rule *r, struct rules_frame *fr)
+{
+	const uint8_t *p = fr->p;
+	unsigned off = r->type == RULES_M_SPORT ? 0 : 2, port;
+
+	if (fr->ip4) {
+		if (!rules_is_l4_ports(p[9]) || fr->len <= (size_t)fr->ihl + 4)
+			return RULES_M0;
+		port = (unsigned)(p[fr->ihl + off] << 8 | p[fr->ihl + off + 1]);
+		return port >= r->v.range.start && port <= r->v.range.end;
+	}
+	if (fr->ip6) {
+		if (!rules_walk(fr))
+			return RULES_HARD_NO;
+		if (!rules_is_l4_ports(fr->nh) || fr->len <= fr->pos + 4)
+			return RULES_M0;
+		port = (unsigned)(p[fr->pos + off] << 8 | p[fr->pos + off + 1]);
+		return port > 0 && port >= r->v.range.start && port <= r->v.range.end;
+	}
+	return RULES_HARD_NO;
+}
+
+static unsigned rules_icmp(const struct rules_rule *r, struct rules_frame *fr)
+{
+	const uint8_t *p = fr->p;
+	size_t at;
+
+	if (fr->ip4 && p[9] == 1 && fr->len >= (size_t)fr->ihl + 2)
+		at = fr->ihl;
+	else if (fr->ip6 && rules_walk(fr) && fr->nh == 58 && fr->len >= fr->pos + 2)
+		at = fr->pos;
+	else
+		return RULES_HARD_NO;
+	if (p[at] != r->v.icmp.type)
+		return RULES_HARD_NO;
+	if (r->v.icmp.flags & 0x01)
+		return p[at + 1] == r->v.icmp.code;
+	return RULES_HARD_YES;
+}
+
+/* INTEGER_RANGE, as 1.14 reads it (zt-rules(7)). */
+static unsigned rules_integer(const struct rules_rule *r, const struct rules_frame *fr)
+{
+	unsigned bits = (r->v.num.format & 63) + 1, bytes = (bits + 7) / 8;
+	uint64_t x = 0;
+	size_t idx;
+
+	if (!(r->v.num.format & 0x80)) {
+		idx = (size_t)r->v.num.idx + 8 - bytes;
+		if (idx + bytes <= fr->len)
+			for (size_t i = idx; i < idx + bytes; i++)
+				x = x << 8 | fr->p[i];
+		x &= UINT64_MAX >> (64 - bits);
+	} else {
+		idx = r->v.num.idx;
+		if (idx + bytes <= fr->len)
+			for (size_t i = idx; i < idx + bytes; i++)
+				x = x >> 8 | (uint64_t)fr->p[i] << 56;
+		x >>= 64 - bits;
+	}
+	return x >= r->v.num.start && x <= r->v.num.start + (uint64_t)r->v.num.span;
+}
+
+/* Tags: zt's policies know no tags, neither the node's own (TAG of the
+ * config) nor a remote member's; §6.3 with both absent. */
+static unsigned rules_tag(const struct rules_rule *r, bool inbound, bool super, bool *skip_drop)
+{
+	switch (r->type) {
+	case RULES_M_TAG_SENDER:
+		if (super) {
+			*skip_drop = true;
+			return RULES_HARD_YES;
+		}
+		return RULES_HARD_NO;       /* inbound: remote absent; outbound: own absent */
+	case RULES_M_TAG_RECEIVER:
+		if (super || !inbound) {    /* outbound: the receiver's tag is not known yet */
+			*skip_drop = true;
+			return RULES_HARD_YES;
+		}
+		return RULES_HARD_NO;       /* inbound: own tag absent */
+	default:
+		return RULES_HARD_NO;       /* TAGS_*: no own tag */
+	}
+}
+
+static unsigned rules_match(struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx,
+			    struct rules_frame *fr, uint64_t zs, uint64_t zd, bool super, bool *skip_drop)
+{
+	const uint8_t *p = fr->p;
+
+	switch (r->type) {
+	case RULES_M_ZT_SOURCE:
+		return zs == r->v.addr;
+	case RULES_M_ZT_DEST:
+		return zd == r->v.addr;
+	case RULES_M_VLAN_ID:
+		return r->v.u16 == 0;       /* frames carry VLAN ID 0 */
+	case RULES_M_VLAN_PCP:
+	case RULES_M_VLAN_DEI:
+		return r->v.u8 == 0;
+	case RULES_M_MAC_SOURCE:
+		return memcmp(fr->src, r->v.mac, 6) == 0;
+	case RULES_M_MAC_DEST:
+		return memcmp(fr->dst, r->v.mac, 6) == 0;
+	case RULES_M_IPV4_SOURCE:
+	case RULES_M_IPV4_DEST:
+		if (!fr->ip4)
+			return RULES_HARD_NO;
+		return rules_prefix_eq(p + (r->type == RULES_M_IPV4_SOURCE ? 12 : 16), r->v.ip.ip, r->v.ip.bits);
+	case RULES_M_IPV6_SOURCE:
+	case RULES_M_IPV6_DEST:
+		if (!fr->ip6)
+			return RULES_HARD_NO;
+		return rules_ip6_eq(p + (r->type == RULES_M_IPV6_SOURCE ? 8 : 24), r->v.ip.ip, r->v.ip.bits);
+	case RULES_M_IP_TOS: {
+		unsigned x;
+
+		if (fr->ip4)
+			x = p[1] & r->v.tos.mask;
+		else if (fr->ip6)
+			x = (unsigned)((p[0] << 4) | (p[1] >> 4)) & 0xff & r->v.tos.mask;
+		else
+			return RULES_HARD_NO;
+		return x >= r->v.tos.start && x <= r->v.tos.end;
+	}
+	case RULES_M_IP_PROTOCOL:
+		if (fr->ip4)
+			return p[9] == r->v.u8;
+		if (fr->ip6 && rules_walk(fr))
+			return fr->nh == r->v.u8;
+		return RULES_HARD_NO;
+	case RULES_M_ETHERTYPE:
+		return fr->ethertype == r->v.u16;
+	case RULES_M_ICMP:
+		return rules_icmp(r, fr);
+	case RULES_M_SPORT:
+	case RULES_M_DPORT:
+		return rules_port(r, fr);
+	case RULES_M_CHARACTERISTICS:
+		return (rules_characteristics(ctx, fr) & r->v.mask) != 0;
+	case RULES_M_FRAME_SIZE:
+		return fr->len >= r->v.range.start && fr->len <= r->v.range.end;
+	case RULES_M_RANDOM:
+		return rules_random(s) <= r->v.u32;
+	case RULES_M_TAGS_DIFFERENCE:
+	case RULES_M_TAGS_AND:
+	case RULES_M_TAGS_OR:
+	case RULES_M_TAGS_XOR:
+	case RULES_M_TAGS_EQUAL:
+	case RULES_M_TAG_SENDER:
+	case RULES_M_TAG_RECEIVER:
+		return rules_tag(r, ctx->inbound, super, skip_drop);
+	case RULES_M_INTEGER_RANGE:
+		return rules_integer(r, fr);
+	default:                            /* unassigned */
+		return (s->flags & RULES_FLAG_UNKNOWN_MATCH) ? RULES_M1 : RULES_M0;
+	}
+}
+
+/* ---- evaluation, §6.2 ---- */
+
+static enum rules_result rules_eval(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
+				    bool *copy)
+{
+	uint64_t me = ctx->self & RULES_ADDR_MASK, zs = ctx->source & RULES_ADDR_MASK;
+	uint64_t zd = ctx->dest & RULES_ADDR_MASK;
+	bool set = true, skip_drop = false, super = false;
+
+	*copy = false;
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct rules_rule *r = &s->table[i];
+		unsigned m, v;
+
+		if (r->type <= RULES_A_LAST) {
+			bool fwd = r->type == RULES_A_TEE || r->type == RULES_A_WATCH || r->type == RULES_A_REDIRECT;
+
+			if (!set) {
+				if (ctx->inbound && fwd && r->v.fwd.addr == me)
+					super = true;
+				set = true;
+				continue;
+			}
+			switch (r->type) {
+			case RULES_A_PRIORITY:
+				return RULES_ACCEPT;
+			case RULES_A_DROP:
+				if (skip_drop) {
+					skip_drop = false;
+					continue;
+				}
+				return RULES_DROP;
+			case RULES_A_ACCEPT:
+				return super ? RULES_SUPER_ACCEPT : RULES_ACCEPT;
+			case RULES_A_TEE:
+			case RULES_A_WATCH:
+			case RULES_A_REDIRECT:
+				if (r->v.fwd.addr == zs)
+					continue;
+				if (r->v.fwd.addr == me) {
+					if (ctx->inbound)
+						return RULES_SUPER_ACCEPT;
+					continue;
+				}
+				if (r->v.fwd.addr == zd)
+					continue;
+				/* a copy or a redirect zt cannot make: go on */
+				if (r->type == RULES_A_REDIRECT)
+					(*s->redirects_not_done)++;
+				else
+					*copy = true;
+				continue;
+			case RULES_A_BREAK:
+				return RULES_NO_MATCH;
+			default:
+				continue;
+			}
+		}
+		if (!set && !(r->t & RULES_OR))
+			continue;
+		m = rules_match(s, r, ctx, fr, zs, zd, super, &skip_drop);
+		v = m == RULES_HARD_NO ? 0 : m == RULES_HARD_YES ? 1 : m ^ (unsigned)(r->t >> 7);
+		set = (r->t & RULES_OR) ? (set || v) : (set && v);
+	}
+	return RULES_NO_MATCH;
+}
+
+static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx, const struct zt_frame *f)
+{
+	struct rules *s = state;
+	struct rules_frame fr;
+	enum rules_result res;
+	bool copy;
+
+	if (!f || !f->data || f->len < 14) {
+		(*s->short_frames)++;
+		(*s->dropped)++;
+		return ZT_DROP;
+	}
+	if (!s->have_table) {
+		(*(s->default_accept ? s->accepted : s->dropped))++;
+		return s->default_accept ? ZT_ACCEPT : ZT_DROP;
+	}
+	fr.dst = f->data;
+	fr.src = f->data + 6;
+	fr.ethertype = (uint16_t)(f->data[12] << 8 | f->data[13]);
+	fr.p = f->data + 14;
+	fr.len = f->len - 14;
+	fr.ip4 = fr.ethertype == 0x0800 && fr.len >= 20;
+	fr.ip6 = fr.ethertype == 0x86dd && fr.len >= 40;
+	fr.ihl = fr.ip4 ? (fr.p[0] & 15u) * 4 : 0;
+	fr.walk = -1;
+	fr.nh = 0;
+	fr.pos = 0;
+
+	res = rules_eval(s, ctx, &fr, &copy);
+	switch (res) {
+	case RULES_ACCEPT:
+	case RULES_SUPER_ACCEPT:
+		if (copy)
+			(*s->copies_not_sent)++;
+		(*s->accepted)++;
+		return ZT_ACCEPT;
+	case RULES_DROP:
+		(*s->dropped)++;
+		return ZT_DROP;
+	case RULES_NO_MATCH:
+		break;
+	}
+	/* §6.4: no capabilities reach a policy, so nothing accepted: drop */
+	(*s->no_match)++;
+	(*s->dropped)++;
+	return ZT_DROP;
+}
+
+/* ---- the module ---- */
+
+static int rules_counters(struct rules *s)
+{
+	static const struct zt_counter_field fields[] = {
+		ZT_COUNTER_FIELD(struct rules, accepted),
+		ZT_COUNTER_FIELD(struct rules, dropped),
+		ZT_COUNTER_FIELD(struct rules, no_match),
+		ZT_COUNTER_FIELD(struct rules, malformed_tables),
+		ZT_COUNTER_FIELD(struct rules, short_frames),
+		ZT_COUNTER_FIELD(struct rules, copies_not_sent),
+		ZT_COUNTER_FIELD(struct rules, redirects_not_done),
+	};
+
+	return zt_counters_bind(s->zi, s, fields, sizeof fields / sizeof fields[0]);
+}
+
+static int rules_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
+{
+	const char *def = zt_conf_str(conf, "default");
+	struct rules *s;
+	int err;
+
+	if (def && strcmp(def, "accept") != 0 && strcmp(def, "drop") != 0) {
+		const struct zt_node *at = zt_node_get(conf, "default");
+
+		zt_node_error(at ? at : conf, "must be 'accept' or 'drop'");
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->zi = zi;
+	s->default_accept = !def || strcmp(def, "accept") == 0;
+	if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != (ssize_t)sizeof s->rng)
+		s->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)s;
+	if ((err = rules_counters(s)) < 0)
+		goto fail;
+	*state = s;
+	return 0;
+fail:
+	free(s);
+	return err;
+}
+
+static void rules_destroy(void *state)
+{
+	struct rules *s = state;
+
+	if (!s)
+		return;
+	free(s->table);
+	free(s);
+}
+
+static const struct zt_policy_ops rules_ops = {
+	.judge = rules_judge,
+	.rules = rules_rules,
+};
+
+static const struct zt_opt rules_opts[] = {
+	ZT_OPT_STR("default", "accept", "verdict until the network's first rule table arrives: accept or drop"),
+	ZT_OPT_END
+};
+
+ZT_EXPORT const struct zt_module zt_module = {
+	.abi = ZT_MODULE_ABI, .name = "rules", .kind = ZT_POLICY,
+	.summary = "ZeroTier flow rules from the network's config",
+	.opts = rules_opts,
+	.create = rules_create, .destroy = rules_destroy,
+	.ops.policy = &rules_ops,
+};

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Flow rules from the controller, enforced by the rules policy on the
+# members' ingress: the network first drops ICMP and accepts the rest
+# (ping fails, ARP and TCP pass), then accepts everything (ping passes),
+# then drops TCP to port 5555 only (that connection fails, ping passes).
+# Every change reaches the members with a new config.
+#
+#   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 (controller)
+#                              |-- a 198.18.0.11 [zt0] ingress: rules
+#                              \-- b 198.18.0.12 [zt0] ingress: rules
+. "$srcdir/t/tap.sh"
+. "$srcdir/t/netns.sh"
+ns_require
+[ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
+plan 9
+
+ns_bridge
+for h in root:1 ctl:2 a:11 b:12; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
+zt_world root 198.18.0.1/9993
+zt_start root
+zt_services="  - { use: controller }" zt_start ctl
+
+ctl_api() { zt_api ctl -H 'Content-Type: application/json' "$@"; }
+net=$(ctl_api -X POST -d '{"name":"rules","private":true,"v4AssignMode":{"zt":true},
+	"ipAssignmentPools":[{"ipRangeStart":"198.19.2.10","ipRangeEnd":"198.19.2.100"}],
+	"routes":[{"target":"198.19.2.0/24"}],
+	"rules":[{"type":"MATCH_IP_PROTOCOL","ipProtocol":1},{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]}' \
+	"http://127.0.0.1:9993/controller/network/$(zt_address ctl)______" | jq -r .id)
+like "$net" "^$(zt_address ctl)[0-9a-f]{6}\$" "the controller creates a network dropping ICMP ($net)"
+set_rules() {
+	ctl_api -X POST -d "{\"rules\":$1}" "http://127.0.0.1:9993/controller/network/$net" > /dev/null
+}
+
+join="networks:
+  - id: \"$net\"
+    iface: { use: tap, name: zt0 }
+    ingress: [ { use: rules } ]"
+zt_networks=$join zt_start a
+zt_networks=$join zt_start b
+for n in a b; do
+	ctl_api -X POST -d '{"authorized":true}' \
+		"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address $n)" > /dev/null
+done
+status() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r .status; }
+is_status() { [ "$(status "$1")" = "$2" ]; }
+ip_of() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r '.assignedAddresses[0]' | cut -d/ -f1; }
+has_ip() { like_ip=$(ip_of "$1"); [ -n "$like_ip" ] && [ "$like_ip" != null ]; }
+zt_wait 30 is_status a OK && zt_wait 30 is_status b OK && zt_wait 30 has_ip a && zt_wait 30 has_ip b
+ok $? "both members are configured"
+ipa=$(ip_of a); ipb=$(ip_of b)
+zt_wait 10 sh -c "ip netns exec $(ns_name b) ip -4 -o addr show dev zt0 | grep -q '$ipb/24'"
+
+tcp_ok() {
+	head -c 200000 /dev/urandom > "$ns_tmp/blob"
+	rm -f "$ns_tmp/got"
+	ns_exec b sh -c "timeout 10 nc -l -p $1 > '$ns_tmp/got'" &
+	sleep 0.5
+	ns_exec a sh -c "timeout 8 nc -w 3 -q 1 '$ipb' $1 < '$ns_tmp/blob'" > /dev/null 2>&1
+	wait $!
+	[ "$(sha256sum < "$ns_tmp/got")" = "$(sha256sum < "$ns_tmp/blob")" ]
+}
+pings() { ns_exec a ping -c 1 -W 1 "$ipb" > /dev/null 2>&1; }
+no_ping() { ! ns_exec a ping -c 3 -i 0.3 -W 1 "$ipb" > /dev/null 2>&1; }
+
+zt_wait 20 tcp_ok 5555; ok $? "TCP passes (ARP resolved) while ICMP is dropped"
+no_ping; ok $? "ping is dropped by the rules"
+like "$(ns_exec a ip neigh show "$ipb" dev zt0)" "lladdr" "ARP passes the rules"
+
+set_rules '[{"type":"ACTION_ACCEPT"}]'
+zt_wait 60 pings; ok $? "with the rules changed to accept all, ping passes"
+
+set_rules '[{"type":"MATCH_IP_PROTOCOL","ipProtocol":6},{"type":"MATCH_IP_DEST_PORT_RANGE","start":5555,"end":5555},{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]'
+port_blocked() { ! tcp_ok 5555; }
+zt_wait 60 port_blocked; ok $? "TCP to port 5555 is dropped once the rules say so"
+tcp_ok 5556; ok $? "TCP to port 5556 still passes"
+pings; ok $? "and ping passes"
+[ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; zt_log b; }
+tap_done
