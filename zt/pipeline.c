@@ -276,10 +276,19 @@ static void pl_network(struct zt_pipeline *p, struct zt_node *n, struct pl_netwo
 		zt_node_error(n, "missing required key 'iface' (the network's port, e.g. { use: tap })");
 	else
 		net->iface = pl_add(p, v, ZT_IFACE, id);
-	if ((v = (struct zt_node *)zt_node_get(n, "ingress")))
-		net->n_ingress = pl_chain(p, v, id, net->ingress);
-	if ((v = (struct zt_node *)zt_node_get(n, "egress")))
-		net->n_egress = pl_chain(p, v, id, net->egress);
+	/* inline policies are named <module>@<id>.ingress or .egress */
+	if ((v = (struct zt_node *)zt_node_get(n, "ingress"))) {
+		char suffix[32];
+
+		snprintf(suffix, sizeof suffix, "%s.ingress", id);
+		net->n_ingress = pl_chain(p, v, suffix, net->ingress);
+	}
+	if ((v = (struct zt_node *)zt_node_get(n, "egress"))) {
+		char suffix[32];
+
+		snprintf(suffix, sizeof suffix, "%s.egress", id);
+		net->n_egress = pl_chain(p, v, suffix, net->egress);
+	}
 }
 
 /* Every instance a network section may add: each network adds at most
