@@ -2,7 +2,11 @@
  * the host sends on the device go up to the network; frames the network
  * delivers are written to it.  Link settings, addresses and routes are set
  * through rtnetlink (libmnl), and the device's multicast groups are read
- * from /proc/net/dev_mcast.  See zt-tap(7). */
+ * from /proc/net/dev_mcast.  With offloads, the device carries a
+ * virtio_net_hdr before each frame: the host hands over TCP super-frames
+ * of up to 64 KB and frames whose checksum is still to be computed, and
+ * this module cuts them into segments that fit the port's MTU and fills in
+ * the checksums.  See zt-tap(7). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +25,7 @@
 #include <linux/if_tun.h>
 #include <linux/ip.h>
 #include <linux/rtnetlink.h>
+#include <linux/virtio_net.h>
 
 #include <ev.h>
 #include <libmnl/libmnl.h>
@@ -34,6 +40,13 @@
 #define TAP_MTU_MAX 10000
 #define TAP_NL_TIMEOUT_S 2
 #define TAP_MCAST_PATH "/proc/net/dev_mcast"
+/* With offloads: the header before each frame, and the largest frame the
+ * host may hand over in one read (a 64 KB IP packet, Ethernet header and
+ * a VLAN tag). */
+#define TAP_VNET_HLEN ((unsigned)sizeof(struct virtio_net_hdr))
+#define TAP_GSO_MAX (65536 + TAP_SLOT_EXTRA)
+#define TAP_GBUF_SIZE (TAP_MTU_MAX + TAP_SLOT_EXTRA + TAP_GSO_MAX)
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
 
 /* An address or route in the form sent to the kernel: zeroed, then
  * filled, so that two of them compare with memcmp. */
@@ -67,6 +80,8 @@ struct tap {
 	unsigned txqueuelen;
 	unsigned batch;
 	double mcast_every;
+	bool opt_offload;        /* the option */
+	bool offload;            /* the device carries vnet headers */
 	bool started;
 
 	int fd;
@@ -98,6 +113,7 @@ struct tap {
 	uint8_t *buf;            /* batch slots of slot bytes */
 	size_t slot;
 	struct zt_frame *frames;
+	uint8_t *gbuf;           /* with offloads: TAP_GBUF_SIZE, a super-frame */
 
 	/* Multicast groups of the device, sorted, as last reported. */
 	ev_timer mtimer;
@@ -108,6 +124,7 @@ struct tap {
 	uint64_t *rx_frames, *rx_bytes, *rx_short, *rx_errors;
 	uint64_t *tx_frames, *tx_bytes, *tx_short, *tx_oversize, *tx_dropped, *tx_errors;
 	uint64_t *netlink_errors;
+	uint64_t *tso_frames, *tso_segments, *csum_fixed, *offload_dropped;
 };
 
 /* ---- small sets ---- */
@@ -745,6 +762,221 @@ static int tap_configure(void *state, const struct zt_iface_settings *s)
 	return err < 0 ? err : e;
 }
 
+/* ---- offloads: super-frames and checksums the host left to us ---- */
+
+/* The one's complement sum of len bytes, as 16-bit words loaded in host
+ * order (the sum does not depend on the order, RFC 1071); an odd last byte
+ * is padded with a zero.  Pieces summed one after the other must all have
+ * an even length except the last. */
+static uint64_t tap_sum(uint64_t acc, const uint8_t *d, size_t len)
+{
+	uint32_t w;
+	uint16_t h;
+
+	for (; len >= 4; d += 4, len -= 4) {
+		memcpy(&w, d, 4);
+		acc += w;
+	}
+	if (len >= 2) {
+		memcpy(&h, d, 2);
+		acc += h;
+		d += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint8_t last[2] = { d[0], 0 };
+
+		memcpy(&h, last, 2);
+		acc += h;
+	}
+	return acc;
+}
+
+/* The checksum of a sum, in the order the words were loaded. */
+static uint16_t tap_csum(uint64_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)~acc;
+}
+
+static unsigned tap_get16(const uint8_t *d)
+{
+	return (unsigned)d[0] << 8 | d[1];
+}
+
+static void tap_put16(uint8_t *d, size_t v)
+{
+	d[0] = (uint8_t)(v >> 8);
+	d[1] = (uint8_t)v;
+}
+
+/* The offset of the network header and its ethertype: after the Ethernet
+ * header and at most one 802.1Q or 802.1ad tag.  0 if the frame is too
+ * short for them. */
+static size_t tap_l3(const uint8_t *f, size_t len, unsigned *type)
+{
+	size_t l3 = TAP_ETH_HLEN;
+
+	if (len < TAP_ETH_HLEN)
+		return 0;
+	*type = tap_get16(f + 12);
+	if (*type == 0x8100 || *type == 0x88a8) {
+		l3 += TAP_VLAN_HLEN;
+		if (len < l3)
+			return 0;
+		*type = tap_get16(f + 16);
+	}
+	return l3;
+}
+
+/* A TCP super-frame taken apart: where its headers are and how it is cut. */
+struct tap_gso {
+	size_t l3;        /* offset of the IP header */
+	size_t l4;        /* offset of the TCP header */
+	size_t hlen;      /* Ethernet, IP and TCP headers: copied to each segment */
+	size_t payload;   /* TCP payload bytes after them */
+	size_t mss;       /* payload bytes per segment */
+	unsigned nseg;
+	bool v6;
+};
+
+/* Checks a GSO frame of len bytes and plans its segments: each one's IP
+ * packet fits mtu.  0, or -EINVAL for anything but a well-formed IPv4 or
+ * IPv6 TCP frame of the type the header says. */
+static int tap_gso_parse(const struct virtio_net_hdr *h, const uint8_t *f, size_t len,
+			 unsigned mtu, struct tap_gso *g)
+{
+	unsigned type = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN, et = 0, next;
+	size_t l3, l4, iplen, thl;
+
+	l3 = tap_l3(f, len, &et);
+	if (!l3)
+		return -EINVAL;
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
+		if (et != 0x0800 || len < l3 + 20 || f[l3] >> 4 != 4)
+			return -EINVAL;
+		l4 = l3 + (size_t)(f[l3] & 15) * 4;
+		iplen = tap_get16(f + l3 + 2);
+		/* no options cut short, TCP, not a fragment (MF or an offset) */
+		if (l4 < l3 + 20 || len < l4 || f[l3 + 9] != IPPROTO_TCP ||
+		    (f[l3 + 6] & 0x3f) || f[l3 + 7])
+			return -EINVAL;
+		g->v6 = false;
+	} else if (type == VIRTIO_NET_HDR_GSO_TCPV6) {
+		if (et != 0x86dd || len < l3 + 40 || f[l3] >> 4 != 6)
+			return -EINVAL;
+		iplen = tap_get16(f + l3 + 4);
+		if (iplen)
+			iplen += 40;
+		/* hop-by-hop, routing and destination options may come first */
+		next = f[l3 + 6];
+		l4 = l3 + 40;
+		while (next == 0 || next == 43 || next == 60) {
+			if (len < l4 + 8 || l4 - l3 > 40 + 256)
+				return -EINVAL;
+			next = f[l4];
+			l4 += ((size_t)f[l4 + 1] + 1) * 8;
+		}
+		if (next != IPPROTO_TCP)
+			return -EINVAL;
+		g->v6 = true;
+	} else {
+		return -EINVAL;
+	}
+	/* the IP length, if set, says where the packet ends */
+	if (iplen) {
+		if (iplen > len - l3)
+			return -EINVAL;
+		len = l3 + iplen;
+	}
+	if (len < l4 + 20)
+		return -EINVAL;
+	thl = (size_t)(f[l4 + 12] >> 4) * 4;
+	if (thl < 20 || len < l4 + thl || h->gso_size == 0)
+		return -EINVAL;
+	g->l3 = l3;
+	g->l4 = l4;
+	g->hlen = l4 + thl;
+	g->payload = len - g->hlen;
+	if (mtu <= g->hlen - l3)
+		return -EINVAL;
+	g->mss = h->gso_size;
+	if (g->mss > mtu - (g->hlen - l3))
+		g->mss = mtu - (g->hlen - l3);
+	g->nseg = g->payload ? (unsigned)((g->payload + g->mss - 1) / g->mss) : 1;
+	return 0;
+}
+
+/* Writes segment i of the super-frame f into out (room for l3 plus the
+ * MTU given to tap_gso_parse) with its lengths, IPv4 id, sequence number,
+ * flags and checksums set; returns the segment's length. */
+static size_t tap_gso_segment(const struct tap_gso *g, const uint8_t *f, unsigned i, uint8_t *out)
+{
+	size_t off = (size_t)i * g->mss;
+	size_t chunk = g->payload - off < g->mss ? g->payload - off : g->mss;
+	size_t tcplen = g->hlen - g->l4 + chunk;
+	uint8_t *ip = out + g->l3, *tcp = out + g->l4, pseudo[8];
+	uint32_t seq;
+	uint64_t acc;
+	uint16_t sum;
+
+	memcpy(out, f, g->hlen);
+	memcpy(out + g->hlen, f + g->hlen + off, chunk);
+	if (!g->v6) {
+		tap_put16(ip + 2, g->hlen - g->l3 + chunk);
+		tap_put16(ip + 4, (tap_get16(ip + 4) + i) & 0xffff);
+		ip[10] = ip[11] = 0;
+		sum = tap_csum(tap_sum(0, ip, g->l4 - g->l3));
+		memcpy(ip + 10, &sum, 2);
+		acc = tap_sum(0, ip + 12, 8);
+		pseudo[0] = 0;
+		pseudo[1] = IPPROTO_TCP;
+		tap_put16(pseudo + 2, tcplen);
+		acc = tap_sum(acc, pseudo, 4);
+	} else {
+		tap_put16(ip + 4, g->hlen - g->l3 - 40 + chunk);
+		acc = tap_sum(0, ip + 8, 32);
+		tap_put16(pseudo, tcplen >> 16);
+		tap_put16(pseudo + 2, tcplen & 0xffff);
+		pseudo[4] = pseudo[5] = pseudo[6] = 0;
+		pseudo[7] = IPPROTO_TCP;
+		acc = tap_sum(acc, pseudo, 8);
+	}
+	seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
+	seq += (uint32_t)off;
+	tcp[4] = (uint8_t)(seq >> 24);
+	tcp[5] = (uint8_t)(seq >> 16);
+	tcp[6] = (uint8_t)(seq >> 8);
+	tcp[7] = (uint8_t)seq;
+	if (i + 1 < g->nseg)
+		tcp[13] &= (uint8_t)~0x09;   /* FIN, PSH: the last segment's */
+	if (i > 0)
+		tcp[13] &= (uint8_t)~0x80;   /* CWR: the first segment's */
+	tcp[16] = tcp[17] = 0;
+	sum = tap_csum(tap_sum(acc, tcp, tcplen));
+	memcpy(tcp + 16, &sum, 2);
+	return g->hlen + chunk;
+}
+
+/* Fills in the checksum the host left to us (VIRTIO_NET_HDR_F_NEEDS_CSUM):
+ * from csum_start to the end of the frame, where the host already put the
+ * pseudo-header's sum, stored at csum_start + csum_offset.  0 or -EINVAL. */
+static int tap_csum_partial(const struct virtio_net_hdr *h, uint8_t *f, size_t len)
+{
+	size_t start = h->csum_start, at = start + h->csum_offset;
+	uint16_t sum;
+
+	if (start >= len || at + 2 > len)
+		return -EINVAL;
+	sum = tap_csum(tap_sum(0, f + start, len - start));
+	/* UDP's checksum field is at 6: there a zero means none */
+	if (sum == 0 && h->csum_offset == 6)
+		sum = 0xffff;
+	memcpy(f + at, &sum, 2);
+	return 0;
+}
+
 /* ---- reading: frames the host sends ---- */
 
 /* Buffers for frames up to the current MTU; called where no frame is
@@ -768,6 +1000,116 @@ static void tap_buffers_fit(struct tap *p)
 	p->slot = slot;
 }
 
+/* Hands the frames gathered so far up to the network. */
+static void tap_flush(struct tap *p, unsigned *n)
+{
+	if (*n) {
+		*p->rx_frames += *n;
+		zt_iface_rx(p->zi, p->frames, *n);
+		*n = 0;
+	}
+}
+
+/* Cuts a super-frame read into slot n (and on into gbuf) into segments in
+ * the slots from n on, handing up full batches on the way; returns the
+ * number of slots in use. */
+static unsigned tap_rx_gso(struct tap *p, const struct virtio_net_hdr *h, size_t len, unsigned n)
+{
+	uint8_t *f = p->gbuf;
+	unsigned mtu = p->mtu;
+	struct tap_gso g;
+
+	/* the whole frame in one place, out of the slots it is cut into */
+	memcpy(f, p->buf + (size_t)n * p->slot, len < p->slot ? len : p->slot);
+	/* buffers that could not grow with the MTU bound the segments */
+	if (mtu > p->slot - TAP_SLOT_EXTRA)
+		mtu = (unsigned)(p->slot - TAP_SLOT_EXTRA);
+	if (tap_gso_parse(h, f, len, mtu, &g) < 0) {
+		(*p->offload_dropped)++;
+		return n;
+	}
+	(*p->tso_frames)++;
+	*p->tso_segments += g.nseg;
+	for (unsigned i = 0; i < g.nseg; i++) {
+		uint8_t *out;
+		size_t l;
+
+		if (n == p->batch)
+			tap_flush(p, &n);
+		out = p->buf + (size_t)n * p->slot;
+		l = tap_gso_segment(&g, f, i, out);
+		p->frames[n].data = out;
+		p->frames[n].len = l;
+		*p->rx_bytes += l;
+		n++;
+	}
+	return n;
+}
+
+/* Reads with a vnet header before each frame: a frame that fits a slot
+ * lands there, a super-frame goes on into gbuf. */
+static void tap_read_vnet(struct tap *p, struct ev_loop *loop, ev_io *w)
+{
+	unsigned n = 0, tries;
+
+	for (tries = 0; tries < p->batch; tries++) {
+		struct virtio_net_hdr h;
+		uint8_t *dst = p->buf + (size_t)n * p->slot;
+		struct iovec iov[3] = {
+			{ .iov_base = &h, .iov_len = TAP_VNET_HLEN },
+			{ .iov_base = dst, .iov_len = p->slot },
+			{ .iov_base = p->gbuf + p->slot, .iov_len = TAP_GBUF_SIZE - p->slot },
+		};
+		ssize_t r = readv(p->fd, iov, 3);
+		size_t len;
+
+		if (r < 0) {
+			if (errno == EINTR) {
+				tries--;
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			(*p->rx_errors)++;
+			if (errno == EBADFD || errno == ENODEV) {
+				zt_log(p->zi, ZT_LOG_ERR, "read %s: %s", p->dev, strerror(errno));
+				ev_io_stop(loop, w);
+			}
+			break;
+		}
+		if (r < (ssize_t)(TAP_VNET_HLEN + TAP_ETH_HLEN)) {
+			(*p->rx_short)++;
+			continue;
+		}
+		len = (size_t)r - TAP_VNET_HLEN;
+		/* a frame that filled the buffer may have been cut */
+		if (len >= TAP_GBUF_SIZE) {
+			(*p->offload_dropped)++;
+			continue;
+		}
+		if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+			n = tap_rx_gso(p, &h, len, n);
+			continue;
+		}
+		if (len > p->slot) {
+			(*p->offload_dropped)++;
+			continue;
+		}
+		if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+			if (tap_csum_partial(&h, dst, len) < 0) {
+				(*p->offload_dropped)++;
+				continue;
+			}
+			(*p->csum_fixed)++;
+		}
+		p->frames[n].data = dst;
+		p->frames[n].len = len;
+		*p->rx_bytes += len;
+		n++;
+	}
+	tap_flush(p, &n);
+}
+
 static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tap *p = w->data;
@@ -776,6 +1118,10 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 	tap_buffers_fit(p);
 	if (!p->buf)
 		return;
+	if (p->offload) {
+		tap_read_vnet(p, loop, w);
+		return;
+	}
 	for (tries = 0; tries < p->batch; tries++) {
 		uint8_t *dst = p->buf + (size_t)n * p->slot;
 		ssize_t r = read(p->fd, dst, p->slot);
@@ -804,18 +1150,25 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		*p->rx_bytes += (uint64_t)r;
 		n++;
 	}
-	if (n) {
-		*p->rx_frames += n;
-		zt_iface_rx(p->zi, p->frames, n);
-	}
+	tap_flush(p, &n);
 }
 
 /* ---- writing: frames for the host ---- */
+
+/* With offloads, before each frame: its checksums need no check, the
+ * network's MAC has authenticated it. */
+static const struct virtio_net_hdr tap_vnet_valid = {
+	.flags = VIRTIO_NET_HDR_F_DATA_VALID,
+	.gso_type = VIRTIO_NET_HDR_GSO_NONE,
+};
 
 static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 {
 	struct tap *p = state;
 	unsigned i, taken = 0;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)&tap_vnet_valid, .iov_len = TAP_VNET_HLEN },
+	};
 
 	if (p->fd < 0)
 		return -ENOTCONN;
@@ -833,9 +1186,17 @@ static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 			(*p->tx_oversize)++;
 			continue;
 		}
-		do
-			w = write(p->fd, f[i].data, f[i].len);
-		while (w < 0 && errno == EINTR);
+		if (p->offload) {
+			iov[1].iov_base = f[i].data;
+			iov[1].iov_len = f[i].len;
+			do
+				w = writev(p->fd, iov, 2);
+			while (w < 0 && errno == EINTR);
+		} else {
+			do
+				w = write(p->fd, f[i].data, f[i].len);
+			while (w < 0 && errno == EINTR);
+		}
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 				(*p->tx_dropped)++;
@@ -971,11 +1332,13 @@ static void tap_stop(void *state)
 	p->started = false;
 }
 
-/* Opens the TAP device; logs and returns -errno on failure. */
-static int tap_open(struct tap *p)
+/* Opens the TAP device, with vnet headers and offloads if asked; logs
+ * and returns -errno on failure, -EOPNOTSUPP (logged at info) if the
+ * kernel refuses the offloads. */
+static int tap_open(struct tap *p, bool vnet)
 {
 	struct ifreq ifr;
-	int err, fd;
+	int err, fd, hlen = (int)TAP_VNET_HLEN;
 
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
@@ -984,7 +1347,7 @@ static int tap_open(struct tap *p)
 		return err;
 	}
 	memset(&ifr, 0, sizeof ifr);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	memcpy(ifr.ifr_name, p->name, sizeof p->name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = -errno;
@@ -992,6 +1355,13 @@ static int tap_open(struct tap *p)
 		       strerror(errno));
 		close(fd);
 		return err;
+	}
+	if (vnet && (ioctl(fd, TUNSETVNETHDRSZ, &hlen) < 0 ||
+		     ioctl(fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) < 0)) {
+		zt_log(p->zi, ZT_LOG_INFO, "tap %s: offloads: %s; frames one at a time",
+		       ifr.ifr_name, strerror(errno));
+		close(fd);
+		return -EOPNOTSUPP;
 	}
 	/* a device left persistent by someone else goes away with us */
 	ioctl(fd, TUNSETPERSIST, 0);
@@ -1018,7 +1388,13 @@ static int tap_start(void *state, struct ev_loop *loop)
 	p->loop = loop;
 	if (!p->have_settings)
 		p->up = true;
-	err = tap_open(p);
+	/* refused offloads fall back to frames one at a time, for good */
+	p->offload = p->opt_offload && p->gbuf;
+	err = tap_open(p, p->offload);
+	if (err == -EOPNOTSUPP && p->offload) {
+		p->opt_offload = p->offload = false;
+		err = tap_open(p, false);
+	}
 	if (err < 0)
 		return err;
 	err = tap_nl_open(p);
@@ -1040,8 +1416,8 @@ static int tap_start(void *state, struct ev_loop *loop)
 	ev_timer_set(&p->mtimer, 0., p->mcast_every);
 	ev_timer_start(loop, &p->mtimer);
 	p->started = true;
-	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s", p->dev, p->ifindex, p->mtu,
-	       p->up ? "up" : "down");
+	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s, offloads %s", p->dev, p->ifindex,
+	       p->mtu, p->up ? "up" : "down", p->offload ? "on" : "off");
 	return 0;
 fail:
 	tap_stop(p);
@@ -1064,6 +1440,7 @@ static void tap_destroy(void *state)
 	tap_set_free(&p->mcast_new);
 	free(p->nlbuf);
 	free(p->buf);
+	free(p->gbuf);
 	free(p->frames);
 	free(p);
 }
@@ -1082,6 +1459,10 @@ static int tap_counters(struct tap *p)
 		ZT_COUNTER_FIELD(struct tap, tx_dropped),
 		ZT_COUNTER_FIELD(struct tap, tx_errors),
 		ZT_COUNTER_FIELD(struct tap, netlink_errors),
+		ZT_COUNTER_FIELD(struct tap, tso_frames),
+		ZT_COUNTER_FIELD(struct tap, tso_segments),
+		ZT_COUNTER_FIELD(struct tap, csum_fixed),
+		ZT_COUNTER_FIELD(struct tap, offload_dropped),
 	};
 
 	return zt_counters_bind(p->zi, p, fields, sizeof fields / sizeof fields[0]);
@@ -1139,10 +1520,13 @@ static int tap_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	p->txqueuelen = (unsigned)zt_conf_uint(conf, "txqueuelen");
 	p->batch = (unsigned)zt_conf_uint(conf, "batch");
 	p->mcast_every = (double)every / 1000.;
+	p->opt_offload = zt_conf_bool(conf, "offload");
 	p->up = true;
 	p->nlbuf = malloc(MNL_SOCKET_BUFFER_SIZE);
 	p->frames = calloc(p->batch, sizeof *p->frames);
 	if (!p->nlbuf || !p->frames)
+		goto fail;
+	if (p->opt_offload && !(p->gbuf = malloc(TAP_GBUF_SIZE)))
 		goto fail;
 	tap_buffers_fit(p);
 	if (!p->buf)
@@ -1180,6 +1564,7 @@ static const struct zt_opt tap_opts[] = {
 	ZT_OPT_UINT("txqueuelen", 1000, 0, 100000, "the device's transmit queue length"),
 	ZT_OPT_UINT("batch", 64, 1, 1024, "frames read per wakeup"),
 	ZT_OPT_DURATION("multicast-poll", "2s", "how often to read the device's multicast groups"),
+	ZT_OPT_BOOL("offload", true, "TCP segmentation and checksum offloads from the host"),
 	ZT_OPT_END
 };
 
