@@ -1003,6 +1003,15 @@ void zt_network_error(struct zt_core *c, const struct zt_net_rx *r, const struct
 	}
 }
 
+/* The node just heard from a root for the first time: requests sent
+ * before it could look up the controller may have timed out, so ask now. */
+void zt_networks_online(struct zt_core *c, int64_t now)
+{
+	for (unsigned i = 0; i < c->n_nets; i++)
+		if (!c->nets[i]->configured)
+			config_request(c->nets[i], now);
+}
+
 /* ---- timers ---- */
 
 void zt_networks_tick(struct zt_core *c, int64_t now)

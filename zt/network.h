@@ -45,6 +45,7 @@ void zt_network_ok(struct zt_core *c, const struct zt_net_rx *r, uint8_t in_re_v
 		   const uint8_t *data, size_t len);
 /* ERROR codes of the network layer (networks.md §3.9). */
 void zt_network_error(struct zt_core *c, const struct zt_net_rx *r, const struct zt_error *e);
+void zt_networks_online(struct zt_core *c, int64_t now);
 /* Timers: config requests, announcements, expiry. */
 void zt_networks_tick(struct zt_core *c, int64_t now);
 /* Roots and controllers keep member lists of networks they have not joined. */

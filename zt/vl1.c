@@ -1137,8 +1137,13 @@ static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_pat
 	r.peer->last_receive = now;
 	if (authenticated_hello)
 		queues_flush(c, r.peer, now);
-	if (r.peer->upstream)
+	if (r.peer->upstream) {
+		bool first = !c->last_upstream_receive;
+
 		c->last_upstream_receive = now;
+		if (first)
+			zt_networks_online(c, now);
+	}
 	if (r.hops == 0)
 		path_learn(c, r.peer, path, r.verb == ZT_VERB_OK, now);
 }
