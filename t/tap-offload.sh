@@ -15,7 +15,7 @@
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v nc > /dev/null || skip_all "needs nc"
-plan 15
+plan 16
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -124,5 +124,7 @@ if [ -n "${ZT_IPERF:-}" ] && command -v iperf3 > /dev/null; then
 	sleep 0.5
 	diag "iperf3 a to c (c offloads off): $(ns_exec a iperf3 -c "$ip4_c" -t 5 -f m 2>&1 | grep receiver)"
 fi
+! grep -q 'Sanitizer\|runtime error' "$ns_tmp/a/log" "$ns_tmp/b/log" "$ns_tmp/c/log"
+ok $? "no sanitizer reports in the members' logs"
 [ $tap_failed -eq 0 ] || { zt_log a; zt_log b; zt_log c; }
 tap_done

@@ -1054,14 +1054,20 @@ static void tap_read_vnet(struct tap *p, struct ev_loop *loop, ev_io *w)
 
 	for (tries = 0; tries < p->batch; tries++) {
 		struct virtio_net_hdr h;
-		uint8_t *dst = p->buf + (size_t)n * p->slot;
+		uint8_t *dst;
 		struct iovec iov[3] = {
 			{ .iov_base = &h, .iov_len = TAP_VNET_HLEN },
-			{ .iov_base = dst, .iov_len = p->slot },
+			{ .iov_base = NULL, .iov_len = p->slot },
 			{ .iov_base = p->gbuf + p->slot, .iov_len = TAP_GBUF_SIZE - p->slot },
 		};
-		ssize_t r = readv(p->fd, iov, 3);
+		ssize_t r;
 		size_t len;
+
+		/* segments of a super-frame may have taken the last slot */
+		if (n == p->batch)
+			tap_flush(p, &n);
+		dst = iov[1].iov_base = p->buf + (size_t)n * p->slot;
+		r = readv(p->fd, iov, 3);
 
 		if (r < 0) {
 			if (errno == EINTR) {
