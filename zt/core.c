@@ -728,6 +728,7 @@ void zt_core_all_counters(const struct zt_core *c,
 	struct all_counters_ctx a = { fn, ctx, NULL };
 
 	zt_core_counters(c, core_counter_visit, &a);
+	zt_networks_counters(c, fn, ctx);
 	if (c->kernel)
 		zt_kernel_each_instance(c->kernel, inst_counters_visit, &a);
 }

@@ -52,7 +52,11 @@ struct zt_network {
 	uint8_t frame[ZT_PKT_MAX];
 };
 
-enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG, NC_BAD_FRAMES };
+enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG, NC_BAD_FRAMES, NC_COUNT };
+
+static const char *const nc_names[NC_COUNT] = {
+	"rx_frames", "tx_frames", "rx_gate_dropped", "policy_dropped", "dropped_no_config", "bad_frames",
+};
 
 /* ---- member lists (§7.3), one table for every network ---- */
 
@@ -1269,4 +1273,16 @@ void zt_networks_rejoin(struct zt_core *c)
 	if (d)
 		closedir(d);
 	free(dir);
+}
+
+void zt_networks_counters(const struct zt_core *c,
+			  void (*fn)(void *ctx, const char *instance, const char *name, uint64_t value), void *ctx)
+{
+	for (unsigned i = 0; i < c->n_nets; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "network@%s", c->nets[i]->name);
+		for (unsigned k = 0; k < NC_COUNT; k++)
+			fn(ctx, name, nc_names[k], c->nets[i]->counters[k]);
+	}
 }

@@ -46,6 +46,9 @@ void zt_network_ok(struct zt_core *c, const struct zt_net_rx *r, uint8_t in_re_v
 /* ERROR codes of the network layer (networks.md §3.9). */
 void zt_network_error(struct zt_core *c, const struct zt_net_rx *r, const struct zt_error *e);
 void zt_networks_online(struct zt_core *c, int64_t now);
+/* The networks' counters, as instance "network@<id>". */
+void zt_networks_counters(const struct zt_core *c,
+			  void (*fn)(void *ctx, const char *instance, const char *name, uint64_t value), void *ctx);
 /* Timers: config requests, announcements, expiry. */
 void zt_networks_tick(struct zt_core *c, int64_t now);
 /* Roots and controllers keep member lists of networks they have not joined. */

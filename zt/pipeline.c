@@ -649,14 +649,42 @@ static void counter_append(void *ctx, const char *name, uint64_t value)
 		snprintf(line + used, 1024 - used, " %s=%llu", name, (unsigned long long)value);
 }
 
+/* One line per network: counters arrive grouped by network. */
+struct net_line {
+	char instance[64];
+	char line[1024];
+};
+
+static void net_line_flush(struct net_line *nl)
+{
+	if (nl->line[0])
+		zt_logf(ZT_LOG_INFO, "%s: counters:%s", nl->instance, nl->line);
+	nl->line[0] = 0;
+}
+
+static void network_counters_log(void *ctx, const char *instance, const char *name, uint64_t value)
+{
+	struct net_line *nl = ctx;
+
+	if (strcmp(nl->instance, instance) != 0) {
+		net_line_flush(nl);
+		snprintf(nl->instance, sizeof nl->instance, "%s", instance);
+	}
+	counter_append(nl->line, name, value);
+}
+
 void zt_pipeline_log_counters(const struct zt_pipeline *p)
 {
 	char line[1024];
 
 	if (p->core) {
+		struct net_line nl = { "", "" };
+
 		line[0] = 0;
 		zt_core_counters(p->core, counter_append, line);
 		zt_logf(ZT_LOG_INFO, "counters:%s", line[0] ? line : " (all zero)");
+		zt_networks_counters(p->core, network_counters_log, &nl);
+		net_line_flush(&nl);
 	}
 	for (size_t i = 0; i < p->n_insts; i++) {
 		line[0] = 0;
