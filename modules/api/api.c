@@ -1761,24 +1761,16 @@ static void api_destroy(void *state)
 
 static int api_counters(struct api *a)
 {
-	static const struct { const char *name; size_t off; } names[] = {
-		{ "requests", offsetof(struct api, requests) },
-		{ "unauthorized", offsetof(struct api, unauthorized) },
-		{ "refused", offsetof(struct api, refused) },
-		{ "too_large", offsetof(struct api, too_large) },
-		{ "bad_requests", offsetof(struct api, bad_requests) },
-		{ "errors", offsetof(struct api, errors) },
+	static const struct zt_counter_field fields[] = {
+		ZT_COUNTER_FIELD(struct api, requests),
+		ZT_COUNTER_FIELD(struct api, unauthorized),
+		ZT_COUNTER_FIELD(struct api, refused),
+		ZT_COUNTER_FIELD(struct api, too_large),
+		ZT_COUNTER_FIELD(struct api, bad_requests),
+		ZT_COUNTER_FIELD(struct api, errors),
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-		uint64_t *c = zt_counter(a->zi, names[i].name);
-
-		if (!c)
-			return -ENOMEM;
-		*(uint64_t **)((char *)a + names[i].off) = c;
-	}
-	return 0;
+	return zt_counters_bind(a->zi, a, fields, sizeof fields / sizeof fields[0]);
 }
 
 static int api_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
