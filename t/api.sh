@@ -27,7 +27,7 @@ if [ -n "$ZT_API_NETNS" ]; then
 	ip link set lo up && ip addr add 198.18.0.1/32 dev lo && netns=true
 fi
 
-plan 83
+plan 86
 
 # ---- homes and configs ----
 mkdir -p "$tmp/leaf" "$tmp/root"
@@ -180,6 +180,27 @@ is "$(curl -s --parallel --parallel-immediate --parallel-max 200 -K "$tmp/urls" 
 	"200 concurrent connections all answered 200"
 kill -0 $leaf
 ok $? "ztd is still running"
+
+# 1000 at once (curl runs at most 300 per process): beyond max-connections
+# some are refused, but the daemon keeps serving with bounded memory
+rss0=$(awk '/^VmRSS/ { print $2 }' /proc/$leaf/status)
+: > "$tmp/urls250"
+for i in $(seq 250); do
+	printf 'url = "%s/peer"\nheader = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
+		"$url" "$auth" >> "$tmp/urls250"
+done
+storm=""
+for k in 1 2 3 4; do
+	curl -s -m 20 --parallel --parallel-immediate --parallel-max 250 -K "$tmp/urls250" \
+		2>/dev/null > "$tmp/storm.$k" &
+	storm="$storm $!"
+done
+wait $storm
+n=$(cat "$tmp/storm."* | grep -c '^200$')
+ok $(( n >= 200 ? 0 : 1 )) "1000 concurrent connections: $n answered, the rest refused"
+is "$(code "$url/status" -H "$auth")" 200 "still answering after them"
+rss=$(awk '/^VmRSS/ { print $2 }' /proc/$leaf/status)
+ok $(( rss - rss0 < 65536 ? 0 : 1 )) "memory stays bounded (RSS ${rss0} kB before, ${rss} kB after)"
 
 # ---- zt-cli ----
 export ZT_HOME="$tmp/leaf"
