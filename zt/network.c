@@ -50,6 +50,22 @@ struct zt_network {
 	unsigned n_host;
 	uint64_t counters[8];
 	uint8_t frame[ZT_PKT_MAX];
+	struct pending_mcast *pending;   /* ZT_PENDING_MCAST slots */
+};
+
+/* A multicast sent while too few members of its group were known (§7.4):
+ * kept for 5 s and sent to members learned meanwhile. */
+#define ZT_PENDING_MCAST 8
+#define ZT_PENDING_MCAST_MS 5000
+#define ZT_PENDING_MCAST_SENT 32
+
+struct pending_mcast {
+	int64_t at;                      /* 0: free */
+	struct zt_mcast_group g;
+	unsigned limit, n_sent;
+	uint64_t sent[ZT_PENDING_MCAST_SENT];
+	size_t len;
+	uint8_t pl[ZT_PKT_MAX];          /* the MULTICAST_FRAME payload */
 };
 
 enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG, NC_BAD_FRAMES, NC_COUNT };
@@ -88,18 +104,21 @@ static struct mcast_list *mcast_find(struct zt_core *c, uint64_t nwid, const str
 	return v[c->n_mcast++];
 }
 
-/* Add or refresh a member; returns true if it is new. */
-static bool mcast_add(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g, uint64_t address, int64_t now)
+static void pending_send_to(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g,
+			    uint64_t address, int64_t now);
+
+/* Add or refresh a member; a new one gets the group's pending multicasts. */
+static void mcast_add(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g, uint64_t address, int64_t now)
 {
 	struct mcast_list *l;
 	unsigned oldest = 0;
 
 	if (address == c->self.address || !(l = mcast_find(c, nwid, g, true)))
-		return false;
+		return;
 	for (unsigned i = 0; i < l->n; i++) {
 		if (l->m[i].address == address) {
 			l->m[i].seen = now;
-			return false;
+			return;
 		}
 		if (l->m[i].seen < l->m[oldest].seen)
 			oldest = i;
@@ -108,7 +127,7 @@ static bool mcast_add(struct zt_core *c, uint64_t nwid, const struct zt_mcast_gr
 		oldest = l->n++;
 	l->m[oldest].address = address;
 	l->m[oldest].seen = now;
-	return true;
+	pending_send_to(c, nwid, g, address, now);
 }
 
 static void mcast_expire(struct zt_core *c, int64_t now)
@@ -436,6 +455,24 @@ static void gather_send(struct zt_network *n, uint64_t to, const struct zt_mcast
 		zt_vl1_send(n->core, to, ZT_VERB_MULTICAST_GATHER, pl, w.len, now);
 }
 
+/* A free pending slot, or the oldest one. */
+static struct pending_mcast *pending_slot(struct zt_network *n, int64_t now)
+{
+	struct pending_mcast *oldest = NULL;
+
+	if (!n->pending)
+		return NULL;
+	for (unsigned i = 0; i < ZT_PENDING_MCAST; i++) {
+		struct pending_mcast *pm = &n->pending[i];
+
+		if (!pm->at || now - pm->at >= ZT_PENDING_MCAST_MS)
+			return pm;
+		if (!oldest || pm->at < oldest->at)
+			oldest = pm;
+	}
+	return oldest;
+}
+
 static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g, uint16_t ethertype,
 			   const uint8_t *payload, size_t len, int64_t now)
 {
@@ -444,6 +481,7 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 	unsigned limit = n->cfg->mcast_limit, sent = 0, known = l ? l->n : 0;
 	uint32_t gather_limit = known >= limit ? 1 : limit - known + 1;
 	uint8_t pl[ZT_PKT_MAX];
+	struct pending_mcast *pm;
 	struct zt_wr w;
 
 	if (l && (known == 0 || now - l->last_gather >= ZT_ANNOUNCE_MS)) {
@@ -467,6 +505,11 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 	zt_wr_bytes(&w, payload, len);
 	if (w.err || !l)
 		return;
+	pm = known < limit ? pending_slot(n, now) : NULL;
+	if (pm) {
+		*pm = (struct pending_mcast){ .at = now, .g = *g, .limit = limit, .len = w.len };
+		memcpy(pm->pl, pl, w.len);
+	}
 	/* members in random order, at most `limit` of them */
 	for (unsigned i = 0; i < l->n && sent < limit; i++) {
 		unsigned j = i + randombytes_uniform(l->n - i);
@@ -475,11 +518,36 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 		l->m[i] = l->m[j];
 		l->m[j] = tmp;
 		creds_push(n, member_get(n, l->m[i].address, true), now, false);
-		if (zt_vl1_send(c, l->m[i].address, ZT_VERB_MULTICAST_FRAME, pl, w.len, now) == 0)
+		if (zt_vl1_send(c, l->m[i].address, ZT_VERB_MULTICAST_FRAME, pl, w.len, now) == 0) {
 			sent++;
+			if (pm && pm->n_sent < ZT_PENDING_MCAST_SENT)
+				pm->sent[pm->n_sent++] = l->m[i].address;
+		}
 	}
 	if (sent)
 		n->counters[NC_TX_FRAMES]++;
+}
+
+static void pending_send_to(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g,
+			    uint64_t address, int64_t now)
+{
+	struct zt_network *n = zt_network_find(c, nwid);
+
+	for (unsigned i = 0; n && n->pending && i < ZT_PENDING_MCAST; i++) {
+		struct pending_mcast *pm = &n->pending[i];
+		bool done = false;
+
+		if (!pm->at || now - pm->at >= ZT_PENDING_MCAST_MS || zt_mcast_cmp(&pm->g, g) != 0 ||
+		    pm->n_sent >= pm->limit || pm->n_sent >= ZT_PENDING_MCAST_SENT)
+			continue;
+		for (unsigned k = 0; k < pm->n_sent; k++)
+			done |= pm->sent[k] == address;
+		if (done)
+			continue;
+		creds_push(n, member_get(n, address, true), now, false);
+		if (zt_vl1_send(c, address, ZT_VERB_MULTICAST_FRAME, pm->pl, pm->len, now) == 0)
+			pm->sent[pm->n_sent++] = address;
+	}
 }
 
 /* A frame the host sent on the port. */
@@ -1042,8 +1110,10 @@ struct zt_network *zt_network_new(struct zt_core *c, uint64_t nwid, struct zt_in
 	if (!n)
 		return NULL;
 	n->cfg = zt_netconf_new();
+	n->pending = calloc(ZT_PENDING_MCAST, sizeof *n->pending);
 	v = realloc(c->nets, (c->n_nets + 1) * sizeof *v);
-	if (!n->cfg || !v) {
+	if (!n->cfg || !n->pending || !v) {
+		free(n->pending);
 		zt_netconf_free(n->cfg);
 		free(v == c->nets ? NULL : v);
 		free(n);
@@ -1089,6 +1159,7 @@ void zt_network_free(struct zt_network *n)
 	 * (and may have destroyed) the iface instance */
 	zt_config_asm_fini(&n->assembly);
 	zt_netconf_free(n->cfg);
+	free(n->pending);
 	free(n->members);
 	free(n);
 }
