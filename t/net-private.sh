@@ -13,7 +13,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 14
+plan 15
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 x:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -65,6 +65,12 @@ sleep 0.5
 ns_exec a sh -c "timeout 30 nc -q 1 '$ipb' 5555 < '$ns_tmp/blob'"
 wait $!
 is "$(sha256sum < "$ns_tmp/got")" "$(sha256sum < "$ns_tmp/blob")" "4 MB over TCP arrive intact"
+aes=$(zt_counter a tx_aes_gmac_siv) salsa=$(zt_counter a tx_salsa2012)
+if [ "${ZT_FASTPATH:-on}" = off ]; then
+	ok $(( !(aes == 0 && salsa > 0) )) "with cipher: salsa2012, a sends Salsa20/12-Poly1305 only ($salsa packets)"
+else
+	ok $(( !(aes > 100) )) "a sends AES-GMAC-SIV to zt peers ($aes packets; $salsa in Salsa20/12 before a peer's version is known)"
+fi
 
 ns_exec x ping -c 2 -W 1 "$ipb" > /dev/null 2>&1
 ok $(( $? == 0 )) "a node outside the network reaches nothing"

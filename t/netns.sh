@@ -144,6 +144,13 @@ zt_world() {
 # $zt_node_extra adds keys to the node section, $zt_planet names another
 # planet file to start with, $zt_services adds service lines ("  - { use: ... }")
 # and $zt_networks a networks: section.
+#
+# With ZT_FASTPATH=off in the environment every node runs with each
+# data-path technique switched off (zt_slow_*): no batching, no UDP GSO/GRO,
+# no TAP offloads or GRO, Salsa20/12-Poly1305 only.
+zt_slow_node=", cipher: salsa2012"
+zt_slow_udp=", batch: 1"
+zt_slow_tap=", batch: 1, offload: false"
 zt_start() {
 	name=$1; shift
 	[ $# -gt 0 ] || set -- "0.0.0.0:9993"
@@ -153,14 +160,19 @@ zt_start() {
 	listen=""
 	sep=""
 	for l; do listen="$listen$sep\"$l\""; sep=", "; done
+	node_opts="" udp_opts="" networks=${zt_networks:-}
+	if [ "${ZT_FASTPATH:-on}" = off ]; then
+		node_opts=$zt_slow_node udp_opts=$zt_slow_udp
+		networks=$(printf '%s\n' "$networks" | sed "s/use: tap\\([, }]\\)/use: tap$zt_slow_tap\\1/")
+	fi
 	cat > "$home/ztd.yaml" <<YAML
-node: { home: $home, log-level: debug${zt_node_extra:+, $zt_node_extra} }
+node: { home: $home, log-level: debug${zt_node_extra:+, $zt_node_extra}$node_opts }
 transports:
-  - { use: udp, listen: [$listen] }
+  - { use: udp, listen: [$listen]$udp_opts }
 services:
   - { use: api, listen: ["127.0.0.1:9993"] }
 ${zt_services:-}
-${zt_networks:-}
+$networks
 YAML
 	starts=$(grep -c "info: started" "$home/log" 2>/dev/null)
 	# ip netns exec execs ztd itself, so $! is ztd's pid

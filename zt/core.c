@@ -408,6 +408,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 		return NULL;
 	c->loop = loop;
 	c->home = strdup(conf->home);
+	c->salsa_only = conf->salsa_only;
 	if (conf->planet)
 		c->planet_path = strdup(conf->planet);
 	else

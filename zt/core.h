@@ -105,6 +105,7 @@ struct zt_core_conf {
 	const char *planet;            /* NULL: <home>/planet */
 	unsigned n_orbit;              /* moons to orbit: id and a seed root */
 	struct { uint64_t id, seed; } orbit[ZT_MAX_MOONS];
+	bool salsa_only;               /* never send AES-GMAC-SIV (cipher: salsa2012) */
 };
 struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop);
 int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi);
@@ -119,7 +120,7 @@ void zt_core_free(struct zt_core *c);
 	X(rx_bad_packet) X(rx_unknown_source) X(rx_queue_overflow) X(rx_unexpected_ok) \
 	X(rx_rate_limited) X(rx_bad_hello) X(rx_decompress_fail) X(rx_packets) \
 	X(relayed) X(relay_dropped) X(rendezvous_sent) \
-	X(tx_packets) X(tx_no_path) X(tx_queue_overflow) X(tx_failed) X(whois_sent)
+	X(tx_packets) X(tx_aes_gmac_siv) X(tx_salsa2012) X(tx_no_path) X(tx_queue_overflow) X(tx_failed) X(whois_sent)
 
 enum zt_core_counter {
 #define ZT_X(name) ZT_C_##name,
@@ -156,6 +157,7 @@ struct zt_core {
 	struct zt_world moons[ZT_MAX_MOONS];
 	unsigned n_moons;
 	bool is_root;
+	bool salsa_only;
 	struct zt_peer *upstreams[ZT_MAX_UPSTREAMS];
 	unsigned n_upstreams;
 	struct zt_transport_ref transports[ZT_MAX_TRANSPORTS];

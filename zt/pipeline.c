@@ -1,6 +1,6 @@
 /* The pipeline: reads ztd.yaml into module instances and chains.
  *
- *   node:       { home, log-level, syslog }
+ *   node:       { home, planet, orbit, log-level, syslog, cipher }
  *   modules:    { path: [dirs] }
  *   transports, nat, stores, policies, services:   lists of instances
  *   networks:   [ { id, iface: instance, ingress: chain, egress: chain } ]
@@ -367,7 +367,7 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	if (n->type != ZT_NODE_MAP) {
-		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog)");
+		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher)");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -400,8 +400,15 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 		} else if (strcmp(k, "syslog") == 0) {
 			if (!s || zt_parse_bool(s, &p->use_syslog) < 0)
 				zt_node_error(v, "must be true or false");
+		} else if (strcmp(k, "cipher") == 0) {
+			if (s && strcmp(s, "aes-gmac-siv") == 0)
+				p->core_conf.salsa_only = false;
+			else if (s && strcmp(s, "salsa2012") == 0)
+				p->core_conf.salsa_only = true;
+			else
+				zt_node_error(v, "must be aes-gmac-siv or salsa2012");
 		} else {
-			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog)", k);
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher)", k);
 		}
 	}
 }
@@ -621,9 +628,10 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	fprintf(out, "config %s\n", p->conf->file);
-	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n",
+	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n",
 		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
-		levels[p->log_level], p->use_syslog ? "true" : "false");
+		levels[p->log_level], p->use_syslog ? "true" : "false",
+		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv");
 	fprintf(out, "instances (in start order)\n");
 	for (size_t i = 0; i < p->n_insts; i++) {
 		const struct pl_inst *pi = &p->insts[i];

@@ -145,10 +145,15 @@ static int pkt_seal(struct zt_core *c, struct zt_peer *p, uint8_t *pkt, size_t l
 	unsigned suite;
 	bool fragmented = len > ZT_MTU_DEFAULT;
 
-	if (pkt[ZT_HDR_VERB] == ZT_VERB_HELLO)
+	if (pkt[ZT_HDR_VERB] == ZT_VERB_HELLO) {
 		suite = ZT_SUITE_POLY1305_NONE;
-	else
-		suite = p->proto >= 12 ? ZT_SUITE_AES_GMAC_SIV : ZT_SUITE_POLY1305_SALSA2012;
+	} else if (p->proto >= 12 && !c->salsa_only) {
+		suite = ZT_SUITE_AES_GMAC_SIV;
+		ZT_COUNT(c, tx_aes_gmac_siv);
+	} else {
+		suite = ZT_SUITE_POLY1305_SALSA2012;
+		ZT_COUNT(c, tx_salsa2012);
+	}
 	packet_id_next(c, pkt);
 	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, fragmented);
 	if (hello_tail && zt_hello_crypt(&p->key, pkt, len, hello_tail) < 0)
