@@ -20,6 +20,22 @@
 #   ZT_MTU     the network's MTU (default: the controller's, 2800); e.g. 1500
 #              to match the MTU the TAP systems (tinc, OpenVPN) use
 #
+# Besides "zt" (every data-path technique on, the defaults) it defines
+# systems with one technique switched off, to show what each one buys;
+# name them on the command line (only "zt" is in the default list):
+#
+#   zt-no-batch    one datagram per system call (udp batch: 1), one TAP read
+#                  per wakeup (tap batch: 1)
+#   zt-no-offload  TAP without vnet headers: no TSO/checksum offload from the
+#                  host, no coalescing on delivery (tap offload: false)
+#   zt-no-tapgro   TAP offloads on, but segments delivered one by one
+#                  (tap gro: false)
+#   zt-no-udpgso   no UDP_SEGMENT sends nor UDP_GRO receives (udp gso: false,
+#                  gro: false)
+#   zt-salsa       Salsa20/12-Poly1305 instead of AES-GMAC-SIV
+#                  (node cipher: salsa2012)
+#   zt-all-off     all of the above at once
+#
 # Topology inside the harness's two namespaces: a root and a network
 # controller run in namespace A on other UDP ports (9994, 9995) and are not
 # measured; members a (ns A, udp 9993) and b (ns B, udp 9993) join a private
@@ -35,10 +51,13 @@ zt_build_dir() {
 	echo "${ZT_BUILD:-$here/../_build/lab}"
 }
 
+# Options of the measured members a and b, set by each variant below.
+ZT_NODE_OPTS="" ZT_UDP_OPTS="" ZT_TAP_OPTS="" ZT_WHAT="every technique on"
+
 sys_zt_pkgs() { echo curl jq; }
 sys_zt_version() { "$(zt_build_dir)/ztd" --version 2>/dev/null | head -n1; }
 sys_zt_note() {
-	echo "L2 TAP, private network (root and controller in ns A, not measured), MTU ${ZT_MTU:-2800}, default cipher suite, direct path"
+	echo "L2 TAP, private network (root and controller in ns A, not measured), MTU ${ZT_MTU:-2800}, direct path; $ZT_WHAT"
 }
 sys_zt_check() {
 	local b m
@@ -53,12 +72,16 @@ sys_zt_check() {
 # zt_node NAME SIDE UDP-PORT API-PORT [YAML lines]: start a ztd
 zt_node() {
 	local name=$1 side=$2 udp=$3 apiport=$4 extra=${5:-} home=$SYSDIR/zt-$1 i
+	local node_opts="" udp_opts=""
+	if [ "$name" = a ] || [ "$name" = b ]; then
+		node_opts=$ZT_NODE_OPTS udp_opts=$ZT_UDP_OPTS
+	fi
 	mkdir -p "$home"
 	cp "$SYSDIR/zt-planet" "$home/planet"
 	cat >"$home/ztd.yaml" <<YAML
-node: { home: $home }
+node: { home: $home$node_opts }
 transports:
-  - { use: udp, listen: ["0.0.0.0:$udp"] }
+  - { use: udp, listen: ["0.0.0.0:$udp"]$udp_opts }
 services:
   - { use: api, listen: ["127.0.0.1:$apiport"] }
 $extra
@@ -118,7 +141,7 @@ YAML
 	for s in a b; do
 		zt_node "$s" "$s" 9993 9993 "networks:
   - id: \"$net\"
-    iface: { use: tap, name: pbzt }" || return 1
+    iface: { use: tap, name: pbzt$ZT_TAP_OPTS }" || return 1
 	done
 	wait_for 60 zt_has_addr a || { echo "a's pbzt got no address"; return 1; }
 	wait_for 60 zt_has_addr b || { echo "b's pbzt got no address"; return 1; }
@@ -128,3 +151,21 @@ zt_direct() { zt_curl "$1" "/peer/$(zt_addr "$2")" | grep -q '"preferred":true';
 zt_both_direct() { in_ns a ping -c 1 -W 1 -q "$OVL_B" && zt_direct a b && zt_direct b a; }
 # Ready once a and b talk on a direct path, not through the root.
 sys_zt_ready() { wait_for 30 zt_both_direct || { echo "a and b found no direct path"; return 1; }; }
+
+# zt_variant NAME WHAT NODE-OPTS UDP-OPTS TAP-OPTS: system NAME is zt with
+# these extra options (", key: value" lists) on a and b.
+zt_variant() {
+	local fn=${1//-/_} f
+	for f in pkgs version check ready; do
+		eval "sys_${fn}_$f() { sys_zt_$f; }"
+	done
+	eval "sys_${fn}_note() { ZT_WHAT='$2'; sys_zt_note; }"
+	eval "sys_${fn}_up() { ZT_NODE_OPTS='$3' ZT_UDP_OPTS='$4' ZT_TAP_OPTS='$5'; sys_zt_up; }"
+}
+zt_variant zt-no-batch "no batching (udp and tap batch: 1)" "" ", batch: 1" ", batch: 1"
+zt_variant zt-no-offload "no TAP offloads (tap offload: false)" "" "" ", offload: false"
+zt_variant zt-no-tapgro "no TAP GRO (tap gro: false)" "" "" ", gro: false"
+zt_variant zt-no-udpgso "no UDP GSO/GRO (udp gso: false, gro: false)" "" ", gso: false, gro: false" ""
+zt_variant zt-salsa "Salsa20/12-Poly1305 (cipher: salsa2012)" ", cipher: salsa2012" "" ""
+zt_variant zt-all-off "every technique off" ", cipher: salsa2012" ", batch: 1, gso: false, gro: false" \
+	", batch: 1, offload: false"
