@@ -406,6 +406,11 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 
 	if (!c)
 		return NULL;
+	if (zt_crypto_init() < 0) {
+		zt_logf(ZT_LOG_ERR, "cannot initialise libcrypto");
+		free(c);
+		return NULL;
+	}
 	c->loop = loop;
 	c->home = strdup(conf->home);
 	c->salsa_only = conf->salsa_only;

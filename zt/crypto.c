@@ -3,14 +3,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <lz4.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sodium.h>
 
 #include <zt/crypto.h>
+
+#include "internal.h"
 
 #define MAC_LEN 8
 #define HOPS_OFF_FLAGS 0xf8  /* flags as authenticated: hop count masked */
@@ -35,6 +39,26 @@ int zt_key_agree(const struct zt_identity *local, const uint8_t remote_pub[ZT_PU
 	return 0;
 }
 
+/* libcrypto's own setup, before its first use: no system openssl.cnf (it
+ * cannot change the fixed ciphers used here) and no error strings (nothing
+ * here prints them).  Left to itself, OpenSSL 3 loads both on the first
+ * call, about 0.6 MiB of its pages and heap that a node never needs. */
+static pthread_once_t openssl_once = PTHREAD_ONCE_INIT;
+static int openssl_ok;
+
+static void openssl_setup(void)
+{
+	openssl_ok = OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+					 OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+}
+
+int zt_crypto_init(void)
+{
+	if (pthread_once(&openssl_once, openssl_setup) != 0 || !openssl_ok)
+		return -EIO;
+	return 0;
+}
+
 /* One KBKDF block: iteration 0, "ZT" label, separator, context 0, L = 384. */
 static int kbkdf(const uint8_t k[ZT_KEY_LEN], char label, uint8_t out[ZT_AES_KEY_LEN])
 {
@@ -54,7 +78,7 @@ static int kbkdf(const uint8_t k[ZT_KEY_LEN], char label, uint8_t out[ZT_AES_KEY
 int zt_aes_keys_derive(const uint8_t k[ZT_KEY_LEN], uint8_t k0[ZT_AES_KEY_LEN],
 		       uint8_t k1[ZT_AES_KEY_LEN])
 {
-	if (kbkdf(k, '0', k0) < 0 || kbkdf(k, '1', k1) < 0)
+	if (zt_crypto_init() < 0 || kbkdf(k, '0', k0) < 0 || kbkdf(k, '1', k1) < 0)
 		return -EIO;
 	return 0;
 }

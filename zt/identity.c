@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,6 +137,22 @@ static void pow_rounds(uint8_t *m, uint8_t *ks, uint8_t d[64],
 	}
 }
 
+/* The work area, POW_WORK_LEN bytes, is mapped for each hash and unmapped
+ * after: from malloc, glibc would raise its mmap threshold on the first
+ * free and keep every later one's 2 MiB resident in the heap for good. */
+static uint8_t *pow_work_new(void)
+{
+	void *w = mmap(NULL, POW_WORK_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return w == MAP_FAILED ? NULL : w;
+}
+
+static void pow_work_free(uint8_t *work)
+{
+	if (work)
+		munmap(work, POW_WORK_LEN);
+}
+
 /* work: POW_WORK_LEN bytes, reused across calls. */
 static void pow_hash(const uint8_t pub[ZT_PUB_LEN], uint8_t d[64], uint8_t *work)
 {
@@ -155,11 +172,11 @@ int zt_identity_hash(const uint8_t pub[ZT_PUB_LEN], uint8_t digest[ZT_POW_DIGEST
 
 	if (sodium_init() < 0)
 		return -EIO;
-	work = malloc(POW_WORK_LEN);
+	work = pow_work_new();
 	if (!work)
 		return -ENOMEM;
 	pow_hash(pub, digest, work);
-	free(work);
+	pow_work_free(work);
 	return 0;
 }
 
@@ -439,12 +456,12 @@ static void *gen_thread(void *arg)
 {
 	struct gen *g = arg;
 	struct zt_identity id;
-	uint8_t *work = malloc(POW_WORK_LEN);
+	uint8_t *work = pow_work_new();
 	int err = -ENOMEM;
 
 	if (work) {
 		err = gen_search(g, &id, work);
-		free(work);
+		pow_work_free(work);
 	}
 	gen_finish(g, &id, err);
 	sodium_memzero(&id, sizeof id);

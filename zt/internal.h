@@ -9,6 +9,10 @@ void zt_log_setup(enum zt_log_level level, bool use_syslog, const char *ident);
 void zt_logf(enum zt_log_level level, const char *fmt, ...) ZT_PRINTF(2, 3);
 void zt_vlogf(enum zt_log_level level, const char *prefix, const char *fmt, va_list ap);
 
+/* Set libcrypto up before its first use, without the system openssl.cnf
+ * and error strings; once per process, later calls return the result. */
+int zt_crypto_init(void);
+
 #endif
 
 #include <zt/kernel.h>
