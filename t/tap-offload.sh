@@ -3,6 +3,7 @@
 # TCP super-frames and frames without checksums, which they cut and fill
 # in), c has them off.  200 MB from a to b and 20 MB each way between a
 # and c arrive intact; IPv4 and IPv6 pings of many sizes are answered.
+# b merges the TCP segments of the 200 MB for its host (GRO).
 # With ZT_IPERF=1, iperf3 measures a to b for 5 s (ZT_OFFLOAD_AB=false
 # turns a's and b's offloads off, for a comparison).
 #
@@ -15,7 +16,7 @@
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v nc > /dev/null || skip_all "needs nc"
-plan 16
+plan 17
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -55,7 +56,7 @@ like "$ip4_a $ip4_b $ip4_c" '^198\.19\.2\.[0-9]+ 198\.19\.2\.[0-9]+ 198\.19\.2\.
 like "$ip6_a $ip6_b $ip6_c" '^fd[0-9a-f:]+ fd[0-9a-f:]+ fd[0-9a-f:]+$' "IPv6 addresses ($ip6_a, $ip6_b, $ip6_c)"
 [ "$ab" = true ] && onoff=on || onoff=off
 like "$(grep 'zt0: index' "$ns_tmp/a/log") / $(grep 'zt0: index' "$ns_tmp/c/log")" \
-	"offloads $onoff.* / .*offloads off" "a's port has offloads $onoff, c's off"
+	"offloads $onoff, gro $onoff / .*offloads off, gro off" "a's port has offloads and gro $onoff, c's off"
 for n in a b c; do
 	eval "ip6=\$ip6_$n"
 	zt_wait 10 sh -c "ip -n $(ns_name $n) -6 addr show dev zt0 | grep -v tentative | grep -q '$ip6'"
@@ -94,9 +95,12 @@ if [ "$ab" = true ]; then
 	ok $(( !(frames > 0 && segs > frames) )) "a cut super-frames: $frames into $segs segments"
 	fixed=$(counter a csum_fixed)
 	ok $(( !(fixed > 0) )) "a filled in checksums the host left: $fixed frames"
+	segs=$(counter b gro_segments); frames=$(counter b gro_frames)
+	ok $(( !(frames > 0 && segs > frames) )) "b merged segments for its host: $segs into $frames frames"
 else
 	ok 0 "a cut super-frames # SKIP offloads off"
 	ok 0 "a filled in checksums # SKIP offloads off"
+	ok 0 "b merged segments # SKIP offloads off"
 fi
 
 # pingsizes FROM TO-ADDRESS SIZES: every size answered; prints the lost ones
