@@ -85,7 +85,7 @@ struct tap_gro {
 	uint32_t seq;            /* the next segment's sequence number */
 	unsigned id;             /* the last segment's IPv4 id */
 	bool v6;
-	bool closed;             /* a short or PSH segment was taken, or no room */
+	bool closed;             /* nothing more joins: PSH, short, 44th, full */
 };
 
 /* A frame that may be merged: where its headers are. */
