@@ -5,7 +5,10 @@
  * this test computes on its own: lengths, IPv4 ids, sequence numbers,
  * flags, IP and TCP checksums, and the payloads put back together.  Then
  * checksums left to us (NEEDS_CSUM) on UDP and TCP, and malformed frames,
- * which must be refused without reading past their end.
+ * which must be refused without reading past their end.  Then GRO, the
+ * other way: segments cut from a super-frame merge back into it, with the
+ * vnet header Linux expects for it, and segments that must not merge are
+ * refused, one rule at a time.
  *
  * The module's code is static: this test includes its source. */
 #include "../ifaces/tap/tap.c"
@@ -419,15 +422,319 @@ static void test_v6_ext(uint8_t *f, uint8_t *joined)
 	   "IPv6 with a destination options header: kept, counted, checksummed");
 }
 
+/* ---- GRO: segments for the host merged back ---- */
+
+static void put32(uint8_t *d, uint32_t v)
+{
+	d[0] = (uint8_t)(v >> 24), d[1] = (uint8_t)(v >> 16), d[2] = (uint8_t)(v >> 8), d[3] = (uint8_t)v;
+}
+
+/* The pseudo-header's sum, folded and not inverted, as Linux leaves it in
+ * the checksum field of a TCP GSO packet. */
+static unsigned ref_pseudo(const uint8_t *ip, bool v6, size_t l4len)
+{
+	uint32_t sum = v6 ? ref_add(0, ip + 8, 32) : ref_add(0, ip + 12, 8);
+
+	sum += IPPROTO_TCP + (uint32_t)(l4len >> 16) + (uint32_t)(l4len & 0xffff);
+	return ~ref_fold(sum) & 0xffff;
+}
+
+/* Cuts the super-frame of s into segments of mtu with tap_gso_segment,
+ * merges them all with the GRO code and checks that what comes out is the
+ * super-frame again, with its IP length and checksum set, the pseudo sum
+ * in the TCP checksum field and a vnet header for GSO that tap_gso_parse
+ * itself would cut the same way. */
+static bool roundtrip(const struct spec *s, unsigned mtu, uint8_t *f, uint8_t *seg, struct tap_gro *g,
+		      char *why, size_t wlen)
+{
+	struct virtio_net_hdr h, mh;
+	size_t len = craft(s, f, &h), l3 = 14, iphl = s->v6 ? 40 : 20, l4 = l3 + iphl;
+	size_t thl = 20 + s->topt, mlen;
+	uint8_t *ip = g->buf + l3, *tcp = g->buf + l4;
+	struct tap_gso gs, again;
+	struct tap_seg ts;
+	uint32_t sum;
+
+#define FAIL(...) do { snprintf(why, wlen, __VA_ARGS__); return false; } while (0)
+	if (tap_gso_parse(&h, f, len, mtu, &gs) < 0)
+		FAIL("super-frame refused");
+	g->len = 0;
+	for (unsigned i = 0; i < gs.nseg; i++) {
+		size_t n = tap_gso_segment(&gs, f, i, seg);
+
+		if (tap_gro_seg(seg, n, &ts) < 0)
+			FAIL("segment %u not mergeable", i);
+		if (i > 0 && !tap_gro_fits(g, seg, &ts))
+			FAIL("segment %u does not fit", i);
+		tap_gro_take(g, seg, n, &ts);
+		if (i + 1 < gs.nseg && g->closed)
+			FAIL("closed after segment %u of %u", i, gs.nseg);
+	}
+	if (g->nseg != gs.nseg)
+		FAIL("%u segments merged, want %u", g->nseg, gs.nseg);
+	mlen = tap_gro_close(g, &mh);
+	if (mlen != len)
+		FAIL("merged length %zu, want %zu", mlen, len);
+	if (gs.nseg == 1) {
+		/* alone, it goes as it came */
+		if (memcmp(&mh, &tap_vnet_valid, sizeof mh) != 0 || memcmp(g->buf, seg, len) != 0)
+			FAIL("a single segment changed");
+		return true;
+	}
+	if (mh.flags != VIRTIO_NET_HDR_F_NEEDS_CSUM ||
+	    mh.gso_type != (s->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) ||
+	    mh.gso_size != gs.mss || mh.hdr_len != l4 + thl || mh.csum_start != l4 || mh.csum_offset != 16)
+		FAIL("vnet header flags %u type %u size %u hdr_len %u csum %u+%u", mh.flags, mh.gso_type,
+		     mh.gso_size, mh.hdr_len, mh.csum_start, mh.csum_offset);
+	if (!s->v6) {
+		sum = ref_add(ref_add(0, ip, 10), ip + 12, 8);
+		if (be16(ip + 10) != ref_fold(sum))
+			FAIL("IPv4 checksum %04x, want %04x", be16(ip + 10), ref_fold(sum));
+		memcpy(f + l3 + 10, ip + 10, 2);
+	}
+	if (be16(tcp + 16) != ref_pseudo(ip, s->v6, len - l4))
+		FAIL("TCP checksum field %04x, want the pseudo sum %04x", be16(tcp + 16),
+		     ref_pseudo(ip, s->v6, len - l4));
+	memcpy(f + l4 + 16, tcp + 16, 2);
+	/* lengths, id, sequence number, flags, options, payload: all of it */
+	for (size_t i = 0; i < len; i++)
+		if (g->buf[i] != f[i])
+			FAIL("byte %zu is %02x, want %02x", i, g->buf[i], f[i]);
+	/* the host can cut it the same way and complete its checksum */
+	if (tap_gso_parse(&mh, g->buf, mlen, mtu, &again) < 0 || again.nseg != gs.nseg || again.mss != gs.mss)
+		FAIL("the merged frame does not cut back the same");
+	if (tap_csum_partial(&mh, g->buf, mlen) < 0 ||
+	    be16(tcp + 16) != ref_l4_csum(ip, s->v6, iphl, len - l4, IPPROTO_TCP, 16))
+		FAIL("TCP checksum completed from the pseudo sum is wrong");
+	return true;
+#undef FAIL
+}
+
+static void test_gro_roundtrip(uint8_t *f, uint8_t *seg, struct tap_gro *g)
+{
+	static const unsigned mtus[] = { 1280, 1500, 2800, 9000 };
+	char why[160], name[200];
+
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int opts = 0; opts < 2; opts++) {
+			bool good = true;
+
+			why[0] = 0;
+			for (size_t m = 0; good && m < sizeof mtus / sizeof mtus[0]; m++) {
+				size_t hdrs = (v6 ? 40 : 20) + 20 + (opts ? 12 : 0), mss = mtus[m] - hdrs;
+				size_t most = 65535 - hdrs < TAP_GRO_SEGS * mss ? 65535 - hdrs : TAP_GRO_SEGS * mss;
+				size_t sizes[] = { 1, mss, mss + 1, 2 * mss, 3 * mss + 7, 10000, most - 1, most };
+
+				for (size_t i = 0; good && i < sizeof sizes / sizeof sizes[0]; i++) {
+					struct spec s = {
+						.v6 = v6, .payload = sizes[i], .gso_size = (unsigned)mss,
+						.flags = i % 2 ? 0x18 : 0x10, .topt = opts ? 12 : 0,
+					};
+					char w[120];
+
+					if (!roundtrip(&s, mtus[m], f, seg, g, w, sizeof w)) {
+						good = false;
+						snprintf(why, sizeof why, "mtu %u, payload %zu: %s", mtus[m], sizes[i], w);
+					}
+				}
+			}
+			snprintf(name, sizeof name, "GRO %s, TCP header %d: segments merge back into the super-frame",
+				 v6 ? "IPv6" : "IPv4", opts ? 32 : 20);
+			ok(good, name);
+			if (!good)
+				diag("%s", why);
+		}
+}
+
+/* Takes the first segment, then offers the next: whether it is refused. */
+static bool gro_refused(struct tap_gro *g, const uint8_t *first, size_t flen, const uint8_t *next, size_t nlen)
+{
+	struct tap_seg s;
+
+	g->len = 0;
+	if (tap_gro_seg(first, flen, &s) < 0)
+		bail("the first segment refused");
+	tap_gro_take(g, first, flen, &s);
+	return tap_gro_seg(next, nlen, &s) < 0 || !tap_gro_fits(g, next, &s);
+}
+
+/* Each rule on its own: the second of two segments that would merge is
+ * changed in one way, and must be refused (or, for the few changes that
+ * are allowed, taken). */
+static void test_gro_refuse(uint8_t *f, struct tap_gro *g)
+{
+	static uint8_t s0[2000], s1[2000], nx[2100];
+	struct spec sp = { .payload = 3 * 1000, .gso_size = 1000, .flags = 0x18, .topt = 12 };
+	struct virtio_net_hdr h;
+	struct tap_gso gs;
+	struct tap_seg ts;
+	char name[160];
+	size_t n0, n1, nl;
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		const char *fam = v6 ? "IPv6" : "IPv4";
+		size_t l4 = 14 + (v6 ? 40 : 20);
+		uint8_t *ip = nx + 14, *tcp = nx + l4;
+
+		sp.v6 = v6;
+		if (tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs) < 0)
+			bail("craft");
+		n0 = tap_gso_segment(&gs, f, 0, s0);
+		n1 = tap_gso_segment(&gs, f, 1, s1);
+#define TRY(what, want, change) do { \
+	memcpy(nx, s1, n1); \
+	nl = n1; \
+	change; \
+	snprintf(name, sizeof name, "GRO %s: %s %s", fam, what, (want) ? "refused" : "taken"); \
+	ok(gro_refused(g, s0, n0, nx, nl) == (want), name); \
+} while (0)
+		TRY("the next segment", false, (void)0);
+		TRY("another destination port", true, tcp[3]++);
+		TRY("another source port", true, tcp[0] ^= 0x80);
+		TRY("another source address", true, ip[v6 ? 23 : 15]++);
+		TRY("another destination address", true, ip[v6 ? 39 : 19]++);
+		TRY("another Ethernet source", true, nx[11]++);
+		TRY("a sequence gap", true, put32(tcp + 4, be32(tcp + 4) + 1));
+		TRY("a sequence number one back", true, put32(tcp + 4, be32(tcp + 4) - 1));
+		TRY("another acknowledgement", true, tcp[11]++);
+		TRY("another window", true, tcp[15]++);
+		TRY("other TCP options", true, tcp[31]++);
+		TRY("SYN", true, tcp[13] |= 0x02);
+		TRY("FIN", true, tcp[13] |= 0x01);
+		TRY("RST", true, tcp[13] |= 0x04);
+		TRY("URG", true, tcp[13] |= 0x20);
+		TRY("ECE", true, tcp[13] |= 0x40);
+		TRY("CWR", true, tcp[13] |= 0x80);
+		TRY("no ACK", true, tcp[13] = 0x08);
+		TRY("AE (a reserved bit)", true, tcp[12] |= 0x01);
+		TRY("PSH", false, tcp[13] |= 0x08);
+		TRY("no payload", true, { nl = l4 + 32; v6 ? tap_put16(ip + 4, 32) : tap_put16(ip + 2, 52); });
+		TRY("Ethernet padding after the packet", true, nx[nl++] = 0);
+		TRY("a longer payload than the first's", true, {
+			memcpy(nx + nl, nx + nl - 10, 10);
+			nl += 10;
+			v6 ? tap_put16(ip + 4, nl - 54) : tap_put16(ip + 2, nl - 14);
+		});
+		if (v6) {
+			TRY("another traffic class", true, ip[1] ^= 0x10);
+			TRY("another flow label", true, ip[3] ^= 1);
+			TRY("another hop limit", true, ip[7]--);
+			TRY("an extension header", true, ip[6] = 60);
+		} else {
+			TRY("another TOS", true, ip[1] ^= 0x04);
+			TRY("another TTL", true, ip[8]--);
+			TRY("DF cleared", true, ip[6] = 0);
+			TRY("an IPv4 id gap", true, tap_put16(ip + 4, be16(ip + 4) + 1));
+			TRY("the same IPv4 id with DF", false, tap_put16(ip + 4, be16(ip + 4) - 1));
+			TRY("IPv4 options", true, ip[0] = 0x46);
+			TRY("more fragments", true, ip[6] |= 0x20);
+			TRY("a fragment offset", true, ip[7] = 1);
+		}
+#undef TRY
+	}
+
+	/* the same IPv4 id is allowed only with DF */
+	sp.v6 = false;
+	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	n0 = tap_gso_segment(&gs, f, 0, s0);
+	n1 = tap_gso_segment(&gs, f, 1, s1);
+	s0[20] = 0;          /* no DF */
+	memcpy(nx, s1, n1);
+	nx[20] = 0;
+	ok(!gro_refused(g, s0, n0, nx, n1), "GRO IPv4 without DF: the next id taken");
+	tap_put16(nx + 18, be16(nx + 18) - 1);
+	ok(gro_refused(g, s0, n0, nx, n1), "GRO IPv4 without DF: the same id refused");
+
+	/* a tag, whatever follows */
+	sp.vlan = true;
+	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	n0 = tap_gso_segment(&gs, f, 0, s0);
+	ok(tap_gro_seg(s0, n0, &ts) == -EINVAL, "GRO: a VLAN-tagged segment refused");
+	sp.vlan = false;
+
+	/* a short segment ends the merge: nothing joins after it */
+	sp.payload = 1000 + 300;
+	sp.flags = 0x10;
+	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	n0 = tap_gso_segment(&gs, f, 0, s0);
+	n1 = tap_gso_segment(&gs, f, 1, s1);
+	gro_refused(g, s0, n0, s1, n1);
+	tap_gro_seg(s1, n1, &ts);
+	tap_gro_take(g, s1, n1, &ts);
+	memcpy(nx, s0, n0);
+	put32(nx + 34 + 4, g->seq);
+	tap_put16(nx + 18, g->id + 1);
+	ok(g->closed && tap_gro_seg(nx, n0, &ts) == 0 && !tap_gro_fits(g, nx, &ts),
+	   "GRO: a full segment after a short one refused");
+
+	/* a PSH segment ends it too */
+	sp.payload = 3000;
+	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	n0 = tap_gso_segment(&gs, f, 0, s0);
+	n1 = tap_gso_segment(&gs, f, 1, s1);
+	s1[34 + 13] |= 0x08;
+	gro_refused(g, s0, n0, s1, n1);
+	tap_gro_seg(s1, n1, &ts);
+	tap_gro_take(g, s1, n1, &ts);
+	nl = tap_gso_segment(&gs, f, 2, nx);
+	ok(g->closed && (g->buf[34 + 13] & 0x08) && tap_gro_seg(nx, nl, &ts) == 0 && !tap_gro_fits(g, nx, &ts),
+	   "GRO: PSH kept on the merged frame, and nothing joins after it");
+}
+
+/* Limits: at most TAP_GRO_SEGS segments, and an IP packet of 64 KB. */
+static void test_gro_limits(uint8_t *f, uint8_t *seg, struct tap_gro *g)
+{
+	struct spec sp = { .payload = 60000, .gso_size = 1000, .flags = 0x10 };
+	struct virtio_net_hdr h;
+	struct tap_gso gs;
+	struct tap_seg ts;
+	unsigned i, taken = 0;
+	size_t n;
+
+	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	g->len = 0;
+	for (i = 0; i < gs.nseg; i++) {
+		n = tap_gso_segment(&gs, f, i, seg);
+		tap_gro_seg(seg, n, &ts);
+		if (i > 0 && !tap_gro_fits(g, seg, &ts))
+			break;
+		tap_gro_take(g, seg, n, &ts);
+		taken++;
+	}
+	ok(taken == TAP_GRO_SEGS && g->closed, "GRO: the segment after the 44th refused");
+
+	/* 9000-byte MTU: after 7 full segments, an 8th full one would pass
+	 * 64 KB, while the short last one just fits */
+	sp.payload = 65535 - 40;
+	sp.gso_size = 8960;
+	tap_gso_parse(&h, f, craft(&sp, f, &h), 9000, &gs);
+	g->len = 0;
+	for (i = 0; i < 7; i++) {
+		n = tap_gso_segment(&gs, f, i, seg);
+		if (tap_gro_seg(seg, n, &ts) < 0 || (i > 0 && !tap_gro_fits(g, seg, &ts)))
+			break;
+		tap_gro_take(g, seg, n, &ts);
+	}
+	n = tap_gso_segment(&gs, f, 0, seg);
+	put32(seg + 34 + 4, g->seq);
+	tap_put16(seg + 18, g->id + 1);
+	ok(i == 7 && tap_gro_seg(seg, n, &ts) == 0 && !tap_gro_fits(g, seg, &ts),
+	   "GRO: a segment that would make the packet pass 64 KB refused");
+	n = tap_gso_segment(&gs, f, 7, seg);
+	ok(tap_gro_seg(seg, n, &ts) == 0 && tap_gro_fits(g, seg, &ts) && (tap_gro_take(g, seg, n, &ts), g->closed) &&
+	   g->len == 14 + 65535, "GRO: one that makes it exactly 64 KB taken, and closes it");
+}
+
 int main(void)
 {
 	static const unsigned mtus[] = { 1280, 1500, 2800 };
 	uint8_t *f = malloc(TAP_GBUF_SIZE), *joined = malloc(TAP_GBUF_SIZE);
+	struct tap_gro g = { .buf = malloc(TAP_GRO_SIZE) };
 	char why[160], name[200];
 
-	if (!f || !joined)
+	if (!f || !joined || !g.buf)
 		bail("malloc");
-	plan(2 * 2 * 3 * 2 + 5 + 2 * 6 + 7 + 1);
+	plan(2 * 2 * 3 * 2 + 5 + 2 * 6 + 7 + 1 + 4 + 2 * 23 + 4 + 8 + 5 + 3);
 	for (int v6 = 0; v6 < 2; v6++)
 		for (int vlan = 0; vlan < 2; vlan++)
 			for (size_t m = 0; m < sizeof mtus / sizeof mtus[0]; m++)
@@ -467,6 +774,10 @@ int main(void)
 	test_partial(f);
 	test_malformed(f);
 	test_v6_ext(f, joined);
+	test_gro_roundtrip(f, joined, &g);
+	test_gro_refuse(f, &g);
+	test_gro_limits(f, joined, &g);
+	free(g.buf);
 	free(f);
 	free(joined);
 	return tap_done();

@@ -3,8 +3,10 @@
 # TCP super-frames and frames without checksums, which they cut and fill
 # in), c has them off.  200 MB from a to b and 20 MB each way between a
 # and c arrive intact; IPv4 and IPv6 pings of many sizes are answered.
+# b merges the TCP segments of the 200 MB for its host (GRO).
 # With ZT_IPERF=1, iperf3 measures a to b for 5 s (ZT_OFFLOAD_AB=false
-# turns a's and b's offloads off, for a comparison).
+# turns a's and b's offloads off, ZT_GRO_AB=false only their GRO, for a
+# comparison).
 #
 #   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 (controller)
 #                              |-- a 198.18.0.11 [zt0, offload: true]
@@ -15,7 +17,7 @@
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v nc > /dev/null || skip_all "needs nc"
-plan 16
+plan 17
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -32,10 +34,11 @@ net=$(ctl_api -X POST -d '{"name":"offload","private":true,"v4AssignMode":{"zt":
 like "$net" "^$(zt_address ctl)[0-9a-f]{6}\$" "the controller creates a network ($net)"
 
 ab=${ZT_OFFLOAD_AB:-true}
+gro=${ZT_GRO_AB:-true}
 for n in a:$ab b:$ab c:false; do
 	zt_networks="networks:
   - id: \"$net\"
-    iface: { use: tap, name: zt0, offload: ${n#*:} }" zt_start "${n%:*}"
+    iface: { use: tap, name: zt0, offload: ${n#*:}, gro: $gro }" zt_start "${n%:*}"
 	ctl_api -X POST -d '{"authorized":true}' \
 		"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address "${n%:*}")" > /dev/null
 done
@@ -54,8 +57,10 @@ like "$ip4_a $ip4_b $ip4_c" '^198\.19\.2\.[0-9]+ 198\.19\.2\.[0-9]+ 198\.19\.2\.
 	"IPv4 addresses ($ip4_a, $ip4_b, $ip4_c)"
 like "$ip6_a $ip6_b $ip6_c" '^fd[0-9a-f:]+ fd[0-9a-f:]+ fd[0-9a-f:]+$' "IPv6 addresses ($ip6_a, $ip6_b, $ip6_c)"
 [ "$ab" = true ] && onoff=on || onoff=off
+[ "$ab" = true ] && [ "$gro" = true ] && groonoff=on || groonoff=off
 like "$(grep 'zt0: index' "$ns_tmp/a/log") / $(grep 'zt0: index' "$ns_tmp/c/log")" \
-	"offloads $onoff.* / .*offloads off" "a's port has offloads $onoff, c's off"
+	"offloads $onoff, gro $groonoff / .*offloads off, gro off" \
+	"a's port has offloads $onoff and gro $groonoff, c's both off"
 for n in a b c; do
 	eval "ip6=\$ip6_$n"
 	zt_wait 10 sh -c "ip -n $(ns_name $n) -6 addr show dev zt0 | grep -v tentative | grep -q '$ip6'"
@@ -94,9 +99,16 @@ if [ "$ab" = true ]; then
 	ok $(( !(frames > 0 && segs > frames) )) "a cut super-frames: $frames into $segs segments"
 	fixed=$(counter a csum_fixed)
 	ok $(( !(fixed > 0) )) "a filled in checksums the host left: $fixed frames"
+	if [ "$gro" = true ]; then
+		segs=$(counter b gro_segments); frames=$(counter b gro_frames)
+		ok $(( !(frames > 0 && segs > frames) )) "b merged segments for its host: $segs into $frames frames"
+	else
+		ok 0 "b merged segments # SKIP gro off"
+	fi
 else
 	ok 0 "a cut super-frames # SKIP offloads off"
 	ok 0 "a filled in checksums # SKIP offloads off"
+	ok 0 "b merged segments # SKIP offloads off"
 fi
 
 # pingsizes FROM TO-ADDRESS SIZES: every size answered; prints the lost ones
@@ -119,7 +131,7 @@ is "$(pingsizes c "$ip6_a" $sizes6)" " none" "IPv6 pings of 0 to 2680 bytes from
 if [ -n "${ZT_IPERF:-}" ] && command -v iperf3 > /dev/null; then
 	ns_exec b iperf3 -s -1 -D > /dev/null 2>&1
 	sleep 0.5
-	diag "iperf3 a to b, offloads $ab: $(ns_exec a iperf3 -c "$ip4_b" -t 5 -f m 2>&1 | grep receiver)"
+	diag "iperf3 a to b, offloads $ab, gro $gro: $(ns_exec a iperf3 -c "$ip4_b" -t 5 -f m 2>&1 | grep receiver)"
 	ns_exec c iperf3 -s -1 -D > /dev/null 2>&1
 	sleep 0.5
 	diag "iperf3 a to c (c offloads off): $(ns_exec a iperf3 -c "$ip4_c" -t 5 -f m 2>&1 | grep receiver)"

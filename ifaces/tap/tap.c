@@ -6,7 +6,9 @@
  * virtio_net_hdr before each frame: the host hands over TCP super-frames
  * of up to 64 KB and frames whose checksum is still to be computed, and
  * this module cuts them into segments that fit the port's MTU and fills in
- * the checksums.  See zt-tap(7). */
+ * the checksums.  In the other direction, consecutive TCP segments of one
+ * flow are merged into one such super-frame for the host (GRO), written
+ * before the loop next waits.  See zt-tap(7). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -47,6 +49,11 @@
 #define TAP_GSO_MAX (65536 + TAP_SLOT_EXTRA)
 #define TAP_GBUF_SIZE (TAP_MTU_MAX + TAP_SLOT_EXTRA + TAP_GSO_MAX)
 #define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
+/* GRO: at most this many segments in one merged frame, whose IP packet
+ * is at most TAP_GRO_IPMAX bytes. */
+#define TAP_GRO_SEGS 44
+#define TAP_GRO_IPMAX 65535
+#define TAP_GRO_SIZE (TAP_ETH_HLEN + TAP_GRO_IPMAX)
 
 /* An address or route in the form sent to the kernel: zeroed, then
  * filled, so that two of them compare with memcmp. */
@@ -63,6 +70,28 @@ struct tap_route {
 	uint8_t dst[16];
 	uint8_t gw[16];
 	uint32_t metric;
+};
+
+/* GRO: the frame being merged, the first segment's headers followed by
+ * the payloads of all segments taken so far. */
+struct tap_gro {
+	uint8_t *buf;            /* TAP_GRO_SIZE bytes */
+	size_t len;              /* bytes in buf; 0: nothing held */
+	size_t l4;               /* offset of the TCP header */
+	size_t hlen;             /* Ethernet, IP and TCP headers */
+	size_t mss;              /* the first segment's payload */
+	uint64_t bytes;          /* the segments' lengths as they came */
+	unsigned nseg;
+	uint32_t seq;            /* the next segment's sequence number */
+	unsigned id;             /* the last segment's IPv4 id */
+	bool v6;
+	bool closed;             /* nothing more joins: PSH, short, 44th, full */
+};
+
+/* A frame that may be merged: where its headers are. */
+struct tap_seg {
+	size_t l4, hlen, payload;
+	bool v6;
 };
 
 /* A growable array of fixed-size items. */
@@ -82,6 +111,8 @@ struct tap {
 	double mcast_every;
 	bool opt_offload;        /* the option */
 	bool offload;            /* the device carries vnet headers */
+	bool opt_gro;            /* the option */
+	bool gro_on;             /* with offloads: TCP segments merged */
 	bool started;
 
 	int fd;
@@ -115,6 +146,11 @@ struct tap {
 	struct zt_frame *frames;
 	uint8_t *gbuf;           /* with offloads: TAP_GBUF_SIZE, a super-frame */
 
+	/* Writing with GRO: the merged frame is written out at the latest
+	 * just before the loop waits. */
+	struct tap_gro gro;
+	ev_prepare prep;
+
 	/* Multicast groups of the device, sorted, as last reported. */
 	ev_timer mtimer;
 	struct tap_set mcast;    /* 6-byte MACs */
@@ -125,6 +161,7 @@ struct tap {
 	uint64_t *tx_frames, *tx_bytes, *tx_short, *tx_oversize, *tx_dropped, *tx_errors;
 	uint64_t *netlink_errors;
 	uint64_t *tso_frames, *tso_segments, *csum_fixed, *offload_dropped;
+	uint64_t *gro_frames, *gro_segments;
 };
 
 /* ---- small sets ---- */
@@ -1168,19 +1205,235 @@ static const struct virtio_net_hdr tap_vnet_valid = {
 	.gso_type = VIRTIO_NET_HDR_GSO_NONE,
 };
 
+static uint32_t tap_get32(const uint8_t *d)
+{
+	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+}
+
+/* Checks whether a frame for the host may be merged with others: an
+ * untagged Ethernet frame holding exactly one IPv4 packet (no options, not
+ * a fragment) or IPv6 packet (TCP right after the fixed header) of TCP
+ * with payload and the flags ACK or ACK and PSH.  0 and s filled, or
+ * -EINVAL. */
+static int tap_gro_seg(const uint8_t *f, size_t len, struct tap_seg *s)
+{
+	const uint8_t *ip = f + TAP_ETH_HLEN, *tcp;
+	size_t l4, iplen, thl;
+
+	if (len < TAP_ETH_HLEN + 20)
+		return -EINVAL;
+	switch (tap_get16(f + 12)) {
+	case 0x0800:
+		/* IHL 5, TCP, no flag but DF, offset 0 */
+		if (ip[0] != 0x45 || ip[9] != IPPROTO_TCP || (ip[6] & 0xbf) || ip[7])
+			return -EINVAL;
+		iplen = tap_get16(ip + 2);
+		l4 = TAP_ETH_HLEN + 20;
+		s->v6 = false;
+		break;
+	case 0x86dd:
+		if (len < TAP_ETH_HLEN + 40 || ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP)
+			return -EINVAL;
+		iplen = 40 + tap_get16(ip + 4);
+		l4 = TAP_ETH_HLEN + 40;
+		s->v6 = true;
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* the packet ends the frame: no padding after it */
+	if (TAP_ETH_HLEN + iplen != len || len < l4 + 20)
+		return -EINVAL;
+	tcp = f + l4;
+	thl = (size_t)(tcp[12] >> 4) * 4;
+	/* no reserved bits nor AE; no SYN, FIN, RST, URG, ECE or CWR */
+	if (thl < 20 || len <= l4 + thl || (tcp[12] & 0x0f) || (tcp[13] & ~0x08) != 0x10)
+		return -EINVAL;
+	s->l4 = l4;
+	s->hlen = l4 + thl;
+	s->payload = len - s->hlen;
+	return 0;
+}
+
+/* Whether the segment f (checked by tap_gro_seg) continues the frame being
+ * merged: the same Ethernet header; the same IP version, addresses, TOS or
+ * traffic class and flow label, TTL or hop limit and DF bit; the IPv4 id
+ * one more than the last segment's (or the same, with DF); the same ports,
+ * acknowledgement, window and TCP options; the next sequence number; no
+ * more payload than the first segment; and room for it. */
+static bool tap_gro_fits(const struct tap_gro *g, const uint8_t *f, const struct tap_seg *s)
+{
+	const uint8_t *ip = f + TAP_ETH_HLEN, *tcp = f + s->l4;
+	const uint8_t *gip = g->buf + TAP_ETH_HLEN, *gtcp = g->buf + g->l4;
+
+	if (!g->len || g->closed || s->v6 != g->v6 || s->hlen != g->hlen ||
+	    s->payload > g->mss || g->len + s->payload > TAP_GRO_SIZE)
+		return false;
+	if (memcmp(f, g->buf, TAP_ETH_HLEN) != 0)
+		return false;
+	if (g->v6) {
+		if (memcmp(ip, gip, 4) != 0 || memcmp(ip + 6, gip + 6, 34) != 0)
+			return false;
+	} else {
+		unsigned id = tap_get16(ip + 4);
+
+		if (ip[1] != gip[1] || memcmp(ip + 6, gip + 6, 4) != 0 ||
+		    memcmp(ip + 12, gip + 12, 8) != 0)
+			return false;
+		if (id != ((g->id + 1) & 0xffff) && !(id == g->id && (ip[6] & 0x40)))
+			return false;
+	}
+	/* ports; acknowledgement and data offset; window; options */
+	if (memcmp(tcp, gtcp, 4) != 0 || memcmp(tcp + 8, gtcp + 8, 5) != 0 ||
+	    memcmp(tcp + 14, gtcp + 14, 2) != 0 || memcmp(tcp + 20, gtcp + 20, g->hlen - g->l4 - 20) != 0)
+		return false;
+	return tap_get32(tcp + 4) == g->seq;
+}
+
+/* Takes the segment f of len bytes (checked by tap_gro_seg): the first one
+ * whole, the others' payload after it.  A segment with PSH, one shorter
+ * than the first, the last one allowed, or one that fills the buffer
+ * closes the frame. */
+static void tap_gro_take(struct tap_gro *g, const uint8_t *f, size_t len, const struct tap_seg *s)
+{
+	const uint8_t *tcp = f + s->l4;
+
+	if (!g->len) {
+		memcpy(g->buf, f, len);
+		g->len = len;
+		g->l4 = s->l4;
+		g->hlen = s->hlen;
+		g->mss = s->payload;
+		g->v6 = s->v6;
+		g->nseg = 0;
+		g->bytes = 0;
+		g->closed = false;
+	} else {
+		memcpy(g->buf + g->len, f + s->hlen, s->payload);
+		g->len += s->payload;
+		g->buf[g->l4 + 13] |= tcp[13] & 0x08;
+	}
+	g->nseg++;
+	g->bytes += len;
+	g->seq = tap_get32(tcp + 4) + (uint32_t)s->payload;
+	if (!g->v6)
+		g->id = tap_get16(f + TAP_ETH_HLEN + 4);
+	if ((tcp[13] & 0x08) || s->payload < g->mss || g->nseg >= TAP_GRO_SEGS || g->len == TAP_GRO_SIZE)
+		g->closed = true;
+}
+
+/* Finishes the frame held and fills in its vnet header h; returns its
+ * length.  A single segment goes as it came.  A merged frame gets its IP
+ * length (and IPv4 header checksum) and, as Linux does for a TCP GSO
+ * packet, the pseudo-header's sum in the TCP checksum field, with GSO and
+ * NEEDS_CSUM in h: the host cuts it or checks it as a whole. */
+static size_t tap_gro_close(struct tap_gro *g, struct virtio_net_hdr *h)
+{
+	uint8_t *ip = g->buf + TAP_ETH_HLEN, *tcp = g->buf + g->l4, pseudo[8];
+	size_t iplen = g->len - TAP_ETH_HLEN, tcplen = g->len - g->l4;
+	uint64_t acc;
+	uint16_t sum;
+
+	if (g->nseg < 2) {
+		*h = tap_vnet_valid;
+		return g->len;
+	}
+	if (!g->v6) {
+		tap_put16(ip + 2, iplen);
+		ip[10] = ip[11] = 0;
+		sum = tap_csum(tap_sum(0, ip, 20));
+		memcpy(ip + 10, &sum, 2);
+		acc = tap_sum(0, ip + 12, 8);
+		pseudo[0] = 0;
+		pseudo[1] = IPPROTO_TCP;
+		tap_put16(pseudo + 2, tcplen);
+		acc = tap_sum(acc, pseudo, 4);
+	} else {
+		tap_put16(ip + 4, iplen - 40);
+		acc = tap_sum(0, ip + 8, 32);
+		memset(pseudo, 0, sizeof pseudo);
+		tap_put16(pseudo + 2, tcplen);
+		pseudo[7] = IPPROTO_TCP;
+		acc = tap_sum(acc, pseudo, 8);
+	}
+	sum = (uint16_t)~tap_csum(acc);
+	memcpy(tcp + 16, &sum, 2);
+	memset(h, 0, sizeof *h);
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->gso_type = g->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+	h->hdr_len = (uint16_t)g->hlen;
+	h->gso_size = (uint16_t)g->mss;
+	h->csum_start = (uint16_t)g->l4;
+	h->csum_offset = 16;
+	return g->len;
+}
+
+/* Writes one frame, after the vnet header h with offloads.  0 or -errno. */
+static int tap_write(struct tap *p, const struct virtio_net_hdr *h, const uint8_t *d, size_t len)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)h, .iov_len = TAP_VNET_HLEN },
+		{ .iov_base = (void *)d, .iov_len = len },
+	};
+	ssize_t w;
+
+	do
+		w = p->offload ? writev(p->fd, iov, 2) : write(p->fd, d, len);
+	while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : 0;
+}
+
+/* Counts n frames for the host lost to a failed write. */
+static void tap_tx_lost(struct tap *p, int err, unsigned n)
+{
+	if (err == -EAGAIN || err == -EWOULDBLOCK || err == -ENOBUFS)
+		*p->tx_dropped += n;
+	else
+		*p->tx_errors += n;
+}
+
+/* Writes out the frame being merged, if any. */
+static void tap_gro_flush(struct tap *p)
+{
+	struct tap_gro *g = &p->gro;
+	struct virtio_net_hdr h;
+	size_t len;
+	int err;
+
+	if (!g->len)
+		return;
+	len = tap_gro_close(g, &h);
+	err = tap_write(p, &h, g->buf, len);
+	if (err < 0) {
+		tap_tx_lost(p, err, g->nseg);
+	} else {
+		*p->tx_frames += g->nseg;
+		*p->tx_bytes += g->bytes;
+		if (g->nseg > 1) {
+			(*p->gro_frames)++;
+			*p->gro_segments += g->nseg;
+		}
+	}
+	g->len = 0;
+}
+
+/* Just before the loop waits: nothing held across it. */
+static void tap_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	tap_gro_flush(w->data);
+}
+
 static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 {
 	struct tap *p = state;
 	unsigned i, taken = 0;
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)&tap_vnet_valid, .iov_len = TAP_VNET_HLEN },
-	};
 
 	if (p->fd < 0)
 		return -ENOTCONN;
 	for (i = 0; i < n; i++) {
 		size_t max = (size_t)p->mtu + TAP_ETH_HLEN;
-		ssize_t w;
+		struct tap_seg s;
+		int err;
 
 		if (f[i].len < TAP_ETH_HLEN) {
 			(*p->tx_short)++;
@@ -1192,28 +1445,28 @@ static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 			(*p->tx_oversize)++;
 			continue;
 		}
-		if (p->offload) {
-			iov[1].iov_base = f[i].data;
-			iov[1].iov_len = f[i].len;
-			do
-				w = writev(p->fd, iov, 2);
-			while (w < 0 && errno == EINTR);
-		} else {
-			do
-				w = write(p->fd, f[i].data, f[i].len);
-			while (w < 0 && errno == EINTR);
+		if (p->gro_on) {
+			if (tap_gro_seg(f[i].data, f[i].len, &s) == 0) {
+				if (!tap_gro_fits(&p->gro, f[i].data, &s))
+					tap_gro_flush(p);
+				tap_gro_take(&p->gro, f[i].data, f[i].len, &s);
+				if (p->gro.closed)
+					tap_gro_flush(p);
+				taken++;
+				continue;
+			}
+			/* what cannot join goes after what is held */
+			tap_gro_flush(p);
 		}
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-				(*p->tx_dropped)++;
-			else
-				(*p->tx_errors)++;
+		err = tap_write(p, &tap_vnet_valid, f[i].data, f[i].len);
+		if (err < 0) {
+			tap_tx_lost(p, err, 1);
 			continue;
 		}
+		(*p->tx_frames)++;
 		*p->tx_bytes += f[i].len;
 		taken++;
 	}
-	*p->tx_frames += taken;
 	return (int)taken;
 }
 
@@ -1319,9 +1572,13 @@ static void tap_stop(void *state)
 {
 	struct tap *p = state;
 
+	if (p->fd >= 0)
+		tap_gro_flush(p);
+	p->gro.len = 0;
 	if (p->loop) {
 		ev_io_stop(p->loop, &p->io);
 		ev_timer_stop(p->loop, &p->mtimer);
+		ev_prepare_stop(p->loop, &p->prep);
 	}
 	if (p->nl && p->ifindex > 0)
 		tap_prune(p, true);
@@ -1403,6 +1660,8 @@ static int tap_start(void *state, struct ev_loop *loop)
 	}
 	if (err < 0)
 		return err;
+	p->gro_on = p->offload && p->opt_gro && p->gro.buf;
+	p->gro.len = 0;
 	err = tap_nl_open(p);
 	if (err < 0)
 		goto fail;
@@ -1421,9 +1680,12 @@ static int tap_start(void *state, struct ev_loop *loop)
 	ev_io_start(loop, &p->io);
 	ev_timer_set(&p->mtimer, 0., p->mcast_every);
 	ev_timer_start(loop, &p->mtimer);
+	if (p->gro_on)
+		ev_prepare_start(loop, &p->prep);
 	p->started = true;
-	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s, offloads %s", p->dev, p->ifindex,
-	       p->mtu, p->up ? "up" : "down", p->offload ? "on" : "off");
+	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s, offloads %s, gro %s", p->dev,
+	       p->ifindex, p->mtu, p->up ? "up" : "down", p->offload ? "on" : "off",
+	       p->gro_on ? "on" : "off");
 	return 0;
 fail:
 	tap_stop(p);
@@ -1447,6 +1709,7 @@ static void tap_destroy(void *state)
 	free(p->nlbuf);
 	free(p->buf);
 	free(p->gbuf);
+	free(p->gro.buf);
 	free(p->frames);
 	free(p);
 }
@@ -1469,6 +1732,8 @@ static int tap_counters(struct tap *p)
 		ZT_COUNTER_FIELD(struct tap, tso_segments),
 		ZT_COUNTER_FIELD(struct tap, csum_fixed),
 		ZT_COUNTER_FIELD(struct tap, offload_dropped),
+		ZT_COUNTER_FIELD(struct tap, gro_frames),
+		ZT_COUNTER_FIELD(struct tap, gro_segments),
 	};
 
 	return zt_counters_bind(p->zi, p, fields, sizeof fields / sizeof fields[0]);
@@ -1527,12 +1792,15 @@ static int tap_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	p->batch = (unsigned)zt_conf_uint(conf, "batch");
 	p->mcast_every = (double)every / 1000.;
 	p->opt_offload = zt_conf_bool(conf, "offload");
+	p->opt_gro = zt_conf_bool(conf, "gro");
 	p->up = true;
 	p->nlbuf = malloc(MNL_SOCKET_BUFFER_SIZE);
 	p->frames = calloc(p->batch, sizeof *p->frames);
 	if (!p->nlbuf || !p->frames)
 		goto fail;
 	if (p->opt_offload && !(p->gbuf = malloc(TAP_GBUF_SIZE)))
+		goto fail;
+	if (p->opt_offload && p->opt_gro && !(p->gro.buf = malloc(TAP_GRO_SIZE)))
 		goto fail;
 	tap_buffers_fit(p);
 	if (!p->buf)
@@ -1541,6 +1809,8 @@ static int tap_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	p->io.data = p;
 	ev_init(&p->mtimer, tap_on_mcast_timer);
 	p->mtimer.data = p;
+	ev_prepare_init(&p->prep, tap_on_prepare);
+	p->prep.data = p;
 	err = tap_counters(p);
 	if (err < 0)
 		goto fail;
@@ -1571,6 +1841,7 @@ static const struct zt_opt tap_opts[] = {
 	ZT_OPT_UINT("batch", 64, 1, 1024, "frames read per wakeup"),
 	ZT_OPT_DURATION("multicast-poll", "2s", "how often to read the device's multicast groups"),
 	ZT_OPT_BOOL("offload", true, "TCP segmentation and checksum offloads from the host"),
+	ZT_OPT_BOOL("gro", true, "with offloads, merge TCP segments for the host into super-frames"),
 	ZT_OPT_END
 };
 
