@@ -150,7 +150,7 @@ zt_world() {
 # no TAP offloads or GRO, Salsa20/12-Poly1305 only.
 zt_slow_node=", cipher: salsa2012"
 zt_slow_udp=", batch: 1"
-zt_slow_tap=", batch: 1, offload: false"
+zt_slow_tap=", batch: 1, offload: false, gro: false"
 zt_start() {
 	name=$1; shift
 	[ $# -gt 0 ] || set -- "0.0.0.0:9993"
