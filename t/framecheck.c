@@ -35,6 +35,7 @@
  * 1 otherwise, 2 on a usage or system error. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -60,9 +61,9 @@ enum { FC_TCP, FC_UDP, FC_ICMP };
 
 struct fc_opts {
 	unsigned min, max, min_tagged, max_tagged, vid;
-	unsigned pause_every, pause_us;
+	unsigned pause_every, pause_us, window;
 	bool absent, quiet;
-	const char *ready;
+	const char *ready, *progress;
 	bool kinds[FC_KINDS];
 };
 
@@ -316,6 +317,43 @@ static double fc_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Flow control through a file both sides see: the receiver writes how many
+ * of our frames it has taken, the sender keeps at most --window frames
+ * ahead of that.  A lost frame must not stall the sender: after 200 ms
+ * without progress it goes on. */
+static unsigned long fc_progress_read(int fd)
+{
+	char buf[24] = "";
+
+	if (pread(fd, buf, sizeof buf - 1, 0) <= 0)
+		return 0;
+	return strtoul(buf, NULL, 10);
+}
+
+static void fc_progress_write(int fd, unsigned long n)
+{
+	char buf[24];
+	int len = snprintf(buf, sizeof buf, "%20lu\n", n);
+
+	if (fd >= 0 && pwrite(fd, buf, (size_t)len, 0) != len)
+		fprintf(stderr, "framecheck: progress: %s\n", strerror(errno));
+}
+
+static void fc_window_wait(int fd, unsigned long sent, unsigned window)
+{
+	unsigned long got = fc_progress_read(fd), last = got;
+	double since = fc_now();
+
+	while (sent > got + window && fc_now() - since < 0.2) {
+		usleep(100);
+		got = fc_progress_read(fd);
+		if (got != last) {
+			last = got;
+			since = fc_now();
+		}
+	}
+}
+
 static int fc_send(const char *iface, const uint8_t dst[6], const struct fc_opts *o)
 {
 	static uint8_t f[FC_MAX_FRAME];
@@ -324,9 +362,15 @@ static int fc_send(const char *iface, const uint8_t dst[6], const struct fc_opts
 	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = 6 };
 	unsigned long sent = 0, failed = 0;
 	unsigned hi = 0, lo = ~0u;
+	int pfd = -1;
 
 	if (fd < 0)
 		return 2;
+	if (o->progress && (pfd = open(o->progress, O_RDONLY | O_CREAT, 0644)) < 0) {
+		fprintf(stderr, "framecheck: %s: %s\n", o->progress, strerror(errno));
+		close(fd);
+		return 2;
+	}
 	to.sll_ifindex = ifindex;
 	memcpy(to.sll_addr, dst, 6);
 	/* sizes outermost: each kind's frames interleave with the others' */
@@ -360,9 +404,13 @@ static int fc_send(const char *iface, const uint8_t dst[6], const struct fc_opts
 			}
 			if (++sent % o->pause_every == 0 && o->pause_us)
 				usleep(o->pause_us);
+			if (pfd >= 0 && sent % 16 == 0)
+				fc_window_wait(pfd, sent, o->window);
 		}
 	}
 	close(fd);
+	if (pfd >= 0)
+		close(pfd);
 	if (!o->quiet)
 		printf("sent %lu frames, %lu failed\n", sent, failed);
 	return failed ? 1 : 0;
@@ -379,7 +427,8 @@ static int fc_recv(const char *iface, const uint8_t from[6], double timeout, con
 	struct fc_kind_stats st[FC_KINDS] = { 0 };
 	uint8_t own[6];
 	int ifindex, fd = fc_socket(iface, htons(ETH_P_ALL), &ifindex, own), one = 1, buf = 64 << 20, rc = 0;
-	unsigned long expected = 0, done = 0, others = 0;
+	unsigned long expected = 0, done = 0, others = 0, taken = 0;
+	int pfd = -1;
 	char bad[FC_SHOW][128];
 	unsigned n_bad = 0;
 	double end = fc_now() + timeout;
@@ -405,6 +454,12 @@ static int fc_recv(const char *iface, const uint8_t from[6], double timeout, con
 		if (fc_hi(o, k) >= fc_lo(o, k))
 			expected += fc_hi(o, k) - fc_lo(o, k) + 1;
 	}
+	if (o->progress && (pfd = open(o->progress, O_RDWR | O_CREAT | O_TRUNC, 0644)) < 0) {
+		fprintf(stderr, "framecheck: %s: %s\n", o->progress, strerror(errno));
+		rc = 2;
+		goto out;
+	}
+	fc_progress_write(pfd, 0);
 	if (o->ready) {
 		FILE *r = fopen(o->ready, "w");
 
@@ -455,6 +510,8 @@ static int fc_recv(const char *iface, const uint8_t from[6], double timeout, con
 			others++;
 			continue;
 		}
+		if (++taken % 16 == 0)
+			fc_progress_write(pfd, taken);
 		if (st[kind].seen[flen]) {
 			st[kind].dups++;
 			continue;
@@ -509,6 +566,8 @@ static int fc_recv(const char *iface, const uint8_t from[6], double timeout, con
 out:
 	for (unsigned k = 0; k < FC_KINDS; k++)
 		free(st[k].seen);
+	if (pfd >= 0)
+		close(pfd);
 	close(fd);
 	return rc;
 }
@@ -535,6 +594,9 @@ static void fc_usage(FILE *out)
 		"                    with +vlan; 'untagged', 'tagged'\n"
 		"  --pause-every N   send: pause after every N frames (default 32)\n"
 		"  --pause-us N      send: pause this many microseconds (default 1000)\n"
+		"  --progress FILE   flow control: recv writes to FILE how many frames it\n"
+		"                    took, send stays at most --window frames ahead\n"
+		"  --window N        send: frames in flight with --progress (default 256)\n"
 		"  --ready FILE      recv: create FILE once capturing\n"
 		"  --absent          recv: succeed only if no frame arrived\n"
 		"  --quiet           print only the per-kind lines\n");
@@ -584,7 +646,7 @@ static int fc_kinds(const char *list, bool kinds[FC_KINDS])
 int main(int argc, char **argv)
 {
 	struct fc_opts o = { .min = 60, .max = 2814, .min_tagged = ~0u, .max_tagged = ~0u, .vid = 5,
-			     .pause_every = 32, .pause_us = 1000 };
+			     .pause_every = 32, .pause_us = 1000, .window = 256 };
 	bool recv;
 	unsigned fixed, timeout = 0;
 	uint8_t mac[6];
@@ -619,9 +681,10 @@ int main(int argc, char **argv)
 			{ "--min", NULL, FC_MAX_FRAME }, { "--max", NULL, FC_MAX_FRAME - 4 },
 			{ "--min-tagged", NULL, FC_MAX_FRAME }, { "--max-tagged", NULL, FC_MAX_FRAME },
 			{ "--vid", NULL, 4095 }, { "--pause-every", NULL, 1u << 30 }, { "--pause-us", NULL, 1000000 },
+			{ "--window", NULL, 1u << 20 },
 		};
 		unsigned *vals[] = { &o.min, &o.max, &o.min_tagged, &o.max_tagged, &o.vid, &o.pause_every,
-				     &o.pause_us };
+				     &o.pause_us, &o.window };
 		const char *a = argv[i];
 		bool known = false;
 
@@ -640,6 +703,8 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--kinds") == 0 && i + 1 < argc) {
 			if (fc_kinds(argv[++i], o.kinds) < 0)
 				return 2;
+		} else if (strcmp(a, "--progress") == 0 && i + 1 < argc) {
+			o.progress = argv[++i];
 		} else if (strcmp(a, "--ready") == 0 && i + 1 < argc && recv) {
 			o.ready = argv[++i];
 		} else if (strcmp(a, "--absent") == 0 && recv) {
