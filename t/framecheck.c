@@ -16,7 +16,8 @@
  * so a receiving kernel that does not forward drops them without an answer.
  * Checksums (IPv4 header, TCP, UDP, ICMP, ICMPv6) are correct; TCP
  * sequence numbers are drawn from the same generator, so no two segments
- * continue each other and nothing can coalesce them.
+ * continue each other, and each length is a flow of its own (its port):
+ * nothing can coalesce them.
  *
  * Each kind runs from the smallest frame that holds its headers (at least
  * --min, default 60) to --max (default 2814: an MTU of 2800 plus the
@@ -30,9 +31,12 @@
  *
  *   ipv4-tcp 60..2814: 2755/2755 intact, 0 corrupted, 0 missing, 0 duplicates
  *
- * then the first missing lengths and the first corruptions.  It exits 0
- * when every frame arrived intact (with --absent: when none arrived at all),
- * 1 otherwise, 2 on a usage or system error. */
+ * then the first missing lengths and the first corruptions.  The sender
+ * paces itself (--pause-every, --pause-us), or with --progress FILE keeps
+ * at most --window frames ahead of what the receiver has taken, which the
+ * receiver writes to FILE.  The receiver exits 0 when every frame arrived
+ * intact (with --absent: when none arrived at all), 1 otherwise; either
+ * exits 2 on a usage or system error. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
