@@ -418,7 +418,7 @@ int main(void)
 	struct vec_file vf = vec_load("networks.txt", NULL);
 	long n;
 
-	plan(68);
+	plan(73);
 	nc = zt_netconf_new();
 	if (!nc || zt_identity_from_text(&ctl, vec_get(&vf.rec[0], "controller_identity_secret")) < 0)
 		bail("setup");
@@ -446,6 +446,11 @@ int main(void)
 		ok(zt_authinfo_parse(&ai2, (const uint8_t *)"aU=x", 4) == 0 && !strcmp(ai2.url, "x") &&
 		   !strcmp(ai2.provider, "default"), "auth-info version 0, provider default");
 	}
+	ok(zt_frame_fits(2800, 0x0800, 2800) && !zt_frame_fits(2800, 0x0800, 2801), "a frame's payload fits the MTU");
+	ok(zt_frame_fits(2800, 0x86dd, 2800) && !zt_frame_fits(2800, 0x86dd, 2801), "IPv6 too");
+	ok(zt_frame_fits(2800, 0x8100, 2804), "an 802.1Q tag comes on top of the MTU");
+	ok(!zt_frame_fits(2800, 0x8100, 2805), "but one byte more does not fit");
+	ok(zt_frame_fits(1280, 0x88a8, 1280) && !zt_frame_fits(1280, 0x88a8, 1281), "an 802.1ad tag does not");
 	zt_netconf_free(nc);
 	return tap_done();
 }

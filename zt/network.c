@@ -403,7 +403,7 @@ static void deliver(struct zt_network *n, uint64_t from, const uint8_t dst[6], c
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, from,
 				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true };
 
-	if (len > ZT_PKT_MAX - 14 || (n->configured && len > n->cfg->mtu)) {
+	if (len > ZT_PKT_MAX - 14 || (n->configured && !zt_frame_fits(n->cfg->mtu, ethertype, len))) {
 		n->counters[NC_BAD_FRAMES]++;
 		return;
 	}

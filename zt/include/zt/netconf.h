@@ -38,6 +38,16 @@ int zt_mac_parse(uint8_t mac[6], const char *s);
 static inline bool zt_mac_is_multicast(const uint8_t mac[6]) { return mac[0] & 1; }
 bool zt_mac_is_broadcast(const uint8_t mac[6]);
 
+#define ZT_ETHERTYPE_VLAN 0x8100
+/* Whether a frame whose payload after the 14-byte Ethernet header is len
+ * bytes fits a network of this MTU.  An IEEE 802.1Q tag comes on top, as
+ * on any Ethernet: a VLAN device on the port has the port's MTU, and its
+ * frames are MTU + 18 bytes. */
+static inline bool zt_frame_fits(unsigned mtu, uint16_t ethertype, size_t len)
+{
+	return len <= (size_t)mtu + (ethertype == ZT_ETHERTYPE_VLAN ? 4 : 0);
+}
+
 /* A multicast group (§2.4); ordered by MAC as a 48-bit integer, then ADI. */
 struct zt_mcast_group {
 	uint8_t mac[6];
