@@ -24,9 +24,8 @@
 #  66 tagged; IPv6 TCP at 74, 78 tagged).  Over the bound (2815 to 2818
 #  untagged, 2819 to 2822 tagged), sent after raising the sender's device
 #  MTU by 4: nothing arrives from a (tagged: too long for a's buffers,
-#  offload_dropped; untagged: b's bad_frames); from c the untagged ones
-#  are a's bad_frames, and the tagged ones are a TODO: c's port, without
-#  offloads, cuts them to 2818 bytes and sends them on.
+#  rx_oversize; untagged: b's bad_frames); from c the untagged ones are
+#  a's bad_frames and the tagged ones c's rx_oversize.
 #
 # framecheck's addresses, 198.19.254.1 -> .2 and fd00:7a74:fc::1 -> ::2,
 # are nobody's: the receiving kernel (forwarding off) drops the frames
@@ -37,15 +36,8 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 fc=$builddir/t/framecheck
 [ -x "$fc" ] || bail "no $fc (make check builds it)"
-# todo STATUS NAME WHY: an assertion of a known bug (TAP TODO: not ok is
-# expected, ok means it was fixed and the TODO should go)
-todo() {
-	tap_n=$((tap_n + 1))
-	[ "$1" -eq 0 ] && r="ok" || r="not ok"
-	echo "$r $tap_n - $2 # TODO $3"
-}
 kinds="ipv4-tcp ipv4-udp ipv4-icmp ipv6-tcp ipv6-udp ipv6-icmp"
-plan $((4 + 3 * 12 + 5 + 1))
+plan $((4 + 3 * 12 + 6 + 1))
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -163,24 +155,23 @@ over_bound() {
 }
 
 # a (offloads on): its port drops the tagged ones, which do not fit its
-# buffers (offload_dropped); b's network drops the others (bad_frames)
-bad_b=$(counter b bad_frames) dropped_a=$(counter a offload_dropped)
+# buffers (rx_oversize); b's network drops the others (bad_frames)
+bad_b=$(counter b bad_frames) dropped_a=$(counter a rx_oversize)
 over_bound a b all
 ok $? "frames 1 to 4 bytes over the bound from a to b do not arrive (12 kinds, 4 sizes)"
-is "$(($(counter b bad_frames) - bad_b)) $(($(counter a offload_dropped) - dropped_a))" "24 24" \
-	"b counts the 24 untagged ones as bad frames, a's port the 24 tagged ones as offload_dropped"
+is "$(($(counter b bad_frames) - bad_b)) $(($(counter a rx_oversize) - dropped_a))" "24 24" \
+	"b counts the 24 untagged ones as bad frames, a's port the 24 tagged ones as rx_oversize"
 # c (offloads off)
 bad_a=$(counter a bad_frames)
 over_bound c a untagged
 ok $? "untagged frames 1 to 4 bytes over the bound from c to a do not arrive"
 is "$(($(counter a bad_frames) - bad_a))" 24 "a counts the 24 as bad frames"
-# Without offloads the port reads one frame into a buffer of MTU + 18
-# bytes: a longer one is cut to that and sent on (a tagged frame of 2819
-# bytes arrives as its first 2818).  Only a device MTU above the
-# network's lets the host send one.
+# c (offloads off) reads with a spare byte past its buffer of MTU + 18
+# bytes: a longer frame is dropped whole, not cut and sent on.
+dropped_c=$(counter c rx_oversize)
 over_bound c a tagged
-todo $? "tagged frames 1 to 4 bytes over the bound from c to a do not arrive" \
-	"tap without offloads cuts a frame longer than its buffer and sends it on"
+ok $? "tagged frames 1 to 4 bytes over the bound from c to a do not arrive"
+is "$(($(counter c rx_oversize) - dropped_c))" 24 "c's port counts the 24 as rx_oversize"
 
 ! grep -q 'Sanitizer\|runtime error' "$ns_tmp"/*/log
 ok $? "no sanitizer reports in the logs"

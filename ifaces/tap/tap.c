@@ -157,7 +157,7 @@ struct tap {
 	struct tap_set mcast_new;
 	bool mcast_failed;
 
-	uint64_t *rx_frames, *rx_bytes, *rx_short, *rx_errors;
+	uint64_t *rx_frames, *rx_bytes, *rx_short, *rx_oversize, *rx_errors;
 	uint64_t *tx_frames, *tx_bytes, *tx_short, *tx_oversize, *tx_dropped, *tx_errors;
 	uint64_t *netlink_errors;
 	uint64_t *tso_frames, *tso_segments, *csum_fixed, *offload_dropped;
@@ -1135,7 +1135,7 @@ static void tap_read_vnet(struct tap *p, struct ev_loop *loop, ev_io *w)
 			continue;
 		}
 		if (len > p->slot) {
-			(*p->offload_dropped)++;
+			(*p->rx_oversize)++;
 			continue;
 		}
 		if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
@@ -1166,8 +1166,13 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	for (tries = 0; tries < p->batch; tries++) {
-		uint8_t *dst = p->buf + (size_t)n * p->slot;
-		ssize_t r = read(p->fd, dst, p->slot);
+		uint8_t *dst = p->buf + (size_t)n * p->slot, spare;
+		/* a byte past the slot tells a frame too long for it */
+		struct iovec iov[2] = {
+			{ .iov_base = dst, .iov_len = p->slot },
+			{ .iov_base = &spare, .iov_len = 1 },
+		};
+		ssize_t r = readv(p->fd, iov, 2);
 
 		if (r < 0) {
 			if (errno == EINTR) {
@@ -1186,6 +1191,10 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (r < TAP_ETH_HLEN) {
 			(*p->rx_short)++;
+			continue;
+		}
+		if ((size_t)r > p->slot) {
+			(*p->rx_oversize)++;
 			continue;
 		}
 		p->frames[n].data = dst;
@@ -1720,6 +1729,7 @@ static int tap_counters(struct tap *p)
 		ZT_COUNTER_FIELD(struct tap, rx_frames),
 		ZT_COUNTER_FIELD(struct tap, rx_bytes),
 		ZT_COUNTER_FIELD(struct tap, rx_short),
+		ZT_COUNTER_FIELD(struct tap, rx_oversize),
 		ZT_COUNTER_FIELD(struct tap, rx_errors),
 		ZT_COUNTER_FIELD(struct tap, tx_frames),
 		ZT_COUNTER_FIELD(struct tap, tx_bytes),
