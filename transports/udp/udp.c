@@ -39,7 +39,7 @@
 #define UDP_GRO_SLOTS 8
 #define UDP_GRO_BUFSZ 65536
 /* With gso, one message carries at most this many datagrams (the
- * kernel's UDP_MAX_SEGMENTS is 64 before Linux 6.11) and this many bytes
+ * kernel's UDP_MAX_SEGMENTS, 64 in most versions) and this many bytes
  * (under the 65507 an IPv4 UDP message can hold). */
 #define UDP_GSO_SEGS 64
 #define UDP_GSO_BYTES 65000
@@ -103,7 +103,7 @@ struct udp {
 
 	uint64_t *rx_dgrams, *rx_bytes, *rx_truncated, *rx_errors;
 	uint64_t *tx_dgrams, *tx_bytes, *tx_dropped, *tx_errors, *tx_unroutable;
-	uint64_t *gso_sends, *gso_segments, *gro_recvs, *gro_segments;
+	uint64_t *gso_sends, *gso_segments, *gso_refused, *gro_recvs, *gro_segments;
 };
 
 static socklen_t udp_addrlen(const union zt_sockaddr *a)
@@ -289,7 +289,10 @@ static size_t udp_msg_bytes(const struct msghdr *h)
 	return bytes;
 }
 
-/* Errors that say the kernel or the route cannot segment at all. */
+/* Errors that say the kernel or the socket cannot segment at all.  A
+ * route whose MTU is below the segment size gives EMSGSIZE (that run
+ * goes one by one, the next tries again), but EINVAL on older kernels:
+ * then the socket stops trying. */
 static bool udp_gso_refused(int err)
 {
 	return err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP || err == EIO;
@@ -330,9 +333,9 @@ static unsigned udp_send_each(struct udp *u, struct udp_sock *s, const struct ms
 /* Hand messages [0, cnt) to s; returns how many datagrams the OS took.
  * A message the OS refuses is counted and skipped so the rest still go
  * out; when the socket buffer is full the rest of the run is counted as
- * dropped.  A run that cannot be segmented goes datagram by datagram,
- * and if the kernel or the route cannot segment at all, the socket stops
- * trying. */
+ * dropped.  A run the kernel refuses to segment goes datagram by
+ * datagram, and if the kernel or the socket cannot segment at all, the
+ * socket stops trying. */
 static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
 {
 	char as[UDP_ADDRSTRLEN];
@@ -354,6 +357,7 @@ static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
 		if (r <= 0 && h->msg_controllen) {
 			bool full;
 
+			(*u->gso_refused)++;
 			if (s->gso && udp_gso_refused(err)) {
 				s->gso = false;
 				zt_log(u->zi, ZT_LOG_INFO, "%s: UDP segmentation offload: %s, "
@@ -513,6 +517,7 @@ static int udp_counters(struct udp *u)
 		ZT_COUNTER_FIELD(struct udp, tx_unroutable),
 		ZT_COUNTER_FIELD(struct udp, gso_sends),
 		ZT_COUNTER_FIELD(struct udp, gso_segments),
+		ZT_COUNTER_FIELD(struct udp, gso_refused),
 		ZT_COUNTER_FIELD(struct udp, gro_recvs),
 		ZT_COUNTER_FIELD(struct udp, gro_segments),
 	};
