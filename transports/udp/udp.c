@@ -209,6 +209,8 @@ static void udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 				if (h->msg_flags & MSG_TRUNC) {
 					(*u->rx_truncated)++;
 					len -= len % seg;
+					if (!len)
+						continue;
 				}
 				if (seg > UDP_BUFSZ) {
 					*u->rx_truncated += (len + seg - 1) / seg;
@@ -720,8 +722,7 @@ static int udp_open(struct udp *u, struct udp_sock *s)
 	ev_io_init(&s->w, udp_readable, fd, EV_READ);
 	s->w.data = s;
 	ev_io_start(u->loop, &s->w);
-	zt_log(u->zi, ZT_LOG_DEBUG, "listening on %s%s%s", udp_addr_str(&s->addr, as, sizeof as),
-	       s->gso ? ", gso" : "", s->gro ? ", gro" : "");
+	zt_log(u->zi, ZT_LOG_DEBUG, "listening on %s", udp_addr_str(&s->addr, as, sizeof as));
 	return 0;
 
 sockopt_fail:
