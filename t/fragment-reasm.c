@@ -29,17 +29,19 @@ static void make_pkt(size_t len, unsigned mtu)
 				      (len > mtu ? ZT_FLAG_FRAGMENTED : 0));
 }
 
-/* Split pkt into dg[]; returns the count. */
+/* Split pkt into dg[] as a sender does; returns the count. */
 static int split(size_t len, unsigned mtu)
 {
-	int n = zt_frag_count(len, mtu), i;
+	int n = zt_frag_count(len, mtu), size = zt_frag_size(len, mtu), i;
 
 	if (n < 1)
 		return n;
-	dlen[0] = len < mtu ? len : mtu;
+	if (size < 1)
+		return -1000;
+	dlen[0] = len < (size_t)size ? len : (size_t)size;
 	memcpy(dg[0], pkt, dlen[0]);
 	for (i = 1; i < n; i++) {
-		int rc = zt_frag_build(pkt, len, mtu, (unsigned)i, dg[i], sizeof dg[i]);
+		int rc = zt_frag_build(pkt, len, (unsigned)size, (unsigned)i, dg[i], sizeof dg[i]);
 
 		if (rc < 0)
 			return rc;
@@ -108,6 +110,20 @@ static void counts(void)
 	   f[15] == 0 && !memcmp(f + 16, pkt + 1432 + 1416, n - 16), "fragment 2 of 3 laid out");
 	ok(zt_frag_parse(&fr, f, n) == 0 && fr.total == 3 && fr.number == 2 && fr.hops == 0 &&
 	   fr.len == n - 16 && fr.data == f + 16, "fragment header parsed");
+	ok(zt_frag_size(28, 1432) == 28 && zt_frag_size(1432, 1432) == 1432,
+	   "size: a packet that goes whole is its own size");
+	ok(zt_frag_size(2838, 1432) == 1427 && zt_frag_size(1433, 1432) == 725 &&
+	   zt_frag_size(1432 + 1416, 1432) == 1432 && zt_frag_size(1432 + 1416 + 1, 1432) == 961 &&
+	   zt_frag_size(1432 + 6 * 1416, 1432) == 1432,
+	   "size: S = ceil((L + 16 (N - 1)) / N)");
+	ok(zt_frag_size(29, 28) == 28 && zt_frag_size(40, 28) == 28,
+	   "size: the MTU when an even cut leaves a head shorter than 28 bytes");
+	ok(zt_frag_size(ZT_PKT_MAX, 1432) == -EMSGSIZE && zt_frag_size(100, 27) == -EINVAL,
+	   "size: errors as the count");
+	make_pkt(2838, 1432);
+	ok(split(2838, 1432) == 2 && dlen[0] == 1427 && dlen[1] == 1427 &&
+	   !memcmp(dg[0], pkt, 1427) && !memcmp(dg[1] + 16, pkt + 1427, 1411),
+	   "a 2838-byte packet goes as 1427 + 1427, not 1432 + 1422");
 	for (n = 0; n < 256 && good; n++) {
 		unsigned total = (unsigned)n >> 4, number = n & 15;
 
@@ -152,9 +168,10 @@ static void round_trips(void)
 				perm[i] = perm[j];
 				perm[j] = x;
 			}
-			good = good && n >= 2 && n <= ZT_FRAG_MAX && dlen[0] == mtu;
-			for (i = 0; i < n; i++)
-				good = good && dlen[i] <= mtu;
+			good = good && n >= 2 && n <= ZT_FRAG_MAX && dlen[0] <= mtu &&
+			       dlen[n - 1] <= dlen[0] && dlen[n - 1] > ZT_FRAG_HDR_LEN;
+			for (i = 1; i < n - 1; i++)
+				good = good && dlen[i] == dlen[0];
 			good = good && feed(t, n, rev, len, now += 10) && feed(t, n, perm, len, now += 10);
 			tried++;
 		}
@@ -162,6 +179,48 @@ static void round_trips(void)
 		ok(good && tried > 0, name);
 	}
 	is_int(zt_reasm_expire(t, 1000000), 0, "nothing left in the table");
+	zt_reasm_free(t);
+}
+
+/* Every length that needs fragments at the default MTU: the count is the
+ * smallest possible, all datagrams but the last have one size, no larger
+ * than a datagram of ZeroTier One's cut, and the packet comes back. */
+static void even_split(void)
+{
+	struct zt_reasm *t = zt_reasm_new(ZT_REASM_SLOTS);
+	const unsigned mtu = ZT_MTU_DEFAULT;
+	size_t len, tried = 0;
+	bool count_ok = true, sizes_ok = true, back_ok = true;
+	int perm[ZT_FRAG_MAX] = { 0, 1, 2, 3, 4, 5, 6 }, rev[ZT_FRAG_MAX];
+	int64_t now = 0;
+
+	for (len = mtu + 1; len <= ZT_PKT_MAX; len++) {
+		int n, i, want = 1 + (int)((len - mtu + mtu - 17) / (mtu - 16));
+
+		make_pkt(len, mtu);
+		n = split(len, mtu);
+		if (want > ZT_FRAG_MAX) {
+			count_ok = count_ok && n == -EMSGSIZE;
+			continue;
+		}
+		count_ok = count_ok && n == want && n == zt_frag_count(len, mtu);
+		if (n < 2) {
+			sizes_ok = false;
+			continue;
+		}
+		sizes_ok = sizes_ok && dlen[0] == (len + 16 * (size_t)(n - 1) + n - 1) / n &&
+			   dlen[0] <= mtu && dlen[n - 1] <= dlen[0] &&
+			   dlen[n - 1] > ZT_FRAG_HDR_LEN && dlen[0] - dlen[n - 1] < (size_t)n;
+		for (i = 1; i < n - 1; i++)
+			sizes_ok = sizes_ok && dlen[i] == dlen[0];
+		for (i = 0; i < n; i++)
+			rev[i] = n - 1 - i;
+		back_ok = back_ok && feed(t, n, perm, len, now += 10) && feed(t, n, rev, len, now += 10);
+		tried++;
+	}
+	ok(count_ok, "even cut: the count is unchanged for every length 1433..10024");
+	ok(sizes_ok, "even cut: all datagrams the same size but the last, at most the MTU");
+	ok(back_ok && tried == 6 * 1416, "even cut: all 8496 fragmented lengths reassemble, in order and reversed");
 	zt_reasm_free(t);
 }
 
@@ -307,10 +366,11 @@ static void hops(void)
 
 int main(void)
 {
-	plan(5 + 8 + 10 + 12 + 7 + 2 + 4);
+	plan(5 + 13 + 10 + 3 + 12 + 7 + 2 + 4);
 	classify();
 	counts();
 	round_trips();
+	even_split();
 	duplicates_and_errors();
 	timeouts_and_eviction();
 	flood();

@@ -135,6 +135,10 @@ if [ -n "${ZT_IPERF:-}" ] && command -v iperf3 > /dev/null; then
 	ns_exec c iperf3 -s -1 -D > /dev/null 2>&1
 	sleep 0.5
 	diag "iperf3 a to c (c offloads off): $(ns_exec a iperf3 -c "$ip4_c" -t 5 -f m 2>&1 | grep receiver)"
+	for n in a b; do
+		diag "$n: $(zt_api $n http://127.0.0.1:9993/metrics |
+			sed -n 's/^zt_\(gso_[a-z]*\|gro_[a-z]*\|[rt]x_dgrams\)_total{instance="udp"} /\1=/p' | tr '\n' ' ')"
+	done
 fi
 ! grep -q 'Sanitizer\|runtime error' "$ns_tmp/a/log" "$ns_tmp/b/log" "$ns_tmp/c/log"
 ok $? "no sanitizer reports in the members' logs"

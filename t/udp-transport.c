@@ -1,16 +1,20 @@
 /* The udp transport, loaded through the kernel: options, binding,
- * receiving in batches, sending, and the errors an operator sees. */
+ * receiving in batches, sending, segmentation offload (gso) and receive
+ * coalescing (gro) and their fallback, and the errors an operator sees. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,9 +32,26 @@ struct seen {
 		union zt_sockaddr peer;
 		uint32_t local;
 		size_t len;
+		uint32_t sum;
 		uint8_t data[64];
 	} d[MAXD];
 };
+
+static uint32_t fnv(const uint8_t *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	while (len--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+/* Datagram i of a test: len bytes that differ from every other's. */
+static void fill(uint8_t *p, size_t len, unsigned i)
+{
+	for (size_t j = 0; j < len; j++)
+		p[j] = (uint8_t)(i * 31 + j * 7 + (j >> 8));
+}
 
 static void sink(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 {
@@ -43,6 +64,7 @@ static void sink(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n
 		s->d[s->n].peer = d[i].peer;
 		s->d[s->n].local = d[i].local;
 		s->d[s->n].len = d[i].len;
+		s->d[s->n].sum = fnv(d[i].data, d[i].len);
 		memcpy(s->d[s->n].data, d[i].data, d[i].len < 64 ? d[i].len : 64);
 	}
 }
@@ -153,6 +175,345 @@ static void refused(struct zt_kernel *k, const char *yaml, const char *what, con
 	diag("%s", err);
 }
 
+/* Instance yaml, started, datagrams to sink; NULL on failure. */
+static struct zt_inst *started(struct zt_kernel *k, const char *yaml, struct seen *sink_to)
+{
+	char err[512] = "";
+	struct zt_inst *zi = zt_kernel_instance(k, ZT_TRANSPORT, yaml, err, sizeof err);
+
+	if (!zi) {
+		diag("%s: %s", yaml, err);
+		return NULL;
+	}
+	if (sink_to)
+		zt_inst_set_dgram_sink(zi, sink, sink_to);
+	if (zt_inst_start(zi) < 0)
+		return NULL;
+	return zi;
+}
+
+static union zt_sockaddr local_of(struct zt_inst *zi, unsigned i)
+{
+	union zt_sockaddr loc[4];
+
+	memset(loc, 0, sizeof loc);
+	zt_inst_module(zi)->ops.transport->locals(zt_inst_state(zi), loc, 4);
+	return loc[i];
+}
+
+static uint8_t dbuf[128][1500];
+
+/* out[i] for i < n: to, through local socket, len[i] bytes of pattern i. */
+static void batch_make(struct zt_dgram *out, unsigned n, const union zt_sockaddr *to,
+		       const size_t *len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		out[i].peer = *to;
+		out[i].local = 0;
+		out[i].data = dbuf[i];
+		out[i].len = len[i];
+		fill(dbuf[i], len[i], i);
+	}
+}
+
+/* Read n datagrams from fd: do they match out[] at the given indexes
+ * (all of them if idx is NULL), and come from the given addresses? */
+static unsigned plain_got(int fd, const struct zt_dgram *out, const unsigned *idx, unsigned n,
+			  const union zt_sockaddr *from_want)
+{
+	static uint8_t b[70000];
+	union zt_sockaddr from;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		unsigned x = idx ? idx[i] : i;
+		ssize_t r = recv_wait(fd, b, sizeof b, &from);
+
+		if (r != (ssize_t)out[x].len || memcmp(b, out[x].data, out[x].len) ||
+		    !same_addr(&from, &from_want[idx ? x : 0]))
+			break;
+	}
+	return i;
+}
+
+/* Does the sink hold out[0..n) in order, from peer? */
+static unsigned sink_got(const struct seen *s, const struct zt_dgram *out, unsigned n,
+			 const union zt_sockaddr *peer)
+{
+	unsigned i;
+
+	for (i = 0; i < n && i < s->n; i++)
+		if (s->d[i].len != out[i].len || s->d[i].sum != fnv(out[i].data, out[i].len) ||
+		    !same_addr(&s->d[i].peer, peer))
+			break;
+	return i;
+}
+
+static int quiet(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 100) == 0;
+}
+
+/* Run f with stderr (the log) going to text. */
+static void logged(void (*f)(void *), void *arg, char *text, size_t len)
+{
+	char logf[] = "/tmp/zt-udp-log-XXXXXX";
+	int lfd = mkstemp(logf), saved = dup(2);
+	ssize_t got;
+
+	fflush(stderr);
+	dup2(lfd, 2);
+	f(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	lseek(lfd, 0, SEEK_SET);
+	got = read(lfd, text, len - 1);
+	text[got > 0 ? got : 0] = 0;
+	close(lfd);
+	unlink(logf);
+}
+
+static void offloads(struct zt_kernel *k, struct ev_loop *loop)
+{
+	static struct seen gro_seen, lo_seen, plain_seen;
+	static struct zt_dgram out[128];
+	const struct zt_transport_ops *ops;
+	struct zt_inst *gso, *gro, *lo, *plain;
+	union zt_sockaddr caddr, c2addr, gso_at[2];
+	size_t len[128];
+	unsigned i;
+	int fd, fd2;
+
+	refused(k, "{ use: udp, gso: maybe }", "gso", "gso: maybe");
+	refused(k, "{ use: udp, gro: 2 }", "gro", "gro: 2");
+	gso = started(k, "{ use: udp, instance: gso, batch: 64, listen: ['127.0.0.1:0', '127.0.0.2:0'] }",
+		      NULL);
+	gro = started(k, "{ use: udp, instance: gro, batch: 64, listen: ['127.0.0.1:0'] }", &gro_seen);
+	lo = started(k, "{ use: udp, instance: lo4, batch: 4, listen: ['127.0.0.1:0'] }", &lo_seen);
+	plain = started(k, "{ use: udp, instance: plain, batch: 64, gso: false, gro: false, "
+			"listen: ['127.0.0.1:0'] }", &plain_seen);
+	fd = client(AF_INET, &caddr);
+	fd2 = client(AF_INET, &c2addr);
+	if (!ok(gso && gro && lo && plain && fd >= 0 && fd2 >= 0, "offloads: instances and sockets"))
+		bail("cannot set up the offload tests");
+	ops = zt_inst_module(gso)->ops.transport;
+	gso_at[0] = local_of(gso, 0);
+	gso_at[1] = local_of(gso, 1);
+
+	/* ---- gso: a run to a plain socket ---- */
+	for (i = 0; i < 41; i++)
+		len[i] = i < 40 ? 1427 : 700;
+	batch_make(out, 41, &caddr, len);
+	is_int(ops->send(zt_inst_state(gso), out, 41), 41,
+	       "gso: 41 datagrams handed to the OS, counted in datagrams");
+	is_int(plain_got(fd, out, NULL, 41, gso_at), 41,
+	       "gso: a plain socket gets them as 41 datagrams, same bytes, same order");
+	ok(quiet(fd), "gso: and nothing more");
+	is_int(zt_inst_counter(gso, "gso_sends"), 1, "gso: in one message");
+	is_int(zt_inst_counter(gso, "gso_segments"), 41, "gso: of 41 segments");
+	ok(zt_inst_counter(gso, "tx_dgrams") == 41 && zt_inst_counter(gso, "tx_bytes") == 40 * 1427 + 700,
+	   "gso: tx_dgrams and tx_bytes count datagrams");
+
+	/* mixed addresses, sizes and local sockets */
+	{
+		static const size_t l[13] = { 1000, 1000, 1000, 500, 1000, 1000, 800, 800,
+					      1000, 1200, 1200, 1200, 1200 };
+		static const unsigned to_fd[11] = { 0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12 },
+				      to_fd2[2] = { 6, 7 };
+		union zt_sockaddr want_from[13];
+
+		batch_make(out, 13, &caddr, l);
+		out[6].peer = out[7].peer = c2addr;
+		out[10].local = out[11].local = 1;
+		for (i = 0; i < 13; i++)
+			want_from[i] = gso_at[out[i].local];
+		is_int(ops->send(zt_inst_state(gso), out, 13), 13, "gso mixed: 13 handed to the OS");
+		is_int(plain_got(fd, out, to_fd, 11, want_from), 11,
+		       "gso mixed: the first address gets its 11 in order, each from its socket");
+		is_int(plain_got(fd2, out, to_fd2, 2, want_from), 2, "gso mixed: the second its 2");
+		ok(quiet(fd) && quiet(fd2), "gso mixed: and nothing more");
+		/* runs: 1000 x3 + 500, 1000 x2, 800 x2 (another address),
+		 * 1000, 1200 (larger), 1200 x2 (another socket), 1200 */
+		is_int(zt_inst_counter(gso, "gso_sends"), 1 + 4, "gso mixed: four runs");
+		is_int(zt_inst_counter(gso, "gso_segments"), 41 + 10, "gso mixed: of 10 datagrams");
+	}
+
+	/* ---- gro: a burst from a plain socket ---- */
+	{
+		union zt_sockaddr gro_at = local_of(gro, 0);
+
+		for (i = 0; i < 31; i++)
+			len[i] = i < 30 ? 1400 : 300;
+		batch_make(out, 31, &gro_at, len);
+		for (i = 0; i < 31; i++)
+			sendto(fd, out[i].data, out[i].len, 0, &gro_at.sa, salen(&gro_at));
+		ok(run_until(loop, &gro_seen, 31), "gro: a burst of 31 from a plain socket arrives");
+		is_int(sink_got(&gro_seen, out, 31, &caddr), 31, "gro: intact, separate, in order");
+
+		/* a gso run to a gro socket arrives as one message, cut in place */
+		memset(&gro_seen, 0, sizeof gro_seen);
+		for (i = 0; i < 45; i++)
+			len[i] = i < 44 ? 1427 : 1000;
+		batch_make(out, 45, &gro_at, len);
+		is_int(ops->send(zt_inst_state(gso), out, 45), 45, "gso to gro: 45 sent");
+		ok(run_until(loop, &gro_seen, 45), "gso to gro: 45 arrive");
+		is_int(sink_got(&gro_seen, out, 45, &gso_at[0]), 45, "gso to gro: intact, separate, in order");
+		ok(zt_inst_counter(gro, "gro_recvs") == 1 && zt_inst_counter(gro, "gro_segments") == 45,
+		   "gso to gro: one coalesced message of 45 (gro_recvs, gro_segments)");
+		diag("gro_recvs %llu, gro_segments %llu",
+		     (unsigned long long)zt_inst_counter(gro, "gro_recvs"),
+		     (unsigned long long)zt_inst_counter(gro, "gro_segments"));
+		is_int(zt_inst_counter(gro, "rx_dgrams"), 31 + 45, "gro: rx_dgrams counts datagrams");
+	}
+
+	/* a run longer than the receiver's batch is handed up batch by batch */
+	{
+		union zt_sockaddr lo_at = local_of(lo, 0);
+
+		for (i = 0; i < 64; i++)
+			len[i] = i < 63 ? 200 : 3;
+		batch_make(out, 64, &lo_at, len);
+		is_int(ops->send(zt_inst_state(gso), out, 64), 64, "gso to gro, batch 4: 64 sent");
+		ok(run_until(loop, &lo_seen, 64) && sink_got(&lo_seen, out, 64, &gso_at[0]) == 64,
+		   "gso to gro, batch 4: 64 arrive in order");
+		ok(lo_seen.largest <= 4 && zt_inst_counter(lo, "gro_segments") == 64,
+		   "gso to gro, batch 4: one run, handed up 4 at a time");
+	}
+
+	/* ---- options off ---- */
+	{
+		const struct zt_transport_ops *pops = zt_inst_module(plain)->ops.transport;
+		union zt_sockaddr plain_at = local_of(plain, 0);
+
+		for (i = 0; i < 20; i++)
+			len[i] = 1427;
+		batch_make(out, 20, &caddr, len);
+		is_int(pops->send(zt_inst_state(plain), out, 20), 20, "gso off: 20 sent");
+		is_int(plain_got(fd, out, NULL, 20, &plain_at), 20, "gso off: 20 arrive in order");
+		is_int(zt_inst_counter(plain, "gso_sends"), 0, "gso off: no message with UDP_SEGMENT");
+		batch_make(out, 20, &plain_at, len);
+		is_int(ops->send(zt_inst_state(gso), out, 20), 20, "gro off: a run of 20 sent to it");
+		ok(run_until(loop, &plain_seen, 20) && sink_got(&plain_seen, out, 20, &gso_at[0]) == 20,
+		   "gro off: the kernel cuts it, 20 arrive in order");
+		is_int(zt_inst_counter(plain, "gro_recvs"), 0, "gro off: nothing coalesced");
+	}
+	zt_inst_stop(gso);
+	zt_inst_stop(gro);
+	zt_inst_stop(lo);
+	zt_inst_stop(plain);
+	close(fd);
+	close(fd2);
+}
+
+/* ---- gso fallback ---- */
+
+struct fallback {
+	struct zt_inst *zi;
+	struct zt_dgram *out;
+	int rc;
+};
+
+static void fallback_send(void *arg)
+{
+	struct fallback *f = arg;
+
+	f->rc = zt_inst_module(f->zi)->ops.transport->send(zt_inst_state(f->zi), f->out, 10);
+}
+
+/* The instance's socket bound to at, found among our descriptors. */
+static int sock_of(const union zt_sockaddr *at)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		union zt_sockaddr a;
+		socklen_t len = sizeof a;
+
+		memset(&a, 0, sizeof a);
+		if (getsockname(fd, &a.sa, &len) == 0 && same_addr(&a, at))
+			return fd;
+	}
+	return -1;
+}
+
+/* A socket that cannot segment at all (SO_NO_CHECK: UDP_SEGMENT gives
+ * EINVAL) sends the run datagram by datagram, logs it once and stops
+ * trying; with an MTU below the segment size (a network namespace of
+ * our own, when root) a run goes one by one too. */
+static void gso_fallback(struct zt_kernel *k)
+{
+	static struct zt_dgram out[10];
+	struct ifreq ifr;
+	union zt_sockaddr caddr, at;
+	size_t len[10];
+	struct fallback f = { 0 };
+	char text[2048];
+	int s, fd, one = 1, i;
+
+	f.zi = started(k, "{ use: udp, instance: nocsum, listen: ['127.0.0.1:0'] }", NULL);
+	fd = client(AF_INET, &caddr);
+	at = f.zi ? local_of(f.zi, 0) : caddr;
+	s = f.zi ? sock_of(&at) : -1;
+	ok(s >= 0 && setsockopt(s, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one) == 0,
+	   "gso fallback: SO_NO_CHECK on the instance's socket");
+	for (i = 0; i < 10; i++)
+		len[i] = 1000;
+	batch_make(out, 10, &caddr, len);
+	f.out = out;
+	if (f.zi)
+		logged(fallback_send, &f, text, sizeof text);
+	is_int(f.rc, 10, "gso fallback: all 10 handed to the OS");
+	is_int(plain_got(fd, out, NULL, 10, &at), 10, "gso fallback: and received, in order");
+	ok(strstr(text, "nocsum: 127.0.0.1:") && strstr(text, "UDP segmentation offload: "),
+	   "gso fallback: logged with instance, address and cause");
+	diag("log: %s", text);
+	if (f.zi)
+		logged(fallback_send, &f, text, sizeof text);
+	ok(f.rc == 10 && plain_got(fd, out, NULL, 10, &at) == 10 && !strstr(text, "offload"),
+	   "gso fallback: the next run goes one by one, without trying or logging again");
+	ok(f.zi && zt_inst_counter(f.zi, "gso_sends") == 0 && zt_inst_counter(f.zi, "gso_refused") == 1 &&
+	   zt_inst_counter(f.zi, "tx_dgrams") == 20 && zt_inst_counter(f.zi, "tx_errors") == 0,
+	   "gso fallback: counters");
+	if (f.zi)
+		zt_inst_stop(f.zi);
+	close(fd);
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
+		for (i = 0; i < 3; i++)
+			ok(1, "gso and a small MTU # skip needs root for a network namespace");
+		return;
+	}
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	ifr.ifr_mtu = 1280;
+	ioctl(s, SIOCSIFMTU, &ifr);
+	ioctl(s, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	ok(ioctl(s, SIOCSIFFLAGS, &ifr) == 0, "gso and a small MTU: loopback up, MTU 1280");
+	close(s);
+	f.zi = started(k, "{ use: udp, instance: small, listen: ['127.0.0.1:0'] }", NULL);
+	fd = client(AF_INET, &caddr);
+	at = f.zi ? local_of(f.zi, 0) : caddr;
+	for (i = 0; i < 10; i++)
+		len[i] = 1400;
+	batch_make(out, 10, &caddr, len);
+	f.rc = 0;
+	if (f.zi && fd >= 0) {
+		logged(fallback_send, &f, text, sizeof text);
+		diag("log: %s", text);
+	}
+	ok(f.rc == 10 && plain_got(fd, out, NULL, 10, &at) == 10,
+	   "gso and a small MTU: 10 datagrams of 1400 bytes go one by one, fragmented by IP");
+	ok(f.zi && zt_inst_counter(f.zi, "gso_refused") == 1 && zt_inst_counter(f.zi, "gso_sends") == 0,
+	   "gso and a small MTU: counted as refused");
+	if (f.zi)
+		zt_inst_stop(f.zi);
+	if (fd >= 0)
+		close(fd);
+}
+
 int main(void)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -170,7 +531,7 @@ int main(void)
 
 	if (!loop || !k)
 		bail("no loop or kernel");
-	plan(65);
+	plan(65 + 4 + 1 + 6 + 6 + 7 + 3 + 6 + 6 + 3);
 
 	/* ---- options ---- */
 	refused(k, "{ use: udp, batch: 0 }", "batch", "batch: 0");
@@ -393,6 +754,9 @@ int main(void)
 	} else {
 		ok(0, "stopped: send refused");
 	}
+
+	offloads(k, loop);
+	gso_fallback(k);
 
 	zt_kernel_free(k);
 	ev_loop_destroy(loop);

@@ -63,17 +63,37 @@ int zt_frag_count(size_t len, unsigned mtu)
 	return n > ZT_FRAG_MAX ? -EMSGSIZE : (int)n;
 }
 
-int zt_frag_build(const uint8_t *pkt, size_t len, unsigned mtu, unsigned i,
-		  uint8_t *out, size_t cap)
+int zt_frag_size(size_t len, unsigned mtu)
 {
 	int n = zt_frag_count(len, mtu);
-	size_t chunk = mtu - ZT_FRAG_HDR_LEN, off, dlen;
+	size_t wire, size, last;
+
+	if (n <= 1)
+		return n < 0 ? n : (int)len;
+	wire = len + (size_t)ZT_FRAG_HDR_LEN * (n - 1);
+	size = (wire + n - 1) / n;
+	/* size <= mtu and n datagrams of size carry len, so the count is
+	 * the same; a head must still hold a whole header, and the last
+	 * datagram some payload */
+	if (size < ZT_PKT_MIN || size * (n - 1) + ZT_FRAG_HDR_LEN >= wire)
+		return (int)mtu;
+	last = wire - size * (n - 1);
+	if (last > size || zt_frag_count(len, (unsigned)size) != n)
+		return (int)mtu;
+	return (int)size;
+}
+
+int zt_frag_build(const uint8_t *pkt, size_t len, unsigned size, unsigned i,
+		  uint8_t *out, size_t cap)
+{
+	int n = zt_frag_count(len, size);
+	size_t chunk = size - ZT_FRAG_HDR_LEN, off, dlen;
 
 	if (n < 0)
 		return n;
 	if (i < 1 || i >= (unsigned)n)
 		return -EINVAL;
-	off = mtu + (i - 1) * chunk;
+	off = size + (i - 1) * chunk;
 	dlen = len - off < chunk ? len - off : chunk;
 	if (cap < ZT_FRAG_HDR_LEN + dlen)
 		return -ENOBUFS;

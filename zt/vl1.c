@@ -73,18 +73,19 @@ static bool dgram_send(struct zt_core *c, struct zt_path *path, uint8_t *data, s
 	return true;
 }
 
-/* Send an armored packet on a path, cut into fragments if it is longer
- * than the MTU (its fragmented flag was set before armoring). */
+/* Send an armored packet on a path, cut into fragments of equal size if
+ * it is longer than the MTU (its fragmented flag was set before armoring). */
 static bool path_send_packet(struct zt_core *c, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now)
 {
 	int n = zt_frag_count(len, ZT_MTU_DEFAULT);
+	int size = zt_frag_size(len, ZT_MTU_DEFAULT);
 
-	if (n < 1)
+	if (n < 1 || size < 1)
 		return false;
-	if (!dgram_send(c, path, pkt, len < ZT_MTU_DEFAULT ? len : ZT_MTU_DEFAULT, now))
+	if (!dgram_send(c, path, pkt, len < (size_t)size ? len : (size_t)size, now))
 		return false;
 	for (int i = 1; i < n; i++) {
-		int fl = zt_frag_build(pkt, len, ZT_MTU_DEFAULT, i, c->frag, sizeof c->frag);
+		int fl = zt_frag_build(pkt, len, (unsigned)size, i, c->frag, sizeof c->frag);
 
 		if (fl < 0 || !dgram_send(c, path, c->frag, fl, now))
 			return false;

@@ -1,11 +1,14 @@
 /* udp: the UDP transport.  Binds one non-blocking socket per listen
  * address, reads with recvmmsg in batches and writes with sendmmsg.
- * See udp(7). */
+ * Runs of equal-size datagrams to one address go out as one message
+ * with UDP_SEGMENT (GSO), and runs the kernel coalesced on receive
+ * (UDP_GRO) are cut back into datagrams in place.  See zt-udp(7). */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +20,33 @@
 
 #include <zt/module.h>
 
-/* Largest datagram read: a whole ZeroTier packet and some slack; longer
- * datagrams are counted as truncated and dropped. */
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+/* Largest datagram accepted: a whole ZeroTier packet and some slack;
+ * longer datagrams are counted as truncated and dropped. */
 #define UDP_BUFSZ 10100
+/* With gro, a read takes at most this many messages, each a datagram or
+ * a run the kernel coalesced, into buffers of this size (the largest
+ * UDP message): 512 KiB per instance. */
+#define UDP_GRO_SLOTS 8
+#define UDP_GRO_BUFSZ 65536
+/* With gso, one message carries at most this many datagrams (the
+ * kernel's UDP_MAX_SEGMENTS, 64 in most versions) and this many bytes
+ * (under the 65507 an IPv4 UDP message can hold). */
+#define UDP_GSO_SEGS 64
+#define UDP_GSO_BYTES 65000
 /* Sockets one instance may bind. */
 #define UDP_MAX_SOCKS 64
-/* recvmmsg calls per wakeup before other watchers get their turn. */
+/* Datagrams read per wakeup, in batches, before other watchers get
+ * their turn. */
 #define UDP_ROUNDS 8
 /* Longest text of an address, "[v6%scope]:port". */
 #define UDP_ADDRSTRLEN (INET6_ADDRSTRLEN + 24)
@@ -34,7 +58,19 @@ struct udp_sock {
 	ev_io w;
 	int fd;
 	uint32_t index;           /* position in the listen list */
+	bool gso, gro;            /* in use on this socket */
 	union zt_sockaddr addr;   /* as configured, then as bound */
+};
+
+/* Control buffers, aligned for struct cmsghdr. */
+union udp_ctl_tx {
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
+
+union udp_ctl_rx {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
 };
 
 struct udp {
@@ -43,21 +79,31 @@ struct udp {
 	unsigned batch;
 	int rcvbuf, sndbuf;
 	bool reuseport;
+	bool gso, gro;            /* as configured */
 	bool started;
 	unsigned nsocks;
 	struct udp_sock *socks;
 
-	/* Receive side, batch entries each, allocated in create. */
+	/* Receive side, allocated in create: nslots buffers of slotsz bytes
+	 * (batch of UDP_BUFSZ, or with gro fewer of UDP_GRO_BUFSZ), and
+	 * batch datagrams handed up at a time. */
+	unsigned nslots;
+	size_t slotsz;
 	uint8_t *rxbuf;
 	struct mmsghdr *rxmsg;
 	struct iovec *rxiov;
+	union zt_sockaddr *rxpeer;
+	union udp_ctl_rx *rxctl;  /* with gro only */
 	struct zt_dgram *rxd;
-	/* Send side, batch entries each. */
+	/* Send side: batch messages, each with a control buffer, and room
+	 * for batch datagrams plus a run that starts at the last of them. */
 	struct mmsghdr *txmsg;
+	union udp_ctl_tx *txctl;
 	struct iovec *txiov;
 
 	uint64_t *rx_dgrams, *rx_bytes, *rx_truncated, *rx_errors;
 	uint64_t *tx_dgrams, *tx_bytes, *tx_dropped, *tx_errors, *tx_unroutable;
+	uint64_t *gso_sends, *gso_segments, *gso_refused, *gro_recvs, *gro_segments;
 };
 
 static socklen_t udp_addrlen(const union zt_sockaddr *a)
@@ -91,33 +137,58 @@ static void udp_rx_prepare(struct udp *u)
 {
 	unsigned i;
 
-	for (i = 0; i < u->batch; i++) {
+	for (i = 0; i < u->nslots; i++) {
 		struct msghdr *h = &u->rxmsg[i].msg_hdr;
 
-		u->rxiov[i].iov_base = u->rxbuf + (size_t)i * UDP_BUFSZ;
-		u->rxiov[i].iov_len = UDP_BUFSZ;
-		h->msg_name = &u->rxd[i].peer;
-		h->msg_namelen = sizeof u->rxd[i].peer;
+		u->rxiov[i].iov_base = u->rxbuf + (size_t)i * u->slotsz;
+		u->rxiov[i].iov_len = u->slotsz;
+		h->msg_name = &u->rxpeer[i];
+		h->msg_namelen = sizeof u->rxpeer[i];
 		h->msg_iov = &u->rxiov[i];
 		h->msg_iovlen = 1;
-		h->msg_control = NULL;
-		h->msg_controllen = 0;
+		h->msg_control = u->rxctl ? u->rxctl[i].buf : NULL;
+		h->msg_controllen = u->rxctl ? sizeof u->rxctl[i].buf : 0;
 		h->msg_flags = 0;
 	}
+}
+
+/* The segment size of a message the kernel coalesced, else 0. */
+static size_t udp_gro_size(struct msghdr *h)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof v);
+			return v > 0 ? (size_t)v : 0;
+		}
+	}
+	return 0;
+}
+
+/* Hand the n datagrams in rxd up; false if the receiver stopped us. */
+static bool udp_rx_deliver(struct udp *u, struct udp_sock *s, unsigned n)
+{
+	*u->rx_dgrams += n;
+	zt_transport_rx(u->zi, u->rxd, n);
+	return s->fd >= 0;
 }
 
 static void udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct udp_sock *s = w->data;
 	struct udp *u = s->u;
-	unsigned round;
+	unsigned budget = UDP_ROUNDS * u->batch;
 
-	for (round = 0; round < UDP_ROUNDS; round++) {
-		unsigned i, n = 0;
+	while (budget) {
+		unsigned i, n = 0, got = 0;
 		int r;
 
 		udp_rx_prepare(u);
-		r = recvmmsg(s->fd, u->rxmsg, u->batch, MSG_DONTWAIT, NULL);
+		r = recvmmsg(s->fd, u->rxmsg, u->nslots, MSG_DONTWAIT, NULL);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -127,30 +198,58 @@ static void udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		for (i = 0; i < (unsigned)r; i++) {
 			struct msghdr *h = &u->rxmsg[i].msg_hdr;
-			size_t len = u->rxmsg[i].msg_len;
+			union zt_sockaddr *peer = &u->rxpeer[i];
+			uint8_t *p = u->rxiov[i].iov_base;
+			size_t len = u->rxmsg[i].msg_len, seg = udp_gro_size(h), off = 0;
+			bool run = seg != 0;
 
-			if (h->msg_flags & MSG_TRUNC) {
+			if (run) {
+				/* a run: whole segments only if the end was cut */
+				(*u->gro_recvs)++;
+				if (h->msg_flags & MSG_TRUNC) {
+					(*u->rx_truncated)++;
+					len -= len % seg;
+					if (!len)
+						continue;
+				}
+				if (seg > UDP_BUFSZ) {
+					*u->rx_truncated += (len + seg - 1) / seg;
+					continue;
+				}
+			} else if ((h->msg_flags & MSG_TRUNC) || len > UDP_BUFSZ) {
 				(*u->rx_truncated)++;
 				continue;
+			} else {
+				seg = len;
 			}
 			/* the same bytes for the same peer, whatever came before */
-			if (u->rxd[i].peer.sa.sa_family == AF_INET)
-				memset((char *)&u->rxd[i].peer + sizeof u->rxd[i].peer.in4, 0,
-				       sizeof u->rxd[i].peer - sizeof u->rxd[i].peer.in4);
-			if (n != i)
-				u->rxd[n].peer = u->rxd[i].peer;
-			u->rxd[n].local = s->index;
-			u->rxd[n].data = u->rxiov[i].iov_base;
-			u->rxd[n].len = len;
-			*u->rx_bytes += len;
-			n++;
+			if (peer->sa.sa_family == AF_INET)
+				memset((char *)peer + sizeof peer->in4, 0,
+				       sizeof *peer - sizeof peer->in4);
+			do {
+				size_t l = len - off < seg ? len - off : seg;
+
+				u->rxd[n].peer = *peer;
+				u->rxd[n].local = s->index;
+				u->rxd[n].data = p + off;
+				u->rxd[n].len = l;
+				*u->rx_bytes += l;
+				off += l;
+				got++;
+				*u->gro_segments += run;
+				if (++n == u->batch) {
+					if (!udp_rx_deliver(u, s, n))
+						return;
+					n = 0;
+				}
+			} while (off < len);
 		}
-		*u->rx_dgrams += n;
-		if (n)
-			zt_transport_rx(u->zi, u->rxd, n);
-		/* the receiver may have stopped us */
-		if (s->fd < 0 || (unsigned)r < u->batch)
+		if (n && !udp_rx_deliver(u, s, n))
 			return;
+		if ((unsigned)r < u->nslots)
+			return;
+		got = got > (unsigned)r ? got : (unsigned)r;
+		budget -= got < budget ? got : budget;
 	}
 }
 
@@ -171,72 +270,199 @@ static struct udp_sock *udp_route(struct udp *u, const struct zt_dgram *d)
 	return NULL;
 }
 
-/* Hand msgs [0, cnt) to fd; returns how many the OS took.  A datagram the
- * OS refuses is counted and skipped so the rest still go out; when the
- * socket buffer is full the rest of the run is counted as dropped. */
-static unsigned udp_flush(struct udp *u, int fd, unsigned cnt)
+static bool udp_same_peer(const union zt_sockaddr *a, const union zt_sockaddr *b)
 {
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in4.sin_port == b->in4.sin_port &&
+		       a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       a->in6.sin6_scope_id == b->in6.sin6_scope_id &&
+	       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof a->in6.sin6_addr) == 0;
+}
+
+static size_t udp_msg_bytes(const struct msghdr *h)
+{
+	size_t i, bytes = 0;
+
+	for (i = 0; i < h->msg_iovlen; i++)
+		bytes += h->msg_iov[i].iov_len;
+	return bytes;
+}
+
+/* Errors that say the kernel or the socket cannot segment at all.  A
+ * route whose MTU is below the segment size gives EMSGSIZE (that run
+ * goes one by one, the next tries again), but EINVAL on older kernels:
+ * then the socket stops trying. */
+static bool udp_gso_refused(int err)
+{
+	return err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP || err == EIO;
+}
+
+/* Send the datagrams of message h one by one (after UDP_SEGMENT failed):
+ * returns how many the OS took; *full says the socket buffer is full. */
+static unsigned udp_send_each(struct udp *u, struct udp_sock *s, const struct msghdr *h, bool *full)
+{
+	unsigned i, sent = 0;
+
+	*full = false;
+	for (i = 0; i < h->msg_iovlen; i++) {
+		struct msghdr one = {
+			.msg_name = h->msg_name, .msg_namelen = h->msg_namelen,
+			.msg_iov = &h->msg_iov[i], .msg_iovlen = 1,
+		};
+		ssize_t r;
+
+		do
+			r = sendmsg(s->fd, &one, MSG_DONTWAIT);
+		while (r < 0 && errno == EINTR);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			*u->tx_dropped += h->msg_iovlen - i;
+			*full = true;
+			break;
+		}
+		if (r < 0) {
+			(*u->tx_errors)++;
+			continue;
+		}
+		*u->tx_bytes += h->msg_iov[i].iov_len;
+		sent++;
+	}
+	return sent;
+}
+
+/* Hand messages [0, cnt) to s; returns how many datagrams the OS took.
+ * A message the OS refuses is counted and skipped so the rest still go
+ * out; when the socket buffer is full the rest of the run is counted as
+ * dropped.  A run the kernel refuses to segment goes datagram by
+ * datagram, and if the kernel or the socket cannot segment at all, the
+ * socket stops trying. */
+static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
+{
+	char as[UDP_ADDRSTRLEN];
 	unsigned off = 0, sent = 0;
 
 	while (off < cnt) {
-		int r = sendmmsg(fd, u->txmsg + off, cnt - off, MSG_DONTWAIT);
+		int r = sendmmsg(s->fd, u->txmsg + off, cnt - off, MSG_DONTWAIT);
+		int err = r < 0 ? errno : EIO;
+		struct msghdr *h = &u->txmsg[off].msg_hdr;
 
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && err == EINTR)
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+		if (r < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)) {
 			/* the socket buffer is full: the rest would not fit either */
-			*u->tx_dropped += cnt - off;
+			for (; off < cnt; off++)
+				*u->tx_dropped += u->txmsg[off].msg_hdr.msg_iovlen;
+			break;
+		}
+		if (r <= 0 && h->msg_controllen) {
+			bool full;
+
+			(*u->gso_refused)++;
+			if (s->gso && udp_gso_refused(err)) {
+				s->gso = false;
+				zt_log(u->zi, ZT_LOG_INFO, "%s: UDP segmentation offload: %s, "
+				       "sending datagrams one by one",
+				       udp_addr_str(&s->addr, as, sizeof as), strerror(err));
+			}
+			sent += udp_send_each(u, s, h, &full);
+			off++;
+			if (!full)
+				continue;
+			for (; off < cnt; off++)
+				*u->tx_dropped += u->txmsg[off].msg_hdr.msg_iovlen;
 			break;
 		}
 		if (r <= 0) {
-			(*u->tx_errors)++;
+			*u->tx_errors += h->msg_iovlen;
 			off++;
 			continue;
 		}
-		for (int i = 0; i < r; i++)
-			*u->tx_bytes += u->txiov[off + i].iov_len;
-		off += r;
-		sent += r;
+		for (int i = 0; i < r; i++, off++) {
+			h = &u->txmsg[off].msg_hdr;
+			*u->tx_bytes += udp_msg_bytes(h);
+			sent += (unsigned)h->msg_iovlen;
+			if (h->msg_iovlen > 1) {
+				(*u->gso_sends)++;
+				*u->gso_segments += h->msg_iovlen;
+			}
+		}
 	}
 	*u->tx_dgrams += sent;
 	return sent;
 }
 
+/* Make message h, of datagrams of seg bytes but the last, a GSO send. */
+static void udp_gso_ctl(struct msghdr *h, union udp_ctl_tx *ctl, size_t seg)
+{
+	struct cmsghdr *c = &ctl->align;
+	uint16_t v = (uint16_t)seg;
+
+	memset(ctl, 0, sizeof *ctl);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof v);
+	memcpy(CMSG_DATA(c), &v, sizeof v);
+	h->msg_control = ctl->buf;
+	h->msg_controllen = sizeof ctl->buf;
+}
+
+/* Datagrams go out in messages, a batch of them per sendmmsg: with gso,
+ * a run of datagrams to the same address through the same socket, all
+ * of the first one's size but the last, which may be shorter, goes as
+ * one message that the kernel (or the NIC) cuts back into datagrams. */
 static int udp_send(void *state, const struct zt_dgram *d, unsigned n)
 {
 	struct udp *u = state;
 	struct udp_sock *cur = NULL;
-	unsigned i, cnt = 0, sent = 0;
+	struct msghdr *h = NULL;
+	unsigned i, cnt = 0, niov = 0, sent = 0;
+	size_t seg = 0, bytes = 0;
+	bool more = false;   /* the open message h can take another datagram */
 
 	if (!u->started)
 		return -ENOTCONN;
 	for (i = 0; i < n; i++) {
 		struct udp_sock *s = udp_route(u, &d[i]);
-		struct msghdr *h;
 
 		if (!s) {
 			(*u->tx_unroutable)++;
 			continue;
 		}
-		if (cnt && (s != cur || cnt == u->batch)) {
-			sent += udp_flush(u, cur->fd, cnt);
-			cnt = 0;
+		if (more && s == cur && d[i].len <= seg && d[i].len > 0 &&
+		    bytes + d[i].len <= UDP_GSO_BYTES && h->msg_iovlen < UDP_GSO_SEGS &&
+		    udp_same_peer(h->msg_name, &d[i].peer)) {
+			u->txiov[niov].iov_base = d[i].data;
+			u->txiov[niov].iov_len = d[i].len;
+			niov++;
+			if (++h->msg_iovlen == 2)
+				udp_gso_ctl(h, &u->txctl[cnt - 1], seg);
+			bytes += d[i].len;
+			more = d[i].len == seg;
+			continue;
+		}
+		/* a new message: batch of them, and room for its run */
+		if (cnt && (s != cur || niov >= u->batch)) {
+			sent += udp_flush(u, cur, cnt);
+			cnt = niov = 0;
 		}
 		cur = s;
-		u->txiov[cnt].iov_base = d[i].data;
-		u->txiov[cnt].iov_len = d[i].len;
-		h = &u->txmsg[cnt].msg_hdr;
+		u->txiov[niov].iov_base = d[i].data;
+		u->txiov[niov].iov_len = d[i].len;
+		h = &u->txmsg[cnt++].msg_hdr;
 		h->msg_name = (void *)&d[i].peer;
 		h->msg_namelen = udp_addrlen(&d[i].peer);
-		h->msg_iov = &u->txiov[cnt];
+		h->msg_iov = &u->txiov[niov++];
 		h->msg_iovlen = 1;
 		h->msg_control = NULL;
 		h->msg_controllen = 0;
 		h->msg_flags = 0;
-		cnt++;
+		seg = bytes = d[i].len;
+		more = s->gso && seg > 0;
 	}
 	if (cnt)
-		sent += udp_flush(u, cur->fd, cnt);
+		sent += udp_flush(u, cur, cnt);
 	return (int)sent;
 }
 
@@ -270,8 +496,11 @@ static void udp_destroy(void *state)
 	free(u->rxbuf);
 	free(u->rxmsg);
 	free(u->rxiov);
+	free(u->rxpeer);
+	free(u->rxctl);
 	free(u->rxd);
 	free(u->txmsg);
+	free(u->txctl);
 	free(u->txiov);
 	free(u);
 }
@@ -288,6 +517,11 @@ static int udp_counters(struct udp *u)
 		ZT_COUNTER_FIELD(struct udp, tx_dropped),
 		ZT_COUNTER_FIELD(struct udp, tx_errors),
 		ZT_COUNTER_FIELD(struct udp, tx_unroutable),
+		ZT_COUNTER_FIELD(struct udp, gso_sends),
+		ZT_COUNTER_FIELD(struct udp, gso_segments),
+		ZT_COUNTER_FIELD(struct udp, gso_refused),
+		ZT_COUNTER_FIELD(struct udp, gro_recvs),
+		ZT_COUNTER_FIELD(struct udp, gro_segments),
 	};
 
 	return zt_counters_bind(u->zi, u, fields, sizeof fields / sizeof fields[0]);
@@ -342,16 +576,28 @@ static int udp_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	u->rcvbuf = (int)rcvbuf;
 	u->sndbuf = (int)sndbuf;
 	u->reuseport = zt_conf_bool(conf, "reuseport");
+	u->gso = zt_conf_bool(conf, "gso");
+	u->gro = zt_conf_bool(conf, "gro");
 	u->nsocks = (unsigned)n;
 	u->socks = calloc(n, sizeof *u->socks);
-	u->rxbuf = malloc((size_t)u->batch * UDP_BUFSZ);
-	u->rxmsg = calloc(u->batch, sizeof *u->rxmsg);
-	u->rxiov = calloc(u->batch, sizeof *u->rxiov);
+	if (u->gro) {
+		u->nslots = u->batch < UDP_GRO_SLOTS ? u->batch : UDP_GRO_SLOTS;
+		u->slotsz = UDP_GRO_BUFSZ;
+		u->rxctl = calloc(u->nslots, sizeof *u->rxctl);
+	} else {
+		u->nslots = u->batch;
+		u->slotsz = UDP_BUFSZ;
+	}
+	u->rxbuf = malloc(u->nslots * u->slotsz);
+	u->rxmsg = calloc(u->nslots, sizeof *u->rxmsg);
+	u->rxiov = calloc(u->nslots, sizeof *u->rxiov);
+	u->rxpeer = calloc(u->nslots, sizeof *u->rxpeer);
 	u->rxd = calloc(u->batch, sizeof *u->rxd);
 	u->txmsg = calloc(u->batch, sizeof *u->txmsg);
-	u->txiov = calloc(u->batch, sizeof *u->txiov);
-	if (!u->socks || !u->rxbuf || !u->rxmsg || !u->rxiov || !u->rxd ||
-	    !u->txmsg || !u->txiov)
+	u->txctl = calloc(u->batch, sizeof *u->txctl);
+	u->txiov = calloc(u->batch + UDP_GSO_SEGS - 1, sizeof *u->txiov);
+	if (!u->socks || !u->rxbuf || !u->rxmsg || !u->rxiov || !u->rxpeer ||
+	    (u->gro && !u->rxctl) || !u->rxd || !u->txmsg || !u->txctl || !u->txiov)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		u->socks[i].u = u;
@@ -396,6 +642,27 @@ static void udp_set_buf(struct udp *u, int fd, int force, int plain, int bytes)
 		return;
 	if (setsockopt(fd, SOL_SOCKET, plain, &bytes, sizeof bytes) < 0)
 		zt_log(u->zi, ZT_LOG_WARN, "socket buffer of %d bytes: %s", bytes, strerror(errno));
+}
+
+/* Turn on GSO and GRO as configured, where the kernel has them (4.18
+ * and 5.0); without them the socket works as before. */
+static void udp_offloads(struct udp *u, struct udp_sock *s)
+{
+	char as[UDP_ADDRSTRLEN];
+	int zero = 0, one = 1;
+
+	s->gso = u->gso;
+	if (s->gso && setsockopt(s->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) < 0) {
+		s->gso = false;
+		zt_log(u->zi, ZT_LOG_INFO, "%s: no UDP segmentation offload: %s",
+		       udp_addr_str(&s->addr, as, sizeof as), strerror(errno));
+	}
+	s->gro = u->gro;
+	if (s->gro && setsockopt(s->fd, SOL_UDP, UDP_GRO, &one, sizeof one) < 0) {
+		s->gro = false;
+		zt_log(u->zi, ZT_LOG_INFO, "%s: no UDP receive coalescing: %s",
+		       udp_addr_str(&s->addr, as, sizeof as), strerror(errno));
+	}
 }
 
 static int udp_open(struct udp *u, struct udp_sock *s)
@@ -451,6 +718,7 @@ static int udp_open(struct udp *u, struct udp_sock *s)
 	}
 	s->addr = bound;
 	s->fd = fd;
+	udp_offloads(u, s);
 	ev_io_init(&s->w, udp_readable, fd, EV_READ);
 	s->w.data = s;
 	ev_io_start(u->loop, &s->w);
@@ -497,6 +765,10 @@ static const struct zt_opt udp_opts[] = {
 	ZT_OPT_UINT("rcvbuf", 4194304, 0, 1073741824, "socket receive buffer in bytes, 0 for the system default"),
 	ZT_OPT_UINT("sndbuf", 4194304, 0, 1073741824, "socket send buffer in bytes, 0 for the system default"),
 	ZT_OPT_BOOL("reuseport", 0, "set SO_REUSEPORT so several sockets share a port"),
+	ZT_OPT_BOOL("gso", 1, "send runs of equal-size datagrams to one address as one "
+		    "message (UDP_SEGMENT)"),
+	ZT_OPT_BOOL("gro", 1, "let the kernel coalesce received runs (UDP_GRO); reads "
+		    "then take 8 messages of up to 64 KiB"),
 	ZT_OPT_END
 };
 

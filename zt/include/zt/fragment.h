@@ -48,10 +48,22 @@ int zt_frag_parse(struct zt_frag *f, const uint8_t *p, size_t len);
  * 1 means it goes whole.  -EMSGSIZE if it would need more than
  * ZT_FRAG_MAX, -EINVAL for an MTU too small to carry a head. */
 int zt_frag_count(size_t len, unsigned mtu);
-/* Build datagram i (1..count-1) of the armored packet pkt into out:
- * returns its length or a negative errno.  Datagram 0, the head, is
- * pkt[0 .. min(len, mtu)) as it is, sent without copying. */
-int zt_frag_build(const uint8_t *pkt, size_t len, unsigned mtu, unsigned i,
+/* The size S of the datagrams a packet of len bytes is cut into at this
+ * MTU: all of its zt_frag_count() datagrams are S bytes long but the last,
+ * which may be shorter, so that a run of equal packets gives a run of
+ * equal datagrams (UDP segmentation offload sends such a run in one
+ * call).  S = ceil((len + 16 (n - 1)) / n) for n datagrams, at most mtu;
+ * len itself when it goes whole; mtu when an even cut would leave a head
+ * too short (tiny MTUs).  Errors as zt_frag_count().  Receivers just
+ * concatenate the pieces, so any cut is valid on the wire. */
+int zt_frag_size(size_t len, unsigned mtu);
+/* Build datagram i (1..count-1) of the armored packet pkt, cut at size
+ * (the head's length, normally zt_frag_size(); ZeroTier One cuts at its
+ * MTU), into out: returns its length or a negative errno.  Datagram 0,
+ * the head, is pkt[0 .. min(len, size)) as it is, sent without copying;
+ * fragment i carries pkt[size + (i-1)(size-16) ..], size-16 bytes or the
+ * rest. */
+int zt_frag_build(const uint8_t *pkt, size_t len, unsigned size, unsigned i,
 		  uint8_t *out, size_t cap);
 
 /* Relaying: increment the hop count in place, or -ELOOP when it is
