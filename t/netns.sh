@@ -149,7 +149,7 @@ zt_world() {
 # data-path technique switched off (zt_slow_*): no batching, no UDP GSO/GRO,
 # no TAP offloads or GRO, Salsa20/12-Poly1305 only.
 zt_slow_node=", cipher: salsa2012"
-zt_slow_udp=", batch: 1"
+zt_slow_udp=", batch: 1, gso: false, gro: false"
 zt_slow_tap=", batch: 1, offload: false, gro: false"
 zt_start() {
 	name=$1; shift
