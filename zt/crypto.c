@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/modes.h>
 #include <sodium.h>
 
 #include <zt/crypto.h>
@@ -94,6 +95,16 @@ static int aes_ctx(EVP_CIPHER_CTX **ctx, const EVP_CIPHER *c, const uint8_t *key
 	return 0;
 }
 
+/* AES blocks for the GCM code: key is an ECB context.  A failure leaves
+ * zeros, which only make the tag wrong. */
+static void aes_ecb_block(const unsigned char in[16], unsigned char out[16], const void *key)
+{
+	int n = 0;
+
+	if (EVP_EncryptUpdate((EVP_CIPHER_CTX *)key, out, &n, in, 16) != 1 || n != 16)
+		memset(out, 0, 16);
+}
+
 int zt_peer_key_init(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN])
 {
 	uint8_t k0[ZT_AES_KEY_LEN], k1[ZT_AES_KEY_LEN];
@@ -103,7 +114,12 @@ int zt_peer_key_init(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN])
 	memcpy(pk->k, k, ZT_KEY_LEN);
 	rc = zt_aes_keys_derive(k, k0, k1);
 	if (rc == 0)
-		rc = aes_ctx(&pk->gmac, EVP_aes_256_gcm(), k0, true);
+		rc = aes_ctx(&pk->k0_ecb, EVP_aes_256_ecb(), k0, true);
+	/* GMAC through libcrypto's GCM primitives rather than an EVP GCM
+	 * context: setting an IV and reading a tag through EVP costs name
+	 * lookups (OSSL_PARAM) on every packet */
+	if (rc == 0 && !(pk->gmac = CRYPTO_gcm128_new(pk->k0_ecb, aes_ecb_block)))
+		rc = -ENOMEM;
 	if (rc == 0)
 		rc = aes_ctx(&pk->ecb_enc, EVP_aes_256_ecb(), k1, true);
 	if (rc == 0)
@@ -131,7 +147,9 @@ int zt_peer_key_agree(struct zt_peer_key *pk, const struct zt_identity *local,
 
 void zt_peer_key_clear(struct zt_peer_key *pk)
 {
-	EVP_CIPHER_CTX_free(pk->gmac);
+	if (pk->gmac)
+		CRYPTO_gcm128_release(pk->gmac);
+	EVP_CIPHER_CTX_free(pk->k0_ecb);
 	EVP_CIPHER_CTX_free(pk->ecb_enc);
 	EVP_CIPHER_CTX_free(pk->ecb_dec);
 	EVP_CIPHER_CTX_free(pk->ctr);
@@ -241,18 +259,15 @@ static int siv_tag(const struct zt_peer_key *pk, const uint8_t *pkt, size_t len,
 		   const uint8_t iv8[8], uint8_t t8[8])
 {
 	uint8_t iv[12] = { 0 }, aad[16] = { 0 }, g[16];
-	int n;
 
 	memcpy(iv, iv8, 8);
 	memcpy(aad, pkt + ZT_PKT_IDX_DEST, 10);
 	aad[10] = pkt[ZT_PKT_IDX_FLAGS] & HOPS_OFF_FLAGS;
-	if (EVP_EncryptInit_ex(pk->gmac, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_EncryptUpdate(pk->gmac, NULL, &n, aad, sizeof aad) != 1 ||
-	    EVP_EncryptUpdate(pk->gmac, NULL, &n, pkt + ZT_PKT_HEADER,
-			      (int)(len - ZT_PKT_HEADER)) != 1 ||
-	    EVP_EncryptFinal_ex(pk->gmac, g, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(pk->gmac, EVP_CTRL_GCM_GET_TAG, sizeof g, g) != 1)
+	CRYPTO_gcm128_setiv(pk->gmac, iv, sizeof iv);
+	if (CRYPTO_gcm128_aad(pk->gmac, aad, sizeof aad) != 0 ||
+	    CRYPTO_gcm128_aad(pk->gmac, pkt + ZT_PKT_HEADER, len - ZT_PKT_HEADER) != 0)
 		return -EIO;
+	CRYPTO_gcm128_tag(pk->gmac, g, sizeof g);
 	for (int i = 0; i < 8; i++)
 		t8[i] = g[i] ^ g[i + 8];
 	return 0;

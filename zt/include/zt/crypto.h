@@ -46,13 +46,15 @@ static inline unsigned zt_pkt_suite(const uint8_t *pkt)
 }
 
 struct evp_cipher_ctx_st;
+struct gcm128_context;
 
 /* Everything needed to armor and dearmor with one peer, made once per
  * peer.  The AES contexts are scratch state: one key must not be used by
  * two threads at once. */
 struct zt_peer_key {
 	uint8_t k[ZT_KEY_LEN];
-	struct evp_cipher_ctx_st *gmac;     /* AES-256-GCM under K0, used as GMAC */
+	struct evp_cipher_ctx_st *k0_ecb;   /* AES-256 blocks under K0, for GMAC */
+	struct gcm128_context *gmac;        /* GHASH and tag under K0 */
 	struct evp_cipher_ctx_st *ecb_enc;  /* AES-256 single block under K1 */
 	struct evp_cipher_ctx_st *ecb_dec;
 	struct evp_cipher_ctx_st *ctr;      /* AES-256-CTR under K1 */
