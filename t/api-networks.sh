@@ -253,7 +253,7 @@ like "$(grep '^zt_requests_total{instance="api"} ' "$ns_tmp/metrics")" '^zt_requ
 	"the api's requests, labelled with its instance"
 is "$(grep -c '^# HELP ' "$ns_tmp/metrics")" "$(grep -c '^# TYPE ' "$ns_tmp/metrics")" "a HELP line for every TYPE"
 is "$(grep '^# TYPE ' "$ns_tmp/metrics" | awk '{print $3}' | sort | uniq -d)" "" "every family once"
-is "$(grep -v '^#' "$ns_tmp/metrics" | grep -Evc '^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+(\.[0-9]+)?$')" 0 \
+is "$(grep -v '^#' "$ns_tmp/metrics" | grep -Evc '^[a-z_][a-z0-9_]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+(\.[0-9]+)?$')" 0 \
 	"every sample is name{labels} value"
 is "$(awk '/^# TYPE/ { fam = $3; next } /^#/ { next } { split($1, x, "{"); if (x[1] != fam) bad++ } END { print bad + 0 }' \
 	"$ns_tmp/metrics")" 0 "samples follow their family's TYPE"
