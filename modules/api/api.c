@@ -1,6 +1,7 @@
-/* api: the local HTTP/JSON service API (networks.md §9), served by
- * libmicrohttpd in external-poll mode on the loop ztd gives us, with
- * bodies built by jansson.  See api(7). */
+/* api: the local HTTP/JSON service API (networks.md §9), served over
+ * HTTP/1.1 on the loop ztd gives us: non-blocking sockets, one ev_io and
+ * one idle timer per connection, requests read by http.c (libhttp-parser)
+ * and bodies built by jansson.  See api(7). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -13,17 +14,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <sodium.h>
 
 #include <zt/module.h>
 #include <zt/node.h>
+
+#include "http.h"
 
 /* Listen addresses one instance may have. */
 #define API_MAX_LISTEN 16
@@ -36,17 +40,23 @@
 /* Largest accepted max-body, and the JSON flags of every response. */
 #define API_BODY_LIMIT (64u << 20)
 #define API_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
+/* Bytes read from a connection at once (and kept, unparsed, at most). */
+#define API_IN_SIZE 4096
+/* An output buffer larger than this is freed once it is sent. */
+#define API_OUT_KEEP 16384
+/* Seconds a connection may take to read an answer that closes it. */
+#define API_LINGER_S 2.0
+/* Seconds accepting pauses when there are no file descriptors left. */
+#define API_BACKOFF_S 0.25
 
 struct api;
 
-/* One listening socket and the libmicrohttpd daemon serving it. */
+/* One listening socket. */
 struct api_listener {
 	struct api *a;
 	union zt_sockaddr addr;     /* as configured, then as bound */
-	struct MHD_Daemon *mhd;
-	int fd;                     /* the listening socket, owned by mhd once it runs */
-	ev_io io;                   /* on the daemon's epoll fd */
-	ev_timer timer;             /* MHD_get_timeout */
+	int fd;
+	ev_io io;                   /* readable: connections to accept */
 };
 
 struct api {
@@ -65,6 +75,8 @@ struct api {
 	size_t mtoken_len;                /* 0: none (no home) */
 	unsigned nlisten;
 	struct api_listener listen[API_MAX_LISTEN];
+	struct api_conn *conn_list;       /* open connections */
+	ev_timer backoff;                 /* accepting paused: out of fds */
 
 	uint64_t *requests, *unauthorized, *refused, *too_large, *bad_requests, *errors;
 };
@@ -74,11 +86,33 @@ struct api_req {
 	int route;                  /* what the request asks for, API_R_* */
 	int method;                 /* API_M_* */
 	uint64_t nwid;              /* the network or moon in the path, if any */
-	char *url, *method_name;    /* API_R_SERVICE: passed on to the core */
+	char *url;                  /* the path, decoded */
+	const char *query;          /* after '?' in the target, or NULL */
+	const char *method_name;    /* API_R_SERVICE: passed on to the core */
 	uint64_t peer;              /* the address in the path, if any */
-	bool too_large;
-	size_t len, cap;
-	char *body;
+	size_t len;
+	const char *body;           /* borrowed from the connection's parser */
+};
+
+/* One client connection. */
+struct api_conn {
+	struct api *a;
+	struct api_conn *prev, *next;
+	int fd;
+	ev_io io;
+	ev_timer timer;             /* idle timeout, then the lingering close */
+	struct api_http http;
+	struct api_req rq;
+	bool head;                  /* a HEAD request: no body in the answer */
+	bool keep_alive;            /* the client keeps the connection open */
+	bool closing;               /* close once the output is sent */
+	bool lingering;             /* output sent, write side shut: reading to EOF */
+	bool eof;                   /* the client sent all it will */
+	bool broken;                /* close now */
+	char *out;
+	size_t out_off, out_len, out_cap;
+	size_t in_off, in_len;
+	char in[API_IN_SIZE];
 };
 
 enum {
@@ -589,68 +623,152 @@ static bool api_jsonp_ok(const char *fn)
 	return true;
 }
 
+/* Percent-decode s[0..n) into out (size bytes, NUL-terminated, cut if
+ * short), '+' as a space if plus; the whole decoded length. */
+static size_t api_unescape(const char *s, size_t n, char *out, size_t size, bool plus)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int ch = (unsigned char)s[i];
+
+		if (ch == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			char hex[3] = { s[i + 1], s[i + 2], 0 };
+
+			ch = (int)strtol(hex, NULL, 16);
+			i += 2;
+		} else if (ch == '+' && plus) {
+			ch = ' ';
+		}
+		if (o + 1 < size)
+			out[o] = (char)ch;
+		o++;
+	}
+	if (size)
+		out[o < size ? o : size - 1] = 0;
+	return o;
+}
+
+/* The query parameter key, decoded into buf: its length (size or more:
+ * cut), -2 when it has no value, -1 when absent.  The first one counts. */
+static ssize_t api_arg(const struct api_req *rq, const char *key, char *buf, size_t size)
+{
+	const char *p = rq->query;
+	char name[32];
+
+	while (p && *p) {
+		const char *e = strchr(p, '&'), *eq;
+		size_t n;
+
+		if (!e)
+			e = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(e - p));
+		n = (size_t)((eq ? eq : e) - p);
+		if (api_unescape(p, n, name, sizeof name, true) < sizeof name && strcmp(name, key) == 0) {
+			if (!eq)
+				return -2;
+			return (ssize_t)api_unescape(eq + 1, (size_t)(e - eq - 1), buf, size, true);
+		}
+		p = *e ? e + 1 : e;
+	}
+	return -1;
+}
+
+static int api_out(struct api_conn *c, const char *data, size_t n)
+{
+	if (n > c->out_cap - c->out_len) {
+		size_t cap = c->out_cap ? c->out_cap : 1024;
+		char *b;
+
+		while (cap - c->out_len < n)
+			cap *= 2;
+		b = realloc(c->out, cap);
+		if (!b)
+			return -ENOMEM;
+		c->out = b;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, n);
+	c->out_len += n;
+	return 0;
+}
+
+/* Queue an answer: status line, headers and, unless for HEAD, body. */
+static int api_respond(struct api_conn *c, unsigned status, const char *type,
+		       const char *allow, const char *body, size_t len)
+{
+	char head[512], date[64];
+	const http_parser *p = &c->http.parser;
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	if (status >= 500)
+		(*c->a->errors)++;
+	if (!c->keep_alive)
+		c->closing = true;
+	if (!gmtime_r(&now, &tm) || !strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+		date[0] = 0;
+	n = snprintf(head, sizeof head,
+		     "HTTP/1.1 %u %s\r\nDate: %s\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"
+		     "%s%s%sContent-Length: %zu\r\n%s\r\n",
+		     status, http_status_str((enum http_status)status), date, type,
+		     allow ? "Allow: " : "", allow ? allow : "", allow ? "\r\n" : "", len,
+		     c->closing ? "Connection: close\r\n" :
+		     p->http_major == 1 && p->http_minor == 0 ? "Connection: keep-alive\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof head)
+		return -EINVAL;
+	if (api_out(c, head, (size_t)n) < 0 || (!c->head && len && api_out(c, body, len) < 0))
+		return -ENOMEM;
+	return 0;
+}
+
 /* Queue status with body j (taken; NULL means {}).  With ?jsonp=fn the
  * body is wrapped as fn(...); (networks.md §9.2). */
-static enum MHD_Result api_reply_allow(struct api *a, struct MHD_Connection *c,
-				       unsigned status, json_t *j, const char *allow)
+static int api_reply_allow(struct api *a, struct api_conn *c,
+			   unsigned status, json_t *j, const char *allow)
 {
-	const char *fn = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "jsonp");
-	struct MHD_Response *r;
 	const char *type = "application/json";
-	enum MHD_Result ret;
-	char *text, *out;
+	char fn[192], *text, *out;
+	ssize_t fl = api_arg(&c->rq, "jsonp", fn, sizeof fn);
 	size_t len;
+	int err;
 
-	if (fn && !api_jsonp_ok(fn)) {
+	if (fl >= 0 && ((size_t)fl >= sizeof fn || !api_jsonp_ok(fn))) {
 		json_decref(j);
 		j = api_error_json(400, "jsonp: not a function name");
-		status = MHD_HTTP_BAD_REQUEST;
-		fn = NULL;
+		status = 400;
+		fl = -1;
 	}
 	text = j ? json_dumps(j, API_JSON_FLAGS | JSON_ENCODE_ANY) : strdup("{}");
 	json_decref(j);
 	if (!text)
-		return MHD_NO;
-	if (fn) {
+		return -ENOMEM;
+	if (fl >= 0) {
 		len = strlen(fn) + strlen(text) + 4;
 		out = malloc(len);
 		if (!out) {
 			free(text);
-			return MHD_NO;
+			return -ENOMEM;
 		}
 		snprintf(out, len, "%s(%s);", fn, text);
 		free(text);
 		text = out;
 		type = "application/javascript";
 	}
-	r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(text);
-		return MHD_NO;
-	}
-	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
-	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES) {
-		MHD_destroy_response(r);
-		return MHD_NO;
-	}
-	if (allow && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) {
-		MHD_destroy_response(r);
-		return MHD_NO;
-	}
-	if (status >= 500)
-		(*a->errors)++;
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	err = api_respond(c, status, type, allow, text, strlen(text));
+	free(text);
+	return err;
 }
 
-static enum MHD_Result api_reply(struct api *a, struct MHD_Connection *c,
-				 unsigned status, json_t *j)
+static int api_reply(struct api *a, struct api_conn *c,
+		     unsigned status, json_t *j)
 {
 	return api_reply_allow(a, c, status, j, NULL);
 }
 
-static enum MHD_Result api_reply_empty(struct api *a, struct MHD_Connection *c, unsigned status)
+static int api_reply_empty(struct api *a, struct api_conn *c, unsigned status)
 {
 	return api_reply(a, c, status, NULL);
 }
@@ -667,19 +785,24 @@ static bool api_token_ok(const char *token, size_t len, const char *got)
 }
 
 /* The token a request presents, by the first method present: header
- * X-ZT1-Auth, ?auth=, Authorization: Bearer.  NULL if none is. */
-static const char *api_presented(struct MHD_Connection *c)
+ * X-ZT1-Auth, ?auth=, Authorization: Bearer.  NULL if none is.  buf
+ * (API_TOKEN_MAX + 2 bytes) holds ?auth=; a longer one is cut, which no
+ * token matches. */
+static const char *api_presented(struct api_conn *c, char *buf, size_t size)
 {
-	const char *v, *val;
-	size_t vlen;
+	const char *v;
+	ssize_t n;
 
-	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-ZT1-Auth");
+	v = api_http_header(&c->http, API_HTTP_H_ZT1_AUTH, NULL);
 	if (v)
 		return v;
 	/* present even without a value: "?auth" alone is an empty token */
-	if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "auth", 4, &val, &vlen) == MHD_YES)
-		return val ? val : "";
-	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	n = api_arg(&c->rq, "auth", buf, size);
+	if (n == -2)
+		return "";
+	if (n >= 0)
+		return buf;
+	v = api_http_header(&c->http, API_HTTP_H_AUTHORIZATION, NULL);
 	if (!v)
 		return NULL;
 	if (strncasecmp(v, "Bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\t'))
@@ -806,27 +929,29 @@ static unsigned api_route_methods(int route, const char **allow)
 
 /* Paths offered by other services (the controller's /controller...):
  * the core finds the handler; its JSON is re-emitted in our conventions. */
-static enum MHD_Result api_service(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+static int api_service(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	struct zt_api_request q = {
-		.method = rq->method_name, .path = rq->url, .body = rq->body ? rq->body : "", .body_len = rq->len,
+		.method = rq->method_name, .path = rq->url, .body = "", .body_len = rq->len,
 	};
 	struct zt_api_response rs = { 0, NULL };
+	char *body = NULL;
 	json_t *j;
 	int err;
 
-	if (rq->body) {
-		char *b = realloc(rq->body, rq->len + 1);
-
-		if (!b)
+	if (rq->len) {
+		/* NUL-terminated for the service */
+		body = malloc(rq->len + 1);
+		if (!body)
 			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
-		b[rq->len] = 0;
-		rq->body = b;
-		q.body = b;
+		memcpy(body, rq->body, rq->len);
+		body[rq->len] = 0;
+		q.body = body;
 	}
 	err = zt_core_api_dispatch(a->core, &q, &rs);
+	free(body);
 	if (err == -ENOENT)
-		return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+		return api_reply_empty(a, c, 404);
 	if (err < 0) {
 		free(rs.body);
 		return api_reply(a, c, 500, api_error_json(500, strerror(-err)));
@@ -841,7 +966,7 @@ static enum MHD_Result api_service(struct api *a, struct MHD_Connection *c, stru
 }
 
 /* A 4xx/5xx with {"error":status,"description":text}. */
-static enum MHD_Result api_fail(struct api *a, struct MHD_Connection *c, unsigned status,
+static int api_fail(struct api *a, struct api_conn *c, unsigned status,
 				const char *fmt, ...)
 {
 	char msg[256];
@@ -850,7 +975,7 @@ static enum MHD_Result api_fail(struct api *a, struct MHD_Connection *c, unsigne
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (status == MHD_HTTP_BAD_REQUEST)
+	if (status == 400)
 		(*a->bad_requests)++;
 	return api_reply(a, c, status, api_error_json(status, msg));
 }
@@ -872,7 +997,7 @@ static json_t *api_body_object(const struct api_req *rq)
 }
 
 /* One network's object, or 404 {} if it is not joined (any more). */
-static enum MHD_Result api_network_reply(struct api *a, struct MHD_Connection *c, uint64_t nwid)
+static int api_network_reply(struct api *a, struct api_conn *c, uint64_t nwid)
 {
 	struct zt_network_info *ni = malloc(sizeof *ni);
 	json_t *j;
@@ -881,13 +1006,13 @@ static enum MHD_Result api_network_reply(struct api *a, struct MHD_Connection *c
 		return api_fail(a, c, 500, "out of memory");
 	if (zt_core_network(a->core, nwid, ni) < 0) {
 		free(ni);
-		return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+		return api_reply_empty(a, c, 404);
 	}
 	j = api_network_json(ni);
 	free(ni);
 	if (!j)
 		return api_fail(a, c, 500, "out of memory");
-	return api_reply(a, c, MHD_HTTP_OK, j);
+	return api_reply(a, c, 200, j);
 }
 
 /* The per-network local settings of §9.4 and the only values zt has:
@@ -902,7 +1027,7 @@ static const struct { const char *key; bool value; } api_local_settings[] = {
 /* POST /network/<nwid>: join.  A boolean local setting other than zt's
  * fixed value is refused before anything changes; non-booleans are
  * ignored, as ZeroTier One ignores them. */
-static enum MHD_Result api_network_join(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+static int api_network_join(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	json_t *body = api_body_object(rq);
 	size_t i;
@@ -913,7 +1038,7 @@ static enum MHD_Result api_network_join(struct api *a, struct MHD_Connection *c,
 
 		if (json_is_boolean(v) && json_is_true(v) != api_local_settings[i].value) {
 			json_decref(body);
-			return api_fail(a, c, MHD_HTTP_BAD_REQUEST,
+			return api_fail(a, c, 400,
 					"%s: zt has no local network settings: it is always %s",
 					api_local_settings[i].key,
 					api_local_settings[i].value ? "true" : "false");
@@ -922,10 +1047,10 @@ static enum MHD_Result api_network_join(struct api *a, struct MHD_Connection *c,
 	json_decref(body);
 	err = zt_core_join(a->core, rq->nwid);
 	if (err == -EINVAL && (rq->nwid >> 56) == 0xff)
-		return api_fail(a, c, MHD_HTTP_BAD_REQUEST,
+		return api_fail(a, c, 400,
 				"join %016" PRIx64 ": ad-hoc networks (ff...) are not supported", rq->nwid);
 	if (err == -EINVAL)
-		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "join %016" PRIx64 ": %s", rq->nwid, strerror(-err));
+		return api_fail(a, c, 400, "join %016" PRIx64 ": %s", rq->nwid, strerror(-err));
 	if (err == -ENODEV)
 		return api_fail(a, c, 500, "join %016" PRIx64 ": its port could not be made (see the log)",
 				rq->nwid);
@@ -935,36 +1060,36 @@ static enum MHD_Result api_network_join(struct api *a, struct MHD_Connection *c,
 }
 
 /* DELETE /network/<nwid>: leave; {"result":true}, or {} if not joined. */
-static enum MHD_Result api_network_leave(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+static int api_network_leave(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	int err = zt_core_leave(a->core, rq->nwid);
 
 	if (err == -ENOENT)
-		return api_reply_empty(a, c, MHD_HTTP_OK);
+		return api_reply_empty(a, c, 200);
 	if (err == -EPERM)
-		return api_fail(a, c, MHD_HTTP_FORBIDDEN,
+		return api_fail(a, c, 403,
 				"network %016" PRIx64 " is listed in ztd.yaml: remove it there to leave it",
 				rq->nwid);
 	if (err < 0)
 		return api_fail(a, c, 500, "leave %016" PRIx64 ": %s", rq->nwid, strerror(-err));
-	return api_reply(a, c, MHD_HTTP_OK, json_pack("{s:b}", "result", 1));
+	return api_reply(a, c, 200, json_pack("{s:b}", "result", 1));
 }
 
-static enum MHD_Result api_moon_reply(struct api *a, struct MHD_Connection *c,
+static int api_moon_reply(struct api *a, struct api_conn *c,
 				      const struct zt_moon_info *m)
 {
 	json_t *j = api_moon_json(m);
 
 	if (!j)
 		return api_fail(a, c, 500, "out of memory");
-	return api_reply(a, c, MHD_HTTP_OK, j);
+	return api_reply(a, c, 200, j);
 }
 
 /* POST /moon/<id> {"seed":"<address>"}: orbit.  A moon already held is
  * returned as it is; one not held is orbited through the seed (again, if
  * it was being waited for); without a seed nothing happens and the answer
  * is {} (or the moon being waited for). */
-static enum MHD_Result api_moon_orbit(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+static int api_moon_orbit(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	struct zt_moon_info mi;
 	json_t *body = api_body_object(rq);
@@ -976,7 +1101,7 @@ static enum MHD_Result api_moon_orbit(struct api *a, struct MHD_Connection *c, s
 
 	if (sv && (!ss || strlen(ss) != 10 || !api_parse_addr(ss, 10, &seed) || !seed)) {
 		json_decref(body);
-		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "seed: must be an address, 10 hex digits");
+		return api_fail(a, c, 400, "seed: must be an address, 10 hex digits");
 	}
 	json_decref(body);
 	memset(&mi, 0, sizeof mi);
@@ -984,12 +1109,12 @@ static enum MHD_Result api_moon_orbit(struct api *a, struct MHD_Connection *c, s
 	if (known && !mi.waiting)
 		return api_moon_reply(a, c, &mi);
 	if (!seed)
-		return known ? api_moon_reply(a, c, &mi) : api_reply_empty(a, c, MHD_HTTP_OK);
+		return known ? api_moon_reply(a, c, &mi) : api_reply_empty(a, c, 200);
 	if (!rq->nwid)
-		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "0000000000000000 is not a moon id");
+		return api_fail(a, c, 400, "0000000000000000 is not a moon id");
 	err = zt_core_orbit(a->core, rq->nwid, seed);
 	if (err == -EINVAL)
-		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "orbit %016" PRIx64 " by %010" PRIx64 ": %s",
+		return api_fail(a, c, 400, "orbit %016" PRIx64 " by %010" PRIx64 ": %s",
 				rq->nwid, seed, strerror(-err));
 	if (err < 0)
 		return api_fail(a, c, 500, "orbit %016" PRIx64 ": %s", rq->nwid, strerror(-err));
@@ -1005,49 +1130,49 @@ static enum MHD_Result api_moon_orbit(struct api *a, struct MHD_Connection *c, s
 }
 
 /* DELETE /moon/<id>: {"result":true}, or {} if it was not orbited. */
-static enum MHD_Result api_moon_deorbit(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+static int api_moon_deorbit(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	int err = zt_core_deorbit(a->core, rq->nwid);
 
 	if (err == -ENOENT)
-		return api_reply_empty(a, c, MHD_HTTP_OK);
+		return api_reply_empty(a, c, 200);
 	if (err == -EPERM)
-		return api_fail(a, c, MHD_HTTP_FORBIDDEN,
+		return api_fail(a, c, 403,
 				"moon %016" PRIx64 " is orbited by ztd.yaml: remove it there to deorbit it",
 				rq->nwid);
 	if (err < 0)
 		return api_fail(a, c, 500, "deorbit %016" PRIx64 ": %s", rq->nwid, strerror(-err));
-	return api_reply(a, c, MHD_HTTP_OK, json_pack("{s:b}", "result", 1));
+	return api_reply(a, c, 200, json_pack("{s:b}", "result", 1));
 }
 
 /* POST /config/settings: zt has no local.conf and changes nothing at
  * run time; {} (nothing to merge) is accepted, anything else is 400. */
-static enum MHD_Result api_config_settings(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+static int api_config_settings(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	json_error_t jerr;
 	const char *key;
 	json_t *j;
 
 	if (!rq->len)
-		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
+		return api_fail(a, c, 400, "the body must be a JSON object");
 	j = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, &jerr);
 	if (!j)
-		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "invalid JSON body: %s", jerr.text);
+		return api_fail(a, c, 400, "invalid JSON body: %s", jerr.text);
 	if (!json_is_object(j)) {
 		json_decref(j);
-		return api_fail(a, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
+		return api_fail(a, c, 400, "the body must be a JSON object");
 	}
 	key = json_object_iter_key(json_object_iter(j));
 	if (key) {
-		enum MHD_Result ret;
+		int ret;
 
-		ret = api_fail(a, c, MHD_HTTP_BAD_REQUEST,
+		ret = api_fail(a, c, 400,
 			       "%.64s: zt has no local.conf: settings are made in ztd.yaml", key);
 		json_decref(j);
 		return ret;
 	}
 	json_decref(j);
-	return api_reply_empty(a, c, MHD_HTTP_OK);
+	return api_reply_empty(a, c, 200);
 }
 
 /* ---- metrics: Prometheus text exposition 0.0.4 ---- */
@@ -1271,31 +1396,20 @@ static char *api_metrics_text(struct api *a, size_t *len)
 	return text;
 }
 
-static enum MHD_Result api_metrics(struct api *a, struct MHD_Connection *c)
+static int api_metrics(struct api *a, struct api_conn *c)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
 	size_t len = 0;
 	char *text = api_metrics_text(a, &len);
+	int err;
 
 	if (!text)
 		return api_fail(a, c, 500, "out of memory");
-	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(text);
-		return MHD_NO;
-	}
-	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4") != MHD_YES ||
-	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES) {
-		MHD_destroy_response(r);
-		return MHD_NO;
-	}
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	err = api_respond(c, 200, "text/plain; version=0.0.4", NULL, text, len);
+	free(text);
+	return err;
 }
 
-static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struct api_req *rq)
+static int api_handle(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	struct zt_status st;
 	struct zt_peer_info pi;
@@ -1303,7 +1417,7 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 	int err;
 
 	if (!a->core)
-		return api_reply_empty(a, c, MHD_HTTP_SERVICE_UNAVAILABLE);
+		return api_reply_empty(a, c, 503);
 	switch (rq->route) {
 	case API_R_SERVICE:
 		return api_service(a, c, rq);
@@ -1314,7 +1428,7 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 		j = rq->route == API_R_STATUS ? api_status_json(&st) : api_health_json(&st);
 		if (!j)
 			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
-		return api_reply(a, c, MHD_HTTP_OK, j);
+		return api_reply(a, c, 200, j);
 	case API_R_NETWORKS: {
 		struct api_nets_ctx nc = { json_array(), false };
 
@@ -1325,7 +1439,7 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 			json_decref(nc.arr);
 			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
 		}
-		return api_reply(a, c, MHD_HTTP_OK, nc.arr);
+		return api_reply(a, c, 200, nc.arr);
 	}
 	case API_R_NETWORK:
 		if (rq->method == API_M_POST)
@@ -1343,7 +1457,7 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 			json_decref(mc.arr);
 			return api_fail(a, c, 500, "out of memory");
 		}
-		return api_reply(a, c, MHD_HTTP_OK, mc.arr);
+		return api_reply(a, c, 200, mc.arr);
 	}
 	case API_R_MOON: {
 		struct zt_moon_info mi;
@@ -1354,7 +1468,7 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 			return api_moon_deorbit(a, c, rq);
 		memset(&mi, 0, sizeof mi);
 		if (zt_core_moon(a->core, rq->nwid, &mi) < 0)
-			return api_reply_empty(a, c, MHD_HTTP_OK);
+			return api_reply_empty(a, c, 200);
 		return api_moon_reply(a, c, &mi);
 	}
 	case API_R_CONFIG:
@@ -1363,7 +1477,7 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 		j = api_config_json(&st);
 		if (!j)
 			return api_fail(a, c, 500, "out of memory");
-		return api_reply(a, c, MHD_HTTP_OK, j);
+		return api_reply(a, c, 200, j);
 	case API_R_CONFIG_SETTINGS:
 		return api_config_settings(a, c, rq);
 	case API_R_METRICS:
@@ -1378,16 +1492,16 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 			json_decref(pc.arr);
 			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
 		}
-		return api_reply(a, c, MHD_HTTP_OK, pc.arr);
+		return api_reply(a, c, 200, pc.arr);
 	}
 	case API_R_PEER:
 		memset(&pi, 0, sizeof pi);
 		if (zt_core_peer(a->core, rq->peer, &pi) < 0)
-			return api_reply_empty(a, c, MHD_HTTP_OK);
+			return api_reply_empty(a, c, 200);
 		j = api_peer_json(&pi);
 		if (!j)
 			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
-		return api_reply(a, c, MHD_HTTP_OK, j);
+		return api_reply(a, c, 200, j);
 	case API_R_ECHO:
 		if (rq->len) {
 			json_error_t jerr;
@@ -1397,204 +1511,375 @@ static enum MHD_Result api_handle(struct api *a, struct MHD_Connection *c, struc
 			if (!j) {
 				(*a->bad_requests)++;
 				snprintf(msg, sizeof msg, "invalid JSON body: %s", jerr.text);
-				return api_reply(a, c, MHD_HTTP_BAD_REQUEST, api_error_json(400, msg));
+				return api_reply(a, c, 400, api_error_json(400, msg));
 			}
 			json_decref(j);
 		}
 		err = zt_core_echo(a->core, rq->peer);
 		if (err == -ENOENT)
-			return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+			return api_reply_empty(a, c, 404);
 		if (err < 0)
-			return api_reply(a, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			return api_reply(a, c, 503,
 					 api_error_json(503, strerror(-err)));
-		return api_reply(a, c, MHD_HTTP_OK, json_pack("{s:b}", "sent", 1));
+		return api_reply(a, c, 200, json_pack("{s:b}", "sent", 1));
 	}
-	return api_reply_empty(a, c, MHD_HTTP_NOT_FOUND);
+	return api_reply_empty(a, c, 404);
 }
 
-static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload, size_t *upload_size, void **req_cls)
+/* ---- requests ---- */
+
+static void api_req_clear(struct api_conn *c)
 {
-	struct api *a = cls;
-	struct api_req *rq = *req_cls;
+	free(c->rq.url);
+	memset(&c->rq, 0, sizeof c->rq);
+}
 
-	if (!rq) {
-		const char *cl, *tok, *allow;
-		bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-			      strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-		bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
-			       strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
-		bool is_delete = strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
+/* The request line and headers are in: route the request, check its
+ * token and what it may send.  A refusal is answered before the body,
+ * and the connection closed after it. */
+static int api_conn_head(struct api_conn *c)
+{
+	struct api *a = c->a;
+	struct api_req *rq = &c->rq;
+	const http_parser *p = &c->http.parser;
+	const char *url = c->http.url ? c->http.url : "", *q, *tok, *allow, *expect;
+	char buf[API_TOKEN_MAX + 2];
+	bool is_post = false;
+	size_t plen;
 
-		rq = calloc(1, sizeof *rq);
-		if (!rq)
-			return MHD_NO;
-		*req_cls = rq;
-		(*a->requests)++;
-		rq->route = api_route(url, &rq->peer, &rq->nwid);
-		rq->method = is_get ? API_M_GET : is_post ? API_M_POST : is_delete ? API_M_DELETE : 0;
-		if (rq->route != API_R_HEALTH) {
-			tok = api_presented(c);
-			if (!tok || !(api_token_ok(a->token, a->token_len, tok) ||
-				      (rq->route == API_R_METRICS && a->mtoken_len &&
-				       api_token_ok(a->mtoken, a->mtoken_len, tok)))) {
-				(*a->unauthorized)++;
-				return api_reply_empty(a, c, MHD_HTTP_UNAUTHORIZED);
-			}
-		}
-		if (!rq->route) {
-			/* maybe another service's: decided once the body is in */
-			rq->route = API_R_SERVICE;
-			rq->url = strdup(url);
-			rq->method_name = strdup(is_post ? "POST" : method);
-			if (!rq->url || !rq->method_name)
-				return MHD_NO;
-		} else if (!(api_route_methods(rq->route, &allow) & rq->method))
-			return api_reply_allow(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, allow);
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl) {
-			char *end;
-			unsigned long long n;
-
-			errno = 0;
-			n = strtoull(cl, &end, 10);
-			if (errno || end == cl || *end || n > a->max_body) {
-				char msg[96];
-
-				(*a->too_large)++;
-				snprintf(msg, sizeof msg, "request body over %zu bytes", a->max_body);
-				return api_reply(a, c, MHD_HTTP_CONTENT_TOO_LARGE, api_error_json(413, msg));
-			}
-		}
-		/* Answer after the body (empty for a GET): a response queued
-		 * now would make libmicrohttpd close the connection after it,
-		 * which is right for the refusals above but not for answers. */
-		return MHD_YES;
+	api_req_clear(c);
+	(*a->requests)++;
+	c->head = p->method == HTTP_HEAD;
+	c->keep_alive = http_should_keep_alive(p) && !p->upgrade;
+	if (c->http.url_long) {
+		c->closing = true;
+		return api_reply(a, c, 414, api_error_json(414, "request target too long"));
 	}
-
-	if (*upload_size) {
-		size_t n = *upload_size;
-
-		*upload_size = 0;
-		if (rq->too_large)
-			return MHD_YES;
-		if (n > a->max_body - rq->len) {
-			/* chunked and too long: drop what came, answer at the end */
-			rq->too_large = true;
-			free(rq->body);
-			rq->body = NULL;
-			rq->len = rq->cap = 0;
-			return MHD_YES;
-		}
-		if (rq->len + n > rq->cap) {
-			size_t cap = rq->cap ? rq->cap : 1024;
-			char *b;
-
-			while (cap < rq->len + n)
-				cap *= 2;
-			if (cap > a->max_body)
-				cap = a->max_body;
-			b = realloc(rq->body, cap);
-			if (!b)
-				return MHD_NO;
-			rq->body = b;
-			rq->cap = cap;
-		}
-		memcpy(rq->body + rq->len, upload, n);
-		rq->len += n;
-		return MHD_YES;
+	switch (p->method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+		rq->method = API_M_GET;
+		break;
+	case HTTP_POST:
+	case HTTP_PUT:
+		rq->method = API_M_POST;
+		is_post = true;
+		break;
+	case HTTP_DELETE:
+		rq->method = API_M_DELETE;
+		break;
 	}
-	if (rq->too_large) {
+	q = strchr(url, '?');
+	plen = q ? (size_t)(q - url) : strlen(url);
+	rq->query = q ? q + 1 : NULL;
+	rq->url = malloc(plen + 1);
+	if (!rq->url)
+		return -ENOMEM;
+	api_unescape(url, plen, rq->url, plen + 1, false);
+	rq->route = api_route(rq->url, &rq->peer, &rq->nwid);
+	if (rq->route != API_R_HEALTH) {
+		tok = api_presented(c, buf, sizeof buf);
+		if (!tok || !(api_token_ok(a->token, a->token_len, tok) ||
+			      (rq->route == API_R_METRICS && a->mtoken_len &&
+			       api_token_ok(a->mtoken, a->mtoken_len, tok)))) {
+			(*a->unauthorized)++;
+			c->closing = true;
+			return api_reply_empty(a, c, 401);
+		}
+	}
+	if (!rq->route) {
+		/* maybe another service's: decided once the body is in */
+		rq->route = API_R_SERVICE;
+		rq->method_name = is_post ? "POST" : http_method_str((enum http_method)p->method);
+	} else if (!(api_route_methods(rq->route, &allow) & rq->method)) {
+		c->closing = true;
+		return api_reply_allow(a, c, 405, NULL, allow);
+	}
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > a->max_body) {
+		char msg[96];
+
+		(*a->too_large)++;
+		c->closing = true;
+		snprintf(msg, sizeof msg, "request body over %zu bytes", a->max_body);
+		return api_reply(a, c, 413, api_error_json(413, msg));
+	}
+	expect = api_http_header(&c->http, API_HTTP_H_EXPECT, NULL);
+	if (expect && strcasecmp(expect, "100-continue") == 0 && p->http_major == 1 && p->http_minor >= 1 &&
+	    ((p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length > 0)))
+		return api_out(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	return 0;
+}
+
+/* The whole request is in: answer it. */
+static int api_conn_done(struct api_conn *c)
+{
+	struct api *a = c->a;
+	int err;
+
+	if (c->http.too_large) {
 		char msg[96];
 
 		(*a->too_large)++;
 		snprintf(msg, sizeof msg, "request body over %zu bytes", a->max_body);
-		return api_reply(a, c, MHD_HTTP_CONTENT_TOO_LARGE, api_error_json(413, msg));
+		err = api_reply(a, c, 413, api_error_json(413, msg));
+	} else {
+		c->rq.body = c->http.body;
+		c->rq.len = c->http.body_len;
+		err = api_handle(a, c, &c->rq);
 	}
-	return api_handle(a, c, rq);
+	api_req_clear(c);
+	api_http_clear(&c->http);
+	return err;
 }
 
-static void api_completed(void *cls, struct MHD_Connection *c, void **req_cls,
-			  enum MHD_RequestTerminationCode toe)
+/* Not HTTP/1.x, or too large headers: say why and close. */
+static int api_conn_bad(struct api_conn *c)
 {
-	struct api_req *rq = *req_cls;
+	unsigned status = api_http_status(&c->http);
+	const char *why = api_http_reason(&c->http);
 
-	if (!rq)
-		return;
-	free(rq->url);
-	free(rq->method_name);
-	free(rq->body);
-	free(rq);
-	*req_cls = NULL;
+	api_req_clear(c);
+	c->keep_alive = false;
+	c->head = false;
+	if (status == 400)
+		(*c->a->bad_requests)++;
+	zt_log(c->a->zi, ZT_LOG_DEBUG, "http: %s", why);
+	return api_reply(c->a, c, status, api_error_json(status, why));
 }
 
-/* All listeners share one connection limit. */
-static enum MHD_Result api_accept(void *cls, const struct sockaddr *addr, socklen_t len)
-{
-	struct api *a = cls;
+/* ---- connections ---- */
 
-	if (a->conns >= a->max_conns) {
-		(*a->refused)++;
-		return MHD_NO;
+/* Accept while under max-connections and not out of descriptors. */
+static void api_accepting(struct api *a)
+{
+	bool full = a->conns >= a->max_conns;
+	bool on = !full && !ev_is_active(&a->backoff);
+	unsigned i;
+
+	for (i = 0; i < a->nlisten; i++) {
+		struct api_listener *l = &a->listen[i];
+
+		if (l->fd < 0)
+			continue;
+		if (on && !ev_is_active(&l->io)) {
+			ev_io_start(a->loop, &l->io);
+		} else if (!on && ev_is_active(&l->io)) {
+			ev_io_stop(a->loop, &l->io);
+			if (full && i == 0)
+				(*a->refused)++;
+		}
 	}
-	return MHD_YES;
 }
 
-static void api_notify_conn(void *cls, struct MHD_Connection *c, void **sock_ctx,
-			    enum MHD_ConnectionNotificationCode code)
+static void api_conn_free(struct api_conn *c)
 {
-	struct api *a = cls;
+	struct api *a = c->a;
 
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	ev_io_stop(a->loop, &c->io);
+	ev_timer_stop(a->loop, &c->timer);
+	close(c->fd);
+	api_req_clear(c);
+	api_http_clear(&c->http);
+	free(c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		a->conn_list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	a->conns--;
+	free(c);
+	api_accepting(a);
+}
+
+/* Read one step of what is buffered: at most one event of the parser. */
+static void api_conn_parse(struct api_conn *c)
+{
+	size_t used = 0;
+	int ev, err = 0;
+
+	ev = api_http_feed(&c->http, c->in + c->in_off, c->in_len - c->in_off, &used);
+	c->in_off += used;
+	switch (ev) {
+	case API_HTTP_HEAD:
+		err = api_conn_head(c);
+		break;
+	case API_HTTP_DONE:
+		err = api_conn_done(c);
+		break;
+	case API_HTTP_ERROR:
+		err = api_conn_bad(c);
+		break;
+	default:
+		if (!used)
+			err = -EPROTO;   /* no progress: cannot happen */
+		break;
+	}
+	if (err < 0)
+		c->broken = true;
+}
+
+/* Send what is queued, read what is buffered, and wait for what is next:
+ * one answer at a time, so a client that does not read cannot make us
+ * queue more. */
+static void api_conn_run(struct api_conn *c)
+{
+	struct api *a = c->a;
+	int want = EV_READ;
+
+	for (;;) {
+		if (c->broken) {
+			api_conn_free(c);
+			return;
+		}
+		if (c->out_off < c->out_len) {
+			ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				want = EV_WRITE;
+				break;
+			}
+			if (n < 0) {
+				api_conn_free(c);
+				return;
+			}
+			c->out_off += (size_t)n;
+			ev_timer_again(a->loop, &c->timer);
+			continue;
+		}
+		c->out_off = c->out_len = 0;
+		if (c->out_cap > API_OUT_KEEP) {
+			free(c->out);
+			c->out = NULL;
+			c->out_cap = 0;
+		}
+		if (c->closing) {
+			if (c->eof) {
+				api_conn_free(c);
+				return;
+			}
+			if (!c->lingering) {
+				/* let the client read the answer before the close:
+				 * unread input would make the kernel reset it */
+				c->lingering = true;
+				shutdown(c->fd, SHUT_WR);
+				if (c->timer.repeat > API_LINGER_S)
+					c->timer.repeat = API_LINGER_S;
+				ev_timer_again(a->loop, &c->timer);
+			}
+			break;
+		}
+		if (c->in_off < c->in_len) {
+			api_conn_parse(c);
+			continue;
+		}
+		if (c->eof) {
+			api_conn_free(c);
+			return;
+		}
+		break;
+	}
+	if (c->in_off == c->in_len) {
+		c->in_off = c->in_len = 0;
+	} else if (c->in_off) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	if ((c->io.events & (EV_READ | EV_WRITE)) != want) {
+		ev_io_stop(a->loop, &c->io);
+		ev_io_set(&c->io, c->fd, want);
+		ev_io_start(a->loop, &c->io);
+	}
+}
+
+static void api_conn_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct api_conn *c = w->data;
+	ssize_t n;
+
+	if (revents & EV_READ) {
+		if (c->lingering) {
+			char sink[API_IN_SIZE];
+
+			n = recv(c->fd, sink, sizeof sink, 0);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+				api_conn_free(c);
+			return;
+		}
+		if (!c->eof && c->in_len < sizeof c->in) {
+			n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
+			if (n > 0) {
+				c->in_len += (size_t)n;
+				ev_timer_again(loop, &c->timer);
+			} else if (n == 0) {
+				c->eof = true;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				api_conn_free(c);
+				return;
+			}
+		}
+	}
+	api_conn_run(c);
+}
+
+/* Idle for the timeout, or lingering too long: close. */
+static void api_conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	api_conn_free(w->data);
+}
+
+static void api_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	api_accepting(w->data);
+}
+
+static void api_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct api_listener *l = w->data;
+	struct api *a = l->a;
+
+	while (a->conns < a->max_conns) {
+		struct api_conn *c;
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* pause rather than spin on a pending connection */
+				zt_log(a->zi, ZT_LOG_WARN, "accept: %s", strerror(errno));
+				ev_timer_set(&a->backoff, API_BACKOFF_S, 0.);
+				ev_timer_start(loop, &a->backoff);
+			}
+			break;
+		}
+		c = calloc(1, sizeof *c);
+		if (!c) {
+			close(fd);
+			ev_timer_set(&a->backoff, API_BACKOFF_S, 0.);
+			ev_timer_start(loop, &a->backoff);
+			break;
+		}
+		c->a = a;
+		c->fd = fd;
+		api_http_init(&c->http, a->max_body);
+		ev_io_init(&c->io, api_conn_cb, fd, EV_READ);
+		c->io.data = c;
+		ev_init(&c->timer, api_conn_timeout);
+		c->timer.repeat = (double)a->timeout_s;
+		c->timer.data = c;
+		ev_io_start(loop, &c->io);
+		ev_timer_again(loop, &c->timer);
+		c->next = a->conn_list;
+		if (c->next)
+			c->next->prev = c;
+		a->conn_list = c;
 		a->conns++;
-	else if (code == MHD_CONNECTION_NOTIFY_CLOSED && a->conns)
-		a->conns--;
-}
-
-/* libmicrohttpd's own messages: mostly about clients, so debug only. */
-static void api_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	struct api *a = cls;
-	char buf[512];
-	size_t n;
-
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	n = strlen(buf);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '.'))
-		buf[--n] = 0;
-	if (n)
-		buf[0] = (char)tolower((unsigned char)buf[0]);
-	zt_log(a->zi, ZT_LOG_DEBUG, "http: %s", buf);
-}
-
-/* ---- the loop ---- */
-
-static void api_arm(struct api_listener *l)
-{
-	MHD_UNSIGNED_LONG_LONG ms;
-
-	ev_timer_stop(l->a->loop, &l->timer);
-	if (MHD_get_timeout(l->mhd, &ms) == MHD_YES) {
-		ev_timer_set(&l->timer, (double)ms / 1000.0, 0.);
-		ev_timer_start(l->a->loop, &l->timer);
 	}
-}
-
-static void api_run(struct api_listener *l)
-{
-	MHD_run(l->mhd);
-	api_arm(l);
-}
-
-static void api_io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	api_run(w->data);
-}
-
-static void api_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	api_run(w->data);
+	api_accepting(a);
 }
 
 /* ---- token and port files ---- */
@@ -1840,6 +2125,8 @@ static int api_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	a->max_conns = (unsigned)max_conns;
 	a->timeout_s = (unsigned)((timeout_ms + 999) / 1000);
 	a->nlisten = (unsigned)n;
+	ev_init(&a->backoff, api_backoff_cb);
+	a->backoff.data = a;
 	for (i = 0; i < n; i++) {
 		a->listen[i].a = a;
 		a->listen[i].fd = -1;
@@ -1865,18 +2152,17 @@ static void api_stop(void *state)
 	for (i = 0; i < a->nlisten; i++) {
 		struct api_listener *l = &a->listen[i];
 
-		if (l->mhd) {
-			ev_io_stop(a->loop, &l->io);
-			ev_timer_stop(a->loop, &l->timer);
-			MHD_stop_daemon(l->mhd);   /* closes its connections and l->fd */
-			l->mhd = NULL;
-			l->fd = -1;
-		}
 		if (l->fd >= 0) {
+			if (a->loop)
+				ev_io_stop(a->loop, &l->io);
 			close(l->fd);
 			l->fd = -1;
 		}
 	}
+	if (a->loop)
+		ev_timer_stop(a->loop, &a->backoff);
+	while (a->conn_list)
+		api_conn_free(a->conn_list);
 	a->conns = 0;
 	a->started = false;
 }
@@ -1887,8 +2173,6 @@ static int api_listen(struct api *a, struct api_listener *l)
 	int fam = l->addr.sa.sa_family, one = 1, fd, err;
 	union zt_sockaddr bound;
 	socklen_t blen = sizeof bound;
-	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
 	api_addr_str(&l->addr, as, sizeof as);
 	fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -1919,37 +2203,9 @@ static int api_listen(struct api *a, struct api_listener *l)
 	}
 	l->addr = bound;
 	l->fd = fd;
-	errno = 0;
-	if (fam == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	l->mhd = MHD_start_daemon(flags, 0, api_accept, a, api_access, a,
-				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
-				  MHD_OPTION_LISTEN_SOCKET, fd,
-				  MHD_OPTION_CONNECTION_LIMIT, a->max_conns,
-				  MHD_OPTION_CONNECTION_TIMEOUT, a->timeout_s,
-				  MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
-				  MHD_OPTION_NOTIFY_CONNECTION, api_notify_conn, a,
-				  MHD_OPTION_END);
-	if (!l->mhd) {
-		err = errno ? -errno : -EIO;
-		zt_log(a->zi, ZT_LOG_ERR, "%s: cannot start the HTTP server: %s", as, strerror(-err));
-		/* libmicrohttpd closes a given socket on some failures and
-		 * not on others; nothing ran since that could reuse the number */
-		if (fcntl(fd, F_GETFD) < 0)
-			l->fd = -1;
-		return err;   /* api_stop closes what is left */
-	}
-	info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info || info->epoll_fd < 0) {
-		zt_log(a->zi, ZT_LOG_ERR, "%s: the HTTP server has no epoll fd", as);
-		return -EIO;
-	}
-	ev_io_init(&l->io, api_io_cb, info->epoll_fd, EV_READ);
+	ev_io_init(&l->io, api_accept_cb, fd, EV_READ);
 	l->io.data = l;
-	ev_init(&l->timer, api_timer_cb);
-	l->timer.data = l;
 	ev_io_start(a->loop, &l->io);
-	api_arm(l);
 	zt_log(a->zi, ZT_LOG_INFO, "listening on %s", api_addr_str(&l->addr, as, sizeof as));
 	return 0;
 }
