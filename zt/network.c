@@ -20,6 +20,8 @@ struct member {
 	bool has_com;
 	struct zt_com com;
 	int64_t com_threshold;   /* its COMs up to this timestamp are revoked */
+	uint64_t gate_epoch;     /* gate_ok holds for the network's gate_epoch */
+	bool gate_ok;
 	int64_t pushed;          /* our credentials pushed to it */
 	int64_t announced;       /* our groups announced to it */
 };
@@ -35,6 +37,9 @@ struct zt_network {
 	struct zt_inst *ingress[32], *egress[32];
 	unsigned n_ingress, n_egress;
 	uint8_t mac[6];
+	/* Bumped with each config: the members' cached gate verdicts go
+	 * stale (a member's own COM or revocation clears its verdict). */
+	uint64_t gate_epoch;
 	int status;
 	bool configured;
 	struct zt_netconf *cfg;
@@ -230,7 +235,15 @@ static bool gate(struct zt_network *n, struct zt_peer *p)
 	if (n->cfg->type == ZT_NET_PUBLIC)
 		return member_get(n, p->id.address, true) != NULL;
 	m = member_get(n, p->id.address, false);
-	return m && m->has_com && n->cfg->has_com && zt_com_gate(&n->cfg->com, &m->com, m->com_threshold, &p->id);
+	if (!m)
+		return false;
+	/* the verdict hashes the peer's identity: once per COM and config */
+	if (m->gate_epoch != n->gate_epoch) {
+		m->gate_ok = m->has_com && n->cfg->has_com &&
+			zt_com_gate(&n->cfg->com, &m->com, m->com_threshold, &p->id);
+		m->gate_epoch = n->gate_epoch;
+	}
+	return m->gate_ok;
 }
 
 static int policy_chain(const struct zt_network *n, struct zt_inst *const *chain, unsigned count,
@@ -637,6 +650,7 @@ static void config_apply(struct zt_network *n, const uint8_t *dict, size_t len, 
 	}
 	zt_netconf_free(n->cfg);
 	n->cfg = cfg;
+	n->gate_epoch++;
 	if (!n->configured || n->status != ZT_NET_OK)
 		zt_logf(ZT_LOG_INFO, "network %s: configured (revision %llu, %u addresses)", n->name,
 			(unsigned long long)cfg->revision, cfg->nips);
@@ -822,6 +836,7 @@ static void rx_revocation(struct zt_core *c, const struct zt_net_rx *r, const st
 	    !(m = member_get(n, v->target, true)) ||
 	    zt_rev_accept(v, &ctl->id, &m->com_threshold, &cred_threshold) != ZT_CRED_ACCEPTED)
 		return;
+	m->gate_epoch = 0;
 	zt_logf(ZT_LOG_INFO, "network %s: member %010llx revoked by the controller", n->name,
 		(unsigned long long)v->target);
 	if (v->flags & 0x01) {
@@ -864,6 +879,7 @@ static void rx_credentials(struct zt_core *c, const struct zt_net_rx *r)
 		if (m && (!m->has_com || zt_com_timestamp(&com) >= zt_com_timestamp(&m->com))) {
 			m->com = com;
 			m->has_com = true;
+			m->gate_epoch = 0;
 		}
 	}
 }
@@ -915,6 +931,7 @@ static void rx_gather(struct zt_core *c, const struct zt_net_rx *r)
 		    zt_com_issued_to(&com) == r->peer->id.address && (m = member_get(n, r->peer->id.address, true))) {
 			m->com = com;
 			m->has_com = true;
+			m->gate_epoch = 0;
 		}
 	}
 	if (!(c->is_root || (n && gate(n, r->peer)) ||
@@ -1110,6 +1127,7 @@ struct zt_network *zt_network_new(struct zt_core *c, uint64_t nwid, struct zt_in
 	if (!n)
 		return NULL;
 	n->cfg = zt_netconf_new();
+	n->gate_epoch = 1;   /* members start at 0: no verdict yet */
 	n->pending = calloc(ZT_PENDING_MCAST, sizeof *n->pending);
 	v = realloc(c->nets, (c->n_nets + 1) * sizeof *v);
 	if (!n->cfg || !n->pending || !v) {
