@@ -54,7 +54,6 @@ struct zt_network {
 	struct zt_mcast_group host[ZT_NET_MAX_OWN_GROUPS];   /* from the port */
 	unsigned n_host;
 	uint64_t counters[8];
-	uint8_t frame[ZT_PKT_MAX];
 	struct pending_mcast *pending;   /* ZT_PENDING_MCAST slots */
 };
 
@@ -409,10 +408,15 @@ static void port_configure(struct zt_network *n)
 	}
 }
 
+/* Hands a frame to the port.  The payload sits in a writable packet
+ * buffer with at least 14 bytes before it (the ZeroTier header and the
+ * verb's fields), where the Ethernet header is written: no copy of the
+ * frame on its way from the datagram to the host. */
 static void deliver(struct zt_network *n, uint64_t from, const uint8_t dst[6], const uint8_t src[6],
-		    uint16_t ethertype, const uint8_t *payload, size_t len)
+		    uint16_t ethertype, uint8_t *payload, size_t len)
 {
-	struct zt_frame f = { n->frame, 14 + len };
+	uint8_t *eth = payload - 14;
+	struct zt_frame f = { eth, 14 + len };
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, from,
 				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true };
 
@@ -420,11 +424,11 @@ static void deliver(struct zt_network *n, uint64_t from, const uint8_t dst[6], c
 		n->counters[NC_BAD_FRAMES]++;
 		return;
 	}
-	memcpy(n->frame, dst, 6);
-	memcpy(n->frame + 6, src, 6);
-	n->frame[12] = ethertype >> 8;
-	n->frame[13] = ethertype & 0xff;
-	memcpy(n->frame + 14, payload, len);
+	/* dst and src may already be there (EXT_FRAME): memmove */
+	memmove(eth, dst, 6);
+	memmove(eth + 6, src, 6);
+	eth[12] = ethertype >> 8;
+	eth[13] = ethertype & 0xff;
 	if (policy_chain(n, n->ingress, n->n_ingress, &ctx, &f) != ZT_ACCEPT) {
 		n->counters[NC_POLICY_DROPS]++;
 		return;
@@ -571,7 +575,8 @@ static void port_rx(void *arg, struct zt_inst *from, struct zt_frame *f, unsigne
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
 
 	for (unsigned i = 0; i < count; i++) {
-		const uint8_t *to = f[i].data, *src = f[i].data + 6, *payload = f[i].data + 14;
+		const uint8_t *to = f[i].data, *src = f[i].data + 6;
+		uint8_t *payload = f[i].data + 14;
 		uint16_t ethertype;
 		size_t len;
 		uint64_t dest;
@@ -779,7 +784,7 @@ static void rx_multicast_frame(struct zt_network *n, const struct zt_net_rx *r)
 	uint32_t gather_limit = 0;
 	uint16_t ethertype;
 	struct zt_com com;
-	const uint8_t *payload;
+	uint8_t *payload;
 	size_t len;
 
 	zt_rd_init(&rd, r->pl, r->pl_len);

@@ -35,7 +35,7 @@ struct zt_net_rx {
 	struct zt_path *path;
 	uint8_t verb;
 	uint64_t id;
-	const uint8_t *pl;
+	uint8_t *pl;             /* writable: frames are delivered in place */
 	size_t pl_len;
 	int64_t now;
 };

@@ -527,7 +527,7 @@ struct rx {
 	uint64_t id;          /* on-wire packet id */
 	unsigned hops;
 	uint8_t verb;
-	const uint8_t *pl;    /* payload */
+	uint8_t *pl;          /* payload, in pkt */
 	size_t pl_len;
 	int64_t now;
 };
