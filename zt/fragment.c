@@ -227,7 +227,10 @@ static unsigned slot_get(struct zt_reasm *t, uint64_t id, int64_t now)
 	return pick;
 }
 
-static int complete(struct zt_reasm *t, unsigned s, uint8_t *out, size_t cap)
+/* A complete entry s: its length, with the packet copied to out, or
+ * (when pkt is given and the pieces lie in the slot in order, as when
+ * they came in order) left where it is and *pkt pointed at it. */
+static int complete(struct zt_reasm *t, unsigned s, uint8_t *out, size_t cap, uint8_t **pkt)
 {
 	struct reasm_meta *m = &t->meta[s];
 	size_t pos = 0;
@@ -236,12 +239,20 @@ static int complete(struct zt_reasm *t, unsigned s, uint8_t *out, size_t cap)
 	if (!m->total || m->have != (1u << m->total) - 1)
 		return 0;
 	m->used = false;
+	for (i = 0; i < m->total && m->off[i] == pos; i++)
+		pos += m->len[i];
+	if (pkt && i == m->total) {
+		*pkt = t->buf[s];
+		return (int)pos;
+	}
 	if (cap < m->fill)
 		return -ENOBUFS;
-	for (i = 0; i < m->total; i++) {
+	for (i = 0, pos = 0; i < m->total; i++) {
 		memcpy(out + pos, t->buf[s] + m->off[i], m->len[i]);
 		pos += m->len[i];
 	}
+	if (pkt)
+		*pkt = out;
 	return (int)pos;
 }
 
@@ -265,8 +276,8 @@ static int piece_put(struct zt_reasm *t, unsigned s, unsigned i,
 	return 0;
 }
 
-int zt_reasm_head(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
-		  uint8_t *out, size_t cap)
+static int reasm_head(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
+		      uint8_t *out, size_t cap, uint8_t **pkt)
 {
 	unsigned s;
 	int rc;
@@ -276,11 +287,11 @@ int zt_reasm_head(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
 	s = slot_get(t, be64(p), now);
 	if ((rc = piece_put(t, s, 0, p, len)) < 0)
 		return rc;
-	return complete(t, s, out, cap);
+	return complete(t, s, out, cap, pkt);
 }
 
-int zt_reasm_frag(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
-		  uint8_t *out, size_t cap)
+static int reasm_frag(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
+		      uint8_t *out, size_t cap, uint8_t **pkt)
 {
 	struct zt_frag f;
 	unsigned s;
@@ -294,18 +305,44 @@ int zt_reasm_frag(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
 	if ((rc = piece_put(t, s, f.number, f.data, f.len)) < 0)
 		return rc;
 	t->meta[s].total = f.total;
-	return complete(t, s, out, cap);
+	return complete(t, s, out, cap, pkt);
+}
+
+int zt_reasm_head(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
+		  uint8_t *out, size_t cap)
+{
+	return reasm_head(t, p, len, now, out, cap, NULL);
+}
+
+int zt_reasm_frag(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
+		  uint8_t *out, size_t cap)
+{
+	return reasm_frag(t, p, len, now, out, cap, NULL);
+}
+
+int zt_reasm_take(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
+		  uint8_t *out, size_t cap, uint8_t **pkt)
+{
+	switch (zt_dgram_classify(p, len)) {
+	case ZT_DGRAM_HEAD:
+		return reasm_head(t, p, len, now, out, cap, pkt);
+	case ZT_DGRAM_FRAGMENT:
+		return reasm_frag(t, p, len, now, out, cap, pkt);
+	default:
+		return -EINVAL;
+	}
 }
 
 int zt_reasm_input(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
 		   uint8_t *out, size_t cap)
 {
-	switch (zt_dgram_classify(p, len)) {
-	case ZT_DGRAM_HEAD:
-		return zt_reasm_head(t, p, len, now, out, cap);
-	case ZT_DGRAM_FRAGMENT:
-		return zt_reasm_frag(t, p, len, now, out, cap);
-	default:
-		return -EINVAL;
+	uint8_t *pkt;
+	int n = zt_reasm_take(t, p, len, now, out, cap, &pkt);
+
+	if (n > 0 && pkt != out) {
+		if ((size_t)n > cap)
+			return -ENOBUFS;
+		memcpy(out, pkt, (size_t)n);
 	}
+	return n;
 }

@@ -1253,6 +1253,7 @@ static void dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t 
 	enum zt_dgram_kind kind = zt_dgram_classify(p, len);
 	struct zt_path *path;
 	uint64_t dest;
+	uint8_t *whole;
 	int n;
 
 	ZT_COUNT(c, rx_datagrams);
@@ -1288,11 +1289,11 @@ static void dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t 
 			return;
 		}
 	}
-	n = zt_reasm_input(c->reasm, p, len, now, c->buf, sizeof c->buf);
+	n = zt_reasm_take(c->reasm, p, len, now, c->buf, sizeof c->buf, &whole);
 	if (n < 0)
 		ZT_COUNT(c, rx_bad_fragment);
 	else if (n > 0)
-		packet_in(c, c->buf, n, path, now);
+		packet_in(c, whole, n, path, now);
 }
 
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)

@@ -90,6 +90,11 @@ int zt_reasm_frag(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
 /* Either of the above by classification. */
 int zt_reasm_input(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
 		   uint8_t *out, size_t cap);
+/* zt_reasm_input without a copy where it can: a packet whose pieces came
+ * in order is left in the table and *pkt points at it (valid until the
+ * next call on t); otherwise it is copied to out and *pkt is out. */
+int zt_reasm_take(struct zt_reasm *t, const uint8_t *p, size_t len, int64_t now,
+		  uint8_t *out, size_t cap, uint8_t **pkt);
 /* Forget entries older than ZT_REASM_TIMEOUT_MS; returns how many live. */
 unsigned zt_reasm_expire(struct zt_reasm *t, int64_t now);
 
