@@ -256,24 +256,38 @@ static int quiet(int fd)
 	return poll(&p, 1, 100) == 0;
 }
 
+/* zt_inst_start through logged(). */
+struct start_call {
+	struct zt_inst *zi;
+	int rc;
+};
+
+static void start_logged(void *arg)
+{
+	struct start_call *c = arg;
+
+	c->rc = c->zi ? zt_inst_start(c->zi) : 0;
+}
+
 /* Run f with stderr (the log) going to text. */
 static void logged(void (*f)(void *), void *arg, char *text, size_t len)
 {
-	char logf[] = "/tmp/zt-udp-log-XXXXXX";
-	int lfd = mkstemp(logf), saved = dup(2);
-	ssize_t got;
+	FILE *log = tmpfile();
+	int saved = dup(2);
+	size_t got;
 
+	if (!log)
+		bail("tmpfile: %s", strerror(errno));
 	fflush(stderr);
-	dup2(lfd, 2);
+	dup2(fileno(log), 2);
 	f(arg);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
-	lseek(lfd, 0, SEEK_SET);
-	got = read(lfd, text, len - 1);
-	text[got > 0 ? got : 0] = 0;
-	close(lfd);
-	unlink(logf);
+	rewind(log);
+	got = fread(text, 1, len - 1, log);
+	text[got] = 0;
+	fclose(log);
 }
 
 static void offloads(struct zt_kernel *k, struct ev_loop *loop)
@@ -702,21 +716,11 @@ int main(void)
 	other = zt_kernel_instance(k, ZT_TRANSPORT, yaml, err, sizeof err);
 	ok(other != NULL, "clash: created (nothing bound yet)");
 	{
-		char logf[] = "/tmp/zt-udp-log-XXXXXX", want[128], text[1024] = "";
-		int lfd = mkstemp(logf), saved = dup(2);
-		ssize_t got;
+		char want[128], text[1024] = "";
+		struct start_call call = { other, 0 };
 
-		fflush(stderr);
-		dup2(lfd, 2);
-		rc = other ? zt_inst_start(other) : 0;
-		fflush(stderr);
-		dup2(saved, 2);
-		close(saved);
-		lseek(lfd, 0, SEEK_SET);
-		got = read(lfd, text, sizeof text - 1);
-		text[got > 0 ? got : 0] = 0;
-		close(lfd);
-		unlink(logf);
+		logged(start_logged, &call, text, sizeof text);
+		rc = call.rc;
 		is_int(rc, -EADDRINUSE, "clash: start returns -EADDRINUSE");
 		snprintf(want, sizeof want, "clash: bind 127.0.0.1:%u: %s", port_of(&loc[0]),
 			 strerror(EADDRINUSE));

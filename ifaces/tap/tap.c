@@ -1083,6 +1083,26 @@ static unsigned tap_rx_gso(struct tap *p, const struct virtio_net_hdr *h, size_t
 	return n;
 }
 
+/* One frame from the device: its length, or -1 when there is nothing
+ * more to read now (empty, or an error, counted; a deleted device also
+ * stops the watcher, since its fd stays readable). */
+static ssize_t tap_readv(struct tap *p, struct ev_loop *loop, ev_io *w, const struct iovec *iov, int n)
+{
+	ssize_t r;
+
+	do
+		r = readv(p->fd, iov, n);
+	while (r < 0 && errno == EINTR);
+	if (r >= 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+		return r;
+	(*p->rx_errors)++;
+	if (errno == EBADFD || errno == ENODEV) {
+		zt_log(p->zi, ZT_LOG_ERR, "read %s: %s", p->dev, strerror(errno));
+		ev_io_stop(loop, w);
+	}
+	return -1;
+}
+
 /* Reads with a vnet header before each frame: a frame that fits a slot
  * lands there, a super-frame goes on into gbuf. */
 static void tap_read_vnet(struct tap *p, struct ev_loop *loop, ev_io *w)
@@ -1104,22 +1124,9 @@ static void tap_read_vnet(struct tap *p, struct ev_loop *loop, ev_io *w)
 		if (n == p->batch)
 			tap_flush(p, &n);
 		dst = iov[1].iov_base = p->buf + (size_t)n * p->slot;
-		r = readv(p->fd, iov, 3);
-
-		if (r < 0) {
-			if (errno == EINTR) {
-				tries--;
-				continue;
-			}
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			(*p->rx_errors)++;
-			if (errno == EBADFD || errno == ENODEV) {
-				zt_log(p->zi, ZT_LOG_ERR, "read %s: %s", p->dev, strerror(errno));
-				ev_io_stop(loop, w);
-			}
+		r = tap_readv(p, loop, w, iov, 3);
+		if (r < 0)
 			break;
-		}
 		if (r < (ssize_t)(TAP_VNET_HLEN + TAP_ETH_HLEN)) {
 			(*p->rx_short)++;
 			continue;
@@ -1172,23 +1179,10 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 			{ .iov_base = dst, .iov_len = p->slot },
 			{ .iov_base = &spare, .iov_len = 1 },
 		};
-		ssize_t r = readv(p->fd, iov, 2);
+		ssize_t r = tap_readv(p, loop, w, iov, 2);
 
-		if (r < 0) {
-			if (errno == EINTR) {
-				tries--;
-				continue;
-			}
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			(*p->rx_errors)++;
-			/* the device was deleted under us: the fd stays readable */
-			if (errno == EBADFD || errno == ENODEV) {
-				zt_log(p->zi, ZT_LOG_ERR, "read %s: %s", p->dev, strerror(errno));
-				ev_io_stop(loop, w);
-			}
+		if (r < 0)
 			break;
-		}
 		if (r < TAP_ETH_HLEN) {
 			(*p->rx_short)++;
 			continue;
