@@ -130,17 +130,6 @@ frames c a
 every_kind c a
 diag "the frames took $(($(date +%s) - start)) s"
 
-# counter NAME KEY: the latest value of a counter of NAME's (SIGUSR1, the log)
-counter() {
-	eval "pid=\$zt_pid_$1"
-	before=$(grep -c ': counters:' "$ns_tmp/$1/log")
-	kill -USR1 "$pid"
-	for i in $(seq 50); do
-		[ "$(grep -c ': counters:' "$ns_tmp/$1/log")" -gt "$before" ] && break
-		sleep 0.1
-	done
-	grep -o " $2=[0-9]*" "$ns_tmp/$1/log" | tail -1 | cut -d= -f2 | grep . || echo 0
-}
 # over_bound FROM TO KINDS: FROM's device takes 4 bytes more for a moment (the
 # network's MTU stays), and sends frames 1 to 4 bytes over the bound
 over_bound() {
@@ -156,22 +145,22 @@ over_bound() {
 
 # a (offloads on): its port drops the tagged ones, which do not fit its
 # buffers (rx_oversize); b's network drops the others (bad_frames)
-bad_b=$(counter b bad_frames) dropped_a=$(counter a rx_oversize)
+bad_b=$(zt_module_counter b bad_frames) dropped_a=$(zt_module_counter a rx_oversize)
 over_bound a b all
 ok $? "frames 1 to 4 bytes over the bound from a to b do not arrive (12 kinds, 4 sizes)"
-is "$(($(counter b bad_frames) - bad_b)) $(($(counter a rx_oversize) - dropped_a))" "24 24" \
+is "$(($(zt_module_counter b bad_frames) - bad_b)) $(($(zt_module_counter a rx_oversize) - dropped_a))" "24 24" \
 	"b counts the 24 untagged ones as bad frames, a's port the 24 tagged ones as rx_oversize"
 # c (offloads off)
-bad_a=$(counter a bad_frames)
+bad_a=$(zt_module_counter a bad_frames)
 over_bound c a untagged
 ok $? "untagged frames 1 to 4 bytes over the bound from c to a do not arrive"
-is "$(($(counter a bad_frames) - bad_a))" 24 "a counts the 24 as bad frames"
+is "$(($(zt_module_counter a bad_frames) - bad_a))" 24 "a counts the 24 as bad frames"
 # c (offloads off) reads with a spare byte past its buffer of MTU + 18
 # bytes: a longer frame is dropped whole, not cut and sent on.
-dropped_c=$(counter c rx_oversize)
+dropped_c=$(zt_module_counter c rx_oversize)
 over_bound c a tagged
 ok $? "tagged frames 1 to 4 bytes over the bound from c to a do not arrive"
-is "$(($(counter c rx_oversize) - dropped_c))" 24 "c's port counts the 24 as rx_oversize"
+is "$(($(zt_module_counter c rx_oversize) - dropped_c))" 24 "c's port counts the 24 as rx_oversize"
 
 ! grep -q 'Sanitizer\|runtime error' "$ns_tmp"/*/log
 ok $? "no sanitizer reports in the logs"

@@ -234,7 +234,8 @@ zt_echo() {
 }
 
 # zt_counter NAME COUNTER: the core counter's value, via SIGUSR1 and the log
-zt_counter() {
+# zt_counters_dump NAME: ztd in NAME logs its counters (SIGUSR1); waits for them
+zt_counters_dump() {
 	eval "pid=\$zt_pid_$1"
 	before=$(grep -c 'counters:' "$ns_tmp/$1/log")
 	kill -USR1 "$pid"
@@ -242,7 +243,16 @@ zt_counter() {
 		[ "$(grep -c 'counters:' "$ns_tmp/$1/log")" -gt "$before" ] && break
 		sleep 0.1
 	done
+}
+# zt_counter NAME KEY: the latest value of a counter of NAME's core;
+# zt_module_counter NAME KEY: of any of its modules or networks
+zt_counter() {
+	zt_counters_dump "$1"
 	grep 'ztd: info: counters:' "$ns_tmp/$1/log" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p" | grep . || echo 0
+}
+zt_module_counter() {
+	zt_counters_dump "$1"
+	grep -o " $2=[0-9]*" "$ns_tmp/$1/log" | tail -1 | cut -d= -f2 | grep . || echo 0
 }
 
 zt_log() { sed 's/^/#   /' "$ns_tmp/$1/log"; }

@@ -83,24 +83,13 @@ transfer a b 200
 transfer a c 20
 transfer c a 20
 
-# counter NAME KEY: the tap instance's counter, via SIGUSR1 and the log
-counter() {
-	eval "pid=\$zt_pid_$1"
-	before=$(grep -c ': counters:' "$ns_tmp/$1/log")
-	kill -USR1 "$pid"
-	for i in $(seq 50); do
-		[ "$(grep -c ': counters:' "$ns_tmp/$1/log")" -gt "$before" ] && break
-		sleep 0.1
-	done
-	grep -o " $2=[0-9]*" "$ns_tmp/$1/log" | tail -1 | cut -d= -f2 | grep . || echo 0
-}
 if [ "$ab" = true ]; then
-	segs=$(counter a tso_segments); frames=$(counter a tso_frames)
+	segs=$(zt_module_counter a tso_segments); frames=$(zt_module_counter a tso_frames)
 	ok $(( !(frames > 0 && segs > frames) )) "a cut super-frames: $frames into $segs segments"
-	fixed=$(counter a csum_fixed)
+	fixed=$(zt_module_counter a csum_fixed)
 	ok $(( !(fixed > 0) )) "a filled in checksums the host left: $fixed frames"
 	if [ "$gro" = true ]; then
-		segs=$(counter b gro_segments); frames=$(counter b gro_frames)
+		segs=$(zt_module_counter b gro_segments); frames=$(zt_module_counter b gro_frames)
 		ok $(( !(frames > 0 && segs > frames) )) "b merged segments for its host: $segs into $frames frames"
 	else
 		ok 0 "b merged segments # SKIP gro off"
