@@ -39,17 +39,11 @@ fc=$builddir/t/framecheck
 kinds="ipv4-tcp ipv4-udp ipv4-icmp ipv6-tcp ipv6-udp ipv6-icmp"
 plan $((4 + 3 * 12 + 6 + 1))
 
-ns_bridge
-for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
-zt_world root 198.18.0.1/9993
-zt_start root
-zt_services="  - { use: controller }" zt_start ctl
+zt_lab a:11 b:12 c:13
 
-ctl_api() { zt_api ctl -H 'Content-Type: application/json' "$@"; }
-net=$(ctl_api -X POST -d '{"name":"frames","private":true,"v4AssignMode":{"zt":true},
+net=$(zt_ctl_network '{"name":"frames","private":true,"v4AssignMode":{"zt":true},
 	"ipAssignmentPools":[{"ipRangeStart":"198.19.3.10","ipRangeEnd":"198.19.3.100"}],
-	"routes":[{"target":"198.19.3.0/24"}]}' \
-	"http://127.0.0.1:9993/controller/network/$(zt_address ctl)______" | jq -r .id)
+	"routes":[{"target":"198.19.3.0/24"}]}')
 like "$net" "^$(zt_address ctl)[0-9a-f]{6}\$" "the controller creates a network ($net)"
 
 for n in a:true b:true c:false; do

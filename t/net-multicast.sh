@@ -15,16 +15,11 @@ ns_require
 command -v tcpdump > /dev/null || skip_all "needs tcpdump (apt-get install tcpdump)"
 plan 8
 
-ns_bridge
-for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
-zt_world root 198.18.0.1/9993
-zt_start root
-zt_services="  - { use: controller }" zt_start ctl
-net=$(zt_api ctl -X POST -d '{"name":"pub","private":false,"enableBroadcast":true,
+zt_lab a:11 b:12 c:13
+net=$(zt_ctl_network '{"name":"pub","private":false,"enableBroadcast":true,
 	"v4AssignMode":{"zt":true},"v6AssignMode":{"rfc4193":true},
 	"ipAssignmentPools":[{"ipRangeStart":"198.19.2.10","ipRangeEnd":"198.19.2.100"}],
-	"routes":[{"target":"198.19.2.0/24"}]}' \
-	"http://127.0.0.1:9993/controller/network/$(zt_address ctl)______" | jq -r .id)
+	"routes":[{"target":"198.19.2.0/24"}]}')
 join="networks:
   - id: \"$net\"
     iface: { use: tap, name: zt0 }"

@@ -15,17 +15,11 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 plan 15
 
-ns_bridge
-for h in root:1 ctl:2 a:11 b:12 x:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
-zt_world root 198.18.0.1/9993
-zt_start root
-zt_services="  - { use: controller }" zt_start ctl
+zt_lab a:11 b:12 x:13
 
-ctl_api() { zt_api ctl -H 'Content-Type: application/json' "$@"; }
-net=$(ctl_api -X POST -d '{"name":"lab","private":true,"v4AssignMode":{"zt":true},
+net=$(zt_ctl_network '{"name":"lab","private":true,"v4AssignMode":{"zt":true},
 	"ipAssignmentPools":[{"ipRangeStart":"198.19.1.10","ipRangeEnd":"198.19.1.100"}],
-	"routes":[{"target":"198.19.1.0/24"}]}' \
-	"http://127.0.0.1:9993/controller/network/$(zt_address ctl)______" | jq -r .id)
+	"routes":[{"target":"198.19.1.0/24"}]}')
 like "$net" "^$(zt_address ctl)[0-9a-f]{6}\$" "the controller creates a network ($net)"
 
 join="networks:

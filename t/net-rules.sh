@@ -14,18 +14,12 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 plan 9
 
-ns_bridge
-for h in root:1 ctl:2 a:11 b:12; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
-zt_world root 198.18.0.1/9993
-zt_start root
-zt_services="  - { use: controller }" zt_start ctl
+zt_lab a:11 b:12
 
-ctl_api() { zt_api ctl -H 'Content-Type: application/json' "$@"; }
-net=$(ctl_api -X POST -d '{"name":"rules","private":true,"v4AssignMode":{"zt":true},
+net=$(zt_ctl_network '{"name":"rules","private":true,"v4AssignMode":{"zt":true},
 	"ipAssignmentPools":[{"ipRangeStart":"198.19.2.10","ipRangeEnd":"198.19.2.100"}],
 	"routes":[{"target":"198.19.2.0/24"}],
-	"rules":[{"type":"MATCH_IP_PROTOCOL","ipProtocol":1},{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]}' \
-	"http://127.0.0.1:9993/controller/network/$(zt_address ctl)______" | jq -r .id)
+	"rules":[{"type":"MATCH_IP_PROTOCOL","ipProtocol":1},{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]}')
 like "$net" "^$(zt_address ctl)[0-9a-f]{6}\$" "the controller creates a network dropping ICMP ($net)"
 set_rules() {
 	ctl_api -X POST -d "{\"rules\":$1}" "http://127.0.0.1:9993/controller/network/$net" > /dev/null

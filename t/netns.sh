@@ -147,7 +147,8 @@ zt_world() {
 #
 # With ZT_FASTPATH=off in the environment every node runs with each
 # data-path technique switched off (zt_slow_*): no batching, no UDP GSO/GRO,
-# no TAP offloads or GRO, Salsa20/12-Poly1305 only.
+# no TAP offloads or GRO, Salsa20/12-Poly1305 only.  ZT_WORKERS=N runs
+# every node with N data-path loops (node workers).
 zt_slow_node=", cipher: salsa2012"
 zt_slow_udp=", batch: 1, gso: false, gro: false"
 zt_slow_tap=", batch: 1, offload: false, gro: false"
@@ -161,8 +162,9 @@ zt_start() {
 	sep=""
 	for l; do listen="$listen$sep\"$l\""; sep=", "; done
 	node_opts="" udp_opts="" networks=${zt_networks:-}
+	[ -n "${ZT_WORKERS:-}" ] && node_opts="$node_opts, workers: $ZT_WORKERS"
 	if [ "${ZT_FASTPATH:-on}" = off ]; then
-		node_opts=$zt_slow_node udp_opts=$zt_slow_udp
+		node_opts="$node_opts$zt_slow_node" udp_opts=$zt_slow_udp
 		networks=$(printf '%s\n' "$networks" | sed "s/use: tap\\([, }]\\)/use: tap$zt_slow_tap\\1/")
 	fi
 	cat > "$home/ztd.yaml" <<YAML
@@ -253,6 +255,29 @@ zt_counter() {
 zt_module_counter() {
 	zt_counters_dump "$1"
 	grep -o " $2=[0-9]*" "$ns_tmp/$1/log" | tail -1 | cut -d= -f2 | grep . || echo 0
+}
+
+# zt_lab NAME:N...: the lab of the networks tests on one bridge: the root
+# at 198.18.0.1, a controller "ctl" at 198.18.0.2 (both started) and hosts
+# NAME at 198.18.0.N (not started).
+zt_lab() {
+	ns_bridge
+	for h in root:1 ctl:2 "$@"; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
+	zt_world root 198.18.0.1/9993
+	zt_start root
+	zt_services="  - { use: controller }" zt_start ctl
+}
+# ctl_api [curl args] URL: ctl's API with JSON bodies
+ctl_api() { zt_api ctl -H 'Content-Type: application/json' "$@"; }
+# zt_ctl_network JSON: a new network on ctl; prints its id
+zt_ctl_network() {
+	ctl_api -X POST -d "$1" "http://127.0.0.1:9993/controller/network/$(zt_address ctl)______" | jq -r .id
+}
+
+# zt_inst_counter NAME INSTANCE KEY: the latest value of one instance's counter
+zt_inst_counter() {
+	zt_counters_dump "$1"
+	grep "info: $2: counters:" "$ns_tmp/$1/log" | tail -1 | tr ' ' '\n' | sed -n "s/^$3=//p" | grep . || echo 0
 }
 
 zt_log() { sed 's/^/#   /' "$ns_tmp/$1/log"; }

@@ -14,6 +14,7 @@
 
 #include "core.h"
 #include "network.h"
+#include "worker.h"
 
 /* ---- files ---- */
 
@@ -418,9 +419,18 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 		c->planet_path = strdup(conf->planet);
 	else
 		c->planet_path = home_path(c, "planet");
+	c->workers = conf->workers ? conf->workers : 1;
+	c->lane.core = c;
+	c->lane.transports = c->transports;
+	c->lane.counters = c->counters;
+	c->lane.frag = c->frag;
+	c->lane.tx = c->tx;
+	c->lane.buf = c->buf;
+	randombytes_buf(&c->packet_id_mask, sizeof c->packet_id_mask);
+	c->packet_id_mask |= 1;
 	c->txq = calloc(ZT_QUEUE_LEN, sizeof *c->txq);
 	c->rxq = calloc(ZT_QUEUE_LEN, sizeof *c->rxq);
-	c->reasm = zt_reasm_new(ZT_REASM_SLOTS);
+	c->reasm = c->lane.reasm = zt_reasm_new(ZT_REASM_SLOTS);
 	for (unsigned i = 0; i < conf->n_orbit && i < ZT_MAX_MOONS; i++) {
 		c->seeds[i].id = conf->orbit[i].id;
 		c->seeds[i].seed = conf->orbit[i].seed;
@@ -467,6 +477,8 @@ int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi)
 
 int zt_core_start(struct zt_core *c)
 {
+	int rc;
+
 	zt_networks_rejoin(c);
 	ev_timer_init(&c->tick, core_tick, 0.0, ZT_WHOIS_RETRY_MS / 1000.0);
 	c->tick.data = c;
@@ -474,6 +486,11 @@ int zt_core_start(struct zt_core *c)
 	ev_prepare_init(&c->flush, core_flush);
 	c->flush.data = c;
 	ev_prepare_start(c->loop, &c->flush);
+	if ((rc = zt_workers_start(c)) < 0) {
+		zt_logf(ZT_LOG_ERR, "cannot start %u data-path workers: %s", c->workers - 1, strerror(-rc));
+		zt_core_stop(c);
+		return rc;
+	}
 	c->started = true;
 	return 0;
 }
@@ -482,6 +499,7 @@ void zt_core_stop(struct zt_core *c)
 {
 	if (!c || !c->started)
 		return;
+	zt_workers_stop(c);
 	ev_timer_stop(c->loop, &c->tick);
 	ev_prepare_stop(c->loop, &c->flush);
 	zt_vl1_flush(c);
@@ -493,6 +511,7 @@ void zt_core_free(struct zt_core *c)
 	if (!c)
 		return;
 	zt_core_stop(c);
+	zt_workers_free(c);
 	for (unsigned i = 0; i < c->n_api; i++)
 		free(c->api[i].prefix);
 	while (c->n_nets)
@@ -591,8 +610,12 @@ void zt_core_counters(const struct zt_core *c,
 #undef ZT_X
 	};
 
+	uint64_t sum[ZT_C_COUNT];
+
+	memcpy(sum, c->counters, sizeof sum);
+	zt_workers_counters(c, sum);
 	for (unsigned i = 0; i < ZT_C_COUNT; i++)
-		fn(ctx, names[i], c->counters[i]);
+		fn(ctx, names[i], sum[i]);
 }
 
 /* ---- moons at run time (wire.md §6.5) ---- */

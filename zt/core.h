@@ -99,6 +99,23 @@ struct zt_transport_ref {
 	struct zt_txq *txq;
 };
 
+/* A data path: the main loop's (lane 0, inside struct zt_core) or a
+ * worker's (worker.c).  What a packet on its way in or out needs that two
+ * threads must not share: send queues, scratch buffers, packet ids and
+ * counters.  Peers, paths and networks are shared, read-only in workers. */
+struct zt_lane {
+	struct zt_core *core;
+	unsigned index;                /* 0: the main loop */
+	struct zt_transport_ref *transports;   /* the core's, or the worker's queues */
+	uint64_t *counters;            /* ZT_C_COUNT */
+	uint64_t next_packet_id;       /* this lane's own range, see zt_lane_packet_id */
+	uint8_t *frag;                 /* ZT_MTU_DEFAULT bytes: a fragment being cut */
+	uint8_t *tx;                   /* ZT_PKT_MAX bytes: a packet being built */
+	uint8_t *buf;                  /* ZT_PKT_MAX bytes: a reassembled packet */
+	struct zt_reasm *reasm;
+	struct lane_keys *keys;        /* workers: their copies of peer keys */
+};
+
 /* Core lifecycle, from the pipeline. */
 struct zt_core_conf {
 	const char *home;
@@ -106,6 +123,7 @@ struct zt_core_conf {
 	unsigned n_orbit;              /* moons to orbit: id and a seed root */
 	struct { uint64_t id, seed; } orbit[ZT_MAX_MOONS];
 	bool salsa_only;               /* never send AES-GMAC-SIV (cipher: salsa2012) */
+	unsigned workers;              /* data-path loops, the main one included */
 };
 struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop);
 int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi);
@@ -120,7 +138,8 @@ void zt_core_free(struct zt_core *c);
 	X(rx_bad_packet) X(rx_unknown_source) X(rx_queue_overflow) X(rx_unexpected_ok) \
 	X(rx_rate_limited) X(rx_bad_hello) X(rx_decompress_fail) X(rx_packets) \
 	X(relayed) X(relay_dropped) X(rendezvous_sent) \
-	X(tx_packets) X(tx_aes_gmac_siv) X(tx_salsa2012) X(tx_no_path) X(tx_queue_overflow) X(tx_failed) X(whois_sent)
+	X(tx_packets) X(tx_aes_gmac_siv) X(tx_salsa2012) X(tx_no_path) X(tx_queue_overflow) X(tx_failed) X(whois_sent) \
+	X(rx_fast) X(tx_fast) X(handoffs) X(handoff_dropped)
 
 enum zt_core_counter {
 #define ZT_X(name) ZT_C_##name,
@@ -158,6 +177,8 @@ struct zt_core {
 	unsigned n_moons;
 	bool is_root;
 	bool salsa_only;
+	unsigned workers;              /* data-path loops, this one included */
+	struct zt_workers *pool;       /* worker.c: the other loops, NULL while 1 */
 	struct zt_peer *upstreams[ZT_MAX_UPSTREAMS];
 	unsigned n_upstreams;
 	struct zt_transport_ref transports[ZT_MAX_TRANSPORTS];
@@ -166,7 +187,8 @@ struct zt_core {
 	size_t peer_buckets, n_peers;
 	struct zt_path **paths;
 	size_t path_buckets, n_paths;
-	uint64_t next_packet_id, packet_id_mask;   /* see packet_id_next() */
+	struct zt_lane lane;           /* the main loop's data path */
+	uint64_t packet_id_mask;       /* see zt_lane_packet_id() */
 	uint32_t expect[256][32];      /* upper 32 bits of sent packet ids (§3.4) */
 	uint8_t expect_next[256];
 	struct zt_reasm *reasm;
@@ -214,6 +236,11 @@ static inline int64_t zt_core_now(const struct zt_core *c)
 }
 
 #define ZT_COUNT(c, name) ((c)->counters[ZT_C_##name]++)
+#define ZT_LANE_COUNT(l, name) ((l)->counters[ZT_C_##name]++)
+
+/* A time stamp that workers write while holding the core lock for
+ * reading (several at once): a relaxed atomic store, a plain mov on x86. */
+#define ZT_STORE(field, value) __atomic_store_n(&(field), (value), __ATOMIC_RELAXED)
 
 /* peer.c: peers, paths, choosing paths */
 struct zt_peer *zt_peer_find(const struct zt_core *c, uint64_t address);
@@ -222,6 +249,9 @@ struct zt_peer *zt_peer_find(const struct zt_core *c, uint64_t address);
 struct zt_peer *zt_peer_add(struct zt_core *c, const struct zt_identity *id);
 void zt_peer_remove(struct zt_core *c, struct zt_peer *p);
 void zt_peers_free(struct zt_core *c);
+/* The known path, or NULL; never adds one (workers may call it). */
+struct zt_path *zt_path_find(const struct zt_core *c, unsigned transport, uint32_t local,
+			     const union zt_sockaddr *addr);
 struct zt_path *zt_path_get(struct zt_core *c, unsigned transport, uint32_t local,
 			    const union zt_sockaddr *addr);
 void zt_paths_free(struct zt_core *c);
@@ -238,6 +268,17 @@ struct zt_peer *zt_best_upstream(struct zt_core *c, int64_t now);
 void zt_peer_info(const struct zt_core *c, const struct zt_peer *p, struct zt_peer_info *out);
 /* Housekeeping: forget dead peers and unused paths. */
 void zt_peers_housekeep(struct zt_core *c, int64_t now);
+
+/* vl1.c: sending on a lane (the main loop's or a worker's) */
+void zt_lane_flush(struct zt_lane *l);
+void zt_lane_packet_id(struct zt_lane *l, uint8_t out[8]);
+unsigned zt_lane_suite(struct zt_lane *l, const struct zt_peer *p, uint8_t verb);
+/* An armored packet on a path, cut into fragments if it is longer than the MTU. */
+bool zt_lane_send_packet(struct zt_lane *l, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now);
+/* vl1.c: a packet a worker authenticated and leaves to the main loop */
+void zt_vl1_accept(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now);
+void zt_vl1_packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now);
+void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t now);
 
 /* vl1.c: the protocol */
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "network.h"
+#include "worker.h"
 
 struct member {
 	uint64_t address;
@@ -34,6 +35,13 @@ struct zt_network {
 	struct zt_inst *iface;
 	const struct zt_iface_ops *ops;
 	void *port;
+	/* The port's queues (tap IFF_MULTI_QUEUE), one per worker lane;
+	 * queues[0] is the port itself, empty slots have no ops. */
+	struct port_queue {
+		struct zt_inst *zi;
+		const struct zt_iface_ops *ops;
+		void *state;
+	} queues[ZT_MAX_WORKERS];
 	struct zt_inst *ingress[32], *egress[32];
 	unsigned n_ingress, n_egress;
 	uint8_t mac[6];
@@ -77,6 +85,9 @@ enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG,
 static const char *const nc_names[NC_COUNT] = {
 	"rx_frames", "tx_frames", "rx_gate_dropped", "policy_dropped", "dropped_no_config", "bad_frames",
 };
+
+/* Frames are counted by every lane at once. */
+#define NC_INC(n, k) __atomic_fetch_add(&(n)->counters[k], 1, __ATOMIC_RELAXED)
 
 /* ---- member lists (§7.3), one table for every network ---- */
 
@@ -289,15 +300,19 @@ static void creds_build(struct zt_network *n)
 		n->creds_len = w.len;
 }
 
+/* Are our credentials due at m: never sent since the config changed, or
+ * long ago (a second ago, when it asked)? */
+static bool creds_due(const struct zt_network *n, const struct member *m, int64_t now, bool asked)
+{
+	return m->pushed <= n->config_changed || now - m->pushed >= (asked ? 1000 : ZT_CREDS_REPUSH_MS);
+}
+
 static void creds_push(struct zt_network *n, struct member *m, int64_t now, bool asked)
 {
 	struct zt_core *c = n->core;
 	struct zt_peer *p;
 
-	if (!n->creds_len || !m)
-		return;
-	if (asked ? (m->pushed > n->config_changed && now - m->pushed < 1000)
-		  : (m->pushed > n->config_changed && now - m->pushed < ZT_CREDS_REPUSH_MS))
+	if (!n->creds_len || !m || !creds_due(n, m, now, asked))
 		return;
 	/* 1.14 pushes nothing to roots or to the controller */
 	p = zt_peer_find(c, m->address);
@@ -412,8 +427,8 @@ static void port_configure(struct zt_network *n)
  * buffer with at least 14 bytes before it (the ZeroTier header and the
  * verb's fields), where the Ethernet header is written: no copy of the
  * frame on its way from the datagram to the host. */
-static void deliver(struct zt_network *n, uint64_t from, const uint8_t dst[6], const uint8_t src[6],
-		    uint16_t ethertype, uint8_t *payload, size_t len)
+static void deliver(struct zt_network *n, const struct port_queue *q, uint64_t from, const uint8_t dst[6],
+		    const uint8_t src[6], uint16_t ethertype, uint8_t *payload, size_t len)
 {
 	uint8_t *eth = payload - 14;
 	struct zt_frame f = { eth, 14 + len };
@@ -421,7 +436,7 @@ static void deliver(struct zt_network *n, uint64_t from, const uint8_t dst[6], c
 				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true };
 
 	if (len > ZT_PKT_MAX - 14 || (n->configured && !zt_frame_fits(n->cfg->mtu, ethertype, len))) {
-		n->counters[NC_BAD_FRAMES]++;
+		NC_INC(n, NC_BAD_FRAMES);
 		return;
 	}
 	/* dst and src may already be there (EXT_FRAME): memmove */
@@ -430,11 +445,11 @@ static void deliver(struct zt_network *n, uint64_t from, const uint8_t dst[6], c
 	eth[12] = ethertype >> 8;
 	eth[13] = ethertype & 0xff;
 	if (policy_chain(n, n->ingress, n->n_ingress, &ctx, &f) != ZT_ACCEPT) {
-		n->counters[NC_POLICY_DROPS]++;
+		NC_INC(n, NC_POLICY_DROPS);
 		return;
 	}
-	n->counters[NC_RX_FRAMES]++;
-	n->ops->tx(n->port, &f, 1);
+	NC_INC(n, NC_RX_FRAMES);
+	q->ops->tx(q->state, &f, 1);
 }
 
 /* ---- sending frames (§2.6, §7.4) ---- */
@@ -451,7 +466,7 @@ static void send_unicast(struct zt_network *n, uint64_t to, uint16_t ethertype, 
 	zt_wr_u16(&w, ethertype);
 	zt_wr_bytes(&w, payload, len);
 	if (!w.err && zt_vl1_send(n->core, to, ZT_VERB_FRAME, pl, w.len, now) == 0)
-		n->counters[NC_TX_FRAMES]++;
+		NC_INC(n, NC_TX_FRAMES);
 }
 
 static void gather_send(struct zt_network *n, uint64_t to, const struct zt_mcast_group *g, unsigned limit,
@@ -542,7 +557,7 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 		}
 	}
 	if (sent)
-		n->counters[NC_TX_FRAMES]++;
+		NC_INC(n, NC_TX_FRAMES);
 }
 
 static void pending_send_to(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g,
@@ -568,60 +583,83 @@ static void pending_send_to(struct zt_core *c, uint64_t nwid, const struct zt_mc
 }
 
 /* A frame the host sent on the port. */
+static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t now)
+{
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
+	const uint8_t *to = f->data, *src = f->data + 6;
+	uint8_t *payload = f->data + 14;
+	uint16_t ethertype;
+	size_t len;
+	uint64_t dest;
+
+	if (f->len < 14) {
+		NC_INC(n, NC_BAD_FRAMES);
+		return;
+	}
+	if (!n->configured) {
+		NC_INC(n, NC_NO_CONFIG);
+		return;
+	}
+	ethertype = (uint16_t)(f->data[12] << 8 | f->data[13]);
+	len = f->len - 14;
+	/* no bridging: only frames from our own MAC */
+	if (memcmp(src, n->mac, 6) != 0) {
+		NC_INC(n, NC_POLICY_DROPS);
+		return;
+	}
+	if (!zt_mac_is_multicast(to) && zt_mac_to_address(n->id, to, &dest) == 0)
+		ctx.dest = dest;
+	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT) {
+		NC_INC(n, NC_POLICY_DROPS);
+		return;
+	}
+	if (zt_mac_is_multicast(to)) {
+		struct zt_mcast_group g;
+		uint32_t target;
+
+		zt_mcast_for_frame(&g, to, ethertype, payload, len);
+		if ((zt_mac_is_broadcast(to) && !zt_arp_request_target(ethertype, payload, len, &target) &&
+		     !(n->cfg->flags & ZT_NETCONF_F_BROADCAST)) || n->cfg->mcast_limit == 0) {
+			NC_INC(n, NC_POLICY_DROPS);
+			return;
+		}
+		send_multicast(n, &g, ethertype, payload, len, now);
+	} else if (memcmp(to, n->mac, 6) == 0) {
+		deliver(n, &n->queues[0], n->core->self.address, to, src, ethertype, payload, len);
+	} else if (zt_mac_to_address(n->id, to, &dest) == 0) {
+		send_unicast(n, dest, ethertype, payload, len, now);
+	} else {
+		NC_INC(n, NC_POLICY_DROPS);   /* behind a bridge: none here */
+	}
+}
+
+/* Frames from the port itself: with workers, those the fast path can
+ * send go without the write lock. */
 static void port_rx(void *arg, struct zt_inst *from, struct zt_frame *f, unsigned count)
 {
 	struct zt_network *n = arg;
-	int64_t now = zt_core_now(n->core);
-	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
+	struct zt_core *c = n->core;
+	int64_t now = zt_core_now(c);
 
+	zt_workers_read(c);
 	for (unsigned i = 0; i < count; i++) {
-		const uint8_t *to = f[i].data, *src = f[i].data + 6;
-		uint8_t *payload = f[i].data + 14;
-		uint16_t ethertype;
-		size_t len;
-		uint64_t dest;
-
-		if (f[i].len < 14) {
-			n->counters[NC_BAD_FRAMES]++;
+		if (c->pool && zt_lane_frame_out(&c->lane, n, &f[i], now))
 			continue;
-		}
-		if (!n->configured) {
-			n->counters[NC_NO_CONFIG]++;
-			continue;
-		}
-		ethertype = (uint16_t)(f[i].data[12] << 8 | f[i].data[13]);
-		len = f[i].len - 14;
-		/* no bridging: only frames from our own MAC */
-		if (memcmp(src, n->mac, 6) != 0) {
-			n->counters[NC_POLICY_DROPS]++;
-			continue;
-		}
-		ctx.dest = 0;
-		if (!zt_mac_is_multicast(to) && zt_mac_to_address(n->id, to, &dest) == 0)
-			ctx.dest = dest;
-		if (policy_chain(n, n->egress, n->n_egress, &ctx, &f[i]) != ZT_ACCEPT) {
-			n->counters[NC_POLICY_DROPS]++;
-			continue;
-		}
-		if (zt_mac_is_multicast(to)) {
-			struct zt_mcast_group g;
-			uint32_t target;
-
-			zt_mcast_for_frame(&g, to, ethertype, payload, len);
-			if ((zt_mac_is_broadcast(to) && !zt_arp_request_target(ethertype, payload, len, &target) &&
-			     !(n->cfg->flags & ZT_NETCONF_F_BROADCAST)) || n->cfg->mcast_limit == 0) {
-				n->counters[NC_POLICY_DROPS]++;
-				continue;
-			}
-			send_multicast(n, &g, ethertype, payload, len, now);
-		} else if (memcmp(to, n->mac, 6) == 0) {
-			deliver(n, n->core->self.address, to, src, ethertype, payload, len);
-		} else if (zt_mac_to_address(n->id, to, &dest) == 0) {
-			send_unicast(n, dest, ethertype, payload, len, now);
-		} else {
-			n->counters[NC_POLICY_DROPS]++;   /* behind a bridge: none here */
-		}
+		zt_workers_write(c);
+		port_frame(n, &f[i], now);
+		zt_workers_read(c);
 	}
+	zt_workers_write(c);
+}
+
+/* A frame a worker read from its queue of the port and left to us. */
+void zt_network_frame_in(struct zt_core *c, uint64_t nwid, uint8_t *data, size_t len)
+{
+	struct zt_network *n = zt_network_find(c, nwid);
+	struct zt_frame f = { data, len };
+
+	if (n)
+		port_frame(n, &f, zt_core_now(c));
 }
 
 static void port_mcast(void *ctx, struct zt_inst *from, const uint8_t *macs, unsigned count)
@@ -728,7 +766,7 @@ static void config_request(struct zt_network *n, int64_t now)
 
 /* ---- verbs ---- */
 
-static void rx_frame(struct zt_network *n, const struct zt_net_rx *r)
+static void rx_frame(struct zt_network *n, const struct port_queue *q, const struct zt_net_rx *r)
 {
 	struct zt_rd rd;
 	uint8_t src[6];
@@ -740,10 +778,10 @@ static void rx_frame(struct zt_network *n, const struct zt_net_rx *r)
 	if (rd.err)
 		return;
 	zt_mac_from_address(n->id, r->peer->id.address, src);
-	deliver(n, r->peer->id.address, n->mac, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
+	deliver(n, q, r->peer->id.address, n->mac, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
 }
 
-static void rx_ext_frame(struct zt_network *n, const struct zt_net_rx *r)
+static void rx_ext_frame(struct zt_network *n, const struct port_queue *q, const struct zt_net_rx *r)
 {
 	struct zt_rd rd;
 	const uint8_t *dst, *src;
@@ -765,7 +803,7 @@ static void rx_ext_frame(struct zt_network *n, const struct zt_net_rx *r)
 	/* no bridges here: only frames the sender originated, for us or a group */
 	if (memcmp(src, from_mac, 6) != 0 || (!zt_mac_is_multicast(dst) && memcmp(dst, n->mac, 6) != 0))
 		return;
-	deliver(n, r->peer->id.address, dst, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
+	deliver(n, q, r->peer->id.address, dst, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
 	if (flags & 0x10) {
 		uint8_t ack[8];
 
@@ -811,7 +849,7 @@ static void rx_multicast_frame(struct zt_network *n, const struct zt_net_rx *r)
 
 		zt_mac_from_address(n->id, r->peer->id.address, from_mac);
 		if (memcmp(src, from_mac, 6) == 0)
-			deliver(n, r->peer->id.address, g.mac, src, ethertype, payload, len);
+			deliver(n, &n->queues[0], r->peer->id.address, g.mac, src, ethertype, payload, len);
 	}
 	if (gather_limit) {
 		uint8_t pl[ZT_PKT_MAX];
@@ -982,7 +1020,7 @@ void zt_network_verb(struct zt_core *c, const struct zt_net_rx *r)
 	}
 	/* frames: the gate first (§3.10) */
 	if (!gate(n, r->peer)) {
-		n->counters[NC_GATE_DROPS]++;
+		NC_INC(n, NC_GATE_DROPS);
 		zt_vl1_error_send(c, r->peer, r->verb, r->id, ZT_ERR_NEED_MEMBERSHIP_CERTIFICATE, nwid, r->now);
 		return;
 	}
@@ -997,10 +1035,10 @@ void zt_network_verb(struct zt_core *c, const struct zt_net_rx *r)
 	}
 	switch (r->verb) {
 	case ZT_VERB_FRAME:
-		rx_frame(n, r);
+		rx_frame(n, &n->queues[0], r);
 		break;
 	case ZT_VERB_EXT_FRAME:
-		rx_ext_frame(n, r);
+		rx_ext_frame(n, &n->queues[0], r);
 		break;
 	case ZT_VERB_MULTICAST_FRAME:
 		rx_multicast_frame(n, r);
@@ -1149,6 +1187,7 @@ struct zt_network *zt_network_new(struct zt_core *c, uint64_t nwid, struct zt_in
 	n->iface = iface;
 	n->ops = zt_inst_module(iface)->ops.iface;
 	n->port = zt_inst_state(iface);
+	n->queues[0] = (struct port_queue){ iface, n->ops, n->port };
 	for (unsigned i = 0; i < n_ingress && i < 32; i++)
 		n->ingress[n->n_ingress++] = ingress[i];
 	for (unsigned i = 0; i < n_egress && i < 32; i++)
@@ -1185,6 +1224,98 @@ void zt_network_free(struct zt_network *n)
 	free(n->pending);
 	free(n->members);
 	free(n);
+}
+
+/* ---- the lanes' fast path (worker.h): reads, never changes, the network ---- */
+
+/* May p's frames be delivered without the main loop: its gate verdict
+ * made and cached, no announcement due? */
+static bool gate_known(struct zt_network *n, const struct zt_peer *p, int64_t now)
+{
+	const struct member *m;
+
+	if (!n->configured || !(m = member_get(n, p->id.address, false)) || now - m->announced >= ZT_ANNOUNCE_MS)
+		return false;
+	return n->cfg->type == ZT_NET_PUBLIC || (m->gate_epoch == n->gate_epoch && m->gate_ok);
+}
+
+bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint8_t *pl, size_t len, int64_t now)
+{
+	struct zt_net_rx r = { p, NULL, verb, 0, pl, len, now };
+	const struct port_queue *q;
+	struct zt_network *n;
+	uint64_t nwid = 0;
+
+	if (len < 9)
+		return false;
+	for (int i = 0; i < 8; i++)
+		nwid = nwid << 8 | pl[i];
+	n = zt_network_find(l->core, nwid);
+	if (!n || !(q = &n->queues[l->index])->ops || !gate_known(n, p, now) ||
+	    (verb == ZT_VERB_EXT_FRAME && (pl[8] & 0x10)))   /* it wants an OK */
+		return false;
+	ZT_STORE(p->last_nontrivial, now);
+	if (verb == ZT_VERB_FRAME)
+		rx_frame(n, q, &r);
+	else
+		rx_ext_frame(n, q, &r);
+	return true;
+}
+
+bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_frame *f, int64_t now)
+{
+	struct zt_policy_ctx ctx = { n->id, l->core->self.address, l->core->self.address, 0, false };
+	const uint8_t *to = f->data;
+	const struct member *m;
+	struct zt_peer_path *pp;
+	struct zt_peer *p;
+	struct zt_wr w;
+
+	if (f->len < 14 || !n->configured || memcmp(f->data + 6, n->mac, 6) != 0 || zt_mac_is_multicast(to) ||
+	    memcmp(to, n->mac, 6) == 0 || zt_mac_to_address(n->id, to, &ctx.dest) < 0 ||
+	    !(m = member_get(n, ctx.dest, false)) || (n->creds_len && creds_due(n, m, now, false)) ||
+	    !(p = zt_peer_find(l->core, ctx.dest)) || !(pp = zt_lane_route(l, p, now)))
+		return false;
+	zt_wr_init(&w, l->tx + ZT_HDR_PAYLOAD, ZT_PKT_MAX - ZT_HDR_PAYLOAD);
+	zt_wr_u64(&w, n->id);
+	zt_wr_bytes(&w, f->data + 12, f->len - 12);   /* the ethertype and the payload */
+	if (w.err)
+		return false;
+	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT)
+		NC_INC(n, NC_POLICY_DROPS);
+	else if (zt_lane_send(l, p, pp, ZT_VERB_FRAME, w.len, now))
+		NC_INC(n, NC_TX_FRAMES);
+	return true;
+}
+
+int zt_network_add_queue(struct zt_network *n, unsigned lane, struct zt_inst *queue)
+{
+	if (lane < 1 || lane >= ZT_MAX_WORKERS)
+		return -EINVAL;
+	n->queues[lane] = (struct port_queue){ queue, zt_inst_module(queue)->ops.iface, zt_inst_state(queue) };
+	zt_inst_set_frame_sink(queue, zt_workers_port_rx, n);
+	return 0;
+}
+
+void zt_network_queue_off(struct zt_network *n, unsigned lane)
+{
+	/* the lane's frames go to the main loop; the instance stays, stopped */
+	n->queues[lane].ops = NULL;
+}
+
+struct zt_inst *zt_network_queue(const struct zt_network *n, unsigned lane)
+{
+	return lane < ZT_MAX_WORKERS ? n->queues[lane].zi : NULL;
+}
+
+struct zt_core *zt_network_core(const struct zt_network *n)
+{
+	return n->core;
+}
+
+uint64_t zt_network_id(const struct zt_network *n)
+{
+	return n->id;
 }
 
 /* ---- what modules may read ---- */
@@ -1292,10 +1423,13 @@ static int join(struct zt_core *c, uint64_t nwid)
 		return -ENOMEM;
 	}
 	n->dynamic = true;
+	zt_workers_add_port(c, n, zi);
 	rc = zt_inst_start(zi);
 	if (rc < 0) {
 		zt_logf(ZT_LOG_ERR, "network %s: its port %s could not start: %s", n->name, devname, strerror(-rc));
 		n->status = ZT_NET_PORT_ERROR;
+	} else {
+		zt_workers_start_port(c, n);
 	}
 	return 0;
 }
@@ -1335,6 +1469,12 @@ int zt_core_leave(struct zt_core *c, uint64_t nwid)
 		return -EPERM;
 	zi = n->iface;
 	zt_logf(ZT_LOG_INFO, "network %s: left", n->name);
+	/* the workers are out of their callbacks while we write */
+	for (unsigned i = 1; i < ZT_MAX_WORKERS; i++)
+		if (n->queues[i].zi) {
+			zt_inst_stop(n->queues[i].zi);
+			zt_inst_destroy(n->queues[i].zi);
+		}
 	zt_inst_stop(zi);
 	zt_network_free(n);
 	zt_inst_destroy(zi);

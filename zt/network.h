@@ -54,6 +54,19 @@ void zt_networks_tick(struct zt_core *c, int64_t now);
 /* Roots and controllers keep member lists of networks they have not joined. */
 void zt_mcast_free(struct zt_core *c);
 
+/* The lanes' fast path (worker.c): a FRAME or EXT_FRAME delivered
+ * through the lane's queue of the port; false leaves it to the main loop. */
+bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint8_t *pl, size_t len, int64_t now);
+/* A frame a worker left to the main loop. */
+void zt_network_frame_in(struct zt_core *c, uint64_t nwid, uint8_t *data, size_t len);
+/* The port's queue for a worker lane (1..), before the workers start. */
+int zt_network_add_queue(struct zt_network *n, unsigned lane, struct zt_inst *queue);
+struct zt_inst *zt_network_queue(const struct zt_network *n, unsigned lane);
+/* A queue that did not start: the lane leaves the port's frames to the main loop. */
+void zt_network_queue_off(struct zt_network *n, unsigned lane);
+struct zt_core *zt_network_core(const struct zt_network *n);
+uint64_t zt_network_id(const struct zt_network *n);
+
 /* vl1.c offers the network layer these. */
 int zt_vl1_send(struct zt_core *c, uint64_t dest, uint8_t verb, const uint8_t *pl, size_t len, int64_t now);
 int zt_vl1_reply_ok(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, uint64_t in_re_id,

@@ -159,18 +159,25 @@ static int paths_grow(struct zt_core *c)
 	return 0;
 }
 
+struct zt_path *zt_path_find(const struct zt_core *c, unsigned transport, uint32_t local,
+			     const union zt_sockaddr *addr)
+{
+	if (!c->path_buckets)
+		return NULL;
+	for (struct zt_path *p = c->paths[sockaddr_hash(transport, local, addr, c->path_buckets)]; p; p = p->next)
+		if (path_is(p, transport, local, addr))
+			return p;
+	return NULL;
+}
+
 struct zt_path *zt_path_get(struct zt_core *c, unsigned transport, uint32_t local,
 			    const union zt_sockaddr *addr)
 {
-	struct zt_path *p;
+	struct zt_path *p = zt_path_find(c, transport, local, addr);
 	size_t h;
 
-	if (c->path_buckets) {
-		h = sockaddr_hash(transport, local, addr, c->path_buckets);
-		for (p = c->paths[h]; p; p = p->next)
-			if (path_is(p, transport, local, addr))
-				return p;
-	}
+	if (p)
+		return p;
 	if (c->n_paths >= c->path_buckets && paths_grow(c) < 0)
 		return NULL;
 	p = calloc(1, sizeof *p);

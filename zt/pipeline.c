@@ -15,11 +15,13 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "core.h"
 #include "network.h"
 #include "pipeline.h"
+#include "worker.h"
 
 #define PL_MAX_CHAIN 32
 
@@ -38,6 +40,7 @@ struct pl_network {
 	struct pl_inst *iface;
 	struct pl_inst *ingress[PL_MAX_CHAIN], *egress[PL_MAX_CHAIN];
 	size_t n_ingress, n_egress;
+	struct zt_network *network;    /* once the core is made */
 };
 
 struct zt_pipeline {
@@ -362,12 +365,32 @@ static void pl_orbit(struct zt_pipeline *p, struct zt_node *list)
 	}
 }
 
+/* node.workers: data-path loops, "auto" for one per online CPU. */
+static void pl_workers(struct zt_pipeline *p, struct zt_node *v, const char *s)
+{
+	char *end;
+	unsigned long n;
+
+	if (s && strcmp(s, "auto") == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		p->core_conf.workers = cpus < 1 ? 1 : cpus > ZT_MAX_WORKERS ? ZT_MAX_WORKERS : (unsigned)cpus;
+		return;
+	}
+	errno = 0;
+	n = s ? strtoul(s, &end, 10) : 0;
+	if (!s || !*s || *end || errno || n < 1 || n > ZT_MAX_WORKERS)
+		zt_node_error(v, "must be auto or a number of data-path loops from 1 to %d", ZT_MAX_WORKERS);
+	else
+		p->core_conf.workers = (unsigned)n;
+}
+
 static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 {
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	if (n->type != ZT_NODE_MAP) {
-		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher)");
+		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, workers)");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -400,6 +423,8 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 		} else if (strcmp(k, "syslog") == 0) {
 			if (!s || zt_parse_bool(s, &p->use_syslog) < 0)
 				zt_node_error(v, "must be true or false");
+		} else if (strcmp(k, "workers") == 0) {
+			pl_workers(p, v, s);
 		} else if (strcmp(k, "cipher") == 0) {
 			if (s && strcmp(s, "aes-gmac-siv") == 0)
 				p->core_conf.salsa_only = false;
@@ -408,7 +433,7 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 			else
 				zt_node_error(v, "must be aes-gmac-siv or salsa2012");
 		} else {
-			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher)", k);
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, workers)", k);
 		}
 	}
 }
@@ -527,6 +552,47 @@ fail:
 	return NULL;
 }
 
+/* One queue of an instance for each worker lane, where its module makes
+ * them; without, the lane leaves that transport's or port's traffic to
+ * the main loop. */
+static int pl_queue(struct zt_pipeline *p, struct zt_inst *zi, unsigned lane, struct zt_inst **out)
+{
+	*out = NULL;
+	if (!zt_inst_module(zi)->queue) {
+		if (lane == 1)
+			zt_logf(ZT_LOG_INFO, "%s: no queues for workers: its traffic goes through the main loop",
+				zt_inst_name(zi));
+		return 0;
+	}
+	if (!(*out = zt_inst_queue(zi, lane)))
+		return -EIO;
+	return 0;
+}
+
+static int pl_queues(struct zt_pipeline *p)
+{
+	unsigned t;
+	struct zt_inst *q;
+	int rc;
+
+	for (unsigned lane = 1; lane < p->core->workers; lane++) {
+		t = 0;
+		for (size_t i = 0; i < p->n_insts; i++) {
+			if (p->insts[i].kind != ZT_TRANSPORT)
+				continue;
+			if ((rc = pl_queue(p, p->insts[i].zi, lane, &q)) < 0 ||
+			    (q && (rc = zt_workers_add_transport(p->core, lane, t, q)) < 0))
+				return rc;
+			t++;
+		}
+		for (size_t i = 0; i < p->n_nets; i++)
+			if ((rc = pl_queue(p, p->nets[i].iface->zi, lane, &q)) < 0 ||
+			    (q && (rc = zt_network_add_queue(p->nets[i].network, lane, q)) < 0))
+				return rc;
+	}
+	return 0;
+}
+
 /* A pipeline with transports is a node: its core reads the identity and
  * planet from the home directory and takes the transports' datagrams. */
 static int pl_core_create(struct zt_pipeline *p)
@@ -559,10 +625,11 @@ static int pl_core_create(struct zt_pipeline *p)
 			in[k] = net->ingress[k]->zi;
 		for (size_t k = 0; k < net->n_egress; k++)
 			eg[k] = net->egress[k]->zi;
-		if (!zt_network_new(p->core, net->id, net->iface->zi, in, net->n_ingress, eg, net->n_egress))
+		if (!(net->network = zt_network_new(p->core, net->id, net->iface->zi, in, net->n_ingress, eg,
+						    net->n_egress)))
 			return -ENOMEM;
 	}
-	return 0;
+	return pl_queues(p);
 }
 
 int zt_pipeline_start(struct zt_pipeline *p)
@@ -628,10 +695,11 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	fprintf(out, "config %s\n", p->conf->file);
-	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n",
+	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
+		"    workers: %u\n",
 		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
 		levels[p->log_level], p->use_syslog ? "true" : "false",
-		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv");
+		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv", p->core_conf.workers ? p->core_conf.workers : 1);
 	fprintf(out, "instances (in start order)\n");
 	for (size_t i = 0; i < p->n_insts; i++) {
 		const struct pl_inst *pi = &p->insts[i];
@@ -681,6 +749,27 @@ static void network_counters_log(void *ctx, const char *instance, const char *na
 	counter_append(nl->line, name, value);
 }
 
+static void inst_log_counters(struct zt_inst *zi)
+{
+	char line[1024] = "";
+
+	zt_inst_counters(zi, counter_append, line);
+	if (line[0])
+		zt_logf(ZT_LOG_INFO, "%s: counters:%s", zt_inst_name(zi), line);
+}
+
+/* Instances the kernel made after the config: workers' queues, ports of
+ * networks joined at run time. */
+static void extra_log_counters(void *ctx, struct zt_inst *zi)
+{
+	const struct zt_pipeline *p = ctx;
+
+	for (size_t i = 0; i < p->n_insts; i++)
+		if (p->insts[i].zi == zi)
+			return;
+	inst_log_counters(zi);
+}
+
 void zt_pipeline_log_counters(const struct zt_pipeline *p)
 {
 	char line[1024];
@@ -694,12 +783,9 @@ void zt_pipeline_log_counters(const struct zt_pipeline *p)
 		zt_networks_counters(p->core, network_counters_log, &nl);
 		net_line_flush(&nl);
 	}
-	for (size_t i = 0; i < p->n_insts; i++) {
-		line[0] = 0;
-		zt_inst_counters(p->insts[i].zi, counter_append, line);
-		if (line[0])
-			zt_logf(ZT_LOG_INFO, "%s: counters:%s", p->insts[i].name, line);
-	}
+	for (size_t i = 0; i < p->n_insts; i++)
+		inst_log_counters(p->insts[i].zi);
+	zt_kernel_each_instance(p->kernel, extra_log_counters, (void *)p);
 }
 
 const char *zt_pipeline_home(const struct zt_pipeline *p)

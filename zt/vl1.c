@@ -13,6 +13,7 @@
 
 #include "core.h"
 #include "network.h"
+#include "worker.h"
 
 #define VERSION_MAJOR 0
 #define VERSION_MINOR 1
@@ -26,43 +27,48 @@ static const char *addr_str(uint64_t address, char out[11])
 
 /* ---- sending ---- */
 
-static void txq_flush(struct zt_core *c, struct zt_transport_ref *t)
+static void txq_flush(struct zt_lane *l, struct zt_transport_ref *t)
 {
 	int sent;
 
-	if (!t->txq->n)
+	if (!t->txq || !t->txq->n)   /* a worker lane without a queue of t */
 		return;
 	sent = t->ops->send(t->state, t->txq->d, t->txq->n);
 	if (sent < (int)t->txq->n)
-		c->counters[ZT_C_tx_failed] += t->txq->n - (sent > 0 ? sent : 0);
+		l->counters[ZT_C_tx_failed] += t->txq->n - (sent > 0 ? sent : 0);
 	t->txq->n = 0;
+}
+
+void zt_lane_flush(struct zt_lane *l)
+{
+	for (unsigned i = 0; i < l->core->n_transports; i++)
+		txq_flush(l, &l->transports[i]);
 }
 
 void zt_vl1_flush(struct zt_core *c)
 {
-	for (unsigned i = 0; i < c->n_transports; i++)
-		txq_flush(c, &c->transports[i]);
+	zt_lane_flush(&c->lane);
 }
 
 /* Queue a datagram on its path's transport (sent in a batch). */
-static bool dgram_send(struct zt_core *c, struct zt_path *path, uint8_t *data, size_t len, int64_t now)
+static bool lane_dgram_send(struct zt_lane *l, struct zt_path *path, uint8_t *data, size_t len, int64_t now)
 {
-	struct zt_transport_ref *t = &c->transports[path->transport];
+	struct zt_transport_ref *t = &l->transports[path->transport];
 	struct zt_txq *q = t->txq;
 	struct zt_dgram *d;
 
-	path->last_out = now;
+	ZT_STORE(path->last_out, now);
 	if (len > sizeof q->buf[0]) {
 		struct zt_dgram big = { .peer = path->addr, .local = path->local, .data = data, .len = len };
 
-		txq_flush(c, t);   /* keep the order */
+		txq_flush(l, t);   /* keep the order */
 		if (t->ops->send(t->state, &big, 1) == 1)
 			return true;
-		ZT_COUNT(c, tx_failed);
+		l->counters[ZT_C_tx_failed]++;
 		return false;
 	}
 	if (q->n == ZT_TXQ_LEN)
-		txq_flush(c, t);
+		txq_flush(l, t);
 	d = &q->d[q->n];
 	d->peer = path->addr;
 	d->local = path->local;
@@ -73,24 +79,32 @@ static bool dgram_send(struct zt_core *c, struct zt_path *path, uint8_t *data, s
 	return true;
 }
 
-/* Send an armored packet on a path, cut into fragments of equal size if
- * it is longer than the MTU (its fragmented flag was set before armoring). */
-static bool path_send_packet(struct zt_core *c, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now)
+static bool dgram_send(struct zt_core *c, struct zt_path *path, uint8_t *data, size_t len, int64_t now)
+{
+	return lane_dgram_send(&c->lane, path, data, len, now);
+}
+
+bool zt_lane_send_packet(struct zt_lane *l, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now)
 {
 	int n = zt_frag_count(len, ZT_MTU_DEFAULT);
 	int size = zt_frag_size(len, ZT_MTU_DEFAULT);
 
 	if (n < 1 || size < 1)
 		return false;
-	if (!dgram_send(c, path, pkt, len < (size_t)size ? len : (size_t)size, now))
+	if (!lane_dgram_send(l, path, pkt, len < (size_t)size ? len : (size_t)size, now))
 		return false;
 	for (int i = 1; i < n; i++) {
-		int fl = zt_frag_build(pkt, len, (unsigned)size, i, c->frag, sizeof c->frag);
+		int fl = zt_frag_build(pkt, len, (unsigned)size, i, l->frag, ZT_MTU_DEFAULT);
 
-		if (fl < 0 || !dgram_send(c, path, c->frag, fl, now))
+		if (fl < 0 || !lane_dgram_send(l, path, l->frag, fl, now))
 			return false;
 	}
 	return true;
+}
+
+static bool path_send_packet(struct zt_core *c, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now)
+{
+	return zt_lane_send_packet(&c->lane, path, pkt, len, now);
 }
 
 static void expect_record(struct zt_core *c, const uint8_t *pkt)
@@ -113,21 +127,36 @@ static bool expect_check(const struct zt_core *c, uint64_t id)
 }
 
 /* Packet IDs are Salsa20 nonces: they must never repeat under one key.
- * A counter from a random start, through a bijection of 64-bit integers
- * (an odd multiplier, a random mask), gives unique, well-spread IDs
- * without a getrandom() system call per packet. */
-static void packet_id_next(struct zt_core *c, uint8_t out[8])
+ * A counter through a bijection of 64-bit integers (an odd multiplier, a
+ * random mask shared by the lanes) gives unique, well-spread IDs without
+ * a getrandom() system call per packet.  Each lane counts in its own
+ * 2^56 range (its index in the top byte, a random start in the lower
+ * half), so two lanes never make the same ID. */
+void zt_lane_packet_id(struct zt_lane *l, uint8_t out[8])
 {
+	struct zt_core *c = l->core;
 	uint64_t id;
 
-	if (!c->packet_id_mask) {
-		randombytes_buf(&c->next_packet_id, sizeof c->next_packet_id);
-		randombytes_buf(&c->packet_id_mask, sizeof c->packet_id_mask);
-		c->packet_id_mask |= 1;
+	if (!l->next_packet_id) {
+		randombytes_buf(&l->next_packet_id, sizeof l->next_packet_id);
+		l->next_packet_id = (uint64_t)l->index << 56 | (l->next_packet_id & ((1ULL << 55) - 1)) | 1;
 	}
-	id = (c->next_packet_id++ * 0x9e3779b97f4a7c15ULL) ^ c->packet_id_mask;
+	id = (l->next_packet_id++ * 0x9e3779b97f4a7c15ULL) ^ c->packet_id_mask;
 	for (int i = 0; i < 8; i++)
 		out[i] = id >> (56 - 8 * i);
+}
+
+/* The suite a packet to p goes with (§2.4). */
+unsigned zt_lane_suite(struct zt_lane *l, const struct zt_peer *p, uint8_t verb)
+{
+	if (verb == ZT_VERB_HELLO)
+		return ZT_SUITE_POLY1305_NONE;
+	if (p->proto >= 12 && !l->core->salsa_only) {
+		l->counters[ZT_C_tx_aes_gmac_siv]++;
+		return ZT_SUITE_AES_GMAC_SIV;
+	}
+	l->counters[ZT_C_tx_salsa2012]++;
+	return ZT_SUITE_POLY1305_SALSA2012;
 }
 
 /* Begin a packet to dest in c->tx; the writer is left at the payload. */
@@ -143,20 +172,10 @@ static void pkt_begin(struct zt_core *c, struct zt_wr *w, uint64_t dest, uint8_t
  * remember its id for replies.  Returns its length or -errno. */
 static int pkt_seal(struct zt_core *c, struct zt_peer *p, uint8_t *pkt, size_t len, size_t hello_tail)
 {
-	unsigned suite;
-	bool fragmented = len > ZT_MTU_DEFAULT;
+	unsigned suite = zt_lane_suite(&c->lane, p, pkt[ZT_HDR_VERB]);
 
-	if (pkt[ZT_HDR_VERB] == ZT_VERB_HELLO) {
-		suite = ZT_SUITE_POLY1305_NONE;
-	} else if (p->proto >= 12 && !c->salsa_only) {
-		suite = ZT_SUITE_AES_GMAC_SIV;
-		ZT_COUNT(c, tx_aes_gmac_siv);
-	} else {
-		suite = ZT_SUITE_POLY1305_SALSA2012;
-		ZT_COUNT(c, tx_salsa2012);
-	}
-	packet_id_next(c, pkt);
-	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, fragmented);
+	zt_lane_packet_id(&c->lane, pkt);
+	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, len > ZT_MTU_DEFAULT);
 	if (hello_tail && zt_hello_crypt(&p->key, pkt, len, hello_tail) < 0)
 		return -EINVAL;
 	if (zt_armor(&p->key, pkt, len, suite) < 0)
@@ -1083,6 +1102,8 @@ static struct zt_peer *hello_new_peer(struct zt_core *c, uint8_t *pkt, size_t le
 	return p;
 }
 
+static void packet_accept(struct zt_core *c, struct rx *r, bool authenticated_hello);
+
 /* Process one whole packet addressed to us. */
 static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
 {
@@ -1113,6 +1134,35 @@ static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_pat
 		ZT_COUNT(c, rx_mac_fail);
 		return;
 	}
+	packet_accept(c, &r, authenticated_hello);
+}
+
+void zt_vl1_packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
+{
+	packet_in(c, pkt, len, path, now);
+}
+
+/* A packet a worker has dearmored and left to the main loop. */
+void zt_vl1_accept(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
+{
+	struct zt_hdr h;
+	struct rx r = { .path = path, .pkt = pkt, .len = len, .now = now };
+
+	if (zt_hdr_read(&h, pkt, len) < 0 || !(r.peer = zt_peer_find(c, h.src)))
+		return;   /* forgotten meanwhile */
+	r.id = h.id;
+	r.hops = zt_flags_hops(h.flags);
+	packet_accept(c, &r, false);
+}
+
+/* An authenticated packet: decompressed, dispatched, and its peer and
+ * path marked alive. */
+static void packet_accept(struct zt_core *c, struct rx *r, bool authenticated_hello)
+{
+	uint8_t *pkt = r->pkt;
+	size_t len = r->len;
+	int64_t now = r->now;
+
 	if (pkt[ZT_HDR_VERB] & ZT_VERB_COMPRESSED) {
 		int n = zt_packet_decompress(pkt, len, c->dec, sizeof c->dec);
 
@@ -1122,36 +1172,36 @@ static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_pat
 		}
 		pkt = c->dec;
 		len = n;
-		r.pkt = pkt;
-		r.len = len;
+		r->pkt = pkt;
+		r->len = len;
 	}
-	r.verb = pkt[ZT_HDR_VERB] & ZT_VERB_MASK;
-	r.pl = pkt + ZT_HDR_PAYLOAD;
-	r.pl_len = len - ZT_HDR_PAYLOAD;
+	r->verb = pkt[ZT_HDR_VERB] & ZT_VERB_MASK;
+	r->pl = pkt + ZT_HDR_PAYLOAD;
+	r->pl_len = len - ZT_HDR_PAYLOAD;
 	ZT_COUNT(c, rx_packets);
-	if (r.verb == ZT_VERB_HELLO) {
+	if (r->verb == ZT_VERB_HELLO) {
 		struct zt_hello hello;
 
-		if (zt_hello_decode(&hello, r.pl, r.pl_len) < 0 || hello.proto < ZT_PROTO_MIN) {
+		if (zt_hello_decode(&hello, r->pl, r->pl_len) < 0 || hello.proto < ZT_PROTO_MIN) {
 			ZT_COUNT(c, rx_bad_hello);
 			return;
 		}
-		handle_hello(c, &r, &hello);
-	} else if (!dispatch(c, &r)) {
+		handle_hello(c, r, &hello);
+	} else if (!dispatch(c, r)) {
 		return;
 	}
-	r.peer->last_receive = now;
+	r->peer->last_receive = now;
 	if (authenticated_hello)
-		queues_flush(c, r.peer, now);
-	if (r.peer->upstream) {
+		queues_flush(c, r->peer, now);
+	if (r->peer->upstream) {
 		bool first = !c->last_upstream_receive;
 
 		c->last_upstream_receive = now;
 		if (first)
 			zt_networks_online(c, now);
 	}
-	if (r.hops == 0)
-		path_learn(c, r.peer, path, r.verb == ZT_VERB_OK, now);
+	if (r->hops == 0)
+		path_learn(c, r->peer, r->path, r->verb == ZT_VERB_OK, now);
 }
 
 /* ---- relaying (§3.7, §7.7) ---- */
@@ -1296,6 +1346,11 @@ static void dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t 
 		packet_in(c, whole, n, path, now);
 }
 
+void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t now)
+{
+	dgram_in(c, t, d, now);
+}
+
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 {
 	struct zt_core *c = ctx;
@@ -1304,6 +1359,10 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 
 	if (t == c->n_transports)
 		return;
+	if (c->pool) {
+		zt_workers_main_rx(c, t, d, n, now);
+		return;
+	}
 	for (unsigned i = 0; i < n; i++)
 		dgram_in(c, t, &d[i], now);
 }

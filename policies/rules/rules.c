@@ -148,9 +148,16 @@ static uint64_t rules_be(const uint8_t *p, unsigned n)
 }
 
 /* splitmix64: a fast generator for MATCH_RANDOM, seeded from getrandom(). */
+/* judge() runs on every data-path lane at once (node workers): its
+ * counters and the random state are bumped atomically. */
+static inline void count(uint64_t *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
 static uint32_t rules_random(struct rules *s)
 {
-	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
+	uint64_t z = __atomic_add_fetch(&s->rng, 0x9e3779b97f4a7c15ULL, __ATOMIC_RELAXED);
 
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -611,7 +618,7 @@ static enum rules_result rules_eval(struct rules *s, const struct zt_policy_ctx 
 					continue;
 				/* a copy or a redirect zt cannot make: go on */
 				if (r->type == RULES_A_REDIRECT)
-					(*s->redirects_not_done)++;
+					count(s->redirects_not_done);
 				else
 					*copy = true;
 				continue;
@@ -638,12 +645,12 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 	bool copy;
 
 	if (!f || !f->data || f->len < 14) {
-		(*s->short_frames)++;
-		(*s->dropped)++;
+		count(s->short_frames);
+		count(s->dropped);
 		return ZT_DROP;
 	}
 	if (!s->have_table) {
-		(*(s->default_accept ? s->accepted : s->dropped))++;
+		count(s->default_accept ? s->accepted : s->dropped);
 		return s->default_accept ? ZT_ACCEPT : ZT_DROP;
 	}
 	fr.dst = f->data;
@@ -663,18 +670,18 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 	case RULES_ACCEPT:
 	case RULES_SUPER_ACCEPT:
 		if (copy)
-			(*s->copies_not_sent)++;
-		(*s->accepted)++;
+			count(s->copies_not_sent);
+		count(s->accepted);
 		return ZT_ACCEPT;
 	case RULES_DROP:
-		(*s->dropped)++;
+		count(s->dropped);
 		return ZT_DROP;
 	case RULES_NO_MATCH:
 		break;
 	}
 	/* §6.4: no capabilities reach a policy, so nothing accepted: drop */
-	(*s->no_match)++;
-	(*s->dropped)++;
+	count(s->no_match);
+	count(s->dropped);
 	return ZT_DROP;
 }
 

@@ -206,6 +206,9 @@ struct zt_policy_rules {
 };
 
 struct zt_policy_ops {
+	/* With node workers, judge() runs on several threads at once: it may
+	 * only read its state, apart from atomic counters.  rules() never runs
+	 * at the same time as judge(). */
 	enum zt_verdict (*judge)(void *state, const struct zt_policy_ctx *ctx, const struct zt_frame *f);
 	/* Optional: take the network's rule table (copy what you keep). */
 	int (*rules)(void *state, const struct zt_policy_rules *r);
