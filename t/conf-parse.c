@@ -29,7 +29,7 @@ int main(void)
 	struct zt_inst *zi;
 	struct zt_conf *c;
 
-	plan(56);
+	plan(57);
 	k = zt_kernel_new(EV_DEFAULT);
 
 	ok(zt_parse_uint("42", &u) == 0 && u == 42, "uint");
@@ -96,6 +96,7 @@ int main(void)
 	ok(zt_inst_start(zi) == 0, "starts");
 	is_int(zt_inst_counter(zi, "starts"), 1, "counter registered and bumped");
 	ok(zt_inst_start(zi) == 0 && zt_inst_counter(zi, "starts") == 1, "start twice starts once");
+	ok(zt_inst_queue(zi, 1) == NULL, "a module without queue(): no queue");
 	zt_inst_stop(zi);
 	zt_inst_stop(zi);
 	ok(1, "stop twice is safe");

@@ -112,6 +112,38 @@ struct zt_inst *zt_inst_create(struct zt_kernel *k, const struct zt_module *mod,
 	return zi;
 }
 
+struct zt_inst *zt_inst_queue(struct zt_inst *zi, unsigned queue)
+{
+	struct zt_inst *q;
+	char name[256];
+	int rc;
+
+	if (!zi->mod->queue) {
+		zt_log(zi, ZT_LOG_ERR, "queue %u: module %s has no queues", queue, zi->mod->name);
+		return NULL;
+	}
+	q = calloc(1, sizeof *q);
+	snprintf(name, sizeof name, "%s/q%u", zi->name, queue);
+	if (!q || !(q->name = strdup(name))) {
+		free(q);
+		zt_log(zi, ZT_LOG_ERR, "queue %u: %s", queue, strerror(ENOMEM));
+		return NULL;
+	}
+	q->k = zi->k;
+	q->mod = zi->mod;
+	rc = zi->mod->queue(zi->state, q, queue, &q->state);
+	if (rc < 0) {
+		zt_log(zi, ZT_LOG_ERR, "queue %u: %s", queue, strerror(-rc));
+		inst_free(q);
+		return NULL;
+	}
+	/* newer than its instance: the kernel stops and destroys it first */
+	q->created = true;
+	q->next = zi->k->insts;
+	zi->k->insts = q;
+	return q;
+}
+
 void zt_inst_destroy(struct zt_inst *zi)
 {
 	struct zt_inst **pp;
@@ -131,12 +163,17 @@ void zt_inst_destroy(struct zt_inst *zi)
 
 int zt_inst_start(struct zt_inst *zi)
 {
+	return zt_inst_start_on(zi, zi->k->loop);
+}
+
+int zt_inst_start_on(struct zt_inst *zi, struct ev_loop *loop)
+{
 	int rc = 0;
 
 	if (zi->started)
 		return 0;
 	if (zi->mod->start)
-		rc = zi->mod->start(zi->state, zi->k->loop);
+		rc = zi->mod->start(zi->state, loop);
 	if (rc < 0)
 		return rc;
 	zi->started = true;

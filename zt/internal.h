@@ -37,6 +37,15 @@ struct zt_node;
 struct zt_inst *zt_inst_create(struct zt_kernel *k, const struct zt_module *mod,
 			       const char *name, const struct zt_node *conf);
 void zt_inst_destroy(struct zt_inst *zi);
+/* Queue number queue (1, 2, ...) of zi for a data-path worker, named
+ * "<name>/q<queue>", through the module's queue(); in the kernel's list
+ * after zi, so stopped and destroyed before it.  Call it before zi
+ * starts, and start the queue with zt_inst_start_on(q, worker_loop)
+ * after zi started.  NULL (logged) if the module has no queues or
+ * queue() failed. */
+struct zt_inst *zt_inst_queue(struct zt_inst *zi, unsigned queue);
+/* zt_inst_start on another loop than the kernel's (a worker's). */
+int zt_inst_start_on(struct zt_inst *zi, struct ev_loop *loop);
 struct zt_core;
 void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c);
 const char *zt_inst_name(const struct zt_inst *zi);

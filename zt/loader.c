@@ -145,6 +145,12 @@ static int descriptor_check(const struct zt_module *m, const char *file, const c
 			 file, zt_kind_name(m->kind));
 		return -EINVAL;
 	}
+	/* only the data path has queues: a worker has no use for others */
+	if (m->queue && m->kind != ZT_TRANSPORT && m->kind != ZT_IFACE) {
+		snprintf(err, errlen, "%s: a %s cannot have queues (queue is for transports and ifaces)",
+			 file, zt_kind_name(m->kind));
+		return -EINVAL;
+	}
 	return 0;
 }
 

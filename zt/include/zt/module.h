@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define ZT_MODULE_ABI 1   /* bump on any incompatible change */
+#define ZT_MODULE_ABI 2   /* bump on any incompatible change */
 
 #if defined(__GNUC__)
 #define ZT_EXPORT __attribute__((visibility("default")))
@@ -233,6 +233,19 @@ struct zt_module {
 		const struct zt_iface_ops *iface;
 		const struct zt_policy_ops *policy;
 	} ops;
+	/* Optional (transports and ifaces), for data-path workers (node
+	 * `workers` > 1): make queue number `queue` (1, 2, ...) of this
+	 * instance: the same settings, its own fds (a UDP socket bound to the
+	 * same addresses with SO_REUSEPORT; another queue of the same TAP
+	 * device, IFF_MULTI_QUEUE).  Called after create() and before the
+	 * instance's start(); zi is the queue's own instance (its counters,
+	 * logs, and zt_transport_rx/zt_iface_rx of what it receives).  The
+	 * queue state is started with start(q, worker_loop) after the
+	 * instance's start(), on the worker's thread, and stopped there
+	 * before the instance stops; destroy(q) frees it.  Its ops (send,
+	 * tx) are called only from that worker's thread; configure,
+	 * port_name and locals only on the instance.  0 or -errno. */
+	int (*queue)(void *state, struct zt_inst *zi, unsigned queue, void **out);
 };
 
 #endif
