@@ -21,6 +21,7 @@
 #include <ev.h>
 #include <zt/kernel.h>
 
+#include "internal.h"
 #include "tap.h"
 
 #define MAXD 512
@@ -528,6 +529,134 @@ static void gso_fallback(struct zt_kernel *k)
 		close(fd);
 }
 
+/* ---- queues: sockets of their own on the instance's addresses ---- */
+
+/* Run both loops until a and b hold want datagrams together or 5 s passed. */
+static int run_both_until(struct ev_loop *l1, struct ev_loop *l2, const struct seen *a,
+			  const struct seen *b, unsigned want)
+{
+	ev_tstamp end = ev_time() + 5.;
+
+	while (a->n + b->n < want && ev_time() < end) {
+		ev_run(l1, EVRUN_NOWAIT);
+		ev_run(l2, EVRUN_NOWAIT);
+		if (a->n + b->n < want)
+			poll(NULL, 0, 1);
+	}
+	return a->n + b->n >= want;
+}
+
+/* Does every datagram in s say the socket it came in on, "c<n> s<local>"? */
+static int locals_match(const struct seen *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		char want[8];
+
+		snprintf(want, sizeof want, " s%u", (unsigned)s->d[i].local);
+		if (s->d[i].len != 7 || memcmp(s->d[i].data + 3, want, 3) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static void find_name(void *ctx, struct zt_inst *zi)
+{
+	const char **name = ctx;
+
+	if (*name && strcmp(zt_inst_name(zi), *name) == 0)
+		*name = NULL;
+}
+
+static int listed(struct zt_kernel *k, const char *name)
+{
+	zt_kernel_each_instance(k, find_name, &name);
+	return name == NULL;
+}
+
+/* Datagrams from the clients to both sockets spread over the instance and
+ * its queue by 4-tuple (SO_REUSEPORT); each sends from the shared ports. */
+static void queues(struct zt_kernel *k, struct ev_loop *loop)
+{
+	enum { CLIENTS = 32 };
+	static struct seen a, b;
+	struct ev_loop *wloop = ev_loop_new(EVFLAG_AUTO);
+	const struct zt_transport_ops *ops;
+	union zt_sockaddr at[2], qat[2], caddr[CLIENTS], from;
+	struct zt_inst *zi, *q;
+	struct zt_dgram d;
+	int fd[CLIENTS];
+	char err[512] = "", buf[64];
+	unsigned i;
+
+	zi = zt_kernel_instance(k, ZT_TRANSPORT, "{ use: udp, instance: wq, batch: 8, "
+				"listen: ['127.0.0.1:0', '127.0.0.2:0'] }", err, sizeof err);
+	q = zi ? zt_inst_queue(zi, 1) : NULL;
+	if (!ok(wloop && zi && q, "queue: instance and queue 1 made"))
+		bail("%s", err);
+	is_str(zt_inst_name(q), "wq/q1", "queue: named <instance>/q1");
+	ok(listed(k, "wq/q1"), "queue: in the kernel's list, so its counters are listed");
+	is_int(zt_inst_start_on(q, wloop), -ENOTCONN, "queue: no start before its instance's");
+	zt_inst_set_dgram_sink(zi, sink, &a);
+	zt_inst_set_dgram_sink(q, sink, &b);
+	is_int(zt_inst_start(zi), 0, "queue: the instance starts");
+	is_int(zt_inst_start_on(q, wloop), 0, "queue: the queue starts on its own loop");
+	ok(zt_inst_queue(zi, 2) == NULL, "queue: none made after the instance started");
+	ops = zt_inst_module(zi)->ops.transport;
+	at[0] = local_of(zi, 0);
+	at[1] = local_of(zi, 1);
+	qat[0] = local_of(q, 0);
+	qat[1] = local_of(q, 1);
+	ok(port_of(&at[0]) && same_addr(&at[0], &qat[0]) && same_addr(&at[1], &qat[1]),
+	   "queue: bound to the instance's bound addresses, socket for socket");
+
+	for (i = 0; i < CLIENTS; i++) {
+		fd[i] = client(AF_INET, &caddr[i]);
+		if (fd[i] < 0)
+			bail("no client socket");
+		for (unsigned s = 0; s < 2; s++) {
+			snprintf(buf, sizeof buf, "c%02u s%u", i, s);
+			sendto(fd[i], buf, 7, 0, &at[s].sa, salen(&at[s]));
+		}
+	}
+	ok(run_both_until(loop, wloop, &a, &b, 2 * CLIENTS) && a.n + b.n == 2 * CLIENTS,
+	   "queue: every datagram arrives once, at the instance or the queue");
+	ok(a.n > 0 && b.n > 0, "queue: both receive some (spread by 4-tuple)");
+	diag("instance %u, queue %u", a.n, b.n);
+	ok(locals_match(&a) && locals_match(&b), "queue: local is the index of the socket on both");
+	ok(zt_inst_counter(zi, "rx_dgrams") == a.n && zt_inst_counter(q, "rx_dgrams") == b.n,
+	   "queue: rx_dgrams counted per queue");
+	ok(a.largest <= 8 && b.largest <= 8, "queue: the instance's batch");
+
+	/* each answers through its own socket on the shared ports */
+	d.peer = caddr[0];
+	d.data = (uint8_t *)"from q";
+	d.len = 6;
+	for (i = 0; i < 2; i++) {
+		d.local = i;
+		ok(ops->send(zt_inst_state(q), &d, 1) == 1 && recv_wait(fd[0], buf, sizeof buf, &from) == 6 &&
+		   memcmp(buf, "from q", 6) == 0 && same_addr(&from, &at[i]),
+		   i ? "queue: sends from socket 1's address and port" :
+		       "queue: sends from socket 0's address and port");
+	}
+	ok(zt_inst_counter(q, "tx_dgrams") == 2 && zt_inst_counter(zi, "tx_dgrams") == 0,
+	   "queue: tx_dgrams counted per queue");
+	{
+		static struct zt_dgram out[10];
+		size_t len[10];
+
+		for (i = 0; i < 10; i++)
+			len[i] = 1000;
+		batch_make(out, 10, &caddr[1], len);
+		ok(ops->send(zt_inst_state(q), out, 10) == 10 && plain_got(fd[1], out, NULL, 10, at) == 10 &&
+		   zt_inst_counter(q, "gso_sends") == 1, "queue: a run goes out as one GSO message");
+	}
+	zt_inst_stop(q);
+	zt_inst_stop(zi);
+	for (i = 0; i < CLIENTS; i++)
+		close(fd[i]);
+	ev_loop_destroy(wloop);
+}
+
 int main(void)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -545,7 +674,7 @@ int main(void)
 
 	if (!loop || !k)
 		bail("no loop or kernel");
-	plan(65 + 4 + 1 + 6 + 6 + 7 + 3 + 6 + 6 + 3);
+	plan(65 + 4 + 1 + 6 + 6 + 7 + 3 + 6 + 6 + 3 + 17);
 
 	/* ---- options ---- */
 	refused(k, "{ use: udp, batch: 0 }", "batch", "batch: 0");
@@ -760,6 +889,7 @@ int main(void)
 	}
 
 	offloads(k, loop);
+	queues(k, loop);
 	gso_fallback(k);
 
 	zt_kernel_free(k);

@@ -2,7 +2,9 @@
  * address, reads with recvmmsg in batches and writes with sendmmsg.
  * Runs of equal-size datagrams to one address go out as one message
  * with UDP_SEGMENT (GSO), and runs the kernel coalesced on receive
- * (UDP_GRO) are cut back into datagrams in place.  See zt-udp(7). */
+ * (UDP_GRO) are cut back into datagrams in place.  A queue, for a
+ * data-path worker, is the same state with sockets of its own bound to
+ * the instance's addresses with SO_REUSEPORT.  See zt-udp(7). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -73,13 +75,21 @@ union udp_ctl_rx {
 	struct cmsghdr align;
 };
 
+/* The options; a queue has a copy of its instance's. */
+struct udp_conf {
+	unsigned batch;
+	int rcvbuf, sndbuf;
+	bool reuseport;           /* configured, or the instance has queues */
+	bool gso, gro;
+};
+
+/* An instance, or a queue of one: nothing of it is shared, so that each
+ * can run on a thread of its own. */
 struct udp {
 	struct zt_inst *zi;
 	struct ev_loop *loop;
-	unsigned batch;
-	int rcvbuf, sndbuf;
-	bool reuseport;
-	bool gso, gro;            /* as configured */
+	struct udp_conf conf;
+	const struct udp *instance;   /* a queue's; NULL on the instance */
 	bool started;
 	unsigned nsocks;
 	struct udp_sock *socks;
@@ -181,7 +191,7 @@ static void udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct udp_sock *s = w->data;
 	struct udp *u = s->u;
-	unsigned budget = UDP_ROUNDS * u->batch;
+	unsigned budget = UDP_ROUNDS * u->conf.batch;
 
 	while (budget) {
 		unsigned i, n = 0, got = 0;
@@ -237,7 +247,7 @@ static void udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 				off += l;
 				got++;
 				*u->gro_segments += run;
-				if (++n == u->batch) {
+				if (++n == u->conf.batch) {
 					if (!udp_rx_deliver(u, s, n))
 						return;
 					n = 0;
@@ -443,7 +453,7 @@ static int udp_send(void *state, const struct zt_dgram *d, unsigned n)
 			continue;
 		}
 		/* a new message: batch of them, and room for its run */
-		if (cnt && (s != cur || niov >= u->batch)) {
+		if (cnt && (s != cur || niov >= u->conf.batch)) {
 			sent += udp_flush(u, cur, cnt);
 			cnt = niov = 0;
 		}
@@ -527,13 +537,56 @@ static int udp_counters(struct udp *u)
 	return zt_counters_bind(u->zi, u, fields, sizeof fields / sizeof fields[0]);
 }
 
+/* The state of an instance or a queue: its buffers, nsocks sockets not
+ * open yet, its counters on zi.  NULL if out of memory. */
+static struct udp *udp_new(struct zt_inst *zi, const struct udp_conf *conf, unsigned nsocks)
+{
+	struct udp *u = calloc(1, sizeof *u);
+	unsigned i;
+
+	if (!u)
+		return NULL;
+	u->zi = zi;
+	u->conf = *conf;
+	u->nsocks = nsocks;
+	u->socks = calloc(nsocks, sizeof *u->socks);
+	if (u->conf.gro) {
+		u->nslots = u->conf.batch < UDP_GRO_SLOTS ? u->conf.batch : UDP_GRO_SLOTS;
+		u->slotsz = UDP_GRO_BUFSZ;
+		u->rxctl = calloc(u->nslots, sizeof *u->rxctl);
+	} else {
+		u->nslots = u->conf.batch;
+		u->slotsz = UDP_BUFSZ;
+	}
+	u->rxbuf = malloc(u->nslots * u->slotsz);
+	u->rxmsg = calloc(u->nslots, sizeof *u->rxmsg);
+	u->rxiov = calloc(u->nslots, sizeof *u->rxiov);
+	u->rxpeer = calloc(u->nslots, sizeof *u->rxpeer);
+	u->rxd = calloc(u->conf.batch, sizeof *u->rxd);
+	u->txmsg = calloc(u->conf.batch, sizeof *u->txmsg);
+	u->txctl = calloc(u->conf.batch, sizeof *u->txctl);
+	u->txiov = calloc(u->conf.batch + UDP_GSO_SEGS - 1, sizeof *u->txiov);
+	if (!u->socks || !u->rxbuf || !u->rxmsg || !u->rxiov || !u->rxpeer ||
+	    (u->conf.gro && !u->rxctl) || !u->rxd || !u->txmsg || !u->txctl || !u->txiov ||
+	    udp_counters(u) < 0) {
+		udp_destroy(u);
+		return NULL;
+	}
+	for (i = 0; i < nsocks; i++) {
+		u->socks[i].u = u;
+		u->socks[i].fd = -1;
+		u->socks[i].index = i;
+	}
+	return u;
+}
+
 static int udp_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
 {
 	union zt_sockaddr addrs[UDP_MAX_SOCKS];
+	struct udp_conf c;
 	struct udp *u;
 	size_t n, i;
 	uint64_t batch, rcvbuf, sndbuf;
-	int err = -ENOMEM;
 
 	n = zt_conf_addrs(conf, "listen", addrs, UDP_MAX_SOCKS);
 	if (n == 0) {
@@ -568,51 +621,36 @@ static int udp_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 		return -EINVAL;
 	}
 
-	u = calloc(1, sizeof *u);
+	c.batch = (unsigned)batch;
+	c.rcvbuf = (int)rcvbuf;
+	c.sndbuf = (int)sndbuf;
+	c.reuseport = zt_conf_bool(conf, "reuseport");
+	c.gso = zt_conf_bool(conf, "gso");
+	c.gro = zt_conf_bool(conf, "gro");
+	u = udp_new(zi, &c, (unsigned)n);
 	if (!u)
 		return -ENOMEM;
-	u->zi = zi;
-	u->batch = (unsigned)batch;
-	u->rcvbuf = (int)rcvbuf;
-	u->sndbuf = (int)sndbuf;
-	u->reuseport = zt_conf_bool(conf, "reuseport");
-	u->gso = zt_conf_bool(conf, "gso");
-	u->gro = zt_conf_bool(conf, "gro");
-	u->nsocks = (unsigned)n;
-	u->socks = calloc(n, sizeof *u->socks);
-	if (u->gro) {
-		u->nslots = u->batch < UDP_GRO_SLOTS ? u->batch : UDP_GRO_SLOTS;
-		u->slotsz = UDP_GRO_BUFSZ;
-		u->rxctl = calloc(u->nslots, sizeof *u->rxctl);
-	} else {
-		u->nslots = u->batch;
-		u->slotsz = UDP_BUFSZ;
-	}
-	u->rxbuf = malloc(u->nslots * u->slotsz);
-	u->rxmsg = calloc(u->nslots, sizeof *u->rxmsg);
-	u->rxiov = calloc(u->nslots, sizeof *u->rxiov);
-	u->rxpeer = calloc(u->nslots, sizeof *u->rxpeer);
-	u->rxd = calloc(u->batch, sizeof *u->rxd);
-	u->txmsg = calloc(u->batch, sizeof *u->txmsg);
-	u->txctl = calloc(u->batch, sizeof *u->txctl);
-	u->txiov = calloc(u->batch + UDP_GSO_SEGS - 1, sizeof *u->txiov);
-	if (!u->socks || !u->rxbuf || !u->rxmsg || !u->rxiov || !u->rxpeer ||
-	    (u->gro && !u->rxctl) || !u->rxd || !u->txmsg || !u->txctl || !u->txiov)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		u->socks[i].u = u;
-		u->socks[i].fd = -1;
-		u->socks[i].index = (uint32_t)i;
+	for (i = 0; i < n; i++)
 		u->socks[i].addr = addrs[i];
-	}
-	err = udp_counters(u);
-	if (err < 0)
-		goto fail;
 	*state = u;
 	return 0;
-fail:
-	udp_destroy(u);
-	return err;
+}
+
+/* A queue: the same options, sockets of its own.  Every socket of a
+ * SO_REUSEPORT group must set it before binding, the instance's too. */
+static int udp_queue(void *state, struct zt_inst *zi, unsigned queue, void **out)
+{
+	struct udp *u = state, *q;
+
+	if (u->started)
+		return -EBUSY;
+	u->conf.reuseport = true;
+	q = udp_new(zi, &u->conf, u->nsocks);
+	if (!q)
+		return -ENOMEM;
+	q->instance = u;
+	*out = q;
+	return 0;
 }
 
 static void udp_stop(void *state)
@@ -651,13 +689,13 @@ static void udp_offloads(struct udp *u, struct udp_sock *s)
 	char as[UDP_ADDRSTRLEN];
 	int zero = 0, one = 1;
 
-	s->gso = u->gso;
+	s->gso = u->conf.gso;
 	if (s->gso && setsockopt(s->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) < 0) {
 		s->gso = false;
 		zt_log(u->zi, ZT_LOG_INFO, "%s: no UDP segmentation offload: %s",
 		       udp_addr_str(&s->addr, as, sizeof as), strerror(errno));
 	}
-	s->gro = u->gro;
+	s->gro = u->conf.gro;
 	if (s->gro && setsockopt(s->fd, SOL_UDP, UDP_GRO, &one, sizeof one) < 0) {
 		s->gro = false;
 		zt_log(u->zi, ZT_LOG_INFO, "%s: no UDP receive coalescing: %s",
@@ -697,10 +735,10 @@ static int udp_open(struct udp *u, struct udp_sock *s)
 		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
 #endif
 	}
-	if (u->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+	if (u->conf.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
 		goto sockopt_fail;
-	udp_set_buf(u, fd, SO_RCVBUFFORCE, SO_RCVBUF, u->rcvbuf);
-	udp_set_buf(u, fd, SO_SNDBUFFORCE, SO_SNDBUF, u->sndbuf);
+	udp_set_buf(u, fd, SO_RCVBUFFORCE, SO_RCVBUF, u->conf.rcvbuf);
+	udp_set_buf(u, fd, SO_SNDBUFFORCE, SO_SNDBUF, u->conf.sndbuf);
 	if (bind(fd, &s->addr.sa, udp_addrlen(&s->addr)) < 0) {
 		err = -errno;
 		zt_log(u->zi, ZT_LOG_ERR, "bind %s: %s",
@@ -733,6 +771,23 @@ sockopt_fail:
 	return err;
 }
 
+/* A queue binds where its instance is bound, socket for socket, so
+ * that a datagram's local index means the same on both (and a port 0
+ * means the port the instance got). */
+static int udp_queue_addrs(struct udp *q)
+{
+	const struct udp *u = q->instance;
+	unsigned i;
+
+	if (!u->started) {
+		zt_log(q->zi, ZT_LOG_ERR, "start: %s is not started", zt_inst_name(u->zi));
+		return -ENOTCONN;
+	}
+	for (i = 0; i < q->nsocks; i++)
+		q->socks[i].addr = u->socks[i].addr;
+	return 0;
+}
+
 static int udp_start(void *state, struct ev_loop *loop)
 {
 	struct udp *u = state;
@@ -741,6 +796,8 @@ static int udp_start(void *state, struct ev_loop *loop)
 
 	if (u->started)
 		return 0;
+	if (u->instance && (err = udp_queue_addrs(u)) < 0)
+		return err;
 	u->loop = loop;
 	for (i = 0; i < u->nsocks; i++) {
 		err = udp_open(u, &u->socks[i]);
@@ -783,4 +840,5 @@ ZT_EXPORT const struct zt_module zt_module = {
 	.stop = udp_stop,
 	.destroy = udp_destroy,
 	.ops.transport = &udp_ops,
+	.queue = udp_queue,
 };
