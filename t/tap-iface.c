@@ -2,10 +2,14 @@
  * network namespace of its own (the test unshares one at start, so nothing
  * touches the host).  Checks the device's name, MAC, MTU and state,
  * addresses and routes set by configure() and removed again, frames both
- * ways, multicast groups, bad options and bad settings.
+ * ways, multicast groups, bad options and bad settings.  Then queues for
+ * data-path workers: a second fd on the device (IFF_MULTI_QUEUE), run on
+ * a loop of its own, with offloads on and off.
  *
  *   host side (this process, AF_PACKET, ip)  <->  ztt0  <->  tap module
- *   198.19.0.0/16, fd00:1234::/64 */
+ *   198.19.0.0/16, fd00:1234::/64
+ *   host side  <->  ztq0 (queues 0 and 1)  <->  instance mq, queue mq/q1
+ *   198.19.1.1/24, a static neighbour 198.19.1.2 */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -30,6 +34,7 @@
 #include <ev.h>
 #include <zt/kernel.h>
 
+#include "internal.h"
 #include "tap.h"
 
 #define DEV "ztt0"
@@ -37,6 +42,7 @@
 #define MARK_RX 0x88b6
 
 static struct ev_loop *loop;
+static struct ev_loop *wloop;   /* a worker's, while queues are tested */
 static struct zt_kernel *k;
 
 static const uint8_t port_mac[6] = { 0x02, 0x5a, 0x11, 0x22, 0x33, 0x44 };
@@ -45,6 +51,7 @@ static const uint8_t port_mac[6] = { 0x02, 0x5a, 0x11, 0x22, 0x33, 0x44 };
 
 struct seen {
 	unsigned marked;          /* MARK_RX frames with the right payload */
+	unsigned flows;           /* UDP datagrams "zt-flow" from the host */
 	unsigned arp;             /* ARP requests for 198.19.0.77 */
 	unsigned calls, largest;
 	size_t longest;           /* longest MARK_RX frame */
@@ -71,6 +78,8 @@ static void sink(void *ctx, struct zt_inst *from, struct zt_frame *f, unsigned n
 		}
 		if (type == 0x0806 && f[i].len >= 42 && d[21] == 1 && memcmp(d + 38, who, 4) == 0)
 			s->arp++;
+		if (type == 0x0800 && f[i].len >= 49 && d[23] == IPPROTO_UDP && memcmp(d + 42, "zt-flow", 7) == 0)
+			s->flows++;
 	}
 }
 
@@ -106,8 +115,16 @@ static bool run_until(struct seen *s, bool (*done)(const struct seen *, const vo
 	ev_timer_init(&t, on_timeout, secs, 0.);
 	t.data = &expired;
 	ev_timer_start(loop, &t);
-	while (!(done && done(s, arg)) && !expired)
-		ev_run(loop, EVRUN_ONCE);
+	while (!(done && done(s, arg)) && !expired) {
+		if (!wloop) {
+			ev_run(loop, EVRUN_ONCE);
+			continue;
+		}
+		/* both, as the main thread and a worker would */
+		ev_run(loop, EVRUN_NOWAIT);
+		ev_run(wloop, EVRUN_NOWAIT);
+		poll(NULL, 0, 1);
+	}
 	ev_timer_stop(loop, &t);
 	return done && done(s, arg);
 }
@@ -666,6 +683,206 @@ static void test_other_names(void)
 		zt_inst_stop(zi);
 }
 
+/* ---- queues ---- */
+
+#define QDEV "ztq0"
+
+static const char *queue_mode;
+
+/* A test's name with the offload mode it ran in. */
+static const char *qname(const char *what)
+{
+	static char name[160];
+
+	snprintf(name, sizeof name, "queue, %s: %s", queue_mode, what);
+	return name;
+}
+
+struct two_sinks {
+	const struct seen *other;
+	unsigned want;
+};
+
+static bool flows_together(const struct seen *s, const void *arg)
+{
+	const struct two_sinks *t = arg;
+
+	return s->flows + t->other->flows >= t->want;
+}
+
+/* TCP segment i (ACK, 100 bytes of payload) of one flow to the host, as
+ * GRO merges them. */
+static size_t tcp_segment(uint8_t *f, unsigned i)
+{
+	static const uint8_t src[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
+	static const uint8_t ip[20] = { 0x45, 0, 0, 140, 0, 0, 0x40, 0, 64, IPPROTO_TCP, 0, 0,
+					198, 19, 1, 2, 198, 19, 1, 1 };
+	uint32_t seq = 1000 + 100 * i;
+
+	memset(f, 0, 154);
+	memcpy(f, port_mac, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x08;
+	memcpy(f + 14, ip, 20);
+	f[19] = (uint8_t)i;                     /* IPv4 id, one more each */
+	f[34] = 0x13, f[35] = 0x88;             /* ports 5000 -> 5001 */
+	f[36] = 0x13, f[37] = 0x89;
+	f[38] = (uint8_t)(seq >> 24), f[39] = (uint8_t)(seq >> 16);
+	f[40] = (uint8_t)(seq >> 8), f[41] = (uint8_t)seq;
+	f[46] = 0x50;                           /* data offset 5 */
+	f[47] = 0x10;                           /* ACK */
+	f[48] = 0x10;                           /* window */
+	memset(f + 54, 'g', 100);
+	return 154;
+}
+
+/* Frames through the queue's tx reach the host: its own fd, its own
+ * counters, the MTU its instance was configured with, GRO on its loop. */
+static void test_queue_tx(struct zt_inst *zi, struct zt_inst *q, bool offload)
+{
+	static uint8_t f[3][2100];
+	struct zt_iface_addr a[] = { addr("198.19.1.1", 24) };
+	struct zt_iface_settings s = settings(a, 1, NULL, 0);
+	struct zt_frame fr[3];
+	int pfd = packet_socket(QDEV);
+
+	fr[0].data = f[0];
+	fr[0].len = make_frame(f[0], port_mac, MARK_TX, "zt-q-tx", 100);
+	is_int(ops_of(q)->tx(zt_inst_state(q), fr, 1), 1, qname("tx through the queue: taken"));
+	ok(host_receives(pfd, MARK_TX, "zt-q-tx"), qname("the host receives it"));
+	ok(zt_inst_counter(q, "tx_frames") == 1 && zt_inst_counter(zi, "tx_frames") == 0,
+	   qname("tx_frames counted on the queue only"));
+
+	fr[0].len = make_frame(f[0], port_mac, MARK_TX, "zt-q-big", 2014);
+	is_int(ops_of(q)->tx(zt_inst_state(q), fr, 1), 0, qname("2014 bytes: over the instance's MTU 1500"));
+	s.mtu = 2800;
+	configure(zi, &s);
+	is_int(ops_of(q)->tx(zt_inst_state(q), fr, 1), 1, qname("taken once the instance has MTU 2800"));
+	ok(host_receives(pfd, MARK_TX, "zt-q-big"), qname("the host receives it"));
+
+	for (unsigned i = 0; i < 3; i++) {
+		fr[i].data = f[i];
+		fr[i].len = tcp_segment(f[i], i);
+	}
+	is_int(ops_of(q)->tx(zt_inst_state(q), fr, 3), 3, qname("three TCP segments taken"));
+	ev_run(wloop, EVRUN_NOWAIT);
+	if (offload)
+		ok(zt_inst_counter(q, "gro_frames") == 1 && zt_inst_counter(q, "gro_segments") == 3,
+		   qname("merged into one frame, written before the queue's loop waits"));
+	else
+		is_int(zt_inst_counter(q, "gro_frames"), 0, qname("written one by one"));
+	is_int(zt_inst_counter(q, "tx_frames"), 5, qname("all counted on the queue"));
+	close(pfd);
+}
+
+/* The host's flows (32 destination ports) spread over both fds. */
+static void test_queue_rx(struct zt_inst *zi, struct zt_inst *q, struct seen *a, struct seen *b,
+			  bool offload)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct two_sinks both = { b, 32 };
+	int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unsigned sent = 0;
+
+	run("ip neigh replace 198.19.1.2 lladdr 02:00:00:00:00:02 nud permanent dev " QDEV);
+	inet_pton(AF_INET, "198.19.1.2", &to.sin_addr);
+	for (unsigned i = 0; i < 32; i++) {
+		to.sin_port = htons((uint16_t)(6000 + i));
+		sent += sendto(u, "zt-flow", 7, 0, (struct sockaddr *)&to, sizeof to) == 7;
+	}
+	close(u);
+	is_int(sent, 32, qname("the host sends 32 flows"));
+	ok(run_until(a, flows_together, &both, 3.0) && a->flows + b->flows == 32,
+	   qname("each read once, by the instance or the queue"));
+	ok(a->flows > 0 && b->flows > 0, qname("both read some (steered by flow)"));
+	diag("instance %u, queue %u", a->flows, b->flows);
+	ok(zt_inst_counter(q, "rx_frames") >= b->flows && zt_inst_counter(zi, "rx_frames") >= a->flows,
+	   qname("rx_frames counted per queue"));
+	if (offload)
+		ok(zt_inst_counter(q, "csum_fixed") >= b->flows,
+		   qname("the queue completes checksums the host left to it"));
+	else
+		is_int(zt_inst_counter(q, "csum_fixed"), 0, qname("no checksum left to complete"));
+}
+
+/* The device deleted under the instance and its queue. */
+static void test_queue_device_gone(struct zt_inst *zi, struct zt_inst *q)
+{
+	uint8_t f[100];
+	struct zt_frame fr = { f, make_frame(f, port_mac, MARK_TX, "late", 100) };
+	char log[2048];
+
+	is_int(run("ip link del " QDEV), 0, qname(QDEV " deleted by hand"));
+	capture_begin();
+	run_until(NULL, NULL, NULL, 0.3);
+	capture_end(log, sizeof log);
+	diag("log: %s", log);
+	ok(in(log, "mq/q1: read " QDEV ": ") && in(log, "mq: read " QDEV ": "),
+	   qname("the queue and the instance log it"));
+	ok(zt_inst_counter(q, "rx_errors") == 1, qname("once, not in a loop"));
+	ok(ops_of(q)->tx(zt_inst_state(q), &fr, 1) == 0 && zt_inst_counter(q, "tx_errors") == 1,
+	   qname("tx after it: counted as an error"));
+	zt_inst_stop(q);
+	zt_inst_stop(zi);
+	ok(1, qname("both stop"));
+}
+
+/* The instance stopping first: the device stays for the queue. */
+static void test_queue_outlives(struct zt_inst *zi, struct zt_inst *q)
+{
+	uint8_t f[100];
+	struct zt_frame fr = { f, make_frame(f, port_mac, MARK_TX, "after", 100) };
+	char log[2048];
+
+	capture_begin();
+	zt_inst_stop(zi);
+	capture_end(log, sizeof log);
+	diag("log: %s", log);
+	ok(in(log, "mq: " QDEV " stays while 1 queue is open"), qname("the instance stopping first: logged"));
+	is_int(run("ip link show dev " QDEV " > /dev/null 2>&1"), 0, qname("the device stays"));
+	is_int(ops_of(q)->tx(zt_inst_state(q), &fr, 1), 1, qname("the queue still writes"));
+	zt_inst_stop(q);
+	is_int(run("ip link show dev " QDEV " > /dev/null 2>&1"), 1, qname("gone with the queue"));
+}
+
+static void test_queues(bool offload)
+{
+	static struct seen a, b;
+	struct zt_iface_addr ad[] = { addr("198.19.1.1", 24) };
+	struct zt_iface_settings s = settings(ad, 1, NULL, 0);
+	char yaml[160], err[512] = "", buf[8192];
+	struct zt_inst *zi, *q;
+
+	queue_mode = offload ? "offloads on" : "offloads off";
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	snprintf(yaml, sizeof yaml, "{ use: tap, instance: mq, name: " QDEV ", batch: 8, offload: %s }",
+		 offload ? "true" : "false");
+	zi = zt_kernel_instance(k, ZT_IFACE, yaml, err, sizeof err);
+	q = zi ? zt_inst_queue(zi, 1) : NULL;
+	if (!ok(zi && q, qname("instance and queue 1 made")))
+		bail("%s", err);
+	is_str(zt_inst_name(q), "mq/q1", qname("named <instance>/q1"));
+	is_int(zt_inst_start_on(q, wloop), -ENOTCONN, qname("no start before the instance's"));
+	zt_inst_set_frame_sink(zi, sink, &a);
+	zt_inst_set_frame_sink(q, sink, &b);
+	s.mtu = 1500;
+	configure(zi, &s);
+	is_int(zt_inst_start(zi), 0, qname("the instance starts"));
+	is_int(zt_inst_start_on(q, wloop), 0, qname("the queue starts on its own loop"));
+	output(buf, sizeof buf, "ip -d -j link show dev " QDEV);
+	ok(in(buf, "\"multi_queue\":true,\"numqueues\":2"), qname("one device, two queues"));
+	ok(in(buf, offload ? "\"vnet_hdr\":true" : "\"vnet_hdr\":false"), qname("vnet headers as the instance"));
+	ok(in(buf, "\"mtu\":1500") && in(buf, "\"UP\""), qname("configured by the instance"));
+
+	test_queue_tx(zi, q, offload);
+	test_queue_rx(zi, q, &a, &b, offload);
+	test_queue_outlives(zi, q);
+
+	ok(zt_inst_start(zi) == 0 && zt_inst_start_on(q, wloop) == 0, qname("both start again"));
+	test_queue_device_gone(zi, q);
+}
+
 int main(void)
 {
 	static struct seen seen;
@@ -687,7 +904,7 @@ int main(void)
 	if (!loop || !k)
 		bail("no loop or kernel");
 
-	plan(98);
+	plan(98 + 2 * 32);
 	test_options();
 
 	zi = zt_kernel_instance(k, ZT_IFACE,
@@ -714,8 +931,12 @@ int main(void)
 	}
 	test_stop(zi);
 	test_other_names();
+	wloop = ev_loop_new(EVFLAG_AUTO);
+	test_queues(false);
+	test_queues(true);
 
 	zt_kernel_free(k);
+	ev_loop_destroy(wloop);
 	ev_loop_destroy(loop);
 	return tap_done();
 }

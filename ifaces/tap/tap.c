@@ -8,7 +8,9 @@
  * this module cuts them into segments that fit the port's MTU and fills in
  * the checksums.  In the other direction, consecutive TCP segments of one
  * flow are merged into one such super-frame for the host (GRO), written
- * before the loop next waits.  See zt-tap(7). */
+ * before the loop next waits.  A queue, for a data-path worker, is another
+ * fd on the same device (IFF_MULTI_QUEUE) read and written the same way;
+ * only the instance configures the device.  See zt-tap(7). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -100,9 +102,14 @@ struct tap_set {
 	unsigned n, cap;
 };
 
+/* An instance, or a queue of one: a queue uses only the data path's part
+ * (fd, buffers, watchers, counters), of its own, on its own thread. */
 struct tap {
 	struct zt_inst *zi;
 	struct ev_loop *loop;
+	struct tap *instance;    /* a queue's; NULL on the instance */
+	bool multi_queue;        /* the device has queues: IFF_MULTI_QUEUE */
+	unsigned queues_open;    /* the instance's, counted by its queues (atomic) */
 	char name[IFNAMSIZ];     /* as configured; empty: the kernel names it */
 	char dev[IFNAMSIZ];      /* as the kernel named it */
 	unsigned opt_mtu;
@@ -125,7 +132,8 @@ struct tap {
 	/* The last settings given to configure(); applied by start too. */
 	bool have_settings;
 	uint8_t mac[6];
-	unsigned mtu;            /* effective: configured, or the option */
+	unsigned mtu;            /* effective: configured, or the option; queues
+				  * on other threads follow the instance's (atomic) */
 	bool up;
 	struct tap_set want_addrs;   /* struct tap_addr */
 	struct tap_set want_routes;  /* struct tap_route, defaults split */
@@ -616,7 +624,7 @@ static int tap_settings_keep(struct tap *p, const struct zt_iface_settings *s)
 			if (!err)
 				err = -EINVAL;
 		} else {
-			p->mtu = s->mtu;
+			__atomic_store_n(&p->mtu, s->mtu, __ATOMIC_RELAXED);
 		}
 	}
 	p->up = s->up;
@@ -1016,6 +1024,13 @@ static int tap_csum_partial(const struct virtio_net_hdr *h, uint8_t *f, size_t l
 
 /* ---- reading: frames the host sends ---- */
 
+/* A queue takes the MTU its instance was last configured with. */
+static void tap_mtu_follow(struct tap *p)
+{
+	if (p->instance)
+		p->mtu = __atomic_load_n(&p->instance->mtu, __ATOMIC_RELAXED);
+}
+
 /* Buffers for frames up to the current MTU; called where no frame is
  * borrowed.  On failure the old ones stay and longer frames are lost. */
 static void tap_buffers_fit(struct tap *p)
@@ -1165,6 +1180,7 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 	struct tap *p = w->data;
 	unsigned n = 0, tries;
 
+	tap_mtu_follow(p);
 	tap_buffers_fit(p);
 	if (!p->buf)
 		return;
@@ -1433,6 +1449,7 @@ static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 
 	if (p->fd < 0)
 		return -ENOTCONN;
+	tap_mtu_follow(p);
 	for (i = 0; i < n; i++) {
 		size_t max = (size_t)p->mtu + TAP_ETH_HLEN;
 		struct tap_seg s;
@@ -1571,10 +1588,24 @@ static void tap_on_mcast_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- lifecycle ---- */
 
+/* The instance stopping before its queues: the device stays, without
+ * the addresses and routes it set, until the last queue closes it. */
+static void tap_stop_warn_queues(struct tap *p)
+{
+	unsigned open = __atomic_load_n(&p->queues_open, __ATOMIC_RELAXED);
+
+	if (p->started && open)
+		zt_log(p->zi, ZT_LOG_WARN, "%s stays while %u queue%s open", p->dev, open,
+		       open > 1 ? "s are" : " is");
+}
+
 static void tap_stop(void *state)
 {
 	struct tap *p = state;
 
+	tap_stop_warn_queues(p);
+	if (p->instance && p->started)
+		__atomic_sub_fetch(&p->instance->queues_open, 1, __ATOMIC_RELAXED);
 	if (p->fd >= 0)
 		tap_gro_flush(p);
 	p->gro.len = 0;
@@ -1591,7 +1622,7 @@ static void tap_stop(void *state)
 	if (p->fd >= 0) {
 		close(p->fd);
 		p->fd = -1;
-		zt_log(p->zi, ZT_LOG_INFO, "%s closed", p->dev);
+		zt_log(p->zi, ZT_LOG_INFO, "%s%s closed", p->dev, p->instance ? ": queue" : "");
 	}
 	p->ifindex = 0;
 	p->mcast.n = 0;
@@ -1613,7 +1644,8 @@ static int tap_open(struct tap *p, bool vnet)
 		return err;
 	}
 	memset(&ifr, 0, sizeof ifr);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0) |
+			(p->multi_queue ? IFF_MULTI_QUEUE : 0);
 	memcpy(ifr.ifr_name, p->name, sizeof p->name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = -errno;
@@ -1624,8 +1656,9 @@ static int tap_open(struct tap *p, bool vnet)
 	}
 	if (vnet && (ioctl(fd, TUNSETVNETHDRSZ, &hlen) < 0 ||
 		     ioctl(fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) < 0)) {
-		zt_log(p->zi, ZT_LOG_INFO, "tap %s: offloads: %s; frames one at a time",
-		       ifr.ifr_name, strerror(errno));
+		/* a queue cannot fall back: its device has vnet headers */
+		zt_log(p->zi, p->instance ? ZT_LOG_ERR : ZT_LOG_INFO, "tap %s: offloads: %s%s",
+		       ifr.ifr_name, strerror(errno), p->instance ? "" : "; frames one at a time");
 		close(fd);
 		return -EOPNOTSUPP;
 	}
@@ -1644,6 +1677,43 @@ static int tap_open(struct tap *p, bool vnet)
 	return 0;
 }
 
+/* Reading, and with GRO writing out what is held before the loop waits. */
+static void tap_watch(struct tap *p, struct ev_loop *loop)
+{
+	p->loop = loop;
+	p->gro_on = p->offload && p->opt_gro && p->gro.buf;
+	p->gro.len = 0;
+	ev_io_set(&p->io, p->fd, EV_READ);
+	ev_io_start(loop, &p->io);
+	if (p->gro_on)
+		ev_prepare_start(loop, &p->prep);
+}
+
+/* A queue: another fd on the instance's device, with the flags and
+ * offloads it got (a device's queues share them); never configures the
+ * device. */
+static int tap_queue_start(struct tap *q, struct ev_loop *loop)
+{
+	struct tap *p = q->instance;
+	int err;
+
+	if (!p->started) {
+		zt_log(q->zi, ZT_LOG_ERR, "start: %s is not started", zt_inst_name(p->zi));
+		return -ENOTCONN;
+	}
+	memcpy(q->name, p->dev, sizeof q->name);
+	q->offload = p->offload;
+	err = tap_open(q, q->offload);
+	if (err < 0)
+		return err;
+	tap_watch(q, loop);
+	q->started = true;
+	__atomic_add_fetch(&p->queues_open, 1, __ATOMIC_RELAXED);
+	zt_log(q->zi, ZT_LOG_INFO, "%s: queue open, offloads %s, gro %s", q->dev,
+	       q->offload ? "on" : "off", q->gro_on ? "on" : "off");
+	return 0;
+}
+
 static int tap_start(void *state, struct ev_loop *loop)
 {
 	struct tap *p = state;
@@ -1651,6 +1721,8 @@ static int tap_start(void *state, struct ev_loop *loop)
 
 	if (p->started)
 		return 0;
+	if (p->instance)
+		return tap_queue_start(p, loop);
 	p->loop = loop;
 	if (!p->have_settings)
 		p->up = true;
@@ -1663,8 +1735,6 @@ static int tap_start(void *state, struct ev_loop *loop)
 	}
 	if (err < 0)
 		return err;
-	p->gro_on = p->offload && p->opt_gro && p->gro.buf;
-	p->gro.len = 0;
 	err = tap_nl_open(p);
 	if (err < 0)
 		goto fail;
@@ -1679,12 +1749,9 @@ static int tap_start(void *state, struct ev_loop *loop)
 		err = -ENOMEM;
 		goto fail;
 	}
-	ev_io_set(&p->io, p->fd, EV_READ);
-	ev_io_start(loop, &p->io);
+	tap_watch(p, loop);
 	ev_timer_set(&p->mtimer, 0., p->mcast_every);
 	ev_timer_start(loop, &p->mtimer);
-	if (p->gro_on)
-		ev_prepare_start(loop, &p->prep);
 	p->started = true;
 	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s, offloads %s, gro %s", p->dev,
 	       p->ifindex, p->mtu, p->up ? "up" : "down", p->offload ? "on" : "off",
@@ -1767,13 +1834,47 @@ static const char *tap_name_check(const char *name)
 	return NULL;
 }
 
+/* The state of an instance or a queue with its data path's part: buffers
+ * for batch frames of the MTU (with offload a super-frame, with gro too a
+ * GRO frame), watchers, counters on zi.  NULL if out of memory. */
+static struct tap *tap_new(struct zt_inst *zi, unsigned batch, unsigned mtu, bool offload, bool gro)
+{
+	struct tap *p = calloc(1, sizeof *p);
+
+	if (!p)
+		return NULL;
+	p->zi = zi;
+	p->fd = -1;
+	p->batch = batch;
+	p->mtu = mtu;
+	p->opt_offload = offload;
+	p->opt_gro = gro;
+	p->frames = calloc(batch, sizeof *p->frames);
+	if (offload)
+		p->gbuf = malloc(TAP_GBUF_SIZE);
+	if (offload && gro)
+		p->gro.buf = malloc(TAP_GRO_SIZE);
+	tap_buffers_fit(p);
+	if (!p->frames || (offload && !p->gbuf) || (offload && gro && !p->gro.buf) || !p->buf ||
+	    tap_counters(p) < 0) {
+		tap_destroy(p);
+		return NULL;
+	}
+	ev_init(&p->io, tap_on_read);
+	p->io.data = p;
+	ev_init(&p->mtimer, tap_on_mcast_timer);
+	p->mtimer.data = p;
+	ev_prepare_init(&p->prep, tap_on_prepare);
+	p->prep.data = p;
+	return p;
+}
+
 static int tap_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
 {
 	const char *name = zt_conf_str(conf, "name");
 	uint64_t every = zt_conf_duration_ms(conf, "multicast-poll");
 	const char *why;
 	struct tap *p;
-	int err = -ENOMEM;
 
 	if (name && (why = tap_name_check(name))) {
 		zt_node_error(tap_at(conf, "name"), "%s", why);
@@ -1783,46 +1884,41 @@ static int tap_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 		zt_node_error(tap_at(conf, "multicast-poll"), "must be between 100ms and 1h");
 		return -EINVAL;
 	}
-	p = calloc(1, sizeof *p);
+	p = tap_new(zi, (unsigned)zt_conf_uint(conf, "batch"), (unsigned)zt_conf_uint(conf, "mtu"),
+		    zt_conf_bool(conf, "offload"), zt_conf_bool(conf, "gro"));
 	if (!p)
 		return -ENOMEM;
-	p->zi = zi;
-	p->fd = -1;
 	if (name)
 		memcpy(p->name, name, strlen(name) + 1);
-	p->opt_mtu = (unsigned)zt_conf_uint(conf, "mtu");
-	p->mtu = p->opt_mtu;
+	p->opt_mtu = p->mtu;
 	p->txqueuelen = (unsigned)zt_conf_uint(conf, "txqueuelen");
-	p->batch = (unsigned)zt_conf_uint(conf, "batch");
 	p->mcast_every = (double)every / 1000.;
-	p->opt_offload = zt_conf_bool(conf, "offload");
-	p->opt_gro = zt_conf_bool(conf, "gro");
 	p->up = true;
 	p->nlbuf = malloc(MNL_SOCKET_BUFFER_SIZE);
-	p->frames = calloc(p->batch, sizeof *p->frames);
-	if (!p->nlbuf || !p->frames)
-		goto fail;
-	if (p->opt_offload && !(p->gbuf = malloc(TAP_GBUF_SIZE)))
-		goto fail;
-	if (p->opt_offload && p->opt_gro && !(p->gro.buf = malloc(TAP_GRO_SIZE)))
-		goto fail;
-	tap_buffers_fit(p);
-	if (!p->buf)
-		goto fail;
-	ev_init(&p->io, tap_on_read);
-	p->io.data = p;
-	ev_init(&p->mtimer, tap_on_mcast_timer);
-	p->mtimer.data = p;
-	ev_prepare_init(&p->prep, tap_on_prepare);
-	p->prep.data = p;
-	err = tap_counters(p);
-	if (err < 0)
-		goto fail;
+	if (!p->nlbuf) {
+		tap_destroy(p);
+		return -ENOMEM;
+	}
 	*state = p;
 	return 0;
-fail:
-	tap_destroy(p);
-	return err;
+}
+
+/* A queue of the instance: the data path's options, the rest unused.
+ * From now on the instance opens the device with IFF_MULTI_QUEUE too. */
+static int tap_queue(void *state, struct zt_inst *zi, unsigned queue, void **out)
+{
+	struct tap *p = state, *q;
+
+	if (p->started)
+		return -EBUSY;
+	q = tap_new(zi, p->batch, p->mtu, p->opt_offload, p->opt_gro);
+	if (!q)
+		return -ENOMEM;
+	q->instance = p;
+	q->multi_queue = true;
+	p->multi_queue = true;
+	*out = q;
+	return 0;
 }
 
 static const char *tap_port_name(void *state)
@@ -1860,4 +1956,5 @@ ZT_EXPORT const struct zt_module zt_module = {
 	.stop = tap_stop,
 	.destroy = tap_destroy,
 	.ops.iface = &tap_ops,
+	.queue = tap_queue,
 };
