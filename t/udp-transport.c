@@ -9,7 +9,9 @@
 #include <netinet/in.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -657,6 +659,93 @@ static void queues(struct zt_kernel *k, struct ev_loop *loop)
 	ev_loop_destroy(wloop);
 }
 
+/* ---- a queue on a thread of its own, as a worker runs it ---- */
+
+struct worker {
+	struct zt_inst *q;
+	struct ev_loop *loop;
+	ev_async quit;
+	atomic_uint received;
+	int started;              /* start's result, before ready is posted */
+	atomic_int ready;
+};
+
+static void count_sink(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
+{
+	atomic_fetch_add(&((struct worker *)ctx)->received, n);
+}
+
+static void on_quit(struct ev_loop *l, ev_async *w, int revents)
+{
+	ev_break(l, EVBREAK_ALL);
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	w->started = zt_inst_start_on(w->q, w->loop);
+	atomic_store(&w->ready, 1);
+	if (w->started == 0)
+		ev_run(w->loop, 0);
+	zt_inst_stop(w->q);
+	return NULL;
+}
+
+/* Whether the instance (seen) and the worker hold want datagrams together. */
+static int threaded_until(struct ev_loop *loop, const struct seen *s, struct worker *w, unsigned want)
+{
+	ev_tstamp end = ev_time() + 5.;
+
+	while (s->n + atomic_load(&w->received) < want && ev_time() < end) {
+		ev_run(loop, EVRUN_NOWAIT);
+		poll(NULL, 0, 1);
+	}
+	return s->n + atomic_load(&w->received) == want;
+}
+
+static void queue_thread(struct zt_kernel *k, struct ev_loop *loop)
+{
+	enum { CLIENTS = 32 };
+	static struct seen a;
+	static struct worker w;
+	union zt_sockaddr at, caddr;
+	struct zt_inst *zi;
+	pthread_t t;
+	char err[512] = "";
+	unsigned i;
+
+	zi = zt_kernel_instance(k, ZT_TRANSPORT, "{ use: udp, instance: wt, listen: ['127.0.0.1:0'] }",
+				err, sizeof err);
+	w.q = zi ? zt_inst_queue(zi, 1) : NULL;
+	w.loop = ev_loop_new(EVFLAG_AUTO);
+	if (!w.q || !w.loop || zt_inst_start(zi) < 0)
+		bail("queue on a thread: %s", err);
+	zt_inst_set_dgram_sink(zi, sink, &a);
+	zt_inst_set_dgram_sink(w.q, count_sink, &w);
+	ev_async_init(&w.quit, on_quit);
+	ev_async_start(w.loop, &w.quit);
+	if (pthread_create(&t, NULL, worker_run, &w) != 0)
+		bail("pthread_create");
+	while (!atomic_load(&w.ready))
+		poll(NULL, 0, 1);
+	is_int(w.started, 0, "queue on a thread: starts there");
+	at = local_of(zi, 0);
+	for (i = 0; i < CLIENTS; i++) {
+		int fd = client(AF_INET, &caddr);
+
+		sendto(fd, "c00 s0", 7, 0, &at.sa, salen(&at));
+		close(fd);
+	}
+	ok(threaded_until(loop, &a, &w, CLIENTS), "queue on a thread: every datagram arrives once");
+	ev_async_send(w.loop, &w.quit);
+	pthread_join(t, NULL);
+	ok(a.n > 0 && w.received > 0, "queue on a thread: both receive some");
+	is_int(zt_inst_counter(w.q, "rx_dgrams"), w.received, "queue on a thread: its counters");
+	zt_inst_stop(zi);
+	ev_loop_destroy(w.loop);
+}
+
 int main(void)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -674,7 +763,7 @@ int main(void)
 
 	if (!loop || !k)
 		bail("no loop or kernel");
-	plan(65 + 4 + 1 + 6 + 6 + 7 + 3 + 6 + 6 + 3 + 17);
+	plan(65 + 4 + 1 + 6 + 6 + 7 + 3 + 6 + 6 + 3 + 17 + 4);
 
 	/* ---- options ---- */
 	refused(k, "{ use: udp, batch: 0 }", "batch", "batch: 0");
@@ -890,6 +979,7 @@ int main(void)
 
 	offloads(k, loop);
 	queues(k, loop);
+	queue_thread(k, loop);
 	gso_fallback(k);
 
 	zt_kernel_free(k);
