@@ -241,6 +241,8 @@ static inline int64_t zt_core_now(const struct zt_core *c)
 /* A time stamp that workers write while holding the core lock for
  * reading (several at once): a relaxed atomic store, a plain mov on x86. */
 #define ZT_STORE(field, value) __atomic_store_n(&(field), (value), __ATOMIC_RELAXED)
+/* ... and what other workers read of them meanwhile */
+#define ZT_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /* peer.c: peers, paths, choosing paths */
 struct zt_peer *zt_peer_find(const struct zt_core *c, uint64_t address);

@@ -212,12 +212,12 @@ void zt_paths_free(struct zt_core *c)
 
 bool zt_path_alive(const struct zt_path *p, int64_t now)
 {
-	return now - p->last_in < ZT_PATH_ALIVE_MS;
+	return now - ZT_LOAD(p->last_in) < ZT_PATH_ALIVE_MS;
 }
 
 bool zt_peer_path_expired(const struct zt_peer_path *pp, int64_t now)
 {
-	return now - pp->last_receive >= ZT_PATH_EXPIRE_MS;
+	return now - ZT_LOAD(pp->last_receive) >= ZT_PATH_EXPIRE_MS;
 }
 
 struct zt_peer_path *zt_peer_path_find(struct zt_peer *p, const struct zt_path *path)
@@ -288,7 +288,7 @@ void zt_peer_paths_prune(struct zt_peer *p, int64_t now)
 static uint64_t path_quality(const struct zt_peer_path *pp, int64_t now)
 {
 	const struct zt_path *path = pp->path;
-	uint64_t latency = pp->latency, age = now - path->last_in;
+	uint64_t latency = pp->latency, age = now - ZT_LOAD(path->last_in);
 
 	if (age > 140000)
 		age = 140000;
