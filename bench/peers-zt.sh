@@ -35,6 +35,8 @@
 #   zt-salsa       Salsa20/12-Poly1305 instead of AES-GMAC-SIV
 #                  (node cipher: salsa2012)
 #   zt-all-off     all of the above at once
+#   zt-workers     a data-path loop per CPU instead of one (node workers:
+#                  auto; not a technique switched off, the one switched on)
 #
 # Topology inside the harness's two namespaces: a root and a network
 # controller run in namespace A on other UDP ports (9994, 9995) and are not
@@ -167,5 +169,6 @@ zt_variant zt-no-offload "no TAP offloads (tap offload: false)" "" "" ", offload
 zt_variant zt-no-tapgro "no TAP GRO (tap gro: false)" "" "" ", gro: false"
 zt_variant zt-no-udpgso "no UDP GSO/GRO (udp gso: false, gro: false)" "" ", gso: false, gro: false" ""
 zt_variant zt-salsa "Salsa20/12-Poly1305 (cipher: salsa2012)" ", cipher: salsa2012" "" ""
+zt_variant zt-workers "one data-path loop per CPU (node workers: auto)" ", workers: auto" "" ""
 zt_variant zt-all-off "every technique off" ", cipher: salsa2012" ", batch: 1, gso: false, gro: false" \
 	", batch: 1, offload: false"
