@@ -41,11 +41,13 @@ struct ring {
  * so no two threads may use one key. */
 #define LANE_KEYS 64
 
+struct lane_key {
+	uint64_t address;              /* 0: empty */
+	struct zt_peer_key key;
+};
+
 struct lane_keys {
-	struct {
-		uint64_t address;      /* 0: empty */
-		struct zt_peer_key key;
-	} slot[LANE_KEYS];
+	struct lane_key slot[LANE_KEYS];
 };
 
 struct worker {
@@ -79,7 +81,7 @@ struct zt_workers {
 const struct zt_peer_key *zt_lane_key(struct zt_lane *l, const struct zt_peer *p)
 {
 	uint64_t a = p->id.address;
-	typeof(l->keys->slot[0]) *s;
+	struct lane_key *s;
 
 	if (!l->keys)
 		return &p->key;
