@@ -414,6 +414,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	c->loop = loop;
 	c->home = strdup(conf->home);
 	c->salsa_only = conf->salsa_only;
+	zt_spin_init(&c->spin, loop, conf->busy_poll_us);
 	if (conf->planet)
 		c->planet_path = strdup(conf->planet);
 	else
@@ -474,6 +475,7 @@ int zt_core_start(struct zt_core *c)
 	ev_prepare_init(&c->flush, core_flush);
 	c->flush.data = c;
 	ev_prepare_start(c->loop, &c->flush);
+	zt_spin_start(&c->spin);
 	c->started = true;
 	return 0;
 }
@@ -484,6 +486,7 @@ void zt_core_stop(struct zt_core *c)
 		return;
 	ev_timer_stop(c->loop, &c->tick);
 	ev_prepare_stop(c->loop, &c->flush);
+	zt_spin_stop(&c->spin);
 	zt_vl1_flush(c);
 	c->started = false;
 }

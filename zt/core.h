@@ -14,6 +14,7 @@
 #include <zt/world.h>
 
 #include "internal.h"
+#include "spin.h"
 
 /* What we advertise: 12 since suite 3 (AES-GMAC-SIV) is implemented. */
 #define ZT_PROTO_VERSION 12
@@ -106,6 +107,7 @@ struct zt_core_conf {
 	unsigned n_orbit;              /* moons to orbit: id and a seed root */
 	struct { uint64_t id, seed; } orbit[ZT_MAX_MOONS];
 	bool salsa_only;               /* never send AES-GMAC-SIV (cipher: salsa2012) */
+	unsigned busy_poll_us;         /* busy-poll window after activity; 0: off */
 };
 struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop);
 int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi);
@@ -198,6 +200,7 @@ struct zt_core {
 	void *ctl_state;
 	ev_timer tick;
 	ev_prepare flush;              /* sends queued datagrams before the loop sleeps */
+	struct zt_spin spin;           /* busy-poll after datagrams and frames */
 	int64_t last_ping_check, last_housekeeping, last_upstream_receive;
 	bool started, cache_warned;
 	uint64_t counters[ZT_C_COUNT];

@@ -574,6 +574,7 @@ static void port_rx(void *arg, struct zt_inst *from, struct zt_frame *f, unsigne
 	int64_t now = zt_core_now(n->core);
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
 
+	zt_spin_kick(&n->core->spin);
 	for (unsigned i = 0; i < count; i++) {
 		const uint8_t *to = f[i].data, *src = f[i].data + 6;
 		uint8_t *payload = f[i].data + 14;

@@ -1,6 +1,6 @@
 /* The pipeline: reads ztd.yaml into module instances and chains.
  *
- *   node:       { home, planet, orbit, log-level, syslog, cipher }
+ *   node:       { home, planet, orbit, log-level, syslog, cipher, busy-poll }
  *   modules:    { path: [dirs] }
  *   transports, nat, stores, policies, services:   lists of instances
  *   networks:   [ { id, iface: instance, ingress: chain, egress: chain } ]
@@ -362,12 +362,24 @@ static void pl_orbit(struct zt_pipeline *p, struct zt_node *list)
 	}
 }
 
+/* busy-poll: a whole number of microseconds, not a duration: a bare
+ * duration means seconds, and this is never more than a few ms. */
+static void pl_busy_poll(struct zt_pipeline *p, const struct zt_node *v)
+{
+	uint64_t us;
+
+	if (zt_parse_uint(zt_node_scalar(v), &us) < 0 || us > ZT_SPIN_MAX_USEC)
+		zt_node_error(v, "must be microseconds from 0 (off) to %u", ZT_SPIN_MAX_USEC);
+	else
+		p->core_conf.busy_poll_us = us;
+}
+
 static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 {
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	if (n->type != ZT_NODE_MAP) {
-		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher)");
+		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, busy-poll)");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -407,8 +419,10 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 				p->core_conf.salsa_only = true;
 			else
 				zt_node_error(v, "must be aes-gmac-siv or salsa2012");
+		} else if (strcmp(k, "busy-poll") == 0) {
+			pl_busy_poll(p, v);
 		} else {
-			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher)", k);
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, busy-poll)", k);
 		}
 	}
 }
@@ -489,6 +503,7 @@ struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
 	if (!p)
 		return NULL;
 	p->log_level = ZT_LOG_INFO;
+	p->core_conf.busy_poll_us = ZT_SPIN_DEFAULT_USEC;
 	p->conf = zt_conf_parse(file, NULL, false);
 	p->kernel = zt_kernel_new(loop);
 	if (!p->conf || !p->kernel)
@@ -628,10 +643,11 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	fprintf(out, "config %s\n", p->conf->file);
-	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n",
+	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
+		"    busy-poll: %u\n",
 		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
 		levels[p->log_level], p->use_syslog ? "true" : "false",
-		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv");
+		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv", p->core_conf.busy_poll_us);
 	fprintf(out, "instances (in start order)\n");
 	for (size_t i = 0; i < p->n_insts; i++) {
 		const struct pl_inst *pi = &p->insts[i];

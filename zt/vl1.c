@@ -1304,6 +1304,7 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 
 	if (t == c->n_transports)
 		return;
+	zt_spin_kick(&c->spin);
 	for (unsigned i = 0; i < n; i++)
 		dgram_in(c, t, &d[i], now);
 }
