@@ -363,7 +363,7 @@ static void pl_orbit(struct zt_pipeline *p, struct zt_node *list)
 }
 
 /* busy-poll: a whole number of microseconds, not a duration: a bare
- * duration means seconds, and this is never more than a few ms. */
+ * duration means seconds, and this is at most 10 ms. */
 static void pl_busy_poll(struct zt_pipeline *p, const struct zt_node *v)
 {
 	uint64_t us;

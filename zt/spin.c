@@ -13,7 +13,6 @@ static void spin_idle(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct zt_spin *s = w->data;
 
-	(void)revents;
 	if (ev_now(loop) - s->last >= s->window)
 		ev_idle_stop(loop, w);
 	else

@@ -10,7 +10,7 @@
 #include <ev.h>
 
 #define ZT_SPIN_MAX_USEC 10000
-#define ZT_SPIN_DEFAULT_USEC 0      /* node busy-poll when not set */
+#define ZT_SPIN_DEFAULT_USEC 100    /* node busy-poll when not set */
 
 struct zt_spin {
 	struct ev_loop *loop;
