@@ -34,6 +34,8 @@
 #                  gro: false)
 #   zt-salsa       Salsa20/12-Poly1305 instead of AES-GMAC-SIV
 #                  (node cipher: salsa2012)
+#   zt-no-busypoll the loop sleeps as soon as it has nothing to do, instead of
+#                  polling for a while after traffic (node busy-poll: 0)
 #   zt-all-off     all of the above at once
 #
 # Topology inside the harness's two namespaces: a root and a network
@@ -167,5 +169,6 @@ zt_variant zt-no-offload "no TAP offloads (tap offload: false)" "" "" ", offload
 zt_variant zt-no-tapgro "no TAP GRO (tap gro: false)" "" "" ", gro: false"
 zt_variant zt-no-udpgso "no UDP GSO/GRO (udp gso: false, gro: false)" "" ", gso: false, gro: false" ""
 zt_variant zt-salsa "Salsa20/12-Poly1305 (cipher: salsa2012)" ", cipher: salsa2012" "" ""
-zt_variant zt-all-off "every technique off" ", cipher: salsa2012" ", batch: 1, gso: false, gro: false" \
+zt_variant zt-no-busypoll "no busy-poll after traffic (busy-poll: 0)" ", busy-poll: 0" "" ""
+zt_variant zt-all-off "every technique off" ", cipher: salsa2012, busy-poll: 0" ", batch: 1, gso: false, gro: false" \
 	", batch: 1, offload: false"
