@@ -34,6 +34,8 @@
 #                  gro: false)
 #   zt-salsa       Salsa20/12-Poly1305 instead of AES-GMAC-SIV
 #                  (node cipher: salsa2012)
+#   zt-no-busypoll the loop sleeps as soon as it has nothing to do, instead of
+#                  polling for a while after traffic (node busy-poll: 0)
 #   zt-all-off     all of the above at once
 #   zt-workers     a data-path loop per CPU instead of one (node workers:
 #                  auto; not a technique switched off, the one switched on)
@@ -170,5 +172,6 @@ zt_variant zt-no-tapgro "no TAP GRO (tap gro: false)" "" "" ", gro: false"
 zt_variant zt-no-udpgso "no UDP GSO/GRO (udp gso: false, gro: false)" "" ", gso: false, gro: false" ""
 zt_variant zt-salsa "Salsa20/12-Poly1305 (cipher: salsa2012)" ", cipher: salsa2012" "" ""
 zt_variant zt-workers "one data-path loop per CPU (node workers: auto)" ", workers: auto" "" ""
-zt_variant zt-all-off "every technique off" ", cipher: salsa2012" ", batch: 1, gso: false, gro: false" \
+zt_variant zt-no-busypoll "no busy-poll after traffic (busy-poll: 0)" ", busy-poll: 0" "" ""
+zt_variant zt-all-off "every technique off" ", cipher: salsa2012, busy-poll: 0" ", batch: 1, gso: false, gro: false" \
 	", batch: 1, offload: false"

@@ -415,6 +415,8 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	c->loop = loop;
 	c->home = strdup(conf->home);
 	c->salsa_only = conf->salsa_only;
+	zt_spin_init(&c->spin, loop, conf->busy_poll_us);
+	c->busy_poll_us = conf->busy_poll_us;
 	if (conf->planet)
 		c->planet_path = strdup(conf->planet);
 	else
@@ -486,6 +488,7 @@ int zt_core_start(struct zt_core *c)
 	ev_prepare_init(&c->flush, core_flush);
 	c->flush.data = c;
 	ev_prepare_start(c->loop, &c->flush);
+	zt_spin_start(&c->spin);
 	if ((rc = zt_workers_start(c)) < 0) {
 		zt_logf(ZT_LOG_ERR, "cannot start %u data-path workers: %s", c->workers - 1, strerror(-rc));
 		zt_core_stop(c);
@@ -502,6 +505,7 @@ void zt_core_stop(struct zt_core *c)
 	zt_workers_stop(c);
 	ev_timer_stop(c->loop, &c->tick);
 	ev_prepare_stop(c->loop, &c->flush);
+	zt_spin_stop(&c->spin);
 	zt_vl1_flush(c);
 	c->started = false;
 }

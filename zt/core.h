@@ -14,6 +14,7 @@
 #include <zt/world.h>
 
 #include "internal.h"
+#include "spin.h"
 
 /* What we advertise: 12 since suite 3 (AES-GMAC-SIV) is implemented. */
 #define ZT_PROTO_VERSION 12
@@ -124,6 +125,7 @@ struct zt_core_conf {
 	struct { uint64_t id, seed; } orbit[ZT_MAX_MOONS];
 	bool salsa_only;               /* never send AES-GMAC-SIV (cipher: salsa2012) */
 	unsigned workers;              /* data-path loops, the main one included */
+	unsigned busy_poll_us;         /* busy-poll window after activity; 0: off */
 };
 struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop);
 int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi);
@@ -220,6 +222,8 @@ struct zt_core {
 	void *ctl_state;
 	ev_timer tick;
 	ev_prepare flush;              /* sends queued datagrams before the loop sleeps */
+	struct zt_spin spin;           /* busy-poll after datagrams and frames */
+	unsigned busy_poll_us;         /* the workers' loops poll as long */
 	int64_t last_ping_check, last_housekeeping, last_upstream_receive;
 	bool started, cache_warned;
 	uint64_t counters[ZT_C_COUNT];

@@ -641,6 +641,7 @@ static void port_rx(void *arg, struct zt_inst *from, struct zt_frame *f, unsigne
 	struct zt_core *c = n->core;
 	int64_t now = zt_core_now(c);
 
+	zt_spin_kick(&c->spin);
 	zt_workers_read(c);
 	for (unsigned i = 0; i < count; i++) {
 		if (c->pool && zt_lane_frame_out(&c->lane, n, &f[i], now))

@@ -1,6 +1,6 @@
 /* The pipeline: reads ztd.yaml into module instances and chains.
  *
- *   node:       { home, planet, orbit, log-level, syslog, cipher }
+ *   node:       { home, planet, orbit, log-level, syslog, cipher, busy-poll }
  *   modules:    { path: [dirs] }
  *   transports, nat, stores, policies, services:   lists of instances
  *   networks:   [ { id, iface: instance, ingress: chain, egress: chain } ]
@@ -366,23 +366,32 @@ static void pl_orbit(struct zt_pipeline *p, struct zt_node *list)
 }
 
 /* node.workers: data-path loops, "auto" for one per online CPU. */
-static void pl_workers(struct zt_pipeline *p, struct zt_node *v, const char *s)
+static void pl_workers(struct zt_pipeline *p, const struct zt_node *v)
 {
-	char *end;
-	unsigned long n;
+	const char *s = zt_node_scalar(v);
+	uint64_t n;
 
 	if (s && strcmp(s, "auto") == 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 		p->core_conf.workers = cpus < 1 ? 1 : cpus > ZT_MAX_WORKERS ? ZT_MAX_WORKERS : (unsigned)cpus;
-		return;
-	}
-	errno = 0;
-	n = s ? strtoul(s, &end, 10) : 0;
-	if (!s || !*s || *end || errno || n < 1 || n > ZT_MAX_WORKERS)
+	} else if (zt_parse_uint(s, &n) < 0 || n < 1 || n > ZT_MAX_WORKERS) {
 		zt_node_error(v, "must be auto or a number of data-path loops from 1 to %d", ZT_MAX_WORKERS);
-	else
+	} else {
 		p->core_conf.workers = (unsigned)n;
+	}
+}
+
+/* busy-poll: a whole number of microseconds, not a duration: a bare
+ * duration means seconds, and this is at most 10 ms. */
+static void pl_busy_poll(struct zt_pipeline *p, const struct zt_node *v)
+{
+	uint64_t us;
+
+	if (zt_parse_uint(zt_node_scalar(v), &us) < 0 || us > ZT_SPIN_MAX_USEC)
+		zt_node_error(v, "must be microseconds from 0 (off) to %u", ZT_SPIN_MAX_USEC);
+	else
+		p->core_conf.busy_poll_us = us;
 }
 
 static void pl_node(struct zt_pipeline *p, struct zt_node *n)
@@ -390,7 +399,7 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	if (n->type != ZT_NODE_MAP) {
-		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, workers)");
+		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, workers, busy-poll)");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -424,7 +433,7 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 			if (!s || zt_parse_bool(s, &p->use_syslog) < 0)
 				zt_node_error(v, "must be true or false");
 		} else if (strcmp(k, "workers") == 0) {
-			pl_workers(p, v, s);
+			pl_workers(p, v);
 		} else if (strcmp(k, "cipher") == 0) {
 			if (s && strcmp(s, "aes-gmac-siv") == 0)
 				p->core_conf.salsa_only = false;
@@ -432,8 +441,10 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 				p->core_conf.salsa_only = true;
 			else
 				zt_node_error(v, "must be aes-gmac-siv or salsa2012");
+		} else if (strcmp(k, "busy-poll") == 0) {
+			pl_busy_poll(p, v);
 		} else {
-			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, workers)", k);
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, workers, busy-poll)", k);
 		}
 	}
 }
@@ -514,6 +525,7 @@ struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
 	if (!p)
 		return NULL;
 	p->log_level = ZT_LOG_INFO;
+	p->core_conf.busy_poll_us = ZT_SPIN_DEFAULT_USEC;
 	p->conf = zt_conf_parse(file, NULL, false);
 	p->kernel = zt_kernel_new(loop);
 	if (!p->conf || !p->kernel)
@@ -696,10 +708,11 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 
 	fprintf(out, "config %s\n", p->conf->file);
 	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
-		"    workers: %u\n",
+		"    workers: %u\n    busy-poll: %u\n",
 		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
 		levels[p->log_level], p->use_syslog ? "true" : "false",
-		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv", p->core_conf.workers ? p->core_conf.workers : 1);
+		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv", p->core_conf.workers ? p->core_conf.workers : 1,
+		p->core_conf.busy_poll_us);
 	fprintf(out, "instances (in start order)\n");
 	for (size_t i = 0; i < p->n_insts; i++) {
 		const struct pl_inst *pi = &p->insts[i];

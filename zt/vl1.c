@@ -1359,6 +1359,7 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 
 	if (t == c->n_transports)
 		return;
+	zt_spin_kick(&c->spin);
 	if (c->pool) {
 		zt_workers_main_rx(c, t, d, n, now);
 		return;

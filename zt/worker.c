@@ -58,6 +58,7 @@ struct worker {
 	bool running;
 	ev_async stop, wake;
 	ev_prepare flush;
+	struct zt_spin spin;           /* node busy-poll, on this loop */
 	struct zt_transport_ref transports[ZT_MAX_TRANSPORTS];
 	struct ring ring;
 	struct lane_keys keys;
@@ -333,6 +334,7 @@ static void worker_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsig
 	int64_t now = (int64_t)(ev_now(w->loop) * 1000.0);
 	unsigned t = 0;
 
+	zt_spin_kick(&w->spin);
 	while (t < c->n_transports && w->transports[t].zi != from)
 		t++;
 	for (unsigned i = 0; i < n; i++) {
@@ -368,6 +370,7 @@ void zt_workers_port_rx(void *ctx, struct zt_inst *from, struct zt_frame *f, uns
 			w = c->pool->w[i];
 	if (!w)
 		return;
+	zt_spin_kick(&w->spin);
 	for (unsigned i = 0; i < n; i++) {
 		int64_t now = (int64_t)(ev_now(w->loop) * 1000.0);
 		struct handoff *h;
@@ -462,6 +465,7 @@ static void *worker_main(void *arg)
 	pthread_rwlock_rdlock(&w->pool->lock);
 	worker_queues(w, true);
 	ev_prepare_start(w->loop, &w->flush);
+	zt_spin_start(&w->spin);
 	ev_async_start(w->loop, &w->stop);
 	ev_async_start(w->loop, &w->wake);
 	ev_set_userdata(w->loop, w);
@@ -471,6 +475,7 @@ static void *worker_main(void *arg)
 	zt_lane_flush(&w->lane);
 	worker_queues(w, false);
 	ev_prepare_stop(w->loop, &w->flush);
+	zt_spin_stop(&w->spin);
 	ev_async_stop(w->loop, &w->stop);
 	ev_async_stop(w->loop, &w->wake);
 	pthread_rwlock_unlock(&w->pool->lock);
@@ -503,6 +508,7 @@ static struct worker *worker_new(struct zt_workers *pool, unsigned index)
 	w->lane.tx = w->tx;
 	w->lane.buf = w->buf;
 	w->lane.keys = &w->keys;
+	zt_spin_init(&w->spin, w->loop, pool->core->busy_poll_us);
 	ev_async_init(&w->stop, on_stop);
 	ev_async_init(&w->wake, on_wake);
 	ev_prepare_init(&w->flush, worker_flush);
