@@ -278,7 +278,10 @@ void zt_peers_housekeep(struct zt_core *c, int64_t now);
 /* vl1.c: sending on a lane (the main loop's or a worker's) */
 void zt_lane_flush(struct zt_lane *l);
 void zt_lane_packet_id(struct zt_lane *l, uint8_t out[8]);
-unsigned zt_lane_suite(struct zt_lane *l, const struct zt_peer *p, uint8_t verb);
+/* Give a built packet its id and suite, encrypt a HELLO's tail (from
+ * hello_tail, 0: none) and armor it with key.  Its length or -errno. */
+int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, const struct zt_peer *p, uint8_t *pkt,
+		 size_t len, size_t hello_tail);
 /* An armored packet on a path, cut into fragments if it is longer than the MTU. */
 bool zt_lane_send_packet(struct zt_lane *l, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now);
 /* vl1.c: a packet a worker authenticated and leaves to the main loop */

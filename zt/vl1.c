@@ -147,7 +147,7 @@ void zt_lane_packet_id(struct zt_lane *l, uint8_t out[8])
 }
 
 /* The suite a packet to p goes with (§2.4). */
-unsigned zt_lane_suite(struct zt_lane *l, const struct zt_peer *p, uint8_t verb)
+static unsigned lane_suite(struct zt_lane *l, const struct zt_peer *p, uint8_t verb)
 {
 	if (verb == ZT_VERB_HELLO)
 		return ZT_SUITE_POLY1305_NONE;
@@ -168,20 +168,30 @@ static void pkt_begin(struct zt_core *c, struct zt_wr *w, uint64_t dest, uint8_t
 	zt_hdr_write(w, &h);
 }
 
-/* Give a built packet its id, encrypt a HELLO's tail, armor it for p and
- * remember its id for replies.  Returns its length or -errno. */
+/* Give a built packet on lane l its id and suite, encrypt a HELLO's tail
+ * and armor it with key for p.  Returns its length or -errno. */
+int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, const struct zt_peer *p, uint8_t *pkt,
+		 size_t len, size_t hello_tail)
+{
+	unsigned suite = lane_suite(l, p, pkt[ZT_HDR_VERB]);
+
+	zt_lane_packet_id(l, pkt);
+	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, len > ZT_MTU_DEFAULT);
+	if (hello_tail && zt_hello_crypt(key, pkt, len, hello_tail) < 0)
+		return -EINVAL;
+	if (zt_armor(key, pkt, len, suite) < 0)
+		return -EIO;
+	return (int)len;
+}
+
+/* ... on the main loop, remembering its id for replies. */
 static int pkt_seal(struct zt_core *c, struct zt_peer *p, uint8_t *pkt, size_t len, size_t hello_tail)
 {
-	unsigned suite = zt_lane_suite(&c->lane, p, pkt[ZT_HDR_VERB]);
+	int rc = zt_lane_seal(&c->lane, &p->key, p, pkt, len, hello_tail);
 
-	zt_lane_packet_id(&c->lane, pkt);
-	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, len > ZT_MTU_DEFAULT);
-	if (hello_tail && zt_hello_crypt(&p->key, pkt, len, hello_tail) < 0)
-		return -EINVAL;
-	if (zt_armor(&p->key, pkt, len, suite) < 0)
-		return -EIO;
-	expect_record(c, pkt);
-	return (int)len;
+	if (rc >= 0)
+		expect_record(c, pkt);
+	return rc;
 }
 
 /* Where a packet for p goes: its best direct path, else through the best
@@ -393,7 +403,6 @@ static void rxq_add(struct zt_core *c, uint64_t src, const uint8_t *pkt, size_t 
 	whois_send(c, src, now);
 }
 
-static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now);
 static bool path_usable_for(const struct zt_core *c, const struct zt_peer *p, const union zt_sockaddr *a);
 
 /* An identity arrived: send and process what waited for it. */
@@ -427,7 +436,7 @@ static void queues_flush(struct zt_core *c, struct zt_peer *p, int64_t now)
 		}
 		if (c->rxq[i].at && c->rxq[i].address == p->id.address) {
 			c->rxq[i].at = 0;
-			packet_in(c, c->rxq[i].pkt, c->rxq[i].len, c->rxq[i].path, now);
+			zt_vl1_packet_in(c, c->rxq[i].pkt, c->rxq[i].len, c->rxq[i].path, now);
 		}
 	}
 }
@@ -1105,7 +1114,7 @@ static struct zt_peer *hello_new_peer(struct zt_core *c, uint8_t *pkt, size_t le
 static void packet_accept(struct zt_core *c, struct rx *r, bool authenticated_hello);
 
 /* Process one whole packet addressed to us. */
-static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
+void zt_vl1_packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
 {
 	struct zt_hdr h;
 	struct rx r = { .path = path, .pkt = pkt, .len = len, .now = now };
@@ -1135,11 +1144,6 @@ static void packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_pat
 		return;
 	}
 	packet_accept(c, &r, authenticated_hello);
-}
-
-void zt_vl1_packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
-{
-	packet_in(c, pkt, len, path, now);
 }
 
 /* A packet a worker has dearmored and left to the main loop. */
@@ -1296,7 +1300,7 @@ static unsigned transport_index(const struct zt_core *c, const struct zt_inst *z
 	return c->n_transports;
 }
 
-static void dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t now)
+void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t now)
 {
 	uint8_t *p = d->data;
 	size_t len = d->len;
@@ -1335,7 +1339,7 @@ static void dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t 
 			return;
 		}
 		if (kind == ZT_DGRAM_PACKET) {
-			packet_in(c, p, len, path, now);
+			zt_vl1_packet_in(c, p, len, path, now);
 			return;
 		}
 	}
@@ -1343,12 +1347,7 @@ static void dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t 
 	if (n < 0)
 		ZT_COUNT(c, rx_bad_fragment);
 	else if (n > 0)
-		packet_in(c, whole, n, path, now);
-}
-
-void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t now)
-{
-	dgram_in(c, t, d, now);
+		zt_vl1_packet_in(c, whole, n, path, now);
 }
 
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
@@ -1365,7 +1364,7 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
-		dgram_in(c, t, &d[i], now);
+		zt_vl1_dgram_in(c, t, &d[i], now);
 }
 
 /* ---- timers (§7.2, §7.4, §7.5) ---- */

@@ -121,16 +121,12 @@ bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp,
 	const struct zt_peer_key *key = zt_lane_key(l, p);
 	size_t len = ZT_HDR_PAYLOAD + pl_len;
 	struct zt_wr w;
-	unsigned suite;
 
 	if (!key)
 		return false;
 	zt_wr_init(&w, l->tx, ZT_HDR_PAYLOAD);
 	zt_hdr_write(&w, &h);
-	suite = zt_lane_suite(l, p, verb);
-	zt_lane_packet_id(l, l->tx);
-	l->tx[ZT_HDR_FLAGS] = zt_flags_make(suite, len > ZT_MTU_DEFAULT);
-	if (zt_armor(key, l->tx, len, suite) < 0) {
+	if (zt_lane_seal(l, key, p, l->tx, len, 0) < 0) {
 		ZT_LANE_COUNT(l, tx_failed);
 		return true;
 	}
@@ -364,6 +360,7 @@ void zt_workers_port_rx(void *ctx, struct zt_inst *from, struct zt_frame *f, uns
 	struct zt_network *net = ctx;
 	struct zt_core *c = zt_network_core(net);
 	struct worker *w = NULL;
+	int64_t now;
 
 	for (unsigned i = 1; i < c->pool->n && !w; i++)
 		if (zt_network_queue(net, i) == from)
@@ -371,8 +368,8 @@ void zt_workers_port_rx(void *ctx, struct zt_inst *from, struct zt_frame *f, uns
 	if (!w)
 		return;
 	zt_spin_kick(&w->spin);
+	now = (int64_t)(ev_now(w->loop) * 1000.0);
 	for (unsigned i = 0; i < n; i++) {
-		int64_t now = (int64_t)(ev_now(w->loop) * 1000.0);
 		struct handoff *h;
 
 		if (zt_lane_frame_out(&w->lane, net, &f[i], now) || !(h = handoff_slot(w, HO_FRAME, f[i].len)))
