@@ -50,12 +50,9 @@ for n in a:true b:true c:false; do
 	zt_networks="networks:
   - id: \"$net\"
     iface: { use: tap, name: zt0, offload: ${n#*:} }" zt_start "${n%:*}"
-	ctl_api -X POST -d '{"authorized":true}' \
-		"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address "${n%:*}")" > /dev/null
+	zt_authorize true "${n%:*}"
 done
-status() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r .status; }
-is_status() { [ "$(status "$1")" = "$2" ]; }
-for n in a b c; do zt_wait 30 is_status $n OK || bail "$n is not configured ($(status $n))"; done
+for n in a b c; do zt_wait 30 zt_is_status $n OK || bail "$n is not configured ($(zt_net_status $n))"; done
 mtus=""
 for n in a b c; do
 	eval "mac_$n=\$(ns_exec $n cat /sys/class/net/zt0/address)"
@@ -66,8 +63,8 @@ done
 is "$mtus" " 2800 2800 2800" "the ports' MTU is the network's, 2800"
 like "$(grep 'zt0: index' "$ns_tmp/a/log") / $(grep 'zt0: index' "$ns_tmp/c/log")" \
 	"offloads on.* / .*offloads off" "a's port has offloads on, c's off"
-ip4_b=$(zt_api b "http://127.0.0.1:9993/network/$net" | jq -r '.assignedAddresses[0]' | cut -d/ -f1)
-ip4_c=$(zt_api c "http://127.0.0.1:9993/network/$net" | jq -r '.assignedAddresses[0]' | cut -d/ -f1)
+ip4_b=$(zt_net_ip b)
+ip4_c=$(zt_net_ip c)
 # the first unicast between two members waits for their paths: let them form
 zt_wait 20 ns_exec a ping -c 1 -W 1 "$ip4_b" && zt_wait 20 ns_exec a ping -c 1 -W 1 "$ip4_c" &&
 	zt_wait 20 ns_exec c ping -c 1 -W 1 -I zt0 "$(zt_api a "http://127.0.0.1:9993/network/$net" |

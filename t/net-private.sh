@@ -31,19 +31,13 @@ zt_networks="networks:
   - id: \"$(zt_address ctl)0000ff\"
     iface: { use: tap, name: zt0 }" zt_start x
 
-status() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r .status; }
-is_status() { [ "$(status "$1")" = "$2" ]; }
-zt_wait 30 is_status a ACCESS_DENIED; ok $? "a is refused before authorization ($(status a))"
+zt_wait 30 zt_is_status a ACCESS_DENIED; ok $? "a is refused before authorization ($(zt_net_status a))"
 is "$(ns_exec a ip -4 -o addr show dev zt0 | wc -l)" 0 "a has no address before authorization"
 
-for n in a b; do
-	ctl_api -X POST -d '{"authorized":true}' \
-		"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address $n)" > /dev/null
-done
-zt_wait 30 is_status a OK; ok $? "a is configured once authorized"
-zt_wait 30 is_status b OK; ok $? "b is configured once authorized"
-ip_of() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r '.assignedAddresses[0]' | cut -d/ -f1; }
-ipa=$(ip_of a); ipb=$(ip_of b)
+zt_authorize true a b
+zt_wait 30 zt_is_status a OK; ok $? "a is configured once authorized"
+zt_wait 30 zt_is_status b OK; ok $? "b is configured once authorized"
+ipa=$(zt_net_ip a); ipb=$(zt_net_ip b)
 like "$ipa $ipb" '^198\.19\.1\.[0-9]+ 198\.19\.1\.[0-9]+$' "addresses from the pool ($ipa, $ipb)"
 zt_wait 10 sh -c "ip netns exec $(ns_name a) ip -4 -o addr show dev zt0 | grep -q '$ipa/24'"
 ok $? "a's TAP port carries $ipa/24"
@@ -69,12 +63,10 @@ fi
 ns_exec x ping -c 2 -W 1 "$ipb" > /dev/null 2>&1
 ok $(( $? == 0 )) "a node outside the network reaches nothing"
 
-ctl_api -X POST -d '{"authorized":false}' \
-	"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address b)" > /dev/null
+zt_authorize false b
 blocked() { ! ns_exec a ping -c 1 -W 1 "$ipb" > /dev/null 2>&1; }
 zt_wait 60 blocked; ok $? "a deauthorized member is cut off"
-ctl_api -X POST -d '{"authorized":true}' \
-	"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address b)" > /dev/null
+zt_authorize true b
 zt_wait 90 ns_exec a ping -c 1 -W 1 "$ipb"; ok $? "reauthorized, it is reachable again"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; zt_log b; }
 tap_done

@@ -31,17 +31,11 @@ join="networks:
     ingress: [ { use: rules } ]"
 zt_networks=$join zt_start a
 zt_networks=$join zt_start b
-for n in a b; do
-	ctl_api -X POST -d '{"authorized":true}' \
-		"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address $n)" > /dev/null
-done
-status() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r .status; }
-is_status() { [ "$(status "$1")" = "$2" ]; }
-ip_of() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r '.assignedAddresses[0]' | cut -d/ -f1; }
-has_ip() { like_ip=$(ip_of "$1"); [ -n "$like_ip" ] && [ "$like_ip" != null ]; }
-zt_wait 30 is_status a OK && zt_wait 30 is_status b OK && zt_wait 30 has_ip a && zt_wait 30 has_ip b
+zt_authorize true a b
+has_ip() { like_ip=$(zt_net_ip "$1"); [ -n "$like_ip" ] && [ "$like_ip" != null ]; }
+zt_wait 30 zt_is_status a OK && zt_wait 30 zt_is_status b OK && zt_wait 30 has_ip a && zt_wait 30 has_ip b
 ok $? "both members are configured"
-ipa=$(ip_of a); ipb=$(ip_of b)
+ipa=$(zt_net_ip a); ipb=$(zt_net_ip b)
 zt_wait 10 sh -c "ip netns exec $(ns_name b) ip -4 -o addr show dev zt0 | grep -q '$ipb/24'"
 
 tcp_ok() {

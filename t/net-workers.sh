@@ -32,16 +32,10 @@ zt_node_extra="workers: 4" zt_start b
 zt_node_extra="workers: 1" zt_networks=$join zt_start c
 zt_api b -X POST "http://127.0.0.1:9993/network/$net" > /dev/null
 
-for n in a b c; do
-	ctl_api -X POST -d '{"authorized":true}' \
-		"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address $n)" > /dev/null
-done
-status() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r .status; }
-is_ok() { [ "$(status "$1")" = OK ]; }
-zt_wait 30 is_ok a && zt_wait 30 is_ok b && zt_wait 30 is_ok c
+zt_authorize true a b c
+zt_wait 30 zt_is_status a OK && zt_wait 30 zt_is_status b OK && zt_wait 30 zt_is_status c OK
 ok $? "a, b (joined at run time) and c are configured"
-ip_of() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r '.assignedAddresses[0]' | cut -d/ -f1; }
-ipa=$(ip_of a); ipb=$(ip_of b); ipc=$(ip_of c)
+ipa=$(zt_net_ip a); ipb=$(zt_net_ip b); ipc=$(zt_net_ip c)
 port_b=$(zt_api b "http://127.0.0.1:9993/network/$net" | jq -r .portDeviceName)
 zt_wait 20 ns_exec a ping -c 1 -W 1 "$ipb"; ok $? "a pings b"
 
@@ -103,7 +97,7 @@ zt_api b -X DELETE "http://127.0.0.1:9993/network/$net" > /dev/null
 gone() { ! ns_exec b ip link show "$port_b" > /dev/null 2>&1; }
 zt_wait 10 gone; ok $? "b leaves: its port and queues are gone"
 zt_api b -X POST "http://127.0.0.1:9993/network/$net" > /dev/null
-zt_wait 30 is_ok b && zt_wait 20 ns_exec a ping -c 1 -W 1 "$ipb"
+zt_wait 30 zt_is_status b OK && zt_wait 20 ns_exec a ping -c 1 -W 1 "$ipb"
 ok $? "b joins again and a reaches it"
 
 for n in a b; do

@@ -274,6 +274,21 @@ zt_ctl_network() {
 	ctl_api -X POST -d "$1" "http://127.0.0.1:9993/controller/network/$(zt_address ctl)______" | jq -r .id
 }
 
+# For the network whose id is in $net:
+# zt_authorize true|false NAME...: (de)authorize members on ctl
+zt_authorize() {
+	auth=$1; shift
+	for n; do
+		ctl_api -X POST -d "{\"authorized\":$auth}" \
+			"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address "$n")" > /dev/null
+	done
+}
+# zt_net_status NAME: its status at NAME; zt_is_status NAME STATUS
+zt_net_status() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r .status; }
+zt_is_status() { [ "$(zt_net_status "$1")" = "$2" ]; }
+# zt_net_ip NAME: NAME's first assigned address, without the prefix
+zt_net_ip() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r '.assignedAddresses[0]' | cut -d/ -f1; }
+
 # zt_inst_counter NAME INSTANCE KEY: the latest value of one instance's counter
 zt_inst_counter() {
 	zt_counters_dump "$1"

@@ -33,12 +33,9 @@ for n in a:$ab b:$ab c:false; do
 	zt_networks="networks:
   - id: \"$net\"
     iface: { use: tap, name: zt0, offload: ${n#*:}, gro: $gro }" zt_start "${n%:*}"
-	ctl_api -X POST -d '{"authorized":true}' \
-		"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address "${n%:*}")" > /dev/null
+	zt_authorize true "${n%:*}"
 done
-status() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r .status; }
-is_status() { [ "$(status "$1")" = "$2" ]; }
-for n in a b c; do zt_wait 30 is_status $n OK || bail "$n is not configured ($(status $n))"; done
+for n in a b c; do zt_wait 30 zt_is_status $n OK || bail "$n is not configured ($(zt_net_status $n))"; done
 ip_of() {
 	zt_api "$1" "http://127.0.0.1:9993/network/$net" |
 		jq -r ".assignedAddresses[] | select(test(\"$2\"))" | cut -d/ -f1
