@@ -307,7 +307,10 @@ static void test_rate_loop(const char *in)
 	ev_now_update(loop);
 	ok(ev_now(loop) - t0 >= 0.3, "rate: 20 frames at 50/s take at least 0.3 s");
 	diag("rate: %.3f s for %u frames", ev_now(loop) - t0, seen.n);
-	ok(seen.largest <= 2, "rate: frames come a few at a time");
+	/* Unpaced, the 20 frames would come in one batch; a loop stalled by a
+	 * busy machine may catch up a few at once, so count deliveries. */
+	ok(seen.calls >= NFRAMES / 4, "rate: frames come a few at a time");
+	diag("rate: %u deliveries, largest %u", seen.calls, seen.largest);
 	zt_inst_stop(zi);
 
 	memset(&seen, 0, sizeof seen);
