@@ -603,17 +603,13 @@ static bool ctl_set_str(char **dst, const char *s)
 	return true;
 }
 
-/* A boolean key if present: 0, or -EINVAL (wrong type). */
+/* A boolean key if present (ctl_json_bool): 0, or -EINVAL (an array or
+ * object). */
 static int ctl_get_bool(const json_t *body, const char *key, bool *out)
 {
 	const json_t *v = json_object_get(body, key);
 
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v))
-		return -EINVAL;
-	*out = json_is_true(v);
-	return 0;
+	return !v || ctl_json_bool(v, out) ? 0 : -EINVAL;
 }
 
 static int ctl_get_uint(const json_t *body, const char *key, uint64_t max, uint64_t *out)
