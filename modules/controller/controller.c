@@ -303,6 +303,14 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 			goto out;
 		}
 	}
+	/* recorded for members still waiting too, so that they show once
+	 * authorized through the API */
+	if (rq) {
+		m.v_major = (int)md.majv;
+		m.v_minor = (int)md.minv;
+		m.v_rev = (int)md.revv;
+		m.v_proto = (int)md.pv;
+	}
 	if (!m.authorized && rq) {
 		const char *type = NULL, *token = ctl_meta_token(&md);
 
@@ -326,12 +334,6 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 		}
 		ctl_error(c, rq, ZT_ERR_NETWORK_ACCESS_DENIED);
 		goto out;
-	}
-	if (rq) {
-		m.v_major = (int)md.majv;
-		m.v_minor = (int)md.minv;
-		m.v_rev = (int)md.revv;
-		m.v_proto = (int)md.pv;
 	}
 	b.store = c->store;
 	b.net = &net;
