@@ -13,7 +13,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 11
+plan 12
 
 zt_lab a:11
 
@@ -51,5 +51,9 @@ ok $? "the controller node's TAP port carries $ipc/24"
 zt_wait 20 ns_exec ctl ping -c 1 -W 1 "$ipa"; ok $? "the controller node pings a over the network"
 ns_exec a ping -c 3 -i 0.2 -W 1 "$ipc" > "$ns_tmp/ping" 2>&1
 like "$(cat "$ns_tmp/ping")" " 0% packet loss" "a pings the controller node, none lost"
+zt_stop ctl
+zt_stop a
+is "$(cat "$ns_tmp/ctl/log" "$ns_tmp/a/log" | grep -c -e 'Sanitizer' -e 'runtime error')" 0 \
+	"no sanitizer reports in ctl's and a's logs"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; }
 tap_done
