@@ -15,7 +15,7 @@ tmp=$(mktemp -d) || bail "mktemp"
 pid=""
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
-plan 65
+plan 77
 
 home=$tmp/ctl
 mkdir -p "$home"
@@ -123,8 +123,9 @@ body > "$tmp/net.before"
 is "$(req POST "/controller/network/$nw" '{"name": "x",')" 400 "bad JSON: 400"
 is "$(field '.error')" 400 "... {\"error\":400,...}"
 is "$(req POST "/controller/network/$nw" '["name"]')" 400 "a JSON array: 400"
-is "$(req POST "/controller/network/$nw" '{"name":"changed","private":"yes"}')" 400 "private: \"yes\": 400"
+is "$(req POST "/controller/network/$nw" '{"name":"changed","private":[true]}')" 400 "private: [true]: 400"
 like "$(field .description)" "private" "... the description names the key"
+is "$(req POST "/controller/network/$nw" '{"name":"changed","enableBroadcast":{}}')" 400 "enableBroadcast: {}: 400"
 is "$(req POST "/controller/network/$nw" '{"name":"changed","routes":[{"target":"198.19.1.0"}]}')" 400 "a route without /bits: 400"
 is "$(req POST "/controller/network/$nw" '{"name":"changed","ipAssignmentPools":[{"ipRangeStart":"198.19.1.1","ipRangeEnd":"fd00::1"}]}')" \
 	400 "a pool of two families: 400"
@@ -143,7 +144,7 @@ is "$(field '[.id, .address, .nwid, .authorized, .revision, .lastAuthorizedCrede
 is "$(field '.ipAssignments | tostring')" '["198.19.1.5"]' "... ipAssignments: junk and duplicate dropped"
 is "$(field '.lastAuthorizedTime > 0 and .lastDeauthorizedTime == 0')" true "... lastAuthorizedTime set"
 is "$(req GET "/controller/network/$nw/member")/$(body)" "200/{\"$m\":1}" "member list: address -> revision"
-is "$(req POST "/controller/network/$nw/member/$m" '{"authorized":"yes"}')" 400 "authorized: \"yes\": 400"
+is "$(req POST "/controller/network/$nw/member/$m" '{"authorized":[]}')" 400 "authorized: []: 400"
 is "$(req POST "/controller/network/$nw/member/$m" '{"ipAssignments":"198.19.1.6"}')" 400 "ipAssignments: a string: 400"
 req GET "/controller/network/$nw/member/$m" > /dev/null
 is "$(field '[.revision, (.ipAssignments | tostring)] | join(" ")')" '1 ["198.19.1.5"]' "... the member is unchanged"
@@ -158,6 +159,43 @@ is "$(field '[(.data | length), .meta.totalCount, .meta.authorizedCount] | join(
 is "$(req GET /unstable/controller/network)" 200 "GET /unstable/controller/network: 200"
 is "$(field "[.meta.networkCount, (.data[] | select(.id == \"$nw\") | .meta.totalMemberCount)] | join(\",\")")" \
 	"2,2" "... networkCount and member counts"
+
+# ---- booleans as 1.14 reads them (ztncui sends "true") ----
+# bools PATH KEY JQ [WRAP]: for each form, the field first set to the
+# opposite with a real boolean, then to the form; prints what it became.
+# WRAP is a jq program turning the value . into the body.
+forms='"true" "1" 1 "True" 2 "false" 0 null "yes" "" "0" 0.5'
+expect="true true true true true false false false false false false false"
+bools() {
+	out=""
+	for f in $forms; do
+		case $f in '"true"'|'"1"'|1|'"True"'|2) prev=false ;; *) prev=true ;; esac
+		req POST "$1" "$(jq -cn --argjson v "$prev" "$3")" > /dev/null
+		code=$(req POST "$1" "$(jq -cn --argjson v "$f" "$3")")
+		out="$out${out:+ }$(field "$2")"
+		[ "$code" = 200 ] || out="$out($code)"
+	done
+	echo "$out"
+}
+for k in private enableBroadcast; do
+	is "$(bools "/controller/network/$nw2" ".$k" "{\"$k\": \$v}")" "$expect" "network $k: $forms"
+done
+is "$(bools "/controller/network/$nw2" .v4AssignMode.zt '{v4AssignMode: {zt: $v}}')" "$expect" \
+	"network v4AssignMode.zt: the same forms"
+for k in rfc4193 6plane zt; do
+	is "$(bools "/controller/network/$nw2" ".v6AssignMode[\"$k\"]" "{v6AssignMode: {\"$k\": \$v}}")" "$expect" \
+		"network v6AssignMode.$k: the same forms"
+done
+for k in not or; do
+	is "$(bools "/controller/network/$nw2" ".rules[0][\"$k\"]" \
+		"{rules: [{type: \"MATCH_ETHERTYPE\", etherType: 2048, \"$k\": \$v}]}")" "$expect" \
+		"a rule's $k: the same forms"
+done
+m2=2222222222
+for k in authorized activeBridge noAutoAssignIps; do
+	is "$(bools "/controller/network/$nw2/member/$m2" ".$k" "{\"$k\": \$v}")" "$expect" "member $k: the same forms"
+done
+req DELETE "/controller/network/$nw2/member/$m2" > /dev/null
 
 # ---- restart and kill -9 ----
 snapshot() {

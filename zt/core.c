@@ -448,6 +448,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	}
 	if (identity_load(c) < 0 || worlds_load(c) < 0)
 		goto fail;
+	zt_core_public_identity(c, &c->self_peer.id);
 	peers_cache_load(c);
 	upstreams_build(c);
 	if (c->is_root)

@@ -220,6 +220,9 @@ struct zt_core {
 	unsigned n_mcast;
 	const struct zt_controller_ops *ctl_ops;
 	void *ctl_state;
+	struct zt_peer self_peer;      /* we, as the sender of packets to ourselves (vl1.c) */
+	struct zt_looped *looped;      /* those not handled yet */
+	bool looping;                  /* handling them */
 	ev_timer tick;
 	ev_prepare flush;              /* sends queued datagrams before the loop sleeps */
 	struct zt_spin spin;           /* busy-poll after datagrams and frames */
@@ -250,6 +253,8 @@ static inline int64_t zt_core_now(const struct zt_core *c)
 
 /* peer.c: peers, paths, choosing paths */
 struct zt_peer *zt_peer_find(const struct zt_core *c, uint64_t address);
+/* The same, or c->self_peer for our own address. */
+struct zt_peer *zt_peer_or_self(struct zt_core *c, uint64_t address);
 /* Make a peer from a public identity (key agreement once).  NULL if the
  * identity cannot be used (bad key) or memory is short. */
 struct zt_peer *zt_peer_add(struct zt_core *c, const struct zt_identity *id);

@@ -876,7 +876,7 @@ static void rx_revocation(struct zt_core *c, const struct zt_net_rx *r, const st
 	struct member *m;
 	int64_t cred_threshold = ZT_REV_NONE;
 
-	if (!n || !(ctl = zt_peer_find(c, zt_nwid_controller(n->id))) ||
+	if (!n || !(ctl = zt_peer_or_self(c, zt_nwid_controller(n->id))) ||
 	    !(m = member_get(n, v->target, true)) ||
 	    zt_rev_accept(v, &ctl->id, &m->com_threshold, &cred_threshold) != ZT_CRED_ACCEPTED)
 		return;
@@ -916,7 +916,7 @@ static void rx_credentials(struct zt_core *c, const struct zt_net_rx *r)
 
 		if (!n || zt_com_issued_to(&com) != r->peer->id.address)
 			continue;
-		ctl = zt_peer_find(c, zt_nwid_controller(n->id));
+		ctl = zt_peer_or_self(c, zt_nwid_controller(n->id));
 		if (!ctl || zt_com_verify(&com, &ctl->id) < 0)
 			continue;
 		m = member_get(n, r->peer->id.address, true);
@@ -968,7 +968,7 @@ static void rx_gather(struct zt_core *c, const struct zt_net_rx *r)
 	n = zt_network_find(c, nwid);
 	if (n && (flags & 0x01)) {
 		struct zt_com com;
-		struct zt_peer *ctl = zt_peer_find(c, zt_nwid_controller(nwid));
+		struct zt_peer *ctl = zt_peer_or_self(c, zt_nwid_controller(nwid));
 		struct member *m;
 
 		if (zt_com_read(&rd, &com) == 0 && ctl && zt_com_verify(&com, &ctl->id) == 0 &&

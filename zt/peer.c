@@ -46,6 +46,11 @@ struct zt_peer *zt_peer_find(const struct zt_core *c, uint64_t address)
 	return NULL;
 }
 
+struct zt_peer *zt_peer_or_self(struct zt_core *c, uint64_t address)
+{
+	return address == c->self.address ? &c->self_peer : zt_peer_find(c, address);
+}
+
 /* Double the buckets when the table is full; peers keep their addresses. */
 static int peers_grow(struct zt_core *c)
 {

@@ -210,11 +210,15 @@ static struct zt_path *route_to(struct zt_core *c, struct zt_peer *p, int64_t no
 	return pp ? pp->path : NULL;
 }
 
+static int loopback(struct zt_core *c, const struct zt_wr *w, int64_t now);
+
 /* Seal the packet in c->tx and send it on via, or on p's route. */
 static int pkt_send(struct zt_core *c, struct zt_peer *p, struct zt_wr *w, struct zt_path *via, int64_t now)
 {
 	int len;
 
+	if (p == &c->self_peer)
+		return loopback(c, w, now);
 	if (w->err)
 		return -EMSGSIZE;
 	if (!via && !(via = route_to(c, p, now))) {
@@ -444,7 +448,7 @@ static void queues_flush(struct zt_core *c, struct zt_peer *p, int64_t now)
 /* Send to an address, asking for its identity first if needed. */
 static int send_to(struct zt_core *c, uint64_t dest, struct zt_wr *w, int64_t now)
 {
-	struct zt_peer *p = zt_peer_find(c, dest);
+	struct zt_peer *p = zt_peer_or_self(c, dest);
 
 	if (p)
 		return pkt_send(c, p, w, NULL, now);
@@ -984,6 +988,78 @@ static void handle_netconf_request(struct zt_core *c, struct rx *r)
 	if (rq.nwid >> 24 != c->self.address)
 		return;
 	c->ctl_ops->request(c->ctl_state, &rq);
+}
+
+static bool dispatch(struct zt_core *c, struct rx *r);
+
+/* ---- packets to ourselves ---- */
+
+/* A node that is the controller of a network it joined asks itself for
+ * the config, as 1.14 does.  Those packets take the way of a remote
+ * peer's, unsealed, from c->self_peer: the request, the controller's OK
+ * or ERROR to it, pushed configs and revocations.  They are handled one
+ * after the other, never nested, as handling one may send the next. */
+struct zt_looped {
+	struct zt_looped *next;
+	size_t len;
+	uint8_t pkt[];
+};
+
+static bool loopback_verb(const uint8_t *pkt, size_t len)
+{
+	switch (pkt[ZT_HDR_VERB] & ZT_VERB_MASK) {
+	case ZT_VERB_NETWORK_CONFIG_REQUEST:
+	case ZT_VERB_NETWORK_CONFIG:
+	case ZT_VERB_NETWORK_CREDENTIALS:
+		return true;
+	case ZT_VERB_OK:
+	case ZT_VERB_ERROR:
+		return len > ZT_HDR_PAYLOAD && pkt[ZT_HDR_PAYLOAD] == ZT_VERB_NETWORK_CONFIG_REQUEST;
+	default:
+		return false;    /* nothing else has a reason to go to ourselves */
+	}
+}
+
+static void loopback_in(struct zt_core *c, struct zt_looped *q, int64_t now)
+{
+	struct rx r = { .peer = &c->self_peer, .pkt = q->pkt, .len = q->len, .now = now,
+			.verb = q->pkt[ZT_HDR_VERB] & ZT_VERB_MASK, .pl = q->pkt + ZT_HDR_PAYLOAD,
+			.pl_len = q->len - ZT_HDR_PAYLOAD };
+
+	for (int i = 0; i < 8; i++)
+		r.id = r.id << 8 | q->pkt[ZT_HDR_ID + i];
+	dispatch(c, &r);
+}
+
+static int loopback(struct zt_core *c, const struct zt_wr *w, int64_t now)
+{
+	struct zt_looped *q, **tail;
+
+	if (w->err)
+		return -EMSGSIZE;
+	if (!loopback_verb(w->p, w->len))
+		return -EINVAL;
+	q = malloc(sizeof *q + w->len);
+	if (!q)
+		return -ENOMEM;
+	q->next = NULL;
+	q->len = w->len;
+	memcpy(q->pkt, w->p, w->len);
+	zt_lane_packet_id(&c->lane, q->pkt);
+	expect_record(c, q->pkt);
+	for (tail = &c->looped; *tail; tail = &(*tail)->next)
+		;
+	*tail = q;
+	if (c->looping)
+		return 0;
+	c->looping = true;
+	while ((q = c->looped)) {
+		c->looped = q->next;
+		loopback_in(c, q, now);
+		free(q);
+	}
+	c->looping = false;
+	return 0;
 }
 
 /* Returns false for a packet that does not count as received (§4.4). */

@@ -54,6 +54,27 @@ static bool ctl_num(const json_t *v, uint64_t *out)
 	return false;
 }
 
+/* A JSON boolean read as the 1.14 controller reads one (ztncui sends
+ * "true"): true, a number that is not 0 once its fraction is dropped, a
+ * string starting with t, T or 1; false, null, 0 and any other string
+ * are false.  Returns false for an array or object. */
+bool ctl_json_bool(const json_t *v, bool *out)
+{
+	const char *s;
+
+	if (json_is_boolean(v) || json_is_null(v))
+		*out = json_is_true(v);
+	else if (json_is_integer(v))
+		*out = json_integer_value(v) != 0;
+	else if (json_is_real(v))
+		*out = json_real_value(v) >= 1.0 || json_real_value(v) <= -1.0;
+	else if ((s = json_string_value(v)))
+		*out = *s == 't' || *s == 'T' || *s == '1';
+	else
+		return false;
+	return true;
+}
+
 /* A field of a rule within [0, max]. */
 static bool ctl_field(const json_t *r, const char *key, uint64_t max, uint64_t *out)
 {
@@ -294,13 +315,11 @@ static bool ctl_rule_parse(const json_t *in, struct ctl_rule *r)
 		return false;
 	if (r->type->t >= 16) {
 		b = json_object_get(in, "not");
-		if (b && !json_is_boolean(b))
+		if (b && !ctl_json_bool(b, &r->not_))
 			return false;
-		r->not_ = json_is_true(b);
 		b = json_object_get(in, "or");
-		if (b && !json_is_boolean(b))
+		if (b && !ctl_json_bool(b, &r->or_))
 			return false;
-		r->or_ = json_is_true(b);
 	}
 	switch (r->type->kind) {
 	case CTL_R_ACTION:

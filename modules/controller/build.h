@@ -31,6 +31,9 @@ struct ctl_signer {
 
 /* ---- JSON of the network object ---- */
 
+/* A boolean field as 1.14 reads it: true or false in *out, or false
+ * for an array or object. */
+bool ctl_json_bool(const json_t *v, bool *out);
 /* One rule object (§6.5) to its normalized form (matches always have
  * "not" and "or"; actions never), NULL if it does not parse. */
 json_t *ctl_rule_normalize(const json_t *in);

@@ -303,6 +303,14 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 			goto out;
 		}
 	}
+	/* recorded for members still waiting too, so that they show once
+	 * authorized through the API */
+	if (rq) {
+		m.v_major = (int)md.majv;
+		m.v_minor = (int)md.minv;
+		m.v_rev = (int)md.revv;
+		m.v_proto = (int)md.pv;
+	}
 	if (!m.authorized && rq) {
 		const char *type = NULL, *token = ctl_meta_token(&md);
 
@@ -326,12 +334,6 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 		}
 		ctl_error(c, rq, ZT_ERR_NETWORK_ACCESS_DENIED);
 		goto out;
-	}
-	if (rq) {
-		m.v_major = (int)md.majv;
-		m.v_minor = (int)md.minv;
-		m.v_rev = (int)md.revv;
-		m.v_proto = (int)md.pv;
 	}
 	b.store = c->store;
 	b.net = &net;
@@ -603,17 +605,13 @@ static bool ctl_set_str(char **dst, const char *s)
 	return true;
 }
 
-/* A boolean key if present: 0, or -EINVAL (wrong type). */
+/* A boolean key if present (ctl_json_bool): 0, or -EINVAL (an array or
+ * object). */
 static int ctl_get_bool(const json_t *body, const char *key, bool *out)
 {
 	const json_t *v = json_object_get(body, key);
 
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v))
-		return -EINVAL;
-	*out = json_is_true(v);
-	return 0;
+	return !v || ctl_json_bool(v, out) ? 0 : -EINVAL;
 }
 
 static int ctl_get_uint(const json_t *body, const char *key, uint64_t max, uint64_t *out)
