@@ -555,38 +555,39 @@ static bool udp_pace_admit(struct udp *u, const struct zt_dgram *d, unsigned *he
 
 static unsigned udp_send_now(struct udp *u, const struct zt_dgram *d, unsigned n, bool paced, unsigned *held);
 
-/* Take out of the FIFOs what the buckets allow now, up to a batch at a
- * time; then wait until the first destination still waiting has a token
- * again. */
+/* Take out of the FIFOs what the buckets allow now, up to a run's worth
+ * per system call so that runs still go out with gso; then wait until
+ * the first destination still waiting has a token again. */
 static void udp_pace_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct udp *u = w->data;
 	struct udp_pacer *p = u->pacer;
-	struct zt_dgram out[UDP_PACE_PEERS];
-	uint32_t taken[UDP_PACE_PEERS];
+	struct zt_dgram out[UDP_GSO_SEGS];
+	uint32_t taken[UDP_GSO_SEGS];
 	ev_tstamp now = ev_now(loop), wait = 0;
 	unsigned i, n;
 
 	(void)revents;
 	do {
 		n = 0;
-		for (i = 0; i < UDP_PACE_PEERS && n < UDP_PACE_PEERS; i++) {
+		for (i = 0; i < UDP_PACE_PEERS && n < UDP_GSO_SEGS; i++) {
 			struct udp_pace_peer *e = &p->peers[i];
-			struct udp_pace_slot *slot;
 
 			if (!e->queued)
 				continue;
 			udp_pace_fill(p, e, now);
-			if (e->tokens <= 0)
-				continue;
-			slot = &p->slots[e->head];
-			e->tokens -= (double)slot->len;
-			out[n] = (struct zt_dgram){
-				.peer = e->addr, .local = slot->local, .data = slot->data, .len = slot->len,
-			};
-			taken[n++] = e->head;
-			e->head = slot->next;
-			e->queued--;
+			while (e->queued && e->tokens > 0 && n < UDP_GSO_SEGS) {
+				struct udp_pace_slot *slot = &p->slots[e->head];
+
+				e->tokens -= (double)slot->len;
+				out[n] = (struct zt_dgram){
+					.peer = e->addr, .local = slot->local,
+					.data = slot->data, .len = slot->len,
+				};
+				taken[n++] = e->head;
+				e->head = slot->next;
+				e->queued--;
+			}
 		}
 		udp_send_now(u, out, n, false, NULL);
 		for (i = 0; i < n; i++) {
