@@ -60,6 +60,11 @@
 #define UDP_PACE_PEERS 64
 #define UDP_PACE_SLOT 1500
 #define UDP_PACE_MIN_S 0.002
+/* A destination waiting for tokens is woken when it has this many (or
+ * half its bucket, if less): runs of a dozen datagrams rather than one
+ * datagram per timer, which a busy-polling loop would fire every few
+ * microseconds. */
+#define UDP_PACE_QUANTUM 16384
 #define UDP_PACE_NIL UINT32_MAX
 /* Longest text of an address, "[v6%scope]:port". */
 #define UDP_ADDRSTRLEN (INET6_ADDRSTRLEN + 24)
@@ -116,6 +121,7 @@ struct udp_pace_peer {
 
 struct udp_pacer {
 	double rate, burst;       /* bytes per second, bytes */
+	double quantum;           /* bytes a waiting destination is woken with */
 	struct udp_pace_peer peers[UDP_PACE_PEERS];
 	unsigned last;            /* the peer found last */
 	struct udp_pace_slot *slots;
@@ -500,6 +506,14 @@ static void udp_pace_fill(const struct udp_pacer *p, struct udp_pace_peer *e, ev
 	e->filled = now;
 }
 
+/* Seconds until e, waiting, has a quantum of tokens. */
+static ev_tstamp udp_pace_due(const struct udp_pacer *p, const struct udp_pace_peer *e)
+{
+	ev_tstamp t = (p->quantum - e->tokens) / p->rate;
+
+	return t > 1e-6 ? t : 1e-6;
+}
+
 /* Run the timer in wait seconds, unless it runs sooner (0: already set). */
 static void udp_pace_wake(struct udp *u, ev_tstamp wait)
 {
@@ -549,7 +563,7 @@ static bool udp_pace_admit(struct udp *u, const struct zt_dgram *d, unsigned *he
 	e->tail = i;
 	(*u->pace_delayed)++;
 	(*held)++;
-	udp_pace_wake(u, e->queued == 1 ? (1 - e->tokens) / p->rate : 0);
+	udp_pace_wake(u, e->queued == 1 ? udp_pace_due(p, e) : 0);
 	return false;
 }
 
@@ -597,10 +611,9 @@ static void udp_pace_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	} while (n);
 	for (i = 0; i < UDP_PACE_PEERS; i++) {
 		const struct udp_pace_peer *e = &p->peers[i];
-		ev_tstamp t = e->tokens < 0 ? (1 - e->tokens) / p->rate : 1e-6;
 
-		if (e->queued && (!wait || t < wait))
-			wait = t;
+		if (e->queued && (!wait || udp_pace_due(p, e) < wait))
+			wait = udp_pace_due(p, e);
 	}
 	if (wait) {
 		ev_timer_set(w, wait, 0);
@@ -780,6 +793,7 @@ static struct udp_pacer *udp_pacer_new(struct udp *u)
 	p->burst = (double)u->conf.pace_burst;
 	if (p->burst < p->rate * UDP_PACE_MIN_S)
 		p->burst = p->rate * UDP_PACE_MIN_S;
+	p->quantum = p->burst / 2 < UDP_PACE_QUANTUM ? p->burst / 2 : UDP_PACE_QUANTUM;
 	ev_init(&p->timer, udp_pace_timer);
 	p->timer.data = u;
 	udp_pace_reset(u);
