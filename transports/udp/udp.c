@@ -571,7 +571,7 @@ static unsigned udp_send_now(struct udp *u, const struct zt_dgram *d, unsigned n
 
 /* Take out of the FIFOs what the buckets allow now, up to a run's worth
  * per system call so that runs still go out with gso; then wait until
- * the first destination still waiting has a token again. */
+ * the first destination still waiting has a quantum of tokens. */
 static void udp_pace_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct udp *u = w->data;
