@@ -776,9 +776,9 @@ static void pacing(struct zt_kernel *k, struct ev_loop *loop)
 	unsigned i;
 	int fd1, fd2;
 
-	refused(k, "{ use: udp, pace: fast }", "pace", "pace: fast");
-	refused(k, "{ use: udp, pace-burst: 1000 }", "pace-burst", "pace-burst: 1000");
-	refused(k, "{ use: udp, pace-queue: 0 }", "pace-queue", "pace-queue: 0");
+	refused(k, "{ use: udp, pace: fast }", "pace: 'fast' is not", "pace: fast");
+	refused(k, "{ use: udp, pace-burst: 1000 }", "pace-burst: must be between 1500", "pace-burst: 1000");
+	refused(k, "{ use: udp, pace-queue: 0 }", "pace-queue: must be between 1", "pace-queue: 0");
 	/* 8 Mbit/s: 1000 bytes a millisecond; the bucket holds 2 ms of it */
 	pz = started(k, "{ use: udp, instance: paced, pace: 8, pace-burst: 1500, "
 		     "listen: ['127.0.0.1:0'] }", NULL);
