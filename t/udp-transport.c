@@ -746,6 +746,92 @@ static void queue_thread(struct zt_kernel *k, struct ev_loop *loop)
 	ev_loop_destroy(w.loop);
 }
 
+/* Run the loop until zi has sent want datagrams or 5 s passed. */
+static int run_until_sent(struct ev_loop *loop, struct zt_inst *zi, uint64_t want)
+{
+	ev_timer t;
+	int expired = 0;
+
+	ev_timer_init(&t, on_timeout, 5., 0.);
+	t.data = &expired;
+	ev_timer_start(loop, &t);
+	while (zt_inst_counter(zi, "tx_dgrams") < want && !expired)
+		ev_run(loop, EVRUN_ONCE);
+	ev_timer_stop(loop, &t);
+	return zt_inst_counter(zi, "tx_dgrams") >= want;
+}
+
+/* pace: a token bucket per destination; what exceeds it waits, in
+ * order, and leaves at the rate; another destination does not wait; a
+ * full queue drops; stop forgets what waits. */
+static void pacing(struct zt_kernel *k, struct ev_loop *loop)
+{
+	static struct zt_dgram out[12];
+	static const unsigned waited[9] = { 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	const struct zt_transport_ops *ops;
+	struct zt_inst *pz, *small;
+	union zt_sockaddr a1, a2, from, at[12];
+	size_t len[12];
+	ev_tstamp t0, took;
+	unsigned i;
+	int fd1, fd2;
+
+	refused(k, "{ use: udp, pace: fast }", "pace: 'fast' is not", "pace: fast");
+	refused(k, "{ use: udp, pace-burst: 1000 }", "pace-burst: must be between 1500", "pace-burst: 1000");
+	refused(k, "{ use: udp, pace-queue: 0 }", "pace-queue: must be between 1", "pace-queue: 0");
+	/* 8 Mbit/s: 1000 bytes a millisecond; the bucket holds 2 ms of it */
+	pz = started(k, "{ use: udp, instance: paced, pace: 8, pace-burst: 1500, "
+		     "listen: ['127.0.0.1:0'] }", NULL);
+	small = started(k, "{ use: udp, instance: paced3, pace: 8, pace-burst: 1500, pace-queue: 3, "
+			"listen: ['127.0.0.1:0'] }", NULL);
+	fd1 = client(AF_INET, &a1);
+	fd2 = client(AF_INET, &a2);
+	if (!ok(pz && small && fd1 >= 0 && fd2 >= 0, "pace: instances and sockets"))
+		bail("cannot set up the pacing tests");
+	ops = zt_inst_module(pz)->ops.transport;
+	for (i = 0; i < 12; i++) {
+		len[i] = 1000;
+		at[i] = local_of(pz, 0);
+	}
+	batch_make(out, 12, &a1, len);
+	out[11].peer = a2;
+	t0 = ev_time();
+	is_int(ops->send(zt_inst_state(pz), out, 12), 12, "pace: 12 datagrams taken");
+	is_int(plain_got(fd1, out, NULL, 2, at), 2, "pace: the bucket's 2000 bytes go at once");
+	ok(quiet(fd1), "pace: the rest waits for the loop");
+	is_int(plain_got(fd2, out, (const unsigned[]){ 11 }, 1, at), 1,
+	       "pace: another destination has its own bucket and does not wait");
+	is_int(zt_inst_counter(pz, "pace_delayed"), 9, "pace: 9 counted in pace_delayed");
+	ok(run_until_sent(loop, pz, 12), "pace: the loop sends the 9 that waited");
+	took = ev_time() - t0;
+	is_int(plain_got(fd1, out, waited, 9, at), 9, "pace: they arrive whole and in order");
+	if (!ok(took >= 0.007 && took < 2, "pace: at the rate, 1000 bytes a millisecond"))
+		diag("9 datagrams of 1000 bytes took %.4f s", took);
+
+	/* a queue of 3: 2 go, 3 wait, 3 are dropped */
+	is_int(ops->send(zt_inst_state(small), out, 8), 5, "pace-queue: 5 of 8 taken");
+	is_int(zt_inst_counter(small, "pace_dropped"), 3, "pace-queue: 3 counted in pace_dropped");
+	ok(run_until_sent(loop, small, 5), "pace-queue: the 3 that waited are sent");
+	for (i = 0; i < 5; i++)
+		at[i] = local_of(small, 0);
+	is_int(plain_got(fd1, out, NULL, 5, at), 5, "pace-queue: the first 5 arrive in order");
+	ok(quiet(fd1), "pace-queue: and nothing more");
+
+	/* stopped with datagrams waiting: they are forgotten, no timer runs */
+	ev_now_update(loop);
+	for (i = 0; i < 12; i++)
+		at[i] = local_of(pz, 0);
+	ops->send(zt_inst_state(pz), out, 11);
+	zt_inst_stop(pz);
+	ev_run(loop, EVRUN_NOWAIT);
+	ok(plain_got(fd1, out, NULL, 2, at) == 2 && quiet(fd1) && zt_inst_counter(pz, "tx_dgrams") == 12 + 2,
+	   "pace: stop forgets what waits");
+	ok(zt_inst_start(pz) == 0 && ops->send(zt_inst_state(pz), out, 1) == 1 &&
+	   recv_wait(fd1, dbuf[127], sizeof dbuf[127], &from) == 1000, "pace: restarted, the bucket sends again");
+	close(fd1);
+	close(fd2);
+}
+
 int main(void)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -763,7 +849,7 @@ int main(void)
 
 	if (!loop || !k)
 		bail("no loop or kernel");
-	plan(65 + 4 + 1 + 6 + 6 + 7 + 3 + 6 + 6 + 3 + 17 + 4);
+	plan(65 + 4 + 1 + 6 + 6 + 7 + 3 + 6 + 6 + 3 + 17 + 4 + 22);
 
 	/* ---- options ---- */
 	refused(k, "{ use: udp, batch: 0 }", "batch", "batch: 0");
@@ -981,6 +1067,7 @@ int main(void)
 	queues(k, loop);
 	queue_thread(k, loop);
 	gso_fallback(k);
+	pacing(k, loop);
 
 	zt_kernel_free(k);
 	ev_loop_destroy(loop);

@@ -2,7 +2,9 @@
  * address, reads with recvmmsg in batches and writes with sendmmsg.
  * Runs of equal-size datagrams to one address go out as one message
  * with UDP_SEGMENT (GSO), and runs the kernel coalesced on receive
- * (UDP_GRO) are cut back into datagrams in place.  A queue, for a
+ * (UDP_GRO) are cut back into datagrams in place.  With pace, each
+ * destination gets a token bucket and what exceeds it waits for a timer,
+ * so that a slower receiver is not flooded.  A queue, for a
  * data-path worker, is the same state with sockets of its own bound to
  * the instance's addresses with SO_REUSEPORT.  See zt-udp(7). */
 #include "config.h"
@@ -50,6 +52,20 @@
 /* Datagrams read per wakeup, in batches, before other watchers get
  * their turn. */
 #define UDP_ROUNDS 8
+/* Pacing: destinations tracked at once (past that, the least recently
+ * filled idle one is forgotten; with all of them waiting, datagrams to a
+ * new one go unpaced), the largest datagram that can wait (the node's
+ * fragments are at most 1432 bytes), and the bucket's floor in seconds
+ * at pace: the loop's timers fire about once a millisecond at best. */
+#define UDP_PACE_PEERS 64
+#define UDP_PACE_SLOT 1500
+#define UDP_PACE_MIN_S 0.002
+/* A destination waiting for tokens is woken when it has this many (or
+ * half its bucket, if less): runs of a dozen datagrams rather than one
+ * datagram per timer, which a busy-polling loop would fire every few
+ * microseconds. */
+#define UDP_PACE_QUANTUM 16384
+#define UDP_PACE_NIL UINT32_MAX
 /* Longest text of an address, "[v6%scope]:port". */
 #define UDP_ADDRSTRLEN (INET6_ADDRSTRLEN + 24)
 
@@ -81,6 +97,36 @@ struct udp_conf {
 	int rcvbuf, sndbuf;
 	bool reuseport;           /* configured, or the instance has queues */
 	bool gso, gro;
+	uint64_t pace;            /* bits per second per destination, 0: off */
+	uint64_t pace_burst;      /* bytes */
+	unsigned pace_queue;      /* datagrams that may wait */
+};
+
+/* A datagram waiting for its destination's tokens. */
+struct udp_pace_slot {
+	uint32_t next;            /* the next of the same destination, or a free one */
+	uint32_t local;
+	size_t len;
+	uint8_t data[UDP_PACE_SLOT];
+};
+
+/* A destination's token bucket and the FIFO of its waiting datagrams. */
+struct udp_pace_peer {
+	union zt_sockaddr addr;
+	double tokens;            /* bytes; below 0 by at most one datagram */
+	ev_tstamp filled;         /* when tokens was last brought up to date */
+	uint32_t head, tail, queued;
+	bool used;
+};
+
+struct udp_pacer {
+	double rate, burst;       /* bytes per second, bytes */
+	double quantum;           /* bytes a waiting destination is woken with */
+	struct udp_pace_peer peers[UDP_PACE_PEERS];
+	unsigned last;            /* the peer found last */
+	struct udp_pace_slot *slots;
+	uint32_t free;            /* free list through next */
+	ev_timer timer;
 };
 
 /* An instance, or a queue of one: nothing of it is shared, so that each
@@ -110,10 +156,12 @@ struct udp {
 	struct mmsghdr *txmsg;
 	union udp_ctl_tx *txctl;
 	struct iovec *txiov;
+	struct udp_pacer *pacer;  /* with pace only */
 
 	uint64_t *rx_dgrams, *rx_bytes, *rx_truncated, *rx_errors;
 	uint64_t *tx_dgrams, *tx_bytes, *tx_dropped, *tx_errors, *tx_unroutable;
 	uint64_t *gso_sends, *gso_segments, *gso_refused, *gro_recvs, *gro_segments;
+	uint64_t *pace_delayed, *pace_dropped;
 };
 
 static socklen_t udp_addrlen(const union zt_sockaddr *a)
@@ -418,21 +466,194 @@ static void udp_gso_ctl(struct msghdr *h, union udp_ctl_tx *ctl, size_t seg)
 	h->msg_controllen = sizeof ctl->buf;
 }
 
+/* ---- pacing ---- */
+
+/* The bucket of a destination, made (full) if new; NULL if every one
+ * tracked has datagrams waiting. */
+static struct udp_pace_peer *udp_pace_peer(struct udp_pacer *p, const union zt_sockaddr *to, ev_tstamp now)
+{
+	struct udp_pace_peer *e = &p->peers[p->last], *idle = NULL;
+	unsigned i;
+
+	if (e->used && udp_same_peer(&e->addr, to))
+		return e;
+	for (i = 0; i < UDP_PACE_PEERS; i++) {
+		e = &p->peers[i];
+		if (e->used && udp_same_peer(&e->addr, to)) {
+			p->last = i;
+			return e;
+		}
+		if (!e->used || (!e->queued && (!idle || (idle->used && e->filled < idle->filled))))
+			idle = e;
+	}
+	if (!idle)
+		return NULL;
+	*idle = (struct udp_pace_peer){
+		.addr = *to, .tokens = p->burst, .filled = now,
+		.head = UDP_PACE_NIL, .tail = UDP_PACE_NIL, .used = true,
+	};
+	p->last = (unsigned)(idle - p->peers);
+	return idle;
+}
+
+static void udp_pace_fill(const struct udp_pacer *p, struct udp_pace_peer *e, ev_tstamp now)
+{
+	if (now > e->filled) {
+		e->tokens += (now - e->filled) * p->rate;
+		if (e->tokens > p->burst)
+			e->tokens = p->burst;
+	}
+	e->filled = now;
+}
+
+/* Seconds until e, waiting, has a quantum of tokens. */
+static ev_tstamp udp_pace_due(const struct udp_pacer *p, const struct udp_pace_peer *e)
+{
+	ev_tstamp t = (p->quantum - e->tokens) / p->rate;
+
+	return t > 1e-6 ? t : 1e-6;
+}
+
+/* Run the timer in wait seconds, unless it runs sooner (0: already set). */
+static void udp_pace_wake(struct udp *u, ev_tstamp wait)
+{
+	ev_timer *w = &u->pacer->timer;
+
+	if (!wait || (ev_is_active(w) && ev_timer_remaining(u->loop, w) <= wait))
+		return;
+	ev_timer_stop(u->loop, w);
+	ev_timer_set(w, wait, 0);
+	ev_timer_start(u->loop, w);
+}
+
+/* Whether d may go out now: with tokens and nothing of its destination
+ * waiting (so the order holds).  If not, it waits in a slot, or with
+ * none free (or too long for one) is dropped; *held counts those that
+ * wait. */
+static bool udp_pace_admit(struct udp *u, const struct zt_dgram *d, unsigned *held)
+{
+	struct udp_pacer *p = u->pacer;
+	ev_tstamp now = ev_now(u->loop);
+	struct udp_pace_peer *e = udp_pace_peer(p, &d->peer, now);
+	struct udp_pace_slot *slot;
+	uint32_t i;
+
+	if (!e)
+		return true;
+	udp_pace_fill(p, e, now);
+	if (!e->queued && e->tokens > 0) {
+		e->tokens -= (double)d->len;
+		return true;
+	}
+	if (p->free == UDP_PACE_NIL || d->len > UDP_PACE_SLOT) {
+		(*u->pace_dropped)++;
+		return false;
+	}
+	i = p->free;
+	slot = &p->slots[i];
+	p->free = slot->next;
+	slot->next = UDP_PACE_NIL;
+	slot->local = d->local;
+	slot->len = d->len;
+	memcpy(slot->data, d->data, d->len);
+	if (e->queued++)
+		p->slots[e->tail].next = i;
+	else
+		e->head = i;
+	e->tail = i;
+	(*u->pace_delayed)++;
+	(*held)++;
+	udp_pace_wake(u, e->queued == 1 ? udp_pace_due(p, e) : 0);
+	return false;
+}
+
+static unsigned udp_send_now(struct udp *u, const struct zt_dgram *d, unsigned n, bool paced, unsigned *held);
+
+/* Take out of the FIFOs what the buckets allow now, up to a run's worth
+ * per system call so that runs still go out with gso; then wait until
+ * the first destination still waiting has a quantum of tokens. */
+static void udp_pace_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct udp *u = w->data;
+	struct udp_pacer *p = u->pacer;
+	struct zt_dgram out[UDP_GSO_SEGS];
+	uint32_t taken[UDP_GSO_SEGS];
+	ev_tstamp now = ev_now(loop), wait = 0;
+	unsigned i, n;
+
+	(void)revents;
+	do {
+		n = 0;
+		for (i = 0; i < UDP_PACE_PEERS && n < UDP_GSO_SEGS; i++) {
+			struct udp_pace_peer *e = &p->peers[i];
+
+			if (!e->queued)
+				continue;
+			udp_pace_fill(p, e, now);
+			while (e->queued && e->tokens > 0 && n < UDP_GSO_SEGS) {
+				struct udp_pace_slot *slot = &p->slots[e->head];
+
+				e->tokens -= (double)slot->len;
+				out[n] = (struct zt_dgram){
+					.peer = e->addr, .local = slot->local,
+					.data = slot->data, .len = slot->len,
+				};
+				taken[n++] = e->head;
+				e->head = slot->next;
+				e->queued--;
+			}
+		}
+		udp_send_now(u, out, n, false, NULL);
+		for (i = 0; i < n; i++) {
+			p->slots[taken[i]].next = p->free;
+			p->free = taken[i];
+		}
+	} while (n);
+	for (i = 0; i < UDP_PACE_PEERS; i++) {
+		const struct udp_pace_peer *e = &p->peers[i];
+
+		if (e->queued && (!wait || udp_pace_due(p, e) < wait))
+			wait = udp_pace_due(p, e);
+	}
+	if (wait) {
+		ev_timer_set(w, wait, 0);
+		ev_timer_start(loop, w);
+	}
+}
+
+/* Forget every waiting datagram (the instance stops). */
+static void udp_pace_reset(struct udp *u)
+{
+	struct udp_pacer *p = u->pacer;
+	uint32_t i, nslots = u->conf.pace_queue;
+
+	if (!p)
+		return;
+	if (u->loop)
+		ev_timer_stop(u->loop, &p->timer);
+	memset(p->peers, 0, sizeof p->peers);
+	p->last = 0;
+	for (i = 0; i < nslots; i++)
+		p->slots[i].next = i + 1 < nslots ? i + 1 : UDP_PACE_NIL;
+	p->free = 0;
+}
+
+/* ---- sending ---- */
+
 /* Datagrams go out in messages, a batch of them per sendmmsg: with gso,
  * a run of datagrams to the same address through the same socket, all
  * of the first one's size but the last, which may be shorter, goes as
- * one message that the kernel (or the NIC) cuts back into datagrams. */
-static int udp_send(void *state, const struct zt_dgram *d, unsigned n)
+ * one message that the kernel (or the NIC) cuts back into datagrams.
+ * With paced, each datagram first asks its destination's bucket; those
+ * that must wait are counted in *held. */
+static unsigned udp_send_now(struct udp *u, const struct zt_dgram *d, unsigned n, bool paced, unsigned *held)
 {
-	struct udp *u = state;
 	struct udp_sock *cur = NULL;
 	struct msghdr *h = NULL;
 	unsigned i, cnt = 0, niov = 0, sent = 0;
 	size_t seg = 0, bytes = 0;
 	bool more = false;   /* the open message h can take another datagram */
 
-	if (!u->started)
-		return -ENOTCONN;
 	for (i = 0; i < n; i++) {
 		struct udp_sock *s = udp_route(u, &d[i]);
 
@@ -440,6 +661,8 @@ static int udp_send(void *state, const struct zt_dgram *d, unsigned n)
 			(*u->tx_unroutable)++;
 			continue;
 		}
+		if (paced && !udp_pace_admit(u, &d[i], held))
+			continue;
 		if (more && s == cur && d[i].len <= seg && d[i].len > 0 &&
 		    bytes + d[i].len <= UDP_GSO_BYTES && h->msg_iovlen < UDP_GSO_SEGS &&
 		    udp_same_peer(h->msg_name, &d[i].peer)) {
@@ -473,7 +696,19 @@ static int udp_send(void *state, const struct zt_dgram *d, unsigned n)
 	}
 	if (cnt)
 		sent += udp_flush(u, cur, cnt);
-	return (int)sent;
+	return sent;
+}
+
+/* Datagrams that wait for their bucket count as taken: they go out. */
+static int udp_send(void *state, const struct zt_dgram *d, unsigned n)
+{
+	struct udp *u = state;
+	unsigned held = 0, sent;
+
+	if (!u->started)
+		return -ENOTCONN;
+	sent = udp_send_now(u, d, n, u->pacer != NULL, &held);
+	return (int)(sent + held);
 }
 
 static size_t udp_locals(void *state, union zt_sockaddr *out, size_t max)
@@ -512,6 +747,9 @@ static void udp_destroy(void *state)
 	free(u->txmsg);
 	free(u->txctl);
 	free(u->txiov);
+	if (u->pacer)
+		free(u->pacer->slots);
+	free(u->pacer);
 	free(u);
 }
 
@@ -532,9 +770,34 @@ static int udp_counters(struct udp *u)
 		ZT_COUNTER_FIELD(struct udp, gso_refused),
 		ZT_COUNTER_FIELD(struct udp, gro_recvs),
 		ZT_COUNTER_FIELD(struct udp, gro_segments),
+		ZT_COUNTER_FIELD(struct udp, pace_delayed),
+		ZT_COUNTER_FIELD(struct udp, pace_dropped),
 	};
 
 	return zt_counters_bind(u->zi, u, fields, sizeof fields / sizeof fields[0]);
+}
+
+/* The pacer of pace: its slots, all free.  The bucket holds pace-burst
+ * bytes, and at least what pace brings in UDP_PACE_MIN_S. */
+static struct udp_pacer *udp_pacer_new(struct udp *u)
+{
+	struct udp_pacer *p = calloc(1, sizeof *p);
+
+	if (!p)
+		return NULL;
+	u->pacer = p;
+	p->slots = malloc((size_t)u->conf.pace_queue * sizeof *p->slots);
+	if (!p->slots)
+		return NULL;
+	p->rate = (double)u->conf.pace / 8;
+	p->burst = (double)u->conf.pace_burst;
+	if (p->burst < p->rate * UDP_PACE_MIN_S)
+		p->burst = p->rate * UDP_PACE_MIN_S;
+	p->quantum = p->burst / 2 < UDP_PACE_QUANTUM ? p->burst / 2 : UDP_PACE_QUANTUM;
+	ev_init(&p->timer, udp_pace_timer);
+	p->timer.data = u;
+	udp_pace_reset(u);
+	return p;
 }
 
 /* The state of an instance or a queue: its buffers, nsocks sockets not
@@ -566,6 +829,10 @@ static struct udp *udp_new(struct zt_inst *zi, const struct udp_conf *conf, unsi
 	u->txmsg = calloc(u->conf.batch, sizeof *u->txmsg);
 	u->txctl = calloc(u->conf.batch, sizeof *u->txctl);
 	u->txiov = calloc(u->conf.batch + UDP_GSO_SEGS - 1, sizeof *u->txiov);
+	if (u->conf.pace && !udp_pacer_new(u)) {
+		udp_destroy(u);
+		return NULL;
+	}
 	if (!u->socks || !u->rxbuf || !u->rxmsg || !u->rxiov || !u->rxpeer ||
 	    (u->conf.gro && !u->rxctl) || !u->rxd || !u->txmsg || !u->txctl || !u->txiov ||
 	    udp_counters(u) < 0) {
@@ -627,6 +894,9 @@ static int udp_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	c.reuseport = zt_conf_bool(conf, "reuseport");
 	c.gso = zt_conf_bool(conf, "gso");
 	c.gro = zt_conf_bool(conf, "gro");
+	c.pace = zt_conf_uint(conf, "pace") * 1000000;
+	c.pace_burst = zt_conf_uint(conf, "pace-burst");
+	c.pace_queue = (unsigned)zt_conf_uint(conf, "pace-queue");
 	u = udp_new(zi, &c, (unsigned)n);
 	if (!u)
 		return -ENOMEM;
@@ -667,6 +937,7 @@ static void udp_stop(void *state)
 		close(s->fd);
 		s->fd = -1;
 	}
+	udp_pace_reset(u);
 	u->started = false;
 }
 
@@ -826,6 +1097,12 @@ static const struct zt_opt udp_opts[] = {
 		    "message (UDP_SEGMENT)"),
 	ZT_OPT_BOOL("gro", 1, "let the kernel coalesce received runs (UDP_GRO); reads "
 		    "then take 8 messages of up to 64 KiB"),
+	ZT_OPT_UINT("pace", 0, 0, 1000000, "most Mbit/s sent to one address, 0 for no limit; "
+		    "what exceeds it waits"),
+	ZT_OPT_UINT("pace-burst", 65536, 1500, 16777216, "bytes one address may get at once "
+		    "past pace (at least 2 ms of pace)"),
+	ZT_OPT_UINT("pace-queue", 2048, 1, 65536, "datagrams that may wait for pace, "
+		    "1500 bytes each"),
 	ZT_OPT_END
 };
 
