@@ -68,7 +68,7 @@ ns_exec a ping -c 100 -i 0.2 -W 1 "$ipb" > "$ns_tmp/ping" 2>&1 &
 pinger=$!
 zt_wait 60 newrev; ok $? "the controller back: b gets the new revision ($(zt_api b "http://127.0.0.1:9993/network/$net" | jq -r .netconfRevision))"
 is "$(zt_api b "http://127.0.0.1:9993/network/$net" | jq -r .name)" cache2 "... and its change"
-kill -INT $pinger 2>/dev/null; wait $pinger
+wait $pinger
 like "$(cat "$ns_tmp/ping")" " 0% packet loss" "traffic a -> b uninterrupted meanwhile"
 
 # ---- bad cache files: refused, named, the node waits for the controller ----
