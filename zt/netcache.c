@@ -19,6 +19,7 @@
 
 struct zt_netcache {
 	uint64_t update_id;
+	uint32_t total, received;   /* bytes of the config, and in the chunks kept */
 	size_t len, cap;
 	uint8_t *buf;   /* the file being built: magic, then the chunks */
 };
@@ -49,6 +50,8 @@ void zt_netcache_chunk(struct zt_netcache *nc, const struct zt_config_chunk *ch)
 		return;
 	if (nc->update_id != ch->update_id) {
 		nc->update_id = ch->update_id;
+		nc->total = ch->total;
+		nc->received = 0;
 		nc->len = 0;
 	}
 	if (nc->len + MAGIC_LEN + 4 + n > nc->cap) {
@@ -70,6 +73,7 @@ void zt_netcache_chunk(struct zt_netcache *nc, const struct zt_config_chunk *ch)
 		nc->buf[nc->len++] = (uint8_t)(n >> (8 * i));
 	memcpy(nc->buf + nc->len, ch->body, n);
 	nc->len += n;
+	nc->received += (uint32_t)ch->len;
 }
 
 static char *cache_path(const struct zt_core *c, uint64_t nwid)
@@ -79,12 +83,13 @@ static char *cache_path(const struct zt_core *c, uint64_t nwid)
 	return asprintf(&p, "%s/networks.d/%016llx.netconf", c->home, (unsigned long long)nwid) < 0 ? NULL : p;
 }
 
-void zt_netcache_save(struct zt_core *c, struct zt_netcache *nc, uint64_t nwid)
+void zt_netcache_save(struct zt_core *c, struct zt_netcache *nc, uint64_t nwid, uint64_t update_id)
 {
 	char *path, *dir;
 	int rc;
 
-	if (!nc || !nc->update_id || !nc->len)
+	/* chunks of updates that interleave are not all kept: only a whole one is saved */
+	if (!nc || !nc->update_id || nc->update_id != update_id || nc->received != nc->total || !nc->len)
 		return;
 	if (asprintf(&dir, "%s/networks.d", c->home) >= 0) {
 		mkdir(dir, 0755);

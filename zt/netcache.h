@@ -19,9 +19,9 @@ struct zt_netcache *zt_netcache_new(void);
 void zt_netcache_free(struct zt_netcache *nc);
 /* A decoded, verified chunk the reassembly took. */
 void zt_netcache_chunk(struct zt_netcache *nc, const struct zt_config_chunk *ch);
-/* The config of the last chunk, complete and applied: written to
+/* Update update_id, complete and applied: its chunks are written to
  * <home>/networks.d/<nwid>.netconf (owner only, atomically). */
-void zt_netcache_save(struct zt_core *c, struct zt_netcache *nc, uint64_t nwid);
+void zt_netcache_save(struct zt_core *c, struct zt_netcache *nc, uint64_t nwid, uint64_t update_id);
 /* A cache file's contents: every chunk decoded and verified against the
  * controller's identity and reassembled in a (*dict, *len valid as
  * zt_config_asm_add's).  0, or -errno with *why saying what is wrong. */

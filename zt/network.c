@@ -733,7 +733,7 @@ static void config_chunk(struct zt_network *n, struct zt_peer *from, const uint8
 		return;
 	if (config_apply(n, dict, dict_len, now)) {
 		n->from_cache = false;
-		zt_netcache_save(n->core, n->cache, n->id);
+		zt_netcache_save(n->core, n->cache, n->id, ch.update_id);
 	}
 	if (pushed) {
 		uint8_t ack[64];
