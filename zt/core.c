@@ -13,12 +13,13 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "netcache.h"
 #include "network.h"
 #include "worker.h"
 
 /* ---- files ---- */
 
-static int file_read(const char *path, uint8_t *buf, size_t cap, size_t *len)
+int zt_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t got = 0;
@@ -37,7 +38,7 @@ static int file_read(const char *path, uint8_t *buf, size_t cap, size_t *len)
 
 /* Write a file atomically (temp + rename), so a crash leaves the old or
  * the new contents, never half of one. */
-static int file_write(const char *path, const void *data, size_t len, mode_t mode)
+int zt_file_write(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char tmp[4096];
 	int fd, rc = 0;
@@ -80,7 +81,7 @@ static int identity_load(struct zt_core *c)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = file_read(secret, (uint8_t *)text, sizeof text - 1, &len);
+	rc = zt_file_read(secret, (uint8_t *)text, sizeof text - 1, &len);
 	if (rc == 0) {
 		text[len] = 0;
 		if (zt_identity_from_text(&c->self, text) < 0 || !c->self.has_private ||
@@ -103,11 +104,11 @@ static int identity_load(struct zt_core *c)
 		goto out;
 	}
 	zt_identity_to_text(&c->self, text, true);
-	rc = file_write(secret, text, strlen(text), 0600);
+	rc = zt_file_write(secret, text, strlen(text), 0600);
 	sodium_memzero(text, sizeof text);
 	if (rc == 0) {
 		zt_identity_to_text(&c->self, text, false);
-		rc = file_write(public, text, strlen(text), 0644);
+		rc = zt_file_write(public, text, strlen(text), 0644);
 	}
 	if (rc < 0)
 		zt_logf(ZT_LOG_ERR, "%s: cannot write the identity: %s", c->home, strerror(-rc));
@@ -130,7 +131,7 @@ static int world_load(const char *path, struct zt_world *w)
 {
 	static uint8_t buf[ZT_WORLD_BIN_MAX + 1];
 	size_t len;
-	int rc = file_read(path, buf, sizeof buf, &len);
+	int rc = zt_file_read(path, buf, sizeof buf, &len);
 
 	if (rc < 0)
 		return rc;
@@ -145,7 +146,7 @@ static int world_save(const char *path, const struct zt_world *w)
 	static uint8_t buf[ZT_WORLD_BIN_MAX];
 	int n = zt_world_to_bin(w, buf, sizeof buf);
 
-	return n < 0 ? n : file_write(path, buf, n, 0644);
+	return n < 0 ? n : zt_file_write(path, buf, n, 0644);
 }
 
 static char *seed_path(const struct zt_core *c, uint64_t id)
@@ -263,7 +264,7 @@ static void moons_scan(struct zt_core *c, const char *dir)
 			size_t len;
 
 			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			if (file_read(path, (uint8_t *)text, sizeof text - 1, &len) == 0 && len >= 10) {
+			if (zt_file_read(path, (uint8_t *)text, sizeof text - 1, &len) == 0 && len >= 10) {
 				c->seeds[c->n_seeds].id = strtoull(e->d_name, NULL, 16);
 				c->seeds[c->n_seeds].seed = strtoull(text, NULL, 16);
 				c->n_seeds++;
@@ -341,7 +342,7 @@ void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p)
 	if (!path)
 		return;
 	zt_identity_to_text(&p->id, text, false);
-	if (file_write(path, text, strlen(text), 0644) < 0 && !c->cache_warned) {
+	if (zt_file_write(path, text, strlen(text), 0644) < 0 && !c->cache_warned) {
 		zt_logf(ZT_LOG_WARN, "%s: cannot write the peer cache: %s", path, strerror(errno));
 		c->cache_warned = true;
 	}
@@ -370,7 +371,7 @@ static void peers_cache_load(struct zt_core *c)
 		if (!strstr(e->d_name, ".peer"))
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (file_read(path, (uint8_t *)text, sizeof text - 1, &len) < 0)
+		if (zt_file_read(path, (uint8_t *)text, sizeof text - 1, &len) < 0)
 			continue;
 		text[len] = 0;
 		if (zt_identity_from_text(&id, text) < 0 || id.address == c->self.address ||
@@ -483,6 +484,8 @@ int zt_core_start(struct zt_core *c)
 	int rc;
 
 	zt_networks_rejoin(c);
+	zt_networks_restore(c);
+	zt_core_paths_contact(c);
 	ev_timer_init(&c->tick, core_tick, 0.0, ZT_WHOIS_RETRY_MS / 1000.0);
 	c->tick.data = c;
 	ev_timer_start(c->loop, &c->tick);
@@ -698,7 +701,7 @@ int zt_core_orbit(struct zt_core *c, uint64_t id, uint64_t seed)
 	if (!path)
 		return -ENOMEM;
 	snprintf(text, sizeof text, "%010llx", (unsigned long long)seed);
-	rc = file_write(path, text, strlen(text), 0644);
+	rc = zt_file_write(path, text, strlen(text), 0644);
 	free(path);
 	zt_logf(ZT_LOG_INFO, "moon %016llx: orbiting through %s", (unsigned long long)id, text);
 	return rc;

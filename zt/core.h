@@ -4,6 +4,7 @@
 #define ZT_CORE_H
 
 #include <ev.h>
+#include <sys/types.h>
 
 #include <zt/crypto.h>
 #include <zt/fragment.h>
@@ -300,6 +301,7 @@ void zt_vl1_tick(struct zt_core *c, int64_t now);
 void zt_vl1_flush(struct zt_core *c);
 void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
 int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);
+void zt_vl1_hello(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *addr, int64_t now);
 /* vl1.c: what the controller role needs to answer a request */
 struct zt_rx_ref;
 int zt_vl1_netconf_reply(struct zt_core *c, void *rx, const uint8_t *dict, size_t len);
@@ -307,6 +309,10 @@ int zt_vl1_netconf_error(struct zt_core *c, void *rx, unsigned code, uint64_t nw
 int zt_vl1_netconf_push(struct zt_core *c, uint64_t member, uint64_t nwid, const uint8_t *dict, size_t len);
 int zt_vl1_send_credentials(struct zt_core *c, uint64_t member, const uint8_t *payload, size_t len);
 
+/* core.c: a whole file into buf (at most cap - 1 bytes, else -EFBIG);
+ * a file written atomically (temp file, fsync, rename).  0 or -errno. */
+int zt_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len);
+int zt_file_write(const char *path, const void *data, size_t len, mode_t mode);
 /* core.c: remember a new peer's identity across restarts */
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
 /* core.c: a world offered by a peer, installed if the update rule allows */

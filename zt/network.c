@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sodium.h>
 
+#include "netcache.h"
 #include "network.h"
 #include "worker.h"
 
@@ -50,8 +51,10 @@ struct zt_network {
 	uint64_t gate_epoch;
 	int status;
 	bool configured;
+	bool from_cache;         /* configured from the cache: the controller not heard yet */
 	struct zt_netconf *cfg;
 	struct zt_config_asm assembly;
+	struct zt_netcache *cache;   /* the chunks of the config being received */
 	int64_t last_request, last_change, last_announce, config_changed;
 	uint8_t creds[4096];
 	size_t creds_len;
@@ -680,17 +683,17 @@ static void port_mcast(void *ctx, struct zt_inst *from, const uint8_t *macs, uns
 
 /* ---- configs (§3.8, §4.7) ---- */
 
-static void config_apply(struct zt_network *n, const uint8_t *dict, size_t len, int64_t now)
+static bool config_apply(struct zt_network *n, const uint8_t *dict, size_t len, int64_t now)
 {
 	struct zt_netconf *cfg = zt_netconf_new();
 	struct zt_core *c = n->core;
 
 	if (!cfg)
-		return;
+		return false;
 	if (zt_netconf_parse(cfg, dict, len) < 0 || cfg->nwid != n->id || cfg->issued_to != c->self.address) {
 		zt_logf(ZT_LOG_WARN, "network %s: refused a malformed config or one for someone else", n->name);
 		zt_netconf_free(cfg);
-		return;
+		return false;
 	}
 	zt_netconf_free(n->cfg);
 	n->cfg = cfg;
@@ -707,6 +710,7 @@ static void config_apply(struct zt_network *n, const uint8_t *dict, size_t len, 
 	policy_rules(n);
 	port_configure(n);
 	announce_all(n, now);
+	return true;
 }
 
 static void config_chunk(struct zt_network *n, struct zt_peer *from, const uint8_t *body, size_t len,
@@ -723,9 +727,14 @@ static void config_chunk(struct zt_network *n, struct zt_peer *from, const uint8
 	    zt_config_asm_is_dup(&n->assembly, &ch) || zt_chunk_verify(&ch, &from->id) < 0)
 		return;
 	rc = zt_config_asm_add(&n->assembly, &ch, &dict, &dict_len);
+	if (rc >= 0)
+		zt_netcache_chunk(n->cache, &ch);
 	if (rc != 1)
 		return;
-	config_apply(n, dict, dict_len, now);
+	if (config_apply(n, dict, dict_len, now)) {
+		n->from_cache = false;
+		zt_netcache_save(n->core, n->cache, n->id, ch.update_id);
+	}
 	if (pushed) {
 		uint8_t ack[64];
 		struct zt_wr w;
@@ -1115,12 +1124,14 @@ void zt_network_error(struct zt_core *c, const struct zt_net_rx *r, const struct
 	case ZT_ERR_UNSUPPORTED_OPERATION:
 		if (from_controller && e->in_re_verb == ZT_VERB_NETWORK_CONFIG_REQUEST && n->status != ZT_NET_NOT_FOUND) {
 			n->status = ZT_NET_NOT_FOUND;
+			zt_netcache_remove(c, n->id);
 			zt_logf(ZT_LOG_WARN, "network %s: the controller does not know this network", n->name);
 		}
 		break;
 	case ZT_ERR_NETWORK_ACCESS_DENIED:
 		if (from_controller && n->status != ZT_NET_ACCESS_DENIED) {
 			n->status = ZT_NET_ACCESS_DENIED;
+			zt_netcache_remove(c, n->id);
 			zt_logf(ZT_LOG_WARN, "network %s: access denied by the controller (not authorized)", n->name);
 		}
 		break;
@@ -1141,7 +1152,7 @@ void zt_network_error(struct zt_core *c, const struct zt_net_rx *r, const struct
 void zt_networks_online(struct zt_core *c, int64_t now)
 {
 	for (unsigned i = 0; i < c->n_nets; i++)
-		if (!c->nets[i]->configured)
+		if (!c->nets[i]->configured || c->nets[i]->from_cache)
 			config_request(c->nets[i], now);
 }
 
@@ -1152,7 +1163,7 @@ void zt_networks_tick(struct zt_core *c, int64_t now)
 	for (unsigned i = 0; i < c->n_nets; i++) {
 		struct zt_network *n = c->nets[i];
 
-		if (now - n->last_request >= (n->configured ? ZT_CONFIG_REFRESH_MS : ZT_CONFIG_RETRY_MS))
+		if (now - n->last_request >= (n->configured && !n->from_cache ? ZT_CONFIG_REFRESH_MS : ZT_CONFIG_RETRY_MS))
 			config_request(n, now);
 		if (n->configured && now - n->last_announce >= ZT_ANNOUNCE_MS)
 			announce_all(n, now);
@@ -1173,8 +1184,10 @@ struct zt_network *zt_network_new(struct zt_core *c, uint64_t nwid, struct zt_in
 	n->cfg = zt_netconf_new();
 	n->gate_epoch = 1;   /* members start at 0: no verdict yet */
 	n->pending = calloc(ZT_PENDING_MCAST, sizeof *n->pending);
+	n->cache = zt_netcache_new();
 	v = realloc(c->nets, (c->n_nets + 1) * sizeof *v);
-	if (!n->cfg || !n->pending || !v) {
+	if (!n->cfg || !n->pending || !n->cache || !v) {
+		zt_netcache_free(n->cache);
 		free(n->pending);
 		zt_netconf_free(n->cfg);
 		free(v == c->nets ? NULL : v);
@@ -1222,6 +1235,7 @@ void zt_network_free(struct zt_network *n)
 	 * (and may have destroyed) the iface instance */
 	zt_config_asm_fini(&n->assembly);
 	zt_netconf_free(n->cfg);
+	zt_netcache_free(n->cache);
 	free(n->pending);
 	free(n->members);
 	free(n);
@@ -1483,6 +1497,7 @@ int zt_core_leave(struct zt_core *c, uint64_t nwid)
 	if (path)
 		unlink(path);
 	free(path);
+	zt_netcache_remove(c, nwid);
 	return 0;
 }
 
@@ -1519,5 +1534,26 @@ void zt_networks_counters(const struct zt_core *c,
 		snprintf(name, sizeof name, "network@%s", c->nets[i]->name);
 		for (unsigned k = 0; k < NC_COUNT; k++)
 			fn(ctx, name, nc_names[k], c->nets[i]->counters[k]);
+	}
+}
+
+/* At start: each network's cached config, until its controller answers. */
+void zt_networks_restore(struct zt_core *c)
+{
+	int64_t now = zt_core_now(c);
+
+	for (unsigned i = 0; i < c->n_nets; i++) {
+		struct zt_network *n = c->nets[i];
+		const uint8_t *dict;
+		size_t len;
+		char *path;
+
+		if (n->configured || zt_netcache_load(c, n->id, &n->assembly, &dict, &len, &path) < 0)
+			continue;
+		n->from_cache = config_apply(n, dict, len, now);
+		if (n->from_cache)
+			zt_logf(ZT_LOG_INFO, "network %s: revision %llu from %s until the controller answers", n->name,
+				(unsigned long long)n->cfg->revision, path);
+		free(path);
 	}
 }

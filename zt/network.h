@@ -26,6 +26,8 @@ void zt_network_free(struct zt_network *n);
 /* Networks joined at run time (zt_core_join) and those joined again
  * at start from <home>/networks.d/. */
 void zt_networks_rejoin(struct zt_core *c);
+/* The networks' cached configs (netcache.h), applied at start. */
+void zt_networks_restore(struct zt_core *c);
 struct zt_network *zt_network_find(const struct zt_core *c, uint64_t nwid);
 
 /* From vl1.c: network-layer verbs of an authenticated packet.  Returns

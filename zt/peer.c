@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "netcache.h"
 
 /* ---- hash tables ---- */
 
@@ -268,6 +269,7 @@ void zt_peer_path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *pa
 	zt_inetaddr_to_text(&path->addr, text, sizeof text);
 	zt_address_fmt(p->id.address, addr);
 	zt_logf(ZT_LOG_INFO, "peer %s: new direct path %s", addr, text);
+	zt_core_paths_learned(c, p);
 }
 
 void zt_peer_paths_prune(struct zt_peer *p, int64_t now)

@@ -333,6 +333,12 @@ void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, 
 		hello_to_addr(c, p, &path->addr, now);
 }
 
+/* A HELLO to an address remembered from an earlier run. */
+void zt_vl1_hello(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *addr, int64_t now)
+{
+	hello_to_addr(c, p, addr, now);
+}
+
 /* ---- WHOIS and queues (§7.6) ---- */
 
 static void whois_send(struct zt_core *c, uint64_t address, int64_t now)
