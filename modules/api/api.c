@@ -1354,24 +1354,28 @@ static void api_family(FILE *f, const char *name, const char *type, const char *
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The samples of a family labelled direction and label, one per direction
+ * and named index: rx[i] and tx[i] where names[i] is not NULL. */
+static void api_named_counts(FILE *f, const char *family, const char *label, const char *const *names,
+			     unsigned n, const uint64_t *rx, const uint64_t *tx)
+{
+	for (unsigned d = 0; d < 2; d++)
+		for (unsigned i = 0; i < n; i++)
+			if (names[i])
+				fprintf(f, "%s{direction=\"%s\",%s=\"%s\"} %" PRIu64 "\n", family, d ? "tx" : "rx",
+					label, names[i], d ? tx[i] : rx[i]);
+}
+
 static void api_ref_traffic(FILE *f, const struct zt_traffic *t)
 {
-	static const char *const dir[2] = { "rx", "tx" };
 	const char *protocols[8];
 	unsigned n_protocols = 0;
 
 	api_family(f, "zt_packet", "counter", "incoming packet type counts");
-	for (unsigned d = 0; d < 2; d++)
-		for (unsigned v = 0; v < ZT_TRAFFIC_VERBS; v++)
-			if (api_verb_names[v])
-				fprintf(f, "zt_packet{direction=\"%s\",packet_type=\"%s\"} %" PRIu64 "\n", dir[d],
-					api_verb_names[v], d ? t->tx_verbs[v] : t->rx_verbs[v]);
+	api_named_counts(f, "zt_packet", "packet_type", api_verb_names, ZT_TRAFFIC_VERBS, t->rx_verbs, t->tx_verbs);
 	api_family(f, "zt_packet_error", "counter", "incoming packet errors");
-	for (unsigned d = 0; d < 2; d++)
-		for (unsigned e = 0; e < ZT_TRAFFIC_ERRORS; e++)
-			if (api_error_names[e])
-				fprintf(f, "zt_packet_error{direction=\"%s\",error_type=\"%s\"} %" PRIu64 "\n", dir[d],
-					api_error_names[e], d ? t->tx_errors[e] : t->rx_errors[e]);
+	api_named_counts(f, "zt_packet_error", "error_type", api_error_names, ZT_TRAFFIC_ERRORS, t->rx_errors,
+			 t->tx_errors);
 	api_family(f, "zt_data", "counter", "number of bytes ZeroTier has transmitted or received");
 	for (unsigned i = 0; i < t->n_transports; i++) {
 		uint64_t rx = 0, tx = 0;
