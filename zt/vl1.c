@@ -170,8 +170,9 @@ static void lane_count_tx(struct zt_lane *l, struct zt_peer *p, const uint8_t *p
 
 	l->counters[ZT_C_tx_verb + verb]++;
 	/* ERROR: [1] in-re verb [8] in-re packet id [1] code */
-	if (verb == ZT_VERB_ERROR && !(pkt[ZT_HDR_VERB] & ZT_VERB_COMPRESSED) && len > ZT_HDR_PAYLOAD + 9)
-		l->counters[ZT_C_tx_error + (pkt[ZT_HDR_PAYLOAD + 9] & (ZT_TRAFFIC_ERRORS - 1))]++;
+	if (verb == ZT_VERB_ERROR && !(pkt[ZT_HDR_VERB] & ZT_VERB_COMPRESSED) && len > ZT_HDR_PAYLOAD + 9 &&
+	    pkt[ZT_HDR_PAYLOAD + 9] < ZT_TRAFFIC_ERRORS)
+		l->counters[ZT_C_tx_error + pkt[ZT_HDR_PAYLOAD + 9]]++;
 	ZT_PEER_COUNT(p, tx);
 }
 
@@ -853,7 +854,8 @@ static void handle_error(struct zt_core *c, struct rx *r)
 
 	if (zt_error_decode(&e, r->pl, r->pl_len) < 0)
 		return;
-	c->counters[ZT_C_rx_error + (e.code & (ZT_TRAFFIC_ERRORS - 1))]++;
+	if (e.code < ZT_TRAFFIC_ERRORS)
+		c->counters[ZT_C_rx_error + e.code]++;
 	ZT_PEER_COUNT(r->peer, rx_errors);
 	if (e.has_nwid) {
 		struct zt_net_rx nr = { r->peer, r->path, r->verb, r->id, r->pl, r->pl_len, r->now };
