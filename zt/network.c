@@ -1377,7 +1377,8 @@ void zt_core_networks(const struct zt_core *c,
 	struct zt_network_info *info = malloc(sizeof *info);
 
 	if (sorted && info) {
-		memcpy(sorted, c->nets, c->n_nets * sizeof *sorted);
+		if (c->n_nets)   /* c->nets is NULL while none was joined */
+			memcpy(sorted, c->nets, c->n_nets * sizeof *sorted);
 		qsort(sorted, c->n_nets, sizeof *sorted, net_cmp);
 		for (unsigned i = 0; i < c->n_nets; i++) {
 			network_info(sorted[i], info);
