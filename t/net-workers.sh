@@ -15,7 +15,7 @@
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v nc > /dev/null || skip_all "needs nc"
-plan 16
+plan 18
 
 zt_lab a:11 b:12 c:13
 
@@ -75,6 +75,11 @@ fast=$(zt_counter a tx_fast)
 ok $(( !(fast > 10000) )) "a's frames to b take the fast path ($fast packets)"
 fast=$(zt_counter b rx_fast)
 ok $(( !(fast > 10000) )) "b delivers a's frames on the fast path ($fast packets)"
+zt_api b http://127.0.0.1:9993/metrics > "$ns_tmp/metrics_b"
+frames=$(awk '/^zt_packet\{direction="rx",packet_type="(ext_)?frame"\} / { s += $2 } END { print s + 0 }' "$ns_tmp/metrics_b")
+ok $(( !(frames >= fast) )) "b's zt_packet counts the frames its worker lanes took ($frames)"
+from_a=$(sed -n "s/^zt_peer_packets{direction=\"rx\",node_id=\"$(zt_address a)\"} //p" "$ns_tmp/metrics_b")
+ok $(( !(${from_a:-0} >= fast) )) "... and zt_peer_packets those from a ($from_a)"
 is "$(zt_counter a handoff_dropped)/$(zt_counter b handoff_dropped)" "0/0" "no hand-off to the main loop dropped"
 is "$(grep -c "tap@$net/q[123]: .*queue open" "$ns_tmp/b/log")" 3 \
 	"b's port, joined at run time, got a queue on each worker"

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -541,6 +543,54 @@ void zt_core_free(struct zt_core *c)
 
 /* ---- what modules may read (node.h) ---- */
 
+static void listening_put(struct zt_status *st, const union zt_sockaddr *a)
+{
+	if (st->n_listening < sizeof st->listening / sizeof st->listening[0])
+		st->listening[st->n_listening++] = *a;
+}
+
+/* A bound address as 1.14 lists it: a socket bound to the wildcard is
+ * listed as the interface addresses it receives on, those usable for
+ * paths (§7.3) of interfaces other than ZeroTier's own ("zt..."). */
+static void listening_add(struct zt_status *st, const union zt_sockaddr *a)
+{
+	struct ifaddrs *ifs, *i;
+	bool any4 = a->sa.sa_family == AF_INET && a->in4.sin_addr.s_addr == htonl(INADDR_ANY);
+	bool any6 = a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr);
+
+	if ((!any4 && !any6) || getifaddrs(&ifs) != 0) {
+		listening_put(st, a);
+		return;
+	}
+	for (i = ifs; i; i = i->ifa_next) {
+		union zt_sockaddr ia;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != a->sa.sa_family || !(i->ifa_flags & IFF_UP) ||
+		    strncmp(i->ifa_name, "zt", 2) == 0)
+			continue;
+		memset(&ia, 0, sizeof ia);
+		if (any4) {
+			ia.in4 = *(const struct sockaddr_in *)i->ifa_addr;
+			ia.in4.sin_port = a->in4.sin_port;
+		} else {
+			ia.in6 = *(const struct sockaddr_in6 *)i->ifa_addr;
+			ia.in6.sin6_port = a->in6.sin6_port;
+		}
+		if (zt_inetaddr_path_usable(&ia))
+			listening_put(st, &ia);
+	}
+	freeifaddrs(ifs);
+}
+
+/* Several peers report the same external address: list it once. */
+static bool surface_listed(const struct zt_status *st, const union zt_sockaddr *a)
+{
+	for (size_t i = 0; i < st->n_surface; i++)
+		if (zt_inetaddr_equal(&st->surface[i], a, true))
+			return true;
+	return false;
+}
+
 void zt_core_status(const struct zt_core *c, struct zt_status *out)
 {
 	int64_t now = zt_core_now(c);
@@ -556,15 +606,15 @@ void zt_core_status(const struct zt_core *c, struct zt_status *out)
 	out->home = c->home;
 	for (unsigned t = 0; t < c->n_transports; t++) {
 		const struct zt_transport_ref *tr = &c->transports[t];
+		union zt_sockaddr locals[16];
+		size_t n = tr->ops->locals ? tr->ops->locals(tr->state, locals, 16) : 0;
 
-		if (tr->ops->locals)
-			out->n_listening += tr->ops->locals(tr->state, out->listening + out->n_listening,
-							    16 - out->n_listening);
-		if (out->n_listening > 16)
-			out->n_listening = 16;
+		for (size_t i = 0; i < n && i < 16; i++)
+			listening_add(out, &locals[i]);
 	}
 	for (unsigned i = 0; i < 16 && out->n_surface < 16; i++)
-		if (c->surface[i].reporter && now - c->surface[i].at < ZT_SURFACE_TTL_MS)
+		if (c->surface[i].reporter && now - c->surface[i].at < ZT_SURFACE_TTL_MS &&
+		    !surface_listed(out, &c->surface[i].addr))
 			out->surface[out->n_surface++] = c->surface[i].addr;
 }
 
@@ -618,12 +668,31 @@ void zt_core_counters(const struct zt_core *c,
 #undef ZT_X
 	};
 
-	uint64_t sum[ZT_C_COUNT];
+	uint64_t sum[ZT_C_ALL];
 
 	memcpy(sum, c->counters, sizeof sum);
 	zt_workers_counters(c, sum);
 	for (unsigned i = 0; i < ZT_C_COUNT; i++)
 		fn(ctx, names[i], sum[i]);
+}
+
+void zt_core_traffic(const struct zt_core *c, struct zt_traffic *out)
+{
+	uint64_t sum[ZT_C_ALL];
+
+	memcpy(sum, c->counters, sizeof sum);
+	zt_workers_counters(c, sum);
+	memset(out, 0, sizeof *out);
+	memcpy(out->rx_verbs, sum + ZT_C_rx_verb, sizeof out->rx_verbs);
+	memcpy(out->tx_verbs, sum + ZT_C_tx_verb, sizeof out->tx_verbs);
+	memcpy(out->rx_errors, sum + ZT_C_rx_error, sizeof out->rx_errors);
+	memcpy(out->tx_errors, sum + ZT_C_tx_error, sizeof out->tx_errors);
+	for (unsigned t = 0; t < c->n_transports; t++) {
+		out->transports[t].protocol = zt_inst_module(c->transports[t].zi)->name;
+		out->transports[t].rx_bytes = sum[ZT_C_rx_bytes + t];
+		out->transports[t].tx_bytes = sum[ZT_C_tx_bytes + t];
+	}
+	out->n_transports = c->n_transports;
 }
 
 /* ---- moons at run time (wire.md §6.5) ---- */

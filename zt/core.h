@@ -68,6 +68,8 @@ struct zt_peer_path {
 	unsigned latency;
 };
 
+#define ZT_PEER_COUNT(p, field) __atomic_fetch_add(&(p)->traffic.field, 1, __ATOMIC_RELAXED)
+
 struct zt_peer {
 	struct zt_identity id;         /* public part only */
 	struct zt_peer_key key;
@@ -81,6 +83,7 @@ struct zt_peer {
 	const struct zt_world_root *root;  /* stable endpoints, for upstreams */
 	unsigned n_paths;
 	struct zt_peer_path paths[ZT_PEER_PATHS];
+	struct zt_peer_traffic traffic;   /* what /metrics shows of the peer */
 	struct zt_peer *next;          /* hash chain */
 };
 
@@ -109,7 +112,7 @@ struct zt_lane {
 	struct zt_core *core;
 	unsigned index;                /* 0: the main loop */
 	struct zt_transport_ref *transports;   /* the core's, or the worker's queues */
-	uint64_t *counters;            /* ZT_C_COUNT */
+	uint64_t *counters;            /* ZT_C_ALL */
 	uint64_t next_packet_id;       /* this lane's own range, see zt_lane_packet_id */
 	uint8_t *frag;                 /* ZT_MTU_DEFAULT bytes: a fragment being cut */
 	uint8_t *tx;                   /* ZT_PKT_MAX bytes: a packet being built */
@@ -144,11 +147,21 @@ void zt_core_free(struct zt_core *c);
 	X(tx_packets) X(tx_aes_gmac_siv) X(tx_salsa2012) X(tx_no_path) X(tx_queue_overflow) X(tx_failed) X(whois_sent) \
 	X(rx_fast) X(tx_fast) X(handoffs) X(handoff_dropped)
 
+/* After the named counters, unnamed ones for the reference's families
+ * (zt_packet, zt_packet_error, zt_data): packets by verb, ERRORs by
+ * code, bytes by transport. */
 enum zt_core_counter {
 #define ZT_X(name) ZT_C_##name,
 	ZT_CORE_COUNTERS(ZT_X)
 #undef ZT_X
-	ZT_C_COUNT
+	ZT_C_COUNT,
+	ZT_C_rx_verb = ZT_C_COUNT,
+	ZT_C_tx_verb = ZT_C_rx_verb + ZT_TRAFFIC_VERBS,
+	ZT_C_rx_error = ZT_C_tx_verb + ZT_TRAFFIC_VERBS,
+	ZT_C_tx_error = ZT_C_rx_error + ZT_TRAFFIC_ERRORS,
+	ZT_C_rx_bytes = ZT_C_tx_error + ZT_TRAFFIC_ERRORS,
+	ZT_C_tx_bytes = ZT_C_rx_bytes + ZT_MAX_TRANSPORTS,
+	ZT_C_ALL = ZT_C_tx_bytes + ZT_MAX_TRANSPORTS
 };
 
 struct zt_queued {
@@ -230,7 +243,7 @@ struct zt_core {
 	unsigned busy_poll_us;         /* the workers' loops poll as long */
 	int64_t last_ping_check, last_housekeeping, last_upstream_receive;
 	bool started, cache_warned;
-	uint64_t counters[ZT_C_COUNT];
+	uint64_t counters[ZT_C_ALL];
 	uint8_t buf[ZT_PKT_MAX + 64];  /* reassembled packets */
 	uint8_t tx[ZT_PKT_MAX + 64];   /* packets being built */
 	uint8_t dec[ZT_PKT_MAX + 64];  /* decompressed packets */
@@ -278,15 +291,19 @@ struct zt_peer_path *zt_peer_best_path(struct zt_peer *p, int64_t now, bool allo
 struct zt_peer_path *zt_peer_best_in(struct zt_peer *p, int64_t now, enum zt_ip_scope scope, int family);
 struct zt_peer *zt_best_upstream(struct zt_core *c, int64_t now);
 void zt_peer_info(const struct zt_core *c, const struct zt_peer *p, struct zt_peer_info *out);
+/* A round-trip time measured to p, into its latency histogram. */
+void zt_peer_latency_sample(struct zt_peer *p, unsigned ms);
 /* Housekeeping: forget dead peers and unused paths. */
 void zt_peers_housekeep(struct zt_core *c, int64_t now);
 
 /* vl1.c: sending on a lane (the main loop's or a worker's) */
 void zt_lane_flush(struct zt_lane *l);
+/* Bytes of n datagrams that came in on transport t, for zt_data. */
+void zt_lane_count_rx(struct zt_lane *l, unsigned t, const struct zt_dgram *d, unsigned n);
 void zt_lane_packet_id(struct zt_lane *l, uint8_t out[8]);
 /* Give a built packet its id and suite, encrypt a HELLO's tail (from
  * hello_tail, 0: none) and armor it with key.  Its length or -errno. */
-int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, const struct zt_peer *p, uint8_t *pkt,
+int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_peer *p, uint8_t *pkt,
 		 size_t len, size_t hello_tail);
 /* An armored packet on a path, cut into fragments if it is longer than the MTU. */
 bool zt_lane_send_packet(struct zt_lane *l, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now);

@@ -83,14 +83,18 @@ struct pending_mcast {
 	uint8_t pl[ZT_PKT_MAX];          /* the MULTICAST_FRAME payload */
 };
 
-enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG, NC_BAD_FRAMES, NC_COUNT };
+enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG, NC_BAD_FRAMES,
+	NC_RX_DROPPED, NC_TX_DROPPED, NC_COUNT };
 
 static const char *const nc_names[NC_COUNT] = {
 	"rx_frames", "tx_frames", "rx_gate_dropped", "policy_dropped", "dropped_no_config", "bad_frames",
+	"rx_dropped", "tx_dropped",
 };
 
 /* Frames are counted by every lane at once. */
 #define NC_INC(n, k) __atomic_fetch_add(&(n)->counters[k], 1, __ATOMIC_RELAXED)
+/* A frame dropped for reason k, also counted by direction (zt_network_packets). */
+#define NC_DROP(n, k, dir) (NC_INC(n, k), NC_INC(n, dir))
 
 /* ---- member lists (§7.3), one table for every network ---- */
 
@@ -439,7 +443,7 @@ static void deliver(struct zt_network *n, const struct port_queue *q, uint64_t f
 				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true };
 
 	if (len > ZT_PKT_MAX - 14 || (n->configured && !zt_frame_fits(n->cfg->mtu, ethertype, len))) {
-		NC_INC(n, NC_BAD_FRAMES);
+		NC_DROP(n, NC_BAD_FRAMES, NC_RX_DROPPED);
 		return;
 	}
 	/* dst and src may already be there (EXT_FRAME): memmove */
@@ -448,7 +452,7 @@ static void deliver(struct zt_network *n, const struct port_queue *q, uint64_t f
 	eth[12] = ethertype >> 8;
 	eth[13] = ethertype & 0xff;
 	if (policy_chain(n, n->ingress, n->n_ingress, &ctx, &f) != ZT_ACCEPT) {
-		NC_INC(n, NC_POLICY_DROPS);
+		NC_DROP(n, NC_POLICY_DROPS, NC_RX_DROPPED);
 		return;
 	}
 	NC_INC(n, NC_RX_FRAMES);
@@ -596,24 +600,24 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 	uint64_t dest;
 
 	if (f->len < 14) {
-		NC_INC(n, NC_BAD_FRAMES);
+		NC_DROP(n, NC_BAD_FRAMES, NC_TX_DROPPED);
 		return;
 	}
 	if (!n->configured) {
-		NC_INC(n, NC_NO_CONFIG);
+		NC_DROP(n, NC_NO_CONFIG, NC_TX_DROPPED);
 		return;
 	}
 	ethertype = (uint16_t)(f->data[12] << 8 | f->data[13]);
 	len = f->len - 14;
 	/* no bridging: only frames from our own MAC */
 	if (memcmp(src, n->mac, 6) != 0) {
-		NC_INC(n, NC_POLICY_DROPS);
+		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
 		return;
 	}
 	if (!zt_mac_is_multicast(to) && zt_mac_to_address(n->id, to, &dest) == 0)
 		ctx.dest = dest;
 	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT) {
-		NC_INC(n, NC_POLICY_DROPS);
+		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
 		return;
 	}
 	if (zt_mac_is_multicast(to)) {
@@ -623,7 +627,7 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 		zt_mcast_for_frame(&g, to, ethertype, payload, len);
 		if ((zt_mac_is_broadcast(to) && !zt_arp_request_target(ethertype, payload, len, &target) &&
 		     !(n->cfg->flags & ZT_NETCONF_F_BROADCAST)) || n->cfg->mcast_limit == 0) {
-			NC_INC(n, NC_POLICY_DROPS);
+			NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
 			return;
 		}
 		send_multicast(n, &g, ethertype, payload, len, now);
@@ -632,7 +636,7 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 	} else if (zt_mac_to_address(n->id, to, &dest) == 0) {
 		send_unicast(n, dest, ethertype, payload, len, now);
 	} else {
-		NC_INC(n, NC_POLICY_DROPS);   /* behind a bridge: none here */
+		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);   /* behind a bridge: none here */
 	}
 }
 
@@ -1030,7 +1034,7 @@ void zt_network_verb(struct zt_core *c, const struct zt_net_rx *r)
 	}
 	/* frames: the gate first (§3.10) */
 	if (!gate(n, r->peer)) {
-		NC_INC(n, NC_GATE_DROPS);
+		NC_DROP(n, NC_GATE_DROPS, NC_RX_DROPPED);
 		zt_vl1_error_send(c, r->peer, r->verb, r->id, ZT_ERR_NEED_MEMBERSHIP_CERTIFICATE, nwid, r->now);
 		return;
 	}
@@ -1297,7 +1301,7 @@ bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_
 	if (w.err)
 		return false;
 	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT)
-		NC_INC(n, NC_POLICY_DROPS);
+		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
 	else if (zt_lane_send(l, p, pp, ZT_VERB_FRAME, w.len, now))
 		NC_INC(n, NC_TX_FRAMES);
 	return true;
@@ -1345,6 +1349,10 @@ static void network_info(const struct zt_network *n, struct zt_network_info *out
 	out->port = n->ops->port_name ? n->ops->port_name(n->port) : NULL;
 	if (!out->port)
 		out->port = zt_inst_name(n->iface);
+	out->rx_frames = ZT_LOAD(n->counters[NC_RX_FRAMES]);
+	out->rx_dropped = ZT_LOAD(n->counters[NC_RX_DROPPED]);
+	out->tx_frames = ZT_LOAD(n->counters[NC_TX_FRAMES]);
+	out->tx_dropped = ZT_LOAD(n->counters[NC_TX_DROPPED]);
 	if (!n->configured)
 		return;
 	snprintf(out->name, sizeof out->name, "%s", n->cfg->name);
@@ -1383,7 +1391,8 @@ void zt_core_networks(const struct zt_core *c,
 	struct zt_network_info *info = malloc(sizeof *info);
 
 	if (sorted && info) {
-		memcpy(sorted, c->nets, c->n_nets * sizeof *sorted);
+		if (c->n_nets)   /* c->nets is NULL while none was joined */
+			memcpy(sorted, c->nets, c->n_nets * sizeof *sorted);
 		qsort(sorted, c->n_nets, sizeof *sorted, net_cmp);
 		for (unsigned i = 0; i < c->n_nets; i++) {
 			network_info(sorted[i], info);

@@ -381,6 +381,12 @@ void zt_peer_info(const struct zt_core *c, const struct zt_peer *p, struct zt_pe
 	out->latency = p->latency == ZT_LATENCY_UNKNOWN ? -1 : (int)p->latency;
 	out->role = p->role;
 	out->direct = best != NULL;
+	out->traffic.rx = ZT_LOAD(p->traffic.rx);
+	out->traffic.tx = ZT_LOAD(p->traffic.tx);
+	out->traffic.rx_errors = p->traffic.rx_errors;
+	memcpy(out->traffic.latency_le, p->traffic.latency_le, sizeof out->traffic.latency_le);
+	out->traffic.latency_sum = p->traffic.latency_sum;
+	out->traffic.latency_count = p->traffic.latency_count;
 	for (unsigned i = 0; i < p->n_paths && i < ZT_INFO_MAX_PATHS; i++) {
 		const struct zt_peer_path *pp = &p->paths[i];
 		struct zt_path_info *pi = &out->paths[out->n_paths++];
@@ -391,8 +397,9 @@ void zt_peer_info(const struct zt_core *c, const struct zt_peer *p, struct zt_pe
 		pi->address = pp->path->addr;
 		pi->last_send = pp->path->last_out;
 		pi->last_receive = pp->last_receive;
-		pi->active = zt_path_alive(pp->path, now);
+		pi->alive = zt_path_alive(pp->path, now);
 		pi->expired = zt_peer_path_expired(pp, now);
+		pi->active = !pi->expired;
 		pi->preferred = pp == best;
 		pi->local_socket = pp->path->transport << 16 | pp->path->local;
 		pi->local_port = pp->path->local < nl ? zt_inetaddr_port(&locals[pp->path->local]) : 0;
@@ -429,4 +436,15 @@ void zt_peers_housekeep(struct zt_core *c, int64_t now)
 			pp = &p->next;
 		}
 	}
+}
+
+void zt_peer_latency_sample(struct zt_peer *p, unsigned ms)
+{
+	static const unsigned bounds[ZT_LATENCY_BUCKETS] = ZT_LATENCY_BOUNDS;
+
+	for (unsigned i = 0; i < ZT_LATENCY_BUCKETS; i++)
+		if (ms <= bounds[i])
+			p->traffic.latency_le[i]++;
+	p->traffic.latency_sum += ms;
+	p->traffic.latency_count++;
 }

@@ -72,6 +72,12 @@ void zt_core_controller_unregister(struct zt_core *c)
 	c->ctl_state = NULL;
 }
 
+void zt_core_controller_metrics(const struct zt_core *c, FILE *f)
+{
+	if (c->ctl_ops && c->ctl_ops->metrics)
+		c->ctl_ops->metrics(c->ctl_state, f);
+}
+
 int zt_core_netconf_reply(struct zt_core *c, const struct zt_netconf_request *rq,
 			  const uint8_t *dict, size_t len)
 {

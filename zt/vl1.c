@@ -36,6 +36,8 @@ static void txq_flush(struct zt_lane *l, struct zt_transport_ref *t)
 	sent = t->ops->send(t->state, t->txq->d, t->txq->n);
 	if (sent < (int)t->txq->n)
 		l->counters[ZT_C_tx_failed] += t->txq->n - (sent > 0 ? sent : 0);
+	for (int i = 0; i < sent; i++)
+		l->counters[ZT_C_tx_bytes + (t - l->transports)] += t->txq->d[i].len;
 	t->txq->n = 0;
 }
 
@@ -62,8 +64,10 @@ static bool lane_dgram_send(struct zt_lane *l, struct zt_path *path, uint8_t *da
 		struct zt_dgram big = { .peer = path->addr, .local = path->local, .data = data, .len = len };
 
 		txq_flush(l, t);   /* keep the order */
-		if (t->ops->send(t->state, &big, 1) == 1)
+		if (t->ops->send(t->state, &big, 1) == 1) {
+			l->counters[ZT_C_tx_bytes + path->transport] += len;
 			return true;
+		}
 		l->counters[ZT_C_tx_failed]++;
 		return false;
 	}
@@ -159,6 +163,19 @@ static unsigned lane_suite(struct zt_lane *l, const struct zt_peer *p, uint8_t v
 	return ZT_SUITE_POLY1305_SALSA2012;
 }
 
+/* A packet to p by verb (and an ERROR by code), before it is armored. */
+static void lane_count_tx(struct zt_lane *l, struct zt_peer *p, const uint8_t *pkt, size_t len)
+{
+	uint8_t verb = pkt[ZT_HDR_VERB] & ZT_VERB_MASK;
+
+	l->counters[ZT_C_tx_verb + verb]++;
+	/* ERROR: [1] in-re verb [8] in-re packet id [1] code */
+	if (verb == ZT_VERB_ERROR && !(pkt[ZT_HDR_VERB] & ZT_VERB_COMPRESSED) && len > ZT_HDR_PAYLOAD + 9 &&
+	    pkt[ZT_HDR_PAYLOAD + 9] < ZT_TRAFFIC_ERRORS)
+		l->counters[ZT_C_tx_error + pkt[ZT_HDR_PAYLOAD + 9]]++;
+	ZT_PEER_COUNT(p, tx);
+}
+
 /* Begin a packet to dest in c->tx; the writer is left at the payload. */
 static void pkt_begin(struct zt_core *c, struct zt_wr *w, uint64_t dest, uint8_t verb)
 {
@@ -170,11 +187,12 @@ static void pkt_begin(struct zt_core *c, struct zt_wr *w, uint64_t dest, uint8_t
 
 /* Give a built packet on lane l its id and suite, encrypt a HELLO's tail
  * and armor it with key for p.  Returns its length or -errno. */
-int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, const struct zt_peer *p, uint8_t *pkt,
+int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_peer *p, uint8_t *pkt,
 		 size_t len, size_t hello_tail)
 {
 	unsigned suite = lane_suite(l, p, pkt[ZT_HDR_VERB]);
 
+	lane_count_tx(l, p, pkt, len);
 	zt_lane_packet_id(l, pkt);
 	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, len > ZT_MTU_DEFAULT);
 	if (hello_tail && zt_hello_crypt(key, pkt, len, hello_tail) < 0)
@@ -652,6 +670,7 @@ static void handle_ok(struct zt_core *c, struct rx *r)
 			struct zt_peer_path *pp = zt_peer_path_find(r->peer, r->path);
 
 			r->peer->latency = r->peer->latency == ZT_LATENCY_UNKNOWN ? sample : (r->peer->latency + sample) / 2;
+			zt_peer_latency_sample(r->peer, sample);
 			if (pp)
 				pp->latency = pp->latency == ZT_LATENCY_UNKNOWN ? sample : (pp->latency + sample) / 2;
 		}
@@ -712,6 +731,7 @@ static void handle_ok(struct zt_core *c, struct rx *r)
 				if (pp)
 					pp->latency = r->now - sent;
 				r->peer->latency = r->now - sent;
+				zt_peer_latency_sample(r->peer, r->peer->latency);
 			}
 		}
 		break;
@@ -844,6 +864,9 @@ static void handle_error(struct zt_core *c, struct rx *r)
 
 	if (zt_error_decode(&e, r->pl, r->pl_len) < 0)
 		return;
+	if (e.code < ZT_TRAFFIC_ERRORS)
+		c->counters[ZT_C_rx_error + e.code]++;
+	ZT_PEER_COUNT(r->peer, rx_errors);
 	if (e.has_nwid) {
 		struct zt_net_rx nr = { r->peer, r->path, r->verb, r->id, r->pl, r->pl_len, r->now };
 
@@ -1265,6 +1288,8 @@ static void packet_accept(struct zt_core *c, struct rx *r, bool authenticated_he
 	r->pl = pkt + ZT_HDR_PAYLOAD;
 	r->pl_len = len - ZT_HDR_PAYLOAD;
 	ZT_COUNT(c, rx_packets);
+	c->counters[ZT_C_rx_verb + r->verb]++;
+	ZT_PEER_COUNT(r->peer, rx);
 	if (r->verb == ZT_VERB_HELLO) {
 		struct zt_hello hello;
 
@@ -1432,6 +1457,14 @@ void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t 
 		zt_vl1_packet_in(c, whole, n, path, now);
 }
 
+void zt_lane_count_rx(struct zt_lane *l, unsigned t, const struct zt_dgram *d, unsigned n)
+{
+	if (t >= ZT_MAX_TRANSPORTS)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		l->counters[ZT_C_rx_bytes + t] += d[i].len;
+}
+
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 {
 	struct zt_core *c = ctx;
@@ -1440,6 +1473,7 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 
 	if (t == c->n_transports)
 		return;
+	zt_lane_count_rx(&c->lane, t, d, n);
 	zt_spin_kick(&c->spin);
 	if (c->pool) {
 		zt_workers_main_rx(c, t, d, n, now);

@@ -62,7 +62,7 @@ struct worker {
 	struct zt_transport_ref transports[ZT_MAX_TRANSPORTS];
 	struct ring ring;
 	struct lane_keys keys;
-	uint64_t counters[ZT_C_COUNT];
+	uint64_t counters[ZT_C_ALL];
 	uint8_t frag[ZT_MTU_DEFAULT];
 	uint8_t tx[ZT_PKT_MAX + 64];
 	uint8_t buf[ZT_PKT_MAX + 64];
@@ -162,6 +162,8 @@ static enum zt_fast lane_packet_in(struct zt_lane *l, uint8_t *pkt, size_t len, 
 		return ZT_FAST_ACCEPT;
 	ZT_LANE_COUNT(l, rx_packets);
 	ZT_LANE_COUNT(l, rx_fast);
+	l->counters[ZT_C_rx_verb + verb]++;
+	ZT_PEER_COUNT(p, rx);
 	ZT_STORE(p->last_receive, now);
 	ZT_STORE(pp->last_receive, now);
 	return ZT_FAST_DONE;
@@ -333,6 +335,7 @@ static void worker_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsig
 	zt_spin_kick(&w->spin);
 	while (t < c->n_transports && w->transports[t].zi != from)
 		t++;
+	zt_lane_count_rx(&w->lane, t, d, n);
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *pkt;
 		size_t len;
@@ -667,9 +670,9 @@ void zt_workers_free(struct zt_core *c)
 }
 
 /* The lanes' counters, added up for zt_core_counters. */
-void zt_workers_counters(const struct zt_core *c, uint64_t sum[ZT_C_COUNT])
+void zt_workers_counters(const struct zt_core *c, uint64_t sum[ZT_C_ALL])
 {
 	for (unsigned i = 1; c->pool && i < c->pool->n; i++)
-		for (unsigned k = 0; k < ZT_C_COUNT; k++)
+		for (unsigned k = 0; k < ZT_C_ALL; k++)
 			sum[k] += c->pool->w[i]->counters[k];
 }

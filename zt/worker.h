@@ -68,6 +68,6 @@ struct zt_peer_path *zt_lane_route(struct zt_lane *l, struct zt_peer *p, int64_t
 bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp, uint8_t verb, size_t pl_len,
 		  int64_t now);
 /* The lanes' counters added to sum (the main loop's are the core's). */
-void zt_workers_counters(const struct zt_core *c, uint64_t sum[ZT_C_COUNT]);
+void zt_workers_counters(const struct zt_core *c, uint64_t sum[ZT_C_ALL]);
 
 #endif

@@ -1331,8 +1331,166 @@ static void api_peer_metric(void *ctx, const struct zt_peer_info *p)
 		p->latency / 1000, p->latency % 1000);
 }
 
+/* ---- the families of ZeroTier One 1.14 (node/Metrics.cpp), by its names,
+ * types and labels, so that dashboards made for it read zt too ---- */
+
+/* packet_type by verb number, NULL: a verb 1.14 has no sample for */
+static const char *const api_verb_names[ZT_TRAFFIC_VERBS] = {
+	"nop", "hello", "error", "ok", "whois", "rendezvous", "frame", "ext_frame", "echo",
+	"multicast_like", "network_credentials", "network_config_request", "network_config",
+	"multicast_gather", "multicast_frame", NULL, "push_direct_paths", NULL, "ack", "qos",
+	"user_message", "remote_trace", "path_negotiation_request",
+};
+
+/* error_type by error code, likewise */
+static const char *const api_error_names[ZT_TRAFFIC_ERRORS] = {
+	NULL, NULL, NULL, "obj_not_found", "identity_collision", "unsupported_operation",
+	"need_membership_certificate", "network_access_denied", "unwanted_multicast",
+	"authentication_required",
+};
+
+static void api_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The samples of a family labelled direction and label, one per direction
+ * and named index: rx[i] and tx[i] where names[i] is not NULL. */
+static void api_named_counts(FILE *f, const char *family, const char *label, const char *const *names,
+			     unsigned n, const uint64_t *rx, const uint64_t *tx)
+{
+	for (unsigned d = 0; d < 2; d++)
+		for (unsigned i = 0; i < n; i++)
+			if (names[i])
+				fprintf(f, "%s{direction=\"%s\",%s=\"%s\"} %" PRIu64 "\n", family, d ? "tx" : "rx",
+					label, names[i], d ? tx[i] : rx[i]);
+}
+
+static void api_ref_traffic(FILE *f, const struct zt_traffic *t)
+{
+	const char *protocols[8];
+	unsigned n_protocols = 0;
+
+	api_family(f, "zt_packet", "counter", "incoming packet type counts");
+	api_named_counts(f, "zt_packet", "packet_type", api_verb_names, ZT_TRAFFIC_VERBS, t->rx_verbs, t->tx_verbs);
+	api_family(f, "zt_packet_error", "counter", "incoming packet errors");
+	api_named_counts(f, "zt_packet_error", "error_type", api_error_names, ZT_TRAFFIC_ERRORS, t->rx_errors,
+			 t->tx_errors);
+	api_family(f, "zt_data", "counter", "number of bytes ZeroTier has transmitted or received");
+	for (unsigned i = 0; i < t->n_transports; i++) {
+		uint64_t rx = 0, tx = 0;
+		unsigned k;
+
+		for (k = 0; k < n_protocols && strcmp(protocols[k], t->transports[i].protocol); k++)
+			;
+		if (k < n_protocols)
+			continue;   /* summed when first met */
+		protocols[n_protocols++] = t->transports[i].protocol;
+		for (unsigned j = i; j < t->n_transports; j++)
+			if (strcmp(t->transports[j].protocol, t->transports[i].protocol) == 0) {
+				rx += t->transports[j].rx_bytes;
+				tx += t->transports[j].tx_bytes;
+			}
+		fprintf(f, "zt_data{direction=\"rx\",protocol=\"%s\"} %" PRIu64 "\n", t->transports[i].protocol, rx);
+		fprintf(f, "zt_data{direction=\"tx\",protocol=\"%s\"} %" PRIu64 "\n", t->transports[i].protocol, tx);
+	}
+}
+
+struct api_ref_ctx {
+	FILE *f;
+	unsigned n_networks;
+	int family;
+	int64_t now;
+};
+
+enum { API_REF_NET_GROUPS, API_REF_NET_PACKETS, API_REF_PEER_LATENCY, API_REF_PEER_PATHS,
+       API_REF_PEER_PACKETS, API_REF_PEER_ERRORS };
+
+static void api_ref_net(void *ctx, const struct zt_network_info *n)
+{
+	struct api_ref_ctx *rc = ctx;
+
+	rc->n_networks++;
+	if (rc->family == API_REF_NET_GROUPS) {
+		fprintf(rc->f, "zt_network_multicast_groups_subscribed{network_id=\"%016" PRIx64 "\"} %u\n", n->nwid,
+			n->n_groups);
+		return;
+	}
+	fprintf(rc->f, "zt_network_packets{accepted=\"yes\",direction=\"rx\",network_id=\"%016" PRIx64 "\"} %" PRIu64 "\n"
+		"zt_network_packets{accepted=\"no\",direction=\"rx\",network_id=\"%016" PRIx64 "\"} %" PRIu64 "\n"
+		"zt_network_packets{accepted=\"yes\",direction=\"tx\",network_id=\"%016" PRIx64 "\"} %" PRIu64 "\n"
+		"zt_network_packets{accepted=\"no\",direction=\"tx\",network_id=\"%016" PRIx64 "\"} %" PRIu64 "\n",
+		n->nwid, n->rx_frames, n->nwid, n->rx_dropped, n->nwid, n->tx_frames, n->nwid, n->tx_dropped);
+}
+
+static void api_ref_peer(void *ctx, const struct zt_peer_info *p)
+{
+	static const unsigned bounds[ZT_LATENCY_BUCKETS] = ZT_LATENCY_BOUNDS;
+	struct api_ref_ctx *rc = ctx;
+	const struct zt_peer_traffic *t = &p->traffic;
+	unsigned alive = 0;
+
+	switch (rc->family) {
+	case API_REF_PEER_LATENCY:
+		for (unsigned i = 0; i < ZT_LATENCY_BUCKETS; i++)
+			fprintf(rc->f, "zt_peer_latency_bucket{node_id=\"%010" PRIx64 "\",le=\"%u\"} %" PRIu64 "\n",
+				p->address, bounds[i], t->latency_le[i]);
+		fprintf(rc->f, "zt_peer_latency_bucket{node_id=\"%010" PRIx64 "\",le=\"+Inf\"} %" PRIu64 "\n"
+			"zt_peer_latency_sum{node_id=\"%010" PRIx64 "\"} %" PRIu64 "\n"
+			"zt_peer_latency_count{node_id=\"%010" PRIx64 "\"} %" PRIu64 "\n",
+			p->address, t->latency_count, p->address, t->latency_sum, p->address, t->latency_count);
+		break;
+	case API_REF_PEER_PATHS:
+		for (unsigned i = 0; i < p->n_paths; i++)
+			alive += p->paths[i].alive;
+		fprintf(rc->f, "zt_peer_path_count{node_id=\"%010" PRIx64 "\",status=\"alive\"} %u\n"
+			"zt_peer_path_count{node_id=\"%010" PRIx64 "\",status=\"dead\"} %u\n",
+			p->address, alive, p->address, p->n_paths - alive);
+		break;
+	case API_REF_PEER_PACKETS:
+		fprintf(rc->f, "zt_peer_packets{direction=\"rx\",node_id=\"%010" PRIx64 "\"} %" PRIu64 "\n"
+			"zt_peer_packets{direction=\"tx\",node_id=\"%010" PRIx64 "\"} %" PRIu64 "\n",
+			p->address, t->rx, p->address, t->tx);
+		break;
+	default:
+		fprintf(rc->f, "zt_peer_packet_errors{node_id=\"%010" PRIx64 "\"} %" PRIu64 "\n", p->address,
+			t->rx_errors);
+	}
+}
+
+static void api_reference_metrics(struct api *a, FILE *f)
+{
+	struct zt_traffic t;
+	struct api_ref_ctx rc = { .f = f };
+	static const struct { const char *name, *type, *help; } peer_families[] = {
+		[API_REF_PEER_LATENCY] = { "zt_peer_latency", "histogram", "peer latency (ms)" },
+		[API_REF_PEER_PATHS] = { "zt_peer_path_count", "gauge", "number of paths to peer" },
+		[API_REF_PEER_PACKETS] = { "zt_peer_packets", "counter", "number of packets to/from a peer" },
+		[API_REF_PEER_ERRORS] = { "zt_peer_packet_errors", "counter",
+					  "number of incoming packet errors from a peer" },
+	};
+
+	zt_core_traffic(a->core, &t);
+	api_ref_traffic(f, &t);
+	api_family(f, "zt_network_multicast_groups_subscribed", "gauge",
+		   "number of multicast groups networks are subscribed to");
+	rc.family = API_REF_NET_GROUPS;
+	zt_core_networks(a->core, api_ref_net, &rc);
+	api_family(f, "zt_num_networks", "gauge", "number of networks this instance is joined to");
+	fprintf(f, "zt_num_networks %u\n", rc.n_networks);
+	api_family(f, "zt_network_packets", "counter", "number of incoming/outgoing packets per network");
+	rc.family = API_REF_NET_PACKETS;
+	zt_core_networks(a->core, api_ref_net, &rc);
+	for (int k = API_REF_PEER_LATENCY; k <= API_REF_PEER_ERRORS; k++) {
+		api_family(f, peer_families[k].name, peer_families[k].type, peer_families[k].help);
+		rc.family = k;
+		zt_core_peers(a->core, api_ref_peer, &rc);
+	}
+	zt_core_controller_metrics(a->core, f);
+}
+
 /* The exposition text: every counter of the node and its instances, then
- * gauges of the peers. */
+ * gauges of the peers, then 1.14's families. */
 static char *api_metrics_text(struct api *a, size_t *len)
 {
 	struct api_samples ss = { 0 };
@@ -1384,6 +1542,7 @@ static char *api_metrics_text(struct api *a, size_t *len)
 	      "# TYPE zt_peer_latency_seconds gauge\n", f);
 	ps.lines = true;
 	zt_core_peers(a->core, api_peer_metric, &ps);
+	api_reference_metrics(a, f);
 	if (ferror(f)) {
 		fclose(f);
 		free(text);
@@ -2047,7 +2206,8 @@ static void api_destroy(void *state)
 static int api_counters(struct api *a)
 {
 	static const struct zt_counter_field fields[] = {
-		ZT_COUNTER_FIELD(struct api, requests),
+		/* not "requests": a family of its own, apart from the controller's config requests */
+		{ "api_requests", offsetof(struct api, requests) },
 		ZT_COUNTER_FIELD(struct api, unauthorized),
 		ZT_COUNTER_FIELD(struct api, refused),
 		ZT_COUNTER_FIELD(struct api, too_large),

@@ -60,6 +60,7 @@ struct ctl {
 
 	uint64_t *requests, *rate_limited, *not_found, *denied, *configs, *pushes,
 		 *revocations, *failures, *api_requests, *api_errors;
+	uint64_t *network_changes, *member_changes, *member_auths, *member_deauths;
 };
 
 static int64_t ctl_now(void)
@@ -188,6 +189,11 @@ static int ctl_member_save(struct ctl *c, const struct store_member *old, struct
 			m->revision = old->revision;
 		return err;
 	}
+	(*c->member_changes)++;
+	if (m->authorized && !(old && old->authorized))
+		(*c->member_auths)++;
+	else if (!m->authorized && old && old->authorized)
+		(*c->member_deauths)++;
 	return 1;
 }
 
@@ -418,8 +424,42 @@ static void ctl_request(void *state, const struct zt_netconf_request *rq)
 	ctl_serve(c, rq->nwid, &s->id, s->meta, s->meta_len, rq);
 }
 
+/* 1.14's controller_* families (node/Metrics.cpp): the networks and
+ * members served, and changes, authorizations and deauthorizations of
+ * them through the API. */
+static void ctl_metrics(void *state, FILE *f)
+{
+	struct ctl *c = state;
+	uint64_t *ids = NULL;
+	size_t n = 0, members = 0;
+
+	if (store_network_ids(c->store, &ids, &n) < 0)
+		n = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t total = 0, authorized;
+
+		if (store_member_count(c->store, ids[i], &total, &authorized) == 0)
+			members += total;
+	}
+	free(ids);
+	fprintf(f, "# HELP controller_network_count number of networks the controller is serving\n"
+		"# TYPE controller_network_count gauge\ncontroller_network_count %zu\n"
+		"# HELP controller_member_count number of network members the controller is serving\n"
+		"# TYPE controller_member_count gauge\ncontroller_member_count %zu\n", n, members);
+	fprintf(f, "# HELP controller_network_change_count number of times a network configuration is changed\n"
+		"# TYPE controller_network_change_count counter\ncontroller_network_change_count %" PRIu64 "\n"
+		"# HELP controller_member_change_count number of times a network member configuration is changed\n"
+		"# TYPE controller_member_change_count counter\ncontroller_member_change_count %" PRIu64 "\n"
+		"# HELP controller_member_auth_count number of network member auths\n"
+		"# TYPE controller_member_auth_count counter\ncontroller_member_auth_count %" PRIu64 "\n"
+		"# HELP controller_member_deauth_count number of network member deauths\n"
+		"# TYPE controller_member_deauth_count counter\ncontroller_member_deauth_count %" PRIu64 "\n",
+		*c->network_changes, *c->member_changes, *c->member_auths, *c->member_deauths);
+}
+
 static const struct zt_controller_ops ctl_ops = {
 	.request = ctl_request,
+	.metrics = ctl_metrics,
 };
 
 /* ---- pushes and revocations (§8.4) ---- */
@@ -1114,6 +1154,7 @@ static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_
 			store_network_clear(&old);
 			return ctl_reply_error(c, rs, 500, store_error(c->store));
 		}
+		(*c->network_changes)++;
 		if (exists)
 			ctl_push(c, id, 0);
 		else
@@ -1458,7 +1499,7 @@ static int ctl_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 		free(c);
 		return -ENOMEM;
 	}
-	c->requests = zt_counter(zi, "requests");
+	c->requests = zt_counter(zi, "config_requests");
 	c->rate_limited = zt_counter(zi, "requests_rate_limited");
 	c->not_found = zt_counter(zi, "requests_not_found");
 	c->denied = zt_counter(zi, "requests_denied");
@@ -1468,8 +1509,13 @@ static int ctl_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	c->failures = zt_counter(zi, "config_failures");
 	c->api_requests = zt_counter(zi, "api_requests");
 	c->api_errors = zt_counter(zi, "api_errors");
+	c->network_changes = zt_counter(zi, "network_changes");
+	c->member_changes = zt_counter(zi, "member_changes");
+	c->member_auths = zt_counter(zi, "member_auths");
+	c->member_deauths = zt_counter(zi, "member_deauths");
 	if (!c->requests || !c->rate_limited || !c->not_found || !c->denied || !c->configs ||
-	    !c->pushes || !c->revocations || !c->failures || !c->api_requests || !c->api_errors) {
+	    !c->pushes || !c->revocations || !c->failures || !c->api_requests || !c->api_errors ||
+	    !c->network_changes || !c->member_changes || !c->member_auths || !c->member_deauths) {
 		ctl_destroy(c);
 		return -ENOMEM;
 	}

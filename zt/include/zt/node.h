@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <zt/identity.h>
 #include <zt/module.h>
@@ -33,10 +34,22 @@ enum zt_role { ZT_ROLE_LEAF = 0, ZT_ROLE_MOON, ZT_ROLE_PLANET };
 
 #define ZT_INFO_MAX_PATHS 16
 
+/* Packets to and from a peer and its latency samples, counted as 1.14's
+ * zt_peer_* metrics count them.  Lanes count packets at once (relaxed
+ * atomic adds, like a network's frames); latency is the main loop's. */
+#define ZT_LATENCY_BUCKETS 10
+#define ZT_LATENCY_BOUNDS { 1, 3, 6, 10, 30, 60, 100, 300, 600, 1000 }   /* ms, 1.14's */
+struct zt_peer_traffic {
+	uint64_t rx, tx, rx_errors;
+	uint64_t latency_le[ZT_LATENCY_BUCKETS];   /* samples <= ZT_LATENCY_BOUNDS[i] ms */
+	uint64_t latency_sum, latency_count;
+};
+
 struct zt_path_info {
 	union zt_sockaddr address;
 	uint64_t last_send, last_receive;   /* ms since the epoch, 0 if never */
-	bool active;                        /* alive: heard from in the last 19 s */
+	bool alive;                         /* a datagram came in on it in the last 19 s */
+	bool active;                        /* as 1.14 reports it: held, not expired */
 	bool expired;                       /* nothing from this peer on it for 243 s */
 	bool preferred;                     /* the path traffic to the peer uses now */
 	uint32_t local_socket;              /* opaque: transport and socket index */
@@ -52,6 +65,7 @@ struct zt_peer_info {
 	bool direct;       /* a preferred direct path exists; else traffic is relayed */
 	unsigned n_paths;
 	struct zt_path_info paths[ZT_INFO_MAX_PATHS];
+	struct zt_peer_traffic traffic;
 };
 
 void zt_core_status(const struct zt_core *c, struct zt_status *out);
@@ -64,6 +78,18 @@ int zt_core_peer(const struct zt_core *c, uint64_t address, struct zt_peer_info 
 /* Visit the core's named counters (drops, relayed packets, ...). */
 void zt_core_counters(const struct zt_core *c,
 		      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+
+/* Traffic as 1.14's metrics count it, the lanes added up: packets by
+ * verb, ERROR packets by error code, bytes by transport. */
+#define ZT_TRAFFIC_VERBS 32
+#define ZT_TRAFFIC_ERRORS 16
+struct zt_traffic {
+	uint64_t rx_verbs[ZT_TRAFFIC_VERBS], tx_verbs[ZT_TRAFFIC_VERBS];
+	uint64_t rx_errors[ZT_TRAFFIC_ERRORS], tx_errors[ZT_TRAFFIC_ERRORS];
+	struct { const char *protocol; uint64_t rx_bytes, tx_bytes; } transports[8];
+	unsigned n_transports;
+};
+void zt_core_traffic(const struct zt_core *c, struct zt_traffic *out);
 
 /* ---- networks (networks.md §9.3) ---- */
 
@@ -87,6 +113,8 @@ struct zt_network_info {
 	struct { union zt_sockaddr target, via; unsigned flags, metric; } routes[ZT_INFO_MAX_ROUTES];
 	unsigned n_groups;
 	struct { uint8_t mac[6]; uint32_t adi; } groups[ZT_INFO_MAX_GROUPS];
+	uint64_t rx_frames, rx_dropped;   /* frames from peers delivered, dropped */
+	uint64_t tx_frames, tx_dropped;   /* frames from the port sent, dropped */
 };
 
 /* Visit joined networks in ascending id order; one network: -ENOENT if not joined. */
@@ -171,10 +199,15 @@ struct zt_netconf_request {
 
 struct zt_controller_ops {
 	void (*request)(void *state, const struct zt_netconf_request *rq);
+	/* Its families (1.14's controller_*) for /metrics, in the text
+	 * exposition format; may be NULL. */
+	void (*metrics)(void *state, FILE *f);
 };
 
 int zt_core_controller_register(struct zt_core *c, const struct zt_controller_ops *ops, void *state);
 void zt_core_controller_unregister(struct zt_core *c);
+/* The controller's metrics families, if this node is one (the api's /metrics). */
+void zt_core_controller_metrics(const struct zt_core *c, FILE *f);
 /* Answer with a serialized network config dictionary: the kernel cuts it
  * into chunks, signs each with the node's identity and sends them as
  * OK(NETWORK_CONFIG_REQUEST).  0 or -errno. */
