@@ -185,6 +185,7 @@ struct zt_path *zt_path_get(struct zt_core *c, unsigned transport, uint32_t loca
 		return NULL;
 	p->transport = transport;
 	p->local = local;
+	p->fallback = c->transports[transport].fallback;
 	if (addr->sa.sa_family == AF_INET6)
 		p->addr.in6 = addr->in6;
 	else
@@ -284,7 +285,8 @@ void zt_peer_paths_prune(struct zt_peer *p, int64_t now)
 	p->n_paths = kept;
 }
 
-/* quality = (latency if alive, else latency + 65535 + age) × (8 − scope) */
+/* quality = (latency if alive, else latency + 65535 + age) × (8 − scope);
+ * a path over a fallback transport comes after any alive other path. */
 static uint64_t path_quality(const struct zt_peer_path *pp, int64_t now)
 {
 	const struct zt_path *path = pp->path;
@@ -294,6 +296,8 @@ static uint64_t path_quality(const struct zt_peer_path *pp, int64_t now)
 		age = 140000;
 	if (!zt_path_alive(path, now))
 		latency += 65535 + age;
+	else if (path->fallback)
+		latency += 32768;
 	return latency * (8 - zt_inetaddr_scope(&path->addr)) / (pp->priority ? pp->priority : 1);
 }
 

@@ -1386,7 +1386,12 @@ static unsigned keepalive(struct zt_core *c, struct zt_peer *p, bool full, int64
 
 		if (p->paths[i].priority != best_prio)
 			continue;
-		if (full)
+		if (path->fallback && now - path->last_probe >= ZT_HEARTBEAT_MS) {
+			/* as 1.14 keeps sending UDP while it tunnels: a HELLO
+			 * on every transport finds out when UDP works again */
+			path->last_probe = now;
+			ok = hello_to_addr(c, p, &path->addr, now);
+		} else if (full)
 			ok = hello_to_addr(c, p, &path->addr, now);
 		else if (now - path->last_out >= ZT_HEARTBEAT_MS)
 			ok = p->proto >= 5 ? echo_on_path(c, p, path, now) : hello_on_path(c, p, path, now);

@@ -23,6 +23,11 @@ int tcpf_record(const uint8_t *buf, size_t len, size_t max_body, const uint8_t *
 	return (int)(TCPF_HDR + n);
 }
 
+bool tcpf_head_ok(const uint8_t *buf)
+{
+	return buf[0] == 0x17 && buf[1] == 0x03 && buf[2] == 0x03;
+}
+
 int tcpf_dgram(const uint8_t *body, size_t n, union zt_sockaddr *addr, const uint8_t **data, size_t *len)
 {
 	size_t prefix;

@@ -5,6 +5,7 @@
 #ifndef TCPFRAME_H
 #define TCPFRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,11 @@
  * returns the record's whole length (> 0), 0 if it is not complete
  * yet, or -EMSGSIZE if its body is longer than max_body. */
 int tcpf_record(const uint8_t *buf, size_t len, size_t max_body, const uint8_t **body, size_t *body_len);
+
+/* Whether the first three bytes are 17 03 03.  The reference's readers
+ * do not check them; the relay does, to close clients that speak
+ * something else (its own clients always send them). */
+bool tcpf_head_ok(const uint8_t *buf);
 
 /* A datagram body: its address (source or destination) and payload.
  * 0, -EAFNOSUPPORT for an address type other than 4 or 6 (0 carries no
