@@ -110,6 +110,8 @@ b_over() { zt_api a "http://127.0.0.1:9993/peer/$(zt_address b)" | grep -q "\"pr
 zt_wait 40 b_over udp; ok $? "a's preferred path to b is UDP again"
 wait $ping_pid
 loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$ns_tmp/ping")
-ok $(awk "BEGIN { exit !($loss <= 3) }"; echo $?) "the ping kept going through the move ($loss% of 300 lost)"
+# the move costs a few seconds of pings at most (see zt-tcp(7)); not the
+# 19 s of a path left to die
+ok $(awk "BEGIN { exit !($loss <= 10) }"; echo $?) "the ping kept going through the move ($loss% of 300 lost)"
 [ $tap_failed -eq 0 ] || { zt_log root; zt_log a; zt_log c; sed 's/^/#   /' "$ns_tmp/relay/log"; }
 tap_done

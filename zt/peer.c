@@ -286,19 +286,24 @@ void zt_peer_paths_prune(struct zt_peer *p, int64_t now)
 }
 
 /* quality = (latency if alive, else latency + 65535 + age) × (8 − scope);
- * a path over a fallback transport comes after any alive other path. */
+ * alive paths come before dead ones, and among them a path over a
+ * fallback transport after the others, whatever their latency. */
 static uint64_t path_quality(const struct zt_peer_path *pp, int64_t now)
 {
 	const struct zt_path *path = pp->path;
-	uint64_t latency = pp->latency, age = now - ZT_LOAD(path->last_in);
+	uint64_t latency = pp->latency, age = now - ZT_LOAD(path->last_in), q;
+	bool alive = zt_path_alive(path, now);
 
 	if (age > 140000)
 		age = 140000;
-	if (!zt_path_alive(path, now))
+	if (!alive)
 		latency += 65535 + age;
+	q = latency * (8 - zt_inetaddr_scope(&path->addr)) / (pp->priority ? pp->priority : 1);
+	if (!alive)
+		q += (uint64_t)2 << 40;
 	else if (path->fallback)
-		latency += 32768;
-	return latency * (8 - zt_inetaddr_scope(&path->addr)) / (pp->priority ? pp->priority : 1);
+		q += (uint64_t)1 << 40;
+	return q;
 }
 
 struct zt_peer_path *zt_peer_best_path(struct zt_peer *p, int64_t now, bool allow_expired)

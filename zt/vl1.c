@@ -612,7 +612,7 @@ static void handle_hello(struct zt_core *c, struct rx *r, const struct zt_hello 
 
 	if (zt_hello_crypt(&r->peer->key, r->pkt, r->len, ZT_HDR_PAYLOAD + h->tail_off) == 0 || !h->tail_len)
 		zt_hello_decode_moons(&hh, r->pl);
-	if (h->has_dest && h->dest.sa.sa_family != AF_UNSPEC && r->hops == 0)
+	if (h->has_dest && h->dest.sa.sa_family != AF_UNSPEC && r->hops == 0 && !r->path->fallback)
 		surface_report(c, r->peer, &h->dest, r->now);
 	peer_set_version(r->peer, h->proto, h->major, h->minor, h->revision);
 	okh.worlds_len = ok_hello_worlds(c, &hh);
@@ -646,7 +646,9 @@ static void handle_ok(struct zt_core *c, struct rx *r)
 				pp->latency = pp->latency == ZT_LATENCY_UNKNOWN ? sample : (pp->latency + sample) / 2;
 		}
 		peer_set_version(r->peer, o.proto, o.major, o.minor, o.revision);
-		if (o.has_addr && o.addr.sa.sa_family != AF_UNSPEC && r->hops == 0)
+		/* a relay's socket is not our external address, and taking
+		 * it would reset every path each time UDP reports ours */
+		if (o.has_addr && o.addr.sa.sa_family != AF_UNSPEC && r->hops == 0 && !r->path->fallback)
 			surface_report(c, r->peer, &o.addr, r->now);
 		if (o.has_worlds && o.worlds_len)
 			world_offer(c, r->peer, o.worlds, o.worlds_len);

@@ -36,10 +36,11 @@
 #define TCP_BACKOFF_MIN 0.25       /* seconds before reconnecting, doubling ... */
 #define TCP_BACKOFF_MAX 30.0       /* ... up to this */
 #define TCP_CONNECT_TIMEOUT 10.0
-/* After disengaging, the connection stays open this long, receiving
- * only: peers keep sending to our relay-side address until their path
- * to it dies (19 s without a packet from us on it), and those packets
- * must still arrive. */
+/* After disengaging, the connection stays open this long: peers keep
+ * sending to our relay-side address until they have measured their new
+ * UDP path to us (a 14 s heartbeat) or the old one dies (19 s), and the
+ * node keeps using its path through the relay until its UDP path to the
+ * peer answers. */
 #define TCP_LINGER_S 30.0
 #define TCP_ADDRSTRLEN (INET6_ADDRSTRLEN + 24)
 
@@ -441,7 +442,7 @@ static int tcp_send(void *state, const struct zt_dgram *d, unsigned n)
 
 	if (!t->started)
 		return -ENOTCONN;
-	if (!t->engaged) {
+	if (!t->engaged && t->conn != TCP_UP) {
 		*t->tx_standby += n;
 		return 0;
 	}
