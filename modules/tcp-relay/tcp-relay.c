@@ -35,7 +35,6 @@
 #define RELAY_UDP_BUDGET 64
 /* Seconds accepting pauses when no file descriptor is left. */
 #define RELAY_BACKOFF_S 1.0
-#define RELAY_ADDRSTRLEN (INET6_ADDRSTRLEN + 24)
 
 struct relay;
 
@@ -50,7 +49,7 @@ struct relay_client {
 	ev_tstamp last_active;
 	double tokens;              /* rate limit: bytes it may still send */
 	ev_tstamp refilled;
-	char name[RELAY_ADDRSTRLEN];
+	char name[TCPF_ADDRSTRLEN];
 	size_t in_len;
 	uint8_t *out;               /* RELAY_OUT_BUF bytes, allocated on first use */
 	size_t out_off, out_len;
@@ -86,22 +85,6 @@ struct relay {
 	uint64_t *drop_port, *drop_short, *drop_rate, *drop_udp_full, *drop_udp_size,
 		 *drop_udp_error;
 };
-
-static const char *relay_addr_str(const union zt_sockaddr *a, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (a->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
-		snprintf(buf, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
-	} else if (a->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
-		snprintf(buf, len, "%s:%u", host, ntohs(a->in4.sin_port));
-	} else {
-		snprintf(buf, len, "(family %d)", a->sa.sa_family);
-	}
-	return buf;
-}
 
 static socklen_t relay_addrlen(const union zt_sockaddr *a)
 {
@@ -450,10 +433,10 @@ static void relay_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void relay_accept_one(struct relay *r, int fd, const union zt_sockaddr *from)
 {
 	struct relay_client *c;
-	char as[RELAY_ADDRSTRLEN];
+	char as[TCPF_ADDRSTRLEN];
 	int one = 1;
 
-	relay_addr_str(from, as, sizeof as);
+	tcpf_addr_str(from, as, sizeof as);
 	if (r->nclients >= r->max_clients) {
 		(*r->refused_full)++;
 		zt_log(r->zi, ZT_LOG_INFO, "%s: closed: %u clients already (max-clients)", as, r->nclients);
@@ -560,10 +543,10 @@ static void relay_stop(void *state)
 
 static int relay_listen(struct relay *r, struct relay_listener *l)
 {
-	char as[RELAY_ADDRSTRLEN];
+	char as[TCPF_ADDRSTRLEN];
 	int one = 1, fd, err;
 
-	relay_addr_str(&l->addr, as, sizeof as);
+	tcpf_addr_str(&l->addr, as, sizeof as);
 	fd = socket(l->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;

@@ -42,7 +42,6 @@
  * node keeps using its path through the relay until its UDP path to the
  * peer answers. */
 #define TCP_LINGER_S 30.0
-#define TCP_ADDRSTRLEN (INET6_ADDRSTRLEN + 24)
 
 enum tcp_conn { TCP_DOWN, TCP_CONNECTING, TCP_UP };
 
@@ -80,20 +79,6 @@ struct tcp {
 		 *rx_dgrams, *rx_bytes, *rx_no_addr, *rx_bad, *tx_dgrams, *tx_bytes,
 		 *tx_standby, *tx_dropped_full, *tx_dropped_scope, *tx_dropped_short;
 };
-
-static const char *tcp_addr_str(const union zt_sockaddr *a, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (a->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
-		snprintf(buf, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
-	} else {
-		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
-		snprintf(buf, len, "%s:%u", host, ntohs(a->in4.sin_port));
-	}
-	return buf;
-}
 
 /* Split "host:port" or "[v6]:port" into host and port; 0 or -EINVAL. */
 static int tcp_split(const char *s, char *host, size_t hlen, char *port, size_t plen)
@@ -173,13 +158,13 @@ static void tcp_lost(struct tcp *t, const char *fmt, ...) ZT_PRINTF(2, 3);
 
 static void tcp_lost(struct tcp *t, const char *fmt, ...)
 {
-	char msg[200], as[TCP_ADDRSTRLEN];
+	char msg[200], as[TCPF_ADDRSTRLEN];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	zt_log(t->zi, ZT_LOG_WARN, "relay %s: %s", tcp_addr_str(&t->relay_addr, as, sizeof as), msg);
+	zt_log(t->zi, ZT_LOG_WARN, "relay %s: %s", tcpf_addr_str(&t->relay_addr, as, sizeof as), msg);
 	if (t->conn == TCP_UP)
 		(*t->disconnects)++;
 	else
@@ -301,7 +286,7 @@ static void tcp_queue_greeting(struct tcp *t)
 static void tcp_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tcp *t = w->data;
-	char as[TCP_ADDRSTRLEN];
+	char as[TCPF_ADDRSTRLEN];
 	int err = 0;
 	socklen_t elen = sizeof err;
 
@@ -317,7 +302,7 @@ static void tcp_writable(struct ev_loop *loop, ev_io *w, int revents)
 		t->backoff = TCP_BACKOFF_MIN;
 		(*t->connects)++;
 		zt_log(t->zi, ZT_LOG_INFO, "connected to relay %s",
-		       tcp_addr_str(&t->relay_addr, as, sizeof as));
+		       tcpf_addr_str(&t->relay_addr, as, sizeof as));
 		ev_io_start(loop, &t->rd);
 	}
 	tcp_flush(t);

@@ -1,7 +1,9 @@
 /* tcpframe: see tcpframe.h and wire.md §8.1. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tcpframe.h"
@@ -97,4 +99,20 @@ void tcpf_greeting(uint8_t *out, unsigned major, unsigned minor, unsigned revisi
 	out[6] = (uint8_t)minor;
 	out[7] = (uint8_t)(revision >> 8);
 	out[8] = (uint8_t)revision;
+}
+
+const char *tcpf_addr_str(const union zt_sockaddr *a, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
+		snprintf(buf, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
+	} else if (a->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
+		snprintf(buf, len, "%s:%u", host, ntohs(a->in4.sin_port));
+	} else {
+		snprintf(buf, len, "(family %d)", a->sa.sa_family);
+	}
+	return buf;
 }
