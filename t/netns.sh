@@ -143,7 +143,8 @@ zt_world() {
 # the planet, udp on LISTEN (default 0.0.0.0:9993), the api on loopback;
 # $zt_node_extra adds keys to the node section, $zt_planet names another
 # planet file to start with, $zt_services adds service lines ("  - { use: ... }")
-# and $zt_networks a networks: section.
+# and $zt_networks a networks: section; $zt_transports adds transport
+# lines and zt_udp=off leaves the udp transport out.
 #
 # With ZT_FASTPATH=off in the environment every node runs with each
 # data-path technique switched off (zt_slow_*): no batching, no UDP GSO/GRO,
@@ -167,10 +168,14 @@ zt_start() {
 		node_opts="$node_opts$zt_slow_node" udp_opts=$zt_slow_udp
 		networks=$(printf '%s\n' "$networks" | sed "s/use: tap\\([, }]\\)/use: tap$zt_slow_tap\\1/")
 	fi
+	# zt_udp=off leaves the udp transport out; zt_transports adds lines
+	udp_line="  - { use: udp, listen: [$listen]$udp_opts }"
+	[ "${zt_udp:-on}" = off ] && udp_line=""
 	cat > "$home/ztd.yaml" <<YAML
 node: { home: $home, log-level: debug${zt_node_extra:+, $zt_node_extra}$node_opts }
 transports:
-  - { use: udp, listen: [$listen]$udp_opts }
+$udp_line
+${zt_transports:-}
 services:
   - { use: api, listen: ["127.0.0.1:9993"] }
 ${zt_services:-}

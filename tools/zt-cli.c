@@ -456,10 +456,10 @@ static int cli_peers(struct cli *c, const char *command)
 
 		tunneled |= tun;
 		if (p)
-			snprintf(link, sizeof link, "%s%-8lld %-8lld %s", tun ? "RELAY " : "DIRECT   ",
+			snprintf(link, sizeof link, "%s%-8lld %-8lld %s%s", tun ? "RELAY " : "DIRECT   ",
 				 cli_ago(now, cli_int(p, "lastSend", 0)),
 				 cli_ago(now, cli_int(p, "lastReceive", 0)),
-				 cli_str(p, "address", "-"));
+				 cli_str(p, "address", "-"), tun ? " tcp" : "");
 		else
 			snprintf(link, sizeof link, "RELAY");
 		printf("%s %-6s %-6s %5d %s\n", cli_str(peer, "address", "-"),

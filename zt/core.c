@@ -591,6 +591,53 @@ static bool surface_listed(const struct zt_status *st, const union zt_sockaddr *
 	return false;
 }
 
+static struct zt_transport_ref *transport_ref(const struct zt_core *c, const struct zt_inst *zi)
+{
+	for (unsigned i = 0; i < c->n_transports; i++)
+		if (c->transports[i].zi == zi)
+			return (struct zt_transport_ref *)&c->transports[i];
+	return NULL;
+}
+
+void zt_transport_fallback(struct zt_inst *zi)
+{
+	struct zt_core *c = zt_inst_core(zi);
+	struct zt_transport_ref *t = c ? transport_ref(c, zi) : NULL;
+
+	if (!t)
+		return;
+	t->fallback = true;
+	for (size_t b = 0; b < c->path_buckets; b++)
+		for (struct zt_path *p = c->paths[b]; p; p = p->next)
+			if (&c->transports[p->transport] == t)
+				p->fallback = true;
+}
+
+int64_t zt_core_receive_age(const struct zt_core *c, const struct zt_inst *zi)
+{
+	const struct zt_transport_ref *t = c ? transport_ref(c, zi) : NULL;
+	int64_t last = 0;
+
+	if (!t)
+		return -1;
+	for (size_t b = 0; b < c->peer_buckets; b++)
+		for (const struct zt_peer *p = c->peers[b]; p; p = p->next)
+			for (unsigned i = 0; i < p->n_paths; i++) {
+				int64_t lr = ZT_LOAD(p->paths[i].last_receive);
+
+				if (&c->transports[p->paths[i].path->transport] != t && lr > last)
+					last = lr;
+			}
+	return last ? zt_core_now(c) - last : -1;
+}
+
+const char *zt_core_path_transport(const struct zt_core *c, uint32_t local_socket)
+{
+	unsigned t = local_socket >> 16;
+
+	return t < c->n_transports ? zt_inst_module(c->transports[t].zi)->name : NULL;
+}
+
 void zt_core_status(const struct zt_core *c, struct zt_status *out)
 {
 	int64_t now = zt_core_now(c);

@@ -58,6 +58,8 @@ struct zt_path {
 	union zt_sockaddr addr;
 	int64_t last_in, last_out, last_trust, last_echo, last_confirm;
 	unsigned refs;                 /* peer paths pointing here */
+	bool fallback;                 /* over a fallback transport */
+	int64_t last_probe;            /* fallback: last HELLO on every transport */
 	struct zt_path *next;          /* hash chain */
 };
 
@@ -102,6 +104,7 @@ struct zt_transport_ref {
 	const struct zt_transport_ops *ops;
 	void *state;
 	struct zt_txq *txq;
+	bool fallback;                 /* zt_transport_fallback(): used when nothing else is alive */
 };
 
 /* A data path: the main loop's (lane 0, inside struct zt_core) or a

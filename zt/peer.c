@@ -191,6 +191,7 @@ struct zt_path *zt_path_get(struct zt_core *c, unsigned transport, uint32_t loca
 		return NULL;
 	p->transport = transport;
 	p->local = local;
+	p->fallback = c->transports[transport].fallback;
 	if (addr->sa.sa_family == AF_INET6)
 		p->addr.in6 = addr->in6;
 	else
@@ -291,17 +292,25 @@ void zt_peer_paths_prune(struct zt_peer *p, int64_t now)
 	p->n_paths = kept;
 }
 
-/* quality = (latency if alive, else latency + 65535 + age) × (8 − scope) */
+/* quality = (latency if alive, else latency + 65535 + age) × (8 − scope);
+ * alive paths come before dead ones, and among them a path over a
+ * fallback transport after the others, whatever their latency. */
 static uint64_t path_quality(const struct zt_peer_path *pp, int64_t now)
 {
 	const struct zt_path *path = pp->path;
-	uint64_t latency = pp->latency, age = now - ZT_LOAD(path->last_in);
+	uint64_t latency = pp->latency, age = now - ZT_LOAD(path->last_in), q;
+	bool alive = zt_path_alive(path, now);
 
 	if (age > 140000)
 		age = 140000;
-	if (!zt_path_alive(path, now))
+	if (!alive)
 		latency += 65535 + age;
-	return latency * (8 - zt_inetaddr_scope(&path->addr)) / (pp->priority ? pp->priority : 1);
+	q = latency * (8 - zt_inetaddr_scope(&path->addr)) / (pp->priority ? pp->priority : 1);
+	if (!alive)
+		q += (uint64_t)2 << 40;
+	else if (path->fallback)
+		q += (uint64_t)1 << 40;
+	return q;
 }
 
 struct zt_peer_path *zt_peer_best_path(struct zt_peer *p, int64_t now, bool allow_expired)

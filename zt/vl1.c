@@ -640,7 +640,7 @@ static void handle_hello(struct zt_core *c, struct rx *r, const struct zt_hello 
 
 	if (zt_hello_crypt(&r->peer->key, r->pkt, r->len, ZT_HDR_PAYLOAD + h->tail_off) == 0 || !h->tail_len)
 		zt_hello_decode_moons(&hh, r->pl);
-	if (h->has_dest && h->dest.sa.sa_family != AF_UNSPEC && r->hops == 0)
+	if (h->has_dest && h->dest.sa.sa_family != AF_UNSPEC && r->hops == 0 && !r->path->fallback)
 		surface_report(c, r->peer, &h->dest, r->now);
 	peer_set_version(r->peer, h->proto, h->major, h->minor, h->revision);
 	okh.worlds_len = ok_hello_worlds(c, &hh);
@@ -675,7 +675,9 @@ static void handle_ok(struct zt_core *c, struct rx *r)
 				pp->latency = pp->latency == ZT_LATENCY_UNKNOWN ? sample : (pp->latency + sample) / 2;
 		}
 		peer_set_version(r->peer, o.proto, o.major, o.minor, o.revision);
-		if (o.has_addr && o.addr.sa.sa_family != AF_UNSPEC && r->hops == 0)
+		/* a relay's socket is not our external address, and taking
+		 * it would reset every path each time UDP reports ours */
+		if (o.has_addr && o.addr.sa.sa_family != AF_UNSPEC && r->hops == 0 && !r->path->fallback)
 			surface_report(c, r->peer, &o.addr, r->now);
 		if (o.has_worlds && o.worlds_len)
 			world_offer(c, r->peer, o.worlds, o.worlds_len);
@@ -1502,7 +1504,12 @@ static unsigned keepalive(struct zt_core *c, struct zt_peer *p, bool full, int64
 
 		if (p->paths[i].priority != best_prio)
 			continue;
-		if (full)
+		if (path->fallback && now - path->last_probe >= ZT_HEARTBEAT_MS) {
+			/* as 1.14 keeps sending UDP while it tunnels: a HELLO
+			 * on every transport finds out when UDP works again */
+			path->last_probe = now;
+			ok = hello_to_addr(c, p, &path->addr, now);
+		} else if (full)
 			ok = hello_to_addr(c, p, &path->addr, now);
 		else if (now - path->last_out >= ZT_HEARTBEAT_MS)
 			ok = p->proto >= 5 ? echo_on_path(c, p, path, now) : hello_on_path(c, p, path, now);

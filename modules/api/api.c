@@ -347,8 +347,9 @@ static json_t *api_health_json(const struct zt_status *st)
 	return o;
 }
 
-static json_t *api_path_json(const struct zt_path_info *p)
+static json_t *api_path_json(const struct zt_core *core, const struct zt_path_info *p)
 {
+	const char *transport = zt_core_path_transport(core, p->local_socket);
 	json_t *o = json_object();
 	int err = 0;
 
@@ -363,6 +364,7 @@ static json_t *api_path_json(const struct zt_path_info *p)
 	err |= api_set(o, "preferred", json_boolean(p->preferred));
 	err |= api_set(o, "localSocket", json_integer(p->local_socket));
 	err |= api_set(o, "localPort", json_integer(p->local_port));
+	err |= api_set(o, "transport", json_string(transport ? transport : ""));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -370,8 +372,9 @@ static json_t *api_path_json(const struct zt_path_info *p)
 	return o;
 }
 
-static json_t *api_peer_json(const struct zt_peer_info *p)
+static json_t *api_peer_json(const struct zt_core *core, const struct zt_peer_info *p)
 {
+	bool tunneled = false;
 	json_t *o = json_object(), *paths = json_array();
 	char ver[48];
 	unsigned i, n = p->n_paths;
@@ -382,7 +385,11 @@ static json_t *api_peer_json(const struct zt_peer_info *p)
 	if (n > ZT_INFO_MAX_PATHS)
 		n = ZT_INFO_MAX_PATHS;
 	for (i = 0; i < n; i++) {
-		json_t *pj = api_path_json(&p->paths[i]);
+		json_t *pj = api_path_json(core, &p->paths[i]);
+		const char *t = zt_core_path_transport(core, p->paths[i].local_socket);
+
+		if (p->paths[i].preferred && t && strcmp(t, "tcp") == 0)
+			tunneled = true;
 
 		if (!pj || json_array_append_new(paths, pj) < 0)
 			goto fail;
@@ -398,7 +405,7 @@ static json_t *api_peer_json(const struct zt_peer_info *p)
 	err |= api_set(o, "latency", json_integer(p->latency));
 	err |= api_set(o, "role", json_string(api_role(p->role)));
 	err |= api_set(o, "isBonded", json_false());
-	err |= api_set(o, "tunneled", json_false());
+	err |= api_set(o, "tunneled", json_boolean(tunneled));
 	if (err)
 		goto fail;
 	return o;
@@ -590,6 +597,7 @@ static void api_nets_visit(void *ctx, const struct zt_network_info *net)
 }
 
 struct api_peers_ctx {
+	const struct zt_core *core;
 	json_t *arr;
 	bool failed;
 };
@@ -601,7 +609,7 @@ static void api_peers_visit(void *ctx, const struct zt_peer_info *peer)
 
 	if (pc->failed)
 		return;
-	pj = api_peer_json(peer);
+	pj = api_peer_json(pc->core, peer);
 	if (!pj || json_array_append_new(pc->arr, pj) < 0)
 		pc->failed = true;
 }
@@ -1642,7 +1650,7 @@ static int api_handle(struct api *a, struct api_conn *c, struct api_req *rq)
 	case API_R_METRICS:
 		return api_metrics(a, c);
 	case API_R_PEERS: {
-		struct api_peers_ctx pc = { json_array(), false };
+		struct api_peers_ctx pc = { a->core, json_array(), false };
 
 		if (!pc.arr)
 			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
@@ -1657,7 +1665,7 @@ static int api_handle(struct api *a, struct api_conn *c, struct api_req *rq)
 		memset(&pi, 0, sizeof pi);
 		if (zt_core_peer(a->core, rq->peer, &pi) < 0)
 			return api_reply_empty(a, c, 200);
-		j = api_peer_json(&pi);
+		j = api_peer_json(a->core, &pi);
 		if (!j)
 			return api_reply(a, c, 500, api_error_json(500, "out of memory"));
 		return api_reply(a, c, 200, j);

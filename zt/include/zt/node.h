@@ -90,6 +90,17 @@ struct zt_traffic {
 	unsigned n_transports;
 };
 void zt_core_traffic(const struct zt_core *c, struct zt_traffic *out);
+/* ---- fallback transports (the tcp relay client) ---- */
+
+/* Called by a transport in start(): its paths are used only while no
+ * path of another transport to the same peer is alive. */
+void zt_transport_fallback(struct zt_inst *zi);
+/* Milliseconds since a peer's packet last arrived over a transport other
+ * than zi, or -1 if none ever did (or zi serves no node). */
+int64_t zt_core_receive_age(const struct zt_core *c, const struct zt_inst *zi);
+/* The module name ("udp", "tcp") of the transport of a path's
+ * local_socket, NULL if there is none. */
+const char *zt_core_path_transport(const struct zt_core *c, uint32_t local_socket);
 
 /* ---- networks (networks.md §9.3) ---- */
 
