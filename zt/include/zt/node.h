@@ -90,6 +90,7 @@ struct zt_traffic {
 	unsigned n_transports;
 };
 void zt_core_traffic(const struct zt_core *c, struct zt_traffic *out);
+
 /* ---- fallback transports (the tcp relay client) ---- */
 
 /* Called by a transport in start(): its paths are used only while no
