@@ -4,9 +4,9 @@
 # joins with no `joined:` in its config, b lists the network in ztd.yaml
 # with no policies, so every drop below is a's doing.  ICMP dropped both
 # ways, then TCP to port 5555 dropped inbound only (the characteristics'
-# inbound bit), then outbound only.  `joined: { egress: [] }` turns the
-# egress chain off.  Last, the network listed in a's ztd.yaml as well:
-# the config wins, says so, and the join file is removed.
+# inbound bit), then outbound only.  Then the network listed in a's
+# ztd.yaml as well: the config wins, says so, and the join file is
+# removed.  Last, `joined: { egress: [] }` turns the egress chain off.
 #
 #   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 (controller)
 #                              |-- a 198.18.0.11 (zt-cli join: rules both ways)
@@ -87,13 +87,6 @@ zt_wait 60 tcp_blocked a b 5555; ok $? "outbound rule: TCP from a to b's port 55
 tcp_ok b a 5555; ok $? "... TCP from b to a's port 5555 passes"
 tcp_ok a b 5556; ok $? "... TCP from a to b's port 5556 passes"
 
-# ---- the config overrides the default ----
-zt_stop a
-zt_node_extra="" zt_networks="joined: { egress: [] }" zt_start a
-configured; ok $? "a restarted with joined: { egress: [] } rejoins"
-zt_wait 20 tcp_ok a b 5555; ok $? "... and its outbound TCP to port 5555 passes: no egress rules"
-like "$("$ZTD" --check-config "$ns_tmp/a/ztd.yaml")" "egress: \\(none\\)" "--check-config shows the chain empty"
-
 # ---- the network also in ztd.yaml: the config wins ----
 test -e "$ns_tmp/a/networks.d/$net.join"; ok $? "a's join is remembered in networks.d"
 zt_stop a
@@ -108,5 +101,13 @@ out=$(ns_exec a "$builddir/zt-cli" -D"$ns_tmp/a" join "$net")
 is "$out/$(ls "$ns_tmp/a/networks.d" | grep -c '\.join$')" "200 join OK/0" \
 	"zt-cli join of it changes nothing and writes no join file"
 like "$(tail -5 "$ns_tmp/a/log")" "network $net: listed in ztd.yaml: joined there already" "... and says so"
+
+# ---- the config overrides the default ----
+zt_stop a
+zt_networks="joined: { egress: [] }" zt_start a
+ns_exec a "$builddir/zt-cli" -D"$ns_tmp/a" join "$net" > /dev/null
+configured; ok $? "a restarted with joined: { egress: [] } joins again"
+zt_wait 20 tcp_ok a b 5555; ok $? "... and its outbound TCP to port 5555 passes: no egress rules"
+like "$("$ZTD" --check-config "$ns_tmp/a/ztd.yaml")" "egress: \\(none\\)" "--check-config shows the chain empty"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; zt_log b; }
 tap_done
