@@ -505,7 +505,7 @@ static int pl_join_ports(void *ctx, uint64_t nwid, struct zt_join_ports *out)
 
 /* ---- node and modules ---- */
 
-/* orbit: [ { id: <16 hex digits>, seed: <10 hex digits> } ] (wire.md §6.5) */
+/* orbit: [ { id: <10 or 16 hex digits>, seed: <10 hex digits> } ] (wire.md §6.5) */
 static void pl_orbit(struct zt_pipeline *p, struct zt_node *list)
 {
 	struct zt_core_conf *cc = &p->core_conf;
@@ -519,15 +519,16 @@ static void pl_orbit(struct zt_pipeline *p, struct zt_node *list)
 		const struct zt_node *id = zt_node_get(m, "id"), *seed = zt_node_get(m, "seed");
 
 		if (m->type != ZT_NODE_MAP || !id || !seed || m->n != 2) {
-			zt_node_error(m, "must be { id: <16 hex digits>, seed: <10 hex digits> }");
+			zt_node_error(m, "must be { id: <moon id, 10 hex digits>, seed: <10 hex digits> }");
 			continue;
 		}
 		if (cc->n_orbit == ZT_MAX_MOONS) {
 			zt_node_error(m, "at most %d moons", ZT_MAX_MOONS);
 			return;
 		}
-		if (parse_hex(zt_node_scalar(id), 16, &cc->orbit[cc->n_orbit].id) < 0) {
-			zt_node_error(id, "must be a moon id (16 hex digits)");
+		if (parse_hex(zt_node_scalar(id), 16, &cc->orbit[cc->n_orbit].id) < 0 &&
+		    parse_hex(zt_node_scalar(id), 10, &cc->orbit[cc->n_orbit].id) < 0) {
+			zt_node_error(id, "must be a moon id (10 or 16 hex digits)");
 			continue;
 		}
 		if (parse_hex(zt_node_scalar(seed), 10, &cc->orbit[cc->n_orbit].seed) < 0) {
