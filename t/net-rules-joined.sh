@@ -26,9 +26,6 @@ net=$(zt_ctl_network '{"name":"joined-rules","private":true,"v4AssignMode":{"zt"
 	"routes":[{"target":"198.19.3.0/24"}],
 	"rules":[{"type":"MATCH_IP_PROTOCOL","ipProtocol":1},{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]}')
 like "$net" "^$(zt_address ctl)[0-9a-f]{6}\$" "the controller creates a network dropping ICMP ($net)"
-set_rules() {
-	ctl_api -X POST -d "{\"rules\":$1}" "http://127.0.0.1:9993/controller/network/$net" > /dev/null
-}
 
 zt_start a
 zt_networks="networks:
@@ -37,9 +34,8 @@ zt_networks="networks:
 out=$(ns_exec a "$builddir/zt-cli" -D"$ns_tmp/a" join "$net")
 is "$out" "200 join OK" "a joins the network at run time"
 zt_authorize true a b
-has_ip() { like_ip=$(zt_net_ip "$1"); [ -n "$like_ip" ] && [ "$like_ip" != null ]; }
 configured() {
-	zt_wait 30 zt_is_status a OK && zt_wait 30 zt_is_status b OK && zt_wait 30 has_ip a && zt_wait 30 has_ip b &&
+	zt_wait 30 zt_is_status a OK && zt_wait 30 zt_is_status b OK && zt_wait 30 zt_has_ip a && zt_wait 30 zt_has_ip b &&
 		ipa=$(zt_net_ip a) && ipb=$(zt_net_ip b) &&
 		deva=$(zt_api a "http://127.0.0.1:9993/network/$net" | jq -r .portDeviceName) &&
 		zt_wait 10 sh -c "ip netns exec $(ns_name a) ip -4 -o addr show dev $deva | grep -q '$ipa/24'" &&
@@ -71,7 +67,7 @@ drops="$(zt_inst_counter a "rules@$net.egress" dropped) $(zt_inst_counter a "rul
 like "$drops" '^[1-9][0-9]* [1-9][0-9]*$' "a's rules@$net.egress and .ingress counted the drops ($drops)"
 
 # ---- inbound only: TCP to port 5555 dropped where it comes in ----
-set_rules '[{"type":"MATCH_CHARACTERISTICS","mask":"8000000000000000"},
+zt_set_rules '[{"type":"MATCH_CHARACTERISTICS","mask":"8000000000000000"},
 	{"type":"MATCH_IP_PROTOCOL","ipProtocol":6},{"type":"MATCH_IP_DEST_PORT_RANGE","start":5555,"end":5555},
 	{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]'
 zt_wait 60 pings a b; ok $? "with the new rules ping passes"
@@ -80,7 +76,7 @@ tcp_ok a b 5555; ok $? "... TCP from a to b's port 5555 passes"
 tcp_ok b a 5556; ok $? "... TCP to a's port 5556 passes"
 
 # ---- outbound only ----
-set_rules '[{"type":"MATCH_CHARACTERISTICS","not":true,"mask":"8000000000000000"},
+zt_set_rules '[{"type":"MATCH_CHARACTERISTICS","not":true,"mask":"8000000000000000"},
 	{"type":"MATCH_IP_PROTOCOL","ipProtocol":6},{"type":"MATCH_IP_DEST_PORT_RANGE","start":5555,"end":5555},
 	{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]'
 zt_wait 60 tcp_blocked a b 5555; ok $? "outbound rule: TCP from a to b's port 5555 is dropped"
