@@ -17,7 +17,7 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v jq > /dev/null || skip_all "needs jq"
 command -v nc > /dev/null || skip_all "needs nc"
-plan 23
+plan 24
 
 zt_lab a:11 b:12
 
@@ -105,5 +105,8 @@ ns_exec a "$builddir/zt-cli" -D"$ns_tmp/a" join "$net" > /dev/null
 configured; ok $? "a restarted with joined: { egress: [] } joins again"
 zt_wait 20 tcp_ok a b 5555; ok $? "... and its outbound TCP to port 5555 passes: no egress rules"
 like "$("$ZTD" --check-config "$ns_tmp/a/ztd.yaml")" "egress: \\(none\\)" "--check-config shows the chain empty"
+zt_stop a
+zt_stop b
+is "$(cat "$ns_tmp"/*/log | grep -c -e 'Sanitizer' -e 'runtime error')" 0 "no sanitizer reports in any ztd log"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; zt_log b; }
 tap_done
