@@ -21,9 +21,6 @@ net=$(zt_ctl_network '{"name":"rules","private":true,"v4AssignMode":{"zt":true},
 	"routes":[{"target":"198.19.2.0/24"}],
 	"rules":[{"type":"MATCH_IP_PROTOCOL","ipProtocol":1},{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]}')
 like "$net" "^$(zt_address ctl)[0-9a-f]{6}\$" "the controller creates a network dropping ICMP ($net)"
-set_rules() {
-	ctl_api -X POST -d "{\"rules\":$1}" "http://127.0.0.1:9993/controller/network/$net" > /dev/null
-}
 
 join="networks:
   - id: \"$net\"
@@ -32,8 +29,7 @@ join="networks:
 zt_networks=$join zt_start a
 zt_networks=$join zt_start b
 zt_authorize true a b
-has_ip() { like_ip=$(zt_net_ip "$1"); [ -n "$like_ip" ] && [ "$like_ip" != null ]; }
-zt_wait 30 zt_is_status a OK && zt_wait 30 zt_is_status b OK && zt_wait 30 has_ip a && zt_wait 30 has_ip b
+zt_wait 30 zt_is_status a OK && zt_wait 30 zt_is_status b OK && zt_wait 30 zt_has_ip a && zt_wait 30 zt_has_ip b
 ok $? "both members are configured"
 ipa=$(zt_net_ip a); ipb=$(zt_net_ip b)
 zt_wait 10 sh -c "ip netns exec $(ns_name b) ip -4 -o addr show dev zt0 | grep -q '$ipb/24'"
@@ -54,10 +50,10 @@ zt_wait 20 tcp_ok 5555; ok $? "TCP passes (ARP resolved) while ICMP is dropped"
 no_ping; ok $? "ping is dropped by the rules"
 like "$(ns_exec a ip neigh show "$ipb" dev zt0)" "lladdr" "ARP passes the rules"
 
-set_rules '[{"type":"ACTION_ACCEPT"}]'
+zt_set_rules '[{"type":"ACTION_ACCEPT"}]'
 zt_wait 60 pings; ok $? "with the rules changed to accept all, ping passes"
 
-set_rules '[{"type":"MATCH_IP_PROTOCOL","ipProtocol":6},{"type":"MATCH_IP_DEST_PORT_RANGE","start":5555,"end":5555},{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]'
+zt_set_rules '[{"type":"MATCH_IP_PROTOCOL","ipProtocol":6},{"type":"MATCH_IP_DEST_PORT_RANGE","start":5555,"end":5555},{"type":"ACTION_DROP"},{"type":"ACTION_ACCEPT"}]'
 port_blocked() { ! tcp_ok 5555; }
 zt_wait 60 port_blocked; ok $? "TCP to port 5555 is dropped once the rules say so"
 tcp_ok 5556; ok $? "TCP to port 5556 still passes"

@@ -293,6 +293,10 @@ zt_net_status() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r .stat
 zt_is_status() { [ "$(zt_net_status "$1")" = "$2" ]; }
 # zt_net_ip NAME: NAME's first assigned address, without the prefix
 zt_net_ip() { zt_api "$1" "http://127.0.0.1:9993/network/$net" | jq -r '.assignedAddresses[0]' | cut -d/ -f1; }
+# zt_has_ip NAME: NAME has an address on the network
+zt_has_ip() { has_ip=$(zt_net_ip "$1"); [ -n "$has_ip" ] && [ "$has_ip" != null ]; }
+# zt_set_rules JSON: the network's flow rules, set on ctl
+zt_set_rules() { ctl_api -X POST -d "{\"rules\":$1}" "http://127.0.0.1:9993/controller/network/$net" > /dev/null; }
 
 # zt_inst_counter NAME INSTANCE KEY: the latest value of one instance's counter
 zt_inst_counter() {

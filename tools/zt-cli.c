@@ -757,6 +757,14 @@ static bool cli_parse_hex(const char *s, size_t max, uint64_t *out)
 	return v != 0;
 }
 
+/* /moon/<id>: 10 hex digits when the id fits in them (a moon's id is
+ * usually its first root's address), the only form ZeroTier One's API
+ * takes; zt's takes 16 too. */
+static void cli_moon_path(char *out, size_t len, uint64_t id)
+{
+	snprintf(out, len, id >> 40 ? "/moon/%016" PRIx64 : "/moon/%010" PRIx64, id);
+}
+
 /* orbit <world id> <seed>: POST /moon/<id> {"seed":"<seed>"}. */
 static int cli_orbit(struct cli *c, const char *id_s, const char *seed_s)
 {
@@ -768,7 +776,7 @@ static int cli_orbit(struct cli *c, const char *id_s, const char *seed_s)
 
 	cli_parse_hex(id_s, 16, &id);
 	cli_parse_hex(seed_s, 10, &seed);
-	snprintf(path, sizeof path, "/moon/%016" PRIx64, id);
+	cli_moon_path(path, sizeof path, id);
 	snprintf(body, sizeof body, "{\"seed\":\"%010" PRIx64 "\"}", seed);
 	cli_request(c, "POST", path, body, &r);
 	if (r.status != 200) {
@@ -794,7 +802,7 @@ static int cli_deorbit(struct cli *c, const char *id_s)
 	int rc = 0;
 
 	cli_parse_hex(id_s, 16, &id);
-	snprintf(path, sizeof path, "/moon/%016" PRIx64, id);
+	cli_moon_path(path, sizeof path, id);
 	cli_request(c, "DELETE", path, NULL, &r);
 	if (r.status != 200)
 		rc = cli_failed("deorbit", &r);

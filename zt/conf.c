@@ -385,6 +385,73 @@ void zt_conf_free(struct zt_conf *conf)
 	free(conf);
 }
 
+/* A copy of src in conf, positions kept. */
+static struct zt_node *node_copy(struct zt_conf *conf, const struct zt_node *src)
+{
+	struct zt_node *n = calloc(1, sizeof *n);
+
+	if (!n)
+		return NULL;
+	n->type = src->type;
+	n->conf = conf;
+	n->line = src->line;
+	n->col = src->col;
+	n->quoted = src->quoted;
+	if (src->text && !(n->text = strdup(src->text)))
+		goto fail;
+	for (size_t i = 0; i < src->n; i++) {
+		struct zt_node *key = NULL, *val = node_copy(conf, src->items[i]);
+
+		if (!val || (src->keys && !(key = node_copy(conf, src->keys[i]))) || node_append(n, key, val) < 0) {
+			node_free(val);
+			node_free(key);
+			goto fail;
+		}
+	}
+	return n;
+fail:
+	node_free(n);
+	return NULL;
+}
+
+struct zt_conf *zt_conf_copy(const struct zt_node *n)
+{
+	struct zt_conf *conf = calloc(1, sizeof *conf);
+
+	if (!conf || !(conf->file = strdup(n->conf->file)) || !(conf->root = node_copy(conf, n))) {
+		zt_conf_free(conf);
+		return NULL;
+	}
+	conf->quiet = true;
+	return conf;
+}
+
+/* Append key: val to a mapping, the key placed at the mapping. */
+static int map_put(struct zt_node *map, const char *key, struct zt_node *val)
+{
+	yaml_mark_t m = { 0, map->line - 1, map->col - 1 };
+	struct zt_node *k = node_new(map->conf, ZT_NODE_SCALAR, &m);
+
+	if (!k || !(k->text = strdup(key)) || node_append(map, k, val) < 0) {
+		node_free(k);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int zt_node_add_scalar(struct zt_node *map, const char *key, const char *text)
+{
+	yaml_mark_t m = { 0, map->line - 1, map->col - 1 };
+	struct zt_node *v = node_new(map->conf, ZT_NODE_SCALAR, &m);
+
+	if (!v || !(v->text = strdup(text)) || map_put(map, key, v) < 0) {
+		node_free(v);
+		return -ENOMEM;
+	}
+	v->quoted = true;   /* a string, whatever it looks like */
+	return 0;
+}
+
 /* ---- typed scalars ---- */
 
 int zt_parse_uint(const char *s, uint64_t *out)
@@ -600,20 +667,15 @@ static bool opt_value_ok(const struct zt_node *v, const struct zt_opt *o)
 static int opt_insert_default(struct zt_node *map, const struct zt_opt *o)
 {
 	struct zt_conf *tmp = zt_conf_parse(map->conf->file, o->def, true);
-	struct zt_node *key, *val;
-	yaml_mark_t m = { 0, map->line - 1, map->col - 1 };
+	struct zt_node *val;
 
 	if (!tmp)
 		return -ENOMEM;
 	val = tmp->root;
 	tmp->root = NULL;
 	zt_conf_free(tmp);
-	key = node_new(map->conf, ZT_NODE_SCALAR, &m);
-	if (!val || !key || !(key->text = strdup(o->key))) {
-		node_free(val);
-		node_free(key);
+	if (!val)
 		return -ENOMEM;
-	}
 	/* the default belongs to this document now */
 	for (struct zt_node *stack[CONF_MAX_DEPTH + 2], **sp = (stack[0] = val, stack + 1); sp > stack;) {
 		struct zt_node *x = *--sp;
@@ -624,9 +686,8 @@ static int opt_insert_default(struct zt_node *map, const struct zt_opt *o)
 		for (size_t i = 0; i < x->n && sp - stack < CONF_MAX_DEPTH; i++)
 			*sp++ = x->items[i];
 	}
-	if (node_append(map, key, val) < 0) {
+	if (map_put(map, o->key, val) < 0) {
 		node_free(val);
-		node_free(key);
 		return -ENOMEM;
 	}
 	return 0;

@@ -41,6 +41,11 @@ struct zt_conf {
  * counted in conf->errors (root may then be NULL). */
 struct zt_conf *zt_conf_parse(const char *file, const char *text, bool quiet);
 void zt_conf_free(struct zt_conf *conf);
+/* A quiet document holding a copy of n, with n's file name and positions:
+ * an instance made from a template at run time is placed in the config. */
+struct zt_conf *zt_conf_copy(const struct zt_node *n);
+/* Add key: text (a string) to a mapping that lacks key; 0 or -ENOMEM. */
+int zt_node_add_scalar(struct zt_node *map, const char *key, const char *text);
 
 /* Report an error at a node or at a position ("file:line:col: ..."). */
 void zt_conf_error(struct zt_conf *conf, unsigned line, unsigned col, const char *fmt, ...) ZT_PRINTF(4, 5);

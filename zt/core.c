@@ -68,6 +68,17 @@ static char *home_path(const struct zt_core *c, const char *name)
 
 /* ---- identity ---- */
 
+/* identity.secret written by another tool may be open to others. */
+static void secret_protect(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		zt_secret_protect(NULL, fd, path);
+		close(fd);
+	}
+}
+
 static void generate_progress(uint64_t hashes, void *arg)
 {
 }
@@ -85,6 +96,7 @@ static int identity_load(struct zt_core *c)
 	}
 	rc = zt_file_read(secret, (uint8_t *)text, sizeof text - 1, &len);
 	if (rc == 0) {
+		secret_protect(secret);
 		text[len] = 0;
 		if (zt_identity_from_text(&c->self, text) < 0 || !c->self.has_private ||
 		    !zt_identity_keys_match(&c->self)) {
@@ -206,6 +218,24 @@ static void upstreams_build(struct zt_core *c)
 			if (c->n_upstreams < ZT_MAX_UPSTREAMS)
 				c->upstreams[c->n_upstreams++] = p;
 		}
+}
+
+static bool world_has_root(const struct zt_world *w, uint64_t address)
+{
+	for (unsigned r = 0; r < w->n_roots; r++)
+		if (w->roots[r].id.address == address)
+			return true;
+	return false;
+}
+
+/* Which worlds this node is a root of, each by its kind and id. */
+static void roots_log(const struct zt_core *c)
+{
+	if (world_has_root(&c->planet, c->self.address))
+		zt_logf(ZT_LOG_INFO, "this node is a root of planet %llu", (unsigned long long)c->planet.id);
+	for (unsigned i = 0; i < c->n_moons; i++)
+		if (world_has_root(&c->moons[i], c->self.address))
+			zt_logf(ZT_LOG_INFO, "this node is a root of moon %016llx", (unsigned long long)c->moons[i].id);
 }
 
 /* A world from a peer (OK(HELLO)): install it if the update rule (§6.3)
@@ -454,8 +484,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	zt_core_public_identity(c, &c->self_peer.id);
 	peers_cache_load(c);
 	upstreams_build(c);
-	if (c->is_root)
-		zt_logf(ZT_LOG_INFO, "this node is a root of planet %llu", (unsigned long long)c->planet.id);
+	roots_log(c);
 	return c;
 fail:
 	zt_core_free(c);

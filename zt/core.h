@@ -135,6 +135,17 @@ struct zt_core_conf {
 	unsigned busy_poll_us;         /* busy-poll window after activity; 0: off */
 };
 struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop);
+
+/* The port and policy chains of a network joined at run time, made by
+ * the pipeline from its `joined:` templates (created, not started).  The
+ * maker logs why it failed and returns a negative errno. */
+#define ZT_MAX_CHAIN 32
+struct zt_join_ports {
+	struct zt_inst *iface;
+	struct zt_inst *ingress[ZT_MAX_CHAIN], *egress[ZT_MAX_CHAIN];
+	unsigned n_ingress, n_egress;
+};
+typedef int zt_join_maker(void *ctx, uint64_t nwid, struct zt_join_ports *out);
 int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi);
 int zt_core_start(struct zt_core *c);
 void zt_core_stop(struct zt_core *c);
@@ -188,7 +199,9 @@ struct zt_surface {
 
 struct zt_core {
 	struct ev_loop *loop;
-	struct zt_kernel *kernel;      /* for ports of networks joined at run time */
+	struct zt_kernel *kernel;      /* its instances' counters */
+	zt_join_maker *join_ports;     /* ports of networks joined at run time */
+	void *join_ctx;
 	char *home, *planet_path;
 	struct zt_identity self;
 	struct zt_world planet;

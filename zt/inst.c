@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 #include "internal.h"
@@ -310,6 +311,31 @@ void zt_log(const struct zt_inst *zi, enum zt_log_level level, const char *fmt, 
 	va_start(ap, fmt);
 	zt_vlogf(level, zi ? zi->name : NULL, fmt, ap);
 	va_end(ap);
+}
+
+/* ---- files ---- */
+
+int zt_secret_protect(const struct zt_inst *zi, int fd, const char *path)
+{
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) < 0) {
+		err = errno;
+		zt_log(zi, ZT_LOG_ERR, "%s: %s", path, strerror(err));
+		return -err;
+	}
+	if (!(st.st_mode & 077))
+		return 0;
+	if (fchmod(fd, 0600) < 0) {
+		err = errno;
+		zt_log(zi, ZT_LOG_ERR, "%s: mode %04o lets others at it and cannot be changed to 0600: %s", path,
+		       (unsigned)(st.st_mode & 07777), strerror(err));
+		return -err;
+	}
+	zt_log(zi, ZT_LOG_WARN, "%s: was mode %04o, open to others: changed to 0600", path,
+	       (unsigned)(st.st_mode & 07777));
+	return 0;
 }
 
 /* ---- the node ---- */

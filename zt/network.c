@@ -43,7 +43,7 @@ struct zt_network {
 		const struct zt_iface_ops *ops;
 		void *state;
 	} queues[ZT_MAX_WORKERS];
-	struct zt_inst *ingress[32], *egress[32];
+	struct zt_inst *ingress[ZT_MAX_CHAIN], *egress[ZT_MAX_CHAIN];
 	unsigned n_ingress, n_egress;
 	uint8_t mac[6];
 	/* Bumped with each config: the members' cached gate verdicts go
@@ -1206,9 +1206,9 @@ struct zt_network *zt_network_new(struct zt_core *c, uint64_t nwid, struct zt_in
 	n->ops = zt_inst_module(iface)->ops.iface;
 	n->port = zt_inst_state(iface);
 	n->queues[0] = (struct port_queue){ iface, n->ops, n->port };
-	for (unsigned i = 0; i < n_ingress && i < 32; i++)
+	for (unsigned i = 0; i < n_ingress && i < ZT_MAX_CHAIN; i++)
 		n->ingress[n->n_ingress++] = ingress[i];
-	for (unsigned i = 0; i < n_egress && i < 32; i++)
+	for (unsigned i = 0; i < n_egress && i < ZT_MAX_CHAIN; i++)
 		n->egress[n->n_egress++] = egress[i];
 	zt_mac_from_address(nwid, c->self.address, n->mac);
 	zt_config_asm_init(&n->assembly);
@@ -1422,40 +1422,78 @@ static char *join_file(const struct zt_core *c, uint64_t nwid)
 	return asprintf(&p, "%s/networks.d/%016llx.join", c->home, (unsigned long long)nwid) < 0 ? NULL : p;
 }
 
+/* A joined network's port and chains, the port first. */
+static void ports_destroy(const struct zt_join_ports *jp)
+{
+	zt_inst_destroy(jp->iface);
+	for (unsigned i = 0; i < jp->n_ingress; i++)
+		zt_inst_destroy(jp->ingress[i]);
+	for (unsigned i = 0; i < jp->n_egress; i++)
+		zt_inst_destroy(jp->egress[i]);
+}
+
+static int chain_start(struct zt_network *n, struct zt_inst *const *chain, unsigned count)
+{
+	int rc;
+
+	for (unsigned i = 0; i < count; i++)
+		if ((rc = zt_inst_start(chain[i])) < 0) {
+			zt_logf(ZT_LOG_ERR, "network %s: %s could not start: %s", n->name, zt_inst_name(chain[i]),
+				strerror(-rc));
+			return rc;
+		}
+	return 0;
+}
+
 static int join(struct zt_core *c, uint64_t nwid)
 {
-	char devname[ZT_DEVNAME_LEN], yaml[128], err[512];
-	struct zt_inst *zi;
+	struct zt_join_ports jp = { 0 };
 	struct zt_network *n;
 	int rc;
 
 	if (zt_network_find(c, nwid))
 		return 0;
-	if (!c->kernel || (nwid >> 56) == 0xff)
+	if (!c->join_ports || (nwid >> 56) == 0xff)
 		return -EINVAL;   /* ad-hoc networks are not supported */
-	zt_linux_devname(nwid, 0, devname);
-	snprintf(yaml, sizeof yaml, "{ use: tap, instance: tap@%016llx, name: %s }", (unsigned long long)nwid, devname);
-	zi = zt_kernel_instance(c->kernel, ZT_IFACE, yaml, err, sizeof err);
-	if (!zi) {
-		zt_logf(ZT_LOG_ERR, "network %016llx: cannot make its port: %s", (unsigned long long)nwid, err);
-		return -ENODEV;
+	if ((rc = c->join_ports(c->join_ctx, nwid, &jp)) < 0) {
+		ports_destroy(&jp);
+		return rc;
 	}
-	zt_core_bind_inst(zi, c);
-	n = zt_network_new(c, nwid, zi, NULL, 0, NULL, 0);
+	n = zt_network_new(c, nwid, jp.iface, jp.ingress, jp.n_ingress, jp.egress, jp.n_egress);
 	if (!n) {
-		zt_inst_destroy(zi);
+		ports_destroy(&jp);
 		return -ENOMEM;
 	}
 	n->dynamic = true;
-	zt_workers_add_port(c, n, zi);
-	rc = zt_inst_start(zi);
-	if (rc < 0) {
-		zt_logf(ZT_LOG_ERR, "network %s: its port %s could not start: %s", n->name, devname, strerror(-rc));
+	zt_workers_add_port(c, n, jp.iface);
+	/* a port without its chains would pass what the rules forbid */
+	if (chain_start(n, n->ingress, n->n_ingress) < 0 || chain_start(n, n->egress, n->n_egress) < 0) {
+		n->status = ZT_NET_PORT_ERROR;
+	} else if ((rc = zt_inst_start(jp.iface)) < 0) {
+		zt_logf(ZT_LOG_ERR, "network %s: its port %s could not start: %s", n->name,
+			zt_inst_name(jp.iface), strerror(-rc));
 		n->status = ZT_NET_PORT_ERROR;
 	} else {
 		zt_workers_start_port(c, n);
 	}
 	return 0;
+}
+
+/* A network listed in ztd.yaml is the config's: joining it at run time
+ * changes nothing, and a join remembered from before it was listed there
+ * is forgotten. */
+static bool in_config(const struct zt_core *c, uint64_t nwid, const char *join_path)
+{
+	const struct zt_network *n = zt_network_find(c, nwid);
+
+	if (!n || n->dynamic)
+		return false;
+	if (unlink(join_path) == 0)
+		zt_logf(ZT_LOG_WARN, "network %s: listed in ztd.yaml, which wins over %s (a join at run time): "
+			"removed it", n->name, join_path);
+	else
+		zt_logf(ZT_LOG_INFO, "network %s: listed in ztd.yaml: joined there already", n->name);
+	return true;
 }
 
 int zt_core_join(struct zt_core *c, uint64_t nwid)
@@ -1466,6 +1504,10 @@ int zt_core_join(struct zt_core *c, uint64_t nwid)
 
 	if (!path)
 		return -ENOMEM;
+	if (in_config(c, nwid, path)) {
+		free(path);
+		return 0;
+	}
 	rc = join(c, nwid);
 	if (rc == 0 && asprintf(&dir, "%s/networks.d", c->home) >= 0) {
 		mkdir(dir, 0755);
@@ -1484,14 +1526,18 @@ int zt_core_join(struct zt_core *c, uint64_t nwid)
 int zt_core_leave(struct zt_core *c, uint64_t nwid)
 {
 	struct zt_network *n = zt_network_find(c, nwid);
-	struct zt_inst *zi;
+	struct zt_join_ports jp;
 	char *path;
 
 	if (!n)
 		return -ENOENT;
 	if (!n->dynamic)
 		return -EPERM;
-	zi = n->iface;
+	jp.iface = n->iface;
+	jp.n_ingress = n->n_ingress;
+	jp.n_egress = n->n_egress;
+	memcpy(jp.ingress, n->ingress, n->n_ingress * sizeof *n->ingress);
+	memcpy(jp.egress, n->egress, n->n_egress * sizeof *n->egress);
 	zt_logf(ZT_LOG_INFO, "network %s: left", n->name);
 	/* the workers are out of their callbacks while we write */
 	for (unsigned i = 1; i < ZT_MAX_WORKERS; i++)
@@ -1499,9 +1545,9 @@ int zt_core_leave(struct zt_core *c, uint64_t nwid)
 			zt_inst_stop(n->queues[i].zi);
 			zt_inst_destroy(n->queues[i].zi);
 		}
-	zt_inst_stop(zi);
+	zt_inst_stop(jp.iface);
 	zt_network_free(n);
-	zt_inst_destroy(zi);
+	ports_destroy(&jp);
 	path = join_file(c, nwid);
 	if (path)
 		unlink(path);
@@ -1512,7 +1558,7 @@ int zt_core_leave(struct zt_core *c, uint64_t nwid)
 
 void zt_networks_rejoin(struct zt_core *c)
 {
-	char *dir;
+	char *dir, *path;
 	DIR *d;
 	struct dirent *e;
 
@@ -1526,8 +1572,13 @@ void zt_networks_rejoin(struct zt_core *c)
 		if (strlen(e->d_name) != 21 || strcmp(e->d_name + 16, ".join") != 0)
 			continue;
 		nwid = strtoull(e->d_name, &end, 16);
-		if (end == e->d_name + 16)
+		if (end != e->d_name + 16)
+			continue;
+		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			continue;
+		if (!in_config(c, nwid, path))
 			join(c, nwid);
+		free(path);
 	}
 	if (d)
 		closedir(d);

@@ -4,6 +4,8 @@
  *   modules:    { path: [dirs] }
  *   transports, nat, stores, policies, services:   lists of instances
  *   networks:   [ { id, iface: instance, ingress: chain, egress: chain } ]
+ *   joined:     { iface: instance, ingress: chain, egress: chain }, templates
+ *               for each network joined at run time
  *
  * An instance is a mapping with `use:` (the module), optional `instance:`
  * (its name) and the module's own keys.  A chain is a list whose items are
@@ -55,8 +57,17 @@ struct zt_pipeline {
 	size_t n_insts, cap_insts;
 	struct pl_network *nets;
 	size_t n_nets;
+	/* the templates of networks joined at run time: joined.iface,
+	 * .ingress and .egress, or else those of joined_default */
+	struct zt_conf *joined_default;
+	const struct zt_node *joined_iface, *joined_ingress, *joined_egress;
 	bool started;
 };
+
+/* What a network joined at run time gets where `joined:` says nothing:
+ * a tap port and the controller's rules both ways, as ZeroTier One. */
+static const char joined_default[] =
+	"{ iface: { use: tap }, ingress: [ { use: rules } ], egress: [ { use: rules } ] }";
 
 static const struct {
 	const char *key;
@@ -71,7 +82,7 @@ static const struct {
 };
 
 static const char *const top_keys[] = {
-	"node", "modules", "stores", "transports", "nat", "policies", "services", "networks",
+	"node", "modules", "stores", "transports", "nat", "policies", "services", "networks", "joined",
 };
 
 static bool is_a(enum zt_kind k)
@@ -109,13 +120,11 @@ static const struct zt_module *pl_load(struct zt_pipeline *p, const char *use, c
 	return mod;
 }
 
-/* Check an instance mapping, load its module and check its options. */
-static struct pl_inst *pl_add(struct zt_pipeline *p, struct zt_node *n, enum zt_kind kind,
-			      const char *default_suffix)
+/* The module of an instance mapping, checked to be of the kind. */
+static const struct zt_module *pl_module(struct zt_pipeline *p, const struct zt_node *n, enum zt_kind kind)
 {
-	const struct zt_node *use_n, *inst_n;
+	const struct zt_node *use_n;
 	const struct zt_module *mod;
-	struct pl_inst *pi, *dup;
 	char why[4096];
 	const char *use;
 
@@ -140,6 +149,19 @@ static struct pl_inst *pl_add(struct zt_pipeline *p, struct zt_node *n, enum zt_
 			      zt_kind_name(mod->kind), is_a(kind) ? "n" : "", zt_kind_name(kind));
 		return NULL;
 	}
+	return mod;
+}
+
+/* Check an instance mapping, load its module and check its options. */
+static struct pl_inst *pl_add(struct zt_pipeline *p, struct zt_node *n, enum zt_kind kind,
+			      const char *default_suffix)
+{
+	const struct zt_node *use_n = zt_node_get(n, "use"), *inst_n;
+	const struct zt_module *mod = pl_module(p, n, kind);
+	struct pl_inst *pi, *dup;
+
+	if (!mod)
+		return NULL;
 	if (p->n_insts == p->cap_insts) {
 		/* networks point into insts, so they reserve room up front */
 		size_t cap = p->cap_insts ? 2 * p->cap_insts : 16;
@@ -330,9 +352,160 @@ static void pl_networks(struct zt_pipeline *p, struct zt_node *list)
 	}
 }
 
+/* ---- networks joined at run time ---- */
+
+/* A template of joined: an instance mapping whose names are made per
+ * network.  It is checked now, by its module too: an instance is made of
+ * it and destroyed (create opens nothing). */
+static const struct zt_module *pl_template(struct zt_pipeline *p, struct zt_node *n, enum zt_kind kind,
+					   const char *label)
+{
+	const struct zt_module *mod = pl_module(p, n, kind);
+	const struct zt_node *v;
+
+	if (!mod)
+		return NULL;
+	if (zt_conf_check_opts(n, mod->opts, label) == 0)
+		zt_inst_destroy(zt_inst_create(p->kernel, mod, label, n));
+	if ((v = zt_node_get(n, "instance")))
+		zt_node_error_at(v, n, "each joined network's instances are named after it (%s@<network id>%s): "
+				 "remove 'instance'", mod->name, kind == ZT_POLICY ? ".ingress or .egress" : "");
+	if (kind == ZT_IFACE && (v = zt_node_get(n, "name")))
+		zt_node_error_at(v, n, "each joined network's port is named after it, as ZeroTier One names it "
+				 "(zt and 8 characters): remove 'name'");
+	return mod;
+}
+
+static void pl_joined_chain(struct zt_pipeline *p, struct zt_node *list, const char *label)
+{
+	const struct zt_module *mods[PL_MAX_CHAIN];
+
+	if (list->type != ZT_NODE_SEQ) {
+		zt_node_error(list, "must be a list of policies ({ use: <module> })");
+		return;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		struct zt_node *item = list->items[i];
+
+		if (i == PL_MAX_CHAIN) {
+			zt_node_error(item, "a chain holds at most %d policies", PL_MAX_CHAIN);
+			return;
+		}
+		if (item->type == ZT_NODE_SCALAR) {
+			zt_node_error(item, "'%s': each joined network gets policies of its own: write { use: <module> }, "
+				      "not the name of an instance", item->text);
+			mods[i] = NULL;
+			continue;
+		}
+		mods[i] = pl_template(p, item, ZT_POLICY, label);
+		for (size_t k = 0; k < i && mods[i]; k++)
+			if (mods[k] == mods[i])
+				zt_node_error(item, "'%s' twice in one chain: both would be named %s@<network id>.%s",
+					      mods[i]->name, mods[i]->name, strchr(label, '.') + 1);
+	}
+}
+
+/* joined: { iface, ingress, egress }; a key left out keeps its default. */
+static void pl_joined(struct zt_pipeline *p, struct zt_node *n)
+{
+	struct zt_node *v;
+
+	if (n->type != ZT_NODE_MAP) {
+		zt_node_error(n, "must be a mapping (iface, ingress, egress)");
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i]->text;
+
+		if (strcmp(k, "iface") != 0 && strcmp(k, "ingress") != 0 && strcmp(k, "egress") != 0)
+			zt_node_error(n->keys[i], "unknown key '%s' (joined has iface, ingress, egress)", k);
+	}
+	if ((v = (struct zt_node *)zt_node_get(n, "iface"))) {
+		pl_template(p, v, ZT_IFACE, "joined.iface");
+		p->joined_iface = v;
+	}
+	if ((v = (struct zt_node *)zt_node_get(n, "ingress"))) {
+		pl_joined_chain(p, v, "joined.ingress");
+		p->joined_ingress = v;
+	}
+	if ((v = (struct zt_node *)zt_node_get(n, "egress"))) {
+		pl_joined_chain(p, v, "joined.egress");
+		p->joined_egress = v;
+	}
+}
+
+static bool opt_declared(const struct zt_module *mod, const char *key)
+{
+	for (const struct zt_opt *o = mod->opts; o && o->key; o++)
+		if (strcmp(o->key, key) == 0)
+			return true;
+	return false;
+}
+
+/* An instance of a template for network nwid, named <module>@<suffix>;
+ * its errors name the template's place in the config. */
+static struct zt_inst *pl_instantiate(struct zt_pipeline *p, const struct zt_node *t, enum zt_kind kind,
+				      uint64_t nwid, const char *suffix)
+{
+	struct zt_conf *copy = zt_conf_copy(t);
+	const struct zt_module *mod;
+	struct zt_inst *zi = NULL;
+	char devname[ZT_DEVNAME_LEN];
+	char *name = NULL;
+
+	if (!copy) {
+		zt_logf(ZT_LOG_ERR, "network %016" PRIx64 ": %s", nwid, strerror(ENOMEM));
+		return NULL;
+	}
+	mod = pl_module(p, copy->root, kind);
+	if (mod && asprintf(&name, "%s@%s", mod->name, suffix) < 0)
+		name = NULL;
+	zt_linux_devname(nwid, 0, devname);
+	if (name && (kind != ZT_IFACE || !opt_declared(mod, "name") ||
+		     zt_node_add_scalar(copy->root, "name", devname) == 0) &&
+	    zt_conf_check_opts(copy->root, mod->opts, name) == 0)
+		zi = zt_inst_create(p->kernel, mod, name, copy->root);
+	if (zi)
+		zt_core_bind_inst(zi, p->core);
+	else
+		zt_logf(ZT_LOG_ERR, "network %016" PRIx64 ": cannot make its %s: %s", nwid,
+			kind == ZT_IFACE ? "port" : "policies", copy->errors ? copy->first_error : strerror(ENOMEM));
+	free(name);
+	zt_conf_free(copy);
+	return zi;
+}
+
+static bool pl_instantiate_chain(struct zt_pipeline *p, const struct zt_node *list, uint64_t nwid,
+				 const char *dir, struct zt_inst **out, unsigned *n)
+{
+	char suffix[32];
+
+	snprintf(suffix, sizeof suffix, "%016" PRIx64 ".%s", nwid, dir);
+	for (size_t i = 0; i < list->n && i < ZT_MAX_CHAIN; i++) {
+		if (!(out[*n] = pl_instantiate(p, list->items[i], ZT_POLICY, nwid, suffix)))
+			return false;
+		(*n)++;
+	}
+	return true;
+}
+
+/* The core's zt_join_maker: on failure out holds what was made. */
+static int pl_join_ports(void *ctx, uint64_t nwid, struct zt_join_ports *out)
+{
+	struct zt_pipeline *p = ctx;
+	char id[17];
+
+	snprintf(id, sizeof id, "%016" PRIx64, nwid);
+	out->iface = pl_instantiate(p, p->joined_iface, ZT_IFACE, nwid, id);
+	if (!out->iface || !pl_instantiate_chain(p, p->joined_ingress, nwid, "ingress", out->ingress, &out->n_ingress) ||
+	    !pl_instantiate_chain(p, p->joined_egress, nwid, "egress", out->egress, &out->n_egress))
+		return -ENODEV;
+	return 0;
+}
+
 /* ---- node and modules ---- */
 
-/* orbit: [ { id: <16 hex digits>, seed: <10 hex digits> } ] (wire.md §6.5) */
+/* orbit: [ { id: <10 or 16 hex digits>, seed: <10 hex digits> } ] (wire.md §6.5) */
 static void pl_orbit(struct zt_pipeline *p, struct zt_node *list)
 {
 	struct zt_core_conf *cc = &p->core_conf;
@@ -346,15 +519,16 @@ static void pl_orbit(struct zt_pipeline *p, struct zt_node *list)
 		const struct zt_node *id = zt_node_get(m, "id"), *seed = zt_node_get(m, "seed");
 
 		if (m->type != ZT_NODE_MAP || !id || !seed || m->n != 2) {
-			zt_node_error(m, "must be { id: <16 hex digits>, seed: <10 hex digits> }");
+			zt_node_error(m, "must be { id: <moon id, 10 hex digits>, seed: <10 hex digits> }");
 			continue;
 		}
 		if (cc->n_orbit == ZT_MAX_MOONS) {
 			zt_node_error(m, "at most %d moons", ZT_MAX_MOONS);
 			return;
 		}
-		if (parse_hex(zt_node_scalar(id), 16, &cc->orbit[cc->n_orbit].id) < 0) {
-			zt_node_error(id, "must be a moon id (16 hex digits)");
+		if (parse_hex(zt_node_scalar(id), 16, &cc->orbit[cc->n_orbit].id) < 0 &&
+		    parse_hex(zt_node_scalar(id), 10, &cc->orbit[cc->n_orbit].id) < 0) {
+			zt_node_error(id, "must be a moon id (10 or 16 hex digits)");
 			continue;
 		}
 		if (parse_hex(zt_node_scalar(seed), 10, &cc->orbit[cc->n_orbit].seed) < 0) {
@@ -504,7 +678,7 @@ static void pl_check_top(struct zt_pipeline *p)
 				break;
 		if (k == sizeof top_keys / sizeof top_keys[0])
 			zt_node_error(root->keys[i], "unknown section '%s' (sections: node, modules, "
-				      "transports, nat, stores, policies, services, networks)", root->keys[i]->text);
+				      "transports, nat, stores, policies, services, networks, joined)", root->keys[i]->text);
 	}
 }
 
@@ -528,8 +702,12 @@ struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
 	p->core_conf.busy_poll_us = ZT_SPIN_DEFAULT_USEC;
 	p->conf = zt_conf_parse(file, NULL, false);
 	p->kernel = zt_kernel_new(loop);
-	if (!p->conf || !p->kernel)
+	p->joined_default = zt_conf_parse("(the default of joined:)", joined_default, true);
+	if (!p->conf || !p->kernel || !p->joined_default || p->joined_default->errors)
 		goto fail;
+	p->joined_iface = zt_node_get(p->joined_default->root, "iface");
+	p->joined_ingress = zt_node_get(p->joined_default->root, "ingress");
+	p->joined_egress = zt_node_get(p->joined_default->root, "egress");
 	if (p->conf->errors)
 		goto fail;
 	root = p->conf->root;
@@ -551,6 +729,11 @@ struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
 	if ((v = (struct zt_node *)zt_node_get(root, "networks"))) {
 		pl_networks(p, v);
 		if (!zt_node_get(root, "transports") && v->n)
+			zt_node_error(v, "networks need a node: add a transport (e.g. transports: [ { use: udp } ])");
+	}
+	if ((v = (struct zt_node *)zt_node_get(root, "joined"))) {
+		pl_joined(p, v);
+		if (!zt_node_get(root, "transports"))
 			zt_node_error(v, "networks need a node: add a transport (e.g. transports: [ { use: udp } ])");
 	}
 	if (p->conf->errors)
@@ -605,16 +788,21 @@ static int pl_queues(struct zt_pipeline *p)
 	return 0;
 }
 
+static bool pl_is_node(const struct zt_pipeline *p)
+{
+	for (size_t i = 0; i < p->n_insts; i++)
+		if (p->insts[i].kind == ZT_TRANSPORT)
+			return true;
+	return false;
+}
+
 /* A pipeline with transports is a node: its core reads the identity and
  * planet from the home directory and takes the transports' datagrams. */
 static int pl_core_create(struct zt_pipeline *p)
 {
 	struct zt_core_conf *cc = &p->core_conf;
-	bool any = false;
 
-	for (size_t i = 0; i < p->n_insts; i++)
-		any |= p->insts[i].kind == ZT_TRANSPORT;
-	if (!any)
+	if (!pl_is_node(p))
 		return 0;
 	cc->home = zt_pipeline_home(p);
 	cc->planet = p->planet;
@@ -622,6 +810,8 @@ static int pl_core_create(struct zt_pipeline *p)
 	if (!p->core)
 		return -EINVAL;
 	p->core->kernel = p->kernel;
+	p->core->join_ports = pl_join_ports;
+	p->core->join_ctx = p;
 	for (size_t i = 0; i < p->n_insts; i++) {
 		if (p->insts[i].kind == ZT_TRANSPORT && zt_core_add_transport(p->core, p->insts[i].zi) < 0) {
 			zt_logf(ZT_LOG_ERR, "%s: too many transports (at most %d)", p->insts[i].name, ZT_MAX_TRANSPORTS);
@@ -689,6 +879,7 @@ void zt_pipeline_free(struct zt_pipeline *p)
 	free(p->home);
 	free(p->planet);
 	zt_conf_free(p->conf);
+	zt_conf_free(p->joined_default);
 	free(p);
 }
 
@@ -699,6 +890,20 @@ static void print_chain(FILE *out, const char *what, struct pl_inst *const *c, s
 		fprintf(out, " (none)");
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "%s %s", i ? " ->" : "", c[i]->name);
+	fprintf(out, "\n");
+}
+
+/* A template or a chain of them, by the names its instances will have. */
+static void print_templates(FILE *out, const char *what, const struct zt_node *t, const char *suffix)
+{
+	size_t n = t->type == ZT_NODE_SEQ ? t->n : 1;
+
+	fprintf(out, "    %s:", what);
+	if (n == 0)
+		fprintf(out, " (none)");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s %s@<network id>%s", i ? " ->" : "",
+			zt_conf_str(t->type == ZT_NODE_SEQ ? t->items[i] : t, "use"), suffix);
 	fprintf(out, "\n");
 }
 
@@ -727,6 +932,12 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 		print_chain(out, "ingress", net->ingress, net->n_ingress);
 		print_chain(out, "egress", net->egress, net->n_egress);
 	}
+	if (!pl_is_node(p))
+		return;
+	fprintf(out, "networks joined at run time\n");
+	print_templates(out, "iface", p->joined_iface, "");
+	print_templates(out, "ingress", p->joined_ingress, ".ingress");
+	print_templates(out, "egress", p->joined_egress, ".egress");
 }
 
 static void counter_append(void *ctx, const char *name, uint64_t value)

@@ -893,7 +893,9 @@ static int api_route(const char *url, uint64_t *peer, uint64_t *nwid)
 		return API_R_NETWORK;
 	if (n == 1 && SEG(0, "moon"))
 		return API_R_MOONS;
-	if (n == 2 && SEG(0, "moon") && api_parse_nwid(seg[1], len[1], nwid))
+	/* a moon by its 16 hex digits, or by 10 as ZeroTier One takes it */
+	if (n == 2 && SEG(0, "moon") && ((len[1] == 10 && api_parse_addr(seg[1], 10, nwid)) ||
+					 api_parse_nwid(seg[1], len[1], nwid)))
 		return API_R_MOON;
 	if (n == 1 && SEG(0, "config"))
 		return API_R_CONFIG;
@@ -2062,6 +2064,7 @@ static int api_read_token(struct api *a, const char *path, char *tok, size_t *tl
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	zt_secret_protect(a->zi, fd, path);
 	n = read(fd, buf, sizeof buf - 1);
 	err = errno;
 	close(fd);

@@ -94,6 +94,11 @@ enum zt_log_level { ZT_LOG_ERR = 0, ZT_LOG_WARN, ZT_LOG_INFO, ZT_LOG_DEBUG };
 void zt_log(const struct zt_inst *zi, enum zt_log_level level, const char *fmt, ...) ZT_PRINTF(3, 4);
 const char *zt_inst_name(const struct zt_inst *zi);
 
+/* A secret (key, token) file open as fd, perhaps written by another tool:
+ * if its group or others may use it, make it 0600 and log that, naming
+ * path.  0, or a negative errno (logged) if it stays open to them. */
+int zt_secret_protect(const struct zt_inst *zi, int fd, const char *path);
+
 /* A named 64-bit counter of this instance (e.g. "rx_dropped_short"),
  * registered in create(), bumped on the hot path through the pointer. */
 uint64_t *zt_counter(struct zt_inst *zi, const char *name);
