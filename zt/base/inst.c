@@ -10,7 +10,6 @@
 
 #include "conf.h"
 #include "internal.h"
-#include <zt/node.h>
 
 struct counter {
 	uint64_t value;         /* the pointer handed out points here */
@@ -31,7 +30,7 @@ struct zt_inst {
 	void *sink_ctx, *mcast_ctx;
 	struct zt_inst *next;       /* the kernel's list, newest first */
 	struct zt_conf *own_conf;   /* kept for instances made from text */
-	struct zt_core *core;       /* the node this instance serves, if any */
+	void *owner;                /* whom it serves (the node), if anyone */
 };
 
 struct zt_kernel {
@@ -312,16 +311,16 @@ void zt_log(const struct zt_inst *zi, enum zt_log_level level, const char *fmt, 
 	va_end(ap);
 }
 
-/* ---- the node ---- */
+/* ---- the owner ---- */
 
-struct zt_core *zt_inst_core(const struct zt_inst *zi)
+void zt_inst_set_owner(struct zt_inst *zi, void *owner)
 {
-	return zi->core;
+	zi->owner = owner;
 }
 
-void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
+void *zt_inst_owner(const struct zt_inst *zi)
 {
-	zi->core = c;
+	return zi->owner;
 }
 
 /* ---- hooks ---- */
