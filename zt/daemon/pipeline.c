@@ -607,6 +607,24 @@ static int pl_queues(struct zt_pipeline *p)
 
 /* A pipeline with transports is a node: its core reads the identity and
  * planet from the home directory and takes the transports' datagrams. */
+/* The port of a network joined at run time: a tap, as ZeroTier's own
+ * service makes one. */
+static struct zt_inst *pl_make_port(void *ctx, struct zt_core *c, uint64_t nwid, const char *devname)
+{
+	struct zt_pipeline *p = ctx;
+	char yaml[128], err[512];
+	struct zt_inst *zi;
+
+	snprintf(yaml, sizeof yaml, "{ use: tap, instance: tap@%016" PRIx64 ", name: %s }", nwid, devname);
+	zi = zt_kernel_instance(p->kernel, ZT_IFACE, yaml, err, sizeof err);
+	if (!zi) {
+		zt_logf(ZT_LOG_ERR, "network %016" PRIx64 ": cannot make its port: %s", nwid, err);
+		return NULL;
+	}
+	zt_core_bind_inst(zi, c);
+	return zi;
+}
+
 static int pl_core_create(struct zt_pipeline *p)
 {
 	struct zt_core_conf *cc = &p->core_conf;
@@ -622,6 +640,8 @@ static int pl_core_create(struct zt_pipeline *p)
 	if (!p->core)
 		return -EINVAL;
 	p->core->kernel = p->kernel;
+	p->core->make_port = pl_make_port;
+	p->core->make_port_ctx = p;
 	for (size_t i = 0; i < p->n_insts; i++) {
 		if (p->insts[i].kind == ZT_TRANSPORT && zt_core_add_transport(p->core, p->insts[i].zi) < 0) {
 			zt_logf(ZT_LOG_ERR, "%s: too many transports (at most %d)", p->insts[i].name, ZT_MAX_TRANSPORTS);

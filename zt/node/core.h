@@ -50,6 +50,11 @@
 
 struct zt_core;
 
+/* Makes the port of a network joined at run time (zt_core_join): an
+ * iface instance named devname, bound to c, not started; NULL (logged)
+ * if it cannot.  The assembly provides it: the node loads no modules. */
+typedef struct zt_inst *zt_port_maker(void *ctx, struct zt_core *c, uint64_t nwid, const char *devname);
+
 /* A physical path: one local socket of one transport and a remote
  * address.  Shared by every peer reached over it. */
 struct zt_path {
@@ -172,7 +177,9 @@ struct zt_surface {
 
 struct zt_core {
 	struct ev_loop *loop;
-	struct zt_kernel *kernel;      /* for ports of networks joined at run time */
+	struct zt_kernel *kernel;      /* its instances' counters */
+	zt_port_maker *make_port;      /* ports of networks joined at run time */
+	void *make_port_ctx;
 	char *home, *planet_path;
 	struct zt_identity self;
 	struct zt_world planet;
@@ -292,7 +299,10 @@ void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t 
 
 /* vl1.c: the protocol */
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);
-void zt_vl1_tick(struct zt_core *c, int64_t now);
+/* Timers, run by the core's tick: WHOIS retries and queue expiry, and
+ * contacting upstreams and keeping paths to active peers alive. */
+void zt_vl1_whois_retry(struct zt_core *c, int64_t now);
+void zt_vl1_ping_check(struct zt_core *c, int64_t now);
 void zt_vl1_flush(struct zt_core *c);
 void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
 int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);

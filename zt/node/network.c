@@ -1,7 +1,10 @@
 /* Virtual networks, member side (networks.md §1.1, §2.6, §3, §5.7, §7):
  * config requests and chunks, the port's settings, the inbound gate,
  * unicast and multicast frames, credentials.  And the member lists roots
- * and controllers keep for networks they have not joined (§7.3). */
+ * and controllers keep for networks they have not joined (§7.3).
+ *
+ * Above VL1: it sends through VL1 (zt_vl1_send) or a lane (worker.c), and
+ * VL1 calls it with the network verbs it receives (doc/architecture.md). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -1401,23 +1404,19 @@ static char *join_file(const struct zt_core *c, uint64_t nwid)
 
 static int join(struct zt_core *c, uint64_t nwid)
 {
-	char devname[ZT_DEVNAME_LEN], yaml[128], err[512];
+	char devname[ZT_DEVNAME_LEN];
 	struct zt_inst *zi;
 	struct zt_network *n;
 	int rc;
 
 	if (zt_network_find(c, nwid))
 		return 0;
-	if (!c->kernel || (nwid >> 56) == 0xff)
+	if (!c->make_port || (nwid >> 56) == 0xff)
 		return -EINVAL;   /* ad-hoc networks are not supported */
 	zt_linux_devname(nwid, 0, devname);
-	snprintf(yaml, sizeof yaml, "{ use: tap, instance: tap@%016llx, name: %s }", (unsigned long long)nwid, devname);
-	zi = zt_kernel_instance(c->kernel, ZT_IFACE, yaml, err, sizeof err);
-	if (!zi) {
-		zt_logf(ZT_LOG_ERR, "network %016llx: cannot make its port: %s", (unsigned long long)nwid, err);
+	zi = c->make_port(c->make_port_ctx, c, nwid, devname);
+	if (!zi)
 		return -ENODEV;
-	}
-	zt_core_bind_inst(zi, c);
 	n = zt_network_new(c, nwid, zi, NULL, 0, NULL, 0);
 	if (!n) {
 		zt_inst_destroy(zi);
