@@ -557,11 +557,6 @@ struct zt_core *zt_inst_core(const struct zt_inst *zi)
 	return zt_inst_owner(zi);
 }
 
-void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
-{
-	zt_inst_set_owner(zi, c);
-}
-
 void zt_core_status(const struct zt_core *c, struct zt_status *out)
 {
 	int64_t now = zt_core_now(c);

@@ -313,8 +313,11 @@ int zt_vl1_netconf_error(struct zt_core *c, void *rx, unsigned code, uint64_t nw
 int zt_vl1_netconf_push(struct zt_core *c, uint64_t member, uint64_t nwid, const uint8_t *dict, size_t len);
 int zt_vl1_send_credentials(struct zt_core *c, uint64_t member, const uint8_t *payload, size_t len);
 
-/* core.c: an instance serves this node (zt_inst_core) */
-void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c);
+/* An instance serves this node (zt_inst_core, in core.c, reads it back). */
+static inline void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
+{
+	zt_inst_set_owner(zi, c);
+}
 /* core.c: remember a new peer's identity across restarts */
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
 /* core.c: a world offered by a peer, installed if the update rule allows */
