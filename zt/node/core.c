@@ -1,5 +1,7 @@
 /* The core's lifecycle: the node's identity and worlds in its home
- * directory, its upstreams, its timer, and what modules may read of it. */
+ * directory, its upstreams, its timer, and what modules may read of it.
+ * The top of the node: it calls VL1, the networks, the workers and the
+ * peers; VL1 calls back only to cache a new peer and install a world. */
 #include "config.h"
 
 #include <errno.h>
@@ -422,11 +424,24 @@ static void peers_cache_load(struct zt_core *c)
 
 /* ---- lifecycle ---- */
 
+/* The node's one timer: the core owns the schedule and calls each layer
+ * below it, VL1 then the networks (wire.md §7.2, §7.4, §7.5). */
 static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct zt_core *c = w->data;
+	int64_t now = zt_core_now(c);
 
-	zt_vl1_tick(c, zt_core_now(c));
+	zt_vl1_whois_retry(c, now);
+	if (now - c->last_ping_check >= ZT_PING_CHECK_MS) {
+		c->last_ping_check = now;
+		zt_vl1_ping_check(c, now);
+		zt_networks_tick(c, now);
+	}
+	if (now - c->last_housekeeping >= ZT_HOUSEKEEPING_MS) {
+		c->last_housekeeping = now;
+		zt_peers_housekeep(c, now);
+		zt_reasm_expire(c->reasm, now);
+	}
 }
 
 static void core_flush(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -665,6 +680,11 @@ const char *zt_core_path_transport(const struct zt_core *c, uint32_t local_socke
 	unsigned t = local_socket >> 16;
 
 	return t < c->n_transports ? zt_inst_module(c->transports[t].zi)->name : NULL;
+}
+
+struct zt_core *zt_inst_core(const struct zt_inst *zi)
+{
+	return zt_inst_owner(zi);
 }
 
 void zt_core_status(const struct zt_core *c, struct zt_status *out)

@@ -2,7 +2,11 @@
  * locking).  A lane handles what it can without changing shared state:
  * FRAME and EXT_FRAME from a peer on a path it already knows, unicast
  * frames to a member with a live direct path.  The rest goes to the main
- * loop, which runs the whole protocol as before. */
+ * loop, which runs the whole protocol as before.
+ *
+ * A second entry into VL1 and the network layer: a lane calls both, and
+ * they hand it what arrives on the main loop while workers run, so calls
+ * go both ways between these files (doc/architecture.md). */
 #include "config.h"
 
 #include <errno.h>

@@ -11,7 +11,6 @@
 
 #include "conf.h"
 #include "internal.h"
-#include <zt/node.h>
 
 struct counter {
 	uint64_t value;         /* the pointer handed out points here */
@@ -32,7 +31,7 @@ struct zt_inst {
 	void *sink_ctx, *mcast_ctx;
 	struct zt_inst *next;       /* the kernel's list, newest first */
 	struct zt_conf *own_conf;   /* kept for instances made from text */
-	struct zt_core *core;       /* the node this instance serves, if any */
+	void *owner;                /* whom it serves (the node), if anyone */
 };
 
 struct zt_kernel {
@@ -339,15 +338,16 @@ int zt_secret_protect(const struct zt_inst *zi, int fd, const char *path)
 }
 
 /* ---- the node ---- */
+/* ---- the owner ---- */
 
-struct zt_core *zt_inst_core(const struct zt_inst *zi)
+void zt_inst_set_owner(struct zt_inst *zi, void *owner)
 {
-	return zi->core;
+	zi->owner = owner;
 }
 
-void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
+void *zt_inst_owner(const struct zt_inst *zi)
 {
-	zi->core = c;
+	return zi->owner;
 }
 
 /* ---- hooks ---- */

@@ -1,7 +1,10 @@
 /* Virtual networks, member side (networks.md §1.1, §2.6, §3, §5.7, §7):
  * config requests and chunks, the port's settings, the inbound gate,
  * unicast and multicast frames, credentials.  And the member lists roots
- * and controllers keep for networks they have not joined (§7.3). */
+ * and controllers keep for networks they have not joined (§7.3).
+ *
+ * Above VL1: it sends through VL1 (zt_vl1_send) or a lane (worker.c), and
+ * VL1 calls it with the network verbs it receives (doc/architecture.md). */
 #include "config.h"
 
 #include <arpa/inet.h>

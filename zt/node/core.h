@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "spin.h"
+#include "wire.h"
 
 /* What we advertise: 12 since suite 3 (AES-GMAC-SIV) is implemented. */
 #define ZT_PROTO_VERSION 12
@@ -330,7 +331,10 @@ void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t 
 
 /* vl1.c: the protocol */
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);
-void zt_vl1_tick(struct zt_core *c, int64_t now);
+/* Timers, run by the core's tick: WHOIS retries and queue expiry, and
+ * contacting upstreams and keeping paths to active peers alive. */
+void zt_vl1_whois_retry(struct zt_core *c, int64_t now);
+void zt_vl1_ping_check(struct zt_core *c, int64_t now);
 void zt_vl1_flush(struct zt_core *c);
 void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
 int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);
@@ -346,6 +350,11 @@ int zt_vl1_send_credentials(struct zt_core *c, uint64_t member, const uint8_t *p
  * a file written atomically (temp file, fsync, rename).  0 or -errno. */
 int zt_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len);
 int zt_file_write(const char *path, const void *data, size_t len, mode_t mode);
+/* An instance serves this node (zt_inst_core, in core.c, reads it back). */
+static inline void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
+{
+	zt_inst_set_owner(zi, c);
+}
 /* core.c: remember a new peer's identity across restarts */
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
 /* core.c: a world offered by a peer, installed if the update rule allows */

@@ -1,6 +1,12 @@
 /* The peer-level protocol (wire.md §3-§7): receiving datagrams, relaying,
  * dearmoring and dispatching verbs, building and sending packets, WHOIS
- * and queues, keepalives, introductions. */
+ * and queues, keepalives, introductions.
+ *
+ * Below the network layer and the workers, which send through it; it
+ * calls up only with what it receives (the protocol carries the network
+ * layer inside VL1): network verbs to network.c, the main loop's
+ * datagrams to worker.c while workers run, a new peer and an offered
+ * world to core.c (doc/architecture.md). */
 #include "config.h"
 
 #include <errno.h>
@@ -1572,7 +1578,7 @@ static void contact_seeds(struct zt_core *c, int64_t now)
 	}
 }
 
-static void ping_check(struct zt_core *c, int64_t now)
+void zt_vl1_ping_check(struct zt_core *c, int64_t now)
 {
 	contact_seeds(c, now);
 	for (unsigned i = 0; i < c->n_upstreams; i++)
@@ -1583,7 +1589,7 @@ static void ping_check(struct zt_core *c, int64_t now)
 				keepalive(c, p, now - p->last_hello >= ZT_PEER_HELLO_MS, now);
 }
 
-static void whois_retry(struct zt_core *c, int64_t now)
+void zt_vl1_whois_retry(struct zt_core *c, int64_t now)
 {
 	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
 		struct zt_whois_wait *w = &c->whois[i];
@@ -1598,21 +1604,6 @@ static void whois_retry(struct zt_core *c, int64_t now)
 			w->address = 0;
 		else
 			whois_send(c, w->address, now);
-	}
-}
-
-void zt_vl1_tick(struct zt_core *c, int64_t now)
-{
-	whois_retry(c, now);
-	if (now - c->last_ping_check >= ZT_PING_CHECK_MS) {
-		c->last_ping_check = now;
-		ping_check(c, now);
-		zt_networks_tick(c, now);
-	}
-	if (now - c->last_housekeeping >= ZT_HOUSEKEEPING_MS) {
-		c->last_housekeeping = now;
-		zt_peers_housekeep(c, now);
-		zt_reasm_expire(c->reasm, now);
 	}
 }
 

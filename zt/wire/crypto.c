@@ -15,7 +15,7 @@
 
 #include <zt/crypto.h>
 
-#include "internal.h"
+#include "wire.h"
 
 #define MAC_LEN 8
 #define HOPS_OFF_FLAGS 0xf8  /* flags as authenticated: hop count masked */

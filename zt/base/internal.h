@@ -1,4 +1,6 @@
-/* Kernel-private declarations shared between libztk's files. */
+/* The base layer's private declarations: logging, the module registry and
+ * instances.  ZeroTier-agnostic; included by the layers above, never the
+ * other way round (t/layers.sh). */
 #ifndef ZT_INTERNAL_H
 #define ZT_INTERNAL_H
 
@@ -8,10 +10,6 @@
 void zt_log_setup(enum zt_log_level level, bool use_syslog, const char *ident);
 void zt_logf(enum zt_log_level level, const char *fmt, ...) ZT_PRINTF(2, 3);
 void zt_vlogf(enum zt_log_level level, const char *prefix, const char *fmt, va_list ap);
-
-/* Set libcrypto up before its first use, without the system openssl.cnf
- * and error strings; once per process, later calls return the result. */
-int zt_crypto_init(void);
 
 #endif
 
@@ -46,8 +44,10 @@ void zt_inst_destroy(struct zt_inst *zi);
 struct zt_inst *zt_inst_queue(struct zt_inst *zi, unsigned queue);
 /* zt_inst_start on another loop than the kernel's (a worker's). */
 int zt_inst_start_on(struct zt_inst *zi, struct ev_loop *loop);
-struct zt_core;
-void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c);
+/* Whom an instance serves (the node, for ztd's instances): opaque here,
+ * set and read by the layer above. */
+void zt_inst_set_owner(struct zt_inst *zi, void *owner);
+void *zt_inst_owner(const struct zt_inst *zi);
 const char *zt_inst_name(const struct zt_inst *zi);
 /* Visit every instance of a kernel. */
 void zt_kernel_each_instance(const struct zt_kernel *k, void (*fn)(void *ctx, struct zt_inst *zi), void *ctx);

@@ -1,0 +1,107 @@
+# The kernel's layers call only downwards: no file of zt/base, zt/wire,
+# zt/node or zt/daemon (nor a public header of one of them) includes a
+# header of a layer above its own.  Also: doc/architecture.md names every
+# file of the layers, and each layer's size is printed.
+. "$srcdir/t/tap.sh"
+
+LAYERS="base wire node daemon"   # bottom up
+
+# The layer of a public header in zt/include/zt/.  A new public header
+# must be placed here, or the check fails naming it.
+public_layer() {
+	case "$1" in
+	module.h | kernel.h) echo base ;;
+	identity.h | crypto.h | packet.h | fragment.h | inetaddr.h | dict.h | world.h | \
+		credential.h | netconf.h) echo wire ;;
+	node.h) echo node ;;
+	esac
+}
+
+rank() {
+	r=0
+	for l in $LAYERS; do
+		[ "$l" = "$1" ] && { echo $r; return; }
+		r=$((r + 1))
+	done
+	echo 99
+}
+
+# The layer of a quoted header included from a kernel file, empty if it
+# is none of the kernel's (config.h).
+quoted_layer() {
+	for l in $LAYERS; do
+		[ -f "$1/zt/$l/$2" ] && { echo "$l"; return; }
+	done
+}
+
+# Every include of a layer above the file's own, as file:line: message.
+violations() {
+	root=$1
+	{
+		for l in $LAYERS; do
+			for f in "$root"/zt/"$l"/*.[ch]; do
+				[ -f "$f" ] && echo "$l $f"
+			done
+		done
+		for f in "$root"/zt/include/zt/*.h; do
+			echo "$(public_layer "${f##*/}") $f"
+		done
+	} | while read -r own f; do
+		if [ "$(rank "$own")" = 99 ]; then
+			echo "${f#"$root"/}: a public header of no known layer (add it to t/layers.sh)"
+			continue
+		fi
+		grep -n '^[[:space:]]*#[[:space:]]*include' "$f" | while IFS= read -r line; do
+			n=${line%%:*}
+			hdr=$(printf '%s' "$line" | sed -n 's/.*include[[:space:]]*["<]\([^">]*\)[">].*/\1/p')
+			case "$hdr" in
+			zt/*) to=$(public_layer "${hdr#zt/}")
+				[ -n "$to" ] || { echo "${f#"$root"/}:$n: <$hdr> is of no known layer"; continue; } ;;
+			*) case "$line" in *'"'*) to=$(quoted_layer "$root" "$hdr") ;; *) to= ;; esac ;;
+			esac
+			[ -n "$to" ] || continue
+			if [ "$(rank "$to")" -gt "$(rank "$own")" ]; then
+				echo "${f#"$root"/}:$n: the $own layer includes $hdr of the $to layer above it"
+			fi
+		done
+	done
+}
+
+plan 5
+
+out=$(violations "$srcdir")
+is "$out" "" "no kernel file includes a header of a layer above its own"
+[ -z "$out" ] || printf '# %s\n' "$out"
+
+# The check itself finds a planted upward include (a base file reaching
+# into the node) and an upward public include (a wire header using node.h).
+tmp=$(mktemp -d) || bail "mktemp"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/zt"
+cp -R "$srcdir/zt/base" "$srcdir/zt/wire" "$srcdir/zt/node" "$srcdir/zt/daemon" "$srcdir/zt/include" "$tmp/zt/"
+chmod -R u+w "$tmp"
+printf '#include "core.h"\n' >> "$tmp/zt/base/log.c"
+printf '#include <zt/node.h>\n' >> "$tmp/zt/include/zt/packet.h"
+out=$(violations "$tmp")
+like "$out" "zt/base/log.c:[0-9]+: the base layer includes core.h of the node layer" "an upward include in a base file is found"
+like "$out" "zt/include/zt/packet.h:[0-9]+: the wire layer includes zt/node.h of the node layer" \
+	"an upward include in a public header is found"
+
+# doc/architecture.md describes the tree as it is: every file is named.
+missing=
+for l in $LAYERS; do
+	for f in "$srcdir"/zt/"$l"/*.[ch]; do
+		grep -qF "$l/${f##*/}" "$srcdir/doc/architecture.md" || missing="$missing zt/$l/${f##*/}"
+	done
+done
+is "$missing" "" "doc/architecture.md names every file of the layers"
+
+sizes=
+for l in $LAYERS; do
+	lines=$(cat "$srcdir"/zt/"$l"/*.[ch] | wc -l)
+	sizes="$sizes $l=$lines"
+	diag "zt/$l: $lines lines"
+done
+like "$sizes" "base=[0-9]+ wire=[0-9]+ node=[0-9]+ daemon=[0-9]+" "every layer has its files"
+
+tap_done
