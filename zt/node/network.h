@@ -1,11 +1,13 @@
 /* Virtual networks (networks.md): joining, configs from the controller,
- * the port, frames, multicast and credentials.  Kernel-private. */
+ * the port, frames, multicast and credentials.  Kernel-private; network.c
+ * and port.c implement it, and share the part below marked theirs. */
 #ifndef ZT_NETWORK_H
 #define ZT_NETWORK_H
 
 #include <zt/netconf.h>
 
 #include "core.h"
+#include "worker.h"   /* ZT_MAX_WORKERS: a port has a queue per lane */
 
 #define ZT_NET_MAX_MEMBERS 1024
 #define ZT_NET_MAX_OWN_GROUPS 64
@@ -68,6 +70,96 @@ struct zt_inst *zt_network_queue(const struct zt_network *n, unsigned lane);
 void zt_network_queue_off(struct zt_network *n, unsigned lane);
 struct zt_core *zt_network_core(const struct zt_network *n);
 uint64_t zt_network_id(const struct zt_network *n);
+
+/* ---- inside the network layer: network.c and port.c ---- */
+
+struct member {
+	uint64_t address;
+	bool has_com;
+	struct zt_com com;
+	int64_t com_threshold;   /* its COMs up to this timestamp are revoked */
+	uint64_t gate_epoch;     /* gate_ok holds for the network's gate_epoch */
+	bool gate_ok;
+	int64_t pushed;          /* our credentials pushed to it */
+	int64_t announced;       /* our groups announced to it */
+};
+
+struct zt_network {
+	struct zt_core *core;
+	uint64_t id;
+	bool dynamic;            /* joined at run time: its port is ours */
+	char name[17];
+	struct zt_inst *iface;
+	const struct zt_iface_ops *ops;
+	void *port;
+	/* The port's queues (tap IFF_MULTI_QUEUE), one per worker lane;
+	 * queues[0] is the port itself, empty slots have no ops. */
+	struct port_queue {
+		struct zt_inst *zi;
+		const struct zt_iface_ops *ops;
+		void *state;
+	} queues[ZT_MAX_WORKERS];
+	struct zt_inst *ingress[ZT_MAX_CHAIN], *egress[ZT_MAX_CHAIN];
+	unsigned n_ingress, n_egress;
+	uint8_t mac[6];
+	/* Bumped with each config: the members' cached gate verdicts go
+	 * stale (a member's own COM or revocation clears its verdict). */
+	uint64_t gate_epoch;
+	int status;
+	bool configured;
+	bool from_cache;         /* configured from the cache: the controller not heard yet */
+	struct zt_netconf *cfg;
+	struct zt_config_asm assembly;
+	struct zt_netcache *cache;   /* the chunks of the config being received */
+	int64_t last_request, last_change, last_announce, config_changed;
+	uint8_t creds[4096];
+	size_t creds_len;
+	struct member *members;
+	unsigned n_members, cap_members;
+	struct zt_mcast_group own[ZT_NET_MAX_OWN_GROUPS];
+	unsigned n_own;
+	struct zt_mcast_group host[ZT_NET_MAX_OWN_GROUPS];   /* from the port */
+	unsigned n_host;
+	uint64_t counters[8];
+	struct pending_mcast *pending;   /* ZT_PENDING_MCAST slots */
+};
+/* A multicast sent while too few members of its group were known (§7.4):
+ * kept for 5 s and sent to members learned meanwhile. */
+#define ZT_PENDING_MCAST 8
+#define ZT_PENDING_MCAST_MS 5000
+#define ZT_PENDING_MCAST_SENT 32
+
+struct pending_mcast {
+	int64_t at;                      /* 0: free */
+	struct zt_mcast_group g;
+	unsigned limit, n_sent;
+	uint64_t sent[ZT_PENDING_MCAST_SENT];
+	size_t len;
+	uint8_t pl[ZT_PKT_MAX];          /* the MULTICAST_FRAME payload */
+};
+
+
+enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG, NC_BAD_FRAMES,
+	NC_RX_DROPPED, NC_TX_DROPPED, NC_COUNT };
+
+/* Frames are counted by every lane at once. */
+#define NC_INC(n, k) __atomic_fetch_add(&(n)->counters[k], 1, __ATOMIC_RELAXED)
+/* A frame dropped for reason k, also counted by direction (zt_network_packets). */
+#define NC_DROP(n, k, dir) (NC_INC(n, k), NC_INC(n, dir))
+
+/* network.c: members, credentials, configs. */
+struct member *zt_network_member(struct zt_network *n, uint64_t address, bool create);
+bool zt_network_creds_due(const struct zt_network *n, const struct member *m, int64_t now, bool asked);
+void zt_network_creds_push(struct zt_network *n, struct member *m, int64_t now, bool asked);
+void zt_network_credentials_in(struct zt_core *c, const struct zt_net_rx *r);
+void zt_network_config_chunk(struct zt_network *n, struct zt_peer *from, const uint8_t *body, size_t len,
+			     bool pushed, uint64_t push_id, int64_t now);
+/* port.c: the port's sinks, own groups and their announcement, member lists' expiry. */
+void zt_port_rx(void *arg, struct zt_inst *from, struct zt_frame *f, unsigned count);
+void zt_port_mcast(void *ctx, struct zt_inst *from, const uint8_t *macs, unsigned count);
+void zt_network_groups_update(struct zt_network *n);
+void zt_network_announce(struct zt_network *n, int64_t now);
+void zt_mcast_expire(struct zt_core *c, int64_t now);
 
 /* vl1.c offers the network layer these. */
 int zt_vl1_send(struct zt_core *c, uint64_t dest, uint8_t verb, const uint8_t *pl, size_t len, int64_t now);
