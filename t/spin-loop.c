@@ -9,7 +9,7 @@
 #include "tap.h"
 
 /* long, so that a test machine busy with other work cannot make it flaky */
-#define WINDOW_US 50000
+#define WINDOW_US 200000
 
 static unsigned iterations;
 
@@ -62,7 +62,9 @@ int main(void)
 	spun = run_for(loop, WINDOW_US / 5e6);
 	ok(ev_is_active(&s.idle), "still spinning within the window");
 	diag("%u loop iterations in the first fifth of the window", spun);
-	ok(spun > 20, "within the window the loop does not sleep");
+	/* a sleeping loop wakes once or twice in that time; a spinning one,
+	 * yielding the CPU each turn, still turns often on a loaded machine */
+	ok(spun > 10, "within the window the loop does not sleep");
 	run_for(loop, WINDOW_US * 1.2e-6);
 	ok(!ev_is_active(&s.idle), "stopped once the window has passed");
 	slept = run_for(loop, WINDOW_US / 1e6);
