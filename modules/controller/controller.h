@@ -22,7 +22,6 @@
 #define CTL_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 #define CTL_SEEN_BUCKETS 1024
 
-
 /* A member heard from recently: for the rate limit and for pushes. */
 struct ctl_seen {
 	struct ctl_seen *next;
