@@ -1,5 +1,5 @@
 /* The controller's config builder (networks.md §8.2, §8.3) and its JSON
- * helpers: rules (§6.5), IP pools and routes, shared by controller.c and
+ * helpers: rules (§6.5), IP pools and routes, shared by the module and
  * the store test.  Signing goes through a callback, so that the module
  * signs with the node (zt_core_sign) and a test with an identity of its
  * own. */

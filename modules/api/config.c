@@ -1,0 +1,86 @@
+/* api: /config and /config/settings (networks.md §9.3). */
+#include "config.h"
+
+#include <string.h>
+
+#include "api.h"
+
+/* The "config" object of /status and GET /config: zt has no local.conf,
+ * so it is only "settings" with what the node actually runs with. */
+json_t *api_config_json(const struct zt_status *st)
+{
+	json_t *conf = json_object(), *set = json_object();
+	size_t nl = st->n_listening, ns = st->n_surface;
+	int err = 0;
+
+	if (!conf || !set)
+		goto fail;
+	if (nl > sizeof st->listening / sizeof st->listening[0])
+		nl = sizeof st->listening / sizeof st->listening[0];
+	if (ns > sizeof st->surface / sizeof st->surface[0])
+		ns = sizeof st->surface / sizeof st->surface[0];
+	err |= api_set(set, "allowTcpFallbackRelay", json_false());
+	err |= api_set(set, "forceTcpRelay", json_false());
+	err |= api_set(set, "homeDir", json_string(st->home ? st->home : ""));
+	err |= api_set(set, "listeningOn", api_addrs_json(st->listening, nl));
+	err |= api_set(set, "portMappingEnabled", json_false());
+	err |= api_set(set, "primaryPort", json_integer(api_primary_port(st->listening, nl)));
+	err |= api_set(set, "secondaryPort", json_integer(0));
+	err |= api_set(set, "tertiaryPort", json_integer(0));
+	err |= api_set(set, "softwareUpdate", json_string("disable"));
+	err |= api_set(set, "softwareUpdateChannel", json_string("release"));
+	err |= api_set(set, "surfaceAddresses", api_addrs_json(st->surface, ns));
+	err |= api_set(conf, "settings", set);
+	set = NULL;
+	if (err)
+		goto fail;
+	return conf;
+fail:
+	json_decref(set);
+	json_decref(conf);
+	return NULL;
+}
+
+/* GET /config: {"settings":...}, what the node runs with. */
+int api_config(struct api *a, struct api_conn *c)
+{
+	struct zt_status st;
+	json_t *j;
+
+	memset(&st, 0, sizeof st);
+	zt_core_status(a->core, &st);
+	j = api_config_json(&st);
+	if (!j)
+		return api_fail(a, c, 500, "out of memory");
+	return api_reply(a, c, 200, j);
+}
+
+/* POST /config/settings: zt has no local.conf and changes nothing at
+ * run time; {} (nothing to merge) is accepted, anything else is 400. */
+int api_config_settings(struct api *a, struct api_conn *c, struct api_req *rq)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *j;
+
+	if (!rq->len)
+		return api_fail(a, c, 400, "the body must be a JSON object");
+	j = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, &jerr);
+	if (!j)
+		return api_fail(a, c, 400, "invalid JSON body: %s", jerr.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return api_fail(a, c, 400, "the body must be a JSON object");
+	}
+	key = json_object_iter_key(json_object_iter(j));
+	if (key) {
+		int ret;
+
+		ret = api_fail(a, c, 400,
+			       "%.64s: zt has no local.conf: settings are made in ztd.yaml", key);
+		json_decref(j);
+		return ret;
+	}
+	json_decref(j);
+	return api_reply_empty(a, c, 200);
+}

@@ -1,0 +1,204 @@
+/* api: /status, /health and /peer (networks.md §9.3). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+
+static json_t *api_status_json(const struct zt_status *st)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= api_set(o, "config", api_config_json(st));
+	err |= api_set(o, "address", api_hex40(st->address));
+	err |= api_set(o, "publicIdentity", json_string(st->public_identity));
+	err |= api_set(o, "online", json_boolean(st->online));
+	err |= api_set(o, "tcpFallbackActive", json_false());
+	err |= api_set(o, "clock", json_integer((json_int_t)st->clock_ms));
+	err |= api_set(o, "planetWorldId", json_integer((json_int_t)st->planet_id));
+	err |= api_set(o, "planetWorldTimestamp", json_integer((json_int_t)st->planet_timestamp));
+	err |= api_set_version(o);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *api_health_json(const struct zt_status *st)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= api_set(o, "clock", json_integer((json_int_t)st->clock_ms));
+	err |= api_set(o, "online", json_boolean(st->online));
+	err |= api_set_version(o);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *api_path_json(const struct zt_core *core, const struct zt_path_info *p)
+{
+	const char *transport = zt_core_path_transport(core, p->local_socket);
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= api_set(o, "address", api_addr_json(&p->address));
+	err |= api_set(o, "lastSend", json_integer((json_int_t)p->last_send));
+	err |= api_set(o, "lastReceive", json_integer((json_int_t)p->last_receive));
+	err |= api_set(o, "trustedPathId", json_integer(0));
+	err |= api_set(o, "active", json_boolean(p->active));
+	err |= api_set(o, "expired", json_boolean(p->expired));
+	err |= api_set(o, "preferred", json_boolean(p->preferred));
+	err |= api_set(o, "localSocket", json_integer(p->local_socket));
+	err |= api_set(o, "localPort", json_integer(p->local_port));
+	err |= api_set(o, "transport", json_string(transport ? transport : ""));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *api_peer_json(const struct zt_core *core, const struct zt_peer_info *p)
+{
+	bool tunneled = false;
+	json_t *o = json_object(), *paths = json_array();
+	char ver[48];
+	unsigned i, n = p->n_paths;
+	int err = 0;
+
+	if (!o || !paths)
+		goto fail;
+	if (n > ZT_INFO_MAX_PATHS)
+		n = ZT_INFO_MAX_PATHS;
+	for (i = 0; i < n; i++) {
+		json_t *pj = api_path_json(core, &p->paths[i]);
+		const char *t = zt_core_path_transport(core, p->paths[i].local_socket);
+
+		if (p->paths[i].preferred && t && strcmp(t, "tcp") == 0)
+			tunneled = true;
+
+		if (!pj || json_array_append_new(paths, pj) < 0)
+			goto fail;
+	}
+	err |= api_set(o, "paths", paths);
+	paths = NULL;
+	snprintf(ver, sizeof ver, "%d.%d.%d", p->version_major, p->version_minor, p->version_rev);
+	err |= api_set(o, "address", api_hex40(p->address));
+	err |= api_set(o, "versionMajor", json_integer(p->version_major));
+	err |= api_set(o, "versionMinor", json_integer(p->version_minor));
+	err |= api_set(o, "versionRev", json_integer(p->version_rev));
+	err |= api_set(o, "version", json_string(ver));
+	err |= api_set(o, "latency", json_integer(p->latency));
+	err |= api_set(o, "role", json_string(api_role(p->role)));
+	err |= api_set(o, "isBonded", json_false());
+	err |= api_set(o, "tunneled", json_boolean(tunneled));
+	if (err)
+		goto fail;
+	return o;
+fail:
+	json_decref(paths);
+	json_decref(o);
+	return NULL;
+}
+
+struct api_peers_ctx {
+	const struct zt_core *core;
+	json_t *arr;
+	bool failed;
+};
+
+static void api_peers_visit(void *ctx, const struct zt_peer_info *peer)
+{
+	struct api_peers_ctx *pc = ctx;
+	json_t *pj;
+
+	if (pc->failed)
+		return;
+	pj = api_peer_json(pc->core, peer);
+	if (!pj || json_array_append_new(pc->arr, pj) < 0)
+		pc->failed = true;
+}
+/* GET /status or /health (route). */
+int api_status(struct api *a, struct api_conn *c, int route)
+{
+	struct zt_status st;
+	json_t *j;
+
+	memset(&st, 0, sizeof st);
+	zt_core_status(a->core, &st);
+	j = route == API_R_STATUS ? api_status_json(&st) : api_health_json(&st);
+	if (!j)
+		return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+	return api_reply(a, c, 200, j);
+}
+
+/* GET /peer: every peer. */
+int api_peers(struct api *a, struct api_conn *c)
+{
+	struct api_peers_ctx pc = { a->core, json_array(), false };
+
+	if (!pc.arr)
+		return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+	zt_core_peers(a->core, api_peers_visit, &pc);
+	if (pc.failed) {
+		json_decref(pc.arr);
+		return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+	}
+	return api_reply(a, c, 200, pc.arr);
+}
+
+/* GET /peer/<address>: one peer, or {} if it is not known. */
+int api_peer(struct api *a, struct api_conn *c, uint64_t address)
+{
+	struct zt_peer_info pi;
+	json_t *j;
+
+	memset(&pi, 0, sizeof pi);
+	if (zt_core_peer(a->core, address, &pi) < 0)
+		return api_reply_empty(a, c, 200);
+	j = api_peer_json(a->core, &pi);
+	if (!j)
+		return api_reply(a, c, 500, api_error_json(500, "out of memory"));
+	return api_reply(a, c, 200, j);
+}
+
+/* POST /peer/<address>/echo: send the peer an ECHO; a body, if any,
+ * must be JSON. */
+int api_peer_echo(struct api *a, struct api_conn *c, struct api_req *rq)
+{
+	int err;
+
+	if (rq->len) {
+		json_error_t jerr;
+		char msg[256];
+		json_t *j = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, &jerr);
+
+		if (!j) {
+			(*a->bad_requests)++;
+			snprintf(msg, sizeof msg, "invalid JSON body: %s", jerr.text);
+			return api_reply(a, c, 400, api_error_json(400, msg));
+		}
+		json_decref(j);
+	}
+	err = zt_core_echo(a->core, rq->peer);
+	if (err == -ENOENT)
+		return api_reply_empty(a, c, 404);
+	if (err < 0)
+		return api_reply(a, c, 503,
+				 api_error_json(503, strerror(-err)));
+	return api_reply(a, c, 200, json_pack("{s:b}", "sent", 1));
+}

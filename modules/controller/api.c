@@ -1,0 +1,547 @@
+/* controller: the controller HTTP API (§8.8) under /controller and
+ * /unstable/controller, called through the api module. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "controller.h"
+
+#define CTL_DEFAULT_RULES "[{\"not\":false,\"or\":false,\"type\":\"ACTION_ACCEPT\"}]"
+
+static int ctl_reply(struct zt_api_response *rs, int status, json_t *j)
+{
+	rs->status = status;
+	rs->body = NULL;
+	if (j) {
+		rs->body = json_dumps(j, CTL_JSON_FLAGS | JSON_ENCODE_ANY);
+		json_decref(j);
+		if (!rs->body) {
+			rs->status = 500;
+			rs->body = strdup("{\"description\":\"out of memory\",\"error\":500}");
+		}
+	}
+	return 0;
+}
+
+static int ctl_reply_error(struct ctl *c, struct zt_api_response *rs, int status, const char *why)
+{
+	json_t *j = json_object();
+
+	(*c->api_errors)++;
+	json_object_set_new(j, "error", json_integer(status));
+	if (why)
+		json_object_set_new(j, "description", json_string(why));
+	return ctl_reply(rs, status, j);
+}
+
+static int ctl_reply_status(struct ctl *c, struct zt_api_response *rs, int status)
+{
+	(*c->api_errors)++;
+	return ctl_reply(rs, status, NULL);
+}
+
+/* Parse a hex id of exactly n digits (either case). */
+static bool ctl_parse_id(const char *s, size_t len, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+	int d;
+
+	if (len != n)
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (ch >= '0' && ch <= '9')
+			d = ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			d = ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			d = ch - 'A' + 10;
+		else
+			return false;
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return true;
+}
+
+/* The request body as a JSON object: empty is {}.  NULL and rs set on
+ * error. */
+static json_t *ctl_body(struct ctl *c, const struct zt_api_request *rq, struct zt_api_response *rs)
+{
+	json_error_t jerr;
+	json_t *j;
+	char why[256];
+
+	if (!rq->body || !rq->body_len)
+		return json_object();
+	j = json_loadb(rq->body, rq->body_len, 0, &jerr);
+	if (!j) {
+		snprintf(why, sizeof why, "invalid JSON: %s", jerr.text);
+		ctl_reply_error(c, rs, 400, why);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		ctl_reply_error(c, rs, 400, "the body is not a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+static int ctl_api_status(struct ctl *c, struct zt_api_response *rs)
+{
+	char buf[160];
+
+	snprintf(buf, sizeof buf, "{\n\t\"controller\": true,\n\t\"apiVersion\": 4,\n\t\"clock\": %" PRId64
+		 ",\n\t\"databaseReady\": %s\n}\n", ctl_now(), c->store ? "true" : "false");
+	rs->status = c->store ? 200 : 503;
+	rs->body = strdup(buf);
+	return 0;
+}
+
+static int ctl_api_list(struct ctl *c, struct zt_api_response *rs, bool unstable)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0, i, total, authorized;
+	json_t *arr = json_array(), *o, *meta;
+	struct store_network net;
+
+	if (store_network_ids(c->store, &ids, &n) < 0) {
+		json_decref(arr);
+		return ctl_reply_error(c, rs, 500, store_error(c->store));
+	}
+	for (i = 0; i < n; i++) {
+		if (!unstable) {
+			json_array_append_new(arr, ctl_hex(ids[i], 16));
+			continue;
+		}
+		if (store_network_get(c->store, ids[i], &net) < 0)
+			continue;
+		o = ctl_network_json(&net);
+		store_network_clear(&net);
+		if (!o)
+			continue;
+		total = authorized = 0;
+		store_member_count(c->store, ids[i], &total, &authorized);
+		meta = json_object();
+		json_object_set_new(meta, "totalMemberCount", json_integer((json_int_t)total));
+		json_object_set_new(meta, "authorizedMemberCount", json_integer((json_int_t)authorized));
+		json_object_set_new(o, "meta", meta);
+		json_array_append_new(arr, o);
+	}
+	free(ids);
+	if (!unstable)
+		return ctl_reply(rs, 200, arr);
+	o = json_object();
+	json_object_set_new(o, "data", arr);
+	meta = json_object();
+	json_object_set_new(meta, "networkCount", json_integer((json_int_t)n));
+	json_object_set_new(o, "meta", meta);
+	return ctl_reply(rs, 200, o);
+}
+
+/* A random network id of this controller that is not used yet, or 0. */
+static uint64_t ctl_new_id(struct ctl *c)
+{
+	struct store_network net;
+	uint32_t r;
+	uint64_t id;
+	int i, err;
+
+	for (i = 0; i < 1000; i++) {
+		randombytes_buf(&r, sizeof r);
+		r &= 0xffffff;
+		if (!r)
+			r = 1;
+		id = c->address << 24 | r;
+		err = store_network_get(c->store, id, &net);
+		if (err == -ENOENT)
+			return id;
+		if (err < 0)
+			return 0;
+		store_network_clear(&net);
+	}
+	return 0;
+}
+
+static void ctl_network_defaults(struct store_network *n, uint64_t id, int64_t now)
+{
+	memset(n, 0, sizeof *n);
+	n->id = id;
+	n->name = strdup("");
+	n->priv = true;
+	n->enable_broadcast = true;
+	n->mtu = ZT_NET_MTU_DEFAULT;
+	n->multicast_limit = 32;
+	n->pools = strdup("[]");
+	n->routes = strdup("[]");
+	n->rules = strdup(CTL_DEFAULT_RULES);
+	n->dns = strdup("[]");
+	n->auth_tokens = strdup("[null]");
+	n->creation_time = now;
+}
+
+static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_request *rq,
+				struct zt_api_response *rs)
+{
+	struct store_network old, n;
+	const char *why = NULL;
+	bool exists;
+	json_t *body;
+	int err;
+
+	body = ctl_body(c, rq, rs);
+	if (!body)
+		return 0;
+	if (!id && !(id = ctl_new_id(c))) {
+		json_decref(body);
+		return ctl_reply_error(c, rs, 503, "no free network id");
+	}
+	memset(&old, 0, sizeof old);
+	err = store_network_get(c->store, id, &old);
+	if (err < 0 && err != -ENOENT) {
+		json_decref(body);
+		return ctl_reply_error(c, rs, 500, store_error(c->store));
+	}
+	exists = err == 0;
+	if (exists)
+		err = store_network_copy(&n, &old);
+	else
+		ctl_network_defaults(&n, id, ctl_now()), err = 0;
+	if (!err && (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens))
+		err = -ENOMEM;
+	if (!err)
+		err = ctl_network_apply(&n, body, &why);
+	json_decref(body);
+	if (err < 0) {
+		store_network_clear(&n);
+		store_network_clear(&old);
+		return ctl_reply_error(c, rs, err == -EINVAL ? 400 : 500, why ? why : strerror(-err));
+	}
+	if (!exists || !ctl_network_same(&old, &n)) {
+		n.revision = exists ? old.revision + 1 : 1;
+		err = store_network_put(c->store, &n);
+		if (err < 0) {
+			zt_log(c->zi, ZT_LOG_ERR, "network %016" PRIx64 ": %s", id, store_error(c->store));
+			store_network_clear(&n);
+			store_network_clear(&old);
+			return ctl_reply_error(c, rs, 500, store_error(c->store));
+		}
+		(*c->network_changes)++;
+		if (exists)
+			ctl_push(c, id, 0);
+		else
+			zt_log(c->zi, ZT_LOG_INFO, "network %016" PRIx64 ": created", id);
+	}
+	ctl_reply(rs, 200, ctl_network_json(&n));
+	store_network_clear(&n);
+	store_network_clear(&old);
+	return 0;
+}
+
+struct ctl_collect {
+	json_t *out;                /* object addr -> revision, or array of members */
+	size_t n;
+	uint64_t *addrs;
+	size_t authorized;
+};
+
+static int ctl_collect_rev(void *ctx, const struct store_member *m)
+{
+	struct ctl_collect *cc = ctx;
+	char a[11];
+
+	zt_address_fmt(m->address, a);
+	json_object_set_new(cc->out, a, json_integer((json_int_t)m->revision));
+	return 0;
+}
+
+static int ctl_collect_obj(void *ctx, const struct store_member *m)
+{
+	struct ctl_collect *cc = ctx;
+
+	json_array_append_new(cc->out, ctl_member_json(m));
+	cc->n++;
+	cc->authorized += m->authorized;
+	return 0;
+}
+
+static int ctl_collect_addr(void *ctx, const struct store_member *m)
+{
+	struct ctl_collect *cc = ctx;
+	uint64_t *v = realloc(cc->addrs, (cc->n + 1) * sizeof *v);
+
+	if (!v)
+		return -ENOMEM;
+	cc->addrs = v;
+	cc->addrs[cc->n++] = m->address;
+	return 0;
+}
+
+static int ctl_api_network_delete(struct ctl *c, uint64_t id, struct zt_api_response *rs)
+{
+	struct store_network net;
+	struct ctl_collect cc = { 0 };
+	json_t *j;
+	size_t i;
+	int err;
+
+	err = store_network_get(c->store, id, &net);
+	if (err == -ENOENT)
+		return ctl_reply_status(c, rs, 404);
+	if (err < 0)
+		return ctl_reply_error(c, rs, 500, store_error(c->store));
+	j = ctl_network_json(&net);
+	store_network_clear(&net);
+	err = store_member_each(c->store, id, ctl_collect_addr, &cc);
+	if (!err)
+		err = store_network_delete(c->store, id);
+	if (err < 0) {
+		free(cc.addrs);
+		json_decref(j);
+		return ctl_reply_error(c, rs, 500, err == -ENOMEM ? strerror(ENOMEM) : store_error(c->store));
+	}
+	zt_log(c->zi, ZT_LOG_INFO, "network %016" PRIx64 ": deleted", id);
+	for (i = 0; i < cc.n; i++)
+		ctl_revoke(c, id, cc.addrs[i]);
+	free(cc.addrs);
+	return ctl_reply(rs, 200, j);
+}
+
+static int ctl_api_members(struct ctl *c, uint64_t nwid, struct zt_api_response *rs, bool unstable)
+{
+	struct store_network net;
+	struct ctl_collect cc = { 0 };
+	json_t *o, *meta;
+	int err;
+
+	err = store_network_get(c->store, nwid, &net);
+	if (err == -ENOENT)
+		return ctl_reply_status(c, rs, 404);
+	if (err < 0)
+		return ctl_reply_error(c, rs, 500, store_error(c->store));
+	store_network_clear(&net);
+	cc.out = unstable ? json_array() : json_object();
+	err = store_member_each(c->store, nwid, unstable ? ctl_collect_obj : ctl_collect_rev, &cc);
+	if (err < 0) {
+		json_decref(cc.out);
+		return ctl_reply_error(c, rs, 500, store_error(c->store));
+	}
+	if (!unstable)
+		return ctl_reply(rs, 200, cc.out);
+	o = json_object();
+	json_object_set_new(o, "data", cc.out);
+	meta = json_object();
+	json_object_set_new(meta, "totalCount", json_integer((json_int_t)cc.n));
+	json_object_set_new(meta, "authorizedCount", json_integer((json_int_t)cc.authorized));
+	json_object_set_new(o, "meta", meta);
+	return ctl_reply(rs, 200, o);
+}
+
+static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
+			  const struct zt_api_request *rq, struct zt_api_response *rs)
+{
+	struct store_network net;
+	struct store_member old, m;
+	const char *why = NULL;
+	bool exists, was_auth;
+	json_t *body;
+	int64_t now = ctl_now();
+	int err;
+
+	err = store_network_get(c->store, nwid, &net);
+	if (err == -ENOENT)
+		return ctl_reply_status(c, rs, 404);
+	if (err < 0)
+		return ctl_reply_error(c, rs, 500, store_error(c->store));
+	store_network_clear(&net);
+	memset(&old, 0, sizeof old);
+	err = store_member_get(c->store, nwid, addr, &old);
+	if (err < 0 && err != -ENOENT)
+		return ctl_reply_error(c, rs, 500, store_error(c->store));
+	exists = err == 0;
+	if (!strcmp(rq->method, "GET")) {
+		if (!exists)
+			return ctl_reply_status(c, rs, 404);
+		ctl_reply(rs, 200, ctl_member_json(&old));
+		store_member_clear(&old);
+		return 0;
+	}
+	if (!strcmp(rq->method, "DELETE")) {
+		if (!exists)
+			return ctl_reply_status(c, rs, 404);
+		err = store_member_delete(c->store, nwid, addr);
+		if (err < 0) {
+			store_member_clear(&old);
+			return ctl_reply_error(c, rs, 500, store_error(c->store));
+		}
+		if (old.authorized)
+			ctl_revoke(c, nwid, addr);
+		ctl_reply(rs, 200, ctl_member_json(&old));
+		store_member_clear(&old);
+		return 0;
+	}
+	body = ctl_body(c, rq, rs);
+	if (!body) {
+		store_member_clear(&old);
+		return 0;
+	}
+	if (exists) {
+		err = store_member_copy(&m, &old);
+	} else {
+		ctl_member_init(&m, nwid, addr, now);
+		err = 0;
+	}
+	was_auth = m.authorized;
+	if (!err)
+		err = ctl_member_apply(&m, body, now, &why);
+	json_decref(body);
+	if (!err)
+		err = ctl_member_save(c, exists ? &old : NULL, &m);
+	if (err < 0) {
+		store_member_clear(&m);
+		store_member_clear(&old);
+		if (err == -EINVAL)
+			return ctl_reply_error(c, rs, 400, why);
+		return ctl_reply_error(c, rs, 500, err == -ENOMEM ? strerror(ENOMEM) : store_error(c->store));
+	}
+	if (err > 0) {
+		if (was_auth && !m.authorized)
+			ctl_revoke(c, nwid, addr);
+		else
+			ctl_push(c, nwid, addr);
+	}
+	ctl_reply(rs, 200, ctl_member_json(&m));
+	store_member_clear(&m);
+	store_member_clear(&old);
+	return 0;
+}
+
+/* Path segments after the prefix, at most 5. */
+struct ctl_path {
+	unsigned n;
+	const char *seg[5];
+	size_t len[5];
+};
+
+static bool ctl_split(const char *p, struct ctl_path *out)
+{
+	const char *q;
+
+	out->n = 0;
+	while (*p && *p != '?') {
+		while (*p == '/')
+			p++;
+		if (!*p || *p == '?')
+			break;
+		q = p;
+		while (*q && *q != '/' && *q != '?')
+			q++;
+		if (out->n == 5)
+			return false;
+		out->seg[out->n] = p;
+		out->len[out->n++] = (size_t)(q - p);
+		p = q;
+	}
+	return true;
+}
+
+static bool ctl_seg(const struct ctl_path *p, unsigned i, const char *s)
+{
+	return i < p->n && p->len[i] == strlen(s) && !memcmp(p->seg[i], s, p->len[i]);
+}
+
+static int ctl_method_not_allowed(struct ctl *c, struct zt_api_response *rs)
+{
+	return ctl_reply_status(c, rs, 405);
+}
+
+int ctl_api(void *state, const struct zt_api_request *rq, struct zt_api_response *rs)
+{
+	struct ctl *c = state;
+	struct ctl_path p;
+	bool unstable, get, post, del;
+	unsigned base;
+	uint64_t nwid, addr;
+
+	rs->status = 200;
+	rs->body = NULL;
+	if (!ctl_split(rq->path, &p))
+		return -ENOENT;
+	unstable = ctl_seg(&p, 0, "unstable");
+	base = unstable ? 1 : 0;
+	if (!ctl_seg(&p, base, "controller"))
+		return -ENOENT;
+	(*c->api_requests)++;
+	get = !strcmp(rq->method, "GET");
+	post = !strcmp(rq->method, "POST") || !strcmp(rq->method, "PUT");
+	del = !strcmp(rq->method, "DELETE");
+	if (p.n == base + 1 && !unstable)
+		return get ? ctl_api_status(c, rs) : ctl_method_not_allowed(c, rs);
+	if (!c->store)
+		return ctl_reply_error(c, rs, 503, "the database is not ready");
+	if (!ctl_seg(&p, base + 1, "network"))
+		return -ENOENT;
+	if (p.n == base + 2) {
+		if (get)
+			return ctl_api_list(c, rs, unstable);
+		if (post && !unstable)
+			return ctl_api_network_post(c, 0, rq, rs);
+		return ctl_method_not_allowed(c, rs);
+	}
+	if (!ctl_parse_id(p.seg[base + 2], p.len[base + 2], 16, &nwid)) {
+		/* <own address>______: a new network with a random number */
+		if (!unstable && p.n == base + 3 && p.len[base + 2] == 16 &&
+		    !memcmp(p.seg[base + 2] + 10, "______", 6) &&
+		    ctl_parse_id(p.seg[base + 2], 10, 10, &addr)) {
+			if (!post)
+				return ctl_method_not_allowed(c, rs);
+			if (addr != c->address)
+				return ctl_reply_error(c, rs, 400, "not this controller's address");
+			return ctl_api_network_post(c, 0, rq, rs);
+		}
+		return -ENOENT;
+	}
+	if (unstable) {
+		if (p.n == base + 4 && ctl_seg(&p, base + 3, "member"))
+			return get ? ctl_api_members(c, nwid, rs, true) : ctl_method_not_allowed(c, rs);
+		return -ENOENT;
+	}
+	if (p.n == base + 3) {
+		if (get) {
+			struct store_network net;
+			int err = store_network_get(c->store, nwid, &net);
+
+			if (err == -ENOENT)
+				return ctl_reply_status(c, rs, 404);
+			if (err < 0)
+				return ctl_reply_error(c, rs, 500, store_error(c->store));
+			ctl_reply(rs, 200, ctl_network_json(&net));
+			store_network_clear(&net);
+			return 0;
+		}
+		if (post)
+			return ctl_api_network_post(c, nwid, rq, rs);
+		if (del)
+			return ctl_api_network_delete(c, nwid, rs);
+		return ctl_method_not_allowed(c, rs);
+	}
+	if (!ctl_seg(&p, base + 3, "member"))
+		return -ENOENT;
+	if (p.n == base + 4)
+		return get ? ctl_api_members(c, nwid, rs, false) : ctl_method_not_allowed(c, rs);
+	if (p.n == base + 5 && ctl_parse_id(p.seg[base + 4], p.len[base + 4], 10, &addr)) {
+		if (!get && !post && !del)
+			return ctl_method_not_allowed(c, rs);
+		return ctl_api_member(c, nwid, addr, rq, rs);
+	}
+	return -ENOENT;
+}

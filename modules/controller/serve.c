@@ -1,0 +1,390 @@
+/* controller: answering NETWORK_CONFIG_REQUESTs (networks.md §8.1), with
+ * the members heard from (rate limit, who is online), and pushing fresh
+ * configs and revocations to them (§8.4). */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "build.h"
+#include "controller.h"
+
+/* A member is online while its last request is this recent (§8.4). */
+#define CTL_ONLINE_MS 120000
+/* Requests per member and network: one per this many ms (§8.1). */
+#define CTL_RATE_MS 1000
+#define CTL_REV_MAX 512
+
+static int ctl_sign(void *ctx, const void *msg, size_t len, uint8_t sig[ZT_SIG_LEN])
+{
+	struct ctl *c = ctx;
+
+	return zt_core_sign(c->core, msg, len, sig);
+}
+
+/* ---- members heard from ---- */
+
+static unsigned ctl_seen_hash(uint64_t nwid, uint64_t address)
+{
+	uint64_t h = (nwid ^ (address * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+
+	return (unsigned)(h >> 32) % CTL_SEEN_BUCKETS;
+}
+
+static struct ctl_seen *ctl_seen_find(struct ctl *c, uint64_t nwid, uint64_t address)
+{
+	struct ctl_seen *s;
+
+	for (s = c->seen[ctl_seen_hash(nwid, address)]; s; s = s->next)
+		if (s->nwid == nwid && s->address == address)
+			return s;
+	return NULL;
+}
+
+void ctl_seen_prune(struct ctl *c, int64_t now, bool all)
+{
+	struct ctl_seen **pp, *s;
+	unsigned i;
+
+	for (i = 0; i < CTL_SEEN_BUCKETS; i++) {
+		pp = &c->seen[i];
+		while ((s = *pp)) {
+			if (all || now - s->last_request >= CTL_ONLINE_MS) {
+				*pp = s->next;
+				sodium_memzero(s, sizeof *s);
+				free(s);
+			} else {
+				pp = &s->next;
+			}
+		}
+	}
+}
+
+void ctl_prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ctl_seen_prune(w->data, ctl_now(), false);
+}
+
+static bool ctl_online(const struct ctl_seen *s, int64_t now)
+{
+	return now - s->last_request < CTL_ONLINE_MS;
+}
+
+/* ---- answering requests (§8.1) ---- */
+
+/* The token of request metadata `a` ("token:<t>"), or NULL. */
+static const char *ctl_meta_token(const struct zt_ncreq_meta *md)
+{
+	if (!md->token[0])
+		return NULL;
+	if (!strncmp(md->token, "token:", 6))
+		return md->token[6] ? md->token + 6 : NULL;
+	return md->token;
+}
+
+static bool ctl_token_ok(const struct store_network *net, const char *token, int64_t now)
+{
+	json_t *tokens, *v;
+	bool ok = false;
+
+	if (!token)
+		return false;
+	tokens = json_loads(net->auth_tokens ? net->auth_tokens : "[null]", 0, NULL);
+	v = json_object_get(tokens, token);
+	if (json_is_integer(v))
+		ok = json_integer_value(v) == 0 || json_integer_value(v) > now;
+	else if (json_is_real(v))
+		ok = json_real_value(v) == 0 || json_real_value(v) > (double)now;
+	json_decref(tokens);
+	return ok;
+}
+
+static void ctl_error(struct ctl *c, const struct zt_netconf_request *rq, unsigned code)
+{
+	int err;
+
+	if (!rq)
+		return;
+	err = zt_core_netconf_error(c->core, rq, code);
+	if (err < 0)
+		zt_log(c->zi, ZT_LOG_DEBUG, "network %016" PRIx64 ": cannot answer an error: %s",
+		       rq->nwid, strerror(-err));
+}
+
+/* Answer a request (rq) or push a config (rq NULL) to member id on nwid.
+ * Pushes send nothing when the member may not have a config. */
+static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id,
+		      const uint8_t *meta, size_t meta_len, const struct zt_netconf_request *rq)
+{
+	struct store_network net;
+	struct store_member old, m;
+	struct zt_ncreq_meta md;
+	struct zt_identity rec;
+	struct ctl_signer sg = { c->address, ctl_sign, c };
+	struct ctl_build b;
+	struct zt_wr w;
+	char a[11];
+	bool is_new = false;
+	int64_t now = ctl_now();
+	int err;
+
+	memset(&net, 0, sizeof net);
+	memset(&old, 0, sizeof old);
+	memset(&m, 0, sizeof m);
+	zt_address_fmt(id->address, a);
+	memset(&md, 0, sizeof md);
+	zt_ncreq_meta_parse(&md, meta, meta_len);
+
+	err = store_network_get(c->store, nwid, &net);
+	if (err < 0) {
+		if (err != -ENOENT)
+			zt_log(c->zi, ZT_LOG_ERR, "network %016" PRIx64 ": %s", nwid, store_error(c->store));
+		if (rq)
+			(*c->not_found)++;
+		ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
+		return;
+	}
+	err = store_member_get(c->store, nwid, id->address, &old);
+	if (err == -ENOENT) {
+		is_new = true;
+		ctl_member_init(&m, nwid, id->address, now);
+	} else if (err < 0 || store_member_copy(&m, &old) < 0) {
+		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: %s", nwid, a,
+		       err < 0 ? store_error(c->store) : strerror(ENOMEM));
+		ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
+		goto out;
+	}
+	if (m.identity) {
+		if (zt_identity_from_text(&rec, m.identity) < 0 || !zt_identity_equal(&rec, id)) {
+			zt_log(c->zi, ZT_LOG_WARN, "member %016" PRIx64 "/%s: identity differs from the one on record",
+			       nwid, a);
+			if (rq)
+				(*c->denied)++;
+			ctl_error(c, rq, ZT_ERR_NETWORK_ACCESS_DENIED);
+			goto out;
+		}
+	} else {
+		char text[ZT_ID_TEXT_MAX];
+
+		zt_identity_to_text(id, text, false);
+		m.identity = strdup(text);
+		if (!m.identity) {
+			ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
+			goto out;
+		}
+	}
+	/* recorded for members still waiting too, so that they show once
+	 * authorized through the API */
+	if (rq) {
+		m.v_major = (int)md.majv;
+		m.v_minor = (int)md.minv;
+		m.v_rev = (int)md.revv;
+		m.v_proto = (int)md.pv;
+	}
+	if (!m.authorized && rq) {
+		const char *type = NULL, *token = ctl_meta_token(&md);
+
+		if (!net.priv)
+			type = "public";
+		else if (ctl_token_ok(&net, token, now))
+			type = "token";
+		if (type) {
+			free(m.auth_cred_type);
+			free(m.auth_cred);
+			m.authorized = true;
+			m.last_authorized_time = now;
+			m.auth_cred_type = strdup(type);
+			m.auth_cred = !strcmp(type, "token") ? strdup(token) : NULL;
+		}
+	}
+	if (!m.authorized) {
+		if (rq) {
+			ctl_member_save(c, is_new ? NULL : &old, &m);
+			(*c->denied)++;
+		}
+		ctl_error(c, rq, ZT_ERR_NETWORK_ACCESS_DENIED);
+		goto out;
+	}
+	b.store = c->store;
+	b.net = &net;
+	b.member = &m;
+	b.identity = id;
+	b.revr = md.revr;
+	b.now = now;
+	b.signer = &sg;
+	b.rules_buf = c->rules_buf;
+	err = ctl_build_config(&b, c->nc);
+	if (!err) {
+		zt_wr_init(&w, c->dict, ZT_DICT_CONFIG_CAP - 1);
+		err = zt_netconf_write(c->nc, &w);
+	}
+	if (err < 0) {
+		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: cannot build a config: %s", nwid, a,
+		       err == -EIO ? store_error(c->store) : strerror(-err));
+		(*c->failures)++;
+		ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
+		goto out;
+	}
+	if (ctl_member_save(c, is_new ? NULL : &old, &m) < 0) {
+		(*c->failures)++;
+		ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
+		goto out;
+	}
+	if (rq) {
+		err = zt_core_netconf_reply(c->core, rq, w.p, w.len);
+		if (!err)
+			(*c->configs)++;
+	} else {
+		err = zt_core_netconf_push(c->core, id->address, nwid, w.p, w.len);
+		if (!err)
+			(*c->pushes)++;
+	}
+	if (err < 0)
+		zt_log(c->zi, ZT_LOG_WARN, "member %016" PRIx64 "/%s: cannot send the config: %s",
+		       nwid, a, strerror(-err));
+	else
+		zt_log(c->zi, ZT_LOG_DEBUG, "member %016" PRIx64 "/%s: config %s (%zu bytes, %u IPs)",
+		       nwid, a, rq ? "sent" : "pushed", w.len, c->nc->nips);
+out:
+	store_network_clear(&net);
+	store_member_clear(&old);
+	store_member_clear(&m);
+}
+
+static void ctl_request(void *state, const struct zt_netconf_request *rq)
+{
+	struct ctl *c = state;
+	struct ctl_seen *s;
+	int64_t now = ctl_now();
+	unsigned h;
+
+	if (!c->store || zt_nwid_controller(rq->nwid) != c->address)
+		return;
+	(*c->requests)++;
+	s = ctl_seen_find(c, rq->nwid, rq->member->address);
+	if (s && now - s->last_request >= 0 && now - s->last_request <= CTL_RATE_MS) {
+		(*c->rate_limited)++;
+		return;
+	}
+	if (!s) {
+		s = calloc(1, sizeof *s);
+		if (!s) {
+			zt_log(c->zi, ZT_LOG_ERR, "%s", strerror(ENOMEM));
+			return;
+		}
+		s->nwid = rq->nwid;
+		s->address = rq->member->address;
+		h = ctl_seen_hash(s->nwid, s->address);
+		s->next = c->seen[h];
+		c->seen[h] = s;
+	}
+	s->last_request = now;
+	s->id = *rq->member;
+	s->id.has_private = false;
+	sodium_memzero(s->id.priv, sizeof s->id.priv);
+	s->meta_len = rq->meta_len < sizeof s->meta ? rq->meta_len : sizeof s->meta;
+	if (s->meta_len)
+		memcpy(s->meta, rq->meta, s->meta_len);
+	ctl_serve(c, rq->nwid, &s->id, s->meta, s->meta_len, rq);
+}
+
+/* 1.14's controller_* families (node/Metrics.cpp): the networks and
+ * members served, and changes, authorizations and deauthorizations of
+ * them through the API. */
+static void ctl_metrics(void *state, FILE *f)
+{
+	struct ctl *c = state;
+	uint64_t *ids = NULL;
+	size_t n = 0, members = 0;
+
+	if (store_network_ids(c->store, &ids, &n) < 0)
+		n = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t total = 0, authorized;
+
+		if (store_member_count(c->store, ids[i], &total, &authorized) == 0)
+			members += total;
+	}
+	free(ids);
+	fprintf(f, "# HELP controller_network_count number of networks the controller is serving\n"
+		"# TYPE controller_network_count gauge\ncontroller_network_count %zu\n"
+		"# HELP controller_member_count number of network members the controller is serving\n"
+		"# TYPE controller_member_count gauge\ncontroller_member_count %zu\n", n, members);
+	fprintf(f, "# HELP controller_network_change_count number of times a network configuration is changed\n"
+		"# TYPE controller_network_change_count counter\ncontroller_network_change_count %" PRIu64 "\n"
+		"# HELP controller_member_change_count number of times a network member configuration is changed\n"
+		"# TYPE controller_member_change_count counter\ncontroller_member_change_count %" PRIu64 "\n"
+		"# HELP controller_member_auth_count number of network member auths\n"
+		"# TYPE controller_member_auth_count counter\ncontroller_member_auth_count %" PRIu64 "\n"
+		"# HELP controller_member_deauth_count number of network member deauths\n"
+		"# TYPE controller_member_deauth_count counter\ncontroller_member_deauth_count %" PRIu64 "\n",
+		*c->network_changes, *c->member_changes, *c->member_auths, *c->member_deauths);
+}
+
+const struct zt_controller_ops ctl_ops = {
+	.request = ctl_request,
+	.metrics = ctl_metrics,
+};
+
+/* ---- pushes and revocations (§8.4) ---- */
+
+/* Push a fresh config to member (every online member of nwid if
+ * member is 0). */
+void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member)
+{
+	struct ctl_seen *s, *next;
+	int64_t now = ctl_now();
+	unsigned i;
+
+	if (!c->core)
+		return;
+	for (i = 0; i < CTL_SEEN_BUCKETS; i++) {
+		for (s = c->seen[i]; s; s = next) {
+			next = s->next;
+			if (s->nwid == nwid && (!member || s->address == member) && ctl_online(s, now))
+				ctl_serve(c, nwid, &s->id, s->meta, s->meta_len, NULL);
+		}
+	}
+}
+
+/* Revoke target's COM on nwid at every online member of the network,
+ * the target included. */
+void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
+{
+	struct ctl_signer sg = { c->address, ctl_sign, c };
+	uint8_t buf[CTL_REV_MAX];
+	struct ctl_seen *s;
+	int64_t now = ctl_now();
+	uint32_t id;
+	unsigned i;
+	int len, err;
+	char a[11];
+
+	if (!c->core)
+		return;
+	randombytes_buf(&id, sizeof id);
+	len = ctl_revocation(&sg, nwid, target, now, id, buf, sizeof buf);
+	zt_address_fmt(target, a);
+	if (len < 0) {
+		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: cannot sign a revocation: %s",
+		       nwid, a, strerror(-len));
+		return;
+	}
+	(*c->revocations)++;
+	for (i = 0; i < CTL_SEEN_BUCKETS; i++) {
+		for (s = c->seen[i]; s; s = s->next) {
+			if (s->nwid != nwid || !ctl_online(s, now))
+				continue;
+			err = zt_core_credentials_send(c->core, s->address, buf, (size_t)len);
+			if (err < 0)
+				zt_log(c->zi, ZT_LOG_DEBUG, "revocation of %s to %010" PRIx64 ": %s",
+				       a, s->address, strerror(-err));
+		}
+	}
+	zt_log(c->zi, ZT_LOG_INFO, "member %016" PRIx64 "/%s: deauthorized, COM revoked", nwid, a);
+}
