@@ -373,7 +373,7 @@ static int api_counters(struct api *a)
 static int api_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
 {
 	union zt_sockaddr addrs[API_MAX_LISTEN];
-	char as[API_ADDRSTRLEN];
+	char as[ZT_SOCKADDR_STRLEN];
 	const char *tf;
 	struct api *a;
 	uint64_t max_body, max_conns, timeout_ms;
@@ -401,7 +401,7 @@ static int api_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 		if (!allow_remote && !api_is_loopback(&addrs[i])) {
 			zt_node_error(api_at(conf, "listen"),
 				      "%s is not a loopback address (set allow-remote: true to serve it)",
-				      api_addr_str(&addrs[i], as, sizeof as));
+				      zt_sockaddr_fmt(&addrs[i], as, sizeof as));
 			return -EINVAL;
 		}
 	}

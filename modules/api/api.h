@@ -23,8 +23,6 @@
 #define API_TOKEN_MAX 256
 /* Length of a token this module creates (networks.md §9.1). */
 #define API_TOKEN_LEN 24
-/* Longest text of an address, "[v6]:port" or "v6/port". */
-#define API_ADDRSTRLEN (INET6_ADDRSTRLEN + 16)
 /* Largest accepted max-body, and the JSON flags of every response. */
 #define API_BODY_LIMIT (64u << 20)
 #define API_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
@@ -146,7 +144,6 @@ int api_fail(struct api *a, struct api_conn *c, unsigned status, const char *fmt
 
 /* json.c: building blocks of the JSON bodies */
 uint16_t api_port(const union zt_sockaddr *a);
-const char *api_addr_str(const union zt_sockaddr *a, char *buf, size_t len);
 json_t *api_addr_json(const union zt_sockaddr *a);
 json_t *api_addrs_json(const union zt_sockaddr *a, size_t n);
 unsigned api_primary_port(const union zt_sockaddr *a, size_t n);

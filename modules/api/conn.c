@@ -612,12 +612,12 @@ static void api_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 int api_listen(struct api *a, struct api_listener *l)
 {
-	char as[API_ADDRSTRLEN];
+	char as[ZT_SOCKADDR_STRLEN];
 	int fam = l->addr.sa.sa_family, one = 1, fd, err;
 	union zt_sockaddr bound;
 	socklen_t blen = sizeof bound;
 
-	api_addr_str(&l->addr, as, sizeof as);
+	zt_sockaddr_fmt(&l->addr, as, sizeof as);
 	fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0) {
 		err = -errno;
@@ -649,6 +649,6 @@ int api_listen(struct api *a, struct api_listener *l)
 	ev_io_init(&l->io, api_accept_cb, fd, EV_READ);
 	l->io.data = l;
 	ev_io_start(a->loop, &l->io);
-	zt_log(a->zi, ZT_LOG_INFO, "listening on %s", api_addr_str(&l->addr, as, sizeof as));
+	zt_log(a->zi, ZT_LOG_INFO, "listening on %s", zt_sockaddr_fmt(&l->addr, as, sizeof as));
 	return 0;
 }

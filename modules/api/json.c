@@ -16,28 +16,11 @@ uint16_t api_port(const union zt_sockaddr *a)
 	return ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in4.sin_port);
 }
 
-/* "198.18.0.1:9993", "[::1]:9993": for log messages. */
-const char *api_addr_str(const union zt_sockaddr *a, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (a->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
-		snprintf(buf, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
-	} else if (a->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
-		snprintf(buf, len, "%s:%u", host, ntohs(a->in4.sin_port));
-	} else {
-		snprintf(buf, len, "(family %d)", a->sa.sa_family);
-	}
-	return buf;
-}
-
 /* "198.18.0.1/9993", "2001:db8::1/9993": ZeroTier's text of an address
  * with a port, as the API shows it.  NULL for other families. */
 json_t *api_addr_json(const union zt_sockaddr *a)
 {
-	char host[INET6_ADDRSTRLEN], buf[API_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN], buf[ZT_SOCKADDR_STRLEN];
 
 	if (a->sa.sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);

@@ -133,7 +133,7 @@ struct api_peer_stats {
 static void api_peer_metric(void *ctx, const struct zt_peer_info *p)
 {
 	struct api_peer_stats *ps = ctx;
-	char addr[API_ADDRSTRLEN] = "", host[INET6_ADDRSTRLEN];
+	char addr[ZT_SOCKADDR_STRLEN] = "", host[INET6_ADDRSTRLEN];
 	unsigned i, n = p->n_paths < ZT_INFO_MAX_PATHS ? p->n_paths : ZT_INFO_MAX_PATHS;
 
 	if (!ps->lines) {

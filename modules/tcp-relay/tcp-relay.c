@@ -49,7 +49,7 @@ struct relay_client {
 	ev_tstamp last_active;
 	double tokens;              /* rate limit: bytes it may still send */
 	ev_tstamp refilled;
-	char name[TCPF_ADDRSTRLEN];
+	char name[ZT_SOCKADDR_STRLEN];
 	size_t in_len;
 	uint8_t *out;               /* RELAY_OUT_BUF bytes, allocated on first use */
 	size_t out_off, out_len;
@@ -433,10 +433,10 @@ static void relay_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void relay_accept_one(struct relay *r, int fd, const union zt_sockaddr *from)
 {
 	struct relay_client *c;
-	char as[TCPF_ADDRSTRLEN];
+	char as[ZT_SOCKADDR_STRLEN];
 	int one = 1;
 
-	tcpf_addr_str(from, as, sizeof as);
+	zt_sockaddr_fmt(from, as, sizeof as);
 	if (r->nclients >= r->max_clients) {
 		(*r->refused_full)++;
 		zt_log(r->zi, ZT_LOG_INFO, "%s: closed: %u clients already (max-clients)", as, r->nclients);
@@ -543,10 +543,10 @@ static void relay_stop(void *state)
 
 static int relay_listen(struct relay *r, struct relay_listener *l)
 {
-	char as[TCPF_ADDRSTRLEN];
+	char as[ZT_SOCKADDR_STRLEN];
 	int one = 1, fd, err;
 
-	tcpf_addr_str(&l->addr, as, sizeof as);
+	zt_sockaddr_fmt(&l->addr, as, sizeof as);
 	fd = socket(l->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;

@@ -158,13 +158,13 @@ static void tcp_lost(struct tcp *t, const char *fmt, ...) ZT_PRINTF(2, 3);
 
 static void tcp_lost(struct tcp *t, const char *fmt, ...)
 {
-	char msg[200], as[TCPF_ADDRSTRLEN];
+	char msg[200], as[ZT_SOCKADDR_STRLEN];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	zt_log(t->zi, ZT_LOG_WARN, "relay %s: %s", tcpf_addr_str(&t->relay_addr, as, sizeof as), msg);
+	zt_log(t->zi, ZT_LOG_WARN, "relay %s: %s", zt_sockaddr_fmt(&t->relay_addr, as, sizeof as), msg);
 	if (t->conn == TCP_UP)
 		(*t->disconnects)++;
 	else
@@ -286,7 +286,7 @@ static void tcp_queue_greeting(struct tcp *t)
 static void tcp_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tcp *t = w->data;
-	char as[TCPF_ADDRSTRLEN];
+	char as[ZT_SOCKADDR_STRLEN];
 	int err = 0;
 	socklen_t elen = sizeof err;
 
@@ -302,7 +302,7 @@ static void tcp_writable(struct ev_loop *loop, ev_io *w, int revents)
 		t->backoff = TCP_BACKOFF_MIN;
 		(*t->connects)++;
 		zt_log(t->zi, ZT_LOG_INFO, "connected to relay %s",
-		       tcpf_addr_str(&t->relay_addr, as, sizeof as));
+		       zt_sockaddr_fmt(&t->relay_addr, as, sizeof as));
 		ev_io_start(loop, &t->rd);
 	}
 	tcp_flush(t);

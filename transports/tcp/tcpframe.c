@@ -101,18 +101,3 @@ void tcpf_greeting(uint8_t *out, unsigned major, unsigned minor, unsigned revisi
 	out[8] = (uint8_t)revision;
 }
 
-const char *tcpf_addr_str(const union zt_sockaddr *a, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (a->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
-		snprintf(buf, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
-	} else if (a->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
-		snprintf(buf, len, "%s:%u", host, ntohs(a->in4.sin_port));
-	} else {
-		snprintf(buf, len, "(family %d)", a->sa.sa_family);
-	}
-	return buf;
-}

@@ -41,11 +41,6 @@ int tcpf_dgram(const uint8_t *body, size_t n, union zt_sockaddr *addr, const uin
  * datagram follows.  Returns the prefix's length, or -EAFNOSUPPORT. */
 int tcpf_dgram_head(uint8_t *out, const union zt_sockaddr *addr, size_t len);
 
-/* "198.18.0.1:443", "[2001:db8::1]:443": an address for log messages,
- * as both modules print them. */
-#define TCPF_ADDRSTRLEN 64
-const char *tcpf_addr_str(const union zt_sockaddr *a, char *buf, size_t len);
-
 /* A record header for a body of len bytes (len <= 65535). */
 void tcpf_head(uint8_t *out, size_t len);
 

@@ -66,8 +66,6 @@
  * microseconds. */
 #define UDP_PACE_QUANTUM 16384
 #define UDP_PACE_NIL UINT32_MAX
-/* Longest text of an address, "[v6%scope]:port". */
-#define UDP_ADDRSTRLEN (INET6_ADDRSTRLEN + 24)
 
 struct udp;
 
@@ -167,26 +165,6 @@ struct udp {
 static socklen_t udp_addrlen(const union zt_sockaddr *a)
 {
 	return a->sa.sa_family == AF_INET6 ? sizeof a->in6 : sizeof a->in4;
-}
-
-static const char *udp_addr_str(const union zt_sockaddr *a, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (a->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
-		if (a->in6.sin6_scope_id)
-			snprintf(buf, len, "[%s%%%u]:%u", host, (unsigned)a->in6.sin6_scope_id,
-				 ntohs(a->in6.sin6_port));
-		else
-			snprintf(buf, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
-	} else if (a->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
-		snprintf(buf, len, "%s:%u", host, ntohs(a->in4.sin_port));
-	} else {
-		snprintf(buf, len, "(family %d)", a->sa.sa_family);
-	}
-	return buf;
 }
 
 /* ---- receive ---- */
@@ -398,7 +376,7 @@ static unsigned udp_send_each(struct udp *u, struct udp_sock *s, const struct ms
  * socket stops trying. */
 static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
 {
-	char as[UDP_ADDRSTRLEN];
+	char as[ZT_SOCKADDR_STRLEN];
 	unsigned off = 0, sent = 0;
 
 	while (off < cnt) {
@@ -422,7 +400,7 @@ static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
 				s->gso = false;
 				zt_log(u->zi, ZT_LOG_INFO, "%s: UDP segmentation offload: %s, "
 				       "sending datagrams one by one",
-				       udp_addr_str(&s->addr, as, sizeof as), strerror(err));
+				       zt_sockaddr_fmt(&s->addr, as, sizeof as), strerror(err));
 			}
 			sent += udp_send_each(u, s, h, &full);
 			off++;
@@ -957,26 +935,26 @@ static void udp_set_buf(struct udp *u, int fd, int force, int plain, int bytes)
  * and 5.0); without them the socket works as before. */
 static void udp_offloads(struct udp *u, struct udp_sock *s)
 {
-	char as[UDP_ADDRSTRLEN];
+	char as[ZT_SOCKADDR_STRLEN];
 	int zero = 0, one = 1;
 
 	s->gso = u->conf.gso;
 	if (s->gso && setsockopt(s->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) < 0) {
 		s->gso = false;
 		zt_log(u->zi, ZT_LOG_INFO, "%s: no UDP segmentation offload: %s",
-		       udp_addr_str(&s->addr, as, sizeof as), strerror(errno));
+		       zt_sockaddr_fmt(&s->addr, as, sizeof as), strerror(errno));
 	}
 	s->gro = u->conf.gro;
 	if (s->gro && setsockopt(s->fd, SOL_UDP, UDP_GRO, &one, sizeof one) < 0) {
 		s->gro = false;
 		zt_log(u->zi, ZT_LOG_INFO, "%s: no UDP receive coalescing: %s",
-		       udp_addr_str(&s->addr, as, sizeof as), strerror(errno));
+		       zt_sockaddr_fmt(&s->addr, as, sizeof as), strerror(errno));
 	}
 }
 
 static int udp_open(struct udp *u, struct udp_sock *s)
 {
-	char as[UDP_ADDRSTRLEN];
+	char as[ZT_SOCKADDR_STRLEN];
 	int fam = s->addr.sa.sa_family, one = 1, fd, err;
 	union zt_sockaddr bound;
 	socklen_t blen = sizeof bound;
@@ -985,7 +963,7 @@ static int udp_open(struct udp *u, struct udp_sock *s)
 	if (fd < 0) {
 		err = -errno;
 		zt_log(u->zi, ZT_LOG_ERR, "socket %s: %s",
-		       udp_addr_str(&s->addr, as, sizeof as), strerror(errno));
+		       zt_sockaddr_fmt(&s->addr, as, sizeof as), strerror(errno));
 		return err;
 	}
 	if (fam == AF_INET6) {
@@ -1013,7 +991,7 @@ static int udp_open(struct udp *u, struct udp_sock *s)
 	if (bind(fd, &s->addr.sa, udp_addrlen(&s->addr)) < 0) {
 		err = -errno;
 		zt_log(u->zi, ZT_LOG_ERR, "bind %s: %s",
-		       udp_addr_str(&s->addr, as, sizeof as), strerror(errno));
+		       zt_sockaddr_fmt(&s->addr, as, sizeof as), strerror(errno));
 		close(fd);
 		return err;
 	}
@@ -1021,7 +999,7 @@ static int udp_open(struct udp *u, struct udp_sock *s)
 	if (getsockname(fd, &bound.sa, &blen) < 0) {
 		err = -errno;
 		zt_log(u->zi, ZT_LOG_ERR, "getsockname %s: %s",
-		       udp_addr_str(&s->addr, as, sizeof as), strerror(errno));
+		       zt_sockaddr_fmt(&s->addr, as, sizeof as), strerror(errno));
 		close(fd);
 		return err;
 	}
@@ -1031,13 +1009,13 @@ static int udp_open(struct udp *u, struct udp_sock *s)
 	ev_io_init(&s->w, udp_readable, fd, EV_READ);
 	s->w.data = s;
 	ev_io_start(u->loop, &s->w);
-	zt_log(u->zi, ZT_LOG_DEBUG, "listening on %s", udp_addr_str(&s->addr, as, sizeof as));
+	zt_log(u->zi, ZT_LOG_DEBUG, "listening on %s", zt_sockaddr_fmt(&s->addr, as, sizeof as));
 	return 0;
 
 sockopt_fail:
 	err = -errno;
 	zt_log(u->zi, ZT_LOG_ERR, "setsockopt %s: %s",
-	       udp_addr_str(&s->addr, as, sizeof as), strerror(errno));
+	       zt_sockaddr_fmt(&s->addr, as, sizeof as), strerror(errno));
 	close(fd);
 	return err;
 }

@@ -555,19 +555,24 @@ int zt_parse_sockaddr(const char *s, union zt_sockaddr *out)
 	return 0;
 }
 
-void zt_sockaddr_fmt(const union zt_sockaddr *a, char *out, size_t len)
+const char *zt_sockaddr_fmt(const union zt_sockaddr *a, char *out, size_t len)
 {
 	char host[INET6_ADDRSTRLEN];
 
 	if (a->sa.sa_family == AF_INET6) {
 		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof host);
-		snprintf(out, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
+		if (a->in6.sin6_scope_id)
+			snprintf(out, len, "[%s%%%u]:%u", host, (unsigned)a->in6.sin6_scope_id,
+				 ntohs(a->in6.sin6_port));
+		else
+			snprintf(out, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
 	} else if (a->sa.sa_family == AF_INET) {
 		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof host);
 		snprintf(out, len, "%s:%u", host, ntohs(a->in4.sin_port));
 	} else {
-		snprintf(out, len, "(none)");
+		snprintf(out, len, "(family %d)", a->sa.sa_family);
 	}
+	return out;
 }
 
 /* ---- options ---- */

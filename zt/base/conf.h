@@ -65,7 +65,6 @@ int zt_parse_uint(const char *s, uint64_t *out);
 int zt_parse_bool(const char *s, bool *out);
 int zt_parse_duration_ms(const char *s, uint64_t *out);
 int zt_parse_sockaddr(const char *s, union zt_sockaddr *out);
-void zt_sockaddr_fmt(const union zt_sockaddr *a, char *out, size_t len);
 
 /* Check a module instance's mapping against its options: unknown keys,
  * wrong types, ranges, missing required keys; then insert defaults.

@@ -71,6 +71,11 @@ union zt_sockaddr {
 	struct sockaddr_in6 in6;
 };
 
+/* "198.18.0.1:9993", "[2001:db8::1]:9993" (with "%scope" if it has one),
+ * for logs; out is returned.  ZT_SOCKADDR_STRLEN always fits. */
+#define ZT_SOCKADDR_STRLEN (INET6_ADDRSTRLEN + 24)
+const char *zt_sockaddr_fmt(const union zt_sockaddr *a, char *out, size_t len);
+
 const char *zt_conf_str(const struct zt_node *conf, const char *key);      /* NULL if absent */
 uint64_t zt_conf_uint(const struct zt_node *conf, const char *key);
 bool zt_conf_bool(const struct zt_node *conf, const char *key);
