@@ -22,6 +22,16 @@ count() {
 	passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
 	skipped=$((skipped + ${s:-0}))
 }
+show_failures() {
+	# show_failures BUILD-DIR: the failed and erred tests, with their logs' context
+	grep -hE '^(FAIL|ERROR|XPASS):' "$1"/t/*.log "$1"/test-suite.log 2>/dev/null | sort -u
+	for t in $(grep -lE '^(not ok|Bail out)' "$1"/t/*.log 2>/dev/null); do
+		echo "--- $t"; grep -E -B2 -A6 '^(not ok|Bail out)' "$t" | head -60
+	done
+	for t in $(grep -lE '^:(global-)?test-result: ERROR' "$1"/t/*.trs 2>/dev/null); do
+		echo "--- ${t%.trs}.log (erred)"; tail -30 "${t%.trs}.log"
+	done
+}
 run_build() {
 	# run_build NAME CONFIGURE-ARGS...
 	name=$1; shift
@@ -35,9 +45,7 @@ run_build() {
 	(cd "$dir" && make -j"$jobs" check > check.out 2>&1)
 	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$dir/check.out" | grep -v '^PASS' || true
 	grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$dir/check.out" || true
-	for t in $(grep -lE '^(not ok|Bail out)' "$dir"/t/*.log 2>/dev/null); do
-		echo "--- $t"; grep -E -B2 -A6 '^(not ok|Bail out)' "$t" | head -60
-	done
+	show_failures "$dir"
 	count "$dir"
 }
 
@@ -50,6 +58,9 @@ if (cd "$dir" && make -j"$jobs" distcheck > distcheck.out 2>&1); then
 	passed=$((passed + 1)); echo "distcheck: ok"
 else
 	failed=$((failed + 1)); tail -40 "$dir/distcheck.out"
+	# the failed tarball build is left in place: name the tests that failed
+	sub=$(find "$dir" -path '*/_build/sub' -type d 2>/dev/null | head -1)
+	[ -n "$sub" ] && show_failures "$sub"
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
