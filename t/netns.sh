@@ -186,7 +186,7 @@ YAML
 	ip netns exec "$(ns_name "$name")" "$ZTD" -c "$home/ztd.yaml" >> "$home/log" 2>&1 &
 	eval "zt_pid_$name=$!"
 	ns_pids="$ns_pids $!"
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		[ -s "$home/authtoken.secret" ] && [ "$(grep -c "info: started" "$home/log")" -gt "${starts:-0}" ] &&
 			return 0
 		kill -0 $! 2>/dev/null || break
