@@ -14,16 +14,44 @@
 #include "controller.h"
 #include "import.h"
 
-/* An integer field, if present: 0 (absent or set), -EINVAL. */
-static int get_int(const json_t *o, const char *key, int64_t *out)
+/* An integer field, if present, into *out (left alone if absent or
+ * null): 0, or -EINVAL with why naming the field. */
+static int get_int(const json_t *o, const char *key, int64_t *out, const char **why)
 {
+	static char msg[64];
 	const json_t *v = json_object_get(o, key);
 
 	if (!v || json_is_null(v))
 		return 0;
-	if (!json_is_integer(v))
-		return -EINVAL;
+	if (!json_is_integer(v)) {
+		snprintf(msg, sizeof msg, "%s: not an integer", key);
+		return *why = msg, -EINVAL;
+	}
 	*out = json_integer_value(v);
+	return 0;
+}
+
+/* A version number (vMajor, ...): -1 for unknown, as the reference writes. */
+static int get_version(const json_t *o, const char *key, int *out, const char **why)
+{
+	int64_t v = *out;
+
+	if (get_int(o, key, &v, why) < 0)
+		return -EINVAL;
+	*out = v < -1 || v > 0xffff ? -1 : (int)v;
+	return 0;
+}
+
+/* The object's revision, plus one: newer than what members saw. */
+static int get_revision(const json_t *o, uint64_t *out, const char **why)
+{
+	int64_t v = 0;
+
+	if (get_int(o, "revision", &v, why) < 0)
+		return -EINVAL;
+	if (v < 0)
+		return *why = "revision: negative", -EINVAL;
+	*out = (uint64_t)v + 1;
 	return 0;
 }
 
@@ -52,8 +80,6 @@ int ctl_import_member(struct zt_store_member *m, const json_t *o, int64_t now, c
 	const char *idt = json_string_value(json_object_get(o, "identity"));
 	const char *ct, *cred;
 	struct zt_identity id;
-	int64_t v;
-
 	if (check_bools(o, member_bools, why) < 0 || ctl_member_apply(m, o, now, why) < 0)
 		return -EINVAL;
 	if (idt && *idt) {
@@ -64,55 +90,28 @@ int ctl_import_member(struct zt_store_member *m, const json_t *o, int64_t now, c
 			return -ENOMEM;
 	}
 	/* the times and credential as they were, not as of this import */
-	v = m->last_authorized_time;
-	if (get_int(o, "lastAuthorizedTime", &v) < 0)
-		return *why = "lastAuthorizedTime: not an integer", -EINVAL;
-	m->last_authorized_time = v;
-	v = m->last_deauthorized_time;
-	if (get_int(o, "lastDeauthorizedTime", &v) < 0)
-		return *why = "lastDeauthorizedTime: not an integer", -EINVAL;
-	m->last_deauthorized_time = v;
+	if (get_int(o, "lastAuthorizedTime", &m->last_authorized_time, why) < 0 ||
+	    get_int(o, "lastDeauthorizedTime", &m->last_deauthorized_time, why) < 0 ||
+	    get_int(o, "creationTime", &m->creation_time, why) < 0 ||
+	    get_version(o, "vMajor", &m->v_major, why) < 0 || get_version(o, "vMinor", &m->v_minor, why) < 0 ||
+	    get_version(o, "vRev", &m->v_rev, why) < 0 || get_version(o, "vProto", &m->v_proto, why) < 0 ||
+	    get_revision(o, &m->revision, why) < 0)
+		return -EINVAL;
 	ct = json_string_value(json_object_get(o, "lastAuthorizedCredentialType"));
 	cred = json_string_value(json_object_get(o, "lastAuthorizedCredential"));
 	free(m->auth_cred_type);
 	free(m->auth_cred);
 	m->auth_cred_type = ct ? strdup(ct) : m->authorized ? strdup("api") : NULL;
 	m->auth_cred = cred ? strdup(cred) : NULL;
-	v = m->v_major;
-	if (get_int(o, "vMajor", &v) < 0)
-		return *why = "vMajor: not an integer", -EINVAL;
-	m->v_major = (int)v;
-	v = m->v_minor;
-	if (get_int(o, "vMinor", &v) < 0)
-		return *why = "vMinor: not an integer", -EINVAL;
-	m->v_minor = (int)v;
-	v = m->v_rev;
-	if (get_int(o, "vRev", &v) < 0)
-		return *why = "vRev: not an integer", -EINVAL;
-	m->v_rev = (int)v;
-	v = m->v_proto;
-	if (get_int(o, "vProto", &v) < 0)
-		return *why = "vProto: not an integer", -EINVAL;
-	m->v_proto = (int)v;
-	if (get_int(o, "creationTime", &m->creation_time) < 0)
-		return *why = "creationTime: not an integer", -EINVAL;
-	v = 0;
-	if (get_int(o, "revision", &v) < 0 || v < 0)
-		return *why = "revision: not a non-negative integer", -EINVAL;
-	m->revision = (uint64_t)v + 1;   /* newer than what members saw */
+	if ((!m->auth_cred_type && (ct || m->authorized)) || (!m->auth_cred && cred))
+		return -ENOMEM;
 	return 0;
 }
 
 int ctl_import_network(struct zt_store_network *n, const json_t *o, const char **why)
 {
-	int64_t rev = 0;
-
-	if (check_bools(o, network_bools, why) < 0 || ctl_network_apply(n, o, why) < 0)
+	if (check_bools(o, network_bools, why) < 0 || ctl_network_apply(n, o, why) < 0 ||
+	    get_int(o, "creationTime", &n->creation_time, why) < 0 || get_revision(o, &n->revision, why) < 0)
 		return -EINVAL;
-	if (get_int(o, "creationTime", &n->creation_time) < 0)
-		return *why = "creationTime: not an integer", -EINVAL;
-	if (get_int(o, "revision", &rev) < 0 || rev < 0)
-		return *why = "revision: not a non-negative integer", -EINVAL;
-	n->revision = (uint64_t)rev + 1;
 	return 0;
 }
