@@ -14,17 +14,19 @@ command -v perl > /dev/null || skip_all "needs perl"
 tmp=$(mktemp -d) || bail "mktemp"
 pid=""
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-plan 21
+plan 24
 
 home=$tmp/home
 mkdir -p "$home"
 sed -n 's/^planet_v1_hex: //p' "$VECTORS/planet-testbed.txt" |
 	perl -ne 'chomp; print pack "H*", $_' > "$home/planet"
 
-# conf STORE-KEY: ztd.yaml with the controller's store: key (or none)
+# conf STORE-KEY [STORES]: ztd.yaml with the controller's store: key (or
+# none) and a stores: section (or none)
 conf() {
 	cat > "$tmp/ztd.yaml" <<YAML
 node: { home: $home, log-level: debug }
+${2:+stores: [ $2 ]}
 transports: [ { use: udp, listen: ["127.0.0.1:0"] } ]
 services:
   - { use: controller${1:+, store: $1} }
@@ -64,6 +66,12 @@ run; ok $? "the old form store: { path } starts"
 like "$(cat "$tmp/log")" "sqlite: $tmp/old-form.db: schema version 2" "... with sqlite on that file"
 is "$(sqlite3 "$tmp/old-form.db" 'SELECT version FROM schema_version; PRAGMA journal_mode')" "2
 wal" "the file has its schema version in schema_version, and is in WAL mode"
+stop
+
+conf main "{ use: sqlite, instance: main, path: \"$tmp/old-form.db\" }"
+run; ok $? "a store named under stores: starts"
+like "$(cat "$tmp/log")" "main: $tmp/old-form.db: schema version 2" "... opens its file"
+like "$(cat "$tmp/log")" "controller: controller [0-9a-f]{10}, store main" "... as the controller's store"
 stop
 
 # ---- a version 1 file: migrated ----
