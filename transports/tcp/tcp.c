@@ -31,7 +31,10 @@
 
 #define TCP_MAX_RELAYS 8
 #define TCP_MAX_ADDRS 8            /* addresses tried per relay name */
-#define TCP_RX_BATCH 32            /* datagrams handed up at a time */
+#define TCP_RX_BATCH 64            /* datagrams handed up at a time */
+/* Bytes read from the relay per wakeup: every whole record in them is
+ * handed up before the next read. */
+#define TCP_READ_BUF (256 * 1024)
 #define TCP_MIN_DGRAM 16           /* as the reference: shorter ones stay on UDP */
 #define TCP_BACKOFF_MIN 0.25       /* seconds before reconnecting, doubling ... */
 #define TCP_BACKOFF_MAX 30.0       /* ... up to this */
@@ -73,7 +76,7 @@ struct tcp {
 	size_t out_off, out_len;
 	struct zt_dgram rxd[TCP_RX_BATCH];
 	uint8_t *out;                   /* queue_max + one record */
-	uint8_t in[2 * TCPF_MAX_RECORD];
+	uint8_t *in;                    /* TCP_READ_BUF + one record */
 
 	uint64_t *engaged_now, *engages, *connects, *connect_failures, *disconnects,
 		 *rx_dgrams, *rx_bytes, *rx_no_addr, *rx_bad, *tx_dgrams, *tx_bytes,
@@ -217,7 +220,7 @@ static void tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
 	unsigned n = 0;
 	ssize_t got;
 
-	got = recv(t->fd, t->in + t->in_len, sizeof t->in - t->in_len, MSG_DONTWAIT);
+	got = recv(t->fd, t->in + t->in_len, TCP_READ_BUF, MSG_DONTWAIT);
 	if (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (got <= 0) {
@@ -480,6 +483,7 @@ static void tcp_destroy(void *state)
 	for (unsigned i = 0; i < t->nrelays; i++)
 		free(t->relay[i]);
 	free(t->out);
+	free(t->in);
 	free(t);
 }
 
@@ -568,7 +572,8 @@ static int tcp_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	t->queue_max = zt_conf_uint(conf, "queue");
 	sscanf(PACKAGE_VERSION, "%u.%u.%u", &t->vmajor, &t->vminor, &t->vrev);
 	t->out = malloc(t->queue_max + TCPF_MAX_RECORD);
-	if (!t->out || tcp_counters(t) < 0) {
+	t->in = malloc(TCP_READ_BUF + TCPF_MAX_RECORD);
+	if (!t->out || !t->in || tcp_counters(t) < 0) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -614,8 +619,10 @@ static int tcp_start(void *state, struct ev_loop *loop)
 	t->rd.data = t->wr.data = t->retry.data = t->timeout.data = t->tick.data = t->linger.data = t;
 	ev_timer_start(loop, &t->tick);
 	zt_transport_fallback(t->zi);
-	if (t->force)
+	if (t->force) {
+		zt_transport_force(t->zi);
 		tcp_engage(t, true, "force");
+	}
 	return 0;
 }
 
