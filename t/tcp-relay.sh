@@ -2,8 +2,8 @@
 # The TCP-443 fallback end to end.  Leaf a's namespace lets out only TCP
 # to the relay (nftables): its udp transport gets nothing back, so its tcp
 # transport engages, and a comes online, joins a network and pings b
-# through the relay.  Leaf c runs the tcp transport with force: true and
-# no udp transport: not one UDP packet leaves its namespace.  The relay
+# through the relay.  Leaf c runs the tcp transport with force: true
+# beside a udp transport: not one UDP packet leaves its namespace.  The relay
 # serves both at once and the root sees each at its own relay-side UDP
 # port.  The relay is killed and restarted: a reconnects and pings again.
 # Then a's UDP is unblocked: a moves back to UDP while a ping runs.
@@ -12,7 +12,7 @@
 #                              |-- relay 198.18.0.3 (ztd with tcp-relay on :443)
 #                              |-- a     198.18.0.11 [zt0] UDP blocked, tcp after 20s
 #                              |-- b     198.18.0.12 [zt0]
-#                              \-- c     198.18.0.13 [zt0] tcp force, no udp
+#                              \-- c     198.18.0.13 [zt0] tcp force, beside udp
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
@@ -69,14 +69,14 @@ join="networks:
     iface: { use: tap, name: zt0 }"
 zt_transports='  - { use: tcp, relays: ["198.18.0.3:443"], after: 20s }' zt_networks=$join zt_start a
 zt_networks=$join zt_start b
-zt_udp=off zt_transports='  - { use: tcp, relays: ["198.18.0.3:443"], force: true }' zt_networks=$join zt_start c
+zt_transports='  - { use: tcp, relays: ["198.18.0.3:443"], force: true }' zt_networks=$join zt_start c
 zt_authorize true a b c
 
 zt_wait 40 zt_online a; ok $? "a, its UDP blocked, comes online through the relay"
 like "$(grep 'tcp: engaged' "$ns_tmp/a/log")" "nothing received over UDP" "a's tcp transport engaged on its own"
 zt_wait 40 zt_is_status a OK; ok $? "a joins the network through the relay"
 zt_wait 40 zt_is_status b OK; ok $? "b joins the network"
-zt_wait 40 zt_is_status c OK; ok $? "c (forced, no udp) joins the network"
+zt_wait 40 zt_is_status c OK; ok $? "c (forced, beside udp) joins the network"
 ipa=$(zt_net_ip a); ipb=$(zt_net_ip b)
 zt_wait 30 ns_exec a ping -c 1 -W 1 "$ipb"; ok $? "a pings b through the relay"
 zt_wait 30 ns_exec c ping -c 1 -W 1 "$ipb"; ok $? "c pings b through the relay"
@@ -90,7 +90,7 @@ rc=$(zt_api root "http://127.0.0.1:9993/peer/$(zt_address c)" | jq -r '.paths[] 
 like "$ra $rc" '^198\.18\.0\.3/[0-9]+ 198\.18\.0\.3/[0-9]+$' "the root sees a and c at the relay's address ($ra, $rc)"
 ok $([ "$ra" != "$rc" ]; echo $?) "... each at its own relay-side UDP port"
 udp_c=$(ns_exec c nft list table inet count | sed -n 's/.*packets \([0-9]*\).*/\1/p')
-is "$udp_c" 0 "c (force, no udp transport) sent no UDP at all"
+is "$udp_c" 0 "c (force, beside a udp transport) sent no UDP at all"
 
 # the relay goes away and comes back: a reconnects
 kill "$relay_pid"; wait "$relay_pid" 2>/dev/null

@@ -632,7 +632,7 @@ static const struct zt_transport_ops tcp_ops = {
 
 static const struct zt_opt tcp_opts[] = {
 	ZT_OPT_ANY("relays", ZT_REQUIRED, "relays to connect to, \"host:port\", tried in turn"),
-	ZT_OPT_BOOL("force", 0, "always use the relay (without a udp transport: no UDP at all)"),
+	ZT_OPT_BOOL("force", 0, "always use the relay, and no other transport: no UDP at all"),
 	ZT_OPT_DURATION("after", "60s", "engage when nothing came over other transports for this long"),
 	ZT_OPT_STR("scope", "any", "destinations sent through the relay: any, or global (IPv4 "
 		   "global scope only, as 1.14)"),

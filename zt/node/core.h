@@ -216,6 +216,7 @@ struct zt_core {
 	unsigned n_upstreams;
 	struct zt_transport_ref transports[ZT_MAX_TRANSPORTS];
 	unsigned n_transports;
+	unsigned forced;               /* zt_transport_force(): 1 + its index; paths only over it */
 	struct zt_peer **peers;
 	size_t peer_buckets, n_peers;
 	struct zt_path **paths;
