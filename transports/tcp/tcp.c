@@ -39,11 +39,12 @@
 #define TCP_BACKOFF_MIN 0.25       /* seconds before reconnecting, doubling ... */
 #define TCP_BACKOFF_MAX 30.0       /* ... up to this */
 #define TCP_CONNECT_TIMEOUT 10.0
-/* After disengaging, the connection stays open this long: peers keep
- * sending to our relay-side address until they have measured their new
- * UDP path to us (a 14 s heartbeat) or the old one dies (19 s), and the
- * node keeps using its path through the relay until its UDP path to the
- * peer answers. */
+/* After disengaging, the connection stays open until nothing has been
+ * sent through it for this long.  The node sends a peer nothing through
+ * the relay once another path to it is alive (and goes on using the
+ * relay for a peer until then); the peer's path to our relay-side
+ * address dies 19 s after the last packet it got through it, so when we
+ * close no peer still sends through it. */
 #define TCP_LINGER_S 30.0
 
 enum tcp_conn { TCP_DOWN, TCP_CONNECTING, TCP_UP };
@@ -386,7 +387,7 @@ static void tcp_engage(struct tcp *t, bool on, const char *why)
 	}
 	ev_timer_stop(t->loop, &t->retry);
 	if (t->conn == TCP_UP)
-		ev_timer_start(t->loop, &t->linger);
+		ev_timer_again(t->loop, &t->linger);
 	else
 		tcp_close(t);
 }
@@ -395,6 +396,7 @@ static void tcp_linger_end(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tcp *t = w->data;
 
+	ev_timer_stop(loop, w);
 	if (!t->engaged)
 		tcp_close(t);
 }
@@ -467,6 +469,8 @@ static int tcp_send(void *state, const struct zt_dgram *d, unsigned n)
 		sent++;
 	}
 	*t->tx_dgrams += sent;
+	if (sent && !t->engaged)
+		ev_timer_again(t->loop, &t->linger);   /* still in use: linger on */
 	if (t->conn == TCP_UP)
 		tcp_flush(t);
 	return (int)sent;
@@ -615,7 +619,7 @@ static int tcp_start(void *state, struct ev_loop *loop)
 	ev_timer_init(&t->retry, tcp_retry, 0., 0.);
 	ev_timer_init(&t->timeout, tcp_connect_timeout, TCP_CONNECT_TIMEOUT, 0.);
 	ev_timer_init(&t->tick, tcp_tick, 1., 1.);
-	ev_timer_init(&t->linger, tcp_linger_end, TCP_LINGER_S, 0.);
+	ev_timer_init(&t->linger, tcp_linger_end, 0., TCP_LINGER_S);
 	t->rd.data = t->wr.data = t->retry.data = t->timeout.data = t->tick.data = t->linger.data = t;
 	ev_timer_start(loop, &t->tick);
 	zt_transport_fallback(t->zi);

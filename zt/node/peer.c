@@ -336,6 +336,13 @@ struct zt_peer_path *zt_peer_best_path(struct zt_peer *p, int64_t now, bool allo
 	return best;
 }
 
+struct zt_path *zt_peer_beside_fallback(struct zt_peer *p, int64_t now)
+{
+	struct zt_peer_path *best = zt_peer_best_path(p, now, false);
+
+	return best && !best->path->fallback && zt_path_alive(best->path, now) ? best->path : NULL;
+}
+
 struct zt_peer_path *zt_peer_best_in(struct zt_peer *p, int64_t now, enum zt_ip_scope scope, int family)
 {
 	struct zt_peer_path *best = NULL;
