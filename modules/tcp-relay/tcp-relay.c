@@ -233,9 +233,9 @@ static void relay_tx_flush(struct relay *r)
 				zt_log(r->zi, ZT_LOG_INFO, "UDP segmentation offload: %s, sending "
 				       "datagrams one by one", strerror(err));
 			}
-			if (!relay_send_each(c, h))
-				off = b->nmsg;   /* full: the rest was counted */
 			off++;
+			if (!relay_send_each(c, h))
+				break;   /* full: the rest is counted below */
 			continue;
 		}
 		if (n <= 0) {
