@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "send.h"
 
 /* ---- local API registry ---- */
 

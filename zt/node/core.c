@@ -19,6 +19,7 @@
 #include "core.h"
 #include "netcache.h"
 #include "network.h"
+#include "send.h"
 #include "worker.h"
 
 /* ---- files ---- */
@@ -470,6 +471,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	else
 		c->planet_path = home_path(c, "planet");
 	c->workers = conf->workers ? conf->workers : 1;
+	c->loop_in = zt_vl1_loop_in;   /* packets to ourselves: see send.c */
 	c->lane.core = c;
 	c->lane.transports = c->transports;
 	c->lane.counters = c->counters;
@@ -504,6 +506,34 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 fail:
 	zt_core_free(c);
 	return NULL;
+}
+
+static unsigned transport_index(const struct zt_core *c, const struct zt_inst *zi)
+{
+	for (unsigned i = 0; i < c->n_transports; i++)
+		if (c->transports[i].zi == zi)
+			return i;
+	return c->n_transports;
+}
+
+/* A transport's datagrams: the lane's fast path first while workers run,
+ * else VL1. */
+void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
+{
+	struct zt_core *c = ctx;
+	unsigned t = transport_index(c, from);
+	int64_t now = zt_core_now(c);
+
+	if (t == c->n_transports)
+		return;
+	zt_lane_count_rx(&c->lane, t, d, n);
+	zt_spin_kick(&c->spin);
+	if (c->pool) {
+		zt_workers_main_rx(c, t, d, n, now);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		zt_vl1_dgram_in(c, t, &d[i], now);
 }
 
 int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi)
