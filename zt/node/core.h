@@ -332,7 +332,7 @@ int zt_vl1_netconf_error(struct zt_core *c, void *rx, unsigned code, uint64_t nw
 /* core.c: where a transport's datagrams go */
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);
 
-/* core.c: a whole file into buf (at most cap - 1 bytes, else -EFBIG);
+/* home.c: a whole file into buf (at most cap - 1 bytes, else -EFBIG);
  * a file written atomically (temp file, fsync, rename).  0 or -errno. */
 int zt_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len);
 int zt_file_write(const char *path, const void *data, size_t len, mode_t mode);
@@ -341,9 +341,16 @@ static inline void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
 {
 	zt_inst_set_owner(zi, c);
 }
-/* core.c: remember a new peer's identity across restarts */
+/* home.c: remember a new peer's identity across restarts */
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
-/* core.c: a world offered by a peer, installed if the update rule allows */
+/* home.c: a world offered by a peer, installed if the update rule allows */
 void zt_core_world_install(struct zt_core *c, const struct zt_world *w);
+
+/* home.c: a file of the home directory (malloc'ed, NULL if out of
+ * memory); the node's state loaded from it at creation (the identity,
+ * made if there is none, the worlds, cached peers, the upstreams): 0 or
+ * -errno, said in the log. */
+char *zt_home_path(const struct zt_core *c, const char *name);
+int zt_home_load(struct zt_core *c);
 
 #endif
