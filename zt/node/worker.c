@@ -4,9 +4,11 @@
  * frames to a member with a live direct path.  The rest goes to the main
  * loop, which runs the whole protocol as before.
  *
- * A second entry into VL1 and the network layer: a lane calls both, and
- * they hand it what arrives on the main loop while workers run, so calls
- * go both ways between these files (doc/architecture.md). */
+ * Above VL1, the network layer and the send half, which a lane calls;
+ * the core hands it the main loop's datagrams while workers run.  The
+ * network layer calls back for the lock's steps around the main loop's
+ * frames and the queues of a port joined at run time (see port.c and
+ * doc/architecture.md). */
 #include "config.h"
 
 #include <errno.h>
