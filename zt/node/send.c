@@ -565,6 +565,8 @@ int zt_vl1_error_send(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, 
 	return zt_pkt_send(c, p, &w, NULL, now);
 }
 
+/* ---- the controller role's packets: configs and credentials ---- */
+
 static uint64_t update_id_new(void)
 {
 	uint64_t id;

@@ -30,6 +30,9 @@ static const char *addr_str(uint64_t address, char out[11])
 	return out;
 }
 
+/* ---- what waits for an identity (§7.6) ---- */
+
+/* A received packet from an unknown address, kept until WHOIS answers. */
 static void rxq_add(struct zt_core *c, uint64_t src, const uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
 {
 	if (!zt_queue_add(c, c->rxq, src, pkt, len, path, now))
