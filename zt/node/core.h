@@ -251,7 +251,7 @@ struct zt_core {
 	unsigned n_mcast;
 	const struct zt_controller_ops *ctl_ops;
 	void *ctl_state;
-	struct zt_peer self_peer;      /* we, as the sender of packets to ourselves (vl1.c) */
+	struct zt_peer self_peer;      /* we, as the sender of packets to ourselves (send.c, vl1.c) */
 	struct zt_looped *looped;      /* those not handled yet (send.c) */
 	bool looping;                  /* handling them */
 	/* where they are received: VL1's zt_vl1_loop_in, set by the core */
