@@ -1,7 +1,10 @@
 # The kernel's layers call only downwards: no file of zt/base, zt/wire,
 # zt/node or zt/daemon (nor a public header of one of them) includes a
-# header of a layer above its own.  Also: doc/architecture.md names every
-# file of the layers, and each layer's size is printed.
+# header of a layer above its own.  Inside the node, the send half
+# (node/send.c, send.h) and the home directory (node/home.c) are below
+# VL1 dispatch, the network layer, the workers and the core: they include
+# none of their headers and call none of their functions.  Also: doc/architecture.md names every file of the
+# layers, and each layer's size is printed.
 . "$srcdir/t/tap.sh"
 
 LAYERS="base wire node daemon"   # bottom up
@@ -67,10 +70,41 @@ violations() {
 	done
 }
 
-plan 5
+# The node's lower files, those above them, and the headers only those have.
+LOWER="send.c send.h home.c"
+SEND_ABOVE="vl1.c network.c port.c worker.c core.c netcache.c"
+SEND_ABOVE_H="network.h worker.h netcache.h"
+
+# Every include of a header above the lower files in them, and every
+# call of a function one of the files above it defines, as file:line:
+# message.  Comment lines are not read.
+send_violations() {
+	root=$1
+	names=$(for f in $SEND_ABOVE; do
+		sed -n 's/^[a-z][a-z0-9_ *]*[ *]\(zt_[a-z0-9_]*\)(.*/\1/p' "$root/zt/node/$f"
+	done | sort -u)
+	for f in $LOWER; do
+		rel=zt/node/$f
+		f=$root/$rel
+		for h in $SEND_ABOVE_H; do
+			grep -n "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"$h\"" "$f" |
+				sed "s|^\([0-9]*\):.*|$rel:\1: includes $h of a file above it|"
+		done
+		for n in $names; do
+			grep -n "\<$n\>" "$f" | grep -v '^[0-9]*:[[:space:]]*\(/\*\|\*\)' |
+				sed "s|^\([0-9]*\):.*|$rel:\1: calls $n of a file above it|"
+		done
+	done
+}
+
+plan 8
 
 out=$(violations "$srcdir")
 is "$out" "" "no kernel file includes a header of a layer above its own"
+[ -z "$out" ] || printf '# %s\n' "$out"
+
+out=$(send_violations "$srcdir")
+is "$out" "" "the send half and the home directory include no header of, and call no function of, a file above them"
 [ -z "$out" ] || printf '# %s\n' "$out"
 
 # The check itself finds a planted upward include (a base file reaching
@@ -86,6 +120,15 @@ out=$(violations "$tmp")
 like "$out" "zt/base/log.c:[0-9]+: the base layer includes core.h of the node layer" "an upward include in a base file is found"
 like "$out" "zt/include/zt/packet.h:[0-9]+: the wire layer includes zt/node.h of the node layer" \
 	"an upward include in a public header is found"
+# ... and in the send half, a planted include of network.h and a call of
+# VL1's dispatch.
+printf '#include "network.h"\nstatic void up(struct zt_core *c) { zt_vl1_packet_in(c, NULL, 0, NULL, 0); }\n' \
+	>> "$tmp/zt/node/send.c"
+out=$(send_violations "$tmp")
+like "$out" "zt/node/send.c:[0-9]+: includes network.h of a file above it" \
+	"an include of a header above the send half is found"
+like "$out" "zt/node/send.c:[0-9]+: calls zt_vl1_packet_in of a file above it" \
+	"a call from the send half up to VL1 is found"
 
 # doc/architecture.md describes the tree as it is: every file is named.
 missing=

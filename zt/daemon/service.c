@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "send.h"
 
 /* ---- local API registry ---- */
 
@@ -105,9 +106,3 @@ int zt_core_sign(struct zt_core *c, const void *msg, size_t len, uint8_t sig[ZT_
 	return zt_sign(&c->self, msg, len, sig);
 }
 
-void zt_core_public_identity(const struct zt_core *c, struct zt_identity *out)
-{
-	*out = c->self;
-	out->has_private = false;
-	sodium_memzero(out->priv, sizeof out->priv);
-}

@@ -252,9 +252,11 @@ struct zt_core {
 	unsigned n_mcast;
 	const struct zt_controller_ops *ctl_ops;
 	void *ctl_state;
-	struct zt_peer self_peer;      /* we, as the sender of packets to ourselves (vl1.c) */
-	struct zt_looped *looped;      /* those not handled yet */
+	struct zt_peer self_peer;      /* we, as the sender of packets to ourselves (send.c, vl1.c) */
+	struct zt_looped *looped;      /* those not handled yet (send.c) */
 	bool looping;                  /* handling them */
+	/* where they are received: VL1's zt_vl1_loop_in, set by the core */
+	void (*loop_in)(struct zt_core *c, uint8_t *pkt, size_t len, int64_t now);
 	ev_timer tick;
 	ev_prepare flush;              /* sends queued datagrams before the loop sleeps */
 	struct zt_spin spin;           /* busy-poll after datagrams and frames */
@@ -317,40 +319,24 @@ void zt_peer_latency_sample(struct zt_peer *p, unsigned ms);
 /* Housekeeping: forget dead peers and unused paths. */
 void zt_peers_housekeep(struct zt_core *c, int64_t now);
 
-/* vl1.c: sending on a lane (the main loop's or a worker's) */
-void zt_lane_flush(struct zt_lane *l);
-/* Bytes of n datagrams that came in on transport t, for zt_data. */
+/* vl1.c: receiving.  Bytes of n datagrams that came in on transport t,
+ * for zt_data; a packet a worker authenticated and leaves to the main
+ * loop; a whole packet; a datagram; a packet we sent ourselves (the
+ * core registers it as c->loop_in). */
 void zt_lane_count_rx(struct zt_lane *l, unsigned t, const struct zt_dgram *d, unsigned n);
-void zt_lane_packet_id(struct zt_lane *l, uint8_t out[8]);
-/* Give a built packet its id and suite, encrypt a HELLO's tail (from
- * hello_tail, 0: none) and armor it with key.  Its length or -errno. */
-int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_peer *p, uint8_t *pkt,
-		 size_t len, size_t hello_tail);
-/* An armored packet on a path, cut into fragments if it is longer than the MTU. */
-bool zt_lane_send_packet(struct zt_lane *l, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now);
-/* vl1.c: a packet a worker authenticated and leaves to the main loop */
 void zt_vl1_accept(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now);
 void zt_vl1_packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_path *path, int64_t now);
 void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t now);
-
-/* vl1.c: the protocol */
-void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);
-/* Timers, run by the core's tick: WHOIS retries and queue expiry, and
- * contacting upstreams and keeping paths to active peers alive. */
-void zt_vl1_whois_retry(struct zt_core *c, int64_t now);
-void zt_vl1_ping_check(struct zt_core *c, int64_t now);
-void zt_vl1_flush(struct zt_core *c);
-void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
-int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);
-void zt_vl1_hello(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *addr, int64_t now);
+void zt_vl1_loop_in(struct zt_core *c, uint8_t *pkt, size_t len, int64_t now);
 /* vl1.c: what the controller role needs to answer a request */
 struct zt_rx_ref;
 int zt_vl1_netconf_reply(struct zt_core *c, void *rx, const uint8_t *dict, size_t len);
 int zt_vl1_netconf_error(struct zt_core *c, void *rx, unsigned code, uint64_t nwid);
-int zt_vl1_netconf_push(struct zt_core *c, uint64_t member, uint64_t nwid, const uint8_t *dict, size_t len);
-int zt_vl1_send_credentials(struct zt_core *c, uint64_t member, const uint8_t *payload, size_t len);
 
-/* core.c: a whole file into buf (at most cap - 1 bytes, else -EFBIG);
+/* core.c: where a transport's datagrams go */
+void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);
+
+/* home.c: a whole file into buf (at most cap - 1 bytes, else -EFBIG);
  * a file written atomically (temp file, fsync, rename).  0 or -errno. */
 int zt_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len);
 int zt_file_write(const char *path, const void *data, size_t len, mode_t mode);
@@ -359,9 +345,16 @@ static inline void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
 {
 	zt_inst_set_owner(zi, c);
 }
-/* core.c: remember a new peer's identity across restarts */
+/* home.c: remember a new peer's identity across restarts */
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
-/* core.c: a world offered by a peer, installed if the update rule allows */
+/* home.c: a world offered by a peer, installed if the update rule allows */
 void zt_core_world_install(struct zt_core *c, const struct zt_world *w);
+
+/* home.c: a file of the home directory (malloc'ed, NULL if out of
+ * memory); the node's state loaded from it at creation (the identity,
+ * made if there is none, the worlds, cached peers, the upstreams): 0 or
+ * -errno, said in the log. */
+char *zt_home_path(const struct zt_core *c, const char *name);
+int zt_home_load(struct zt_core *c);
 
 #endif

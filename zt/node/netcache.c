@@ -11,6 +11,7 @@
 
 #include "netcache.h"
 #include "network.h"
+#include "send.h"
 
 #define MAGIC_LEN (sizeof ZT_NETCACHE_MAGIC - 1)
 #define CHUNK_MAX (ZT_CHUNK_SLICE_MAX + ZT_CHUNK_OVERHEAD)

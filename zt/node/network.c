@@ -5,9 +5,12 @@
  * leaving at run time, what modules may read.  Frames, the inbound gate
  * and multicast are port.c's.
  *
- * Above VL1: it sends through VL1 (zt_vl1_send), and VL1 calls it with the
- * network verbs it receives (doc/architecture.md).  It calls up to the
- * workers (worker.c) for a port joined at run time. */
+ * Below VL1 dispatch, which hands it the network verbs it receives; it
+ * sends through the send half (zt_vl1_send in send.c).  It calls up to
+ * the workers (worker.c) for a port joined at run time: the main loop is
+ * a lane too, and a new port needs a queue on each of the workers'
+ * threads, made before it starts and started after it
+ * (doc/architecture.md). */
 #include "config.h"
 
 #include <errno.h>

@@ -7,6 +7,7 @@
 #include <zt/netconf.h>
 
 #include "core.h"
+#include "send.h"     /* where the layer's packets go */
 #include "worker.h"   /* ZT_MAX_WORKERS: a port has a queue per lane */
 
 #define ZT_NET_MAX_MEMBERS 1024
@@ -160,12 +161,5 @@ void zt_port_mcast(void *ctx, struct zt_inst *from, const uint8_t *macs, unsigne
 void zt_network_groups_update(struct zt_network *n);
 void zt_network_announce(struct zt_network *n, int64_t now);
 void zt_mcast_expire(struct zt_core *c, int64_t now);
-
-/* vl1.c offers the network layer these. */
-int zt_vl1_send(struct zt_core *c, uint64_t dest, uint8_t verb, const uint8_t *pl, size_t len, int64_t now);
-int zt_vl1_reply_ok(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, uint64_t in_re_id,
-		    const uint8_t *pl, size_t len, int64_t now);
-int zt_vl1_error_send(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, uint64_t in_re_id,
-		      unsigned code, uint64_t nwid, int64_t now);
 
 #endif

@@ -1,5 +1,8 @@
 /* Peers and physical paths (wire.md §7.1, §7.3, §7.4): the tables, path
- * learning and the choice of the path a packet goes out on. */
+ * learning and the choice of the path a packet goes out on.  The bottom
+ * of the node but for one call up: a learned path is written to the
+ * path cache (zt_core_paths_learned in netcache.c), so that every way
+ * of learning one caches it (doc/architecture.md). */
 #include "config.h"
 
 #include <errno.h>

@@ -6,10 +6,14 @@
  * hands up are dispatched here; configs and credentials go on to
  * network.c.  And the lanes' fast path for frames.
  *
- * Above VL1: it sends through VL1 (zt_vl1_send) or a lane (worker.c), and
- * VL1 calls it with the network verbs it receives; with workers, the main
- * loop's frames go through its lane and step the lock (worker.c), and a
- * frame a worker leaves comes back here (doc/architecture.md). */
+ * Below VL1 dispatch, which hands it the network verbs it receives; it
+ * sends through the send half (zt_vl1_send, and a lane's zt_lane_send on
+ * the fast path).  One call still goes up, as the main loop is a lane
+ * too: with workers, the main loop's frames step the workers' lock
+ * around the work that changes shared state (zt_workers_read and
+ * zt_workers_write, direct calls per frame), and a worker's queue of the
+ * port hands its frames to worker.c, which leaves what it cannot send
+ * back here (doc/architecture.md). */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -1,12 +1,15 @@
-/* The peer-level protocol (wire.md §3-§7): receiving datagrams, relaying,
- * dearmoring and dispatching verbs, building and sending packets, WHOIS
- * and queues, keepalives, introductions.
+/* The peer-level protocol's receiving half (wire.md §3-§7): datagrams
+ * in, reassembly, relaying and introductions, dearmoring, verb dispatch,
+ * learning paths and our external addresses, and the controller role's
+ * answers to a request.
  *
- * Below the network layer and the workers, which send through it; it
- * calls up only with what it receives (the protocol carries the network
- * layer inside VL1): network verbs to network.c, the main loop's
- * datagrams to worker.c while workers run, a new peer and an offered
- * world to core.c (doc/architecture.md). */
+ * It calls down only: the network layer with the network verbs it
+ * receives (the protocol carries the network layer inside VL1), the
+ * send half (send.c) with every packet it sends, the home directory
+ * (home.c) with a new peer to cache and a world to install.  One call
+ * comes back up at run time, as the protocol needs: a packet the node
+ * sends to itself is received here (zt_vl1_loop_in, which the core
+ * registers with the send half).  See doc/architecture.md. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,11 +22,7 @@
 
 #include "core.h"
 #include "network.h"
-#include "worker.h"
-
-#define VERSION_MAJOR 0
-#define VERSION_MINOR 1
-#define VERSION_REV 0
+#include "send.h"
 
 static const char *addr_str(uint64_t address, char out[11])
 {
@@ -31,417 +30,13 @@ static const char *addr_str(uint64_t address, char out[11])
 	return out;
 }
 
-/* ---- sending ---- */
+/* ---- what waits for an identity (§7.6) ---- */
 
-static void txq_flush(struct zt_lane *l, struct zt_transport_ref *t)
-{
-	int sent;
-
-	if (!t->txq || !t->txq->n)   /* a worker lane without a queue of t */
-		return;
-	sent = t->ops->send(t->state, t->txq->d, t->txq->n);
-	if (sent < (int)t->txq->n)
-		l->counters[ZT_C_tx_failed] += t->txq->n - (sent > 0 ? sent : 0);
-	for (int i = 0; i < sent; i++)
-		l->counters[ZT_C_tx_bytes + (t - l->transports)] += t->txq->d[i].len;
-	t->txq->n = 0;
-}
-
-void zt_lane_flush(struct zt_lane *l)
-{
-	for (unsigned i = 0; i < l->core->n_transports; i++)
-		txq_flush(l, &l->transports[i]);
-}
-
-void zt_vl1_flush(struct zt_core *c)
-{
-	zt_lane_flush(&c->lane);
-}
-
-/* Queue a datagram on its path's transport (sent in a batch). */
-static bool lane_dgram_send(struct zt_lane *l, struct zt_path *path, uint8_t *data, size_t len, int64_t now)
-{
-	struct zt_transport_ref *t = &l->transports[path->transport];
-	struct zt_txq *q = t->txq;
-	struct zt_dgram *d;
-
-	ZT_STORE(path->last_out, now);
-	if (len > sizeof q->buf[0]) {
-		struct zt_dgram big = { .peer = path->addr, .local = path->local, .data = data, .len = len };
-
-		txq_flush(l, t);   /* keep the order */
-		if (t->ops->send(t->state, &big, 1) == 1) {
-			l->counters[ZT_C_tx_bytes + path->transport] += len;
-			return true;
-		}
-		l->counters[ZT_C_tx_failed]++;
-		return false;
-	}
-	if (q->n == ZT_TXQ_LEN)
-		txq_flush(l, t);
-	d = &q->d[q->n];
-	d->peer = path->addr;
-	d->local = path->local;
-	d->data = q->buf[q->n];
-	d->len = len;
-	memcpy(d->data, data, len);
-	q->n++;
-	return true;
-}
-
-static bool dgram_send(struct zt_core *c, struct zt_path *path, uint8_t *data, size_t len, int64_t now)
-{
-	return lane_dgram_send(&c->lane, path, data, len, now);
-}
-
-bool zt_lane_send_packet(struct zt_lane *l, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now)
-{
-	int n = zt_frag_count(len, ZT_MTU_DEFAULT);
-	int size = zt_frag_size(len, ZT_MTU_DEFAULT);
-
-	if (n < 1 || size < 1)
-		return false;
-	if (!lane_dgram_send(l, path, pkt, len < (size_t)size ? len : (size_t)size, now))
-		return false;
-	for (int i = 1; i < n; i++) {
-		int fl = zt_frag_build(pkt, len, (unsigned)size, i, l->frag, ZT_MTU_DEFAULT);
-
-		if (fl < 0 || !lane_dgram_send(l, path, l->frag, fl, now))
-			return false;
-	}
-	return true;
-}
-
-static bool path_send_packet(struct zt_core *c, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now)
-{
-	return zt_lane_send_packet(&c->lane, path, pkt, len, now);
-}
-
-static void expect_record(struct zt_core *c, const uint8_t *pkt)
-{
-	uint32_t upper = (uint32_t)pkt[0] << 24 | pkt[1] << 16 | pkt[2] << 8 | pkt[3];
-	uint8_t b = upper & 0xff;
-
-	c->expect[b][c->expect_next[b]++ & 31] = upper;
-}
-
-static bool expect_check(const struct zt_core *c, uint64_t id)
-{
-	uint32_t upper = id >> 32;
-	uint8_t b = upper & 0xff;
-
-	for (unsigned i = 0; i < 32; i++)
-		if (c->expect[b][i] == upper)
-			return true;
-	return false;
-}
-
-/* Packet IDs are Salsa20 nonces: they must never repeat under one key.
- * A counter through a bijection of 64-bit integers (an odd multiplier, a
- * random mask shared by the lanes) gives unique, well-spread IDs without
- * a getrandom() system call per packet.  Each lane counts in its own
- * 2^56 range (its index in the top byte, a random start in the lower
- * half), so two lanes never make the same ID. */
-void zt_lane_packet_id(struct zt_lane *l, uint8_t out[8])
-{
-	struct zt_core *c = l->core;
-	uint64_t id;
-
-	if (!l->next_packet_id) {
-		randombytes_buf(&l->next_packet_id, sizeof l->next_packet_id);
-		l->next_packet_id = (uint64_t)l->index << 56 | (l->next_packet_id & ((1ULL << 55) - 1)) | 1;
-	}
-	id = (l->next_packet_id++ * 0x9e3779b97f4a7c15ULL) ^ c->packet_id_mask;
-	for (int i = 0; i < 8; i++)
-		out[i] = id >> (56 - 8 * i);
-}
-
-/* The suite a packet to p goes with (§2.4). */
-static unsigned lane_suite(struct zt_lane *l, const struct zt_peer *p, uint8_t verb)
-{
-	if (verb == ZT_VERB_HELLO)
-		return ZT_SUITE_POLY1305_NONE;
-	if (p->proto >= 12 && !l->core->salsa_only) {
-		l->counters[ZT_C_tx_aes_gmac_siv]++;
-		return ZT_SUITE_AES_GMAC_SIV;
-	}
-	l->counters[ZT_C_tx_salsa2012]++;
-	return ZT_SUITE_POLY1305_SALSA2012;
-}
-
-/* A packet to p by verb (and an ERROR by code), before it is armored. */
-static void lane_count_tx(struct zt_lane *l, struct zt_peer *p, const uint8_t *pkt, size_t len)
-{
-	uint8_t verb = pkt[ZT_HDR_VERB] & ZT_VERB_MASK;
-
-	l->counters[ZT_C_tx_verb + verb]++;
-	/* ERROR: [1] in-re verb [8] in-re packet id [1] code */
-	if (verb == ZT_VERB_ERROR && !(pkt[ZT_HDR_VERB] & ZT_VERB_COMPRESSED) && len > ZT_HDR_PAYLOAD + 9 &&
-	    pkt[ZT_HDR_PAYLOAD + 9] < ZT_TRAFFIC_ERRORS)
-		l->counters[ZT_C_tx_error + pkt[ZT_HDR_PAYLOAD + 9]]++;
-	ZT_PEER_COUNT(p, tx);
-}
-
-/* Begin a packet to dest in c->tx; the writer is left at the payload. */
-static void pkt_begin(struct zt_core *c, struct zt_wr *w, uint64_t dest, uint8_t verb)
-{
-	struct zt_hdr h = { .dest = dest, .src = c->self.address, .verb = verb };
-
-	zt_wr_init(w, c->tx, ZT_PKT_MAX);
-	zt_hdr_write(w, &h);
-}
-
-/* Give a built packet on lane l its id and suite, encrypt a HELLO's tail
- * and armor it with key for p.  Returns its length or -errno. */
-int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_peer *p, uint8_t *pkt,
-		 size_t len, size_t hello_tail)
-{
-	unsigned suite = lane_suite(l, p, pkt[ZT_HDR_VERB]);
-
-	lane_count_tx(l, p, pkt, len);
-	zt_lane_packet_id(l, pkt);
-	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, len > ZT_MTU_DEFAULT);
-	if (hello_tail && zt_hello_crypt(key, pkt, len, hello_tail) < 0)
-		return -EINVAL;
-	if (zt_armor(key, pkt, len, suite) < 0)
-		return -EIO;
-	return (int)len;
-}
-
-/* ... on the main loop, remembering its id for replies. */
-static int pkt_seal(struct zt_core *c, struct zt_peer *p, uint8_t *pkt, size_t len, size_t hello_tail)
-{
-	int rc = zt_lane_seal(&c->lane, &p->key, p, pkt, len, hello_tail);
-
-	if (rc >= 0)
-		expect_record(c, pkt);
-	return rc;
-}
-
-/* Where a packet for p goes: its best direct path, else through the best
- * upstream, else any expired path. */
-static struct zt_path *route_to(struct zt_core *c, struct zt_peer *p, int64_t now)
-{
-	struct zt_peer_path *pp = zt_peer_best_path(p, now, false);
-	struct zt_peer *up;
-
-	if (pp)
-		return pp->path;
-	up = zt_best_upstream(c, now);
-	if (up && up != p && (pp = zt_peer_best_path(up, now, false)))
-		return pp->path;
-	pp = zt_peer_best_path(p, now, true);
-	return pp ? pp->path : NULL;
-}
-
-static int loopback(struct zt_core *c, const struct zt_wr *w, int64_t now);
-
-/* Seal the packet in c->tx and send it on via, or on p's route. */
-static int pkt_send(struct zt_core *c, struct zt_peer *p, struct zt_wr *w, struct zt_path *via, int64_t now)
-{
-	int len;
-
-	if (p == &c->self_peer)
-		return loopback(c, w, now);
-	if (w->err)
-		return -EMSGSIZE;
-	if (!via && !(via = route_to(c, p, now))) {
-		ZT_COUNT(c, tx_no_path);
-		return -EHOSTUNREACH;
-	}
-	/* a reply to what came through a relay goes by UDP once that works:
-	 * the peer's path through the relay dies, the relay can go */
-	if (via->fallback && zt_peer_beside_fallback(p, now))
-		via = zt_peer_beside_fallback(p, now);
-	len = pkt_seal(c, p, c->tx, w->len, 0);
-	if (len < 0)
-		return len;
-	ZT_COUNT(c, tx_packets);
-	return path_send_packet(c, via, c->tx, len, now) ? 0 : -EIO;
-}
-
-/* ---- HELLO ---- */
-
-static unsigned hello_moons(const struct zt_core *c, struct zt_moon_ref *refs)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < c->n_moons; i++)
-		refs[n++] = (struct zt_moon_ref){ ZT_WORLD_MOON, c->moons[i].id, c->moons[i].ts };
-	for (unsigned i = 0; i < c->n_seeds; i++)
-		refs[n++] = (struct zt_moon_ref){ ZT_WORLD_MOON, c->seeds[i].id, 0 };
-	return n;
-}
-
-/* Build and seal a full HELLO to p saying it goes to dest (AF_UNSPEC when
- * relayed).  Returns its length or -errno; the packet is in c->tx. */
-static int hello_build(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *dest, int64_t now)
-{
-	uint8_t idbin[ZT_ID_BIN_PUB];
-	struct zt_moon_ref moons[2 * ZT_MAX_MOONS];
-	struct zt_hello h = {
-		.proto = ZT_PROTO_VERSION, .major = VERSION_MAJOR, .minor = VERSION_MINOR,
-		.revision = VERSION_REV, .timestamp = now, .id = idbin, .id_len = ZT_ID_BIN_PUB,
-		.has_dest = true, .has_planet = true,
-		.planet_id = c->planet.id, .planet_ts = c->planet.ts,
-	};
-	struct zt_wr w;
-
-	zt_identity_to_bin(&c->self, idbin, false);
-	if (dest)
-		h.dest = *dest;
-	else
-		h.dest.sa.sa_family = AF_UNSPEC;
-	pkt_begin(c, &w, p->id.address, ZT_VERB_HELLO);
-	if (zt_hello_encode(&w, &h, moons, hello_moons(c, moons)) < 0)
-		return -EMSGSIZE;
-	p->last_hello = now;
-	return pkt_seal(c, p, c->tx, w.len, ZT_HDR_PAYLOAD + h.tail_off);
-}
-
-/* A full HELLO to an address, from every local socket of its family
- * (§7.4), so the peer learns each of our mappings. */
-static bool hello_to_addr(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *addr, int64_t now)
-{
-	int len = hello_build(c, p, addr, now);
-	bool sent = false;
-
-	if (len < 0)
-		return false;
-	for (unsigned t = 0; t < c->n_transports; t++) {
-		const struct zt_transport_ref *tr = &c->transports[t];
-		union zt_sockaddr locals[16];
-		size_t nl = tr->ops->locals ? tr->ops->locals(tr->state, locals, 16) : 1;
-
-		if (tr->fallback && zt_peer_beside_fallback(p, now))
-			continue;
-
-		for (size_t l = 0; l < nl && l < 16; l++) {
-			struct zt_path *path;
-
-			if (tr->ops->locals && locals[l].sa.sa_family != addr->sa.sa_family)
-				continue;
-			path = zt_path_get(c, t, l, addr);
-			if (path && path_send_packet(c, path, c->tx, len, now))
-				sent = true;
-		}
-	}
-	if (sent)
-		ZT_COUNT(c, tx_packets);
-	return sent;
-}
-
-/* A HELLO over one path only (relayed ones carry no destination). */
-static bool hello_on_path(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now)
-{
-	int len = hello_build(c, p, path ? &path->addr : NULL, now);
-
-	if (len < 0)
-		return false;
-	if (!path && !(path = route_to(c, p, now))) {
-		ZT_COUNT(c, tx_no_path);
-		return false;
-	}
-	ZT_COUNT(c, tx_packets);
-	return path_send_packet(c, path, c->tx, len, now);
-}
-
-static bool echo_on_path(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now)
-{
-	struct zt_wr w;
-
-	pkt_begin(c, &w, p->id.address, ZT_VERB_ECHO);
-	return pkt_send(c, p, &w, path, now) == 0;
-}
-
-/* Contact an address of p (RENDEZVOUS, PUSH_DIRECT_PATHS): ECHO when its
- * version is known to understand it, else HELLO (§4.6). */
-void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now)
-{
-	if (p->proto >= 5)
-		echo_on_path(c, p, path, now);
-	else
-		hello_to_addr(c, p, &path->addr, now);
-}
-
-/* A HELLO to an address remembered from an earlier run. */
-void zt_vl1_hello(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *addr, int64_t now)
-{
-	hello_to_addr(c, p, addr, now);
-}
-
-/* ---- WHOIS and queues (§7.6) ---- */
-
-static void whois_send(struct zt_core *c, uint64_t address, int64_t now)
-{
-	struct zt_whois_wait *free_slot = NULL, *w = NULL;
-	struct zt_peer *up;
-	struct zt_wr wr;
-
-	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
-		if (c->whois[i].address == address)
-			w = &c->whois[i];
-		else if (!c->whois[i].address && !free_slot)
-			free_slot = &c->whois[i];
-	}
-	if (!w) {
-		if (!free_slot)
-			return;
-		w = free_slot;
-		*w = (struct zt_whois_wait){ .address = address, .first = now };
-	}
-	if (w->last_sent && now - w->last_sent < ZT_WHOIS_RETRY_MS)
-		return;
-	up = zt_best_upstream(c, now);
-	if (!up || up->id.address == address)
-		return;
-	pkt_begin(c, &wr, up->id.address, ZT_VERB_WHOIS);
-	zt_whois_encode(&wr, &address, 1);
-	if (pkt_send(c, up, &wr, NULL, now) == 0) {
-		w->last_sent = now;
-		ZT_COUNT(c, whois_sent);
-	}
-}
-
-static struct zt_queued *queue_slot(struct zt_queued *q, int64_t now)
-{
-	struct zt_queued *oldest = &q[0];
-
-	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
-		if (!q[i].at || now - q[i].at >= ZT_QUEUE_TIMEOUT_MS)
-			return &q[i];
-		if (q[i].at < oldest->at)
-			oldest = &q[i];
-	}
-	return oldest;   /* full: the oldest goes */
-}
-
-/* Keep a plaintext packet in c->tx until dest's identity is known. */
-static void txq_add(struct zt_core *c, uint64_t dest, size_t len, int64_t now)
-{
-	struct zt_queued *q = queue_slot(c->txq, now);
-
-	if (q->at && now - q->at < ZT_QUEUE_TIMEOUT_MS)
-		ZT_COUNT(c, tx_queue_overflow);
-	q->at = now;
-	q->address = dest;
-	q->len = len;
-	memcpy(q->pkt, c->tx, len);
-	whois_send(c, dest, now);
-}
-
+/* A received packet from an unknown address, kept until WHOIS answers. */
 static void rxq_add(struct zt_core *c, uint64_t src, const uint8_t *pkt, size_t len, struct zt_path *path, int64_t now)
 {
-	struct zt_queued *q = queue_slot(c->rxq, now);
-
-	if (q->at && now - q->at < ZT_QUEUE_TIMEOUT_MS)
+	if (!zt_queue_add(c, c->rxq, src, pkt, len, path, now))
 		ZT_COUNT(c, rx_queue_overflow);
-	q->at = now;
-	q->address = src;
-	q->path = path;
-	q->len = len;
-	memcpy(q->pkt, pkt, len);
-	whois_send(c, src, now);
 }
 
 static bool path_usable_for(const struct zt_core *c, const struct zt_peer *p, const union zt_sockaddr *a);
@@ -465,49 +60,13 @@ static void queues_flush(struct zt_core *c, struct zt_peer *p, int64_t now)
 			zt_vl1_contact(c, p, path, now);
 		}
 	}
+	zt_send_queued(c, p, now);
 	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
-		if (c->whois[i].address == p->id.address)
-			c->whois[i].address = 0;
-		if (c->txq[i].at && c->txq[i].address == p->id.address) {
-			struct zt_wr w = { .p = c->tx, .cap = ZT_PKT_MAX, .len = c->txq[i].len };
-
-			memcpy(c->tx, c->txq[i].pkt, c->txq[i].len);
-			c->txq[i].at = 0;
-			pkt_send(c, p, &w, NULL, now);
-		}
 		if (c->rxq[i].at && c->rxq[i].address == p->id.address) {
 			c->rxq[i].at = 0;
 			zt_vl1_packet_in(c, c->rxq[i].pkt, c->rxq[i].len, c->rxq[i].path, now);
 		}
 	}
-}
-
-/* Send to an address, asking for its identity first if needed. */
-static int send_to(struct zt_core *c, uint64_t dest, struct zt_wr *w, int64_t now)
-{
-	struct zt_peer *p = zt_peer_or_self(c, dest);
-
-	if (p)
-		return pkt_send(c, p, w, NULL, now);
-	if (w->err)
-		return -EMSGSIZE;
-	txq_add(c, dest, w->len, now);
-	return 0;
-}
-
-int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now)
-{
-	struct zt_wr w;
-	uint8_t stamp[8];
-
-	if (address == c->self.address || zt_address_reserved(address))
-		return -EINVAL;
-	/* our own ECHOs carry the send time, so their OK gives a latency */
-	for (int i = 0; i < 8; i++)
-		stamp[i] = (uint64_t)now >> (56 - 8 * i);
-	pkt_begin(c, &w, address, ZT_VERB_ECHO);
-	zt_echo_encode(&w, stamp, sizeof stamp);
-	return send_to(c, address, &w, now);
 }
 
 /* ---- path learning (§7.3) and external addresses (§7.9) ---- */
@@ -547,7 +106,7 @@ static void path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *pat
 		zt_peer_path_learn(c, p, path, now);
 	} else if (now - path->last_confirm >= ZT_CONFIRM_LIMIT_MS) {
 		path->last_confirm = now;
-		hello_to_addr(c, p, &path->addr, now);
+		zt_vl1_hello(c, p, &path->addr, now);
 	}
 }
 
@@ -603,7 +162,7 @@ struct rx {
 
 static void reply_ok_begin(struct zt_core *c, struct zt_wr *w, const struct rx *r)
 {
-	pkt_begin(c, w, r->peer->id.address, ZT_VERB_OK);
+	zt_pkt_begin(c, w, r->peer->id.address, ZT_VERB_OK);
 	zt_ok_encode(w, r->verb, r->id);
 }
 
@@ -661,7 +220,7 @@ static void handle_hello(struct zt_core *c, struct rx *r, const struct zt_hello 
 	okh.has_worlds = true;
 	reply_ok_begin(c, &w, r);
 	zt_ok_hello_encode(&w, &okh);
-	pkt_send(c, r->peer, &w, r->path, r->now);
+	zt_pkt_send(c, r->peer, &w, r->path, r->now);
 }
 
 static void world_offer(struct zt_core *c, struct zt_peer *from, const uint8_t *p, size_t len);
@@ -786,7 +345,7 @@ static void handle_whois(struct zt_core *c, struct rx *r)
 		found++;
 	}
 	if (found)
-		pkt_send(c, r->peer, &w, r->path, r->now);
+		zt_pkt_send(c, r->peer, &w, r->path, r->now);
 }
 
 static void handle_rendezvous(struct zt_core *c, struct rx *r)
@@ -811,7 +370,7 @@ static void handle_rendezvous(struct zt_core *c, struct rx *r)
 				slot = &c->pending_rv[i];
 		*slot = (struct zt_pending_rv){ rv.with, rv.addr, r->path->transport, r->path->local, r->now };
 		zt_logf(ZT_LOG_DEBUG, "rendezvous with %s: waiting for its identity", addr_str(rv.with, a));
-		whois_send(c, rv.with, r->now);
+		zt_whois_send(c, rv.with, r->now);
 		return;
 	}
 	if (!path_usable_for(c, with, &rv.addr))
@@ -835,7 +394,7 @@ static void handle_echo(struct zt_core *c, struct rx *r)
 	r->path->last_echo = r->now;
 	reply_ok_begin(c, &w, r);
 	zt_echo_encode(&w, r->pl, r->pl_len);
-	pkt_send(c, r->peer, &w, r->path, r->now);
+	zt_pkt_send(c, r->peer, &w, r->path, r->now);
 }
 
 static void handle_push_paths(struct zt_core *c, struct rx *r)
@@ -896,77 +455,16 @@ static void handle_error(struct zt_core *c, struct rx *r)
 	}
 }
 
-/* ---- for the network layer ---- */
-
-int zt_vl1_send(struct zt_core *c, uint64_t dest, uint8_t verb, const uint8_t *pl, size_t len, int64_t now)
-{
-	struct zt_wr w;
-
-	pkt_begin(c, &w, dest, verb);
-	zt_wr_bytes(&w, pl, len);
-	return send_to(c, dest, &w, now);
-}
-
-int zt_vl1_reply_ok(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, uint64_t in_re_id,
-		    const uint8_t *pl, size_t len, int64_t now)
-{
-	struct zt_wr w;
-
-	pkt_begin(c, &w, p->id.address, ZT_VERB_OK);
-	zt_ok_encode(&w, in_re_verb, in_re_id);
-	zt_wr_bytes(&w, pl, len);
-	return pkt_send(c, p, &w, NULL, now);
-}
-
-int zt_vl1_error_send(struct zt_core *c, struct zt_peer *p, uint8_t in_re_verb, uint64_t in_re_id,
-		      unsigned code, uint64_t nwid, int64_t now)
-{
-	struct zt_error e = { .in_re_verb = in_re_verb, .in_re_id = in_re_id, .code = code,
-			      .has_nwid = true, .nwid = nwid };
-	struct zt_wr w;
-
-	pkt_begin(c, &w, p->id.address, ZT_VERB_ERROR);
-	zt_error_encode(&w, &e);
-	return pkt_send(c, p, &w, NULL, now);
-}
-
 /* ---- the controller role (networks.md §3.7-§3.9) ---- */
-
-static uint64_t update_id_new(void)
-{
-	uint64_t id;
-
-	do
-		randombytes_buf(&id, sizeof id);
-	while (!id);
-	return id;
-}
 
 int zt_vl1_netconf_reply(struct zt_core *c, void *opaque, const uint8_t *dict, size_t len)
 {
 	struct rx *r = opaque;
-	uint64_t update_id = update_id_new(), nwid = 0;
-	size_t off = 0;
+	uint64_t nwid = 0;
 
 	for (int i = 0; i < 8; i++)
 		nwid = nwid << 8 | r->pl[i];
-	if (len >= ZT_DICT_CONFIG_CAP)
-		return -EMSGSIZE;
-	do {
-		int n;
-		struct zt_wr w;
-		int rc;
-
-		reply_ok_begin(c, &w, r);
-		n = zt_chunk_encode(&w, nwid, dict, len, off, 0, update_id, &c->self);
-		if (n <= 0)
-			return n < 0 ? n : -EINVAL;
-		rc = pkt_send(c, r->peer, &w, NULL, r->now);
-		if (rc < 0)
-			return rc;
-		off += n;
-	} while (off < len);
-	return 0;
+	return zt_config_send(c, r->peer->id.address, r->verb, r->id, nwid, dict, len, r->now);
 }
 
 int zt_vl1_netconf_error(struct zt_core *c, void *opaque, unsigned code, uint64_t nwid)
@@ -974,40 +472,6 @@ int zt_vl1_netconf_error(struct zt_core *c, void *opaque, unsigned code, uint64_
 	struct rx *r = opaque;
 
 	return zt_vl1_error_send(c, r->peer, r->verb, r->id, code, nwid, r->now);
-}
-
-int zt_vl1_netconf_push(struct zt_core *c, uint64_t member, uint64_t nwid, const uint8_t *dict, size_t len)
-{
-	uint64_t update_id = update_id_new();
-	int64_t now = zt_core_now(c);
-	size_t off = 0;
-
-	if (len >= ZT_DICT_CONFIG_CAP)
-		return -EMSGSIZE;
-	do {
-		int n;
-		struct zt_wr w;
-		int rc;
-
-		pkt_begin(c, &w, member, ZT_VERB_NETWORK_CONFIG);
-		n = zt_chunk_encode(&w, nwid, dict, len, off, 0, update_id, &c->self);
-		if (n <= 0)
-			return n < 0 ? n : -EINVAL;
-		rc = send_to(c, member, &w, now);
-		if (rc < 0)
-			return rc;
-		off += n;
-	} while (off < len);
-	return 0;
-}
-
-int zt_vl1_send_credentials(struct zt_core *c, uint64_t member, const uint8_t *payload, size_t len)
-{
-	struct zt_wr w;
-
-	pkt_begin(c, &w, member, ZT_VERB_NETWORK_CREDENTIALS);
-	zt_wr_bytes(&w, payload, len);
-	return send_to(c, member, &w, zt_core_now(c));
 }
 
 /* NETWORK_CONFIG_REQUEST: [8] nwid [2] L [L] metadata [8] revision [8] ts */
@@ -1036,74 +500,17 @@ static void handle_netconf_request(struct zt_core *c, struct rx *r)
 
 static bool dispatch(struct zt_core *c, struct rx *r);
 
-/* ---- packets to ourselves ---- */
-
-/* A node that is the controller of a network it joined asks itself for
- * the config, as 1.14 does.  Those packets take the way of a remote
- * peer's, unsealed, from c->self_peer: the request, the controller's OK
- * or ERROR to it, pushed configs and revocations.  They are handled one
- * after the other, never nested, as handling one may send the next. */
-struct zt_looped {
-	struct zt_looped *next;
-	size_t len;
-	uint8_t pkt[];
-};
-
-static bool loopback_verb(const uint8_t *pkt, size_t len)
+/* A packet to ourselves (send.c's loopback): it takes the way of a
+ * remote peer's, unsealed, from c->self_peer. */
+void zt_vl1_loop_in(struct zt_core *c, uint8_t *pkt, size_t len, int64_t now)
 {
-	switch (pkt[ZT_HDR_VERB] & ZT_VERB_MASK) {
-	case ZT_VERB_NETWORK_CONFIG_REQUEST:
-	case ZT_VERB_NETWORK_CONFIG:
-	case ZT_VERB_NETWORK_CREDENTIALS:
-		return true;
-	case ZT_VERB_OK:
-	case ZT_VERB_ERROR:
-		return len > ZT_HDR_PAYLOAD && pkt[ZT_HDR_PAYLOAD] == ZT_VERB_NETWORK_CONFIG_REQUEST;
-	default:
-		return false;    /* nothing else has a reason to go to ourselves */
-	}
-}
-
-static void loopback_in(struct zt_core *c, struct zt_looped *q, int64_t now)
-{
-	struct rx r = { .peer = &c->self_peer, .pkt = q->pkt, .len = q->len, .now = now,
-			.verb = q->pkt[ZT_HDR_VERB] & ZT_VERB_MASK, .pl = q->pkt + ZT_HDR_PAYLOAD,
-			.pl_len = q->len - ZT_HDR_PAYLOAD };
+	struct rx r = { .peer = &c->self_peer, .pkt = pkt, .len = len, .now = now,
+			.verb = pkt[ZT_HDR_VERB] & ZT_VERB_MASK, .pl = pkt + ZT_HDR_PAYLOAD,
+			.pl_len = len - ZT_HDR_PAYLOAD };
 
 	for (int i = 0; i < 8; i++)
-		r.id = r.id << 8 | q->pkt[ZT_HDR_ID + i];
+		r.id = r.id << 8 | pkt[ZT_HDR_ID + i];
 	dispatch(c, &r);
-}
-
-static int loopback(struct zt_core *c, const struct zt_wr *w, int64_t now)
-{
-	struct zt_looped *q, **tail;
-
-	if (w->err)
-		return -EMSGSIZE;
-	if (!loopback_verb(w->p, w->len))
-		return -EINVAL;
-	q = malloc(sizeof *q + w->len);
-	if (!q)
-		return -ENOMEM;
-	q->next = NULL;
-	q->len = w->len;
-	memcpy(q->pkt, w->p, w->len);
-	zt_lane_packet_id(&c->lane, q->pkt);
-	expect_record(c, q->pkt);
-	for (tail = &c->looped; *tail; tail = &(*tail)->next)
-		;
-	*tail = q;
-	if (c->looping)
-		return 0;
-	c->looping = true;
-	while ((q = c->looped)) {
-		c->looped = q->next;
-		loopback_in(c, q, now);
-		free(q);
-	}
-	c->looping = false;
-	return 0;
 }
 
 /* Returns false for a packet that does not count as received (§4.4). */
@@ -1113,7 +520,7 @@ static bool dispatch(struct zt_core *c, struct rx *r)
 	case ZT_VERB_OK: {
 		struct zt_ok ok;
 
-		if (zt_ok_decode(&ok, r->pl, r->pl_len) < 0 || !expect_check(c, ok.in_re_id)) {
+		if (zt_ok_decode(&ok, r->pl, r->pl_len) < 0 || !zt_send_expected(c, ok.in_re_id)) {
 			ZT_COUNT(c, rx_unexpected_ok);
 			return false;
 		}
@@ -1355,9 +762,9 @@ static void rendezvous_send(struct zt_core *c, struct zt_peer *to, struct zt_pee
 	struct zt_rendezvous rv = { .with = with->id.address, .addr = at->addr };
 	struct zt_wr w;
 
-	pkt_begin(c, &w, to->id.address, ZT_VERB_RENDEZVOUS);
+	zt_pkt_begin(c, &w, to->id.address, ZT_VERB_RENDEZVOUS);
 	zt_rendezvous_encode(&w, &rv);
-	if (pkt_send(c, to, &w, via->path, now) == 0)
+	if (zt_pkt_send(c, to, &w, via->path, now) == 0)
 		ZT_COUNT(c, rendezvous_sent);
 }
 
@@ -1401,7 +808,7 @@ static void relay(struct zt_core *c, uint8_t *data, size_t len, bool fragment, u
 	}
 	to = zt_peer_find(c, dest);
 	if (to && (pp = zt_peer_best_path(to, now, false))) {
-		if (dgram_send(c, pp->path, data, len, now))
+		if (zt_dgram_send(c, pp->path, data, len, now))
 			ZT_COUNT(c, relayed);
 		if (!fragment && (from = zt_peer_find(c, src)) && rendezvous_due(c, src, dest, now))
 			introduce(c, from, to, now);
@@ -1410,21 +817,13 @@ static void relay(struct zt_core *c, uint8_t *data, size_t len, bool fragment, u
 	/* another root may know it: forward to our best upstream */
 	to = zt_best_upstream(c, now);
 	if (to && to->id.address != src && (pp = zt_peer_best_path(to, now, false))) {
-		if (dgram_send(c, pp->path, data, len, now))
+		if (zt_dgram_send(c, pp->path, data, len, now))
 			ZT_COUNT(c, relayed);
 		return;
 	}
 	ZT_COUNT(c, relay_dropped);
 	if (!to && !fragment)
-		whois_send(c, dest, now);
-}
-
-static unsigned transport_index(const struct zt_core *c, const struct zt_inst *zi)
-{
-	for (unsigned i = 0; i < c->n_transports; i++)
-		if (c->transports[i].zi == zi)
-			return i;
-	return c->n_transports;
+		zt_whois_send(c, dest, now);
 }
 
 void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t now)
@@ -1483,140 +882,6 @@ void zt_lane_count_rx(struct zt_lane *l, unsigned t, const struct zt_dgram *d, u
 		return;
 	for (unsigned i = 0; i < n; i++)
 		l->counters[ZT_C_rx_bytes + t] += d[i].len;
-}
-
-void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
-{
-	struct zt_core *c = ctx;
-	unsigned t = transport_index(c, from);
-	int64_t now = zt_core_now(c);
-
-	if (t == c->n_transports)
-		return;
-	zt_lane_count_rx(&c->lane, t, d, n);
-	zt_spin_kick(&c->spin);
-	if (c->pool) {
-		zt_workers_main_rx(c, t, d, n, now);
-		return;
-	}
-	for (unsigned i = 0; i < n; i++)
-		zt_vl1_dgram_in(c, t, &d[i], now);
-}
-
-/* ---- timers (§7.2, §7.4, §7.5) ---- */
-
-/* §7.4 for one peer: a full HELLO on its best paths, or an ECHO where a
- * path needs a heartbeat.  Returns the families it reached (1: IPv4,
- * 2: IPv6). */
-static unsigned keepalive(struct zt_core *c, struct zt_peer *p, bool full, int64_t now)
-{
-	unsigned sent = 0, best_prio = 0;
-
-	zt_peer_paths_prune(p, now);
-	for (unsigned i = 0; i < p->n_paths; i++)
-		if (p->paths[i].priority > best_prio)
-			best_prio = p->paths[i].priority;
-	for (unsigned i = 0; i < p->n_paths; i++) {
-		struct zt_path *path = p->paths[i].path;
-		bool ok;
-
-		if (p->paths[i].priority != best_prio)
-			continue;
-		if (path->fallback && now - path->last_probe >= ZT_HEARTBEAT_MS) {
-			/* as 1.14 keeps sending UDP while it tunnels: a HELLO
-			 * on every transport finds out when UDP works again */
-			path->last_probe = now;
-			ok = hello_to_addr(c, p, &path->addr, now);
-		} else if (full)
-			ok = hello_to_addr(c, p, &path->addr, now);
-		else if (now - path->last_out >= ZT_HEARTBEAT_MS)
-			ok = p->proto >= 5 ? echo_on_path(c, p, path, now) : hello_on_path(c, p, path, now);
-		else
-			ok = true;   /* used recently: counts as reached */
-		if (ok)
-			sent |= path->addr.sa.sa_family == AF_INET6 ? 2 : 1;
-	}
-	if (full)
-		p->last_hello = now;
-	return sent;
-}
-
-/* §7.5.  Unlike 1.14, which keeps its NAT mapping to a connected root
- * alive with a WHOIS every ping check, zt sends the root the ordinary
- * 14 s path heartbeat; full HELLOs keep 1.14's spacing. */
-static void contact_upstream(struct zt_core *c, struct zt_peer *p, int64_t now)
-{
-	unsigned spacing = p->n_paths ? 16 : 0, sent;
-	const struct zt_world_root *root = p->root;
-
-	if (now - p->last_hello <= (int64_t)ZT_HEARTBEAT_MS * spacing) {
-		keepalive(c, p, false, now);
-		return;
-	}
-	sent = keepalive(c, p, true, now);
-	for (int fam = 0; fam < 2 && root; fam++) {
-		int family = fam ? AF_INET6 : AF_INET;
-		unsigned candidates[ZT_WORLD_MAX_ENDPOINTS], nc = 0;
-
-		if (sent & (1u << fam))
-			continue;
-		for (unsigned i = 0; i < root->n_endpoints; i++)
-			if (root->endpoints[i].sa.sa_family == family)
-				candidates[nc++] = i;
-		if (nc && hello_to_addr(c, p, &root->endpoints[candidates[randombytes_uniform(nc)]], now))
-			sent |= 1u << fam;
-	}
-	if (!sent)
-		hello_on_path(c, p, NULL, now);
-	p->last_hello = now;
-}
-
-/* §6.5: a pending moon seed gets a HELLO listing the moons we want every
- * 28 s, relayed by our root until a direct path exists. */
-static void contact_seeds(struct zt_core *c, int64_t now)
-{
-	for (unsigned i = 0; i < c->n_seeds; i++) {
-		struct zt_peer *p = zt_peer_find(c, c->seeds[i].seed);
-
-		if (!p) {
-			whois_send(c, c->seeds[i].seed, now);
-			continue;
-		}
-		if (p->upstream || now - p->last_hello < 2 * ZT_HEARTBEAT_MS)
-			continue;
-		if (!keepalive(c, p, true, now))
-			hello_on_path(c, p, NULL, now);
-		p->last_hello = now;
-	}
-}
-
-void zt_vl1_ping_check(struct zt_core *c, int64_t now)
-{
-	contact_seeds(c, now);
-	for (unsigned i = 0; i < c->n_upstreams; i++)
-		contact_upstream(c, c->upstreams[i], now);
-	for (size_t b = 0; b < c->peer_buckets; b++)
-		for (struct zt_peer *p = c->peers[b]; p; p = p->next)
-			if (!p->upstream && now - p->last_nontrivial < ZT_PEER_ACTIVITY_MS)
-				keepalive(c, p, now - p->last_hello >= ZT_PEER_HELLO_MS, now);
-}
-
-void zt_vl1_whois_retry(struct zt_core *c, int64_t now)
-{
-	for (unsigned i = 0; i < ZT_QUEUE_LEN; i++) {
-		struct zt_whois_wait *w = &c->whois[i];
-
-		if (c->txq[i].at && now - c->txq[i].at >= ZT_QUEUE_TIMEOUT_MS)
-			c->txq[i].at = 0;
-		if (c->rxq[i].at && now - c->rxq[i].at >= ZT_QUEUE_TIMEOUT_MS)
-			c->rxq[i].at = 0;
-		if (!w->address)
-			continue;
-		if (now - w->first >= ZT_QUEUE_TIMEOUT_MS)
-			w->address = 0;
-		else
-			whois_send(c, w->address, now);
-	}
 }
 
 /* ---- worlds arriving in OK(HELLO) (§6.3) ---- */

@@ -4,9 +4,11 @@
  * frames to a member with a live direct path.  The rest goes to the main
  * loop, which runs the whole protocol as before.
  *
- * A second entry into VL1 and the network layer: a lane calls both, and
- * they hand it what arrives on the main loop while workers run, so calls
- * go both ways between these files (doc/architecture.md). */
+ * Above VL1, the network layer and the send half, which a lane calls;
+ * the core hands it the main loop's datagrams while workers run.  The
+ * network layer calls back for the lock's steps around the main loop's
+ * frames and the queues of a port joined at run time (see port.c and
+ * doc/architecture.md). */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <sodium.h>
 
 #include "network.h"
+#include "send.h"
 #include "worker.h"
 
 /* ---- the hand-off ring: one worker to the main loop ---- */
@@ -39,19 +42,6 @@ struct handoff {
 struct ring {
 	unsigned head, tail;           /* atomics: written by one side each */
 	struct handoff *slots;         /* HANDOFF_SLOTS, touched as used */
-};
-
-/* A worker's copies of peer keys: the AES contexts are scratch state,
- * so no two threads may use one key. */
-#define LANE_KEYS 64
-
-struct lane_key {
-	uint64_t address;              /* 0: empty */
-	struct zt_peer_key key;
-};
-
-struct lane_keys {
-	struct lane_key slot[LANE_KEYS];
 };
 
 struct worker {
@@ -80,65 +70,6 @@ struct zt_workers {
 	unsigned n;                    /* workers[1..n-1] */
 	struct worker *w[ZT_MAX_WORKERS];
 };
-
-/* ---- keys ---- */
-
-const struct zt_peer_key *zt_lane_key(struct zt_lane *l, const struct zt_peer *p)
-{
-	uint64_t a = p->id.address;
-	struct lane_key *s;
-
-	if (!l->keys)
-		return &p->key;
-	s = &l->keys->slot[(a ^ a >> 17) % LANE_KEYS];
-	if (s->address == a && sodium_memcmp(s->key.k, p->key.k, ZT_KEY_LEN) == 0)
-		return &s->key;
-	if (s->address)
-		zt_peer_key_clear(&s->key);
-	s->address = 0;
-	if (zt_peer_key_init(&s->key, p->key.k) < 0)
-		return NULL;
-	s->address = a;
-	return &s->key;
-}
-
-static void lane_keys_clear(struct lane_keys *k)
-{
-	for (unsigned i = 0; i < LANE_KEYS; i++)
-		if (k->slot[i].address)
-			zt_peer_key_clear(&k->slot[i].key);
-}
-
-/* ---- sending ---- */
-
-struct zt_peer_path *zt_lane_route(struct zt_lane *l, struct zt_peer *p, int64_t now)
-{
-	struct zt_peer_path *pp = zt_peer_best_path(p, now, false);
-
-	return pp && l->transports[pp->path->transport].ops ? pp : NULL;
-}
-
-bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp, uint8_t verb, size_t pl_len,
-		  int64_t now)
-{
-	struct zt_hdr h = { .dest = p->id.address, .src = l->core->self.address, .verb = verb };
-	const struct zt_peer_key *key = zt_lane_key(l, p);
-	size_t len = ZT_HDR_PAYLOAD + pl_len;
-	struct zt_wr w;
-
-	if (!key)
-		return false;
-	zt_wr_init(&w, l->tx, ZT_HDR_PAYLOAD);
-	zt_hdr_write(&w, &h);
-	if (zt_lane_seal(l, key, p, l->tx, len, 0) < 0) {
-		ZT_LANE_COUNT(l, tx_failed);
-		return true;
-	}
-	ZT_LANE_COUNT(l, tx_packets);
-	ZT_LANE_COUNT(l, tx_fast);
-	zt_lane_send_packet(l, pp->path, l->tx, len, now);
-	return true;
-}
 
 /* ---- receiving ---- */
 
@@ -524,7 +455,7 @@ static void worker_free(struct worker *w)
 {
 	for (unsigned t = 0; t < ZT_MAX_TRANSPORTS; t++)
 		free(w->transports[t].txq);
-	lane_keys_clear(&w->keys);
+	zt_lane_keys_clear(&w->keys);
 	zt_reasm_free(w->lane.reasm);
 	free(w->ring.slots);
 	ev_loop_destroy(w->loop);

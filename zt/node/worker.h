@@ -56,17 +56,6 @@ enum zt_fast {
 enum zt_fast zt_lane_dgram_in(struct zt_lane *l, unsigned t, struct zt_dgram *d, int64_t now,
 			      uint8_t **pkt, size_t *len);
 bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_frame *f, int64_t now);
-/* The key to armor and dearmor with p on lane l: the peer's own on the
- * main loop, a copy of it in the worker's cache elsewhere. */
-const struct zt_peer_key *zt_lane_key(struct zt_lane *l, const struct zt_peer *p);
-/* p's best direct path if this lane can send on it (it has a queue of
- * the path's transport), else NULL: the main loop relays or queues. */
-struct zt_peer_path *zt_lane_route(struct zt_lane *l, struct zt_peer *p, int64_t now);
-/* Send the packet whose payload the caller wrote at l->tx +
- * ZT_HDR_PAYLOAD to p on pp (from zt_lane_route).  False only if the
- * lane cannot make p's key. */
-bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp, uint8_t verb, size_t pl_len,
-		  int64_t now);
 /* The lanes' counters added to sum (the main loop's are the core's). */
 void zt_workers_counters(const struct zt_core *c, uint64_t sum[ZT_C_ALL]);
 
