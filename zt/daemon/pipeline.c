@@ -691,7 +691,7 @@ static void pl_create(struct zt_pipeline *p)
 	}
 }
 
-struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
+struct zt_pipeline *zt_pipeline_load(const char *file, const char *text, struct ev_loop *loop)
 {
 	struct zt_pipeline *p = calloc(1, sizeof *p);
 	struct zt_node *root, *v;
@@ -700,7 +700,7 @@ struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
 		return NULL;
 	p->log_level = ZT_LOG_INFO;
 	p->core_conf.busy_poll_us = ZT_SPIN_DEFAULT_USEC;
-	p->conf = zt_conf_parse(file, NULL, false);
+	p->conf = zt_conf_parse(file, text, false);
 	p->kernel = zt_kernel_new(loop);
 	p->joined_default = zt_conf_parse("(the default of joined:)", joined_default, true);
 	if (!p->conf || !p->kernel || !p->joined_default || p->joined_default->errors)
@@ -912,9 +912,10 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	fprintf(out, "config %s\n", p->conf->file);
-	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
+	fprintf(out, "node\n    home: %s\n    planet: %s%s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
 		"    workers: %u\n    busy-poll: %u\n",
 		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
+		!p->planet && p->core_conf.builtin_planet ? " (else the built-in planet)" : "",
 		levels[p->log_level], p->use_syslog ? "true" : "false",
 		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv", p->core_conf.workers ? p->core_conf.workers : 1,
 		p->core_conf.busy_poll_us);
@@ -1010,6 +1011,23 @@ void zt_pipeline_log_counters(const struct zt_pipeline *p)
 	for (size_t i = 0; i < p->n_insts; i++)
 		inst_log_counters(p->insts[i].zi);
 	zt_kernel_each_instance(p->kernel, extra_log_counters, (void *)p);
+}
+
+int zt_pipeline_set_home(struct zt_pipeline *p, const char *home)
+{
+	char *copy = strdup(home);
+
+	if (!copy)
+		return -ENOMEM;
+	free(p->home);
+	p->home = copy;
+	return 0;
+}
+
+void zt_pipeline_set_builtin_planet(struct zt_pipeline *p, const uint8_t *planet, size_t len)
+{
+	p->core_conf.builtin_planet = planet;
+	p->core_conf.builtin_planet_len = len;
 }
 
 const char *zt_pipeline_home(const struct zt_pipeline *p)

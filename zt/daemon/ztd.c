@@ -1,15 +1,22 @@
-/* ztd: the zt daemon.  Loads a pipeline config, starts its modules on one
- * event loop and runs until SIGINT or SIGTERM. */
+/* ztd: the zt daemon.  Loads a pipeline config (or, with none, the
+ * built-in default pipeline), starts its modules on one event loop and
+ * runs until SIGINT or SIGTERM. */
 #include "config.h"
 
+#include <errno.h>
 #include <ev.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "builtin.h"
 #include "pipeline.h"
+
+/* The name the built-in default pipeline has in messages. */
+#define DEFAULT_PIPELINE "ztd-default.yaml (built in)"
 
 static void usage(FILE *out)
 {
@@ -19,7 +26,10 @@ static void usage(FILE *out)
 		"\n"
 		"Run a zt node (a leaf, root or controller) as its pipeline config says.\n"
 		"\n"
-		"  -c, --config FILE     the pipeline config (default %s)\n"
+		"  -c, --config FILE     the pipeline config (default %s;\n"
+		"                        without it, the built-in default pipeline)\n"
+		"  -H, --home DIR        the node's home directory, instead of node.home\n"
+		"                        (default %s)\n"
 		"  -t, --check-config    check the config, print the resolved pipeline, exit\n"
 		"  -l, --log-level LEVEL error, warning, info or debug (overrides node.log-level)\n"
 		"  -s, --syslog          log to syslog instead of stderr\n"
@@ -28,7 +38,7 @@ static void usage(FILE *out)
 		"\n"
 		"Modules are searched in the config's modules.path, then $ZT_MODULE_PATH,\n"
 		"then %s.  See ztd(8) and ztd.yaml(5).\n",
-		ZT_DEFAULT_CONFIG, MODULEDIR);
+		ZT_DEFAULT_CONFIG, ZT_DEFAULT_HOME, MODULEDIR);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -92,6 +102,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "home", required_argument, NULL, 'H' },
 		{ "check-config", no_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "syslog", no_argument, NULL, 's' },
@@ -99,17 +110,20 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *file = ZT_DEFAULT_CONFIG;
+	const char *file = NULL, *home = NULL, *text = NULL;
 	bool check = false, use_syslog = false, level_given = false;
 	enum zt_log_level level = ZT_LOG_INFO;
 	struct zt_pipeline *p;
 	struct ev_loop *loop;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:tl:shV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:H:tl:shV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			file = optarg;
+			break;
+		case 'H':
+			home = optarg;
 			break;
 		case 't':
 			check = true;
@@ -142,16 +156,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	zt_log_setup(level, false, "ztd");
+	if (!file && access(ZT_DEFAULT_CONFIG, F_OK) < 0 && errno == ENOENT) {
+		zt_logf(ZT_LOG_INFO, "no %s: running the default pipeline (see ztd(8))", ZT_DEFAULT_CONFIG);
+		file = DEFAULT_PIPELINE;
+		text = zt_default_config;
+	} else if (!file) {
+		file = ZT_DEFAULT_CONFIG;
+	}
 	loop = ev_default_loop(EVFLAG_AUTO);
 	if (!loop) {
 		fprintf(stderr, "ztd: cannot initialise the event loop\n");
 		return 1;
 	}
-	p = zt_pipeline_load(file, loop);
-	if (!p) {
+	p = zt_pipeline_load(file, text, loop);
+	if (!p || (home && zt_pipeline_set_home(p, home) < 0)) {
+		zt_pipeline_free(p);
 		zt_module_unload_all();
 		return 1;
 	}
+	zt_pipeline_set_builtin_planet(p, zt_builtin_planet, zt_builtin_planet_len);
 	if (check) {
 		zt_pipeline_print(p, stdout);
 		printf("%s: ok\n", file);
