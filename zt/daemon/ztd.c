@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "builtin.h"
 #include "pipeline.h"
@@ -39,6 +42,14 @@ static void usage(FILE *out)
 		"Modules are searched in the config's modules.path, then $ZT_MODULE_PATH,\n"
 		"then %s.  See ztd(8) and ztd.yaml(5).\n",
 		ZT_DEFAULT_CONFIG, ZT_DEFAULT_HOME, MODULEDIR);
+}
+
+/* Tell systemd (Type=notify) how ztd is; nothing without it. */
+static void notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#endif
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -87,7 +98,10 @@ static int run(struct zt_pipeline *p, struct ev_loop *loop)
 	if (zt_pipeline_start(p) < 0)
 		return 1;
 	zt_logf(ZT_LOG_INFO, "started (zt %s)", PACKAGE_VERSION);
+	/* the instances are listening: the API answers once the loop runs */
+	notify("READY=1");
 	ev_run(loop, 0);
+	notify("STOPPING=1");
 	zt_pipeline_log_counters(p);
 	zt_pipeline_stop(p);
 	ev_signal_stop(loop, &sigusr1);
