@@ -23,6 +23,11 @@ int zt_pipeline_start(struct zt_pipeline *p);
 /* Stop in reverse order; safe twice. */
 void zt_pipeline_stop(struct zt_pipeline *p);
 void zt_pipeline_free(struct zt_pipeline *p);
+/* Read the config again and apply what changed in networks: (networks
+ * removed, added, or changed and made again); other sections changed are
+ * logged as needing a restart.  A config with errors is refused (each
+ * printed as file:line:col) and the running one kept. */
+int zt_pipeline_reload(struct zt_pipeline *p, const char *file, const char *text);
 /* The resolved pipeline, for --check-config. */
 void zt_pipeline_print(const struct zt_pipeline *p, FILE *out);
 

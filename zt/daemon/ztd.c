@@ -58,10 +58,40 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* The config: -c's file, else the default file if it exists, else the
+ * built-in default pipeline (text). */
+struct source {
+	const char *given, *file, *text;
+};
+
+static void source_pick(struct source *src)
+{
+	src->file = src->given;
+	src->text = NULL;
+	if (src->given)
+		return;
+	src->file = ZT_DEFAULT_CONFIG;
+	if (access(ZT_DEFAULT_CONFIG, F_OK) < 0 && errno == ENOENT) {
+		zt_logf(ZT_LOG_INFO, "no %s: running the default pipeline (see ztd(8))", ZT_DEFAULT_CONFIG);
+		src->file = DEFAULT_PIPELINE;
+		src->text = zt_default_config;
+	}
+}
+
+struct hup {
+	struct zt_pipeline *p;
+	struct source *src;
+};
+
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	zt_logf(ZT_LOG_WARN, "SIGHUP: the pipeline cannot be reloaded safely while running; "
-		"restart ztd to apply config changes");
+	struct hup *h = w->data;
+
+	zt_logf(ZT_LOG_INFO, "SIGHUP: reloading");
+	notify("RELOADING=1");
+	source_pick(h->src);
+	zt_pipeline_reload(h->p, h->src->file, h->src->text);
+	notify("READY=1");
 }
 
 static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
@@ -81,14 +111,16 @@ static int parse_level(const char *s, enum zt_log_level *out)
 	return -1;
 }
 
-static int run(struct zt_pipeline *p, struct ev_loop *loop)
+static int run(struct zt_pipeline *p, struct source *src, struct ev_loop *loop)
 {
 	ev_signal sigint, sigterm, sighup, sigusr1;
+	struct hup hup = { p, src };
 
 	signal(SIGPIPE, SIG_IGN);
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_init(&sighup, on_hup, SIGHUP);
+	sighup.data = &hup;
 	ev_signal_start(loop, &sigint);
 	ev_signal_start(loop, &sigterm);
 	ev_signal_start(loop, &sighup);
@@ -124,7 +156,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *file = NULL, *home = NULL, *text = NULL;
+	const char *home = NULL;
+	struct source src = { NULL, NULL, NULL };
 	bool check = false, use_syslog = false, level_given = false;
 	enum zt_log_level level = ZT_LOG_INFO;
 	struct zt_pipeline *p;
@@ -134,7 +167,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:H:tl:shV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			file = optarg;
+			src.given = optarg;
 			break;
 		case 'H':
 			home = optarg;
@@ -164,25 +197,19 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc && check)
-		file = argv[optind++];
+		src.given = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "ztd: unexpected argument '%s' (see ztd --help)\n", argv[optind]);
 		return 2;
 	}
 	zt_log_setup(level, false, "ztd");
-	if (!file && access(ZT_DEFAULT_CONFIG, F_OK) < 0 && errno == ENOENT) {
-		zt_logf(ZT_LOG_INFO, "no %s: running the default pipeline (see ztd(8))", ZT_DEFAULT_CONFIG);
-		file = DEFAULT_PIPELINE;
-		text = zt_default_config;
-	} else if (!file) {
-		file = ZT_DEFAULT_CONFIG;
-	}
+	source_pick(&src);
 	loop = ev_default_loop(EVFLAG_AUTO);
 	if (!loop) {
 		fprintf(stderr, "ztd: cannot initialise the event loop\n");
 		return 1;
 	}
-	p = zt_pipeline_load(file, text, loop);
+	p = zt_pipeline_load(src.file, src.text, loop);
 	if (!p || (home && zt_pipeline_set_home(p, home) < 0)) {
 		zt_pipeline_free(p);
 		zt_module_unload_all();
@@ -191,12 +218,12 @@ int main(int argc, char **argv)
 	zt_pipeline_set_builtin_planet(p, zt_builtin_planet, zt_builtin_planet_len);
 	if (check) {
 		zt_pipeline_print(p, stdout);
-		printf("%s: ok\n", file);
+		printf("%s: ok\n", src.file);
 		rc = 0;
 	} else {
 		zt_log_setup(level_given ? level : zt_pipeline_log_level(p),
 			     use_syslog || zt_pipeline_syslog(p), "ztd");
-		rc = run(p, loop);
+		rc = run(p, &src, loop);
 	}
 	zt_pipeline_free(p);
 	zt_module_unload_all();
