@@ -6,7 +6,8 @@ packages="build-essential autoconf automake libtool pkg-config
 	libsodium-dev libev-dev libyaml-dev libpcap-dev libssl-dev liblz4-dev
 	libhttp-parser-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libsqlite3-dev sqlite3
 	clang libclang-rt-14-dev
-	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus"
+	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus
+	libsystemd-dev systemd util-linux socat"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

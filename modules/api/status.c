@@ -22,6 +22,8 @@ static json_t *api_status_json(const struct zt_status *st)
 	err |= api_set(o, "clock", json_integer((json_int_t)st->clock_ms));
 	err |= api_set(o, "planetWorldId", json_integer((json_int_t)st->planet_id));
 	err |= api_set(o, "planetWorldTimestamp", json_integer((json_int_t)st->planet_timestamp));
+	/* zt's own: no planet file, ztd's built-in planet (the public roots) */
+	err |= api_set(o, "planetBuiltIn", json_boolean(st->planet_builtin));
 	err |= api_set_version(o);
 	if (err) {
 		json_decref(o);

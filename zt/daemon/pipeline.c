@@ -62,6 +62,17 @@ struct zt_pipeline {
 	struct zt_conf *joined_default;
 	const struct zt_node *joined_iface, *joined_ingress, *joined_egress;
 	bool started;
+	/* networks a reload added, each with the instances it owns */
+	struct pl_added *added;
+	size_t n_added;
+};
+
+struct pl_added {
+	uint64_t id;
+	struct zt_conf *conf;          /* a copy of its section, for the next reload */
+	struct zt_network *network;
+	struct zt_inst *own[1 + 2 * PL_MAX_CHAIN];   /* the port first */
+	size_t n_own;
 };
 
 /* What a network joined at run time gets where `joined:` says nothing:
@@ -691,7 +702,7 @@ static void pl_create(struct zt_pipeline *p)
 	}
 }
 
-struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
+struct zt_pipeline *zt_pipeline_load(const char *file, const char *text, struct ev_loop *loop)
 {
 	struct zt_pipeline *p = calloc(1, sizeof *p);
 	struct zt_node *root, *v;
@@ -700,7 +711,7 @@ struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop)
 		return NULL;
 	p->log_level = ZT_LOG_INFO;
 	p->core_conf.busy_poll_us = ZT_SPIN_DEFAULT_USEC;
-	p->conf = zt_conf_parse(file, NULL, false);
+	p->conf = zt_conf_parse(file, text, false);
 	p->kernel = zt_kernel_new(loop);
 	p->joined_default = zt_conf_parse("(the default of joined:)", joined_default, true);
 	if (!p->conf || !p->kernel || !p->joined_default || p->joined_default->errors)
@@ -872,6 +883,12 @@ void zt_pipeline_free(struct zt_pipeline *p)
 		zt_inst_destroy(p->insts[i].zi);
 		free(p->insts[i].owned_name);
 	}
+	for (size_t i = 0; i < p->n_added; i++) {
+		for (size_t k = p->added[i].n_own; k-- > 0;)
+			zt_inst_destroy(p->added[i].own[k]);
+		zt_conf_free(p->added[i].conf);
+	}
+	free(p->added);
 	zt_kernel_free(p->kernel);
 	zt_core_free(p->core);
 	free(p->insts);
@@ -912,9 +929,10 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	fprintf(out, "config %s\n", p->conf->file);
-	fprintf(out, "node\n    home: %s\n    planet: %s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
+	fprintf(out, "node\n    home: %s\n    planet: %s%s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
 		"    workers: %u\n    busy-poll: %u\n",
 		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
+		!p->planet && p->core_conf.builtin_planet ? " (else the built-in planet)" : "",
 		levels[p->log_level], p->use_syslog ? "true" : "false",
 		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv", p->core_conf.workers ? p->core_conf.workers : 1,
 		p->core_conf.busy_poll_us);
@@ -1008,8 +1026,26 @@ void zt_pipeline_log_counters(const struct zt_pipeline *p)
 		net_line_flush(&nl);
 	}
 	for (size_t i = 0; i < p->n_insts; i++)
-		inst_log_counters(p->insts[i].zi);
+		if (p->insts[i].zi)
+			inst_log_counters(p->insts[i].zi);
 	zt_kernel_each_instance(p->kernel, extra_log_counters, (void *)p);
+}
+
+int zt_pipeline_set_home(struct zt_pipeline *p, const char *home)
+{
+	char *copy = strdup(home);
+
+	if (!copy)
+		return -ENOMEM;
+	free(p->home);
+	p->home = copy;
+	return 0;
+}
+
+void zt_pipeline_set_builtin_planet(struct zt_pipeline *p, const uint8_t *planet, size_t len)
+{
+	p->core_conf.builtin_planet = planet;
+	p->core_conf.builtin_planet_len = len;
 }
 
 const char *zt_pipeline_home(const struct zt_pipeline *p)
@@ -1025,4 +1061,229 @@ enum zt_log_level zt_pipeline_log_level(const struct zt_pipeline *p)
 bool zt_pipeline_syslog(const struct zt_pipeline *p)
 {
 	return p->use_syslog;
+}
+
+/* ---- reload ---- */
+
+static bool node_equal(const struct zt_node *a, const struct zt_node *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->type != b->type || a->n != b->n)
+		return false;
+	if (a->type == ZT_NODE_SCALAR)
+		return strcmp(a->text, b->text) == 0;
+	for (size_t i = 0; i < a->n; i++)
+		if ((a->type == ZT_NODE_MAP && strcmp(a->keys[i]->text, b->keys[i]->text) != 0) ||
+		    !node_equal(a->items[i], b->items[i]))
+			return false;
+	return true;
+}
+
+/* An instance a network section made for itself (its port, an inline
+ * policy), not one of policies: it names. */
+static bool pl_owned(const struct pl_network *net, const struct pl_inst *pi)
+{
+	return pi == net->iface || (pi->node->parent && pi->node->parent->parent == net->node);
+}
+
+/* Take a network out of the running node, as leaving does, and destroy
+ * the instances it owns (the port first: frames stop there). */
+static void pl_network_drop(struct zt_network *n, struct zt_inst *const *own, size_t n_own)
+{
+	zt_logf(ZT_LOG_INFO, "network %s: removed from the config", n->name);
+	for (unsigned i = 1; i < ZT_MAX_WORKERS; i++)
+		if (n->queues[i].zi) {
+			zt_inst_stop(n->queues[i].zi);
+			zt_inst_destroy(n->queues[i].zi);
+		}
+	zt_inst_stop(n->iface);
+	zt_network_free(n);
+	for (size_t k = 0; k < n_own; k++)
+		zt_inst_destroy(own[k]);
+}
+
+static void pl_remove_config_network(struct zt_pipeline *p, struct pl_network *net)
+{
+	struct zt_inst *own[1 + 2 * PL_MAX_CHAIN];
+	struct pl_inst *all[1 + 2 * PL_MAX_CHAIN];
+	size_t n_own = 0, n_all = 0;
+
+	all[n_all++] = net->iface;
+	for (size_t k = 0; k < net->n_ingress; k++)
+		all[n_all++] = net->ingress[k];
+	for (size_t k = 0; k < net->n_egress; k++)
+		all[n_all++] = net->egress[k];
+	for (size_t k = 0; k < n_all; k++)
+		if (pl_owned(net, all[k]) && all[k]->zi) {
+			own[n_own++] = all[k]->zi;
+			all[k]->zi = NULL;
+		}
+	pl_network_drop(net->network, own, n_own);
+	net->network = NULL;
+}
+
+/* The instance of a chain item of the new config in the running kernel:
+ * made for an inline policy, the running one for a name. */
+static struct zt_inst *pl_reload_inst(struct zt_pipeline *p, const struct pl_network *net,
+				      const struct pl_inst *pi, struct pl_added *a)
+{
+	struct zt_inst *zi;
+	struct pl_inst *running;
+
+	if (!pl_owned(net, pi)) {
+		running = pl_find(p, pi->name);
+		return running ? running->zi : NULL;
+	}
+	zi = zt_inst_create(p->kernel, pi->mod, pi->name, pi->node);
+	if (zi) {
+		zt_core_bind_inst(zi, p->core);
+		a->own[a->n_own++] = zi;
+	}
+	return zi;
+}
+
+/* A network of the new config into the running node, as joining does. */
+static int pl_add_network(struct zt_pipeline *p, const struct pl_network *net)
+{
+	struct zt_inst *in[PL_MAX_CHAIN], *eg[PL_MAX_CHAIN], *port;
+	struct pl_added *a, *v = realloc(p->added, (p->n_added + 1) * sizeof *v);
+	struct zt_network *n;
+	int rc = -ENOMEM;
+
+	if (!v)
+		return -ENOMEM;
+	p->added = v;
+	a = memset(&v[p->n_added], 0, sizeof *a);
+	a->id = net->id;
+	port = pl_reload_inst(p, net, net->iface, a);
+	for (size_t k = 0; port && k < net->n_ingress; k++)
+		if (!(in[k] = pl_reload_inst(p, net, net->ingress[k], a)))
+			port = NULL;
+	for (size_t k = 0; port && k < net->n_egress; k++)
+		if (!(eg[k] = pl_reload_inst(p, net, net->egress[k], a)))
+			port = NULL;
+	if (!port || !(a->conf = zt_conf_copy(net->node)) ||
+	    !(n = zt_network_new(p->core, net->id, port, in, net->n_ingress, eg, net->n_egress)))
+		goto fail;
+	a->network = n;
+	p->n_added++;
+	zt_logf(ZT_LOG_INFO, "network %s: added to the config", n->name);
+	zt_workers_add_port(p->core, n, port);
+	rc = 0;
+	for (size_t k = 1; k < a->n_own; k++)
+		if ((rc = zt_inst_start(a->own[k])) < 0)
+			break;
+	if (rc >= 0 && (rc = zt_inst_start(port)) >= 0) {
+		zt_workers_start_port(p->core, n);
+		return 0;
+	}
+	zt_logf(ZT_LOG_ERR, "network %s: could not start its port or policies: %s", n->name, strerror(-rc));
+	n->status = ZT_NET_PORT_ERROR;
+	return rc;
+fail:
+	for (size_t k = a->n_own; k-- > 0;)
+		zt_inst_destroy(a->own[k]);
+	zt_conf_free(a->conf);
+	zt_logf(ZT_LOG_ERR, "network %016" PRIx64 ": cannot add it: %s", net->id, strerror(ENOMEM));
+	return rc;
+}
+
+/* The running network with this id and its section, if any. */
+static const struct zt_node *pl_running(struct zt_pipeline *p, uint64_t id, struct pl_network **net,
+					 size_t *added)
+{
+	*net = NULL;
+	*added = SIZE_MAX;
+	for (size_t i = 0; i < p->n_nets; i++)
+		if (p->nets[i].id == id && p->nets[i].network) {
+			*net = &p->nets[i];
+			return p->nets[i].node;
+		}
+	for (size_t i = 0; i < p->n_added; i++)
+		if (p->added[i].id == id) {
+			*added = i;
+			return p->added[i].conf->root;
+		}
+	return NULL;
+}
+
+static void pl_remove(struct zt_pipeline *p, struct pl_network *net, size_t added)
+{
+	if (net) {
+		pl_remove_config_network(p, net);
+		return;
+	}
+	pl_network_drop(p->added[added].network, p->added[added].own, p->added[added].n_own);
+	zt_conf_free(p->added[added].conf);
+	p->added[added] = p->added[--p->n_added];
+}
+
+static bool pl_listed(const struct zt_pipeline *q, uint64_t id)
+{
+	for (size_t i = 0; i < q->n_nets; i++)
+		if (q->nets[i].id == id)
+			return true;
+	return false;
+}
+
+/* Networks of the running node that the new config drops or changes. */
+static void pl_remove_gone(struct zt_pipeline *p, const struct zt_pipeline *q)
+{
+	struct pl_network *net;
+	size_t added;
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < p->n_nets + p->n_added && !again; i++) {
+			uint64_t id = i < p->n_nets ? p->nets[i].id : p->added[i - p->n_nets].id;
+			const struct zt_node *old = pl_running(p, id, &net, &added);
+			bool keep = false;
+
+			for (size_t k = 0; old && k < q->n_nets; k++)
+				if (q->nets[k].id == id)
+					keep = node_equal(old, q->nets[k].node);
+			if (old && !keep) {
+				if (pl_listed(q, id))
+					zt_logf(ZT_LOG_INFO, "network %016" PRIx64 ": changed: made again", id);
+				pl_remove(p, net, added);
+				again = added != SIZE_MAX;   /* the list moved */
+			}
+		}
+	}
+}
+
+int zt_pipeline_reload(struct zt_pipeline *p, const char *file, const char *text)
+{
+	static const char *const restart_keys[] = {
+		"node", "modules", "stores", "transports", "nat", "policies", "services", "joined",
+	};
+	struct zt_pipeline *q;
+	struct pl_network *net;
+	size_t added;
+
+	if (!p->core) {
+		zt_logf(ZT_LOG_WARN, "%s: reload: not a node (no transport): restart ztd to apply the config", file);
+		return -EINVAL;
+	}
+	q = zt_pipeline_load(file, text, zt_kernel_loop(p->kernel));
+	if (!q) {
+		zt_logf(ZT_LOG_ERR, "%s: reload refused: the running config is kept", file);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof restart_keys / sizeof restart_keys[0]; i++)
+		if (!node_equal(zt_node_get(p->conf->root, restart_keys[i]), zt_node_get(q->conf->root, restart_keys[i])))
+			zt_logf(ZT_LOG_WARN, "%s: reload: '%s' changed: restart ztd to apply it (a reload applies "
+				"networks: only)", file, restart_keys[i]);
+	pl_remove_gone(p, q);
+	for (size_t i = 0; i < q->n_nets; i++)
+		if (!pl_running(p, q->nets[i].id, &net, &added) && !zt_network_find(p->core, q->nets[i].id))
+			pl_add_network(p, &q->nets[i]);
+		else if (!net && added == SIZE_MAX)
+			zt_logf(ZT_LOG_WARN, "network %016" PRIx64 ": joined at run time: leave it before listing it "
+				"in the config, or restart ztd", q->nets[i].id);
+	zt_pipeline_free(q);
+	zt_logf(ZT_LOG_INFO, "%s: reloaded", file);
+	return 0;
 }

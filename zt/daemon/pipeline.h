@@ -9,15 +9,25 @@
 
 struct zt_pipeline;
 
-/* Parse and check a config file: schema, modules, options, then each
- * module's own create() checks.  Prints every error as file:line:col and
- * returns NULL if there was any. */
-struct zt_pipeline *zt_pipeline_load(const char *file, struct ev_loop *loop);
+/* Parse and check a config file (or text, named file in errors, when not
+ * NULL): schema, modules, options, then each module's own create()
+ * checks.  Prints every error as file:line:col and returns NULL if there
+ * was any. */
+struct zt_pipeline *zt_pipeline_load(const char *file, const char *text, struct ev_loop *loop);
+/* Before start: the home directory instead of node.home (ztd --home), and
+ * the planet used when neither node.planet nor <home>/planet exists. */
+int zt_pipeline_set_home(struct zt_pipeline *p, const char *home);
+void zt_pipeline_set_builtin_planet(struct zt_pipeline *p, const uint8_t *planet, size_t len);
 /* Start instances in order; on failure stop what started and return -errno. */
 int zt_pipeline_start(struct zt_pipeline *p);
 /* Stop in reverse order; safe twice. */
 void zt_pipeline_stop(struct zt_pipeline *p);
 void zt_pipeline_free(struct zt_pipeline *p);
+/* Read the config again and apply what changed in networks: (networks
+ * removed, added, or changed and made again); other sections changed are
+ * logged as needing a restart.  A config with errors is refused (each
+ * printed as file:line:col) and the running one kept. */
+int zt_pipeline_reload(struct zt_pipeline *p, const char *file, const char *text);
 /* The resolved pipeline, for --check-config. */
 void zt_pipeline_print(const struct zt_pipeline *p, FILE *out);
 

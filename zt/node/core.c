@@ -93,7 +93,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 		zt_logf(ZT_LOG_ERR, "%s: cannot create the home directory: %s", c->home, strerror(errno));
 		goto fail;
 	}
-	if (zt_home_load(c) < 0)
+	if (zt_home_load(c, conf) < 0)
 		goto fail;
 	return c;
 fail:
@@ -330,6 +330,7 @@ void zt_core_status(const struct zt_core *c, struct zt_status *out)
 	out->clock_ms = now;
 	out->planet_id = c->planet.id;
 	out->planet_timestamp = c->planet.ts;
+	out->planet_builtin = c->planet_builtin;
 	out->protocol_version = ZT_PROTO_VERSION;
 	out->home = c->home;
 	for (unsigned t = 0; t < c->n_transports; t++) {

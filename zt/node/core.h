@@ -129,6 +129,10 @@ struct zt_lane {
 struct zt_core_conf {
 	const char *home;
 	const char *planet;            /* NULL: <home>/planet */
+	/* the planet when planet is NULL and <home>/planet does not exist
+	 * (the daemon's built-in one); NULL: that is an error */
+	const uint8_t *builtin_planet;
+	size_t builtin_planet_len;
 	unsigned n_orbit;              /* moons to orbit: id and a seed root */
 	struct { uint64_t id, seed; } orbit[ZT_MAX_MOONS];
 	bool salsa_only;               /* never send AES-GMAC-SIV (cipher: salsa2012) */
@@ -206,6 +210,7 @@ struct zt_core {
 	char *home, *planet_path;
 	struct zt_identity self;
 	struct zt_world planet;
+	bool planet_builtin;           /* the conf's built-in planet, not a file */
 	struct zt_world moons[ZT_MAX_MOONS];
 	unsigned n_moons;
 	bool is_root;
@@ -355,6 +360,6 @@ void zt_core_world_install(struct zt_core *c, const struct zt_world *w);
  * made if there is none, the worlds, cached peers, the upstreams): 0 or
  * -errno, said in the log. */
 char *zt_home_path(const struct zt_core *c, const char *name);
-int zt_home_load(struct zt_core *c);
+int zt_home_load(struct zt_core *c, const struct zt_core_conf *conf);
 
 #endif

@@ -146,18 +146,22 @@ void zt_core_public_identity(const struct zt_core *c, struct zt_identity *out)
 
 /* ---- worlds ---- */
 
+static int world_decode(const uint8_t *buf, size_t len, struct zt_world *w)
+{
+	int rc = zt_world_from_bin(w, buf, len);
+
+	if (rc < 0)
+		return rc;
+	return zt_world_verify(w, w->update_key) ? 0 : -EBADMSG;
+}
+
 static int world_load(const char *path, struct zt_world *w)
 {
 	static uint8_t buf[ZT_WORLD_BIN_MAX + 1];
 	size_t len;
 	int rc = zt_file_read(path, buf, sizeof buf, &len);
 
-	if (rc < 0)
-		return rc;
-	rc = zt_world_from_bin(w, buf, len);
-	if (rc < 0)
-		return rc;
-	return zt_world_verify(w, w->update_key) ? 0 : -EBADMSG;
+	return rc < 0 ? rc : world_decode(buf, len, w);
 }
 
 static int world_save(const char *path, const struct zt_world *w)
@@ -254,6 +258,7 @@ void zt_core_world_install(struct zt_core *c, const struct zt_world *w)
 		if (!zt_world_update_ok(&c->planet, w))
 			return;
 		slot = &c->planet;
+		c->planet_builtin = false;    /* saved to planet_path below */
 		path = strdup(c->planet_path);
 	} else if (w->type == ZT_WORLD_MOON) {
 		for (unsigned i = 0; i < c->n_moons; i++)
@@ -326,15 +331,22 @@ static void moons_scan(struct zt_core *c, const char *dir)
 		closedir(d);
 }
 
-static int worlds_load(struct zt_core *c)
+static int worlds_load(struct zt_core *c, const struct zt_core_conf *conf)
 {
 	char *dir = zt_home_path(c, "moons.d");
 	int rc = world_load(c->planet_path, &c->planet);
 
+	if (rc == -ENOENT && !conf->planet && conf->builtin_planet) {
+		rc = world_decode(conf->builtin_planet, conf->builtin_planet_len, &c->planet);
+		c->planet_builtin = rc == 0;
+		if (rc == 0)
+			zt_logf(ZT_LOG_INFO, "no %s: using the built-in planet %llu (ZeroTier's public roots)",
+				c->planet_path, (unsigned long long)c->planet.id);
+	}
 	if (rc < 0) {
 		if (rc == -ENOENT)
-			zt_logf(ZT_LOG_ERR, "%s: no planet file.  zt has no built-in planet: make one with "
-				"zt-mkworld (see zt-mkworld(1)) or copy your roots' planet file there", c->planet_path);
+			zt_logf(ZT_LOG_ERR, "%s: no planet file: make one with zt-mkworld (see zt-mkworld(1)) "
+				"or copy your roots' planet file there", c->planet_path);
 		else
 			zt_logf(ZT_LOG_ERR, "%s: not a valid signed planet: %s", c->planet_path,
 				rc == -EBADMSG ? "the signature does not verify" : strerror(-rc));
@@ -536,11 +548,11 @@ int zt_core_deorbit(struct zt_core *c, uint64_t id)
 
 /* ---- loading it all ---- */
 
-int zt_home_load(struct zt_core *c)
+int zt_home_load(struct zt_core *c, const struct zt_core_conf *conf)
 {
 	int rc;
 
-	if ((rc = identity_load(c)) < 0 || (rc = worlds_load(c)) < 0)
+	if ((rc = identity_load(c)) < 0 || (rc = worlds_load(c, conf)) < 0)
 		return rc;
 	zt_core_public_identity(c, &c->self_peer.id);
 	peers_cache_load(c);

@@ -22,6 +22,7 @@ struct zt_status {
 	bool online;                 /* an upstream was heard from in the last 500 s (roots: always) */
 	uint64_t clock_ms;           /* now, ms since the epoch */
 	uint64_t planet_id, planet_timestamp;
+	bool planet_builtin;         /* the daemon's built-in planet: no planet file */
 	unsigned protocol_version;   /* what this node advertises in HELLO */
 	const char *home;
 	size_t n_listening;          /* bound transport addresses */
