@@ -11,6 +11,7 @@
 #include <zt/identity.h>
 #include <zt/inetaddr.h>
 #include <zt/node.h>
+#include <zt/nat.h>
 #include <zt/packet.h>
 #include <zt/world.h>
 
@@ -232,6 +233,8 @@ struct zt_core {
 	int64_t validate_limit[16384];
 	struct { uint64_t pair; int64_t at; } rendezvous[1024];
 	struct zt_surface surface[16];
+	struct zt_nat_mapping externals[ZT_NAT_MAX];   /* NAT helpers' states (external.c) */
+	unsigned n_externals;
 	struct zt_pending_rv {         /* RENDEZVOUS naming a peer we did not know yet */
 		uint64_t with;             /* 0: free */
 		union zt_sockaddr addr;
