@@ -96,11 +96,14 @@ static bool upnp_discover(struct upnp *s, struct upnp_result *r)
 	}
 	found = UPNP_GetValidIGD(devs, &s->urls, &s->data, s->lanaddr, sizeof s->lanaddr);
 	freeUPNPDevlist(devs);
-	if (found != 1) {
+	/* 2: an IGD that says it is not connected; gateways behind another
+	 * NAT, or with a reserved external address, say so and still map */
+	if (found != 1 && found != 2) {
 		if (found)
 			FreeUPNPUrls(&s->urls);
 		r->outcome = UPNP_NO_IGD;
-		snprintf(r->why, sizeof r->why, "no connected Internet Gateway Device");
+		snprintf(r->why, sizeof r->why, "no Internet Gateway Device (%s)",
+			 found ? "a UPnP device that is not one" : "none found");
 		return false;
 	}
 	s->have_igd = true;
