@@ -63,6 +63,7 @@ static json_t *api_status_json(const struct zt_core *core, const struct zt_statu
 	err |= api_set(o, "planetWorldId", json_integer((json_int_t)st->planet_id));
 	err |= api_set(o, "planetWorldTimestamp", json_integer((json_int_t)st->planet_timestamp));
 	err |= api_set(o, "natHelpers", api_nat_helpers_json(core, st->clock_ms));
+	err |= api_set(o, "natType", json_string(zt_core_nat_type(core)));
 	err |= api_set_version(o);
 	if (err) {
 		json_decref(o);

@@ -235,6 +235,7 @@ struct zt_core {
 	struct zt_surface surface[16];
 	struct zt_nat_mapping externals[ZT_NAT_MAX];   /* NAT helpers' states (external.c) */
 	unsigned n_externals;
+	const char *nat_type;          /* as the surface reports show it (external.c) */
 	struct zt_pending_rv {         /* RENDEZVOUS naming a peer we did not know yet */
 		uint64_t with;             /* 0: free */
 		union zt_sockaddr addr;
@@ -360,6 +361,8 @@ static inline void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
 }
 /* core.c: remember a new peer's identity across restarts */
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
+/* external.c: the NAT type from c->surface, logged when it changes */
+void zt_core_nat_classify(struct zt_core *c);
 /* core.c: a world offered by a peer, installed if the update rule allows */
 void zt_core_world_install(struct zt_core *c, const struct zt_world *w);
 

@@ -88,3 +88,71 @@ uint16_t zt_core_udp_port(const struct zt_core *c)
 	}
 	return 0;
 }
+
+static bool external_is_local(const struct zt_core *c, const union zt_sockaddr *a)
+{
+	struct zt_status st;
+
+	zt_core_status(c, &st);
+	for (size_t i = 0; i < st.n_listening && i < 16; i++)
+		if (zt_inetaddr_equal(&st.listening[i], a, true))
+			return true;
+	return false;
+}
+
+/* Compare the IPv4 surface reports: two reporters that see one address
+ * at different ports mean a mapping per destination. */
+static const char *external_classify(const struct zt_core *c, const struct zt_surface **x,
+				     const struct zt_surface **y)
+{
+	int64_t now = zt_core_now(c);
+	const char *type = "unknown";
+
+	for (unsigned i = 0; i < 16; i++) {
+		const struct zt_surface *a = &c->surface[i];
+
+		if (!a->reporter || a->addr.sa.sa_family != AF_INET || now - a->at >= ZT_SURFACE_TTL_MS)
+			continue;
+		if (external_is_local(c, &a->addr))
+			return "none";
+		for (unsigned k = i + 1; k < 16; k++) {
+			const struct zt_surface *b = &c->surface[k];
+
+			if (!b->reporter || b->addr.sa.sa_family != AF_INET || now - b->at >= ZT_SURFACE_TTL_MS ||
+			    !zt_inetaddr_equal(&a->addr, &b->addr, false))
+				continue;
+			*x = a, *y = b;
+			if (a->addr.in4.sin_port != b->addr.in4.sin_port)
+				return "endpoint-dependent";
+			type = "endpoint-independent";
+		}
+	}
+	return type;
+}
+
+void zt_core_nat_classify(struct zt_core *c)
+{
+	const struct zt_surface *x = NULL, *y = NULL;
+	const char *type = external_classify(c, &x, &y);
+	char a[ZT_INETADDR_TEXT_MAX], b[ZT_INETADDR_TEXT_MAX];
+
+	if (c->nat_type && strcmp(c->nat_type, type) == 0)
+		return;
+	c->nat_type = type;
+	if (!x) {
+		if (strcmp(type, "unknown") != 0)
+			zt_logf(ZT_LOG_INFO, "NAT: %s (peers see us at a local address)", type);
+		return;
+	}
+	zt_inetaddr_to_text(&x->addr, a, sizeof a);
+	zt_inetaddr_to_text(&y->addr, b, sizeof b);
+	zt_logf(ZT_LOG_INFO, "NAT: %s (%010llx sees us at %s, %010llx at %s)%s", type,
+		(unsigned long long)x->reporter, a, (unsigned long long)y->reporter, b,
+		strcmp(type, "endpoint-dependent") == 0 ?
+			": symmetric, direct paths need a NAT helper (zt-nat(7)) on one side" : "");
+}
+
+const char *zt_core_nat_type(const struct zt_core *c)
+{
+	return c->nat_type ? c->nat_type : "unknown";
+}

@@ -41,4 +41,11 @@ size_t zt_core_external_addrs(const struct zt_core *c, union zt_sockaddr *out, s
  * the node has none (yet: call it after start). */
 uint16_t zt_core_udp_port(const struct zt_core *c);
 
+/* The NAT in front of the node, as the addresses other nodes (roots
+ * first) report seeing it at show it: "unknown" (fewer than two
+ * reports), "none" (they see a local address), "endpoint-independent"
+ * (one external port for all), "endpoint-dependent" (a port per
+ * destination: a symmetric NAT, which hole punching does not cross). */
+const char *zt_core_nat_type(const struct zt_core *c);
+
 #endif
