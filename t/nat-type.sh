@@ -9,7 +9,7 @@
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
-plan 5
+plan 7
 
 ns_bridge
 ns_host root 198.18.0.1/24
@@ -49,5 +49,11 @@ grep -q "NAT: endpoint-dependent (.* sees us at 198.18.0.21/[0-9]*, .* at 198.18
 ok $? "a logs it, with both reports"
 zt_wait 60 is_type b endpoint-independent; ok $? "b: endpoint-independent, in /status ($(nat_type b))"
 grep -q "NAT: endpoint-independent" "$ns_tmp/b/log"; ok $? "b logs it"
+# a and b meet through the root; a's NAT keeps them apart, and /peer says why
+zt_wait 30 zt_echo a b; ok $? "a reaches b through the root"
+peer=$(zt_api a "http://127.0.0.1:9993/peer/$(zt_address b)")
+[ "$(echo "$peer" | jq -r .relayed)" = true ] &&
+	echo "$peer" | jq -r .relayedBecause | grep -q "endpoint-dependent (symmetric) NAT and no NAT helper"
+ok $? "a's /peer for b: relayed, because of a's symmetric NAT ($(echo "$peer" | jq -c '[.relayed, .relayedBecause]'))"
 [ $tap_failed -eq 0 ] || { zt_log a; zt_log b; }
 tap_done

@@ -114,6 +114,16 @@ static json_t *api_path_json(const struct zt_core *core, const struct zt_path_in
 	return o;
 }
 
+/* Why a leaf peer is reached through a root: what this node knows of it. */
+static const char *api_relay_reason(const struct zt_core *core)
+{
+	union zt_sockaddr ext[1];
+
+	if (strcmp(zt_core_nat_type(core), "endpoint-dependent") == 0 && !zt_core_external_addrs(core, ext, 1))
+		return "this node is behind an endpoint-dependent (symmetric) NAT and no NAT helper maps its port";
+	return "no direct path found";
+}
+
 static json_t *api_peer_json(const struct zt_core *core, const struct zt_peer_info *p)
 {
 	bool tunneled = false;
@@ -148,6 +158,9 @@ static json_t *api_peer_json(const struct zt_core *core, const struct zt_peer_in
 	err |= api_set(o, "role", json_string(api_role(p->role)));
 	err |= api_set(o, "isBonded", json_false());
 	err |= api_set(o, "tunneled", json_boolean(tunneled));
+	err |= api_set(o, "relayed", json_boolean(p->role == ZT_ROLE_LEAF && !p->direct));
+	err |= api_set(o, "relayedBecause", p->role == ZT_ROLE_LEAF && !p->direct ?
+		       json_string(api_relay_reason(core)) : json_null());
 	if (err)
 		goto fail;
 	return o;
