@@ -2,8 +2,10 @@
  * through libnatpmp, whose non-blocking interface runs on the node's
  * loop: the socket is watched for answers and a timer drives libnatpmp's
  * retransmissions, renewals and checks.  A check asks for the public
- * address: its epoch tells a gateway that restarted (and lost the
- * mapping), which is then mapped again. */
+ * address, whose epoch tells a gateway that restarted, then renews the
+ * mapping: the epoch misses a gateway that restarts soon after it had
+ * started (RFC 6886 §3.6 allows 2 s and an eighth of the time elapsed),
+ * and the renewal makes the mapping again all the same. */
 #include "config.h"
 
 #include <errno.h>
@@ -109,12 +111,6 @@ static void natpmp_answer(struct natpmp *s, const natpmpresp_t *r)
 			return;
 		}
 		s->public_addr = r->pnu.publicaddress.addr;
-		if (s->phase == NATPMP_CHECK && !restarted && !moved &&
-		    ev_now(s->b.loop) < s->renew_at) {
-			s->phase = NATPMP_IDLE;
-			natbase_later(&s->b, &s->timer, natbase_next(&s->b, (uint32_t)(s->renew_at - ev_now(s->b.loop)) * 2));
-			return;
-		}
 		if (s->phase == NATPMP_CHECK && (restarted || moved)) {
 			zt_log(s->b.zi, ZT_LOG_INFO, "gateway %s (epoch %" PRIu32 "): mapping again",
 			       restarted ? "restarted" : "changed its public address", r->epoch);
