@@ -18,9 +18,11 @@ ns_upnp_router gw 198.18.0.21/24 198.18.10.1/24 stun
 ns_behind a gw 198.18.10.2/24
 ns_miniupnpd gw "la$ns_id"
 zt_world root 198.18.0.1/9993
-zt_nat='  - { use: upnp, check: 2s, retry: 2s, external-port: 9995 }
-  - { use: natpmp, check: 2s, retry: 2s }
-  - { use: pcp, check: 2s, retry: 2s, external-port: 9994 }'
+# pcp first, so stopped last: miniupnpd deletes a PCP mapping by internal
+# port and refuses when another protocol's mapping of that port comes first
+zt_nat='  - { use: pcp, check: 2s, retry: 2s, external-port: 9994 }
+  - { use: upnp, check: 2s, retry: 2s, external-port: 9995 }
+  - { use: natpmp, check: 2s, retry: 2s }'
 zt_start a
 
 # nat_field HELPER FIELD: a field of the helper's state in /status

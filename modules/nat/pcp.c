@@ -274,11 +274,15 @@ static void pcp_unmap(struct pcp *s)
 			break;
 		if (poll(&p, 1, 500) != 1 || (n = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT)) < 0)
 			continue;
-		if (pcp_answer_parse(buf, (size_t)n, &a, why, sizeof why) == 0 &&
-		    memcmp(a.map.nonce, s->want.nonce, sizeof a.map.nonce) == 0 && a.result == 0) {
+		if (pcp_answer_parse(buf, (size_t)n, &a, why, sizeof why) < 0 ||
+		    memcmp(a.map.nonce, s->want.nonce, sizeof a.map.nonce) != 0 || a.lifetime)
+			continue;   /* not the answer to this request */
+		if (a.result == 0)
 			zt_log(s->b.zi, ZT_LOG_INFO, "mapping of udp port %u deleted", s->b.port);
-			return;
-		}
+		else
+			zt_log(s->b.zi, ZT_LOG_WARN, "gateway refused to delete the mapping: %s",
+			       pcp_result_name(a.result));
+		return;
 	}
 	zt_log(s->b.zi, ZT_LOG_WARN, "gateway did not confirm deleting the mapping");
 }
