@@ -26,7 +26,7 @@ zt_start a
 nat_state() {
 	zt_api a http://127.0.0.1:9993/status | jq -r ".natHelpers[] | select(.helper == \"$1\") | .state"
 }
-bad_seen() { [ "$(zt_inst_counter a "$1" bad_answers)" -gt 100 ]; }
+bad_seen() { [ "$(zt_inst_counter a "$1" bad_answers)" -gt 10 ]; }
 zt_wait 60 bad_seen natpmp; ok $? "natpmp: the bad answers are counted ($(zt_inst_counter a natpmp bad_answers))"
 zt_wait 60 bad_seen pcp; ok $? "pcp: the bad answers are counted ($(zt_inst_counter a pcp bad_answers))"
 no_igd() { grep -q "upnp: no Internet Gateway Device" "$ns_tmp/a/log"; }
