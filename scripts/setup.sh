@@ -2,9 +2,13 @@
 # Install what zt needs to build, test and run its lab, on Debian 12.
 # Idempotent: packages already present are left alone.
 set -e
+# miniupnpd-nftables is only the daemon (no unit, no init script, no
+# debconf question in Debian 12): the NAT tests run it in a namespace with
+# their own config; it never starts on the host.
 packages="build-essential autoconf automake libtool pkg-config
 	libsodium-dev libev-dev libyaml-dev libpcap-dev libssl-dev liblz4-dev
 	libhttp-parser-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libsqlite3-dev sqlite3
+	libminiupnpc-dev libnatpmp-dev miniupnpd-nftables
 	clang libclang-rt-14-dev
 	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus
 	libsystemd-dev systemd util-linux socat"

@@ -16,7 +16,7 @@ public_layer() {
 	module.h | kernel.h | store.h) echo base ;;
 	identity.h | crypto.h | packet.h | fragment.h | inetaddr.h | dict.h | world.h | \
 		credential.h | netconf.h) echo wire ;;
-	node.h) echo node ;;
+	node.h | nat.h) echo node ;;
 	esac
 }
 

@@ -79,7 +79,7 @@ ns_nat() {
 	n=$(ns_name "$1")
 	ip netns exec "$n" sysctl -q -w net.ipv4.ip_forward=1
 	random=""
-	[ "$4" = symmetric ] && random="random"
+	[ "$4" = symmetric ] && random="fully-random"
 	# Like a home gateway: masquerade out of the WAN port, and drop what
 	# nobody inside asked for (a dropped packet leaves no conntrack entry
 	# that could take the port of a later outgoing mapping).
@@ -178,6 +178,8 @@ node: { home: $home, log-level: debug${zt_node_extra:+, $zt_node_extra}$node_opt
 transports:
 $udp_line
 ${zt_transports:-}
+${zt_nat:+nat:
+$zt_nat}
 services:
   - { use: api, listen: ["127.0.0.1:9993"] }
 ${zt_services:-}
@@ -313,3 +315,109 @@ zt_inst_counter() {
 }
 
 zt_log() { sed 's/^/#   /' "$ns_tmp/$1/log"; }
+
+# ---- a home gateway with UPnP IGD, NAT-PMP and PCP (miniupnpd) ----
+#
+# ns_upnp_router NAME WAN-ADDR/len LAN-GW/len STUN-NAME: a NAT router like
+# ns_nat's symmetric one (masquerade fully-random of the LAN's traffic),
+# with the tables and chains miniupnpd-nftables fills (table inet ztupnp),
+# and a STUN host STUN-NAME on the bridge (198.18.0.3): miniupnpd refuses
+# to map on an external address it thinks reserved (198.18.0.0/15 is)
+# unless STUN tells it that it is reachable.  ns_miniupnpd NAME starts
+# miniupnpd there (config written here), ns_miniupnpd_stop NAME stops it
+# (its rules stay: as for a gateway that reboots, ns_gateway_reboot NAME
+# also empties its chains); ns_upnp_rules NAME prints its DNAT chain.
+ns_upnp_router() {
+	ns_host "$1" "$2"
+	n=$(ns_name "$1")
+	ip netns exec "$n" sysctl -q -w net.ipv4.ip_forward=1
+	ip netns exec "$n" nft -f - <<NFT || bail "nft in $n"
+table inet ztupnp {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		jump miniupnpd
+		iifname "eth0" ct state new drop
+	}
+	chain miniupnpd { }
+	chain prerouting {
+		type nat hook prerouting priority -100; policy accept;
+		jump prerouting_miniupnpd
+	}
+	chain postrouting {
+		type nat hook postrouting priority 100; policy accept;
+		jump postrouting_miniupnpd
+		oifname "eth0" ip saddr $3 masquerade fully-random
+	}
+	chain prerouting_miniupnpd { }
+	chain postrouting_miniupnpd { }
+}
+NFT
+	eval "ns_lan_gw_$1=${3%/*}"
+	eval "ns_lan_cidr_$1=$3"
+	if [ -z "${ns_stun_up:-}" ]; then
+		ns_stun_up=1
+		ns_host "$4" 198.18.0.3/24
+		# ip netns exec execs python, so $! is the server itself
+		ip netns exec "$(ns_name "$4")" python3 "$srcdir/t/stun.py" 198.18.0.3 3478 &
+		ns_pids="$ns_pids $!"
+	fi
+}
+
+# ns_miniupnpd NAME LAN-IFNAME: start miniupnpd on router NAME serving the
+# LAN behind LAN-IFNAME (ns_behind names it l<host>$ns_id)
+ns_miniupnpd() {
+	conf=$ns_tmp/miniupnpd-$1.conf
+	cat > "$conf" <<CONF
+ext_ifname=eth0
+listening_ip=$2
+http_port=0
+enable_natpmp=yes
+enable_upnp=yes
+secure_mode=yes
+system_uptime=no
+min_lifetime=2
+ext_perform_stun=yes
+ext_stun_host=198.18.0.3
+ext_stun_port=3478
+upnp_table_name=ztupnp
+upnp_nat_table_name=ztupnp
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07d
+allow 1024-65535 198.18.0.0/15 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+CONF
+	starts=$(grep -c "Listening for NAT-PMP/PCP" "$ns_tmp/miniupnpd-$1.log" 2>/dev/null)
+	ip netns exec "$(ns_name "$1")" miniupnpd -d -f "$conf" -P "$ns_tmp/miniupnpd-$1.pid" \
+		>> "$ns_tmp/miniupnpd-$1.log" 2>&1 &
+	eval "ns_miniupnpd_pid_$1=$!"
+	ns_pids="$ns_pids $!"
+	# ready once STUN said it may map and it listens for NAT-PMP/PCP
+	for i in $(seq 200); do
+		[ "$(grep -c "Listening for NAT-PMP/PCP" "$ns_tmp/miniupnpd-$1.log")" -gt "${starts:-0}" ] &&
+			[ "$(grep -c "Port forwarding is now enabled" "$ns_tmp/miniupnpd-$1.log")" -gt "${starts:-0}" ] &&
+			return 0
+		sleep 0.1
+	done
+	sed 's/^/# /' "$ns_tmp/miniupnpd-$1.log"
+	bail "miniupnpd in $1 did not start"
+}
+
+ns_miniupnpd_stop() {
+	eval "pid=\$ns_miniupnpd_pid_$1"
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+ns_gateway_reboot() {
+	ns_miniupnpd_stop "$1"
+	for c in miniupnpd prerouting_miniupnpd postrouting_miniupnpd; do
+		ns_exec "$1" nft flush chain inet ztupnp $c
+	done
+	ns_miniupnpd "$1" "$2"
+}
+
+ns_upnp_rules() {
+	ns_exec "$1" nft list chain inet ztupnp prerouting_miniupnpd
+}

@@ -5,9 +5,49 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <zt/nat.h>
+
 #include "api.h"
 
-static json_t *api_status_json(const struct zt_status *st)
+/* A NAT helper's state: what it maps, where, and for how long yet. */
+static json_t *api_nat_json(const struct zt_nat_mapping *m, uint64_t now)
+{
+	json_t *o = json_object();
+	int err = 0;
+	int64_t left = m->lease_end ? (m->lease_end - (int64_t)now) / 1000 : 0;
+
+	if (!o)
+		return NULL;
+	err |= api_set(o, "helper", json_string(m->helper));
+	err |= api_set(o, "protocol", json_string(m->protocol));
+	err |= api_set(o, "state", json_string(m->state));
+	err |= api_set(o, "gateway", m->gateway.sa.sa_family ? api_addr_json(&m->gateway) : json_null());
+	err |= api_set(o, "externalAddress",
+		       m->external.sa.sa_family ? api_addr_json(&m->external) : json_null());
+	err |= api_set(o, "internalPort", json_integer(m->internal_port));
+	err |= api_set(o, "leaseSeconds", json_integer(left > 0 ? left : 0));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *api_nat_helpers_json(const struct zt_core *core, uint64_t now)
+{
+	struct zt_nat_mapping m[ZT_NAT_MAX];
+	size_t n = zt_core_externals(core, m, ZT_NAT_MAX);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n && i < ZT_NAT_MAX; i++)
+		if (json_array_append_new(arr, api_nat_json(&m[i], now)) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	return arr;
+}
+
+static json_t *api_status_json(const struct zt_core *core, const struct zt_status *st)
 {
 	json_t *o = json_object();
 	int err = 0;
@@ -24,6 +64,8 @@ static json_t *api_status_json(const struct zt_status *st)
 	err |= api_set(o, "planetWorldTimestamp", json_integer((json_int_t)st->planet_timestamp));
 	/* zt's own: no planet file, ztd's built-in planet (the public roots) */
 	err |= api_set(o, "planetBuiltIn", json_boolean(st->planet_builtin));
+	err |= api_set(o, "natHelpers", api_nat_helpers_json(core, st->clock_ms));
+	err |= api_set(o, "natType", json_string(zt_core_nat_type(core)));
 	err |= api_set_version(o);
 	if (err) {
 		json_decref(o);
@@ -74,6 +116,16 @@ static json_t *api_path_json(const struct zt_core *core, const struct zt_path_in
 	return o;
 }
 
+/* Why a leaf peer is reached through a root: what this node knows of it. */
+static const char *api_relay_reason(const struct zt_core *core)
+{
+	union zt_sockaddr ext[1];
+
+	if (strcmp(zt_core_nat_type(core), "endpoint-dependent") == 0 && !zt_core_external_addrs(core, ext, 1))
+		return "this node is behind an endpoint-dependent (symmetric) NAT and no NAT helper maps its port";
+	return "no direct path found";
+}
+
 static json_t *api_peer_json(const struct zt_core *core, const struct zt_peer_info *p)
 {
 	bool tunneled = false;
@@ -108,6 +160,9 @@ static json_t *api_peer_json(const struct zt_core *core, const struct zt_peer_in
 	err |= api_set(o, "role", json_string(api_role(p->role)));
 	err |= api_set(o, "isBonded", json_false());
 	err |= api_set(o, "tunneled", json_boolean(tunneled));
+	err |= api_set(o, "relayed", json_boolean(p->role == ZT_ROLE_LEAF && !p->direct));
+	err |= api_set(o, "relayedBecause", p->role == ZT_ROLE_LEAF && !p->direct ?
+		       json_string(api_relay_reason(core)) : json_null());
 	if (err)
 		goto fail;
 	return o;
@@ -142,7 +197,7 @@ int api_status(struct api *a, struct api_conn *c, int route)
 
 	memset(&st, 0, sizeof st);
 	zt_core_status(a->core, &st);
-	j = route == API_R_STATUS ? api_status_json(&st) : api_health_json(&st);
+	j = route == API_R_STATUS ? api_status_json(a->core, &st) : api_health_json(&st);
 	if (!j)
 		return api_reply(a, c, 500, api_error_json(500, "out of memory"));
 	return api_reply(a, c, 200, j);

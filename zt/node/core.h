@@ -11,6 +11,7 @@
 #include <zt/identity.h>
 #include <zt/inetaddr.h>
 #include <zt/node.h>
+#include <zt/nat.h>
 #include <zt/packet.h>
 #include <zt/world.h>
 
@@ -238,6 +239,9 @@ struct zt_core {
 	int64_t validate_limit[16384];
 	struct { uint64_t pair; int64_t at; } rendezvous[1024];
 	struct zt_surface surface[16];
+	struct zt_nat_mapping externals[ZT_NAT_MAX];   /* NAT helpers' states (external.c) */
+	unsigned n_externals;
+	const char *nat_type;          /* as the surface reports show it (external.c) */
 	struct zt_pending_rv {         /* RENDEZVOUS naming a peer we did not know yet */
 		uint64_t with;             /* 0: free */
 		union zt_sockaddr addr;
@@ -352,6 +356,8 @@ static inline void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
 }
 /* home.c: remember a new peer's identity across restarts */
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
+/* external.c: the NAT type from c->surface, logged when it changes */
+void zt_core_nat_classify(struct zt_core *c);
 /* home.c: a world offered by a peer, installed if the update rule allows */
 void zt_core_world_install(struct zt_core *c, const struct zt_world *w);
 

@@ -143,6 +143,7 @@ static void surface_report(struct zt_core *c, struct zt_peer *reporter, const un
 	slot->reporter = reporter->id.address;
 	slot->addr = *a;
 	slot->at = now;
+	zt_core_nat_classify(c);
 }
 
 /* ---- verbs ---- */
