@@ -28,7 +28,7 @@ json_t *ctl_hex(uint64_t v, int digits)
 	return json_string(buf);
 }
 
-json_t *ctl_network_json(const struct store_network *n)
+json_t *ctl_network_json(const struct zt_store_network *n)
 {
 	json_t *o = json_object(), *v4 = json_object(), *v6 = json_object();
 
@@ -71,7 +71,7 @@ static json_t *ctl_opt_str(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-json_t *ctl_member_json(const struct store_member *m)
+json_t *ctl_member_json(const struct zt_store_member *m)
 {
 	json_t *o = json_object(), *ips = json_array();
 	size_t i;
@@ -187,7 +187,7 @@ static json_t *ctl_ip_json(const union zt_sockaddr *sa)
 
 /* Apply a POST body to a network: 0, or -EINVAL with why (n is then
  * partly changed: the caller works on a copy), -ENOMEM. */
-int ctl_network_apply(struct store_network *n, const json_t *body, const char **why)
+int ctl_network_apply(struct zt_store_network *n, const json_t *body, const char **why)
 {
 	const json_t *v, *e;
 	union zt_sockaddr s, t;
@@ -349,7 +349,7 @@ int ctl_network_apply(struct store_network *n, const json_t *body, const char **
 	return 0;
 }
 
-static bool ctl_has_ip_text(const struct store_member *m, const char *t)
+static bool ctl_has_ip_text(const struct zt_store_member *m, const char *t)
 {
 	size_t i;
 
@@ -359,7 +359,7 @@ static bool ctl_has_ip_text(const struct store_member *m, const char *t)
 	return false;
 }
 
-int ctl_member_apply(struct store_member *m, const json_t *body, int64_t now, const char **why)
+int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now, const char **why)
 {
 	const json_t *v, *e;
 	bool auth = m->authorized;
@@ -384,7 +384,7 @@ int ctl_member_apply(struct store_member *m, const json_t *body, int64_t now, co
 		}
 	}
 	if ((v = json_object_get(body, "ipAssignments"))) {
-		struct store_member tmp;
+		struct zt_store_member tmp;
 
 		if (!json_is_array(v))
 			return *why = "ipAssignments: not an array", -EINVAL;
@@ -393,8 +393,8 @@ int ctl_member_apply(struct store_member *m, const json_t *body, int64_t now, co
 			if (ctl_ip_parse(json_string_value(e), &sa) < 0 || ctl_ip_text(&sa, t) < 0 ||
 			    ctl_has_ip_text(&tmp, t))
 				continue;
-			if (store_member_add_ip(&tmp, t) < 0) {
-				store_member_clear(&tmp);
+			if (zt_store_member_add_ip(&tmp, t) < 0) {
+				zt_store_member_clear(&tmp);
 				return -ENOMEM;
 			}
 		}
