@@ -408,6 +408,15 @@ static void pg_drop(struct pg *s)
 	}
 }
 
+/* The server's notices (e.g. "relation ... already exists, skipping")
+ * go to the debug log, not to stderr. */
+static void pg_notice(void *arg, const char *message)
+{
+	struct pg *s = arg;
+
+	pg_post_log(s, ZT_LOG_DEBUG, "%s: %.*s", s->where, (int)strcspn(message, "\n"), message);
+}
+
 /* Connect, migrate, prepare, LISTEN, and load the cache.  0, -EIO, or
  * -EPROTO (never try again); the reason in msg. */
 static int pg_connect(struct pg *s, char *msg, size_t len)
@@ -426,6 +435,7 @@ static int pg_connect(struct pg *s, char *msg, size_t len)
 		s->conn = NULL;
 		return -EIO;
 	}
+	PQsetNoticeProcessor(s->conn, pg_notice, s);
 	s->backend_pid = PQbackendPID(s->conn);
 	err = pg_migrate(s, msg, len);
 	for (int i = 0; !err && i < PG_NSTMTS; i++) {
@@ -840,7 +850,8 @@ static void pg_reconnect(struct pg *s, uint64_t *backoff, char *last, size_t las
 
 	pthread_mutex_unlock(&s->mu);
 	err = pg_connect(s, msg, sizeof msg);
-	if (err == -EPROTO)
+	if (err == -EPROTO && s->attempted)
+		/* at the first attempt open() reports it */
 		pg_post_log(s, ZT_LOG_ERR, "%s: %s", s->where, msg);
 	else if (err)
 		pg_post_log(s, strcmp(msg, last) ? ZT_LOG_ERR : ZT_LOG_DEBUG, "cannot use the database %s: %s; retrying in %" PRIu64 " ms",
