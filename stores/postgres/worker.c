@@ -850,14 +850,17 @@ static void pg_reconnect(struct pg *s, uint64_t *backoff, char *last, size_t las
 
 	pthread_mutex_unlock(&s->mu);
 	err = pg_connect(s, msg, sizeof msg);
-	if (err == -EPROTO && s->attempted)
+	if (err == -EPROTO) {
 		/* at the first attempt open() reports it */
-		pg_post_log(s, ZT_LOG_ERR, "%s: %s", s->where, msg);
-	else if (err)
-		pg_post_log(s, strcmp(msg, last) ? ZT_LOG_ERR : ZT_LOG_DEBUG, "cannot use the database %s: %s; retrying in %" PRIu64 " ms",
+		if (s->attempted)
+			pg_post_log(s, ZT_LOG_ERR, "%s: %s", s->where, msg);
+	} else if (err) {
+		pg_post_log(s, strcmp(msg, last) ? ZT_LOG_ERR : ZT_LOG_DEBUG,
+			    "cannot use the database %s: %s; retrying in %" PRIu64 " ms",
 			    s->where, msg, *backoff);
-	else if (*last)
+	} else if (*last) {
 		pg_post_log(s, ZT_LOG_INFO, "connected again to %s", s->where);
+	}
 	if (!err)
 		pg_try_lock(s);
 	pthread_mutex_lock(&s->mu);
