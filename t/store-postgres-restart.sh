@@ -53,6 +53,7 @@ ok $? "the controller notices the database is gone"
 zt_wait 30 sh -c "[ -s '$ns_tmp/w-failed' ]"
 ok $? "API writes fail while it is gone ($(head -1 "$ns_tmp/w-failed"))"
 zt_stop b
+rm -rf "$ns_tmp/b/networks.d"   # no config of its own to fall back on
 zt_networks=$join zt_start b
 zt_wait 60 zt_is_status b OK
 ok $? "b, restarted while the database is down, is configured from the cache"

@@ -7,8 +7,126 @@
 
 #include "cache.h"
 
+/* ---- the IP index ---- */
+
+static size_t pg_ip_hash(const char *ip)
+{
+	size_t h = 1469598103934665603ULL;
+
+	for (; *ip; ip++)
+		h = (h ^ (unsigned char)*ip) * 1099511628211ULL;
+	return h;
+}
+
+static void pg_ip_free(struct pg_net *net)
+{
+	for (size_t i = 0; i < net->ipt_cap; i++)
+		for (struct pg_ipnode *e = net->ipt[i], *next; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	free(net->ipt);
+	net->ipt = NULL;
+	net->ipt_n = net->ipt_cap = 0;
+}
+
+/* Twice the buckets when the entries outnumber them. */
+static int pg_ip_grow(struct pg_net *net)
+{
+	size_t cap = net->ipt_cap ? net->ipt_cap * 2 : 64;
+	struct pg_ipnode **t = calloc(cap, sizeof *t);
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < net->ipt_cap; i++)
+		for (struct pg_ipnode *e = net->ipt[i], *next; e; e = next) {
+			size_t b = pg_ip_hash(e->ip) & (cap - 1);
+
+			next = e->next;
+			e->next = t[b];
+			t[b] = e;
+		}
+	free(net->ipt);
+	net->ipt = t;
+	net->ipt_cap = cap;
+	return 0;
+}
+
+static int pg_ip_add(struct pg_net *net, const char *ip, uint64_t address)
+{
+	size_t len = strlen(ip) + 1, b;
+	struct pg_ipnode *e;
+
+	if (net->ipt_n >= net->ipt_cap && pg_ip_grow(net) < 0)
+		return -ENOMEM;
+	if (!(e = malloc(sizeof *e + len)))
+		return -ENOMEM;
+	memcpy(e->ip, ip, len);
+	e->address = address;
+	b = pg_ip_hash(ip) & (net->ipt_cap - 1);
+	e->next = net->ipt[b];
+	net->ipt[b] = e;
+	net->ipt_n++;
+	return 0;
+}
+
+static void pg_ip_del(struct pg_net *net, const char *ip, uint64_t address)
+{
+	struct pg_ipnode **pp;
+
+	if (!net->ipt_cap)
+		return;
+	for (pp = &net->ipt[pg_ip_hash(ip) & (net->ipt_cap - 1)]; *pp; pp = &(*pp)->next)
+		if ((*pp)->address == address && !strcmp((*pp)->ip, ip)) {
+			struct pg_ipnode *e = *pp;
+
+			*pp = e->next;
+			free(e);
+			net->ipt_n--;
+			return;
+		}
+}
+
+static void pg_ip_del_member(struct pg_net *net, const struct zt_store_member *m)
+{
+	for (size_t i = 0; i < m->nips; i++)
+		pg_ip_del(net, m->ips[i], m->address);
+}
+
+static int pg_ip_add_member(struct pg_net *net, const struct zt_store_member *m)
+{
+	for (size_t i = 0; i < m->nips; i++)
+		if (pg_ip_add(net, m->ips[i], m->address) < 0) {
+			pg_ip_del_member(net, m);
+			return -ENOMEM;
+		}
+	return 0;
+}
+
+int pg_cache_ip_holder(const struct pg_cache *c, uint64_t nwid, const char *ip, uint64_t *address)
+{
+	struct pg_net *net = pg_cache_net(c, nwid);
+	bool found = false;
+	uint64_t best = 0;
+
+	if (!net || !net->ipt_cap)
+		return -ENOENT;
+	for (struct pg_ipnode *e = net->ipt[pg_ip_hash(ip) & (net->ipt_cap - 1)]; e; e = e->next)
+		if (!strcmp(e->ip, ip) && (!found || e->address < best)) {
+			best = e->address;
+			found = true;
+		}
+	if (!found)
+		return -ENOENT;
+	*address = best;
+	return 0;
+}
+
+/* ---- networks and members ---- */
+
 static void pg_net_free(struct pg_net *net)
 {
+	pg_ip_free(net);
 	zt_store_network_clear(&net->n);
 	for (size_t i = 0; i < net->nmems; i++)
 		zt_store_member_clear(&net->mems[i]);
@@ -128,11 +246,16 @@ int pg_cache_put_member(struct pg_cache *c, struct zt_store_member *m)
 
 	if (!net)
 		return -ENOENT;
+	if (pg_ip_add_member(net, m) < 0)
+		return -ENOMEM;
 	if (pg_member_index(net, m->address, &at)) {
+		pg_ip_del_member(net, &net->mems[at]);
 		zt_store_member_clear(&net->mems[at]);
 	} else {
-		if (pg_grow((void **)&net->mems, &net->cap, net->nmems, sizeof *net->mems) < 0)
+		if (pg_grow((void **)&net->mems, &net->cap, net->nmems, sizeof *net->mems) < 0) {
+			pg_ip_del_member(net, m);
 			return -ENOMEM;
+		}
 		memmove(&net->mems[at + 1], &net->mems[at], (net->nmems - at) * sizeof *net->mems);
 		net->nmems++;
 	}
@@ -148,8 +271,23 @@ int pg_cache_del_member(struct pg_cache *c, uint64_t nwid, uint64_t address)
 
 	if (!net || !pg_member_index(net, address, &at))
 		return -ENOENT;
+	pg_ip_del_member(net, &net->mems[at]);
 	zt_store_member_clear(&net->mems[at]);
 	memmove(&net->mems[at], &net->mems[at + 1], (net->nmems - at - 1) * sizeof *net->mems);
 	net->nmems--;
 	return 0;
+}
+
+int pg_cache_add_ip(struct pg_cache *c, struct zt_store_member *m, const char *ip)
+{
+	struct pg_net *net = pg_cache_net(c, m->nwid);
+	int err;
+
+	if (!net)
+		return -ENOENT;
+	if ((err = pg_ip_add(net, ip, m->address)) < 0)
+		return err;
+	if ((err = zt_store_member_add_ip(m, ip)) < 0)
+		pg_ip_del(net, ip, m->address);
+	return err;
 }

@@ -13,10 +13,19 @@
 
 #include <zt/store.h>
 
+/* Who holds an IP: a chained hash table per network. */
+struct pg_ipnode {
+	struct pg_ipnode *next;
+	uint64_t address;
+	char ip[];
+};
+
 struct pg_net {
 	struct zt_store_network n;
 	struct zt_store_member *mems;
 	size_t nmems, cap;
+	struct pg_ipnode **ipt;
+	size_t ipt_n, ipt_cap;      /* entries, buckets (a power of 2) */
 };
 
 struct pg_cache {
@@ -36,5 +45,9 @@ int pg_cache_del_net(struct pg_cache *c, uint64_t id);
 /* Take m (moved, as put_net); -ENOENT if its network is not there. */
 int pg_cache_put_member(struct pg_cache *c, struct zt_store_member *m);
 int pg_cache_del_member(struct pg_cache *c, uint64_t nwid, uint64_t address);
+/* Append ip to m, a member in c (the snapshot's loading): 0 or -ENOMEM. */
+int pg_cache_add_ip(struct pg_cache *c, struct zt_store_member *m, const char *ip);
+/* The lowest address of the network's members that list ip: 0 or -ENOENT. */
+int pg_cache_ip_holder(const struct pg_cache *c, uint64_t nwid, const char *ip, uint64_t *address);
 
 #endif

@@ -209,7 +209,8 @@ static struct pg_op *pg_job_add(struct pg_job *j)
 	return &j->ops[j->nops++];
 }
 
-/* Hand the job to the thread and wait for its COMMIT. */
+/* Hand the job to the thread and wait for its COMMIT: its result, or
+ * -ETIMEDOUT when the loop gave up waiting (the thread then owns j). */
 static int pg_submit(struct pg *s, struct pg_job *j)
 {
 	struct timespec ts;
@@ -223,7 +224,6 @@ static int pg_submit(struct pg *s, struct pg_job *j)
 		else
 			snprintf(s->err, sizeof s->err, "%s: the database is unreachable (reconnecting)",
 				 s->where);
-		pg_job_free(j);
 		return -EAGAIN;
 	}
 	*s->jobs_tail = j;
@@ -248,7 +248,7 @@ static int pg_submit(struct pg *s, struct pg_job *j)
 		pthread_mutex_unlock(&s->mu);
 		snprintf(s->err, sizeof s->err, "%s: no answer in %" PRIu64 " ms", s->where,
 			 s->write_timeout_ms);
-		return -EIO;
+		return -ETIMEDOUT;
 	}
 	pthread_mutex_unlock(&s->mu);
 	err = j->err;
@@ -304,8 +304,8 @@ static int pg_write(struct pg *s, struct pg_job *j)
 		return 0;
 	}
 	err = pg_submit(s, j);
-	if (err == -EIO && !j->done)
-		return err;  /* abandoned: the thread frees it */
+	if (err == -ETIMEDOUT)
+		return -EIO;  /* abandoned: the thread frees it */
 	if (!err) {
 		pthread_mutex_lock(&s->mu);
 		pending = s->events;
@@ -538,20 +538,10 @@ static int pg_member_count(void *state, uint64_t nwid, size_t *total, size_t *au
 static int pg_ip_holder(void *state, uint64_t nwid, const char *ip, uint64_t *address)
 {
 	struct pg *s = state;
-	struct pg_net *net;
 
 	if (!s->loaded)
 		return pg_unloaded(s);
-	if (!(net = pg_cache_net(&s->cache, nwid)))
-		return -ENOENT;
-	/* in address order, as the sqlite store answers */
-	for (size_t i = 0; i < net->nmems; i++)
-		for (size_t k = 0; k < net->mems[i].nips; k++)
-			if (!strcmp(net->mems[i].ips[k], ip)) {
-				*address = net->mems[i].address;
-				return 0;
-			}
-	return -ENOENT;
+	return pg_cache_ip_holder(&s->cache, nwid, ip, address);
 }
 
 static const char *pg_error(const void *state)

@@ -111,6 +111,7 @@ struct pg {
 	PGconn *conn;
 	int backend_pid;
 	bool holds_lock;
+	bool told_active;           /* what the loop was last told */
 };
 
 /* worker.c */

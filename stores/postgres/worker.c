@@ -326,7 +326,7 @@ static int pg_load(struct pg *s, struct pg_cache *c, char *msg, size_t len)
 		if (!cur || cur->nwid != nwid || cur->address != addr)
 			cur = pg_cache_member(c, nwid, addr);
 		if (cur)
-			err = zt_store_member_add_ip(cur, PQgetvalue(ips, i, 2));
+			err = pg_cache_add_ip(c, cur, PQgetvalue(ips, i, 2));
 	}
 	if (err)
 		snprintf(msg, len, "%s", strerror(-err));
@@ -387,25 +387,18 @@ fail:
 	return -EIO;
 }
 
+/* The connection is gone.  The lock went with the session, but the loop
+ * is not told: an active controller goes on answering members from its
+ * cache while the database is away, and learns at the next connection
+ * whether it is still the active one. */
 static void pg_drop(struct pg *s)
 {
 	PQfinish(s->conn);
 	s->conn = NULL;
+	s->holds_lock = false;
 	pthread_mutex_lock(&s->mu);
 	s->connected = false;
 	pthread_mutex_unlock(&s->mu);
-	if (s->holds_lock) {
-		struct pg_event *e = calloc(1, sizeof *e);
-
-		s->holds_lock = false;
-		if (e) {
-			e->kind = PG_EV_ACTIVE;
-			e->active = false;
-			pthread_mutex_lock(&s->mu);
-			pg_post(s, e);
-			pthread_mutex_unlock(&s->mu);
-		}
-	}
 }
 
 /* The server's notices (e.g. "relation ... already exists, skipping")
@@ -490,10 +483,11 @@ static void pg_try_lock(struct pg *s)
 		return;
 	s->holds_lock = PQntuples(r) == 1 && pg_col_bool(r, 0, 0);
 	PQclear(r);
-	if (!s->holds_lock || !(e = calloc(1, sizeof *e)))
+	if (s->holds_lock == s->told_active || !(e = calloc(1, sizeof *e)))
 		return;
+	s->told_active = s->holds_lock;
 	e->kind = PG_EV_ACTIVE;
-	e->active = true;
+	e->active = s->holds_lock;
 	pthread_mutex_lock(&s->mu);
 	pg_post(s, e);
 	pthread_mutex_unlock(&s->mu);
