@@ -231,13 +231,23 @@ static struct zt_store *test_store(void)
 	ok(zt_store_ip_holder(s, n.id, "198.19.1.8", &holder) == -ENOENT, "free IP: -ENOENT");
 	ok(zt_store_ip_holder(s, 0x26b7ab6cb8000002ULL, "fd00::7", &holder) == -ENOENT,
 	   "IPs are per network");
+	{
+		struct zt_store_seen seen[2] = { { n.id, m.address, 1700000000123LL },
+						 { n.id, 0x9999999999ULL, 5 } };
+
+		ok(zt_store_seen(s, seen, 2) == 0 && zt_store_member_get(s, n.id, m.address, &mg) == 0 &&
+		   mg.last_seen == 1700000000123LL && mg.revision == m.revision,
+		   "seen: the last request is written, the revision kept, an unknown member ignored");
+		zt_store_member_clear(&mg);
+	}
 
 	/* update replaces the IP list */
 	free(m.ips[2]);
 	m.nips = 2;
 	m.revision = 2;
 	ok(zt_store_member_put(s, &m) == 0 && zt_store_member_get(s, n.id, m.address, &mg) == 0 &&
-	   mg.nips == 2 && mg.revision == 2, "member update replaces its IPs");
+	   mg.nips == 2 && mg.revision == 2 && mg.last_seen == 1700000000123LL,
+	   "member update replaces its IPs, keeps the last request");
 	zt_store_member_clear(&mg);
 	ok(zt_store_ip_holder(s, n.id, "198.19.1.3", &holder) == -ENOENT, "... the dropped IP is free");
 	zt_store_member_clear(&m);
@@ -654,7 +664,7 @@ int main(void)
 	struct zt_store *s;
 	char *v;
 
-	plan(71);
+	plan(72);
 	snprintf(dir, sizeof dir, "%s/zt-ctl-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		bail("mkdtemp");

@@ -12,8 +12,6 @@
 
 #include "controller.h"
 
-#define CTL_DEFAULT_RULES "[{\"not\":false,\"or\":false,\"type\":\"ACTION_ACCEPT\"}]"
-
 static int ctl_reply(struct zt_api_response *rs, int status, json_t *j)
 {
 	rs->status = status;
@@ -170,23 +168,6 @@ static uint64_t ctl_new_id(struct ctl *c)
 		zt_store_network_clear(&net);
 	}
 	return 0;
-}
-
-static void ctl_network_defaults(struct zt_store_network *n, uint64_t id, int64_t now)
-{
-	memset(n, 0, sizeof *n);
-	n->id = id;
-	n->name = strdup("");
-	n->priv = true;
-	n->enable_broadcast = true;
-	n->mtu = ZT_NET_MTU_DEFAULT;
-	n->multicast_limit = 32;
-	n->pools = strdup("[]");
-	n->routes = strdup("[]");
-	n->rules = strdup(CTL_DEFAULT_RULES);
-	n->dns = strdup("[]");
-	n->auth_tokens = strdup("[null]");
-	n->creation_time = now;
 }
 
 static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_request *rq,

@@ -101,15 +101,6 @@ int ctl_member_save(struct ctl *c, const struct zt_store_member *old, struct zt_
 	return 1;
 }
 
-void ctl_member_init(struct zt_store_member *m, uint64_t nwid, uint64_t address, int64_t now)
-{
-	memset(m, 0, sizeof *m);
-	m->nwid = nwid;
-	m->address = address;
-	m->v_major = m->v_minor = m->v_rev = m->v_proto = -1;
-	m->creation_time = now;
-}
-
 /* ---- lifecycle ---- */
 
 static void ctl_destroy(void *state)

@@ -21,6 +21,8 @@
 
 #define CTL_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 #define CTL_SEEN_BUCKETS 1024
+/* a new network's rules: accept everything */
+#define CTL_DEFAULT_RULES "[{\"not\":false,\"or\":false,\"type\":\"ACTION_ACCEPT\"}]"
 /* seconds between batches of last requests handed to the store */
 #define CTL_FLUSH_S 5.0
 
@@ -60,7 +62,6 @@ struct ctl {
 int64_t ctl_now(void);
 bool ctl_network_same(const struct zt_store_network *a, const struct zt_store_network *b);
 int ctl_member_save(struct ctl *c, const struct zt_store_member *old, struct zt_store_member *m);
-void ctl_member_init(struct zt_store_member *m, uint64_t nwid, uint64_t address, int64_t now);
 
 /* serve.c: answering config requests, pushes and revocations */
 extern const struct zt_controller_ops ctl_ops;
@@ -73,7 +74,10 @@ void ctl_store_active(void *ctx, bool active);
 void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member);
 void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target);
 
-/* json.c: networks and members as JSON, and POST bodies applied to them */
+/* json.c: new networks and members, as JSON, and POST bodies applied to
+ * them (also compiled into zt-import) */
+void ctl_network_defaults(struct zt_store_network *n, uint64_t id, int64_t now);
+void ctl_member_init(struct zt_store_member *m, uint64_t nwid, uint64_t address, int64_t now);
 json_t *ctl_hex(uint64_t v, int digits);
 json_t *ctl_network_json(const struct zt_store_network *n);
 json_t *ctl_member_json(const struct zt_store_member *m);

@@ -11,6 +11,34 @@
 #include "build.h"
 #include "controller.h"
 
+/* ---- new objects ---- */
+
+void ctl_network_defaults(struct zt_store_network *n, uint64_t id, int64_t now)
+{
+	memset(n, 0, sizeof *n);
+	n->id = id;
+	n->name = strdup("");
+	n->priv = true;
+	n->enable_broadcast = true;
+	n->mtu = ZT_NET_MTU_DEFAULT;
+	n->multicast_limit = 32;
+	n->pools = strdup("[]");
+	n->routes = strdup("[]");
+	n->rules = strdup(CTL_DEFAULT_RULES);
+	n->dns = strdup("[]");
+	n->auth_tokens = strdup("[null]");
+	n->creation_time = now;
+}
+
+void ctl_member_init(struct zt_store_member *m, uint64_t nwid, uint64_t address, int64_t now)
+{
+	memset(m, 0, sizeof *m);
+	m->nwid = nwid;
+	m->address = address;
+	m->v_major = m->v_minor = m->v_rev = m->v_proto = -1;
+	m->creation_time = now;
+}
+
 /* ---- JSON of the objects (§8.6, §8.7) ---- */
 
 static json_t *ctl_json_text(const char *text, const char *dflt)

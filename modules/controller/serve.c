@@ -438,6 +438,7 @@ void ctl_store_changed(void *ctx, enum zt_store_change what, uint64_t nwid, uint
 	bool in = false;
 	int err;
 
+	memset(&m, 0, sizeof m);
 	if (!c->store_open || !zt_store_active(c->store))
 		return;
 	if (what == ZT_STORE_NETWORK) {

@@ -176,8 +176,11 @@ static int store_version(struct store *s, int64_t *version)
 	int rc;
 
 	/* the first read: "file is not a database" shows here */
-	if (store_query_int(s, "SELECT count(*) FROM sqlite_master", &tables) < 0)
+	if (store_query_int(s, "SELECT count(*) FROM sqlite_master", &tables) < 0) {
+		if (sqlite3_errcode(s->db) == SQLITE_NOTADB)
+			snprintf(s->err, sizeof s->err, "not an SQLite database (%s)", sqlite3_errmsg(s->db));
 		return -EIO;
+	}
 	if (store_prepare(s, "PRAGMA quick_check", &st) < 0)
 		return -EIO;
 	rc = sqlite3_step(st);

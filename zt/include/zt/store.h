@@ -13,7 +13,9 @@
  * from a cache fails writes with it).
  *
  * Threads: every operation and every callback runs on the loop the user
- * opened the store with.  The loop should not wait long on a database: a
+ * opened the store with.  Operations must complete without that loop
+ * running (zt-import calls them and never runs it); the loop carries the
+ * store's own watchers (notifications, batches).  The loop should not wait long on a database: a
  * remote store answers gets from a cache it keeps current, and writes
  * what seen() is given in batches, off the request path. */
 #ifndef ZT_STORE_H
