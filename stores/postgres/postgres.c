@@ -455,9 +455,14 @@ static int pg_seen(void *state, const struct zt_store_seen *v, size_t n)
 
 /* ---- reads, from the cache ---- */
 
-/* Reads before the first snapshot: the database has not been reached. */
+/* Reads before the first snapshot: the database has not been reached
+ * (or its snapshot is still in the queue: a user that does not run the
+ * loop, like zt-import, takes it here). */
 static int pg_unloaded(struct pg *s)
 {
+	pg_drain(s);
+	if (s->loaded)
+		return 0;
 	snprintf(s->err, sizeof s->err, "%s: not loaded yet (the database is unreachable)", s->where);
 	return -EAGAIN;
 }
@@ -467,8 +472,8 @@ static int pg_network_get(void *state, uint64_t id, struct zt_store_network *out
 	struct pg *s = state;
 	struct pg_net *net;
 
-	if (!s->loaded)
-		return pg_unloaded(s);
+	if (!s->loaded && pg_unloaded(s) < 0)
+		return -EAGAIN;
 	if (!(net = pg_cache_net(&s->cache, id)))
 		return -ENOENT;
 	return zt_store_network_copy(out, &net->n);
@@ -479,8 +484,8 @@ static int pg_network_ids(void *state, uint64_t **ids, size_t *n)
 	struct pg *s = state;
 	uint64_t *v = NULL;
 
-	if (!s->loaded)
-		return pg_unloaded(s);
+	if (!s->loaded && pg_unloaded(s) < 0)
+		return -EAGAIN;
 	if (s->cache.n && !(v = malloc(s->cache.n * sizeof *v)))
 		return -ENOMEM;
 	for (size_t i = 0; i < s->cache.n; i++)
@@ -495,8 +500,8 @@ static int pg_member_get(void *state, uint64_t nwid, uint64_t address, struct zt
 	struct pg *s = state;
 	struct zt_store_member *m;
 
-	if (!s->loaded)
-		return pg_unloaded(s);
+	if (!s->loaded && pg_unloaded(s) < 0)
+		return -EAGAIN;
 	if (!(m = pg_cache_member(&s->cache, nwid, address)))
 		return -ENOENT;
 	return zt_store_member_copy(out, m);
@@ -509,8 +514,8 @@ static int pg_member_each(void *state, uint64_t nwid,
 	struct pg_net *net;
 	int err;
 
-	if (!s->loaded)
-		return pg_unloaded(s);
+	if (!s->loaded && pg_unloaded(s) < 0)
+		return -EAGAIN;
 	if (!(net = pg_cache_net(&s->cache, nwid)))
 		return 0;
 	for (size_t i = 0; i < net->nmems; i++)
@@ -525,8 +530,8 @@ static int pg_member_count(void *state, uint64_t nwid, size_t *total, size_t *au
 	struct pg_net *net;
 	size_t a = 0;
 
-	if (!s->loaded)
-		return pg_unloaded(s);
+	if (!s->loaded && pg_unloaded(s) < 0)
+		return -EAGAIN;
 	net = pg_cache_net(&s->cache, nwid);
 	for (size_t i = 0; net && i < net->nmems; i++)
 		a += net->mems[i].authorized;
@@ -539,8 +544,8 @@ static int pg_ip_holder(void *state, uint64_t nwid, const char *ip, uint64_t *ad
 {
 	struct pg *s = state;
 
-	if (!s->loaded)
-		return pg_unloaded(s);
+	if (!s->loaded && pg_unloaded(s) < 0)
+		return -EAGAIN;
 	return pg_cache_ip_holder(&s->cache, nwid, ip, address);
 }
 
