@@ -28,6 +28,9 @@
 
 #include "postgres.h"
 
+/* Last-seen times queued for the database at most (24 bytes each). */
+#define PG_SEEN_MAX (1u << 20)
+
 /* "host=... dbname=..." without password: for every message. */
 static void pg_redact(const char *conninfo, char *out, size_t len)
 {
@@ -436,6 +439,13 @@ static int pg_seen(void *state, const struct zt_store_seen *v, size_t n)
 		if ((m = pg_cache_member(&s->cache, v[i].nwid, v[i].address)) && m->last_seen < v[i].time)
 			m->last_seen = v[i].time;
 	pthread_mutex_lock(&s->mu);
+	if (s->nseen + n > PG_SEEN_MAX) {
+		/* the database has been away long: last seen is advisory,
+		 * and the cache keeps the newest for the API */
+		snprintf(s->err, sizeof s->err, "%s: %zu last-seen times queued already", s->where, s->nseen);
+		pthread_mutex_unlock(&s->mu);
+		return -ENOBUFS;
+	}
 	if (s->nseen + n > s->seen_cap) {
 		size_t cap = (s->nseen + n) * 2;
 		struct zt_store_seen *nv = realloc(s->seen, cap * sizeof *nv);
