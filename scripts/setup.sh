@@ -9,6 +9,7 @@ packages="build-essential autoconf automake libtool pkg-config
 	libsodium-dev libev-dev libyaml-dev libpcap-dev libssl-dev liblz4-dev
 	libhttp-parser-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libsqlite3-dev sqlite3
 	libminiupnpc-dev libnatpmp-dev miniupnpd-nftables
+	libpq-dev postgresql-15
 	clang libclang-rt-14-dev
 	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus
 	libsystemd-dev systemd util-linux socat"

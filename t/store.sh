@@ -34,7 +34,9 @@ zt_store_stanza()
 zt_store_cleanup()
 {
 	case $ZT_TEST_STORE in
-	postgres) command -v zt_pg_cleanup > /dev/null && zt_pg_cleanup ;;
+	# the server is named by the test's PID (t/pg.sh), so the test's
+	# shell finds the one a $(zt_store_stanza) subshell started
+	postgres) . "$srcdir/t/pg.sh"; pg_cleanup ;;
 	esac
 	return 0
 }

@@ -1,0 +1,121 @@
+#!/bin/sh
+# Two controllers with one identity on one PostgreSQL database: exactly
+# one is active; a write through either's API reaches the other (NOTIFY);
+# kill -9 of the active one while members hold configs and both APIs are
+# being written: the standby takes over, every member stays authorized
+# with the same addresses, and no API write that returned success is lost.
+#
+#   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 ---\
+#                              \-- ctl2 198.18.0.3 ----+-- PostgreSQL (Unix socket, t/pg.sh)
+#                              \-- a .11, b .12, c .13 [zt0]
+ZT_TEST_STORE=postgres
+export ZT_TEST_STORE
+. "$srcdir/t/tap.sh"
+. "$srcdir/t/netns.sh"
+ns_require
+[ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
+plan 14
+
+zt_lab a:11 b:12 c:13 ctl2:3
+mkdir -p "$ns_tmp/ctl2"
+cp "$ns_tmp/ctl/identity.secret" "$ns_tmp/ctl/identity.public" "$ns_tmp/ctl2/"
+zt_services=$(zt_ctl_service) zt_start ctl2
+
+is_active() { grep -q "holds the pair's lock" "$ns_tmp/$1/log"; }
+zt_wait 30 sh -c "grep -q \"holds the pair's lock\" '$ns_tmp/ctl/log' '$ns_tmp/ctl2/log'"
+n=0
+for h in ctl ctl2; do is_active $h && n=$((n + 1)); done
+is "$n" 1 "exactly one controller of the pair is active"
+if is_active ctl; then act=ctl sby=ctl2; else act=ctl2 sby=ctl; fi
+diag "active: $act, standby: $sby"
+like "$(cat "$ns_tmp/$sby/log")" "standby|controller [0-9a-f]+.*\\(standby\\)" "the other says it is the standby"
+
+api() {
+	name=$1; shift
+	zt_api "$name" -H 'Content-Type: application/json' "$@"
+}
+ctl_addr=$(zt_address ctl)
+net=$(api "$sby" -X POST -d '{"name":"pair","private":true,"v4AssignMode":{"zt":true},
+	"ipAssignmentPools":[{"ipRangeStart":"198.19.3.10","ipRangeEnd":"198.19.3.200"}],
+	"routes":[{"target":"198.19.3.0/24"}]}' "http://127.0.0.1:9993/controller/network/${ctl_addr}______" | jq -r .id)
+like "$net" "^${ctl_addr}[0-9a-f]{6}\$" "a network created through the standby's API ($net)"
+zt_wait 15 sh -c "[ \"\$(ip netns exec $(ns_name "$act") curl -s -m 5 -H 'X-ZT1-Auth: $(cat "$ns_tmp/$act/authtoken.secret")' http://127.0.0.1:9993/controller/network/$net | jq -r .name)\" = pair ]"
+ok $? "... is seen by the active one (NOTIFY)"
+
+join="networks:
+  - id: \"$net\"
+    iface: { use: tap, name: zt0 }"
+for h in a b c; do zt_networks=$join zt_start $h; done
+for h in a b c; do
+	api "$sby" -X POST -d '{"authorized":true}' \
+		"http://127.0.0.1:9993/controller/network/$net/member/$(zt_address $h)" > /dev/null
+done
+all_ok=0
+for h in a b c; do zt_wait 60 zt_is_status $h OK || all_ok=1; done
+ok $all_ok "a, b and c, authorized through the standby, are configured by the active one"
+ips_before=""
+for h in a b c; do ips_before="$ips_before $(zt_net_ip $h)"; done
+like "$ips_before" "^( 198\\.19\\.3\\.[0-9]+){3}\$" "each has an address ($ips_before)"
+
+# writers: members of fake addresses, through both APIs, each success
+# recorded only once the API answered 200
+writer() {
+	name=$1 first=$2 out=$3
+	i=$first
+	while [ ! -f "$ns_tmp/stop-writers" ]; do
+		addr=$(printf '%010x' $i)
+		code=$(zt_api "$name" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+			-X POST -d "{\"authorized\":true,\"name\":\"w$i\"}" \
+			"http://127.0.0.1:9993/controller/network/$net/member/$addr")
+		[ "$code" = 200 ] && echo "$addr" >> "$out"
+		i=$((i + 1))
+	done
+}
+: > "$ns_tmp/w-act"
+: > "$ns_tmp/w-sby"
+writer "$act" $((0x1000000000)) "$ns_tmp/w-act" &
+wa=$!
+writer "$sby" $((0x2000000000)) "$ns_tmp/w-sby" &
+ws=$!
+zt_wait 30 sh -c "[ \$(wc -l < '$ns_tmp/w-act') -ge 20 ] && [ \$(wc -l < '$ns_tmp/w-sby') -ge 20 ]"
+ok $? "both APIs take writes under way"
+
+eval "kpid=\$zt_pid_$act"
+kill -9 "$kpid"
+wait "$kpid" 2>/dev/null
+zt_wait 30 is_active "$sby"
+ok $? "the standby takes over once the active one is killed (kill -9)"
+# the survivor's writes go on
+n1=$(wc -l < "$ns_tmp/w-sby")
+zt_wait 30 sh -c "[ \$(wc -l < '$ns_tmp/w-sby') -gt $((n1 + 10)) ]"
+ok $? "writes through the survivor go on"
+: > "$ns_tmp/stop-writers"
+wait $wa $ws 2>/dev/null
+
+lost=""
+cat "$ns_tmp/w-act" "$ns_tmp/w-sby" > "$ns_tmp/w-all"
+api "$sby" "http://127.0.0.1:9993/controller/network/$net/member" | jq -r 'keys[]' | sort > "$ns_tmp/w-have"
+lost=$(sort "$ns_tmp/w-all" | comm -23 - "$ns_tmp/w-have" | tr '\n' ' ')
+diag "$(wc -l < "$ns_tmp/w-act") writes through $act, $(wc -l < "$ns_tmp/w-sby") through $sby"
+is "$lost" "" "no write that returned success is lost"
+
+auth=""
+for h in a b c; do
+	auth="$auth$(api "$sby" "http://127.0.0.1:9993/controller/network/$net/member/$(zt_address $h)" |
+		jq -r '[.authorized, .ipAssignments[0]] | map(tostring) | join(",")') "
+done
+is "$auth" "$(for ip in $ips_before; do printf 'true,%s ' "$ip"; done)" \
+	"the survivor has a, b and c authorized with the same addresses"
+
+# a member that asks anew gets its config from the survivor
+zt_stop b
+zt_networks=$join zt_start b
+zt_wait 120 zt_is_status b OK
+ok $? "b, restarted, is configured by the survivor"
+ip_b=$(zt_net_ip b)
+like "$ip_b" "^$(echo $ips_before | cut -d' ' -f2 | sed 's/\./\\./g')\$" "... with the same address ($ip_b)"
+all_ok=0
+for h in a c; do zt_is_status $h OK || all_ok=1; done
+ok $all_ok "a and c stay configured"
+[ $tap_failed -eq 0 ] || { zt_log ctl; zt_log ctl2; zt_log b; }
+tap_done
