@@ -688,6 +688,7 @@ void zt_network_verb(struct zt_core *c, const struct zt_net_rx *r)
 		return;
 	}
 	r->peer->last_nontrivial = r->now;
+	r->peer->last_trust = r->now;   /* a member's frame: trust established (§7.8) */
 	{
 		struct member *m = zt_network_member(n, r->peer->id.address, true);
 
@@ -793,6 +794,7 @@ bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint
 	    (verb == ZT_VERB_EXT_FRAME && (pl[8] & 0x10)))   /* it wants an OK */
 		return false;
 	ZT_STORE(p->last_nontrivial, now);
+	ZT_STORE(p->last_trust, now);
 	if (verb == ZT_VERB_FRAME)
 		rx_frame(n, q, &r);
 	else
