@@ -20,6 +20,7 @@
 #include <zt/beacon.h>
 
 #include "core.h"
+#include "network.h"
 
 #define LAN_ANSWER_MS 2500       /* wire.md §7.10: beacon answers */
 #define LAN_LOG_MS 10000         /* refusals logged at most this often */
@@ -92,11 +93,17 @@ static bool lan_reached(const struct zt_peer *p, const union zt_sockaddr *a, int
 	return false;
 }
 
-/* A beacon's sender gets a full HELLO where the beacon came from. */
+/* A beacon's sender gets a full HELLO where the beacon came from; once
+ * it answered (a direct path is alive), the networks introduce us to it
+ * as roots and controllers would have. */
 static void lan_hello(struct zt_core *c, struct zt_peer *p, const struct zt_dgram *d, int64_t now)
 {
-	if (!lan_reached(p, &d->peer, now))
+	if (!lan_reached(p, &d->peer, now)) {
 		zt_vl1_hello(c, p, &d->peer, now);
+		return;
+	}
+	for (unsigned i = 0; i < c->n_nets; i++)
+		zt_network_meet(c->nets[i], p, now);
 }
 
 static void lan_legacy_in(struct zt_core *c, const struct zt_dgram *d, int64_t now)
@@ -225,4 +232,11 @@ int zt_transport_beacon(struct zt_inst *zi, bool legacy, uint8_t *out, size_t ca
 		return ZT_BEACON_LEGACY_LEN;
 	}
 	return zt_beacon_encode(&c->self, zt_core_now(c), out, cap);
+}
+
+uint64_t zt_inst_node_address(const struct zt_inst *zi)
+{
+	const struct zt_core *c = zt_inst_core(zi);
+
+	return c ? c->self.address : 0;
 }

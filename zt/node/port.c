@@ -231,6 +231,22 @@ void zt_network_announce(struct zt_network *n, int64_t now)
 	}
 }
 
+/* A member met on the LAN with no root or controller to introduce us
+ * (lan.c): our credentials, then, once it has shown its own, our
+ * multicast groups, so that its broadcasts (ARP) reach us and ours it. */
+void zt_network_meet(struct zt_network *n, struct zt_peer *p, int64_t now)
+{
+	struct member *m;
+
+	if (!n->configured || !(m = zt_network_member(n, p->id.address, true)))
+		return;
+	zt_network_creds_push(n, m, now, false);
+	if (gate(n, p) && (!m->announced || now - m->announced >= ZT_ANNOUNCE_MS)) {
+		m->announced = now;
+		announce_to(n, p->id.address, now);
+	}
+}
+
 /* ---- the port ---- */
 
 /* Hands a frame to the port.  The payload sits in a writable packet
