@@ -12,7 +12,7 @@ public_layer() {
 	case "$1" in
 	module.h | kernel.h) echo base ;;
 	identity.h | crypto.h | packet.h | fragment.h | inetaddr.h | dict.h | world.h | \
-		credential.h | netconf.h) echo wire ;;
+		credential.h | netconf.h | beacon.h) echo wire ;;
 	node.h) echo node ;;
 	esac
 }

@@ -204,7 +204,7 @@ struct zt_surface {
 #define ZT_LAN_SEEN 64
 #define ZT_LAN_PREFIXES 256
 struct zt_lan_seen {
-	uint64_t address;              /* 0: free */
+	uint64_t address;              /* 0: free; bit 40: of IPv6 beacons */
 	int64_t checked;               /* last beacon looked at */
 	int64_t timestamp;             /* its sender's clock: later ones only */
 };

@@ -48,10 +48,14 @@ static void lan_refuse(struct zt_core *c, const struct zt_dgram *d, const char *
 	s->log_skipped = 0;
 }
 
-/* The entry of a sender (its address), made if missing (the oldest goes). */
-static struct zt_lan_seen *lan_seen(struct zt_core *c, uint64_t address)
+/* The entry of a sender (its address) in one family, made if missing
+ * (the oldest goes): a node's IPv4 and IPv6 beacons of one round are
+ * looked at each. */
+static struct zt_lan_seen *lan_seen(struct zt_core *c, uint64_t address, const union zt_sockaddr *from)
 {
 	struct zt_lan_seen *oldest = &c->lan.seen[0];
+
+	address |= (uint64_t)(from->sa.sa_family == AF_INET6) << 40;
 
 	for (unsigned i = 0; i < ZT_LAN_SEEN; i++) {
 		struct zt_lan_seen *e = &c->lan.seen[i];
@@ -182,7 +186,7 @@ static void lan_beacon_in(struct zt_core *c, const struct zt_dgram *d, int64_t n
 		return;   /* roots are reached at their stable endpoints */
 	/* one beacon per sender per 2.5 s is looked at, before any
 	 * signature is checked: floods cost little */
-	e = lan_seen(c, b.id.address);
+	e = lan_seen(c, b.id.address, &d->peer);
 	if (e->checked && now - e->checked < LAN_ANSWER_MS) {
 		ZT_COUNT(c, beacons_limited);
 		return;
@@ -194,7 +198,7 @@ static void lan_beacon_in(struct zt_core *c, const struct zt_dgram *d, int64_t n
 	}
 	if (!p && !(p = lan_new_peer(c, d, &b, now)))
 		return;
-	e = lan_seen(c, b.id.address);
+	e = lan_seen(c, b.id.address, &d->peer);
 	if (e->timestamp && b.timestamp <= e->timestamp) {
 		lan_refuse(c, d, "replayed (not newer than the last one)", now);
 		return;
