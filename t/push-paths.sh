@@ -3,7 +3,7 @@
 # other only over a link of their own, on addresses the root never saw;
 # once trust is established (a frame of their network, relayed by the
 # root) each pushes its local addresses, the other tries them, and they
-# end with a direct path on that link.
+# end with a direct path on that link.  a's udp has a secondary port.
 #
 #   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 (controller)
 #                              |-- a 198.18.0.11 -.
@@ -13,7 +13,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 5
+plan 7
 
 zt_lab a:11 b:12
 ip link add "pa$ns_id" netns "$(ns_name a)" type veth peer name "pb$ns_id" netns "$(ns_name b)" ||
@@ -39,7 +39,9 @@ net=$(zt_ctl_network '{"name":"push","private":true,"v4AssignMode":{"zt":true},
 join="networks:
   - id: \"$net\"
     iface: { use: tap, name: zt0 }"
-zt_networks=$join zt_start a
+# a's udp also binds a secondary port (wire.md §7.8 point 2)
+zt_networks=$join zt_udp=off \
+	zt_transports='  - { use: udp, listen: ["0.0.0.0:9993"], secondary-port: auto }' zt_start a
 zt_networks=$join zt_start b
 zt_authorize true a b
 for n in a b; do zt_wait 30 zt_is_status $n OK || bail "$n not configured ($(zt_net_status $n))"; done
@@ -55,5 +57,9 @@ zt_wait 60 on_link b a; ok $? "b ends with a direct path to a on their link"
 zt_api root "http://127.0.0.1:9993/peer/$(zt_address a)" | grep -q '198\.18\.5\.'
 ok $(( $? == 0 )) "the root never saw that link"
 [ "$(zt_counter a paths_pushed)" -gt 0 ]; ok $? "a sent PUSH_DIRECT_PATHS ($(zt_counter a paths_pushed))"
+second=$(( 20000 + 0x$(zt_address a) % 45500 ))
+ns_exec a ss -Hlun | grep -q "0.0.0.0:$second "; ok $? "a's udp binds its secondary port $second (20000 + address mod 45500)"
+root_sees() { zt_api root "http://127.0.0.1:9993/peer/$(zt_address a)" | grep -q "\"198.18.0.11/$1\""; }
+zt_wait 30 root_sees "$second"; ok $? "the root learns a at its secondary port too (full HELLOs go out from both)"
 [ $tap_failed -eq 0 ] || { zt_log a; zt_log b; }
 tap_done
