@@ -42,7 +42,7 @@ join="networks:
 # a's udp also binds a secondary port (wire.md §7.8 point 2)
 zt_networks=$join zt_udp=off \
 	zt_transports='  - { use: udp, listen: ["0.0.0.0:9993"], secondary-port: auto }' zt_start a
-zt_networks=$join zt_start b
+zt_networks=$join zt_udp=on zt_transports= zt_start b
 zt_authorize true a b
 for n in a b; do zt_wait 30 zt_is_status $n OK || bail "$n not configured ($(zt_net_status $n))"; done
 ipb=$(zt_net_ip b)

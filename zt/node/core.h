@@ -368,6 +368,8 @@ int zt_vl1_send_credentials(struct zt_core *c, uint64_t member, const uint8_t *p
 /* lan.c: a LAN beacon (zt-lan(7)) among received datagrams: handled
  * (true) or not one (false). */
 bool zt_lan_dgram_in(struct zt_core *c, const struct zt_dgram *d, enum zt_dgram_kind kind, int64_t now);
+/* lan.c, on ping checks: beacons' senders with a live path meet our networks */
+void zt_lan_tick(struct zt_core *c, int64_t now);
 /* push.c: PUSH_DIRECT_PATHS to trusted peers (wire.md §4.8, §7.8 point 3) */
 size_t zt_push_candidates(struct zt_core *c, union zt_sockaddr *out, size_t max, int64_t now);
 void zt_push_paths_tick(struct zt_core *c, int64_t now);

@@ -24,6 +24,7 @@
 
 #define LAN_ANSWER_MS 2500       /* wire.md §7.10: beacon answers */
 #define LAN_LOG_MS 10000         /* refusals logged at most this often */
+#define LAN_MEET_MS 120000       /* senders met on ping checks for as long */
 
 static const char *lan_addr(uint64_t address, char out[11])
 {
@@ -206,6 +207,27 @@ static void lan_beacon_in(struct zt_core *c, const struct zt_dgram *d, int64_t n
 	e->timestamp = b.timestamp;
 	ZT_COUNT(c, beacons_in);
 	lan_hello(c, p, d, now);
+}
+
+/* On every ping check, senders of beacons of the last 2 minutes with a
+ * live path meet our networks now, not at their next beacon (the
+ * interval may be long): a ping goes through seconds after two nodes
+ * met, whatever the interval. */
+void zt_lan_tick(struct zt_core *c, int64_t now)
+{
+	for (unsigned i = 0; i < ZT_LAN_SEEN; i++) {
+		const struct zt_lan_seen *e = &c->lan.seen[i];
+		struct zt_peer *p;
+		bool alive = false;
+
+		if (!e->address || now - e->checked > LAN_MEET_MS ||
+		    !(p = zt_peer_find(c, e->address & 0xffffffffffULL)) || p->upstream)
+			continue;
+		for (unsigned j = 0; j < p->n_paths && !alive; j++)
+			alive = zt_path_alive(p->paths[j].path, now);
+		for (unsigned j = 0; alive && j < c->n_nets; j++)
+			zt_network_meet(c->nets[j], p, now);
+	}
 }
 
 bool zt_lan_dgram_in(struct zt_core *c, const struct zt_dgram *d, enum zt_dgram_kind kind, int64_t now)
