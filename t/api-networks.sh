@@ -38,7 +38,7 @@ moon=$(printf '%016x' "0x$ctl_addr")
 	bail "zt-mkworld make moon"
 
 zt_start root
-zt_services="  - { use: controller }" zt_start ctl
+zt_services=$(zt_ctl_service) zt_start ctl
 api_url=http://127.0.0.1:9993
 ctl_api() { zt_api ctl -H 'Content-Type: application/json' "$@"; }
 net=$(ctl_api -X POST -d '{"name":"joined","private":true,"v4AssignMode":{"zt":true},

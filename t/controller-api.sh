@@ -6,6 +6,7 @@
 #
 #   ztd: udp 127.0.0.1:<any>, controller, api 127.0.0.1:<any>
 . "$srcdir/t/tap.sh"
+. "$srcdir/t/store.sh"
 
 command -v curl > /dev/null || skip_all "needs curl"
 command -v jq > /dev/null || skip_all "needs jq"
@@ -13,19 +14,20 @@ command -v perl > /dev/null || skip_all "needs perl"
 
 tmp=$(mktemp -d) || bail "mktemp"
 pid=""
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; zt_store_cleanup; rm -rf "$tmp"' EXIT
 
 plan 77
 
 home=$tmp/ctl
-mkdir -p "$home"
+mkdir -p "$home" "$tmp/store"
+store=$(zt_store_stanza "$tmp/store") || bail "no store stanza"
 sed -n 's/^planet_v1_hex: //p' "$VECTORS/planet-testbed.txt" |
 	perl -ne 'chomp; print pack "H*", $_' > "$home/planet"
 cat > "$tmp/ctl.yaml" <<YAML
 node: { home: $home, log-level: debug }
 transports: [ { use: udp, listen: ["127.0.0.1:0"] } ]
 services:
-  - { use: controller }
+  - { use: controller, store: $store }
   - { use: api, listen: ["127.0.0.1:0"] }
 YAML
 cat > "$tmp/bad.yaml" <<YAML
@@ -35,7 +37,7 @@ services:
 YAML
 
 "$ZTD" -c "$tmp/bad.yaml" > "$tmp/bad.out" 2>&1
-like "$?/$(cat "$tmp/bad.out")" "^1/.*bad.yaml:3:.*controller: store: must be a mapping" \
+like "$?/$(cat "$tmp/bad.out")" "^1/.*bad.yaml:3:.*controller: store: no store named '5'" \
 	"store: 5 is refused with file, line and reason"
 
 # start: ztd in the background, its pid in $pid, the API's port in $port
@@ -59,7 +61,7 @@ start() {
 
 start
 ok 0 "ztd with the controller and the api starts"
-like "$(cat "$tmp/log")" "controller: controller [0-9a-f]{10}, store $home/controller.db" \
+like "$(cat "$tmp/log")" "controller: controller [0-9a-f]{10}, store $ZT_TEST_STORE" \
 	"the controller logs its address and store"
 tok=$(cat "$home/authtoken.secret")
 auth="X-ZT1-Auth: $tok"
@@ -222,8 +224,10 @@ wait $pid 2>/dev/null
 start
 snapshot > "$tmp/snap2"
 is "$(cat "$tmp/snap2")" "$(cat "$tmp/snap1")" "what was answered before kill -9 is all there"
-if command -v sqlite3 > /dev/null; then
-	is "$(sqlite3 "$home/controller.db" 'PRAGMA journal_mode')" wal "the database is in WAL mode"
+if [ "$ZT_TEST_STORE" != sqlite ]; then
+	ok 0 "# SKIP the WAL mode is sqlite's"
+elif command -v sqlite3 > /dev/null; then
+	is "$(sqlite3 "$tmp/store/controller.db" 'PRAGMA journal_mode')" wal "the database is in WAL mode"
 else
 	ok 0 "# SKIP needs sqlite3"
 fi

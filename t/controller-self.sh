@@ -26,7 +26,7 @@ join="networks:
   - id: \"$net\"
     iface: { use: tap, name: zt0 }"
 zt_stop ctl
-zt_networks=$join zt_services="  - { use: controller }" zt_start ctl
+zt_networks=$join zt_services=$(zt_ctl_service) zt_start ctl
 zt_networks=$join zt_start a
 
 zt_wait 15 zt_is_status ctl ACCESS_DENIED

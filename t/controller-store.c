@@ -15,16 +15,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <jansson.h>
 
 #include <zt/credential.h>
 #include <zt/dict.h>
 #include <zt/identity.h>
 #include <zt/inetaddr.h>
+#include <zt/kernel.h>
 #include <zt/netconf.h>
+#include <zt/store.h>
 
 #include "build.h"
-#include "store.h"
 #include "tap.h"
 
 static char dir[256], dbpath[300];
@@ -34,19 +36,56 @@ static int test_sign(void *ctx, const void *msg, size_t len, uint8_t sig[ZT_SIG_
 	return zt_sign(ctx, msg, len, sig);
 }
 
-static struct store *reopen(struct store *s)
-{
-	char err[256];
-	struct store *n;
+static struct zt_kernel *kernel;
+static struct zt_store *store;
+static struct zt_store_user user;
 
-	store_close(s);
-	n = store_open(dbpath, err, sizeof err);
+/* Open the store under test: the instance ZT_TEST_STORE_STANZA describes
+ * (t/store.sh writes it for the store ZT_TEST_STORE names), or else
+ * sqlite in a temporary directory.  NULL with the reason in err. */
+static struct zt_store *test_open(char *err, size_t errlen)
+{
+	const char *yaml = getenv("ZT_TEST_STORE_STANZA");
+	char dflt[400];
+	struct zt_inst *zi;
+
+	if (!store) {
+		if (!yaml || !*yaml) {
+			snprintf(dflt, sizeof dflt, "{ use: sqlite, path: '%s' }", dbpath);
+			yaml = dflt;
+		}
+		kernel = zt_kernel_new(ev_default_loop(0));
+		if (!kernel)
+			bail("out of memory");
+		zi = zt_kernel_instance(kernel, ZT_STORE, yaml, err, errlen);
+		if (!zi || !(store = zt_store_of(zi)))
+			return NULL;
+		user.home = dir;
+	}
+	if (zt_store_open(store, zt_kernel_loop(kernel), &user, err, errlen) < 0)
+		return NULL;
+	return store;
+}
+
+static void test_close(struct zt_store *s)
+{
+	if (s)
+		zt_store_close(s);
+}
+
+static struct zt_store *reopen(struct zt_store *s)
+{
+	char err[512];
+	struct zt_store *n;
+
+	test_close(s);
+	n = test_open(err, sizeof err);
 	if (!n)
-		bail("store_open: %s", err);
+		bail("store open: %s", err);
 	return n;
 }
 
-static void net_init(struct store_network *n, uint64_t id, const char *name)
+static void net_init(struct zt_store_network *n, uint64_t id, const char *name)
 {
 	memset(n, 0, sizeof *n);
 	n->id = id;
@@ -64,7 +103,7 @@ static void net_init(struct store_network *n, uint64_t id, const char *name)
 	n->creation_time = 1700000000000;
 }
 
-static void mem_init(struct store_member *m, uint64_t nwid, uint64_t addr)
+static void mem_init(struct zt_store_member *m, uint64_t nwid, uint64_t addr)
 {
 	memset(m, 0, sizeof *m);
 	m->nwid = nwid;
@@ -74,7 +113,7 @@ static void mem_init(struct store_member *m, uint64_t nwid, uint64_t addr)
 	m->creation_time = 1700000000000;
 }
 
-static int count_visit(void *ctx, const struct store_member *m)
+static int count_visit(void *ctx, const struct zt_store_member *m)
 {
 	uint64_t *last = ctx;
 
@@ -124,31 +163,31 @@ static char *vector(const char *key)
 
 /* ---- store ---- */
 
-static struct store *test_store(void)
+static struct zt_store *test_store(void)
 {
-	struct store_network n, g;
-	struct store_member m, mg;
-	struct store *s;
+	struct zt_store_network n, g;
+	struct zt_store_member m, mg;
+	struct zt_store *s;
 	uint64_t *ids = NULL, holder, walk[3] = { 0, 0, 0 };
 	size_t nids = 0, total, authd;
-	char err[256];
+	char err[512];
 
-	s = store_open(dbpath, err, sizeof err);
+	s = test_open(err, sizeof err);
 	ok(s != NULL, "store opens a new database");
 	if (!s)
-		bail("store_open: %s", err);
+		bail("store open: %s", err);
 
 	net_init(&n, 0x26b7ab6cb8000002ULL, "second");
-	ok(store_network_put(s, &n) == 0, "network put");
-	store_network_clear(&n);
+	ok(zt_store_network_put(s, &n) == 0, "network put");
+	zt_store_network_clear(&n);
 	net_init(&n, 0x26b7ab6cb8000001ULL, "first");
 	n.v4_zt = n.v6_rfc4193 = true;
 	n.has_trace_target = true;
 	n.trace_target = 0x92bf35da82ULL;
 	n.ctmd = 600000;
-	ok(store_network_put(s, &n) == 0, "a second network put");
+	ok(zt_store_network_put(s, &n) == 0, "a second network put");
 	memset(&g, 0, sizeof g);
-	ok(store_network_get(s, n.id, &g) == 0, "network get");
+	ok(zt_store_network_get(s, n.id, &g) == 0, "network get");
 	is_str(g.name, "first", "... name");
 	ok(g.priv && g.enable_broadcast && g.v4_zt && g.v6_rfc4193 && !g.v6_6plane && !g.v6_zt,
 	   "... flags and modes");
@@ -156,19 +195,19 @@ static struct store *test_store(void)
 	   g.mtu == 2800 && g.multicast_limit == 32 && g.revision == 1 &&
 	   g.creation_time == 1700000000000, "... numbers");
 	is_str(g.rules, "[{\"type\":\"ACTION_ACCEPT\"}]", "... rules text");
-	store_network_clear(&g);
+	zt_store_network_clear(&g);
 
 	free(n.name);
 	n.name = strdup("renamed");
 	n.revision = 2;
 	n.has_trace_target = false;
-	ok(store_network_put(s, &n) == 0, "network update");
-	store_network_get(s, n.id, &g);
+	ok(zt_store_network_put(s, &n) == 0, "network update");
+	zt_store_network_get(s, n.id, &g);
 	ok(!strcmp(g.name, "renamed") && g.revision == 2 && !g.has_trace_target, "... is read back");
-	store_network_clear(&g);
-	ok(store_network_get(s, 0x26b7ab6cb8000099ULL, &g) == -ENOENT, "unknown network: -ENOENT");
+	zt_store_network_clear(&g);
+	ok(zt_store_network_get(s, 0x26b7ab6cb8000099ULL, &g) == -ENOENT, "unknown network: -ENOENT");
 
-	ok(store_network_ids(s, &ids, &nids) == 0 && nids == 2 &&
+	ok(zt_store_network_ids(s, &ids, &nids) == 0 && nids == 2 &&
 	   ids[0] == 0x26b7ab6cb8000001ULL && ids[1] == 0x26b7ab6cb8000002ULL, "network ids, ascending");
 	free(ids);
 
@@ -176,146 +215,156 @@ static struct store *test_store(void)
 	m.identity = vector("member_identity_public");
 	m.authorized = true;
 	m.auth_cred_type = strdup("api");
-	store_member_add_ip(&m, "198.19.1.7");
-	store_member_add_ip(&m, "fd00::7");
-	store_member_add_ip(&m, "198.19.1.3");
-	ok(store_member_put(s, &m) == 0, "member put");
+	zt_store_member_add_ip(&m, "198.19.1.7");
+	zt_store_member_add_ip(&m, "fd00::7");
+	zt_store_member_add_ip(&m, "198.19.1.3");
+	ok(zt_store_member_put(s, &m) == 0, "member put");
 	memset(&mg, 0, sizeof mg);
-	ok(store_member_get(s, n.id, m.address, &mg) == 0, "member get");
+	ok(zt_store_member_get(s, n.id, m.address, &mg) == 0, "member get");
 	ok(mg.authorized && mg.nips == 3 && !strcmp(mg.ips[0], "198.19.1.7") &&
 	   !strcmp(mg.ips[1], "fd00::7") && !strcmp(mg.ips[2], "198.19.1.3"),
 	   "... authorized, IPs in order");
 	ok(mg.identity && !strcmp(mg.identity, m.identity) && !strcmp(mg.auth_cred_type, "api") &&
 	   !mg.auth_cred && !mg.name && mg.v_major == -1, "... identity, credential, absent fields");
-	store_member_clear(&mg);
-	ok(store_ip_holder(s, n.id, "fd00::7", &holder) == 0 && holder == m.address, "IP holder");
-	ok(store_ip_holder(s, n.id, "198.19.1.8", &holder) == -ENOENT, "free IP: -ENOENT");
-	ok(store_ip_holder(s, 0x26b7ab6cb8000002ULL, "fd00::7", &holder) == -ENOENT,
+	zt_store_member_clear(&mg);
+	ok(zt_store_ip_holder(s, n.id, "fd00::7", &holder) == 0 && holder == m.address, "IP holder");
+	ok(zt_store_ip_holder(s, n.id, "198.19.1.8", &holder) == -ENOENT, "free IP: -ENOENT");
+	ok(zt_store_ip_holder(s, 0x26b7ab6cb8000002ULL, "fd00::7", &holder) == -ENOENT,
 	   "IPs are per network");
+	{
+		struct zt_store_seen seen[2] = { { n.id, m.address, 1700000000123LL },
+						 { n.id, 0x9999999999ULL, 5 } };
+
+		ok(zt_store_seen(s, seen, 2) == 0 && zt_store_member_get(s, n.id, m.address, &mg) == 0 &&
+		   mg.last_seen == 1700000000123LL && mg.revision == m.revision,
+		   "seen: the last request is written, the revision kept, an unknown member ignored");
+		zt_store_member_clear(&mg);
+	}
 
 	/* update replaces the IP list */
 	free(m.ips[2]);
 	m.nips = 2;
 	m.revision = 2;
-	ok(store_member_put(s, &m) == 0 && store_member_get(s, n.id, m.address, &mg) == 0 &&
-	   mg.nips == 2 && mg.revision == 2, "member update replaces its IPs");
-	store_member_clear(&mg);
-	ok(store_ip_holder(s, n.id, "198.19.1.3", &holder) == -ENOENT, "... the dropped IP is free");
-	store_member_clear(&m);
+	ok(zt_store_member_put(s, &m) == 0 && zt_store_member_get(s, n.id, m.address, &mg) == 0 &&
+	   mg.nips == 2 && mg.revision == 2 && mg.last_seen == 1700000000123LL,
+	   "member update replaces its IPs, keeps the last request");
+	zt_store_member_clear(&mg);
+	ok(zt_store_ip_holder(s, n.id, "198.19.1.3", &holder) == -ENOENT, "... the dropped IP is free");
+	zt_store_member_clear(&m);
 
 	mem_init(&m, n.id, 0x1111111111ULL);
-	store_member_put(s, &m);
-	store_member_clear(&m);
+	zt_store_member_put(s, &m);
+	zt_store_member_clear(&m);
 	mem_init(&m, n.id, 0xaaaaaaaaaaULL);
-	store_member_put(s, &m);
-	store_member_clear(&m);
-	ok(store_member_each(s, n.id, count_visit, walk) == 0 && walk[2] == 3 && !walk[1],
+	zt_store_member_put(s, &m);
+	zt_store_member_clear(&m);
+	ok(zt_store_member_each(s, n.id, count_visit, walk) == 0 && walk[2] == 3 && !walk[1],
 	   "members visited in ascending order");
-	ok(store_member_count(s, n.id, &total, &authd) == 0 && total == 3 && authd == 1,
+	ok(zt_store_member_count(s, n.id, &total, &authd) == 0 && total == 3 && authd == 1,
 	   "member counts");
 	mem_init(&m, 0x26b7ab6cb80000ffULL, 0x1111111111ULL);
-	ok(store_member_put(s, &m) == -ENOENT, "member of an unknown network: -ENOENT");
-	store_member_clear(&m);
+	ok(zt_store_member_put(s, &m) == -ENOENT, "member of an unknown network: -ENOENT");
+	zt_store_member_clear(&m);
 
-	ok(store_member_delete(s, n.id, 0x1111111111ULL) == 0, "member delete");
-	ok(store_member_delete(s, n.id, 0x1111111111ULL) == -ENOENT, "... twice: -ENOENT");
+	ok(zt_store_member_delete(s, n.id, 0x1111111111ULL) == 0, "member delete");
+	ok(zt_store_member_delete(s, n.id, 0x1111111111ULL) == -ENOENT, "... twice: -ENOENT");
 
-	store_network_clear(&n);
+	zt_store_network_clear(&n);
 
 	/* rollback */
-	ok(store_begin(s) == 0, "begin");
+	ok(zt_store_begin(s) == 0, "begin");
 	net_init(&n, 0x26b7ab6cb8000003ULL, "rolled back");
-	store_network_put(s, &n);
-	store_network_clear(&n);
-	store_rollback(s);
-	ok(store_network_get(s, 0x26b7ab6cb8000003ULL, &g) == -ENOENT, "a rolled back put is gone");
+	zt_store_network_put(s, &n);
+	zt_store_network_clear(&n);
+	zt_store_rollback(s);
+	ok(zt_store_network_get(s, 0x26b7ab6cb8000003ULL, &g) == -ENOENT, "a rolled back put is gone");
 	/* nested transactions commit once */
-	store_begin(s);
-	store_begin(s);
+	zt_store_begin(s);
+	zt_store_begin(s);
 	net_init(&n, 0x26b7ab6cb8000003ULL, "nested");
-	store_network_put(s, &n);
-	store_network_clear(&n);
-	ok(store_commit(s) == 0 && store_commit(s) == 0, "nested commits");
-	ok(store_network_get(s, 0x26b7ab6cb8000003ULL, &g) == 0, "... the put is there");
-	store_network_clear(&g);
+	zt_store_network_put(s, &n);
+	zt_store_network_clear(&n);
+	ok(zt_store_commit(s) == 0 && zt_store_commit(s) == 0, "nested commits");
+	ok(zt_store_network_get(s, 0x26b7ab6cb8000003ULL, &g) == 0, "... the put is there");
+	zt_store_network_clear(&g);
 
-	ok(store_network_delete(s, 0x26b7ab6cb8000003ULL) == 0, "network delete");
-	ok(store_network_delete(s, 0x26b7ab6cb8000003ULL) == -ENOENT, "... twice: -ENOENT");
+	ok(zt_store_network_delete(s, 0x26b7ab6cb8000003ULL) == 0, "network delete");
+	ok(zt_store_network_delete(s, 0x26b7ab6cb8000003ULL) == -ENOENT, "... twice: -ENOENT");
 
 	/* persistence */
 	s = reopen(s);
-	ok(store_network_get(s, 0x26b7ab6cb8000001ULL, &g) == 0 && !strcmp(g.name, "renamed"),
+	ok(zt_store_network_get(s, 0x26b7ab6cb8000001ULL, &g) == 0 && !strcmp(g.name, "renamed"),
 	   "networks survive close and reopen");
-	store_network_clear(&g);
-	ok(store_member_get(s, 0x26b7ab6cb8000001ULL, 0x92bf35da82ULL, &mg) == 0 && mg.nips == 2,
+	zt_store_network_clear(&g);
+	ok(zt_store_member_get(s, 0x26b7ab6cb8000001ULL, 0x92bf35da82ULL, &mg) == 0 && mg.nips == 2,
 	   "... members and their IPs too");
-	store_member_clear(&mg);
+	zt_store_member_clear(&mg);
 
 	/* deleting a network takes its members and IPs */
 	net_init(&n, 0x26b7ab6cb8000004ULL, "doomed");
-	store_network_put(s, &n);
+	zt_store_network_put(s, &n);
 	mem_init(&m, n.id, 0x2222222222ULL);
-	store_member_add_ip(&m, "198.19.9.9");
-	store_member_put(s, &m);
-	store_member_clear(&m);
-	ok(store_network_delete(s, n.id) == 0 && store_member_get(s, n.id, 0x2222222222ULL, &mg) == -ENOENT &&
-	   store_ip_holder(s, n.id, "198.19.9.9", &holder) == -ENOENT, "network delete removes members and IPs");
-	store_network_put(s, &n);
-	ok(store_member_count(s, n.id, &total, &authd) == 0 && total == 0, "... a new network of that id is empty");
-	store_network_delete(s, n.id);
-	store_network_clear(&n);
+	zt_store_member_add_ip(&m, "198.19.9.9");
+	zt_store_member_put(s, &m);
+	zt_store_member_clear(&m);
+	ok(zt_store_network_delete(s, n.id) == 0 && zt_store_member_get(s, n.id, 0x2222222222ULL, &mg) == -ENOENT &&
+	   zt_store_ip_holder(s, n.id, "198.19.9.9", &holder) == -ENOENT, "network delete removes members and IPs");
+	zt_store_network_put(s, &n);
+	ok(zt_store_member_count(s, n.id, &total, &authd) == 0 && total == 0, "... a new network of that id is empty");
+	zt_store_network_delete(s, n.id);
+	zt_store_network_clear(&n);
 	return s;
 }
 
 /* A child writes one committed transaction, starts another and is killed
  * with SIGKILL before committing it. */
-static struct store *test_crash(struct store *s)
+static struct zt_store *test_crash(struct zt_store *s)
 {
-	struct store_network n, g;
-	struct store_member m;
+	struct zt_store_network n, g;
+	struct zt_store_member m;
 	pid_t pid;
 	int st;
 
-	store_close(s);
+	test_close(s);
 	pid = fork();
 	if (pid < 0)
 		bail("fork");
 	if (pid == 0) {
-		char err[256];
-		struct store *c = store_open(dbpath, err, sizeof err);
+		char err[512];
+		struct zt_store *c = test_open(err, sizeof err);
 
 		if (!c)
 			_exit(2);
 		net_init(&n, 0x26b7ab6cb8000010ULL, "committed");
-		if (store_network_put(c, &n) < 0)
+		if (zt_store_network_put(c, &n) < 0)
 			_exit(3);
 		mem_init(&m, n.id, 0x3333333333ULL);
-		store_member_add_ip(&m, "198.19.3.3");
-		store_begin(c);
-		store_member_put(c, &m);
+		zt_store_member_add_ip(&m, "198.19.3.3");
+		zt_store_begin(c);
+		zt_store_member_put(c, &m);
 		net_init(&n, 0x26b7ab6cb8000011ULL, "uncommitted");
-		store_network_put(c, &n);
+		zt_store_network_put(c, &n);
 		kill(getpid(), SIGKILL);
 		_exit(4);
 	}
 	waitpid(pid, &st, 0);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the writer was killed with SIGKILL");
 	s = reopen(NULL);
-	ok(store_network_get(s, 0x26b7ab6cb8000010ULL, &g) == 0 && !strcmp(g.name, "committed"),
+	ok(zt_store_network_get(s, 0x26b7ab6cb8000010ULL, &g) == 0 && !strcmp(g.name, "committed"),
 	   "what it committed is there");
-	store_network_clear(&g);
-	ok(store_network_get(s, 0x26b7ab6cb8000011ULL, &g) == -ENOENT &&
-	   store_member_get(s, 0x26b7ab6cb8000010ULL, 0x3333333333ULL, &m) == -ENOENT,
+	zt_store_network_clear(&g);
+	ok(zt_store_network_get(s, 0x26b7ab6cb8000011ULL, &g) == -ENOENT &&
+	   zt_store_member_get(s, 0x26b7ab6cb8000010ULL, 0x3333333333ULL, &m) == -ENOENT,
 	   "what it had not committed is not");
-	ok(store_network_get(s, 0x26b7ab6cb8000001ULL, &g) == 0, "earlier data is intact");
-	store_network_clear(&g);
+	ok(zt_store_network_get(s, 0x26b7ab6cb8000001ULL, &g) == 0, "earlier data is intact");
+	zt_store_network_clear(&g);
 	return s;
 }
 
 /* ---- IP assignment ---- */
 
 struct ctx {
-	struct store *s;
+	struct zt_store *s;
 	struct zt_identity ctl;
 	struct ctl_signer sg;
 	struct zt_netconf *nc;
@@ -326,14 +375,14 @@ struct ctx {
 static int build_for(struct ctx *x, uint64_t nwid, const struct zt_identity *id, uint64_t revr,
 		     int64_t now)
 {
-	struct store_network net;
-	struct store_member m;
+	struct zt_store_network net;
+	struct zt_store_member m;
 	struct ctl_build b;
 	int err;
 
-	if (store_network_get(x->s, nwid, &net) < 0)
+	if (zt_store_network_get(x->s, nwid, &net) < 0)
 		return -ENOENT;
-	if (store_member_get(x->s, nwid, id->address, &m) == -ENOENT)
+	if (zt_store_member_get(x->s, nwid, id->address, &m) == -ENOENT)
 		mem_init(&m, nwid, id->address);
 	b.store = x->s;
 	b.net = &net;
@@ -345,9 +394,9 @@ static int build_for(struct ctx *x, uint64_t nwid, const struct zt_identity *id,
 	b.rules_buf = x->rules;
 	err = ctl_build_config(&b, x->nc);
 	if (!err)
-		err = store_member_put(x->s, &m);
-	store_member_clear(&m);
-	store_network_clear(&net);
+		err = zt_store_member_put(x->s, &m);
+	zt_store_member_clear(&m);
+	zt_store_network_clear(&net);
 	return err;
 }
 
@@ -366,7 +415,7 @@ static uint32_t ip4_of(const struct zt_netconf *nc, unsigned *bits)
 
 static void test_pools(struct ctx *x)
 {
-	struct store_network n;
+	struct zt_store_network n;
 	struct zt_identity id;
 	uint32_t got[60], want;
 	unsigned bits = 0, i, j, bad = 0, dup = 0;
@@ -380,8 +429,8 @@ static void test_pools(struct ctx *x)
 	free(n.routes);
 	n.pools = strdup("[{\"ipRangeStart\":\"198.19.1.1\",\"ipRangeEnd\":\"198.19.1.254\"}]");
 	n.routes = strdup("[{\"target\":\"198.19.1.0/24\",\"via\":null}]");
-	store_network_put(x->s, &n);
-	store_network_clear(&n);
+	zt_store_network_put(x->s, &n);
+	zt_store_network_clear(&n);
 
 	memset(&id, 0, sizeof id);
 	for (i = 0; i < 60; i++) {
@@ -412,8 +461,8 @@ static void test_pools(struct ctx *x)
 	free(n.routes);
 	n.pools = strdup("[{\"ipRangeStart\":\"198.19.2.1\",\"ipRangeEnd\":\"198.19.2.3\"}]");
 	n.routes = strdup("[{\"target\":\"198.19.2.0/24\",\"via\":null}]");
-	store_network_put(x->s, &n);
-	store_network_clear(&n);
+	zt_store_network_put(x->s, &n);
+	zt_store_network_clear(&n);
 	for (i = 0; i < 3; i++) {
 		id.address = 0x5500000000ULL + i;
 		build_for(x, nwid, &id, 0, 1700000000000);
@@ -431,15 +480,15 @@ static void test_pools(struct ctx *x)
 	free(n.routes);
 	n.pools = strdup("[{\"ipRangeStart\":\"fd00:1::\",\"ipRangeEnd\":\"fd00:1::ffff:ffff:ffff:ffff\"}]");
 	n.routes = strdup("[{\"target\":\"fd00:1::/64\",\"via\":null}]");
-	store_network_put(x->s, &n);
-	store_network_clear(&n);
+	zt_store_network_put(x->s, &n);
+	zt_store_network_clear(&n);
 	{
-		struct store_member m;
+		struct zt_store_member m;
 
 		mem_init(&m, nwid, 0x92bf35da82ULL);
-		store_member_add_ip(&m, "198.19.5.5");
-		store_member_put(x->s, &m);
-		store_member_clear(&m);
+		zt_store_member_add_ip(&m, "198.19.5.5");
+		zt_store_member_put(x->s, &m);
+		zt_store_member_clear(&m);
 	}
 	id.address = 0x92bf35da82ULL;
 	build_for(x, nwid, &id, 0, 1700000000000);
@@ -457,8 +506,8 @@ static void test_pools(struct ctx *x)
 
 static void test_config(struct ctx *x)
 {
-	struct store_network n;
-	struct store_member m;
+	struct zt_store_network n;
+	struct zt_store_member m;
 	struct zt_identity member, other;
 	struct zt_netconf *back = zt_netconf_new();
 	struct zt_wr w;
@@ -483,14 +532,14 @@ static void test_config(struct ctx *x)
 	n.revision = 3;
 	free(n.routes);
 	n.routes = strdup("[{\"target\":\"10.147.17.0/24\",\"via\":null}]");
-	store_network_put(x->s, &n);
-	store_network_clear(&n);
-	store_member_delete(x->s, nwid, member.address);
+	zt_store_network_put(x->s, &n);
+	zt_store_network_clear(&n);
+	zt_store_member_delete(x->s, nwid, member.address);
 	mem_init(&m, nwid, member.address);
 	m.authorized = true;
-	store_member_add_ip(&m, "10.147.17.42");
-	store_member_put(x->s, &m);
-	store_member_clear(&m);
+	zt_store_member_add_ip(&m, "10.147.17.42");
+	zt_store_member_put(x->s, &m);
+	zt_store_member_clear(&m);
 
 	ok(build_for(x, nwid, &member, 0, 1700000000000) == 0, "config built for the vector member");
 	zt_wr_init(&w, dict, ZT_DICT_CONFIG_CAP - 1);
@@ -612,10 +661,10 @@ static void test_config(struct ctx *x)
 int main(void)
 {
 	struct ctx x;
-	struct store *s;
+	struct zt_store *s;
 	char *v;
 
-	plan(71);
+	plan(72);
 	snprintf(dir, sizeof dir, "%s/zt-ctl-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		bail("mkdtemp");
@@ -643,7 +692,9 @@ int main(void)
 	zt_netconf_free(x.nc);
 	free(x.rules);
 	zt_identity_wipe(&x.ctl);
-	store_close(s);
+	test_close(s);
+	zt_store_release(store);
+	zt_kernel_free(kernel);
 	{
 		char cmd[400];
 

@@ -23,7 +23,7 @@ int main(void)
 	const char *mp = getenv("ZT_MODULE_PATH");
 	FILE *f;
 
-	plan(15);
+	plan(16);
 	if (!mp)
 		bail("ZT_MODULE_PATH is not set (run through make check)");
 	if (!mkdtemp(dir))
@@ -46,6 +46,9 @@ int main(void)
 	ok(zt_module_load("svcqueue", err, sizeof err) == NULL &&
 	   ends_with(err, "/svcqueue.so: a service cannot have queues (queue is for transports and ifaces)"),
 	   "queues on a service refused");
+	ok(zt_module_load("storeholes", err, sizeof err) == NULL &&
+	   ends_with(err, "/storeholes.so: incomplete descriptor (create, destroy or store operations missing)"),
+	   "a store without its operations refused");
 
 	ok(zt_module_load("nodesc", err, sizeof err) == NULL && ends_with(err, "/nodesc.so: no zt_module descriptor"),
 	   "missing descriptor refused");

@@ -61,7 +61,7 @@ zt_wait 5 has_ip c "$dev_c" "$ipc"; ok $? "... with its address ($ipc) on its po
 zt_wait 10 ns_exec c ping -c 1 -W 1 "$ipa"; ok $? "c pings a while the controller is away"
 
 # ---- the controller back: the config is refreshed, traffic goes on ----
-zt_services="  - { use: controller }" zt_start ctl
+zt_services=$(zt_ctl_service) zt_start ctl
 ctl_api -X POST -d '{"name":"cache2"}' "http://127.0.0.1:9993/controller/network/$net" > /dev/null
 newrev() { [ "$(zt_api b "http://127.0.0.1:9993/network/$net" | jq -r .netconfRevision)" -gt "$rev" ]; }
 ns_exec a ping -c 100 -i 0.2 -W 1 "$ipb" > "$ns_tmp/ping" 2>&1 &
@@ -93,7 +93,7 @@ is "$(zt_net_status c)" REQUESTING_CONFIGURATION "... and c waits for the contro
 zt_wait 5 ns_exec c ping -c 1 -W 1 "$ipa"; ok $(( $? == 0 )) "... reaching nobody"
 
 # ---- deauthorized while down (controller up): the cache gives nothing ----
-zt_services="  - { use: controller }" zt_start ctl
+zt_services=$(zt_ctl_service) zt_start ctl
 # a asks the controller again (the controller revokes at members it has
 # heard since it started), and has the network's latest state
 kill9 a

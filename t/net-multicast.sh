@@ -49,7 +49,7 @@ zt_wait 20 ns_exec a ping -6 -c 1 -W 1 "$ip6b"; ok $? "a pings b over IPv6 (neig
 
 eval "kill -KILL \$zt_pid_ctl"
 wait $zt_pid_ctl 2>/dev/null
-zt_services="  - { use: controller }" zt_start ctl
+zt_services=$(zt_ctl_service) zt_start ctl
 like "$(zt_api ctl "http://127.0.0.1:9993/controller/network/$net" | jq -r .name)" "^pub\$" \
 	"the network survives kill -9 of the controller"
 ns_exec a ping -c 3 -i 0.3 -W 1 "$ipb" > /dev/null; ok $? "members keep talking while the controller restarts"

@@ -12,6 +12,7 @@
 #   ns_behind NAME NAT ADDR  a namespace on the NAT's LAN
 #   zt_root/zt_leaf ...      start ztd in a namespace (see below)
 
+. "$srcdir/t/store.sh"
 ns_id=$$
 ns_list=""
 ns_pids=""
@@ -23,6 +24,7 @@ ns_cleanup() {
 	for p in $ns_pids; do wait "$p" 2>/dev/null; done
 	for n in $ns_list; do ip netns del "$n" 2>/dev/null; done
 	ip link del "$ns_br" 2>/dev/null
+	zt_store_cleanup
 	if [ -n "${ZT_KEEP_LAB:-}" ]; then echo "# kept $ns_tmp"; else rm -rf "$ns_tmp"; fi
 }
 trap ns_cleanup EXIT
@@ -186,7 +188,7 @@ YAML
 	ip netns exec "$(ns_name "$name")" "$ZTD" -c "$home/ztd.yaml" >> "$home/log" 2>&1 &
 	eval "zt_pid_$name=$!"
 	ns_pids="$ns_pids $!"
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		[ -s "$home/authtoken.secret" ] && [ "$(grep -c "info: started" "$home/log")" -gt "${starts:-0}" ] &&
 			return 0
 		kill -0 $! 2>/dev/null || break
@@ -270,7 +272,13 @@ zt_lab() {
 	for h in root:1 ctl:2 "$@"; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
 	zt_world root 198.18.0.1/9993
 	zt_start root
-	zt_services="  - { use: controller }" zt_start ctl
+	zt_services=$(zt_ctl_service) zt_start ctl
+}
+# zt_ctl_service: the services line of a controller on the store
+# ZT_TEST_STORE names (t/store.sh), the same database on every restart
+zt_ctl_service() {
+	mkdir -p "$ns_tmp/ctl-store"
+	echo "  - { use: controller, store: $(zt_store_stanza "$ns_tmp/ctl-store") }"
 }
 # ctl_api [curl args] URL: ctl's API with JSON bodies
 ctl_api() { zt_api ctl -H 'Content-Type: application/json' "$@"; }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The tcp-relay against bad clients: garbage, a record over the limit, an
 # unknown address type, a silent (half-open) client and one stuck in the
-# middle of a record, a slow reader, 10,000 idle connections.  Each is
+# middle of a record, a slow reader, 10,000 idle connections.  Two
+# clients from one address get a relay-side UDP socket each.  Each is
 # closed with a log line; a good client connected all along keeps its
 # datagrams flowing (to a UDP echo beside it) and memory stays bounded.
 #
@@ -10,7 +11,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 command -v python3 > /dev/null || skip_all "needs python3"
-plan 13
+plan 14
 
 ns_bridge
 ns_host relay 198.18.0.3/24
@@ -90,12 +91,42 @@ def good_roundtrip(s, n):
 def report(ok, name):
     print(("ok" if ok else "not ok") + " " + name, flush=True)
 
+def whoami(port):
+    # answers each datagram with the address it came from
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("198.18.0.99", port))
+    def run():
+        while True:
+            data, src = u.recvfrom(4096)
+            u.sendto(("from %s:%d" % src).encode().ljust(24), src)
+    threading.Thread(target=run, daemon=True).start()
+
+def seen_as(s):
+    s.sendall(dgram(5558, b"who am i, relay?"))
+    got = b""
+    end = time.time() + 3
+    while time.time() < end and len(got) < 5 + 7 + 24:
+        r, _, _ = select.select([s], [], [], 0.2)
+        if r:
+            got += s.recv(4096)
+    return got[5 + 7:].strip()
+
 echo(5555, 1)
 echo(5556, 15000)
+whoami(5558)
 good = socket.create_connection(RELAY)
 good.sendall(HELLO)
 threading.Thread(target=keepalive, args=(good,), daemon=True).start()
 report(good_roundtrip(good, 0), "a good client's datagram goes out and its echo comes back")
+
+two = [socket.create_connection(RELAY) for _ in range(2)]
+for c in two:
+    c.sendall(HELLO)
+seen = [seen_as(c) for c in two]
+report(all(x.startswith(b"from 198.18.0.3:") for x in seen) and seen[0] != seen[1],
+       "two clients from one address each have a socket of their own (%s)" % b", ".join(seen).decode())
+for c in two:
+    c.close()
 
 def bad(first, name):
     s = socket.create_connection(RELAY)

@@ -45,7 +45,7 @@ services: [ { use: api, listen: ["127.0.0.1:0"] } ]
 YAML
 "$ZTD" -c "$tmp/ztd.yaml" 2> "$tmp/log" &
 pid=$!
-for i in $(seq 100); do
+for i in $(seq 300); do
 	grep -q 'ztd: info: started' "$tmp/log" && break
 	kill -0 $pid 2>/dev/null || break
 	sleep 0.1

@@ -12,8 +12,6 @@
 
 #include "controller.h"
 
-#define CTL_DEFAULT_RULES "[{\"not\":false,\"or\":false,\"type\":\"ACTION_ACCEPT\"}]"
-
 static int ctl_reply(struct zt_api_response *rs, int status, json_t *j)
 {
 	rs->status = status;
@@ -112,25 +110,25 @@ static int ctl_api_list(struct ctl *c, struct zt_api_response *rs, bool unstable
 	uint64_t *ids = NULL;
 	size_t n = 0, i, total, authorized;
 	json_t *arr = json_array(), *o, *meta;
-	struct store_network net;
+	struct zt_store_network net;
 
-	if (store_network_ids(c->store, &ids, &n) < 0) {
+	if (zt_store_network_ids(c->store, &ids, &n) < 0) {
 		json_decref(arr);
-		return ctl_reply_error(c, rs, 500, store_error(c->store));
+		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
 	}
 	for (i = 0; i < n; i++) {
 		if (!unstable) {
 			json_array_append_new(arr, ctl_hex(ids[i], 16));
 			continue;
 		}
-		if (store_network_get(c->store, ids[i], &net) < 0)
+		if (zt_store_network_get(c->store, ids[i], &net) < 0)
 			continue;
 		o = ctl_network_json(&net);
-		store_network_clear(&net);
+		zt_store_network_clear(&net);
 		if (!o)
 			continue;
 		total = authorized = 0;
-		store_member_count(c->store, ids[i], &total, &authorized);
+		zt_store_member_count(c->store, ids[i], &total, &authorized);
 		meta = json_object();
 		json_object_set_new(meta, "totalMemberCount", json_integer((json_int_t)total));
 		json_object_set_new(meta, "authorizedMemberCount", json_integer((json_int_t)authorized));
@@ -151,7 +149,7 @@ static int ctl_api_list(struct ctl *c, struct zt_api_response *rs, bool unstable
 /* A random network id of this controller that is not used yet, or 0. */
 static uint64_t ctl_new_id(struct ctl *c)
 {
-	struct store_network net;
+	struct zt_store_network net;
 	uint32_t r;
 	uint64_t id;
 	int i, err;
@@ -162,37 +160,20 @@ static uint64_t ctl_new_id(struct ctl *c)
 		if (!r)
 			r = 1;
 		id = c->address << 24 | r;
-		err = store_network_get(c->store, id, &net);
+		err = zt_store_network_get(c->store, id, &net);
 		if (err == -ENOENT)
 			return id;
 		if (err < 0)
 			return 0;
-		store_network_clear(&net);
+		zt_store_network_clear(&net);
 	}
 	return 0;
-}
-
-static void ctl_network_defaults(struct store_network *n, uint64_t id, int64_t now)
-{
-	memset(n, 0, sizeof *n);
-	n->id = id;
-	n->name = strdup("");
-	n->priv = true;
-	n->enable_broadcast = true;
-	n->mtu = ZT_NET_MTU_DEFAULT;
-	n->multicast_limit = 32;
-	n->pools = strdup("[]");
-	n->routes = strdup("[]");
-	n->rules = strdup(CTL_DEFAULT_RULES);
-	n->dns = strdup("[]");
-	n->auth_tokens = strdup("[null]");
-	n->creation_time = now;
 }
 
 static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_request *rq,
 				struct zt_api_response *rs)
 {
-	struct store_network old, n;
+	struct zt_store_network old, n;
 	const char *why = NULL;
 	bool exists;
 	json_t *body;
@@ -206,14 +187,14 @@ static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_
 		return ctl_reply_error(c, rs, 503, "no free network id");
 	}
 	memset(&old, 0, sizeof old);
-	err = store_network_get(c->store, id, &old);
+	err = zt_store_network_get(c->store, id, &old);
 	if (err < 0 && err != -ENOENT) {
 		json_decref(body);
-		return ctl_reply_error(c, rs, 500, store_error(c->store));
+		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
 	}
 	exists = err == 0;
 	if (exists)
-		err = store_network_copy(&n, &old);
+		err = zt_store_network_copy(&n, &old);
 	else
 		ctl_network_defaults(&n, id, ctl_now()), err = 0;
 	if (!err && (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens))
@@ -222,18 +203,18 @@ static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_
 		err = ctl_network_apply(&n, body, &why);
 	json_decref(body);
 	if (err < 0) {
-		store_network_clear(&n);
-		store_network_clear(&old);
+		zt_store_network_clear(&n);
+		zt_store_network_clear(&old);
 		return ctl_reply_error(c, rs, err == -EINVAL ? 400 : 500, why ? why : strerror(-err));
 	}
 	if (!exists || !ctl_network_same(&old, &n)) {
 		n.revision = exists ? old.revision + 1 : 1;
-		err = store_network_put(c->store, &n);
+		err = zt_store_network_put(c->store, &n);
 		if (err < 0) {
-			zt_log(c->zi, ZT_LOG_ERR, "network %016" PRIx64 ": %s", id, store_error(c->store));
-			store_network_clear(&n);
-			store_network_clear(&old);
-			return ctl_reply_error(c, rs, 500, store_error(c->store));
+			zt_log(c->zi, ZT_LOG_ERR, "network %016" PRIx64 ": %s", id, zt_store_error(c->store));
+			zt_store_network_clear(&n);
+			zt_store_network_clear(&old);
+			return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
 		}
 		(*c->network_changes)++;
 		if (exists)
@@ -242,8 +223,8 @@ static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_
 			zt_log(c->zi, ZT_LOG_INFO, "network %016" PRIx64 ": created", id);
 	}
 	ctl_reply(rs, 200, ctl_network_json(&n));
-	store_network_clear(&n);
-	store_network_clear(&old);
+	zt_store_network_clear(&n);
+	zt_store_network_clear(&old);
 	return 0;
 }
 
@@ -254,7 +235,7 @@ struct ctl_collect {
 	size_t authorized;
 };
 
-static int ctl_collect_rev(void *ctx, const struct store_member *m)
+static int ctl_collect_rev(void *ctx, const struct zt_store_member *m)
 {
 	struct ctl_collect *cc = ctx;
 	char a[11];
@@ -264,7 +245,7 @@ static int ctl_collect_rev(void *ctx, const struct store_member *m)
 	return 0;
 }
 
-static int ctl_collect_obj(void *ctx, const struct store_member *m)
+static int ctl_collect_obj(void *ctx, const struct zt_store_member *m)
 {
 	struct ctl_collect *cc = ctx;
 
@@ -274,7 +255,7 @@ static int ctl_collect_obj(void *ctx, const struct store_member *m)
 	return 0;
 }
 
-static int ctl_collect_addr(void *ctx, const struct store_member *m)
+static int ctl_collect_addr(void *ctx, const struct zt_store_member *m)
 {
 	struct ctl_collect *cc = ctx;
 	uint64_t *v = realloc(cc->addrs, (cc->n + 1) * sizeof *v);
@@ -288,26 +269,26 @@ static int ctl_collect_addr(void *ctx, const struct store_member *m)
 
 static int ctl_api_network_delete(struct ctl *c, uint64_t id, struct zt_api_response *rs)
 {
-	struct store_network net;
+	struct zt_store_network net;
 	struct ctl_collect cc = { 0 };
 	json_t *j;
 	size_t i;
 	int err;
 
-	err = store_network_get(c->store, id, &net);
+	err = zt_store_network_get(c->store, id, &net);
 	if (err == -ENOENT)
 		return ctl_reply_status(c, rs, 404);
 	if (err < 0)
-		return ctl_reply_error(c, rs, 500, store_error(c->store));
+		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
 	j = ctl_network_json(&net);
-	store_network_clear(&net);
-	err = store_member_each(c->store, id, ctl_collect_addr, &cc);
+	zt_store_network_clear(&net);
+	err = zt_store_member_each(c->store, id, ctl_collect_addr, &cc);
 	if (!err)
-		err = store_network_delete(c->store, id);
+		err = zt_store_network_delete(c->store, id);
 	if (err < 0) {
 		free(cc.addrs);
 		json_decref(j);
-		return ctl_reply_error(c, rs, 500, err == -ENOMEM ? strerror(ENOMEM) : store_error(c->store));
+		return ctl_reply_error(c, rs, 500, err == -ENOMEM ? strerror(ENOMEM) : zt_store_error(c->store));
 	}
 	zt_log(c->zi, ZT_LOG_INFO, "network %016" PRIx64 ": deleted", id);
 	for (i = 0; i < cc.n; i++)
@@ -318,22 +299,22 @@ static int ctl_api_network_delete(struct ctl *c, uint64_t id, struct zt_api_resp
 
 static int ctl_api_members(struct ctl *c, uint64_t nwid, struct zt_api_response *rs, bool unstable)
 {
-	struct store_network net;
+	struct zt_store_network net;
 	struct ctl_collect cc = { 0 };
 	json_t *o, *meta;
 	int err;
 
-	err = store_network_get(c->store, nwid, &net);
+	err = zt_store_network_get(c->store, nwid, &net);
 	if (err == -ENOENT)
 		return ctl_reply_status(c, rs, 404);
 	if (err < 0)
-		return ctl_reply_error(c, rs, 500, store_error(c->store));
-	store_network_clear(&net);
+		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
+	zt_store_network_clear(&net);
 	cc.out = unstable ? json_array() : json_object();
-	err = store_member_each(c->store, nwid, unstable ? ctl_collect_obj : ctl_collect_rev, &cc);
+	err = zt_store_member_each(c->store, nwid, unstable ? ctl_collect_obj : ctl_collect_rev, &cc);
 	if (err < 0) {
 		json_decref(cc.out);
-		return ctl_reply_error(c, rs, 500, store_error(c->store));
+		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
 	}
 	if (!unstable)
 		return ctl_reply(rs, 200, cc.out);
@@ -349,53 +330,53 @@ static int ctl_api_members(struct ctl *c, uint64_t nwid, struct zt_api_response 
 static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 			  const struct zt_api_request *rq, struct zt_api_response *rs)
 {
-	struct store_network net;
-	struct store_member old, m;
+	struct zt_store_network net;
+	struct zt_store_member old, m;
 	const char *why = NULL;
 	bool exists, was_auth;
 	json_t *body;
 	int64_t now = ctl_now();
 	int err;
 
-	err = store_network_get(c->store, nwid, &net);
+	err = zt_store_network_get(c->store, nwid, &net);
 	if (err == -ENOENT)
 		return ctl_reply_status(c, rs, 404);
 	if (err < 0)
-		return ctl_reply_error(c, rs, 500, store_error(c->store));
-	store_network_clear(&net);
+		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
+	zt_store_network_clear(&net);
 	memset(&old, 0, sizeof old);
-	err = store_member_get(c->store, nwid, addr, &old);
+	err = zt_store_member_get(c->store, nwid, addr, &old);
 	if (err < 0 && err != -ENOENT)
-		return ctl_reply_error(c, rs, 500, store_error(c->store));
+		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
 	exists = err == 0;
 	if (!strcmp(rq->method, "GET")) {
 		if (!exists)
 			return ctl_reply_status(c, rs, 404);
 		ctl_reply(rs, 200, ctl_member_json(&old));
-		store_member_clear(&old);
+		zt_store_member_clear(&old);
 		return 0;
 	}
 	if (!strcmp(rq->method, "DELETE")) {
 		if (!exists)
 			return ctl_reply_status(c, rs, 404);
-		err = store_member_delete(c->store, nwid, addr);
+		err = zt_store_member_delete(c->store, nwid, addr);
 		if (err < 0) {
-			store_member_clear(&old);
-			return ctl_reply_error(c, rs, 500, store_error(c->store));
+			zt_store_member_clear(&old);
+			return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
 		}
 		if (old.authorized)
 			ctl_revoke(c, nwid, addr);
 		ctl_reply(rs, 200, ctl_member_json(&old));
-		store_member_clear(&old);
+		zt_store_member_clear(&old);
 		return 0;
 	}
 	body = ctl_body(c, rq, rs);
 	if (!body) {
-		store_member_clear(&old);
+		zt_store_member_clear(&old);
 		return 0;
 	}
 	if (exists) {
-		err = store_member_copy(&m, &old);
+		err = zt_store_member_copy(&m, &old);
 	} else {
 		ctl_member_init(&m, nwid, addr, now);
 		err = 0;
@@ -407,11 +388,11 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 	if (!err)
 		err = ctl_member_save(c, exists ? &old : NULL, &m);
 	if (err < 0) {
-		store_member_clear(&m);
-		store_member_clear(&old);
+		zt_store_member_clear(&m);
+		zt_store_member_clear(&old);
 		if (err == -EINVAL)
 			return ctl_reply_error(c, rs, 400, why);
-		return ctl_reply_error(c, rs, 500, err == -ENOMEM ? strerror(ENOMEM) : store_error(c->store));
+		return ctl_reply_error(c, rs, 500, err == -ENOMEM ? strerror(ENOMEM) : zt_store_error(c->store));
 	}
 	if (err > 0) {
 		if (was_auth && !m.authorized)
@@ -420,8 +401,8 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 			ctl_push(c, nwid, addr);
 	}
 	ctl_reply(rs, 200, ctl_member_json(&m));
-	store_member_clear(&m);
-	store_member_clear(&old);
+	zt_store_member_clear(&m);
+	zt_store_member_clear(&old);
 	return 0;
 }
 
@@ -517,15 +498,15 @@ int ctl_api(void *state, const struct zt_api_request *rq, struct zt_api_response
 	}
 	if (p.n == base + 3) {
 		if (get) {
-			struct store_network net;
-			int err = store_network_get(c->store, nwid, &net);
+			struct zt_store_network net;
+			int err = zt_store_network_get(c->store, nwid, &net);
 
 			if (err == -ENOENT)
 				return ctl_reply_status(c, rs, 404);
 			if (err < 0)
-				return ctl_reply_error(c, rs, 500, store_error(c->store));
+				return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
 			ctl_reply(rs, 200, ctl_network_json(&net));
-			store_network_clear(&net);
+			zt_store_network_clear(&net);
 			return 0;
 		}
 		if (post)

@@ -549,7 +549,7 @@ static void ctl_add_static(struct zt_netconf *nc, const union zt_sockaddr *ip, u
 	nc->nips++;
 }
 
-static bool ctl_member_lists(const struct store_member *m, const char *ip)
+static bool ctl_member_lists(const struct zt_store_member *m, const char *ip)
 {
 	size_t i;
 
@@ -570,7 +570,7 @@ static int ctl_ip_free(const struct ctl_build *b, const union zt_sockaddr *ip, c
 		return 0;
 	if (ctl_member_lists(b->member, text))
 		return 0;
-	err = store_ip_holder(b->store, b->net->id, text, &holder);
+	err = zt_store_ip_holder(b->store, b->net->id, text, &holder);
 	if (err == -ENOENT)
 		return 1;
 	return err < 0 ? err : 0;
@@ -612,7 +612,7 @@ static int ctl_assign_v6(const struct ctl_build *b, struct zt_netconf *nc, const
 			return free_;
 		if (!free_)
 			continue;
-		err = store_member_add_ip(b->member, text);
+		err = zt_store_member_add_ip(b->member, text);
 		if (err < 0)
 			return err;
 		ctl_add_static(nc, &c, bits);
@@ -660,7 +660,7 @@ static int ctl_assign_v4(const struct ctl_build *b, struct zt_netconf *nc, const
 			return free_;
 		if (!free_)
 			continue;
-		err = store_member_add_ip(b->member, text);
+		err = zt_store_member_add_ip(b->member, text);
 		if (err < 0)
 			return err;
 		ctl_add_static(nc, &c, bits);
@@ -671,8 +671,8 @@ static int ctl_assign_v4(const struct ctl_build *b, struct zt_netconf *nc, const
 
 static int ctl_assign(const struct ctl_build *b, struct zt_netconf *nc)
 {
-	const struct store_network *net = b->net;
-	struct store_member *m = b->member;
+	const struct zt_store_network *net = b->net;
+	struct zt_store_member *m = b->member;
 	union zt_sockaddr sa, s, e;
 	bool have4 = false, have6 = false;
 	json_t *pools;
@@ -746,7 +746,7 @@ out:
 
 /* ---- the config (§8.3) ---- */
 
-static void ctl_routes(const struct store_network *net, struct zt_netconf *nc)
+static void ctl_routes(const struct zt_store_network *net, struct zt_netconf *nc)
 {
 	json_t *routes = json_loads(net->routes ? net->routes : "[]", 0, NULL);
 	union zt_sockaddr t, v;
@@ -767,7 +767,7 @@ static void ctl_routes(const struct store_network *net, struct zt_netconf *nc)
 	json_decref(routes);
 }
 
-static void ctl_dns(const struct store_network *net, struct zt_netconf *nc)
+static void ctl_dns(const struct zt_store_network *net, struct zt_netconf *nc)
 {
 	json_t *dns = json_loads(net->dns ? net->dns : "[]", 0, NULL);
 	json_t *servers;
@@ -786,7 +786,7 @@ static void ctl_dns(const struct store_network *net, struct zt_netconf *nc)
 	json_decref(dns);
 }
 
-static int ctl_bridge_visit(void *ctx, const struct store_member *m)
+static int ctl_bridge_visit(void *ctx, const struct zt_store_member *m)
 {
 	struct zt_netconf *nc = ctx;
 
@@ -847,8 +847,8 @@ static int ctl_sign_coo(const struct ctl_build *b, struct zt_netconf *nc)
 
 int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc)
 {
-	const struct store_network *net = b->net;
-	const struct store_member *m = b->member;
+	const struct zt_store_network *net = b->net;
+	const struct zt_store_member *m = b->member;
 	json_t *rules;
 	int64_t ctmd;
 	int len, err;
@@ -874,7 +874,7 @@ int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc)
 	snprintf(nc->name, sizeof nc->name, "%s", net->name ? net->name : "");
 	nc->mtu = net->mtu < ZT_NET_MTU_MIN ? ZT_NET_MTU_MIN : net->mtu > ZT_NET_MTU_MAX ? ZT_NET_MTU_MAX : net->mtu;
 
-	err = store_member_each(b->store, net->id, ctl_bridge_visit, nc);
+	err = zt_store_member_each(b->store, net->id, ctl_bridge_visit, nc);
 	if (err < 0)
 		return err;
 	if (b->revr == 0) {

@@ -16,7 +16,7 @@
 #include <zt/module.h>
 #include <zt/netconf.h>
 
-#include "store.h"
+#include <zt/store.h>
 
 /* Longest rule table the builder encodes: 1024 rules of at most 21 bytes. */
 #define CTL_RULES_MAX_BYTES (ZT_NETCONF_MAX_RULES * 21)
@@ -51,9 +51,9 @@ int ctl_cidr_parse(const char *s, union zt_sockaddr *sa);
 /* ---- building a config ---- */
 
 struct ctl_build {
-	struct store *store;
-	const struct store_network *net;
-	struct store_member *member;        /* ipAssignments may grow (§8.2) */
+	struct zt_store *store;
+	const struct zt_store_network *net;
+	struct zt_store_member *member;        /* ipAssignments may grow (§8.2) */
 	const struct zt_identity *identity; /* of the member, public part */
 	uint64_t revr;                      /* rules engine revision of the request */
 	int64_t now;

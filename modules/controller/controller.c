@@ -1,6 +1,7 @@
 /* controller: the embedded network controller (networks.md §8).  It
  * answers NETWORK_CONFIG_REQUESTs for the networks of this node, keeps
- * networks and members in its store (store.h, SQLite), and serves the
+ * networks and members in a store module (<zt/store.h>, zt-store(7);
+ * sqlite unless the `store` option names another), and serves the
  * controller HTTP API (§8.8) under /controller through the api module.
  * See zt-controller(7).  The module's files:
  *   controller.c  the module: options, create/start/stop, saving changes
@@ -8,8 +9,7 @@
  *   serve.c       answering config requests, pushes, revocations
  *   build.c       building the config (dictionary, COM, rules) answered
  *   api.c         the HTTP API: routes and resources
- *   json.c        networks and members as JSON, POST bodies applied
- *   store.h, store-sqlite.c  the store and its SQLite backend */
+ *   json.c        networks and members as JSON, POST bodies applied */
 #include "config.h"
 
 #include <errno.h>
@@ -38,7 +38,7 @@ static bool ctl_str_eq(const char *a, const char *b)
 }
 
 /* Equal in everything but the revision. */
-bool ctl_network_same(const struct store_network *a, const struct store_network *b)
+bool ctl_network_same(const struct zt_store_network *a, const struct zt_store_network *b)
 {
 	return a->id == b->id && ctl_str_eq(a->name, b->name) && a->priv == b->priv &&
 	       a->enable_broadcast == b->enable_broadcast && a->mtu == b->mtu &&
@@ -52,7 +52,7 @@ bool ctl_network_same(const struct store_network *a, const struct store_network 
 	       a->creation_time == b->creation_time;
 }
 
-static bool ctl_member_same(const struct store_member *a, const struct store_member *b)
+static bool ctl_member_same(const struct zt_store_member *a, const struct zt_store_member *b)
 {
 	size_t i;
 
@@ -77,7 +77,7 @@ static bool ctl_member_same(const struct store_member *a, const struct store_mem
 
 /* Save m if it differs from old (NULL: new), with the next revision.
  * 1 saved, 0 unchanged, or a negative errno (logged). */
-int ctl_member_save(struct ctl *c, const struct store_member *old, struct store_member *m)
+int ctl_member_save(struct ctl *c, const struct zt_store_member *old, struct zt_store_member *m)
 {
 	char a[11];
 	int err;
@@ -85,10 +85,10 @@ int ctl_member_save(struct ctl *c, const struct store_member *old, struct store_
 	if (old && ctl_member_same(old, m))
 		return 0;
 	m->revision = old ? old->revision + 1 : 1;
-	err = store_member_put(c->store, m);
+	err = zt_store_member_put(c->store, m);
 	if (err < 0) {
 		zt_address_fmt(m->address, a);
-		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: %s", m->nwid, a, store_error(c->store));
+		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: %s", m->nwid, a, zt_store_error(c->store));
 		if (old)
 			m->revision = old->revision;
 		return err;
@@ -101,15 +101,6 @@ int ctl_member_save(struct ctl *c, const struct store_member *old, struct store_
 	return 1;
 }
 
-void ctl_member_init(struct store_member *m, uint64_t nwid, uint64_t address, int64_t now)
-{
-	memset(m, 0, sizeof *m);
-	m->nwid = nwid;
-	m->address = address;
-	m->v_major = m->v_minor = m->v_rev = m->v_proto = -1;
-	m->creation_time = now;
-}
-
 /* ---- lifecycle ---- */
 
 static void ctl_destroy(void *state)
@@ -118,31 +109,22 @@ static void ctl_destroy(void *state)
 
 	if (!c)
 		return;
-	free(c->store_path);
+	zt_store_release(c->store);
 	free(c);
 }
 
 static int ctl_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
 {
-	const struct zt_node *st = zt_node_get(conf, "store"), *pn;
-	struct ctl *c;
+	struct ctl *c = calloc(1, sizeof *c);
 
-	if (st && (zt_node_scalar(st) || zt_node_len(st))) {
-		zt_node_error(st, "must be a mapping: { path: <file> }");
-		return -EINVAL;
-	}
-	pn = zt_node_get(st, "path");
-	if (pn && (!zt_node_scalar(pn) || !*zt_node_scalar(pn))) {
-		zt_node_error(pn, "must be a file name");
-		return -EINVAL;
-	}
-	c = calloc(1, sizeof *c);
 	if (!c)
 		return -ENOMEM;
 	c->zi = zi;
-	if (pn && !(c->store_path = strdup(zt_node_scalar(pn)))) {
+	/* { path: <file> } without use: is the sqlite store, as before stores were modules */
+	c->store = zt_store_use(zi, conf, "store", "sqlite");
+	if (!c->store) {
 		free(c);
-		return -ENOMEM;
+		return -EINVAL;
 	}
 	c->requests = zt_counter(zi, "config_requests");
 	c->rate_limited = zt_counter(zi, "requests_rate_limited");
@@ -154,12 +136,13 @@ static int ctl_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	c->failures = zt_counter(zi, "config_failures");
 	c->api_requests = zt_counter(zi, "api_requests");
 	c->api_errors = zt_counter(zi, "api_errors");
+	c->standby = zt_counter(zi, "requests_standby");
 	c->network_changes = zt_counter(zi, "network_changes");
 	c->member_changes = zt_counter(zi, "member_changes");
 	c->member_auths = zt_counter(zi, "member_auths");
 	c->member_deauths = zt_counter(zi, "member_deauths");
 	if (!c->requests || !c->rate_limited || !c->not_found || !c->denied || !c->configs ||
-	    !c->pushes || !c->revocations || !c->failures || !c->api_requests || !c->api_errors ||
+	    !c->pushes || !c->revocations || !c->failures || !c->api_requests || !c->api_errors || !c->standby ||
 	    !c->network_changes || !c->member_changes || !c->member_auths || !c->member_deauths) {
 		ctl_destroy(c);
 		return -ENOMEM;
@@ -182,9 +165,12 @@ static void ctl_stop(void *state)
 		zt_core_api_unregister(c->core, "/unstable/controller");
 	c->role = c->api_main = c->api_unstable = false;
 	ev_timer_stop(c->loop, &c->prune);
+	ev_timer_stop(c->loop, &c->flush);
+	if (c->store_open)
+		ctl_seen_flush(c);
 	ctl_seen_prune(c, 0, true);
-	store_close(c->store);
-	c->store = NULL;
+	zt_store_close(c->store);
+	c->store_open = false;
 	zt_netconf_free(c->nc);
 	c->nc = NULL;
 	free(c->dict);
@@ -198,7 +184,7 @@ static int ctl_start(void *state, struct ev_loop *loop)
 {
 	struct ctl *c = state;
 	struct zt_status stt;
-	char path[4096], err[512];
+	char err[512];
 	int e;
 
 	if (c->started)
@@ -211,13 +197,6 @@ static int ctl_start(void *state, struct ev_loop *loop)
 	memset(&stt, 0, sizeof stt);
 	zt_core_status(c->core, &stt);
 	c->address = stt.address;
-	if (c->store_path) {
-		snprintf(path, sizeof path, "%s", c->store_path);
-	} else if (!stt.home ||
-		   snprintf(path, sizeof path, "%s/controller.db", stt.home) >= (int)sizeof path) {
-		zt_log(c->zi, ZT_LOG_ERR, "no room for <home>/controller.db: set store: { path: <file> }");
-		return -EINVAL;
-	}
 	c->loop = loop;
 	c->started = true;
 	c->nc = zt_netconf_new();
@@ -228,15 +207,22 @@ static int ctl_start(void *state, struct ev_loop *loop)
 		e = -ENOMEM;
 		goto fail;
 	}
-	c->store = store_open(path, err, sizeof err);
-	if (!c->store) {
-		zt_log(c->zi, ZT_LOG_ERR, "store: %s", err);
-		e = -EIO;
+	c->store_user = (struct zt_store_user){
+		.ctx = c, .home = stt.home, .controller = c->address,
+		.changed = ctl_store_changed, .active = ctl_store_active,
+	};
+	e = zt_store_open(c->store, loop, &c->store_user, err, sizeof err);
+	if (e < 0) {
+		zt_log(c->zi, ZT_LOG_ERR, "store %s: %s", zt_inst_name(zt_store_inst(c->store)), err);
 		goto fail;
 	}
+	c->store_open = true;
 	ev_timer_init(&c->prune, ctl_prune_cb, 60.0, 60.0);
 	c->prune.data = c;
 	ev_timer_start(loop, &c->prune);
+	ev_timer_init(&c->flush, ctl_flush_cb, CTL_FLUSH_S, CTL_FLUSH_S);
+	c->flush.data = c;
+	ev_timer_start(loop, &c->flush);
 	e = zt_core_controller_register(c->core, &ctl_ops, c);
 	if (e < 0) {
 		zt_log(c->zi, ZT_LOG_ERR, "cannot take the controller role: %s", strerror(-e));
@@ -255,7 +241,8 @@ static int ctl_start(void *state, struct ev_loop *loop)
 		goto fail;
 	}
 	c->api_unstable = true;
-	zt_log(c->zi, ZT_LOG_INFO, "controller %010" PRIx64 ", store %s", c->address, path);
+	zt_log(c->zi, ZT_LOG_INFO, "controller %010" PRIx64 ", store %s%s", c->address,
+	       zt_inst_name(zt_store_inst(c->store)), zt_store_active(c->store) ? "" : " (standby)");
 	return 0;
 fail:
 	ctl_stop(c);
@@ -263,7 +250,8 @@ fail:
 }
 
 static const struct zt_opt ctl_opts[] = {
-	ZT_OPT_ANY("store", 0, "the database: { path: <file> }, default <home>/controller.db"),
+	ZT_OPT_ANY("store", 0, "the store: { use: <store module>, ... } or the name of one under stores:,"
+		   " default { use: sqlite } (<home>/controller.db)"),
 	ZT_OPT_END
 };
 

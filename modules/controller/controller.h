@@ -17,16 +17,21 @@
 #include <zt/node.h>
 #include <zt/packet.h>
 
-#include "store.h"
+#include <zt/store.h>
 
 #define CTL_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 #define CTL_SEEN_BUCKETS 1024
+/* a new network's rules: accept everything */
+#define CTL_DEFAULT_RULES "[{\"not\":false,\"or\":false,\"type\":\"ACTION_ACCEPT\"}]"
+/* seconds between batches of last requests handed to the store */
+#define CTL_FLUSH_S 5.0
 
 /* A member heard from recently: for the rate limit and for pushes. */
 struct ctl_seen {
 	struct ctl_seen *next;
 	uint64_t nwid, address;
 	int64_t last_request;
+	bool unsaved;               /* last_request not yet given to the store's seen() */
 	struct zt_identity id;
 	size_t meta_len;
 	uint8_t meta[ZT_NCREQ_META_READ_MAX];
@@ -36,8 +41,9 @@ struct ctl {
 	struct zt_inst *zi;
 	struct zt_core *core;
 	struct ev_loop *loop;
-	struct store *store;
-	char *store_path;           /* as configured, NULL: <home>/controller.db */
+	struct zt_store *store;
+	struct zt_store_user store_user;
+	bool store_open;
 	uint64_t address;
 	bool started, api_main, api_unstable, role;
 	struct zt_netconf *nc;
@@ -45,31 +51,38 @@ struct ctl {
 	uint8_t *rules_buf;
 	struct ctl_seen *seen[CTL_SEEN_BUCKETS];
 	ev_timer prune;
+	ev_timer flush;             /* hands the store the last requests, in batches */
 
 	uint64_t *requests, *rate_limited, *not_found, *denied, *configs, *pushes,
-		 *revocations, *failures, *api_requests, *api_errors;
+		 *revocations, *failures, *api_requests, *api_errors, *standby;
 	uint64_t *network_changes, *member_changes, *member_auths, *member_deauths;
 };
 
 /* controller.c: the module, and saving what changed */
 int64_t ctl_now(void);
-bool ctl_network_same(const struct store_network *a, const struct store_network *b);
-int ctl_member_save(struct ctl *c, const struct store_member *old, struct store_member *m);
-void ctl_member_init(struct store_member *m, uint64_t nwid, uint64_t address, int64_t now);
+bool ctl_network_same(const struct zt_store_network *a, const struct zt_store_network *b);
+int ctl_member_save(struct ctl *c, const struct zt_store_member *old, struct zt_store_member *m);
 
 /* serve.c: answering config requests, pushes and revocations */
 extern const struct zt_controller_ops ctl_ops;
 void ctl_seen_prune(struct ctl *c, int64_t now, bool all);
 void ctl_prune_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void ctl_seen_flush(struct ctl *c);
+void ctl_flush_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void ctl_store_changed(void *ctx, enum zt_store_change what, uint64_t nwid, uint64_t address);
+void ctl_store_active(void *ctx, bool active);
 void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member);
 void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target);
 
-/* json.c: networks and members as JSON, and POST bodies applied to them */
+/* json.c: new networks and members, as JSON, and POST bodies applied to
+ * them (also compiled into zt-import) */
+void ctl_network_defaults(struct zt_store_network *n, uint64_t id, int64_t now);
+void ctl_member_init(struct zt_store_member *m, uint64_t nwid, uint64_t address, int64_t now);
 json_t *ctl_hex(uint64_t v, int digits);
-json_t *ctl_network_json(const struct store_network *n);
-json_t *ctl_member_json(const struct store_member *m);
-int ctl_network_apply(struct store_network *n, const json_t *body, const char **why);
-int ctl_member_apply(struct store_member *m, const json_t *body, int64_t now, const char **why);
+json_t *ctl_network_json(const struct zt_store_network *n);
+json_t *ctl_member_json(const struct zt_store_member *m);
+int ctl_network_apply(struct zt_store_network *n, const json_t *body, const char **why);
+int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now, const char **why);
 
 /* api.c: the HTTP API under /controller */
 int ctl_api(void *state, const struct zt_api_request *rq, struct zt_api_response *rs);

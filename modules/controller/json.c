@@ -11,6 +11,34 @@
 #include "build.h"
 #include "controller.h"
 
+/* ---- new objects ---- */
+
+void ctl_network_defaults(struct zt_store_network *n, uint64_t id, int64_t now)
+{
+	memset(n, 0, sizeof *n);
+	n->id = id;
+	n->name = strdup("");
+	n->priv = true;
+	n->enable_broadcast = true;
+	n->mtu = ZT_NET_MTU_DEFAULT;
+	n->multicast_limit = 32;
+	n->pools = strdup("[]");
+	n->routes = strdup("[]");
+	n->rules = strdup(CTL_DEFAULT_RULES);
+	n->dns = strdup("[]");
+	n->auth_tokens = strdup("[null]");
+	n->creation_time = now;
+}
+
+void ctl_member_init(struct zt_store_member *m, uint64_t nwid, uint64_t address, int64_t now)
+{
+	memset(m, 0, sizeof *m);
+	m->nwid = nwid;
+	m->address = address;
+	m->v_major = m->v_minor = m->v_rev = m->v_proto = -1;
+	m->creation_time = now;
+}
+
 /* ---- JSON of the objects (§8.6, §8.7) ---- */
 
 static json_t *ctl_json_text(const char *text, const char *dflt)
@@ -28,7 +56,7 @@ json_t *ctl_hex(uint64_t v, int digits)
 	return json_string(buf);
 }
 
-json_t *ctl_network_json(const struct store_network *n)
+json_t *ctl_network_json(const struct zt_store_network *n)
 {
 	json_t *o = json_object(), *v4 = json_object(), *v6 = json_object();
 
@@ -71,7 +99,7 @@ static json_t *ctl_opt_str(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-json_t *ctl_member_json(const struct store_member *m)
+json_t *ctl_member_json(const struct zt_store_member *m)
 {
 	json_t *o = json_object(), *ips = json_array();
 	size_t i;
@@ -187,7 +215,7 @@ static json_t *ctl_ip_json(const union zt_sockaddr *sa)
 
 /* Apply a POST body to a network: 0, or -EINVAL with why (n is then
  * partly changed: the caller works on a copy), -ENOMEM. */
-int ctl_network_apply(struct store_network *n, const json_t *body, const char **why)
+int ctl_network_apply(struct zt_store_network *n, const json_t *body, const char **why)
 {
 	const json_t *v, *e;
 	union zt_sockaddr s, t;
@@ -349,7 +377,7 @@ int ctl_network_apply(struct store_network *n, const json_t *body, const char **
 	return 0;
 }
 
-static bool ctl_has_ip_text(const struct store_member *m, const char *t)
+static bool ctl_has_ip_text(const struct zt_store_member *m, const char *t)
 {
 	size_t i;
 
@@ -359,7 +387,7 @@ static bool ctl_has_ip_text(const struct store_member *m, const char *t)
 	return false;
 }
 
-int ctl_member_apply(struct store_member *m, const json_t *body, int64_t now, const char **why)
+int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now, const char **why)
 {
 	const json_t *v, *e;
 	bool auth = m->authorized;
@@ -384,7 +412,7 @@ int ctl_member_apply(struct store_member *m, const json_t *body, int64_t now, co
 		}
 	}
 	if ((v = json_object_get(body, "ipAssignments"))) {
-		struct store_member tmp;
+		struct zt_store_member tmp;
 
 		if (!json_is_array(v))
 			return *why = "ipAssignments: not an array", -EINVAL;
@@ -393,8 +421,8 @@ int ctl_member_apply(struct store_member *m, const json_t *body, int64_t now, co
 			if (ctl_ip_parse(json_string_value(e), &sa) < 0 || ctl_ip_text(&sa, t) < 0 ||
 			    ctl_has_ip_text(&tmp, t))
 				continue;
-			if (store_member_add_ip(&tmp, t) < 0) {
-				store_member_clear(&tmp);
+			if (zt_store_member_add_ip(&tmp, t) < 0) {
+				zt_store_member_clear(&tmp);
 				return -ENOMEM;
 			}
 		}

@@ -70,6 +70,38 @@ void ctl_prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ctl_seen_prune(w->data, ctl_now(), false);
 }
 
+/* Hand the store every last request it has not had (zt_store_seen). */
+void ctl_seen_flush(struct ctl *c)
+{
+	struct zt_store_seen batch[256];
+	struct ctl_seen *s;
+	size_t n = 0;
+	int err;
+
+	for (unsigned i = 0; i < CTL_SEEN_BUCKETS; i++) {
+		for (s = c->seen[i]; s; s = s->next) {
+			if (!s->unsaved)
+				continue;
+			batch[n++] = (struct zt_store_seen){ s->nwid, s->address, s->last_request };
+			s->unsaved = false;
+			if (n < sizeof batch / sizeof batch[0])
+				continue;
+			if ((err = zt_store_seen(c->store, batch, n)) < 0)
+				zt_log(c->zi, ZT_LOG_WARN, "last seen of %zu members not stored: %s", n,
+				       zt_store_error(c->store));
+			n = 0;
+		}
+	}
+	if (n && (err = zt_store_seen(c->store, batch, n)) < 0)
+		zt_log(c->zi, ZT_LOG_WARN, "last seen of %zu members not stored: %s", n,
+		       zt_store_error(c->store));
+}
+
+void ctl_flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ctl_seen_flush(w->data);
+}
+
 static bool ctl_online(const struct ctl_seen *s, int64_t now)
 {
 	return now - s->last_request < CTL_ONLINE_MS;
@@ -87,7 +119,7 @@ static const char *ctl_meta_token(const struct zt_ncreq_meta *md)
 	return md->token;
 }
 
-static bool ctl_token_ok(const struct store_network *net, const char *token, int64_t now)
+static bool ctl_token_ok(const struct zt_store_network *net, const char *token, int64_t now)
 {
 	json_t *tokens, *v;
 	bool ok = false;
@@ -121,8 +153,8 @@ static void ctl_error(struct ctl *c, const struct zt_netconf_request *rq, unsign
 static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id,
 		      const uint8_t *meta, size_t meta_len, const struct zt_netconf_request *rq)
 {
-	struct store_network net;
-	struct store_member old, m;
+	struct zt_store_network net;
+	struct zt_store_member old, m;
 	struct zt_ncreq_meta md;
 	struct zt_identity rec;
 	struct ctl_signer sg = { c->address, ctl_sign, c };
@@ -140,22 +172,22 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 	memset(&md, 0, sizeof md);
 	zt_ncreq_meta_parse(&md, meta, meta_len);
 
-	err = store_network_get(c->store, nwid, &net);
+	err = zt_store_network_get(c->store, nwid, &net);
 	if (err < 0) {
 		if (err != -ENOENT)
-			zt_log(c->zi, ZT_LOG_ERR, "network %016" PRIx64 ": %s", nwid, store_error(c->store));
+			zt_log(c->zi, ZT_LOG_ERR, "network %016" PRIx64 ": %s", nwid, zt_store_error(c->store));
 		if (rq)
 			(*c->not_found)++;
 		ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
 		return;
 	}
-	err = store_member_get(c->store, nwid, id->address, &old);
+	err = zt_store_member_get(c->store, nwid, id->address, &old);
 	if (err == -ENOENT) {
 		is_new = true;
 		ctl_member_init(&m, nwid, id->address, now);
-	} else if (err < 0 || store_member_copy(&m, &old) < 0) {
+	} else if (err < 0 || zt_store_member_copy(&m, &old) < 0) {
 		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: %s", nwid, a,
-		       err < 0 ? store_error(c->store) : strerror(ENOMEM));
+		       err < 0 ? zt_store_error(c->store) : strerror(ENOMEM));
 		ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
 		goto out;
 	}
@@ -225,7 +257,7 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 	}
 	if (err < 0) {
 		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: cannot build a config: %s", nwid, a,
-		       err == -EIO ? store_error(c->store) : strerror(-err));
+		       err == -EIO ? zt_store_error(c->store) : strerror(-err));
 		(*c->failures)++;
 		ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
 		goto out;
@@ -251,9 +283,9 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 		zt_log(c->zi, ZT_LOG_DEBUG, "member %016" PRIx64 "/%s: config %s (%zu bytes, %u IPs)",
 		       nwid, a, rq ? "sent" : "pushed", w.len, c->nc->nips);
 out:
-	store_network_clear(&net);
-	store_member_clear(&old);
-	store_member_clear(&m);
+	zt_store_network_clear(&net);
+	zt_store_member_clear(&old);
+	zt_store_member_clear(&m);
 }
 
 static void ctl_request(void *state, const struct zt_netconf_request *rq)
@@ -263,9 +295,14 @@ static void ctl_request(void *state, const struct zt_netconf_request *rq)
 	int64_t now = ctl_now();
 	unsigned h;
 
-	if (!c->store || zt_nwid_controller(rq->nwid) != c->address)
+	if (!c->store_open || zt_nwid_controller(rq->nwid) != c->address)
 		return;
 	(*c->requests)++;
+	if (!zt_store_active(c->store)) {
+		/* the active controller of the pair answers */
+		(*c->standby)++;
+		return;
+	}
 	s = ctl_seen_find(c, rq->nwid, rq->member->address);
 	if (s && now - s->last_request >= 0 && now - s->last_request <= CTL_RATE_MS) {
 		(*c->rate_limited)++;
@@ -284,6 +321,7 @@ static void ctl_request(void *state, const struct zt_netconf_request *rq)
 		c->seen[h] = s;
 	}
 	s->last_request = now;
+	s->unsaved = true;
 	s->id = *rq->member;
 	s->id.has_private = false;
 	sodium_memzero(s->id.priv, sizeof s->id.priv);
@@ -302,12 +340,12 @@ static void ctl_metrics(void *state, FILE *f)
 	uint64_t *ids = NULL;
 	size_t n = 0, members = 0;
 
-	if (store_network_ids(c->store, &ids, &n) < 0)
+	if (zt_store_network_ids(c->store, &ids, &n) < 0)
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t total = 0, authorized;
 
-		if (store_member_count(c->store, ids[i], &total, &authorized) == 0)
+		if (zt_store_member_count(c->store, ids[i], &total, &authorized) == 0)
 			members += total;
 	}
 	free(ids);
@@ -387,4 +425,41 @@ void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
 		}
 	}
 	zt_log(c->zi, ZT_LOG_INFO, "member %016" PRIx64 "/%s: deauthorized, COM revoked", nwid, a);
+}
+
+/* ---- changes made elsewhere (the other controller of a pair) ---- */
+
+/* A network or member written by another writer of the store: push the
+ * new configs, and revoke a member we served that may no longer be in. */
+void ctl_store_changed(void *ctx, enum zt_store_change what, uint64_t nwid, uint64_t address)
+{
+	struct ctl *c = ctx;
+	struct zt_store_member m;
+	bool in = false;
+	int err;
+
+	memset(&m, 0, sizeof m);
+	if (!c->store_open || !zt_store_active(c->store))
+		return;
+	if (what == ZT_STORE_NETWORK) {
+		ctl_push(c, nwid, 0);
+		return;
+	}
+	err = zt_store_member_get(c->store, nwid, address, &m);
+	if (err == 0)
+		in = m.authorized;
+	zt_store_member_clear(&m);
+	if (err < 0 && err != -ENOENT)
+		return;
+	if (!in && ctl_seen_find(c, nwid, address))
+		ctl_revoke(c, nwid, address);
+	ctl_push(c, nwid, address);
+}
+
+void ctl_store_active(void *ctx, bool active)
+{
+	struct ctl *c = ctx;
+
+	zt_log(c->zi, ZT_LOG_INFO, "%s: this controller is now %s", zt_inst_name(zt_store_inst(c->store)),
+	       active ? "active: it answers members" : "standby: the other one answers members");
 }

@@ -19,6 +19,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
 #include <ev.h>
 
 #include <zt/module.h>
@@ -31,8 +38,22 @@
 #define RELAY_MIN_PORT 1025
 #define RELAY_MIN_DGRAM 16
 #define RELAY_OUT_BUF (128 * 1024)
-/* Datagrams read from one client's socket per wakeup. */
-#define RELAY_UDP_BUDGET 64
+/* Bytes read from a client's stream per wakeup, into a buffer the relay
+ * shares between its clients; the end of a record cut there waits in
+ * the client's own buffer of one record. */
+#define RELAY_READ_BUF (256 * 1024)
+/* Datagrams go out with one sendmmsg per client read: up to this many
+ * messages and datagrams, a run of equal-size ones to the same address
+ * as one message the kernel segments (UDP_SEGMENT: at most 64 and
+ * 65000 bytes, as the udp transport). */
+#define RELAY_TX_MSGS 64
+#define RELAY_TX_DGRAMS 256
+#define RELAY_GSO_SEGS 64
+#define RELAY_GSO_BYTES 65000
+/* Datagrams read from a client's socket with one recvmmsg (fewer when
+ * its queue has no room for that many), and reads per wakeup. */
+#define RELAY_RX_SLOTS 32
+#define RELAY_RX_ROUNDS 4
 /* Seconds accepting pauses when no file descriptor is left. */
 #define RELAY_BACKOFF_S 1.0
 
@@ -63,6 +84,31 @@ struct relay_listener {
 	union zt_sockaddr addr;
 };
 
+union relay_ctl {
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
+
+/* The datagrams of one client read, waiting for one sendmmsg. */
+struct relay_tx {
+	struct relay_client *owner;  /* whose socket they go out of */
+	unsigned nmsg, niov;
+	size_t seg, bytes;           /* the last message's segment size and bytes */
+	bool more;                   /* the last message can take another datagram */
+	struct mmsghdr msg[RELAY_TX_MSGS];
+	union zt_sockaddr to[RELAY_TX_MSGS];
+	union relay_ctl ctl[RELAY_TX_MSGS];
+	struct iovec iov[RELAY_TX_DGRAMS];
+};
+
+/* Receive slots for one recvmmsg on a client's socket. */
+struct relay_rx {
+	struct mmsghdr msg[RELAY_RX_SLOTS];
+	struct iovec iov[RELAY_RX_SLOTS];
+	union zt_sockaddr from[RELAY_RX_SLOTS];
+	uint8_t buf[RELAY_RX_SLOTS][TCPF_MAX_DGRAM + 1];
+};
+
 struct relay {
 	struct zt_inst *zi;
 	struct ev_loop *loop;
@@ -75,7 +121,10 @@ struct relay {
 	double idle_s;
 	ev_timer idle, backoff;
 	struct relay_client *clients;
-	uint8_t udp_buf[TCPF_MAX_DGRAM + 1];
+	bool gso;                   /* UDP_SEGMENT works here */
+	struct relay_tx tx;
+	struct relay_rx rx;
+	uint8_t read_buf[TCPF_MAX_RECORD + RELAY_READ_BUF];
 
 	uint64_t *clients_now, *accepted, *refused_full;
 	uint64_t *closed_idle, *closed_garbage, *closed_oversize, *closed_addr_type,
@@ -117,6 +166,149 @@ static void relay_unmap(union zt_sockaddr *a)
 	memcpy(&a->in4.sin_addr, &ip.s6_addr[12], 4);
 }
 
+/* ---- sending the clients' datagrams ---- */
+
+static bool relay_same_addr(const union zt_sockaddr *a, const union zt_sockaddr *b)
+{
+	return memcmp(a, b, relay_addrlen(a)) == 0;
+}
+
+/* Errors that say the kernel or the socket cannot segment at all (a
+ * route whose MTU is below the segment size gives EMSGSIZE: that run
+ * goes one by one and the next tries again). */
+static bool relay_gso_refused(int err)
+{
+	return err == EINVAL || err == ENOPROTOOPT || err == EOPNOTSUPP || err == EIO;
+}
+
+/* The datagrams of message h one by one; false if the socket is full. */
+static bool relay_send_each(struct relay_client *c, const struct msghdr *h)
+{
+	struct relay *r = c->r;
+
+	for (size_t i = 0; i < h->msg_iovlen; i++) {
+		struct msghdr one = {
+			.msg_name = h->msg_name, .msg_namelen = h->msg_namelen,
+			.msg_iov = &h->msg_iov[i], .msg_iovlen = 1,
+		};
+		ssize_t w;
+
+		do
+			w = sendmsg(c->ufd, &one, MSG_DONTWAIT);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			*r->drop_udp_full += h->msg_iovlen - i;
+			return false;
+		}
+		if (w < 0) {
+			(*r->drop_udp_error)++;
+			continue;
+		}
+		(*r->udp_tx_dgrams)++;
+		*r->udp_tx_bytes += h->msg_iov[i].iov_len;
+	}
+	return true;
+}
+
+/* Send what the batch holds from its owner's socket, one sendmmsg (more
+ * if the kernel takes part of it); drops are counted, not fatal. */
+static void relay_tx_flush(struct relay *r)
+{
+	struct relay_tx *b = &r->tx;
+	struct relay_client *c = b->owner;
+	unsigned off = 0;
+
+	while (off < b->nmsg) {
+		int n = sendmmsg(c->ufd, b->msg + off, b->nmsg - off, MSG_DONTWAIT);
+		int err = n < 0 ? errno : EIO;
+		struct msghdr *h = &b->msg[off].msg_hdr;
+
+		if (n < 0 && err == EINTR)
+			continue;
+		if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS))
+			break;
+		if (n <= 0 && h->msg_controllen) {
+			if (r->gso && relay_gso_refused(err)) {
+				r->gso = false;
+				zt_log(r->zi, ZT_LOG_INFO, "UDP segmentation offload: %s, sending "
+				       "datagrams one by one", strerror(err));
+			}
+			off++;
+			if (!relay_send_each(c, h))
+				break;   /* full: the rest is counted below */
+			continue;
+		}
+		if (n <= 0) {
+			*r->drop_udp_error += h->msg_iovlen;
+			off++;
+			continue;
+		}
+		for (int i = 0; i < n; i++, off++) {
+			h = &b->msg[off].msg_hdr;
+			*r->udp_tx_dgrams += h->msg_iovlen;
+			for (size_t j = 0; j < h->msg_iovlen; j++)
+				*r->udp_tx_bytes += h->msg_iov[j].iov_len;
+		}
+	}
+	for (; off < b->nmsg; off++)
+		*r->drop_udp_full += b->msg[off].msg_hdr.msg_iovlen;
+	b->nmsg = b->niov = 0;
+	b->more = false;
+	b->owner = NULL;
+}
+
+static void relay_gso_ctl(struct msghdr *h, union relay_ctl *ctl, size_t seg)
+{
+	struct cmsghdr *cm = &ctl->align;
+	uint16_t v = (uint16_t)seg;
+
+	memset(ctl, 0, sizeof *ctl);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof v);
+	memcpy(CMSG_DATA(cm), &v, sizeof v);
+	h->msg_control = ctl->buf;
+	h->msg_controllen = sizeof ctl->buf;
+}
+
+/* Add a datagram of c's to the batch: to the last message if it goes to
+ * the same address and continues its run of equal sizes, else as a new
+ * message.  data must stay put until the batch is flushed. */
+static void relay_tx_add(struct relay_client *c, const union zt_sockaddr *to, const uint8_t *data, size_t len)
+{
+	struct relay *r = c->r;
+	struct relay_tx *b = &r->tx;
+	struct msghdr *h = b->nmsg ? &b->msg[b->nmsg - 1].msg_hdr : NULL;
+
+	if (b->owner && (b->owner != c || b->niov == RELAY_TX_DGRAMS))
+		relay_tx_flush(r);
+	if (b->nmsg && b->more && len <= b->seg && b->bytes + len <= RELAY_GSO_BYTES &&
+	    h->msg_iovlen < RELAY_GSO_SEGS && relay_same_addr(&b->to[b->nmsg - 1], to)) {
+		b->iov[b->niov].iov_base = (void *)data;
+		b->iov[b->niov++].iov_len = len;
+		if (++h->msg_iovlen == 2)
+			relay_gso_ctl(h, &b->ctl[b->nmsg - 1], b->seg);
+		b->bytes += len;
+		b->more = len == b->seg;
+		return;
+	}
+	if (b->nmsg == RELAY_TX_MSGS)
+		relay_tx_flush(r);
+	b->owner = c;
+	b->to[b->nmsg] = *to;
+	b->iov[b->niov].iov_base = (void *)data;
+	b->iov[b->niov].iov_len = len;
+	h = &b->msg[b->nmsg].msg_hdr;
+	memset(h, 0, sizeof *h);
+	h->msg_name = &b->to[b->nmsg];
+	h->msg_namelen = relay_addrlen(to);
+	h->msg_iov = &b->iov[b->niov++];
+	h->msg_iovlen = 1;
+	b->nmsg++;
+	b->seg = b->bytes = len;
+	b->more = r->gso;
+}
+
 /* ---- clients ---- */
 
 static void relay_close(struct relay_client *c, uint64_t *why, const char *fmt, ...) ZT_PRINTF(3, 4);
@@ -132,6 +324,8 @@ static void relay_close(struct relay_client *c, uint64_t *why, const char *fmt, 
 	va_end(ap);
 	zt_log(r->zi, why == r->closed_eof ? ZT_LOG_DEBUG : ZT_LOG_INFO, "%s: closed: %s", c->name, msg);
 	(*why)++;
+	if (r->tx.owner == c)
+		relay_tx_flush(r);   /* what it sent before the bad record goes out */
 	ev_io_stop(r->loop, &c->rd);
 	ev_io_stop(r->loop, &c->wr);
 	close(c->fd);
@@ -224,33 +418,65 @@ static bool relay_queue(struct relay_client *c, const union zt_sockaddr *src, co
 	return true;
 }
 
+/* How many datagrams to read for c now: as many as its queue has room
+ * for after writing what it holds, at least one (which closes a client
+ * too slow to make room: the reference's rule); 0 if it was closed. */
+static unsigned relay_rx_slots(struct relay_client *c)
+{
+	size_t room;
+
+	if (c->out_len && !relay_flush(c))
+		return 0;
+	room = (RELAY_OUT_BUF - c->out_len) / TCPF_MAX_RECORD;
+	return room < 1 ? 1 : room > RELAY_RX_SLOTS ? RELAY_RX_SLOTS : (unsigned)room;
+}
+
+/* Datagrams for c, read with recvmmsg a batch at a time, each queued as
+ * a record; the queue is written once per batch. */
 static void relay_udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct relay_client *c = w->data;
 	struct relay *r = c->r;
-	unsigned budget = RELAY_UDP_BUDGET;
+	struct relay_rx *rx = &r->rx;
 
-	while (budget--) {
-		union zt_sockaddr src;
-		socklen_t slen = sizeof src;
-		ssize_t n = recvfrom(c->ufd, r->udp_buf, sizeof r->udp_buf, MSG_DONTWAIT, &src.sa, &slen);
+	for (unsigned round = 0; round < RELAY_RX_ROUNDS; round++) {
+		unsigned slots = relay_rx_slots(c);
+		int got;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (!slots)
+			return;
+		for (unsigned i = 0; i < slots; i++) {
+			rx->iov[i].iov_base = rx->buf[i];
+			rx->iov[i].iov_len = sizeof rx->buf[i];
+			rx->msg[i].msg_hdr = (struct msghdr){
+				.msg_name = &rx->from[i], .msg_namelen = sizeof rx->from[i],
+				.msg_iov = &rx->iov[i], .msg_iovlen = 1,
+			};
+		}
+		got = recvmmsg(c->ufd, rx->msg, slots, MSG_DONTWAIT, NULL);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				(*r->drop_udp_error)++;
 			break;
 		}
-		if (n < RELAY_MIN_DGRAM || n > TCPF_MAX_DGRAM) {
-			(*r->drop_udp_size)++;
-			continue;
+		for (int i = 0; i < got; i++) {
+			size_t n = rx->msg[i].msg_len;
+
+			if (n < RELAY_MIN_DGRAM || n > TCPF_MAX_DGRAM ||
+			    (rx->msg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+				(*r->drop_udp_size)++;
+				continue;
+			}
+			relay_unmap(&rx->from[i]);
+			(*r->udp_rx_dgrams)++;
+			*r->udp_rx_bytes += n;
+			if (!relay_queue(c, &rx->from[i], rx->buf[i], n))
+				return;
 		}
-		relay_unmap(&src);
-		(*r->udp_rx_dgrams)++;
-		*r->udp_rx_bytes += (uint64_t)n;
-		if (!relay_queue(c, &src, r->udp_buf, (size_t)n))
-			return;
+		if ((unsigned)got < slots)
+			break;
 	}
 	c->last_active = ev_now(loop);
 	relay_flush(c);
@@ -274,6 +500,10 @@ static int relay_udp_open(struct relay_client *c)
 	if (fd < 0) {
 		zt_log(r->zi, ZT_LOG_WARN, "%s: udp socket: %s", c->name, strerror(errno));
 		return -errno;
+	}
+	if (r->gso && setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) < 0) {
+		r->gso = false;   /* the kernel (before 4.18) has none */
+		zt_log(r->zi, ZT_LOG_INFO, "no UDP segmentation offload: %s", strerror(errno));
 	}
 	c->ufd = fd;
 	ev_io_init(&c->urd, relay_udp_readable, fd, EV_READ);
@@ -299,13 +529,11 @@ static bool relay_rate_ok(struct relay_client *c, size_t len)
 	return true;
 }
 
-/* Send one datagram for the client; drops are counted, not fatal. */
+/* One datagram for the client into the batch; drops are counted. */
 static void relay_send_udp(struct relay_client *c, const union zt_sockaddr *to, const uint8_t *data, size_t len)
 {
 	struct relay *r = c->r;
 	union zt_sockaddr mapped;
-	const union zt_sockaddr *dst = to;
-	ssize_t w;
 
 	if (len < RELAY_MIN_DGRAM) {
 		(*r->drop_short)++;
@@ -325,20 +553,9 @@ static void relay_send_udp(struct relay_client *c, const union zt_sockaddr *to, 
 	}
 	if (c->udp_v6 && to->sa.sa_family == AF_INET) {
 		relay_v4_mapped(to, &mapped);
-		dst = &mapped;
+		to = &mapped;
 	}
-	do
-		w = sendto(c->ufd, data, len, MSG_DONTWAIT, &dst->sa, relay_addrlen(dst));
-	while (w < 0 && errno == EINTR);
-	if (w < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-			(*r->drop_udp_full)++;
-		else
-			(*r->drop_udp_error)++;
-		return;
-	}
-	(*r->udp_tx_dgrams)++;
-	*r->udp_tx_bytes += len;
+	relay_tx_add(c, to, data, len);
 }
 
 /* One record from the client; false if it was closed. */
@@ -383,14 +600,20 @@ static bool relay_record(struct relay_client *c, const uint8_t *body, size_t n)
 	return true;
 }
 
+/* Read a large chunk of the stream into the shared buffer, behind the
+ * end of a record left from the last read, and forward every whole
+ * record in it: the datagrams go out in one batch.  What is left, less
+ * than a record, waits in the client's buffer. */
 static void relay_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct relay_client *c = w->data;
 	struct relay *r = c->r;
+	uint8_t *buf = r->read_buf;
+	size_t off = 0, len = c->in_len;
 	ssize_t n;
-	size_t off = 0;
 
-	n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, MSG_DONTWAIT);
+	memcpy(buf, c->in, len);
+	n = recv(c->fd, buf + len, RELAY_READ_BUF, MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
@@ -402,22 +625,22 @@ static void relay_readable(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	*r->tcp_rx_bytes += (uint64_t)n;
-	c->in_len += (size_t)n;
+	len += (size_t)n;
 	c->last_active = ev_now(loop);
 	for (;;) {
 		const uint8_t *body;
 		size_t blen;
 		int rec;
 
-		if (c->in_len - off >= 3 && !tcpf_head_ok(c->in + off)) {
+		if (len - off >= 3 && !tcpf_head_ok(buf + off)) {
 			relay_close(c, r->closed_garbage, "not a record (%02x %02x %02x)",
-				    c->in[off], c->in[off + 1], c->in[off + 2]);
+				    buf[off], buf[off + 1], buf[off + 2]);
 			return;
 		}
-		rec = tcpf_record(c->in + off, c->in_len - off, TCPF_MAX_BODY, &body, &blen);
+		rec = tcpf_record(buf + off, len - off, TCPF_MAX_BODY, &body, &blen);
 		if (rec == -EMSGSIZE) {
 			relay_close(c, r->closed_oversize, "record of %u bytes over the limit of %u",
-				    (unsigned)c->in[off + 3] << 8 | c->in[off + 4], TCPF_MAX_BODY);
+				    (unsigned)buf[off + 3] << 8 | buf[off + 4], TCPF_MAX_BODY);
 			return;
 		}
 		if (rec == 0)
@@ -426,8 +649,11 @@ static void relay_readable(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		off += (size_t)rec;
 	}
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
+	if (r->tx.owner)
+		relay_tx_flush(r);
+	/* an incomplete record is shorter than a whole one: it fits */
+	memcpy(c->in, buf + off, len - off);
+	c->in_len = len - off;
 }
 
 static void relay_accept_one(struct relay *r, int fd, const union zt_sockaddr *from)
@@ -663,6 +889,7 @@ static int relay_create(struct zt_inst *zi, const struct zt_node *conf, void **s
 	r->max_clients = (unsigned)zt_conf_uint(conf, "max-clients");
 	r->rate = zt_conf_uint(conf, "rate");
 	r->legacy_ok = zt_conf_bool(conf, "legacy");
+	r->gso = true;
 	zt_conf_addrs(conf, "legacy-to", &r->legacy_to, 1);
 	if (relay_counters(r) < 0) {
 		free(r);

@@ -31,16 +31,20 @@
 
 #define TCP_MAX_RELAYS 8
 #define TCP_MAX_ADDRS 8            /* addresses tried per relay name */
-#define TCP_RX_BATCH 32            /* datagrams handed up at a time */
+#define TCP_RX_BATCH 64            /* datagrams handed up at a time */
+/* Bytes read from the relay per wakeup: every whole record in them is
+ * handed up before the next read. */
+#define TCP_READ_BUF (256 * 1024)
 #define TCP_MIN_DGRAM 16           /* as the reference: shorter ones stay on UDP */
 #define TCP_BACKOFF_MIN 0.25       /* seconds before reconnecting, doubling ... */
 #define TCP_BACKOFF_MAX 30.0       /* ... up to this */
 #define TCP_CONNECT_TIMEOUT 10.0
-/* After disengaging, the connection stays open this long: peers keep
- * sending to our relay-side address until they have measured their new
- * UDP path to us (a 14 s heartbeat) or the old one dies (19 s), and the
- * node keeps using its path through the relay until its UDP path to the
- * peer answers. */
+/* After disengaging, the connection stays open until nothing has been
+ * sent through it for this long.  The node sends a peer nothing through
+ * the relay once another path to it is alive (and goes on using the
+ * relay for a peer until then); the peer's path to our relay-side
+ * address dies 19 s after the last packet it got through it, so when we
+ * close no peer still sends through it. */
 #define TCP_LINGER_S 30.0
 
 enum tcp_conn { TCP_DOWN, TCP_CONNECTING, TCP_UP };
@@ -73,7 +77,7 @@ struct tcp {
 	size_t out_off, out_len;
 	struct zt_dgram rxd[TCP_RX_BATCH];
 	uint8_t *out;                   /* queue_max + one record */
-	uint8_t in[2 * TCPF_MAX_RECORD];
+	uint8_t *in;                    /* TCP_READ_BUF + one record */
 
 	uint64_t *engaged_now, *engages, *connects, *connect_failures, *disconnects,
 		 *rx_dgrams, *rx_bytes, *rx_no_addr, *rx_bad, *tx_dgrams, *tx_bytes,
@@ -217,7 +221,7 @@ static void tcp_readable(struct ev_loop *loop, ev_io *w, int revents)
 	unsigned n = 0;
 	ssize_t got;
 
-	got = recv(t->fd, t->in + t->in_len, sizeof t->in - t->in_len, MSG_DONTWAIT);
+	got = recv(t->fd, t->in + t->in_len, TCP_READ_BUF, MSG_DONTWAIT);
 	if (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (got <= 0) {
@@ -383,7 +387,7 @@ static void tcp_engage(struct tcp *t, bool on, const char *why)
 	}
 	ev_timer_stop(t->loop, &t->retry);
 	if (t->conn == TCP_UP)
-		ev_timer_start(t->loop, &t->linger);
+		ev_timer_again(t->loop, &t->linger);
 	else
 		tcp_close(t);
 }
@@ -392,6 +396,7 @@ static void tcp_linger_end(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tcp *t = w->data;
 
+	ev_timer_stop(loop, w);
 	if (!t->engaged)
 		tcp_close(t);
 }
@@ -464,6 +469,8 @@ static int tcp_send(void *state, const struct zt_dgram *d, unsigned n)
 		sent++;
 	}
 	*t->tx_dgrams += sent;
+	if (sent && !t->engaged)
+		ev_timer_again(t->loop, &t->linger);   /* still in use: linger on */
 	if (t->conn == TCP_UP)
 		tcp_flush(t);
 	return (int)sent;
@@ -480,6 +487,7 @@ static void tcp_destroy(void *state)
 	for (unsigned i = 0; i < t->nrelays; i++)
 		free(t->relay[i]);
 	free(t->out);
+	free(t->in);
 	free(t);
 }
 
@@ -568,7 +576,8 @@ static int tcp_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	t->queue_max = zt_conf_uint(conf, "queue");
 	sscanf(PACKAGE_VERSION, "%u.%u.%u", &t->vmajor, &t->vminor, &t->vrev);
 	t->out = malloc(t->queue_max + TCPF_MAX_RECORD);
-	if (!t->out || tcp_counters(t) < 0) {
+	t->in = malloc(TCP_READ_BUF + TCPF_MAX_RECORD);
+	if (!t->out || !t->in || tcp_counters(t) < 0) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -610,12 +619,14 @@ static int tcp_start(void *state, struct ev_loop *loop)
 	ev_timer_init(&t->retry, tcp_retry, 0., 0.);
 	ev_timer_init(&t->timeout, tcp_connect_timeout, TCP_CONNECT_TIMEOUT, 0.);
 	ev_timer_init(&t->tick, tcp_tick, 1., 1.);
-	ev_timer_init(&t->linger, tcp_linger_end, TCP_LINGER_S, 0.);
+	ev_timer_init(&t->linger, tcp_linger_end, 0., TCP_LINGER_S);
 	t->rd.data = t->wr.data = t->retry.data = t->timeout.data = t->tick.data = t->linger.data = t;
 	ev_timer_start(loop, &t->tick);
 	zt_transport_fallback(t->zi);
-	if (t->force)
+	if (t->force) {
+		zt_transport_force(t->zi);
 		tcp_engage(t, true, "force");
+	}
 	return 0;
 }
 
@@ -625,7 +636,7 @@ static const struct zt_transport_ops tcp_ops = {
 
 static const struct zt_opt tcp_opts[] = {
 	ZT_OPT_ANY("relays", ZT_REQUIRED, "relays to connect to, \"host:port\", tried in turn"),
-	ZT_OPT_BOOL("force", 0, "always use the relay (without a udp transport: no UDP at all)"),
+	ZT_OPT_BOOL("force", 0, "always use the relay, and no other transport: no UDP at all"),
 	ZT_OPT_DURATION("after", "60s", "engage when nothing came over other transports for this long"),
 	ZT_OPT_STR("scope", "any", "destinations sent through the relay: any, or global (IPv4 "
 		   "global scope only, as 1.14)"),

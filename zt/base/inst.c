@@ -66,6 +66,19 @@ void zt_kernel_each_instance(const struct zt_kernel *k, void (*fn)(void *ctx, st
 		fn(ctx, zi);
 }
 
+struct zt_inst *zt_kernel_find(const struct zt_kernel *k, const char *name)
+{
+	for (struct zt_inst *zi = k->insts; zi; zi = zi->next)
+		if (strcmp(zi->name, name) == 0)
+			return zi;
+	return NULL;
+}
+
+struct zt_kernel *zt_inst_kernel(const struct zt_inst *zi)
+{
+	return zi->k;
+}
+
 struct ev_loop *zt_kernel_loop(const struct zt_kernel *k)
 {
 	return k->loop;

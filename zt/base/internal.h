@@ -49,6 +49,9 @@ int zt_inst_start_on(struct zt_inst *zi, struct ev_loop *loop);
 void zt_inst_set_owner(struct zt_inst *zi, void *owner);
 void *zt_inst_owner(const struct zt_inst *zi);
 const char *zt_inst_name(const struct zt_inst *zi);
+/* The kernel an instance belongs to, and an instance by name (NULL). */
+struct zt_kernel *zt_inst_kernel(const struct zt_inst *zi);
+struct zt_inst *zt_kernel_find(const struct zt_kernel *k, const char *name);
 /* Visit every instance of a kernel. */
 void zt_kernel_each_instance(const struct zt_kernel *k, void (*fn)(void *ctx, struct zt_inst *zi), void *ctx);
 /* Visit each counter of an instance. */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <zt/store.h>
+
 #include "internal.h"
 
 struct loaded {
@@ -106,6 +108,15 @@ static struct loaded *loaded_find(const char *name)
 	return NULL;
 }
 
+/* Every operation but the optional seen() and active(). */
+static bool store_ops_present(const struct zt_store_ops *o)
+{
+	return o && o->open && o->close && o->error && o->begin && o->commit && o->rollback &&
+	       o->network_get && o->network_put && o->network_delete && o->network_ids &&
+	       o->member_get && o->member_put && o->member_delete && o->member_each &&
+	       o->member_count && o->ip_holder;
+}
+
 static bool ops_present(const struct zt_module *m)
 {
 	switch (m->kind) {
@@ -115,9 +126,10 @@ static bool ops_present(const struct zt_module *m)
 		return m->ops.iface && m->ops.iface->tx;
 	case ZT_POLICY:
 		return m->ops.policy && m->ops.policy->judge;
+	case ZT_STORE:
+		return store_ops_present(m->ops.store);
 	case ZT_NAT:
 	case ZT_SERVICE:
-	case ZT_STORE:
 		return true;
 	}
 	return false;

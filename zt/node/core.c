@@ -659,6 +659,15 @@ void zt_transport_fallback(struct zt_inst *zi)
 				p->fallback = true;
 }
 
+void zt_transport_force(struct zt_inst *zi)
+{
+	struct zt_core *c = zt_inst_core(zi);
+	struct zt_transport_ref *t = c ? transport_ref(c, zi) : NULL;
+
+	if (t)
+		c->forced = (unsigned)(t - c->transports) + 1;
+}
+
 int64_t zt_core_receive_age(const struct zt_core *c, const struct zt_inst *zi)
 {
 	const struct zt_transport_ref *t = c ? transport_ref(c, zi) : NULL;

@@ -234,6 +234,7 @@ struct zt_core {
 	unsigned n_upstreams;
 	struct zt_transport_ref transports[ZT_MAX_TRANSPORTS];
 	unsigned n_transports;
+	unsigned forced;               /* zt_transport_force(): 1 + its index; paths only over it */
 	struct zt_peer **peers;
 	size_t peer_buckets, n_peers;
 	struct zt_path **paths;
@@ -323,6 +324,9 @@ void zt_peer_path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *pa
 void zt_peer_paths_prune(struct zt_peer *p, int64_t now);
 /* Best path to send on (§7.4), NULL if none usable. */
 struct zt_peer_path *zt_peer_best_path(struct zt_peer *p, int64_t now, bool allow_expired);
+/* p's best path if it is alive and not over a fallback transport, else
+ * NULL: while there is one, nothing goes to p over a fallback. */
+struct zt_path *zt_peer_beside_fallback(struct zt_peer *p, int64_t now);
 /* Best path in one scope and family, for introductions (§7.7). */
 struct zt_peer_path *zt_peer_best_in(struct zt_peer *p, int64_t now, enum zt_ip_scope scope, int family);
 struct zt_peer *zt_best_upstream(struct zt_core *c, int64_t now);

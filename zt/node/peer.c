@@ -179,9 +179,12 @@ struct zt_path *zt_path_find(const struct zt_core *c, unsigned transport, uint32
 struct zt_path *zt_path_get(struct zt_core *c, unsigned transport, uint32_t local,
 			    const union zt_sockaddr *addr)
 {
-	struct zt_path *p = zt_path_find(c, transport, local, addr);
+	struct zt_path *p;
 	size_t h;
 
+	if (c->forced && transport != c->forced - 1)
+		return NULL;   /* see zt_transport_force() */
+	p = zt_path_find(c, transport, local, addr);
 	if (p)
 		return p;
 	if (c->n_paths >= c->path_buckets && paths_grow(c) < 0)
@@ -331,6 +334,13 @@ struct zt_peer_path *zt_peer_best_path(struct zt_peer *p, int64_t now, bool allo
 		}
 	}
 	return best;
+}
+
+struct zt_path *zt_peer_beside_fallback(struct zt_peer *p, int64_t now)
+{
+	struct zt_peer_path *best = zt_peer_best_path(p, now, false);
+
+	return best && !best->path->fallback && zt_path_alive(best->path, now) ? best->path : NULL;
 }
 
 struct zt_peer_path *zt_peer_best_in(struct zt_peer *p, int64_t now, enum zt_ip_scope scope, int family)

@@ -249,6 +249,10 @@ static int pkt_send(struct zt_core *c, struct zt_peer *p, struct zt_wr *w, struc
 		ZT_COUNT(c, tx_no_path);
 		return -EHOSTUNREACH;
 	}
+	/* a reply to what came through a relay goes by UDP once that works:
+	 * the peer's path through the relay dies, the relay can go */
+	if (via->fallback && zt_peer_beside_fallback(p, now))
+		via = zt_peer_beside_fallback(p, now);
 	len = pkt_seal(c, p, c->tx, w->len, 0);
 	if (len < 0)
 		return len;
@@ -308,6 +312,9 @@ static bool hello_to_addr(struct zt_core *c, struct zt_peer *p, const union zt_s
 		const struct zt_transport_ref *tr = &c->transports[t];
 		union zt_sockaddr locals[16];
 		size_t nl = tr->ops->locals ? tr->ops->locals(tr->state, locals, 16) : 1;
+
+		if (tr->fallback && zt_peer_beside_fallback(p, now))
+			continue;
 
 		for (size_t l = 0; l < nl && l < 16; l++) {
 			struct zt_path *path;
@@ -1306,8 +1313,13 @@ static void packet_accept(struct zt_core *c, struct rx *r, bool authenticated_he
 			return;
 		}
 		handle_hello(c, r, &hello);
-	} else if (!dispatch(c, r)) {
-		return;
+	} else {
+		/* a path an OK confirms is learned first, so that the OK's
+		 * latency sample lands on it */
+		if (r->verb == ZT_VERB_OK && r->hops == 0)
+			path_learn(c, r->peer, r->path, true, now);
+		if (!dispatch(c, r))
+			return;
 	}
 	r->peer->last_receive = now;
 	if (authenticated_hello)
@@ -1319,8 +1331,8 @@ static void packet_accept(struct zt_core *c, struct rx *r, bool authenticated_he
 		if (first)
 			zt_networks_online(c, now);
 	}
-	if (r->hops == 0)
-		path_learn(c, r->peer, r->path, r->verb == ZT_VERB_OK, now);
+	if (r->hops == 0 && r->verb != ZT_VERB_OK)
+		path_learn(c, r->peer, r->path, false, now);
 }
 
 /* ---- relaying (§3.7, §7.7) ---- */

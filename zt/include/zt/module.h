@@ -27,6 +27,7 @@
 struct ev_loop;
 struct zt_inst;   /* a module instance, owned by the kernel */
 struct zt_node;   /* a node of the YAML config, borrowed during create() */
+struct zt_store_ops;   /* stores: <zt/store.h> */
 
 enum zt_kind { ZT_TRANSPORT = 1, ZT_IFACE, ZT_POLICY, ZT_NAT, ZT_SERVICE, ZT_STORE };
 
@@ -255,6 +256,7 @@ struct zt_module {
 		const struct zt_transport_ops *transport;
 		const struct zt_iface_ops *iface;
 		const struct zt_policy_ops *policy;
+		const struct zt_store_ops *store;
 	} ops;
 	/* Optional (transports and ifaces), for data-path workers (node
 	 * `workers` > 1): make queue number `queue` (1, 2, ...) of this

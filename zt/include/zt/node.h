@@ -96,6 +96,11 @@ void zt_core_traffic(const struct zt_core *c, struct zt_traffic *out);
 /* Called by a transport in start(): its paths are used only while no
  * path of another transport to the same peer is alive. */
 void zt_transport_fallback(struct zt_inst *zi);
+/* Called by a transport in start() instead of being a fallback: while
+ * the node runs it makes no path over any other transport, so it sends
+ * nothing over them and drops what arrives on them (the tcp transport
+ * with force: no UDP at all, even beside a udp transport). */
+void zt_transport_force(struct zt_inst *zi);
 /* Milliseconds since a peer's packet last arrived over a transport other
  * than zi, or -1 if none ever did (or zi serves no node). */
 int64_t zt_core_receive_age(const struct zt_core *c, const struct zt_inst *zi);

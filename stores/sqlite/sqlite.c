@@ -1,10 +1,17 @@
-/* The controller's store on SQLite (store.h).
+/* sqlite: a store (zt-store(7)) in one SQLite file, the controller's
+ * default.  See zt-store-sqlite(7).
  *
  * One database file in WAL mode with synchronous=FULL: a put or delete
  * that returned is on disk, and a process killed in the middle of a
  * transaction leaves the database as it was before that transaction.
  * Network ids and member addresses are kept as lowercase hex text
- * (16 and 10 digits) so that the file reads well in sqlite3(1). */
+ * (16 and 10 digits) so that the file reads well in sqlite3(1).
+ *
+ * The schema's version is in the table schema_version; open() brings an
+ * older file up to date with the migrations below, in one transaction.
+ * A file that is not a database, fails SQLite's quick_check, holds other
+ * tables than a store's, or has a newer schema than this module is
+ * refused and left exactly as it was. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,18 +22,24 @@
 
 #include <sqlite3.h>
 
-#include "store.h"
+#include <zt/module.h>
+#include <zt/store.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store {
+	struct zt_inst *zi;
+	char *path;                 /* as configured, NULL: <home>/controller.db */
+	char file[4096];            /* the file open */
 	sqlite3 *db;
 	unsigned depth;             /* nested store_begin calls */
 	bool failed;                /* an error inside the open transaction */
-	char err[256];
+	char err[512];
 };
 
-static const char store_schema[] =
+/* Version 1: networks, members and their IPs (the controller's store
+ * before stores were modules; its version was in PRAGMA user_version). */
+static const char schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS networks ("
 	" id TEXT PRIMARY KEY NOT NULL,"
 	" name TEXT NOT NULL DEFAULT '',"
@@ -78,14 +91,19 @@ static const char store_schema[] =
 	" FOREIGN KEY (network_id, address) REFERENCES members(network_id, address) ON DELETE CASCADE);"
 	"CREATE INDEX IF NOT EXISTS member_ips_by_ip ON member_ips(network_id, ip);";
 
+
+/* Version 2: when members last asked for their config (seen()), and the
+ * version in a table of its own. */
+static const char schema_v2[] =
+	"ALTER TABLE members ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE schema_version (version INTEGER NOT NULL);";
+
+/* migrations[v] takes a file from version v to v + 1 */
+static const char *const migrations[STORE_SCHEMA_VERSION] = { schema_v1, schema_v2 };
+
 static void store_set_err(struct store *s, const char *what)
 {
 	snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
-}
-
-const char *store_error(const struct store *s)
-{
-	return s->err;
 }
 
 static void store_hex(char *out, size_t len, uint64_t v, int digits)
@@ -125,66 +143,170 @@ static int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
-struct store *store_open(const char *path, char *err, size_t errlen)
+static const char *store_error(const void *state)
 {
-	struct store *s = calloc(1, sizeof *s);
-	sqlite3_stmt *st = NULL;
-	int version = 0;
+	const struct store *s = state;
 
-	if (!s) {
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		return NULL;
-	}
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : strerror(ENOMEM));
-		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, 5000);
-	if (store_exec(s, "PRAGMA journal_mode=WAL") < 0 ||
-	    store_exec(s, "PRAGMA synchronous=FULL") < 0 ||
-	    store_exec(s, "PRAGMA foreign_keys=ON") < 0)
-		goto fail_msg;
-	if (store_prepare(s, "PRAGMA user_version", &st) < 0)
-		goto fail_msg;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (version > STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: schema version %d is newer than this controller's %d",
-			 path, version, STORE_SCHEMA_VERSION);
-		goto fail;
-	}
-	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
-		goto fail_msg;
-	if (store_exec(s, store_schema) < 0 ||
-	    store_exec(s, "PRAGMA user_version=1") < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		goto fail_msg;
-	}
-	if (store_exec(s, "COMMIT") < 0)
-		goto fail_msg;
-	return s;
-fail_msg:
-	snprintf(err, errlen, "%s: %s", path, s->err);
-fail:
-	sqlite3_close(s->db);
-	free(s);
-	return NULL;
+	return s->err;
 }
 
-void store_close(struct store *s)
+/* The one integer a query answers: 0, -ENOENT (no row) or -EIO. */
+static int store_query_int(struct store *s, const char *sql, int64_t *v)
 {
-	if (!s)
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s, sql, &st) < 0)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		store_set_err(s, sql);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+/* The file's schema version, read without writing: 0 for a new file.
+ * Refuses (-EIO, reason in s->err) what is no store of ours. */
+static int store_version(struct store *s, int64_t *version)
+{
+	sqlite3_stmt *st;
+	int64_t tables, has_table;
+	int rc;
+
+	/* the first read: "file is not a database" shows here */
+	if (store_query_int(s, "SELECT count(*) FROM sqlite_master", &tables) < 0) {
+		if (sqlite3_errcode(s->db) == SQLITE_NOTADB)
+			snprintf(s->err, sizeof s->err, "not an SQLite database (%s)", sqlite3_errmsg(s->db));
+		return -EIO;
+	}
+	if (store_prepare(s, "PRAGMA quick_check", &st) < 0)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		snprintf(s->err, sizeof s->err, "corrupt database (quick_check: %s)",
+			 rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	sqlite3_finalize(st);
+	if (store_query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+			    " AND name = 'schema_version'", &has_table) < 0)
+		return -EIO;
+	if (has_table) {
+		rc = store_query_int(s, "SELECT max(version) FROM schema_version WHERE version IS NOT NULL"
+				     " HAVING count(*) > 0", version);
+		if (rc == -ENOENT)
+			snprintf(s->err, sizeof s->err, "table schema_version is empty");
+		return rc < 0 ? -EIO : 0;
+	}
+	/* before the table, version 1 was in user_version */
+	if (store_query_int(s, "PRAGMA user_version", version) < 0)
+		return -EIO;
+	if (*version == 0 && tables) {
+		snprintf(s->err, sizeof s->err, "has tables but no store schema version: not a zt store");
+		return -EIO;
+	}
+	if (*version > 1) {
+		snprintf(s->err, sizeof s->err, "user_version %" PRId64 " without table schema_version: not a zt store",
+			 *version);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Bring the file from version to STORE_SCHEMA_VERSION, all or nothing. */
+static int store_migrate(struct store *s, int64_t version)
+{
+	char sql[128];
+
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++)
+		if (store_exec(s, migrations[v]) < 0)
+			goto fail;
+	snprintf(sql, sizeof sql, "DELETE FROM schema_version; INSERT INTO schema_version VALUES (%d);"
+		 " PRAGMA user_version = %d", STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
+	if (store_exec(s, sql) < 0 || store_exec(s, "COMMIT") < 0)
+		goto fail;
+	if (version)
+		zt_log(s->zi, ZT_LOG_INFO, "%s: schema migrated from version %" PRId64 " to %d", s->file,
+		       version, STORE_SCHEMA_VERSION);
+	return 0;
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -EIO;
+}
+
+static void store_close(void *state)
+{
+	struct store *s = state;
+
+	if (!s->db)
 		return;
 	if (s->depth)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->depth = 0;
 	sqlite3_close(s->db);
-	free(s);
+	s->db = NULL;
 }
 
-int store_begin(struct store *s)
+static int store_open(void *state, struct ev_loop *loop, const struct zt_store_user *user,
+		      char *err, size_t errlen)
 {
+	struct store *s = state;
+	int64_t version = 0;
+
+	(void)loop;
+	if (s->db) {
+		snprintf(err, errlen, "%s: already open", s->file);
+		return -EBUSY;
+	}
+	if (s->path)
+		snprintf(s->file, sizeof s->file, "%s", s->path);
+	else if (!user || !user->home ||
+		 snprintf(s->file, sizeof s->file, "%s/controller.db", user->home) >= (int)sizeof s->file) {
+		snprintf(err, errlen, "no home directory for controller.db: set path: <file>");
+		return -EINVAL;
+	}
+	s->err[0] = 0;
+	if (sqlite3_open_v2(s->file, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", s->file, s->db ? sqlite3_errmsg(s->db) : strerror(ENOMEM));
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	/* nothing is written before the file is known to be ours */
+	if (store_version(s, &version) < 0) {
+		snprintf(err, errlen, "%s: %s: refused, the file is left as it is", s->file, s->err);
+		goto fail;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: schema version %" PRId64 " is newer than this sqlite store's %d:"
+			 " refused, the file is left as it is (use a newer zt)", s->file, version,
+			 STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (store_exec(s, "PRAGMA journal_mode=WAL") < 0 ||
+	    store_exec(s, "PRAGMA synchronous=FULL") < 0 ||
+	    store_exec(s, "PRAGMA foreign_keys=ON") < 0 || store_migrate(s, version) < 0) {
+		snprintf(err, errlen, "%s: %s", s->file, s->err);
+		goto fail;
+	}
+	zt_log(s->zi, ZT_LOG_INFO, "%s: schema version %d", s->file, STORE_SCHEMA_VERSION);
+	return 0;
+fail:
+	sqlite3_close(s->db);
+	s->db = NULL;
+	return -EIO;
+}
+
+static int store_begin(void *state)
+{
+	struct store *s = state;
 	if (s->depth++)
 		return 0;
 	s->failed = false;
@@ -195,8 +317,9 @@ int store_begin(struct store *s)
 	return 0;
 }
 
-int store_commit(struct store *s)
+static int store_commit(void *state)
 {
+	struct store *s = state;
 	if (!s->depth)
 		return -EINVAL;
 	if (--s->depth)
@@ -212,8 +335,9 @@ int store_commit(struct store *s)
 	return 0;
 }
 
-void store_rollback(struct store *s)
+static void store_rollback(void *state)
 {
+	struct store *s = state;
 	if (!s->depth)
 		return;
 	s->failed = true;
@@ -232,102 +356,6 @@ static int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 		return rc == SQLITE_CONSTRAINT ? -ENOENT : -EIO;
 	}
 	return 0;
-}
-
-/* ---- objects in memory ---- */
-
-void store_network_clear(struct store_network *n)
-{
-	if (!n)
-		return;
-	free(n->name);
-	free(n->pools);
-	free(n->routes);
-	free(n->rules);
-	free(n->dns);
-	free(n->auth_tokens);
-	memset(n, 0, sizeof *n);
-}
-
-void store_member_clear(struct store_member *m)
-{
-	size_t i;
-
-	if (!m)
-		return;
-	free(m->identity);
-	free(m->name);
-	for (i = 0; i < m->nips; i++)
-		free(m->ips[i]);
-	free(m->ips);
-	free(m->auth_cred_type);
-	free(m->auth_cred);
-	memset(m, 0, sizeof *m);
-}
-
-/* strdup that keeps NULL; false when out of memory. */
-static bool store_dup(char **dst, const char *src)
-{
-	*dst = NULL;
-	if (!src)
-		return true;
-	*dst = strdup(src);
-	return *dst != NULL;
-}
-
-int store_network_copy(struct store_network *dst, const struct store_network *src)
-{
-	*dst = *src;
-	if (!store_dup(&dst->name, src->name) || !store_dup(&dst->pools, src->pools) ||
-	    !store_dup(&dst->routes, src->routes) || !store_dup(&dst->rules, src->rules) ||
-	    !store_dup(&dst->dns, src->dns) || !store_dup(&dst->auth_tokens, src->auth_tokens)) {
-		/* the fields not yet copied still point into src */
-		if (dst->name == src->name) dst->name = NULL;
-		if (dst->pools == src->pools) dst->pools = NULL;
-		if (dst->routes == src->routes) dst->routes = NULL;
-		if (dst->rules == src->rules) dst->rules = NULL;
-		if (dst->dns == src->dns) dst->dns = NULL;
-		if (dst->auth_tokens == src->auth_tokens) dst->auth_tokens = NULL;
-		store_network_clear(dst);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-int store_member_add_ip(struct store_member *m, const char *ip)
-{
-	char **ips = realloc(m->ips, (m->nips + 1) * sizeof *ips);
-	char *d;
-
-	if (!ips)
-		return -ENOMEM;
-	m->ips = ips;
-	d = strdup(ip);
-	if (!d)
-		return -ENOMEM;
-	m->ips[m->nips++] = d;
-	return 0;
-}
-
-int store_member_copy(struct store_member *dst, const struct store_member *src)
-{
-	size_t i;
-
-	*dst = *src;
-	dst->identity = dst->name = dst->auth_cred_type = dst->auth_cred = NULL;
-	dst->ips = NULL;
-	dst->nips = 0;
-	if (!store_dup(&dst->identity, src->identity) || !store_dup(&dst->name, src->name) ||
-	    !store_dup(&dst->auth_cred_type, src->auth_cred_type) ||
-	    !store_dup(&dst->auth_cred, src->auth_cred))
-		goto fail;
-	for (i = 0; i < src->nips; i++)
-		if (store_member_add_ip(dst, src->ips[i]) < 0)
-			goto fail;
-	return 0;
-fail:
-	store_member_clear(dst);
-	return -ENOMEM;
 }
 
 /* ---- networks ---- */
@@ -374,10 +402,11 @@ static void store_col_opt_addr(sqlite3_stmt *st, int i, bool *has, uint64_t *v)
 	" v6_rfc4193, v6_6plane, v6_zt, ip_pools, routes, rules, dns, auth_tokens," \
 	" remote_trace_target, remote_trace_level, ctmd, revision, creation_time"
 
-int store_network_get(struct store *s, uint64_t id, struct store_network *out)
+static int store_network_get(void *state, uint64_t id, struct zt_store_network *out)
 {
+	struct store *s = state;
 	sqlite3_stmt *st;
-	struct store_network n;
+	struct zt_store_network n;
 	int rc, err;
 
 	if (store_prepare(s, "SELECT " STORE_NET_COLS " FROM networks WHERE id = ?1", &st) < 0)
@@ -415,7 +444,7 @@ int store_network_get(struct store *s, uint64_t id, struct store_network *out)
 	n.revision = (uint64_t)sqlite3_column_int64(st, 18);
 	n.creation_time = sqlite3_column_int64(st, 19);
 	if (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens) {
-		store_network_clear(&n);
+		zt_store_network_clear(&n);
 		err = -ENOMEM;
 		goto out;
 	}
@@ -426,8 +455,9 @@ out:
 	return err;
 }
 
-int store_network_put(struct store *s, const struct store_network *n)
+static int store_network_put(void *state, const struct zt_store_network *n)
 {
+	struct store *s = state;
 	sqlite3_stmt *st;
 	int err;
 
@@ -496,8 +526,9 @@ static int store_delete_where(struct store *s, const char *sql, uint64_t nwid,
 	return err;
 }
 
-int store_network_delete(struct store *s, uint64_t id)
+static int store_network_delete(void *state, uint64_t id)
 {
+	struct store *s = state;
 	int err, changes = 0;
 
 	err = store_begin(s);
@@ -518,8 +549,9 @@ int store_network_delete(struct store *s, uint64_t id)
 	return store_commit(s);
 }
 
-int store_network_ids(struct store *s, uint64_t **ids, size_t *n)
+static int store_network_ids(void *state, uint64_t **ids, size_t *n)
 {
+	struct store *s = state;
 	sqlite3_stmt *st;
 	uint64_t *v = NULL, *nv, id;
 	size_t len = 0, cap = 0;
@@ -560,8 +592,10 @@ int store_network_ids(struct store *s, uint64_t **ids, size_t *n)
 	" no_auto_assign_ips, remote_trace_target, remote_trace_level, last_authorized_time," \
 	" last_deauthorized_time, last_authorized_credential_type, last_authorized_credential," \
 	" v_major, v_minor, v_rev, v_proto, revision, creation_time"
+/* what is read: the columns put() writes and last_seen, which only seen() writes */
+#define STORE_MEM_READ STORE_MEM_COLS ", last_seen"
 
-static int store_member_ips(struct store *s, struct store_member *m)
+static int store_member_ips(struct store *s, struct zt_store_member *m)
 {
 	sqlite3_stmt *st;
 	const unsigned char *t;
@@ -574,7 +608,7 @@ static int store_member_ips(struct store *s, struct store_member *m)
 	store_bind_hex(st, 2, m->address, 10);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		t = sqlite3_column_text(st, 0);
-		if (t && store_member_add_ip(m, (const char *)t) < 0) {
+		if (t && zt_store_member_add_ip(m, (const char *)t) < 0) {
 			err = -ENOMEM;
 			break;
 		}
@@ -587,8 +621,8 @@ static int store_member_ips(struct store *s, struct store_member *m)
 	return err;
 }
 
-/* A member from a row of STORE_MEM_COLS, without its IPs. */
-static int store_member_row(sqlite3_stmt *st, struct store_member *m)
+/* A member from a row of STORE_MEM_READ, without its IPs. */
+static int store_member_row(sqlite3_stmt *st, struct zt_store_member *m)
 {
 	memset(m, 0, sizeof *m);
 	if (!store_parse_hex(sqlite3_column_text(st, 0), &m->nwid) ||
@@ -611,23 +645,25 @@ static int store_member_row(sqlite3_stmt *st, struct store_member *m)
 	m->v_proto = sqlite3_column_int(st, 16);
 	m->revision = (uint64_t)sqlite3_column_int64(st, 17);
 	m->creation_time = sqlite3_column_int64(st, 18);
+	m->last_seen = sqlite3_column_int64(st, 19);
 	if ((sqlite3_column_type(st, 2) != SQLITE_NULL && !m->identity) ||
 	    (sqlite3_column_type(st, 3) != SQLITE_NULL && !m->name) ||
 	    (sqlite3_column_type(st, 11) != SQLITE_NULL && !m->auth_cred_type) ||
 	    (sqlite3_column_type(st, 12) != SQLITE_NULL && !m->auth_cred)) {
-		store_member_clear(m);
+		zt_store_member_clear(m);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-int store_member_get(struct store *s, uint64_t nwid, uint64_t address, struct store_member *out)
+static int store_member_get(void *state, uint64_t nwid, uint64_t address, struct zt_store_member *out)
 {
+	struct store *s = state;
 	sqlite3_stmt *st;
-	struct store_member m;
+	struct zt_store_member m;
 	int rc, err;
 
-	if (store_prepare(s, "SELECT " STORE_MEM_COLS " FROM members"
+	if (store_prepare(s, "SELECT " STORE_MEM_READ " FROM members"
 			  " WHERE network_id = ?1 AND address = ?2", &st) < 0)
 		return -EIO;
 	store_bind_hex(st, 1, nwid, 16);
@@ -650,15 +686,16 @@ int store_member_get(struct store *s, uint64_t nwid, uint64_t address, struct st
 		return err;
 	err = store_member_ips(s, &m);
 	if (err < 0) {
-		store_member_clear(&m);
+		zt_store_member_clear(&m);
 		return err;
 	}
 	*out = m;
 	return 0;
 }
 
-int store_member_put(struct store *s, const struct store_member *m)
+static int store_member_put(void *state, const struct zt_store_member *m)
 {
+	struct store *s = state;
 	sqlite3_stmt *st;
 	size_t i;
 	int err;
@@ -728,8 +765,9 @@ fail:
 	return err;
 }
 
-int store_member_delete(struct store *s, uint64_t nwid, uint64_t address)
+static int store_member_delete(void *state, uint64_t nwid, uint64_t address)
 {
+	struct store *s = state;
 	int err, changes = 0;
 
 	err = store_begin(s);
@@ -749,14 +787,15 @@ int store_member_delete(struct store *s, uint64_t nwid, uint64_t address)
 	return store_commit(s);
 }
 
-int store_member_each(struct store *s, uint64_t nwid,
-		      int (*fn)(void *ctx, const struct store_member *m), void *ctx)
+static int store_member_each(void *state, uint64_t nwid,
+		      int (*fn)(void *ctx, const struct zt_store_member *m), void *ctx)
 {
+	struct store *s = state;
 	sqlite3_stmt *st;
-	struct store_member m;
+	struct zt_store_member m;
 	int rc, err = 0;
 
-	if (store_prepare(s, "SELECT " STORE_MEM_COLS " FROM members WHERE network_id = ?1"
+	if (store_prepare(s, "SELECT " STORE_MEM_READ " FROM members WHERE network_id = ?1"
 			  " ORDER BY address", &st) < 0)
 		return -EIO;
 	store_bind_hex(st, 1, nwid, 16);
@@ -770,7 +809,7 @@ int store_member_each(struct store *s, uint64_t nwid,
 			err = store_member_ips(s, &m);
 		if (!err)
 			err = fn(ctx, &m);
-		store_member_clear(&m);
+		zt_store_member_clear(&m);
 		if (err)
 			break;
 	}
@@ -782,8 +821,9 @@ int store_member_each(struct store *s, uint64_t nwid,
 	return err;
 }
 
-int store_member_count(struct store *s, uint64_t nwid, size_t *total, size_t *authorized)
+static int store_member_count(void *state, uint64_t nwid, size_t *total, size_t *authorized)
 {
+	struct store *s = state;
 	sqlite3_stmt *st;
 	int err = 0;
 
@@ -802,8 +842,9 @@ int store_member_count(struct store *s, uint64_t nwid, size_t *total, size_t *au
 	return err;
 }
 
-int store_ip_holder(struct store *s, uint64_t nwid, const char *ip, uint64_t *address)
+static int store_ip_holder(void *state, uint64_t nwid, const char *ip, uint64_t *address)
 {
+	struct store *s = state;
 	sqlite3_stmt *st;
 	int rc, err;
 
@@ -824,3 +865,99 @@ int store_ip_holder(struct store *s, uint64_t nwid, const char *ip, uint64_t *ad
 	sqlite3_finalize(st);
 	return err;
 }
+
+/* ---- last seen, in batches ---- */
+
+static int store_seen(void *state, const struct zt_store_seen *seen, size_t n)
+{
+	struct store *s = state;
+	sqlite3_stmt *st;
+	int err;
+
+	err = store_begin(s);
+	if (err < 0)
+		return err;
+	err = store_prepare(s, "UPDATE members SET last_seen = max(last_seen, ?3)"
+			    " WHERE network_id = ?1 AND address = ?2", &st);
+	for (size_t i = 0; i < n && !err; i++) {
+		store_bind_hex(st, 1, seen[i].nwid, 16);
+		store_bind_hex(st, 2, seen[i].address, 10);
+		sqlite3_bind_int64(st, 3, seen[i].time);
+		err = store_step_done(s, st, "write last seen");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (err < 0) {
+		store_rollback(s);
+		return err;
+	}
+	return store_commit(s);
+}
+
+/* ---- the module ---- */
+
+static void store_destroy(void *state)
+{
+	struct store *s = state;
+
+	if (!s)
+		return;
+	store_close(s);
+	free(s->path);
+	free(s);
+}
+
+static int store_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
+{
+	const char *path = zt_conf_str(conf, "path");
+	struct store *s;
+
+	if (path && !*path) {
+		zt_node_error(zt_node_get(conf, "path"), "must be a file name");
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s || (path && !(s->path = strdup(path)))) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->zi = zi;
+	*state = s;
+	return 0;
+}
+
+static const struct zt_store_ops store_ops = {
+	.open = store_open,
+	.close = store_close,
+	.error = store_error,
+	.begin = store_begin,
+	.commit = store_commit,
+	.rollback = store_rollback,
+	.network_get = store_network_get,
+	.network_put = store_network_put,
+	.network_delete = store_network_delete,
+	.network_ids = store_network_ids,
+	.member_get = store_member_get,
+	.member_put = store_member_put,
+	.member_delete = store_member_delete,
+	.member_each = store_member_each,
+	.member_count = store_member_count,
+	.ip_holder = store_ip_holder,
+	.seen = store_seen,
+};
+
+static const struct zt_opt store_opts[] = {
+	ZT_OPT_STR("path", NULL, "the database file, default <home>/controller.db"),
+	ZT_OPT_END
+};
+
+ZT_EXPORT const struct zt_module zt_module = {
+	.abi = ZT_MODULE_ABI,
+	.name = "sqlite",
+	.kind = ZT_STORE,
+	.summary = "a store in one SQLite file (WAL, versioned schema)",
+	.opts = store_opts,
+	.create = store_create,
+	.destroy = store_destroy,
+	.ops.store = &store_ops,
+};
