@@ -56,7 +56,9 @@ zt_wait 60 on_link a b; ok $? "a ends with a direct path to b on their link"
 zt_wait 60 on_link b a; ok $? "b ends with a direct path to a on their link"
 zt_api root "http://127.0.0.1:9993/peer/$(zt_address a)" | grep -q '198\.18\.5\.'
 ok $(( $? == 0 )) "the root never saw that link"
-[ "$(zt_counter a paths_pushed)" -gt 0 ]; ok $? "a sent PUSH_DIRECT_PATHS ($(zt_counter a paths_pushed))"
+# (b's push may have done it before a's first ping check came: wait for a's)
+pushed() { [ "$(zt_counter a paths_pushed)" -gt 0 ] && [ "$(zt_counter b paths_pushed)" -gt 0 ]; }
+zt_wait 30 pushed; ok $? "both sent PUSH_DIRECT_PATHS (a $(zt_counter a paths_pushed), b $(zt_counter b paths_pushed))"
 second=$(( 20000 + 0x$(zt_address a) % 45500 ))
 ns_exec a ss -Hlun | grep -q "0.0.0.0:$second "; ok $? "a's udp binds its secondary port $second (20000 + address mod 45500)"
 root_sees() { zt_api root "http://127.0.0.1:9993/peer/$(zt_address a)" | grep -q "\"198.18.0.11/$1\""; }
