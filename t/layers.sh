@@ -15,7 +15,7 @@ public_layer() {
 	case "$1" in
 	module.h | kernel.h | store.h) echo base ;;
 	identity.h | crypto.h | packet.h | fragment.h | inetaddr.h | dict.h | world.h | \
-		credential.h | netconf.h) echo wire ;;
+		credential.h | netconf.h | beacon.h) echo wire ;;
 	node.h | nat.h) echo node ;;
 	esac
 }

@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <ev.h>
 
+#include <zt/inetaddr.h>
 #include <zt/module.h>
 
 #ifndef SOL_UDP
@@ -98,7 +100,19 @@ struct udp_conf {
 	uint64_t pace;            /* bits per second per destination, 0: off */
 	uint64_t pace_burst;      /* bytes */
 	unsigned pace_queue;      /* datagrams that may wait */
+	long secondary;           /* UDP_SECONDARY_*, or a port */
 };
+
+/* secondary-port: a second socket for each listen address with a port
+ * (wire.md §7.8 point 2), on a port derived from the node's address as
+ * ZeroTier One 1.2 to 1.4 did (auto; stable across restarts, so the
+ * paths peers remember stay good), a random one as 1.14 does, or a
+ * given one. */
+#define UDP_SECONDARY_OFF 0
+#define UDP_SECONDARY_AUTO (-1)
+#define UDP_SECONDARY_RANDOM (-2)
+#define UDP_SECONDARY_MIN 20000
+#define UDP_SECONDARY_SPAN 45500
 
 /* A datagram waiting for its destination's tokens. */
 struct udp_pace_slot {
@@ -136,6 +150,7 @@ struct udp {
 	const struct udp *instance;   /* a queue's; NULL on the instance */
 	bool started;
 	unsigned nsocks;
+	unsigned nprimary;        /* the listen addresses; the secondary ones follow */
 	struct udp_sock *socks;
 
 	/* Receive side, allocated in create: nslots buffers of slotsz bytes
@@ -825,12 +840,60 @@ static struct udp *udp_new(struct zt_inst *zi, const struct udp_conf *conf, unsi
 	return u;
 }
 
+static int udp_secondary_conf(const struct zt_node *conf, long *out)
+{
+	const char *v = zt_conf_str(conf, "secondary-port");
+	char *end;
+	long port;
+
+	if (!v || strcmp(v, "off") == 0 || strcmp(v, "false") == 0) {
+		*out = UDP_SECONDARY_OFF;
+		return 0;
+	}
+	if (strcmp(v, "auto") == 0) {
+		*out = UDP_SECONDARY_AUTO;
+		return 0;
+	}
+	if (strcmp(v, "random") == 0) {
+		*out = UDP_SECONDARY_RANDOM;
+		return 0;
+	}
+	port = strtol(v, &end, 10);
+	if (*end || port < 1 || port > 65535) {
+		zt_node_error(udp_at(conf, "secondary-port"), "off, auto, random or a port (1 to 65535)");
+		return -EINVAL;
+	}
+	*out = port;
+	return 0;
+}
+
+/* The secondary sockets' port, once the node has its address. */
+static int udp_secondary_port(struct udp *u)
+{
+	uint16_t r;
+
+	if (u->conf.secondary > 0)
+		return (int)u->conf.secondary;
+	if (u->conf.secondary == UDP_SECONDARY_AUTO) {
+		uint64_t a = zt_inst_node_address(u->zi);
+
+		if (!a) {
+			zt_log(u->zi, ZT_LOG_ERR, "secondary-port auto: the node has no address yet");
+			return -ENOTCONN;
+		}
+		return (int)(UDP_SECONDARY_MIN + a % UDP_SECONDARY_SPAN);
+	}
+	if (getrandom(&r, sizeof r, 0) != sizeof r)
+		return -errno;
+	return UDP_SECONDARY_MIN + r % UDP_SECONDARY_SPAN;
+}
+
 static int udp_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
 {
 	union zt_sockaddr addrs[UDP_MAX_SOCKS];
 	struct udp_conf c;
 	struct udp *u;
-	size_t n, i;
+	size_t n, i, nsec;
 	uint64_t batch, rcvbuf, sndbuf;
 
 	n = zt_conf_addrs(conf, "listen", addrs, UDP_MAX_SOCKS);
@@ -875,11 +938,20 @@ static int udp_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	c.pace = zt_conf_uint(conf, "pace") * 1000000;
 	c.pace_burst = zt_conf_uint(conf, "pace-burst");
 	c.pace_queue = (unsigned)zt_conf_uint(conf, "pace-queue");
-	u = udp_new(zi, &c, (unsigned)n);
+	if (udp_secondary_conf(conf, &c.secondary) < 0)
+		return -EINVAL;
+	nsec = 0;
+	for (i = 0; c.secondary && i < n; i++)
+		nsec += zt_inetaddr_port(&addrs[i]) != 0;
+	u = udp_new(zi, &c, (unsigned)(n + nsec));
 	if (!u)
 		return -ENOMEM;
+	u->nprimary = (unsigned)n;
 	for (i = 0; i < n; i++)
 		u->socks[i].addr = addrs[i];
+	for (i = 0, nsec = n; c.secondary && i < n; i++)
+		if (zt_inetaddr_port(&addrs[i]))
+			u->socks[nsec++].addr = addrs[i];   /* its port is set at start */
 	*state = u;
 	return 0;
 }
@@ -1047,6 +1119,18 @@ static int udp_start(void *state, struct ev_loop *loop)
 		return 0;
 	if (u->instance && (err = udp_queue_addrs(u)) < 0)
 		return err;
+	if (!u->instance && u->nsocks > u->nprimary) {
+		int port = udp_secondary_port(u);
+
+		if (port < 0)
+			return port;
+		for (i = u->nprimary; i < u->nsocks; i++) {
+			if (u->socks[i].addr.sa.sa_family == AF_INET)
+				u->socks[i].addr.in4.sin_port = htons((uint16_t)port);
+			else
+				u->socks[i].addr.in6.sin6_port = htons((uint16_t)port);
+		}
+	}
 	u->loop = loop;
 	for (i = 0; i < u->nsocks; i++) {
 		err = udp_open(u, &u->socks[i]);
@@ -1081,6 +1165,8 @@ static const struct zt_opt udp_opts[] = {
 		    "past pace (at least 2 ms of pace)"),
 	ZT_OPT_UINT("pace-queue", 2048, 1, 65536, "datagrams that may wait for pace, "
 		    "1500 bytes each"),
+	ZT_OPT_STR("secondary-port", "off", "a second socket per listen address: off, auto "
+		   "(20000 + the node's address mod 45500), random (20000..65499) or a port"),
 	ZT_OPT_END
 };
 

@@ -33,6 +33,8 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	if (now - c->last_ping_check >= ZT_PING_CHECK_MS) {
 		c->last_ping_check = now;
 		zt_vl1_ping_check(c, now);
+		zt_push_paths_tick(c, now);
+		zt_lan_tick(c, now);
 		zt_networks_tick(c, now);
 	}
 	if (now - c->last_housekeeping >= ZT_HOUSEKEEPING_MS) {

@@ -81,6 +81,7 @@ struct zt_peer {
 	int64_t last_receive, last_nontrivial, last_hello, last_whois_in, last_trust;
 	int64_t push_window_start;
 	unsigned push_count;
+	int64_t last_push;             /* PUSH_DIRECT_PATHS we sent (push.c) */
 	unsigned latency;              /* ZT_LATENCY_UNKNOWN until measured */
 	bool upstream;
 	enum zt_role role;
@@ -165,7 +166,8 @@ void zt_core_free(struct zt_core *c);
 	X(rx_rate_limited) X(rx_bad_hello) X(rx_decompress_fail) X(rx_packets) \
 	X(relayed) X(relay_dropped) X(rendezvous_sent) \
 	X(tx_packets) X(tx_aes_gmac_siv) X(tx_salsa2012) X(tx_no_path) X(tx_queue_overflow) X(tx_failed) X(whois_sent) \
-	X(rx_fast) X(tx_fast) X(handoffs) X(handoff_dropped)
+	X(rx_fast) X(tx_fast) X(handoffs) X(handoff_dropped) \
+	X(beacons_in) X(beacons_refused) X(beacons_limited) X(paths_pushed)
 
 /* After the named counters, unnamed ones for the reference's families
  * (zt_packet, zt_packet_error, zt_data): packets by verb, ERRORs by
@@ -201,6 +203,22 @@ struct zt_surface {
 	uint64_t reporter;             /* 0: free */
 	union zt_sockaddr addr;
 	int64_t at;
+};
+
+/* lan.c: what the node remembers of LAN beacons' senders */
+#define ZT_LAN_SEEN 64
+#define ZT_LAN_PREFIXES 256
+struct zt_lan_seen {
+	uint64_t address;              /* 0: free; bit 40: of IPv6 beacons */
+	int64_t checked;               /* last beacon looked at */
+	int64_t timestamp;             /* its sender's clock: later ones only */
+};
+struct zt_lan_state {
+	struct zt_lan_seen seen[ZT_LAN_SEEN];
+	int64_t validate[ZT_LAN_PREFIXES];   /* new identities, per source prefix */
+	int64_t legacy_at;             /* last answer to a 13-byte beacon */
+	int64_t log_at;                /* last refusal logged */
+	unsigned log_skipped;
 };
 
 struct zt_core {
@@ -242,6 +260,7 @@ struct zt_core {
 	struct zt_nat_mapping externals[ZT_NAT_MAX];   /* NAT helpers' states (external.c) */
 	unsigned n_externals;
 	const char *nat_type;          /* as the surface reports show it (external.c) */
+	struct zt_lan_state lan;       /* lan.c */
 	struct zt_pending_rv {         /* RENDEZVOUS naming a peer we did not know yet */
 		uint64_t with;             /* 0: free */
 		union zt_sockaddr addr;
@@ -344,6 +363,15 @@ int zt_vl1_netconf_error(struct zt_core *c, void *rx, unsigned code, uint64_t nw
 
 /* core.c: where a transport's datagrams go */
 void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n);
+
+/* lan.c: a LAN beacon (zt-lan(7)) among received datagrams: handled
+ * (true) or not one (false). */
+bool zt_lan_dgram_in(struct zt_core *c, const struct zt_dgram *d, enum zt_dgram_kind kind, int64_t now);
+/* lan.c, on ping checks: beacons' senders with a live path meet our networks */
+void zt_lan_tick(struct zt_core *c, int64_t now);
+/* push.c: PUSH_DIRECT_PATHS to trusted peers (wire.md §4.8, §7.8 point 3) */
+size_t zt_push_candidates(struct zt_core *c, union zt_sockaddr *out, size_t max, int64_t now);
+void zt_push_paths_tick(struct zt_core *c, int64_t now);
 
 /* home.c: a whole file into buf (at most cap - 1 bytes, else -EFBIG);
  * a file written atomically (temp file, fsync, rename).  0 or -errno. */

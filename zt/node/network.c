@@ -307,6 +307,11 @@ void zt_network_credentials_in(struct zt_core *c, const struct zt_net_rx *r)
 			m->has_com = true;
 			m->gate_epoch = 0;
 		}
+		/* a member that shows its credentials before we showed ours
+		 * (one met on the LAN with no root, zt-lan(7)) gets ours and
+		 * our groups, so that its broadcasts can reach us */
+		if (m && !m->pushed)
+			zt_network_meet(n, r->peer, r->now);
 	}
 }
 

@@ -63,6 +63,8 @@ void zt_mcast_free(struct zt_core *c);
  * through the lane's queue of the port; false leaves it to the main loop. */
 bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint8_t *pl, size_t len, int64_t now);
 /* A frame a worker left to the main loop. */
+/* port.c: a member met on the LAN (lan.c) gets our credentials and groups */
+void zt_network_meet(struct zt_network *n, struct zt_peer *p, int64_t now);
 void zt_network_frame_in(struct zt_core *c, uint64_t nwid, uint8_t *data, size_t len);
 /* The port's queue for a worker lane (1..), before the workers start. */
 int zt_network_add_queue(struct zt_network *n, unsigned lane, struct zt_inst *queue);

@@ -235,6 +235,22 @@ void zt_network_announce(struct zt_network *n, int64_t now)
 	}
 }
 
+/* A member met on the LAN with no root or controller to introduce us
+ * (lan.c): our credentials, then, once it has shown its own, our
+ * multicast groups, so that its broadcasts (ARP) reach us and ours it. */
+void zt_network_meet(struct zt_network *n, struct zt_peer *p, int64_t now)
+{
+	struct member *m;
+
+	if (!n->configured || !(m = zt_network_member(n, p->id.address, true)))
+		return;
+	zt_network_creds_push(n, m, now, false);
+	if (gate(n, p) && (!m->announced || now - m->announced >= ZT_ANNOUNCE_MS)) {
+		m->announced = now;
+		announce_to(n, p->id.address, now);
+	}
+}
+
 /* ---- the port ---- */
 
 /* Hands a frame to the port.  The payload sits in a writable packet
@@ -692,6 +708,7 @@ void zt_network_verb(struct zt_core *c, const struct zt_net_rx *r)
 		return;
 	}
 	r->peer->last_nontrivial = r->now;
+	r->peer->last_trust = r->now;   /* a member's frame: trust established (§7.8) */
 	{
 		struct member *m = zt_network_member(n, r->peer->id.address, true);
 
@@ -797,6 +814,7 @@ bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint
 	    (verb == ZT_VERB_EXT_FRAME && (pl[8] & 0x10)))   /* it wants an OK */
 		return false;
 	ZT_STORE(p->last_nontrivial, now);
+	ZT_STORE(p->last_trust, now);
 	if (verb == ZT_VERB_FRAME)
 		rx_frame(n, q, &r);
 	else

@@ -838,10 +838,12 @@ void zt_vl1_dgram_in(struct zt_core *c, unsigned t, struct zt_dgram *d, int64_t 
 	int n;
 
 	ZT_COUNT(c, rx_datagrams);
-	if (kind == ZT_DGRAM_JUNK || kind == ZT_DGRAM_BEACON) {
+	if (kind == ZT_DGRAM_JUNK) {
 		ZT_COUNT(c, rx_junk);
 		return;
 	}
+	if (zt_lan_dgram_in(c, d, kind, now))
+		return;
 	if (d->peer.sa.sa_family != AF_INET && d->peer.sa.sa_family != AF_INET6)
 		return;
 	path = zt_path_get(c, t, d->local, &d->peer);

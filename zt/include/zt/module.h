@@ -136,6 +136,16 @@ struct zt_transport_ops {
 	size_t (*locals)(void *state, union zt_sockaddr *out, size_t max);
 };
 
+/* A LAN beacon of the node the transport serves (zt-lan(7)): the
+ * reference's 13 bytes (legacy), or zt's own with the node's identity,
+ * signed by the kernel (modules never see keys).  Its length, or a
+ * negative errno (-ENOSPC: cap too small, -ENOTCONN: no node yet). */
+#define ZT_TRANSPORT_BEACON_MAX 512
+int zt_transport_beacon(struct zt_inst *zi, bool legacy, uint8_t *out, size_t cap);
+
+/* The 40-bit address of the node the instance serves, 0 before start. */
+uint64_t zt_inst_node_address(const struct zt_inst *zi);
+
 /* Called by a transport with datagrams it received.  The buffers are
  * borrowed for the call only; the kernel may modify them in place. */
 void zt_transport_rx(struct zt_inst *zi, struct zt_dgram *d, unsigned n);
