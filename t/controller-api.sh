@@ -224,8 +224,10 @@ wait $pid 2>/dev/null
 start
 snapshot > "$tmp/snap2"
 is "$(cat "$tmp/snap2")" "$(cat "$tmp/snap1")" "what was answered before kill -9 is all there"
-if [ "$ZT_TEST_STORE" != sqlite ]; then
-	ok 0 "# SKIP the WAL mode is sqlite's"
+if [ "$ZT_TEST_STORE" = postgres ]; then
+	ci=$(printf '%s' "$store" | sed -n 's/.*conninfo: "\([^"]*\)".*/\1/p')
+	is "$("${PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -X -Atq "$ci" -c 'SELECT count(*) FROM schema_version')" 1 \
+		"the database has its schema version"
 elif command -v sqlite3 > /dev/null; then
 	is "$(sqlite3 "$tmp/store/controller.db" 'PRAGMA journal_mode')" wal "the database is in WAL mode"
 else
