@@ -21,18 +21,8 @@ ns_behind b natb 198.18.20.2/24
 zt_world root 198.18.0.1/9993
 
 # a moon whose root is m, copied into each leaf's moons.d: a second upstream
-mkdir -p "$ns_tmp/m/moons.d" "$ns_tmp/a/moons.d" "$ns_tmp/b/moons.d"
-"$builddir/zt-idtool" generate "$ns_tmp/m/identity.secret" "$ns_tmp/m/identity.public" > /dev/null
-"$builddir/zt-mkworld" keygen "$ns_tmp/moon.key" > /dev/null
-cat > "$ns_tmp/moon.yaml" <<YAML
-type: moon
-signing-key: $ns_tmp/moon.key
-roots:
-  - identity: $ns_tmp/m/identity.public
-    endpoints: ["198.18.0.5/9993"]
-YAML
-moon_id=$(printf '%016x' 0x$(zt_address m))
-"$builddir/zt-mkworld" make "$ns_tmp/moon.yaml" "$ns_tmp/m/moons.d/$moon_id.moon" > /dev/null
+mkdir -p "$ns_tmp/a/moons.d" "$ns_tmp/b/moons.d"
+zt_moon m 198.18.0.5/9993
 ok $? "a moon for a second upstream"
 cp "$ns_tmp/m/moons.d/$moon_id.moon" "$ns_tmp/a/moons.d/"
 cp "$ns_tmp/m/moons.d/$moon_id.moon" "$ns_tmp/b/moons.d/"

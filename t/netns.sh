@@ -141,6 +141,25 @@ zt_world() {
 	"$builddir/zt-mkworld" make "$ns_tmp/planet.yaml" "$ns_tmp/planet" > /dev/null || bail "zt-mkworld make"
 }
 
+# zt_moon ROOT-NAME ENDPOINT: a moon whose one root is ROOT-NAME, made
+# into $ns_tmp/ROOT-NAME/moons.d/$moon_id.moon (moon_id: the root's
+# address, 16 digits); the status is zt-mkworld's
+zt_moon() {
+	mkdir -p "$ns_tmp/$1/moons.d"
+	"$builddir/zt-idtool" generate "$ns_tmp/$1/identity.secret" "$ns_tmp/$1/identity.public" > /dev/null ||
+		bail "zt-idtool generate"
+	"$builddir/zt-mkworld" keygen "$ns_tmp/moon.key" > /dev/null || bail "zt-mkworld keygen"
+	cat > "$ns_tmp/moon.yaml" <<YAML
+type: moon
+signing-key: $ns_tmp/moon.key
+roots:
+  - identity: $ns_tmp/$1/identity.public
+    endpoints: ["$2"]
+YAML
+	moon_id=$(printf '%016x' 0x$(zt_address "$1"))
+	"$builddir/zt-mkworld" make "$ns_tmp/moon.yaml" "$ns_tmp/$1/moons.d/$moon_id.moon" > /dev/null
+}
+
 # zt_start NAME [LISTEN...]: ztd in namespace NAME with home $ns_tmp/NAME,
 # the planet, udp on LISTEN (default 0.0.0.0:9993), the api on loopback;
 # $zt_node_extra adds keys to the node section, $zt_planet names another

@@ -18,18 +18,7 @@ ns_host m 198.18.0.5/24
 ns_host a 198.18.0.11/24
 zt_world root 198.18.0.1/9993
 
-mkdir -p "$ns_tmp/m/moons.d"
-"$builddir/zt-idtool" generate "$ns_tmp/m/identity.secret" "$ns_tmp/m/identity.public" > /dev/null
-"$builddir/zt-mkworld" keygen "$ns_tmp/moon.key" > /dev/null
-cat > "$ns_tmp/moon.yaml" <<YAML
-type: moon
-signing-key: $ns_tmp/moon.key
-roots:
-  - identity: $ns_tmp/m/identity.public
-    endpoints: ["198.18.0.5/9993"]
-YAML
-moon_id=$(printf '%016x' 0x$(zt_address m))
-"$builddir/zt-mkworld" make "$ns_tmp/moon.yaml" "$ns_tmp/m/moons.d/$moon_id.moon" > /dev/null
+zt_moon m 198.18.0.5/9993
 ok $? "zt-mkworld makes a moon whose id is its root's address"
 
 zt_start root

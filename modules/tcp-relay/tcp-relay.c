@@ -84,11 +84,6 @@ struct relay_listener {
 	union zt_sockaddr addr;
 };
 
-union relay_ctl {
-	char buf[CMSG_SPACE(sizeof(uint16_t))];
-	struct cmsghdr align;
-};
-
 /* The datagrams of one client read, waiting for one sendmmsg. */
 struct relay_tx {
 	struct relay_client *owner;  /* whose socket they go out of */
@@ -97,7 +92,7 @@ struct relay_tx {
 	bool more;                   /* the last message can take another datagram */
 	struct mmsghdr msg[RELAY_TX_MSGS];
 	union zt_sockaddr to[RELAY_TX_MSGS];
-	union relay_ctl ctl[RELAY_TX_MSGS];
+	union zt_gso_ctl ctl[RELAY_TX_MSGS];
 	struct iovec iov[RELAY_TX_DGRAMS];
 };
 
@@ -257,20 +252,6 @@ static void relay_tx_flush(struct relay *r)
 	b->owner = NULL;
 }
 
-static void relay_gso_ctl(struct msghdr *h, union relay_ctl *ctl, size_t seg)
-{
-	struct cmsghdr *cm = &ctl->align;
-	uint16_t v = (uint16_t)seg;
-
-	memset(ctl, 0, sizeof *ctl);
-	cm->cmsg_level = SOL_UDP;
-	cm->cmsg_type = UDP_SEGMENT;
-	cm->cmsg_len = CMSG_LEN(sizeof v);
-	memcpy(CMSG_DATA(cm), &v, sizeof v);
-	h->msg_control = ctl->buf;
-	h->msg_controllen = sizeof ctl->buf;
-}
-
 /* Add a datagram of c's to the batch: to the last message if it goes to
  * the same address and continues its run of equal sizes, else as a new
  * message.  data must stay put until the batch is flushed. */
@@ -287,7 +268,7 @@ static void relay_tx_add(struct relay_client *c, const union zt_sockaddr *to, co
 		b->iov[b->niov].iov_base = (void *)data;
 		b->iov[b->niov++].iov_len = len;
 		if (++h->msg_iovlen == 2)
-			relay_gso_ctl(h, &b->ctl[b->nmsg - 1], b->seg);
+			zt_gso_ctl_set(h, &b->ctl[b->nmsg - 1], b->seg);
 		b->bytes += len;
 		b->more = len == b->seg;
 		return;

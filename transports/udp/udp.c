@@ -81,11 +81,6 @@ struct udp_sock {
 };
 
 /* Control buffers, aligned for struct cmsghdr. */
-union udp_ctl_tx {
-	char buf[CMSG_SPACE(sizeof(uint16_t))];
-	struct cmsghdr align;
-};
-
 union udp_ctl_rx {
 	char buf[CMSG_SPACE(sizeof(int))];
 	struct cmsghdr align;
@@ -167,7 +162,7 @@ struct udp {
 	/* Send side: batch messages, each with a control buffer, and room
 	 * for batch datagrams plus a run that starts at the last of them. */
 	struct mmsghdr *txmsg;
-	union udp_ctl_tx *txctl;
+	union zt_gso_ctl *txctl;
 	struct iovec *txiov;
 	struct udp_pacer *pacer;  /* with pace only */
 
@@ -444,21 +439,6 @@ static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
 	return sent;
 }
 
-/* Make message h, of datagrams of seg bytes but the last, a GSO send. */
-static void udp_gso_ctl(struct msghdr *h, union udp_ctl_tx *ctl, size_t seg)
-{
-	struct cmsghdr *c = &ctl->align;
-	uint16_t v = (uint16_t)seg;
-
-	memset(ctl, 0, sizeof *ctl);
-	c->cmsg_level = SOL_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof v);
-	memcpy(CMSG_DATA(c), &v, sizeof v);
-	h->msg_control = ctl->buf;
-	h->msg_controllen = sizeof ctl->buf;
-}
-
 /* ---- pacing ---- */
 
 /* The bucket of a destination, made (full) if new; NULL if every one
@@ -663,7 +643,7 @@ static unsigned udp_send_now(struct udp *u, const struct zt_dgram *d, unsigned n
 			u->txiov[niov].iov_len = d[i].len;
 			niov++;
 			if (++h->msg_iovlen == 2)
-				udp_gso_ctl(h, &u->txctl[cnt - 1], seg);
+				zt_gso_ctl_set(h, &u->txctl[cnt - 1], seg);
 			bytes += d[i].len;
 			more = d[i].len == seg;
 			continue;

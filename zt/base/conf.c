@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <netinet/udp.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103           /* Linux 4.18; older libc headers lack it */
+#endif
 
 #include "conf.h"
 #include "internal.h"
@@ -573,6 +578,20 @@ const char *zt_sockaddr_fmt(const union zt_sockaddr *a, char *out, size_t len)
 		snprintf(out, len, "(family %d)", a->sa.sa_family);
 	}
 	return out;
+}
+
+void zt_gso_ctl_set(struct msghdr *h, union zt_gso_ctl *ctl, size_t seg)
+{
+	struct cmsghdr *c = &ctl->align;
+	uint16_t v = (uint16_t)seg;
+
+	memset(ctl, 0, sizeof *ctl);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof v);
+	memcpy(CMSG_DATA(c), &v, sizeof v);
+	h->msg_control = ctl->buf;
+	h->msg_controllen = sizeof ctl->buf;
 }
 
 /* ---- options ---- */

@@ -77,6 +77,15 @@ union zt_sockaddr {
 #define ZT_SOCKADDR_STRLEN (INET6_ADDRSTRLEN + 24)
 const char *zt_sockaddr_fmt(const union zt_sockaddr *a, char *out, size_t len);
 
+/* A UDP GSO send (UDP_SEGMENT): message h carries datagrams of seg bytes
+ * (the last may be shorter) to one address; ctl becomes its control
+ * buffer. */
+union zt_gso_ctl {
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
+void zt_gso_ctl_set(struct msghdr *h, union zt_gso_ctl *ctl, size_t seg);
+
 const char *zt_conf_str(const struct zt_node *conf, const char *key);      /* NULL if absent */
 uint64_t zt_conf_uint(const struct zt_node *conf, const char *key);
 bool zt_conf_bool(const struct zt_node *conf, const char *key);
