@@ -4,6 +4,8 @@
 #include <string.h>
 #include <zt/dict.h>
 
+#include "wire.h"
+
 int zt_dict_init(struct zt_dict *d, const void *p, size_t len, size_t cap)
 {
 	const uint8_t *nul = len ? memchr(p, 0, len) : NULL;
@@ -120,17 +122,6 @@ int zt_dict_get_str(const struct zt_dict *d, const char *key, char *out, size_t 
 	return (int)n;
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static uint64_t parse_hex(const uint8_t *s, size_t len)
 {
 	uint64_t v = 0;
@@ -139,7 +130,7 @@ static uint64_t parse_hex(const uint8_t *s, size_t len)
 
 	if (len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		i = 2;
-	for (; i < len && (h = hexval(s[i])) >= 0; i++) {
+	for (; i < len && (h = zt_hex_nibble(s[i])) >= 0; i++) {
 		if (v > UINT64_MAX >> 4)
 			return UINT64_MAX;
 		v = v << 4 | (uint64_t)h;

@@ -14,6 +14,8 @@
 
 #include <zt/identity.h>
 
+#include "wire.h"
+
 /* §1.2: 2 MiB of 64-byte blocks, then 131072 digest rounds; the round
  * keystream is made 64 KiB at a time after the buffer. */
 #define POW_BLOCK 64
@@ -58,24 +60,13 @@ static void hex_put(char *out, const uint8_t *p, size_t n)
 	*out = '\0';
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly 2n hex digits (either case) into n bytes. */
 static int hex_get(uint8_t *out, size_t n, const char *s, size_t slen)
 {
 	if (slen != 2 * n)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+		int hi = zt_hex_nibble(s[2 * i]), lo = zt_hex_nibble(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

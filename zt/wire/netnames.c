@@ -9,6 +9,8 @@
 #include <zt/inetaddr.h>
 #include <zt/netconf.h>
 
+#include "wire.h"
+
 /* ---- names ---- */
 
 uint8_t zt_nwid_mac_prefix(uint64_t nwid)
@@ -52,24 +54,13 @@ void zt_mac_fmt(const uint8_t mac[6], char out[ZT_MAC_TEXT_LEN])
 		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int zt_mac_parse(uint8_t mac[6], const char *s)
 {
 	uint8_t m[6];
 	unsigned i;
 
 	for (i = 0; i < 6; i++) {
-		int h = hexdigit(s[3 * i]), l = h < 0 ? -1 : hexdigit(s[3 * i + 1]);
+		int h = zt_hex_nibble(s[3 * i]), l = h < 0 ? -1 : zt_hex_nibble(s[3 * i + 1]);
 
 		if (h < 0 || l < 0)
 			return -EINVAL;
