@@ -3,7 +3,8 @@
 # active bridge, has its TAP port in a Linux bridge with two plain hosts
 # (h1, h2, no ztd) on veths.  A remote member r and the hosts reach each
 # other both ways, ARP (broadcast) crossing the bridge; the hosts' frames
-# go as EXT_FRAME with their MACs, and r learns them behind br.  Member s
+# go as EXT_FRAME with their MACs, and r learns them behind br (r was
+# configured before br became a bridge: the controller pushed it the news).  Member s
 # bridges a host (s1) the same way but is no active bridge: its frames
 # with a foreign source MAC are dropped, and counted.
 #
@@ -46,9 +47,11 @@ done
 lan_host br h1 198.19.2.201
 lan_host br h2 198.19.2.202
 lan_host s s1 198.19.2.203
-member br '{"authorized":true,"activeBridge":true,"noAutoAssignIps":true}'
-member s '{"authorized":true,"noAutoAssignIps":true}'
 member r '{"authorized":true}'
+member s '{"authorized":true,"noAutoAssignIps":true}'
+zt_wait 30 zt_is_status r OK
+# r is configured before br is a bridge: the controller pushes r the new list
+member br '{"authorized":true,"activeBridge":true,"noAutoAssignIps":true}'
 like "$(ctl_api "http://127.0.0.1:9993/controller/network/$net/member/$(zt_address br)")" '"activeBridge":true' \
 	"the controller's API sets activeBridge on a member"
 
