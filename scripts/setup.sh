@@ -4,7 +4,8 @@
 set -e
 # miniupnpd-nftables is only the daemon (no unit, no init script, no
 # debconf question in Debian 12): the NAT tests run it in a namespace with
-# their own config; it never starts on the host.
+# their own config; it never starts on the host.  debhelper, dpkg-dev,
+# fakeroot and lintian build and check the Debian packages (t/deb.sh).
 packages="build-essential autoconf automake libtool pkg-config
 	libsodium-dev libev-dev libyaml-dev libpcap-dev libssl-dev liblz4-dev
 	libhttp-parser-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libsqlite3-dev sqlite3
@@ -12,7 +13,8 @@ packages="build-essential autoconf automake libtool pkg-config
 	libpq-dev postgresql-15
 	clang libclang-rt-14-dev
 	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus
-	libsystemd-dev systemd util-linux socat"
+	libsystemd-dev systemd util-linux socat
+	debhelper dpkg-dev fakeroot lintian"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
