@@ -67,10 +67,12 @@ is "$(zt_net_status a)" OK "... and network two still runs"
 
 kill -INT $ping_pid
 wait $ping_pid
-# the last echo may be in flight when ping is stopped: it is not a loss
+# the ping ran from before the first reload to after the second (how many
+# echoes that is depends on the machine); the last echo may be in flight
+# when ping is stopped: it is not a loss
 sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$ns_tmp/ping")
 got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$ns_tmp/ping")
-ok $(( !(sent > 20 && got >= sent - 1) )) "the ping on network one lost nothing through both reloads ($got of $sent)"
+ok $(( !(sent > 3 && got >= sent - 1) )) "the ping on network one lost nothing through both reloads ($got of $sent)"
 
 # ---- remove network two ----
 cp "$ns_tmp/good.yaml" "$ns_tmp/a/ztd.yaml"
