@@ -13,8 +13,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 passed=0 failed=0 skipped=0
 count() {
-	# add the totals of a build's test-suite.log
-	log=$1/test-suite.log
+	# count BUILD-DIR [SUITE-LOG]: add the totals of a build's test-suite.log
+	log=$1/${2:-test-suite.log}
 	[ -f "$log" ] || return
 	p=$(sed -n 's/^# PASS: *//p' "$log"); f=$(sed -n 's/^# FAIL: *//p' "$log")
 	e=$(sed -n 's/^# ERROR: *//p' "$log"); x=$(sed -n 's/^# XPASS: *//p' "$log")
@@ -50,6 +50,16 @@ run_build() {
 }
 
 run_build plain
+
+echo "== Debian packages (t/deb.sh)"
+dir=$out/plain
+if [ -f "$dir/Makefile" ]; then
+	(cd "$dir" && make check-deb > deb.out 2>&1)
+	grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$dir/deb.out" || tail -20 "$dir/deb.out"
+	grep -q '^not ok' "$dir/t/deb.log" 2>/dev/null && grep -E -B2 -A6 '^not ok' "$dir/t/deb.log" | head -60
+	count "$dir" t/deb-suite.log
+fi
+
 run_build sanitizers --enable-sanitizers
 
 echo "== distcheck"

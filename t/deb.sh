@@ -20,7 +20,7 @@ ns_require
 for c in dpkg-buildpackage dh lintian apt-get setpriv systemd-analyze pkg-config; do
 	command -v "$c" > /dev/null || skip_all "needs $c (scripts/setup.sh installs it)"
 done
-plan 16
+plan 17
 
 deb_packages="ztd zt-tools libztk-dev libztk0"
 # deb_installed PACKAGE...: how many of them are installed
@@ -85,6 +85,10 @@ address=$(cut -c1-10 /var/lib/zt/identity.public)
 zt_wait 30 test -s /var/lib/zt/zerotier-one.port
 is "$(ns_exec deb env -u ZT_HOME zt-cli info | cut -d' ' -f1-3,5)" "200 info $address OFFLINE" \
 	"zt-cli info, no flags (as root: the token in /var/lib/zt)"
+# a network joined: its file in networks.d is part of the state an upgrade keeps
+ns_exec deb env -u ZT_HOME zt-cli join a1b2c3d4e5000001 > /dev/null 2>&1
+zt_wait 10 test -f /var/lib/zt/networks.d/a1b2c3d4e5000001.join
+ok $? "zt-cli join, no flags: the network is in /var/lib/zt/networks.d"
 kill -TERM "$ztd_pid"; wait "$ztd_pid"
 
 # ---- an out-of-tree module against libztk-dev ----
@@ -104,12 +108,15 @@ like "$(cat "$ns_tmp/hello-run.log")" "hello: hello from the package \\(greeting
 	"installed ztd loads it"
 
 # ---- upgrade, remove, purge ----
-secret=$(cat /var/lib/zt/identity.secret)
-dpkg -i "$ns_tmp"/*.deb > "$ns_tmp/upgrade.log" 2>&1 && [ "$(cat /var/lib/zt/identity.secret)" = "$secret" ]
-ok $? "installing again (the upgrade path of the maintainer scripts) keeps the identity"
+# state_sum: every file of the node's state (identity, networks, controller
+# data), names, owners, modes and contents
+state_sum() { (cd /var/lib/zt && find . -type f -printf '%p %u %m\n' -exec md5sum {} + | sort | md5sum); }
+state=$(state_sum)
+dpkg -i "$ns_tmp"/*.deb > "$ns_tmp/upgrade.log" 2>&1 && [ "$(state_sum)" = "$state" ]
+ok $? "installing again (the upgrade path of the maintainer scripts) keeps the state as it was"
 # shellcheck disable=SC2086
 dpkg --remove $deb_packages > "$ns_tmp/remove.log" 2>&1 && [ ! -e /usr/sbin/ztd ] &&
-	[ "$(cat /var/lib/zt/identity.secret)" = "$secret" ] && [ -f /etc/zt/ztd.yaml ]
+	[ "$(state_sum)" = "$state" ] && [ -f /etc/zt/ztd.yaml ]
 ok $? "remove: the programs go, the state and the config stay"
 # shellcheck disable=SC2086
 dpkg --purge $deb_packages > "$ns_tmp/purge.log" 2>&1
