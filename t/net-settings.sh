@@ -18,7 +18,7 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v jq > /dev/null || skip_all "needs jq"
 command -v curl > /dev/null || skip_all "needs curl"
-plan 34
+plan 36
 
 zt_lab m:11
 net=$(zt_ctl_network '{"name":"settings","private":true,"v4AssignMode":{"zt":true},
@@ -61,6 +61,8 @@ ok "$(no_addr 2001:db8:ff19::5/64; echo $?)" "the global one is not (allowGlobal
 ok "$(no_route 2001:db8:ff20::/48; echo $?)" "nor the global route"
 ok "$(no_default; echo $?)" "no default route"
 ok "$(no_resolv; echo $?)" "no resolv.conf (allowDNS=0)"
+is "$(netfield '"\(.dns.domain) \(.dns.servers | join(",")) \(.dnsApplied)"')" \
+	"settings.zt.test 198.19.3.53,fd00:3::53 false" "/network shows the pushed DNS, not applied"
 
 # ---- changed at run time ----
 is "$(cli set "$net" allowDefault=1 | jq -r .allowDefault)" true "zt-cli set allowDefault=1"
@@ -77,6 +79,7 @@ zt_wait 20 has_resolv
 ok $? "the pushed DNS is written to networks.d/<nwid>.resolv.conf"
 is "$(grep -v '^#' "$resolv" | tr '\n' ' ')" "search settings.zt.test nameserver 198.19.3.53 nameserver fd00:3::53 " \
 	"... its search domain and both servers"
+is "$(netfield .dnsApplied)" true "/network: dnsApplied"
 is "$(tr '\n' ' ' < "$ns_tmp/m/networks.d/$net.local.conf")" "allowManaged=1 allowGlobal=1 allowDefault=1 allowDNS=1 " \
 	"local.conf holds the four settings"
 
@@ -120,6 +123,7 @@ is "$(post '{"allowGlobal":false}')" 200 "one it leaves alone may change"
 zt_wait 20 no_addr 2001:db8:ff19::5/64
 ok $? "... and applies"
 
-ok "$(grep -c 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error' "$ns_tmp/m/log")" "no sanitizer reports in m's log"
+ok "$(cat "$ns_tmp"/*/log | grep -c 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error')" \
+	"no sanitizer reports in any ztd log"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log m; }
 tap_done
