@@ -8,7 +8,7 @@
 # allowGlobal and allowDefault as they are changed at run time (zt-cli set,
 # POST /network); the DNS lands in networks.d/<nwid>.resolv.conf only with
 # allowDNS.  The settings outlive a restart (local.conf), and ztd.yaml's
-# allow-* keys win over them.
+# allow-* keys win over them, also when a reload (SIGHUP) changes them.
 #
 #   root 198.18.0.1 --- underlay --- ctl 198.18.0.2 (controller)
 #                                \-- m  198.18.0.11 [zt0]
@@ -18,7 +18,7 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v jq > /dev/null || skip_all "needs jq"
 command -v curl > /dev/null || skip_all "needs curl"
-plan 36
+plan 39
 
 zt_lab m:11
 net=$(zt_ctl_network '{"name":"settings","private":true,"v4AssignMode":{"zt":true},
@@ -123,6 +123,14 @@ is "$(post '{"allowGlobal":false}')" 200 "one it leaves alone may change"
 zt_wait 20 no_addr 2001:db8:ff19::5/64
 ok $? "... and applies"
 
+# ---- a reload (SIGHUP) changing an allow-* key remakes the network with it ----
+sed -i 's/allow-default: false/allow-default: true/' "$ns_tmp/m/ztd.yaml"
+kill -HUP "$zt_pid_m"
+zt_wait 30 grep -q 'ztd.yaml: reloaded' "$ns_tmp/m/log"
+ok $? "SIGHUP with allow-default: true: reloaded"
+zt_wait 40 has_default
+ok $? "the default route is on zt0"
+is "$(settings)" "true false true true" "the settings: ztd.yaml's, and local.conf's for the others"
 ok "$(cat "$ns_tmp"/*/log | grep -c 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error')" \
 	"no sanitizer reports in any ztd log"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log m; }
