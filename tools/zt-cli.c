@@ -57,7 +57,8 @@ static void cli_help(FILE *f)
 		"  listpeers              one line per peer\n"
 		"  listnetworks           one line per joined network\n"
 		"  peers                  peers as a table\n"
-		"  join <nwid>            join a network\n"
+		"  join <nwid> [--allow-managed|global|default|dns] [--no-allow-...]\n"
+		"                         join a network, with local settings\n"
 		"  leave <nwid>           leave a network joined with join\n"
 		"  set <nwid> <setting>=<value>\n"
 		"                         allowManaged, allowGlobal, allowDefault, allowDNS\n"
@@ -567,26 +568,8 @@ static int cli_ping(struct cli *c, const char *addr)
 	return 1;
 }
 
-/* join/leave: POST or DELETE /network/<nwid>; "200 join OK". */
-static int cli_join_leave(struct cli *c, const char *command, const char *nwid)
-{
-	char path[64];
-	struct cli_resp r;
-	int rc = 0;
-
-	snprintf(path, sizeof path, "/network/%s", nwid);
-	cli_request(c, strcmp(command, "join") ? "DELETE" : "POST", path, "{}", &r);
-	if (r.status != 200)
-		rc = cli_failed(command, &r);
-	else if (c->json)
-		fwrite(r.body, 1, r.len, stdout);
-	else
-		printf("200 %s OK\n", command);
-	cli_resp_clear(&r);
-	return rc;
-}
-
 static const char *const cli_settings[] = { "allowManaged", "allowGlobal", "allowDefault", "allowDNS" };
+static const char *const cli_setting_options[] = { "managed", "global", "default", "dns" };
 
 /* The local setting of "<setting>=<value>", or NULL. */
 static const char *cli_setting(const char *arg)
@@ -600,18 +583,84 @@ static const char *cli_setting(const char *arg)
 	return NULL;
 }
 
+/* A value of set's syntax: true iff it starts with t or 1. */
+static bool cli_setting_value(const char *arg)
+{
+	const char *v = strchr(arg, '=') + 1;
+
+	return v[0] == 't' || v[0] == '1';
+}
+
+/* One join option into the JSON body: --allow-<x>, --no-allow-<x> or
+ * <setting>=<value>.  false if it is none of them. */
+static bool cli_join_option(const char *arg, json_t *body)
+{
+	bool on = strncmp(arg, "--no-", 5) != 0;
+	const char *name = arg + (on ? 2 : 5);
+	size_t i;
+
+	if (cli_setting(arg))
+		return json_object_set_new(body, cli_setting(arg), json_boolean(cli_setting_value(arg))) == 0;
+	if (strncmp(arg, "--", 2) || strncmp(name, "allow-", 6))
+		return false;
+	for (i = 0; i < sizeof cli_setting_options / sizeof cli_setting_options[0]; i++)
+		if (!strcmp(name + 6, cli_setting_options[i]))
+			return json_object_set_new(body, cli_settings[i], json_boolean(on)) == 0;
+	return false;
+}
+
+/* The body of a join: {} or the local settings its options give; NULL
+ * (and a message) on a bad option. */
+static char *cli_join_body(char *const *opts, int n)
+{
+	json_t *body = json_object();
+	char *text;
+
+	for (int i = 0; body && i < n; i++)
+		if (!cli_join_option(opts[i], body)) {
+			fprintf(stderr, "zt-cli: join: '%s': not a local setting (--allow-managed, --allow-global, "
+				"--allow-default, --allow-dns, their --no- forms, or allowDefault=1 ...)\n", opts[i]);
+			json_decref(body);
+			return NULL;
+		}
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	return text;
+}
+
+/* join/leave: POST or DELETE /network/<nwid>; "200 join OK".  A join
+ * may carry local settings: options after the network id. */
+static int cli_join_leave(struct cli *c, const char *command, const char *nwid, char *const *opts, int n_opts)
+{
+	char path[64], *body = NULL;
+	struct cli_resp r;
+	int rc = 0;
+
+	if (!strcmp(command, "join") && !(body = cli_join_body(opts, n_opts)))
+		return 2;
+	snprintf(path, sizeof path, "/network/%s", nwid);
+	cli_request(c, strcmp(command, "join") ? "DELETE" : "POST", path, body ? body : "{}", &r);
+	free(body);
+	if (r.status != 200)
+		rc = cli_failed(command, &r);
+	else if (c->json)
+		fwrite(r.body, 1, r.len, stdout);
+	else
+		printf("200 %s OK\n", command);
+	cli_resp_clear(&r);
+	return rc;
+}
+
 /* set <nwid> <setting>=<value>: POST {"<setting>":bool} to the network and
  * print the answer as it came (no newline added). */
 static int cli_set(struct cli *c, const char *nwid, const char *arg)
 {
-	const char *value = strchr(arg, '=') + 1;
 	char path[64], body[64];
 	struct cli_resp r;
 	int rc = 0;
 
 	snprintf(path, sizeof path, "/network/%s", nwid);
-	snprintf(body, sizeof body, "{\"%s\":%s}", cli_setting(arg),
-		 value[0] == 't' || value[0] == '1' ? "true" : "false");
+	snprintf(body, sizeof body, "{\"%s\":%s}", cli_setting(arg), cli_setting_value(arg) ? "true" : "false");
 	cli_request(c, "POST", path, body, &r);
 	if (r.status == 200)
 		fwrite(r.body, 1, r.len, stdout);
@@ -1008,7 +1057,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(command, "listnetworks"))
 		rc = cli_listnetworks(&c, command);
 	else if (!strcmp(command, "join") || !strcmp(command, "leave"))
-		rc = cli_join_leave(&c, command, arg1);
+		rc = cli_join_leave(&c, command, arg1, argv + i + 2, i + 2 < argc ? argc - i - 2 : 0);
 	else if (!strcmp(command, "set"))
 		rc = cli_set(&c, arg1, arg2);
 	else if (!strcmp(command, "get"))

@@ -29,6 +29,22 @@ static json_t *api_cidr_json(const union zt_sockaddr *a)
 	return api_addr_json(a);
 }
 
+/* The pushed DNS as 1.14 shows it: {"domain": "...", "servers": [ips]}. */
+static json_t *api_dns_json(const struct zt_dns *d)
+{
+	union zt_sockaddr servers[ZT_DNS_SERVERS];
+	unsigned count = zt_dns_servers(d, servers);
+	json_t *list = json_array();
+
+	for (unsigned i = 0; list && i < count; i++)
+		if (json_array_append_new(list, api_ip_json(&servers[i])) < 0) {
+			json_decref(list);
+			return NULL;
+		}
+	return list ? json_pack("{s:s%,s:o}", "domain", d->domain, strnlen(d->domain, ZT_DNS_DOMAIN_LEN - 1),
+				"servers", list) : NULL;
+}
+
 static json_t *api_network_json(const struct zt_network_info *n)
 {
 	json_t *o = json_object(), *addrs = json_array(), *routes = json_array(), *groups = json_array();
@@ -77,14 +93,16 @@ static json_t *api_network_json(const struct zt_network_info *n)
 	err |= api_set(o, "portError", json_integer(n->status && !strcmp(n->status, "PORT_ERROR") ? -999 : 0));
 	err |= api_set(o, "netconfRevision", json_integer((json_int_t)n->revision));
 	err |= api_set(o, "portDeviceName", json_string(n->port ? n->port : ""));
-	err |= api_set(o, "allowManaged", json_true());
-	err |= api_set(o, "allowGlobal", json_false());
-	err |= api_set(o, "allowDefault", json_false());
-	err |= api_set(o, "allowDNS", json_false());
+	for (unsigned i = 0; i < ZT_NET_SETTINGS; i++) {
+		struct zt_net_settings st = n->settings;
+
+		err |= api_set(o, zt_net_setting_names[i], json_boolean(*zt_net_setting(&st, i)));
+	}
 	err |= api_set(o, "assignedAddresses", addrs);
 	err |= api_set(o, "routes", routes);
 	err |= api_set(o, "multicastSubscriptions", groups);
-	err |= api_set(o, "dns", json_pack("{s:s,s:[]}", "domain", "", "servers"));
+	err |= api_set(o, "dns", api_dns_json(&n->dns));
+	err |= api_set(o, "dnsApplied", json_boolean(n->dns_applied));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -134,35 +152,33 @@ static int api_network_reply(struct api *a, struct api_conn *c, uint64_t nwid)
 	return api_reply(a, c, 200, j);
 }
 
-/* The per-network local settings of §9.4 and the only values zt has:
- * managed addresses and routes are always applied, the others never. */
-static const struct { const char *key; bool value; } api_local_settings[] = {
-	{ "allowManaged", true },
-	{ "allowGlobal", false },
-	{ "allowDefault", false },
-	{ "allowDNS", false },
-};
+/* The boolean local settings (§9.4) of a POST body; other types are
+ * ignored, as ZeroTier One ignores them.  The mask of those given. */
+static unsigned api_settings_of(const json_t *body, struct zt_net_settings *s)
+{
+	unsigned mask = 0;
 
-/* POST /network/<nwid>: join.  A boolean local setting other than zt's
- * fixed value is refused before anything changes; non-booleans are
- * ignored, as ZeroTier One ignores them. */
+	zt_net_settings_default(s);
+	for (unsigned i = 0; i < ZT_NET_SETTINGS; i++) {
+		const json_t *v = json_object_get(body, zt_net_setting_names[i]);
+
+		if (json_is_boolean(v)) {
+			*zt_net_setting(s, i) = json_is_true(v);
+			mask |= 1u << i;
+		}
+	}
+	return mask;
+}
+
+/* POST /network/<nwid>: join (if not joined yet), then apply the local
+ * settings the body gives. */
 static int api_network_join(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	json_t *body = api_body_object(rq);
-	size_t i;
+	struct zt_net_settings s;
+	unsigned mask = api_settings_of(body, &s);
 	int err;
 
-	for (i = 0; i < sizeof api_local_settings / sizeof api_local_settings[0]; i++) {
-		const json_t *v = json_object_get(body, api_local_settings[i].key);
-
-		if (json_is_boolean(v) && json_is_true(v) != api_local_settings[i].value) {
-			json_decref(body);
-			return api_fail(a, c, 400,
-					"%s: zt has no local network settings: it is always %s",
-					api_local_settings[i].key,
-					api_local_settings[i].value ? "true" : "false");
-		}
-	}
 	json_decref(body);
 	err = zt_core_join(a->core, rq->nwid);
 	if (err == -EINVAL && (rq->nwid >> 56) == 0xff)
@@ -175,6 +191,12 @@ static int api_network_join(struct api *a, struct api_conn *c, struct api_req *r
 				rq->nwid);
 	if (err < 0)
 		return api_fail(a, c, 500, "join %016" PRIx64 ": %s", rq->nwid, strerror(-err));
+	err = mask ? zt_core_network_set(a->core, rq->nwid, &s, mask) : 0;
+	if (err == -EPERM)
+		return api_fail(a, c, 403, "network %016" PRIx64 ": ztd.yaml sets this local setting: change it there",
+				rq->nwid);
+	if (err < 0)
+		return api_fail(a, c, 500, "network %016" PRIx64 ": %s", rq->nwid, strerror(-err));
 	return api_network_reply(a, c, rq->nwid);
 }
 

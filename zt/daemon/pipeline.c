@@ -3,7 +3,8 @@
  *   node:       { home, planet, orbit, log-level, syslog, cipher, busy-poll }
  *   modules:    { path: [dirs] }
  *   transports, nat, stores, policies, services:   lists of instances
- *   networks:   [ { id, iface: instance, ingress: chain, egress: chain } ]
+ *   networks:   [ { id, iface: instance, ingress: chain, egress: chain,
+ *                   allow-managed, allow-global, allow-default, allow-dns } ]
  *   joined:     { iface: instance, ingress: chain, egress: chain }, templates
  *               for each network joined at run time
  *
@@ -44,6 +45,8 @@ struct pl_network {
 	struct pl_inst *iface;
 	struct pl_inst *ingress[PL_MAX_CHAIN], *egress[PL_MAX_CHAIN];
 	size_t n_ingress, n_egress;
+	struct zt_net_settings settings;   /* local settings ztd.yaml gives ... */
+	unsigned settings_set;             /* ... bits of zt_net_setting_names */
 	struct zt_network *network;    /* once the core is made */
 };
 
@@ -264,9 +267,29 @@ static size_t pl_chain(struct zt_pipeline *p, struct zt_node *list, const char *
 	return n;
 }
 
+/* The local settings of a network section: allow-managed: true ... */
+static const char *const pl_setting_keys[ZT_NET_SETTINGS] = {
+	"allow-managed", "allow-global", "allow-default", "allow-dns",
+};
+
+static void pl_network_settings(struct zt_node *n, struct pl_network *net)
+{
+	zt_net_settings_default(&net->settings);
+	for (unsigned i = 0; i < ZT_NET_SETTINGS; i++) {
+		const struct zt_node *v = zt_node_get(n, pl_setting_keys[i]);
+
+		if (!v)
+			continue;
+		if (!zt_node_scalar(v) || zt_parse_bool(zt_node_scalar(v), zt_net_setting(&net->settings, i)) < 0)
+			zt_node_error((struct zt_node *)v, "%s: must be true or false", pl_setting_keys[i]);
+		net->settings_set |= 1u << i;
+	}
+}
+
 static void pl_network(struct zt_pipeline *p, struct zt_node *n, struct pl_network *net)
 {
-	static const char *const keys[] = { "id", "iface", "ingress", "egress" };
+	static const char *const keys[] = { "id", "iface", "ingress", "egress", "allow-managed", "allow-global",
+					    "allow-default", "allow-dns" };
 	struct zt_node *v;
 	const char *id;
 
@@ -282,8 +305,8 @@ static void pl_network(struct zt_pipeline *p, struct zt_node *n, struct pl_netwo
 			if (strcmp(n->keys[i]->text, keys[k]) == 0)
 				break;
 		if (k == sizeof keys / sizeof keys[0])
-			zt_node_error(n->keys[i], "unknown key '%s' (a network has id, iface, ingress, egress)",
-				      n->keys[i]->text);
+			zt_node_error(n->keys[i], "unknown key '%s' (a network has id, iface, ingress, egress, "
+				      "allow-managed, allow-global, allow-default, allow-dns)", n->keys[i]->text);
 	}
 	v = (struct zt_node *)zt_node_get(n, "id");
 	id = zt_node_scalar(v);
@@ -304,6 +327,7 @@ static void pl_network(struct zt_pipeline *p, struct zt_node *n, struct pl_netwo
 		zt_node_error(n, "missing required key 'iface' (the network's port, e.g. { use: tap })");
 	else
 		net->iface = pl_add(p, v, ZT_IFACE, id);
+	pl_network_settings(n, net);
 	/* inline policies are named <module>@<id>.ingress or .egress */
 	if ((v = (struct zt_node *)zt_node_get(n, "ingress"))) {
 		char suffix[32];
@@ -833,6 +857,7 @@ static int pl_core_create(struct zt_pipeline *p)
 		if (!(net->network = zt_network_new(p->core, net->id, net->iface->zi, in, net->n_ingress, eg,
 						    net->n_egress)))
 			return -ENOMEM;
+		zt_network_settings_fix(net->network, &net->settings, net->settings_set);
 	}
 	return pl_queues(p);
 }
@@ -1348,6 +1373,7 @@ static void plan_start_network(struct pl_plan *pl, struct pl_network *net)
 		zt_logf(ZT_LOG_ERR, "network %016" PRIx64 ": cannot add it: %s", net->id, strerror(ENOMEM));
 		return;
 	}
+	zt_network_settings_fix(n, &net->settings, net->settings_set);
 	zt_logf(ZT_LOG_INFO, "network %s: added to the config", n->name);
 	zt_workers_add_port(c, n, net->iface->zi);
 	for (size_t k = 0; k < pl->cfg->n_insts && rc >= 0; k++)

@@ -119,7 +119,19 @@ void zt_network_creds_push(struct zt_network *n, struct member *m, int64_t now, 
 
 /* ---- the port's settings ---- */
 
-static void port_configure(struct zt_network *n)
+/* A route to a subnet we have an address in is the kernel's own. */
+static bool route_on_link(const struct zt_route *r, const struct zt_iface_addr *addrs, unsigned n_addrs)
+{
+	for (unsigned k = 0; k < n_addrs && r->via.sa.sa_family == AF_UNSPEC; k++)
+		if (addrs[k].prefix == zt_inetaddr_port(&r->target) &&
+		    zt_inetaddr_equal(&addrs[k].addr, &r->target, false))
+			return true;
+	return false;
+}
+
+/* The one place managed addresses and routes meet the local settings
+ * (§9.4): whatever the iface module, it gets only what they allow. */
+void zt_network_port_configure(struct zt_network *n)
 {
 	struct zt_iface_addr addrs[ZT_NETCONF_MAX_IPS];
 	struct zt_iface_route routes[ZT_NETCONF_MAX_ROUTES];
@@ -128,20 +140,16 @@ static void port_configure(struct zt_network *n)
 
 	memcpy(s.mac, n->mac, 6);
 	for (unsigned i = 0; n->configured && i < n->cfg->nips; i++) {
+		if (!zt_net_settings_allow(&n->settings, &n->cfg->ips[i]))
+			continue;
 		addrs[s.n_addrs].addr = n->cfg->ips[i];
 		addrs[s.n_addrs].prefix = zt_inetaddr_port(&n->cfg->ips[i]);
 		s.n_addrs++;
 	}
 	for (unsigned i = 0; n->configured && i < n->cfg->nroutes; i++) {
 		const struct zt_route *r = &n->cfg->routes[i];
-		bool on_link = false;
 
-		/* a route to a subnet we have an address in is the kernel's own */
-		for (unsigned k = 0; k < s.n_addrs && r->via.sa.sa_family == AF_UNSPEC; k++)
-			if (addrs[k].prefix == zt_inetaddr_port(&r->target) &&
-			    zt_inetaddr_equal(&addrs[k].addr, &r->target, false))
-				on_link = true;
-		if (on_link)
+		if (!zt_net_settings_allow(&n->settings, &r->target) || route_on_link(r, addrs, s.n_addrs))
 			continue;
 		routes[s.n_routes].target = r->target;
 		routes[s.n_routes].prefix = zt_inetaddr_port(&r->target);
@@ -153,6 +161,7 @@ static void port_configure(struct zt_network *n)
 		n->status = ZT_NET_PORT_ERROR;
 		zt_logf(ZT_LOG_ERR, "network %s: the port could not be configured", n->name);
 	}
+	zt_network_dns_sync(n);
 }
 
 /* ---- configs (§3.8, §4.7) ---- */
@@ -183,7 +192,7 @@ static bool config_apply(struct zt_network *n, const uint8_t *dict, size_t len, 
 	creds_build(n);
 	zt_network_groups_update(n);
 	policy_rules(n);
-	port_configure(n);
+	zt_network_port_configure(n);
 	zt_network_announce(n, now);
 	return true;
 }
@@ -419,7 +428,8 @@ struct zt_network *zt_network_new(struct zt_core *c, uint64_t nwid, struct zt_in
 	zt_inst_set_frame_sink(iface, zt_port_rx, n);
 	zt_inst_set_mcast_sink(iface, zt_port_mcast, n);
 	c->nets[c->n_nets++] = n;
-	port_configure(n);
+	zt_network_settings_load(n);
+	zt_network_port_configure(n);
 	zt_logf(ZT_LOG_INFO, "network %s: joining (controller %010llx)", n->name,
 		(unsigned long long)zt_nwid_controller(nwid));
 	return n;
@@ -439,6 +449,7 @@ void zt_network_free(struct zt_network *n)
 		}
 	/* the port's sinks are left alone: by now the pipeline has stopped
 	 * (and may have destroyed) the iface instance */
+	zt_network_local_clear(n, false);
 	zt_config_asm_fini(&n->assembly);
 	zt_netconf_free(n->cfg);
 	zt_netcache_free(n->cache);
@@ -474,8 +485,12 @@ static void network_info(const struct zt_network *n, struct zt_network_info *out
 	out->rx_dropped = ZT_LOAD(n->counters[NC_RX_DROPPED]);
 	out->tx_frames = ZT_LOAD(n->counters[NC_TX_FRAMES]);
 	out->tx_dropped = ZT_LOAD(n->counters[NC_TX_DROPPED]);
+	out->settings = n->settings;
+	out->settings_fixed = n->settings_fixed;
+	out->dns_applied = n->dns_applied[0] != '\0';
 	if (!n->configured)
 		return;
+	out->dns = n->cfg->dns;
 	snprintf(out->name, sizeof out->name, "%s", n->cfg->name);
 	out->public_net = n->cfg->type == ZT_NET_PUBLIC;
 	out->mtu = n->cfg->mtu;
@@ -668,6 +683,7 @@ int zt_core_leave(struct zt_core *c, uint64_t nwid)
 			zt_inst_destroy(n->queues[i].zi);
 		}
 	zt_inst_stop(jp.iface);
+	zt_network_local_clear(n, true);
 	zt_network_free(n);
 	ports_destroy(&jp);
 	path = join_file(c, nwid);

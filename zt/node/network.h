@@ -26,6 +26,9 @@ struct zt_network *zt_network_new(struct zt_core *c, uint64_t nwid, struct zt_in
 				  struct zt_inst *const *ingress, unsigned n_ingress,
 				  struct zt_inst *const *egress, unsigned n_egress);
 void zt_network_free(struct zt_network *n);
+/* From the pipeline: the settings ztd.yaml gives (bits of mask, in the
+ * order of zt_net_setting_names); the API cannot change those. */
+void zt_network_settings_fix(struct zt_network *n, const struct zt_net_settings *s, unsigned mask);
 /* Networks joined at run time (zt_core_join) and those joined again
  * at start from <home>/networks.d/. */
 void zt_networks_rejoin(struct zt_core *c);
@@ -141,6 +144,10 @@ struct zt_network {
 	struct bridge_route *routes;   /* ZT_BRIDGE_ROUTES, made at the first one learned */
 	uint64_t counters[NC_COUNT];
 	struct pending_mcast *pending;   /* ZT_PENDING_MCAST slots */
+	/* local settings (netlocal.c); bits of those ztd.yaml fixes */
+	struct zt_net_settings settings;
+	unsigned settings_fixed;
+	char dns_applied[1024];          /* the resolv.conf fragment written, "" if none */
 };
 /* A multicast sent while too few members of its group were known (§7.4):
  * kept for 5 s and sent to members learned meanwhile. */
@@ -176,5 +183,13 @@ void zt_port_mcast(void *ctx, struct zt_inst *from, const uint8_t *macs, unsigne
 void zt_network_groups_update(struct zt_network *n);
 void zt_network_announce(struct zt_network *n, int64_t now);
 void zt_mcast_expire(struct zt_core *c, int64_t now);
+/* network.c: the port's addresses and routes from the config, as the
+ * local settings allow; the DNS too. */
+void zt_network_port_configure(struct zt_network *n);
+/* netlocal.c: local settings (§9.4) and the pushed DNS on the host. */
+void zt_network_settings_load(struct zt_network *n);
+void zt_network_dns_sync(struct zt_network *n);
+/* The network goes away: its DNS is removed; forget: its settings too. */
+void zt_network_local_clear(struct zt_network *n, bool forget);
 
 #endif

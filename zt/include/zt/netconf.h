@@ -240,6 +240,54 @@ const struct zt_cap *zt_netconf_cap(const struct zt_netconf *nc, uint32_t id);
 /* Specialist role bits (0 if addr is not listed). */
 uint64_t zt_netconf_specialist(const struct zt_netconf *nc, uint64_t addr);
 
+/* ---- per-network local settings (§9.4) ---- */
+
+/* What the node lets a network's config do to the host. */
+struct zt_net_settings {
+	bool allow_managed;         /* apply managed addresses and routes at all */
+	bool allow_global;          /* ... in globally routable space too */
+	bool allow_default;         /* ... a default route (0.0.0.0/0, ::/0) */
+	bool allow_dns;             /* apply the pushed DNS */
+};
+
+/* The names the reference gives them: in local.conf, the API and zt-cli. */
+#define ZT_NET_SETTINGS 4
+extern const char *const zt_net_setting_names[ZT_NET_SETTINGS];
+
+/* 1.14's defaults: managed only. */
+void zt_net_settings_default(struct zt_net_settings *s);
+/* Setting i (order of zt_net_setting_names), NULL past the last; the
+ * index of a name, or -1. */
+bool *zt_net_setting(struct zt_net_settings *s, unsigned i);
+int zt_net_setting_index(const char *name);
+/* networks.d/<nwid>.local.conf, a dictionary (§4.1): keys absent keep the
+ * default; a value is true iff it starts with 1, t or T.  allowManaged
+ * may be 1.14's list of CIDRs instead (a value longer than 5 bytes):
+ * read as true, the list is not applied.  0, or -EINVAL (not a
+ * dictionary of at most 4 KiB). */
+int zt_net_settings_parse(struct zt_net_settings *s, const uint8_t *p, size_t len);
+/* As 1.14 writes it: "allowManaged=1\nallowGlobal=0\nallowDefault=0\nallowDNS=0\n". */
+int zt_net_settings_write(const struct zt_net_settings *s, struct zt_wr *w);
+/* Whether a managed address or route target (port = prefix length) may
+ * be applied under these settings (§9.4): allowManaged; a default route
+ * only with allowDefault; else by scope: loopback, link-local, multicast
+ * and unspecified never, global with allowGlobal, private, shared and
+ * pseudo-private always. */
+bool zt_net_settings_allow(const struct zt_net_settings *s, const union zt_sockaddr *target);
+
+/* ---- the pushed DNS (§4.5.5), checked before it is applied ---- */
+
+/* Whether a search domain is safe to hand to the host's resolver: empty,
+ * or at most 253 bytes of dot-separated labels of 1 to 63 letters,
+ * digits, '-' and '_', not starting or ending with '-' (one final dot
+ * allowed).  Anything else (spaces, control bytes, '/', ...) is refused. */
+bool zt_dns_domain_ok(const char *domain);
+/* The usable servers of d (IPv4 or IPv6, neither unspecified nor
+ * multicast), in order, into out: how many. */
+unsigned zt_dns_servers(const struct zt_dns *d, union zt_sockaddr out[ZT_DNS_SERVERS]);
+/* True when d holds nothing to apply (no domain and no server). */
+bool zt_dns_empty(const struct zt_dns *d);
+
 /* ---- auth-info dictionary (§4.6, ERROR NETWORK_AUTHENTICATION_REQUIRED) ---- */
 
 struct zt_authinfo {

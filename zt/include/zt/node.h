@@ -9,6 +9,7 @@
 
 #include <zt/identity.h>
 #include <zt/module.h>
+#include <zt/netconf.h>
 
 struct zt_core;
 
@@ -134,6 +135,10 @@ struct zt_network_info {
 	struct { uint8_t mac[6]; uint32_t adi; } groups[ZT_INFO_MAX_GROUPS];
 	uint64_t rx_frames, rx_dropped;   /* frames from peers delivered, dropped */
 	uint64_t tx_frames, tx_dropped;   /* frames from the port sent, dropped */
+	struct zt_net_settings settings;  /* local settings (§9.4) */
+	unsigned settings_fixed;          /* bits of those ztd.yaml sets */
+	struct zt_dns dns;                /* pushed by the controller (empty until configured) */
+	bool dns_applied;                 /* on the host now (allowDNS, a valid domain) */
 };
 
 /* Visit joined networks in ascending id order; one network: -ENOENT if not joined. */
@@ -145,6 +150,12 @@ int zt_core_network(const struct zt_core *c, uint64_t nwid, struct zt_network_in
  * (zt + 8 characters), remembered in <home>/networks.d/ so it is joined
  * again after a restart.  0 (also if already joined), or -errno. */
 int zt_core_join(struct zt_core *c, uint64_t nwid);
+/* Change local settings (§9.4) of a joined network: those of mask (bit
+ * i: zt_net_setting_names[i]) take s's values, are saved in
+ * networks.d/<nwid>.local.conf and applied at once (addresses, routes,
+ * DNS).  0, -ENOENT if not joined, -EPERM if ztd.yaml sets one of them
+ * to another value (nothing changed then). */
+int zt_core_network_set(struct zt_core *c, uint64_t nwid, const struct zt_net_settings *s, unsigned mask);
 /* Leave a network joined at run time: the port goes away, the file too.
  * -ENOENT if not joined, -EPERM for a network listed in ztd.yaml. */
 int zt_core_leave(struct zt_core *c, uint64_t nwid);
