@@ -6,7 +6,12 @@
  * for the loop, holds the pair's advisory lock when it can, LISTENs for
  * changes made by others, runs the loop's writes (jobs) and flushes the
  * batched last-seen times.  It tells the loop what happened through a
- * queue of events and an ev_async.  Everything under mu. */
+ * queue of events and an ev_async.  Everything under mu.
+ *
+ * The queue is the cache's only way in, in the order the thread saw the
+ * database: a job's objects are queued when its COMMIT returns, before
+ * any row the thread re-reads afterwards, so that the cache never goes
+ * back over another writer's newer copy (of a member's IPs, say). */
 #ifndef ZT_STORES_POSTGRES_H
 #define ZT_STORES_POSTGRES_H
 
@@ -43,7 +48,7 @@ struct pg_job {
 
 enum pg_event_kind {
 	PG_EV_SNAPSHOT = 1,         /* cache: the whole database */
-	PG_EV_NET,                  /* n: written by someone else */
+	PG_EV_NET,                  /* n: written by someone else, or own */
 	PG_EV_NET_GONE,             /* nwid */
 	PG_EV_MEMBER,               /* m */
 	PG_EV_MEMBER_GONE,          /* nwid, address */
@@ -54,6 +59,7 @@ enum pg_event_kind {
 struct pg_event {
 	struct pg_event *next;
 	enum pg_event_kind kind;
+	bool own;                   /* this store's own write, committed: no callback */
 	struct pg_cache *cache;
 	struct zt_store_network n;
 	struct zt_store_member m;

@@ -735,6 +735,40 @@ static void pg_run_job(struct pg *s, struct pg_job *j)
 	}
 }
 
+/* The committed job's objects, moved to the loop's queue (postgres.h):
+ * nothing the thread reads after the COMMIT can be queued before them.
+ * An object that cannot be queued (out of memory) is caught
+ * up by the next snapshot. */
+static void pg_post_own(struct pg *s, struct pg_job *j)
+{
+	static const enum pg_event_kind kinds[] = {
+		[PG_OP_NET_PUT] = PG_EV_NET, [PG_OP_NET_DEL] = PG_EV_NET_GONE,
+		[PG_OP_MEM_PUT] = PG_EV_MEMBER, [PG_OP_MEM_DEL] = PG_EV_MEMBER_GONE,
+	};
+
+	for (size_t i = 0; i < j->nops; i++) {
+		struct pg_op *op = &j->ops[i];
+		struct pg_event *e = calloc(1, sizeof *e);
+
+		if (!e) {
+			pg_post_log(s, ZT_LOG_ERR, "%s: %s: the cache misses a write until the next reconnection",
+				    s->where, strerror(ENOMEM));
+			continue;
+		}
+		e->kind = kinds[op->kind];
+		e->own = true;
+		e->n = op->n;
+		e->m = op->m;
+		memset(&op->n, 0, sizeof op->n);
+		memset(&op->m, 0, sizeof op->m);
+		e->nwid = op->kind == PG_OP_NET_PUT ? e->n.id : op->kind == PG_OP_MEM_PUT ? e->m.nwid : op->nwid;
+		e->address = op->kind == PG_OP_MEM_PUT ? e->m.address : op->address;
+		pthread_mutex_lock(&s->mu);
+		pg_post(s, e);
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
 /* ---- last seen, in batches ---- */
 
 /* Write what seen() queued; on failure it is queued again. */
@@ -891,6 +925,8 @@ static void pg_serve(struct pg *s, uint64_t *last_lock, uint64_t *last_seen)
 			s->jobs_tail = &s->jobs;
 		pthread_mutex_unlock(&s->mu);
 		pg_run_job(s, j);
+		if (!j->err)
+			pg_post_own(s, j);
 		pg_notifications(s);
 		pthread_mutex_lock(&s->mu);
 		j->done = true;
