@@ -15,7 +15,7 @@ export ZT_TEST_STORE
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 16
+plan 17
 
 zt_lab a:11 b:12 c:13 ctl2:3
 mkdir -p "$ns_tmp/ctl2"
@@ -58,11 +58,14 @@ ips_before=""
 for h in a b c; do ips_before="$ips_before $(zt_net_ip $h)"; done
 like "$ips_before" "^( 198\\.19\\.3\\.[0-9]+){3}\$" "each has an address ($ips_before)"
 
-# both APIs write the same members at once: each controller takes its own
-# writes and the other's (NOTIFY) into its cache in the database's order,
-# so that both end with what the database holds, a, b and c's addresses
-# too (a cache that went back to an older copy of a member kept it, and
-# the survivor showed it after the failover)
+# both APIs write the same members at once, the active one their names,
+# the standby their addresses: neither write loses the other's field (a
+# write from a copy the other one changed since writes only its own
+# fields), and each controller takes its own writes and the other's
+# (NOTIFY) into its cache in the database's order, so that both end with
+# what the database holds, a, b and c's addresses too (a cache that went
+# back to an older copy of a member kept it, and the survivor showed it
+# after the failover)
 . "$srcdir/t/pg.sh"
 db=$(pg_db "zt_$(printf '%s' "$ns_tmp/ctl-store" | md5sum | cut -c1-12)")
 same="3000000001 3000000002 3000000003 3000000004"
@@ -70,17 +73,22 @@ watched="$same $(for h in a b c; do zt_address $h; done | sort | tr '\n' ' ')"
 for m in $same; do
 	api "$act" -X POST -d '{"name":"m"}' "http://127.0.0.1:9993/controller/network/$net/member/$m" > /dev/null
 done
+rounds=8
 same_writer() {
-	for k in $(seq 1 12); do
+	for k in $(seq 1 $rounds); do
 		for m in $same; do
-			zt_api "$1" -o /dev/null -H 'Content-Type: application/json' -X POST \
-				-d "{\"name\":\"$2$k\"}" "http://127.0.0.1:9993/controller/network/$net/member/$m"
+			case $1 in
+			name) body="{\"name\":\"n$k\"}" ;;
+			ip) body="{\"ipAssignments\":[\"198.19.4.$(( ${m#300000000} * 20 + k ))\"]}" ;;
+			esac
+			zt_api "$2" -o /dev/null -H 'Content-Type: application/json' -X POST \
+				-d "$body" "http://127.0.0.1:9993/controller/network/$net/member/$m"
 		done
 	done
 }
-same_writer "$act" A &
+same_writer name "$act" &
 w1=$!
-same_writer "$sby" S &
+same_writer ip "$sby" &
 w2=$!
 wait $w1 $w2
 # address name revision ips, of the watched members
@@ -101,8 +109,11 @@ views_agree() {
 	d=$(db_view)
 	[ -n "$d" ] && [ "$(api_view "$act")" = "$d" ] && [ "$(api_view "$sby")" = "$d" ]
 }
+want=$(for m in $same; do echo "$m n$rounds 198.19.4.$(( ${m#300000000} * 20 + rounds ))"; done)
+is "$(db_view | grep '^3000' | cut -d' ' -f1,2,4)" "$want" \
+	"members written through both APIs at once keep both writes' fields"
 zt_wait 20 views_agree
-ok $? "both controllers' copies of members both APIs wrote at once are the database's"
+ok $? "both controllers' copies of them are the database's"
 if ! views_agree; then
 	diag "database: $(db_view | tr '\n' ';')"
 	diag "$act: $(api_view "$act" | tr '\n' ';')"

@@ -377,6 +377,7 @@ static int pg_network_delete(void *state, uint64_t id)
 static int pg_member_put(void *state, const struct zt_store_member *m)
 {
 	struct pg *s = state;
+	const struct zt_store_member *base;
 	struct pg_job *j;
 	struct pg_op *op;
 
@@ -391,6 +392,13 @@ static int pg_member_put(void *state, const struct zt_store_member *m)
 		return -ENOMEM;
 	}
 	op->kind = PG_OP_MEM_PUT;
+	if ((base = pg_cache_member(&s->cache, m->nwid, m->address))) {
+		if (zt_store_member_copy(&op->base, base) < 0) {
+			pg_job_free(j);
+			return -ENOMEM;
+		}
+		op->has_base = true;
+	}
 	return pg_write(s, j);
 }
 

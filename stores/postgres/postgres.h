@@ -27,11 +27,15 @@
 
 enum pg_op_kind { PG_OP_NET_PUT = 1, PG_OP_NET_DEL, PG_OP_MEM_PUT, PG_OP_MEM_DEL };
 
-/* One write: the object (put) or its key (delete). */
+/* One write: the object (put) or its key (delete).  A member put
+ * carries the cache's copy it replaces (base): the database row is
+ * replaced whole only while it is still that copy; else only the fields
+ * the write changed are written (worker.c). */
 struct pg_op {
 	enum pg_op_kind kind;
 	struct zt_store_network n;
-	struct zt_store_member m;
+	struct zt_store_member m, base;
+	bool has_base;
 	uint64_t nwid, address;
 };
 
