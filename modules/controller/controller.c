@@ -217,6 +217,9 @@ static int ctl_start(void *state, struct ev_loop *loop)
 		goto fail;
 	}
 	c->store_open = true;
+	/* before the loop runs: a standby sends not even its first HELLO */
+	if (!zt_store_active(c->store))
+		zt_core_set_silent(c->core, true);
 	ev_timer_init(&c->prune, ctl_prune_cb, 60.0, 60.0);
 	c->prune.data = c;
 	ev_timer_start(loop, &c->prune);

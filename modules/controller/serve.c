@@ -456,10 +456,16 @@ void ctl_store_changed(void *ctx, enum zt_store_change what, uint64_t nwid, uint
 	ctl_push(c, nwid, address);
 }
 
+/* The standby of a pair is silent on the network: it shares the active
+ * one's identity, and a member or root that found a path to it would
+ * send it requests it does not answer.  Taking over, it announces itself
+ * to the roots, which relay the address to it from then on. */
 void ctl_store_active(void *ctx, bool active)
 {
 	struct ctl *c = ctx;
 
+	if (c->core)
+		zt_core_set_silent(c->core, !active);
 	zt_log(c->zi, ZT_LOG_INFO, "%s: this controller is now %s", zt_inst_name(zt_store_inst(c->store)),
 	       active ? "active: it answers members" : "standby: the other one answers members");
 }

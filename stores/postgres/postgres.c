@@ -117,6 +117,17 @@ static void pg_take_snapshot(struct pg *s, struct pg_cache *c)
 	pg_cache_free(&old);
 }
 
+/* Last seen only grows, and the cache may hold a newer one than the
+ * database's (seen() batches); a put leaves it alone. */
+static void pg_keep_last_seen(struct pg *s, struct pg_event *e)
+{
+	const struct zt_store_member *old = pg_cache_member(&s->cache, e->nwid, e->address);
+	int64_t kept = old ? old->last_seen : 0;
+
+	if (e->own || kept > e->m.last_seen)
+		e->m.last_seen = kept;
+}
+
 static void pg_apply(struct pg *s, struct pg_event *e)
 {
 	switch (e->kind) {
@@ -126,19 +137,20 @@ static void pg_apply(struct pg *s, struct pg_event *e)
 		zt_log(s->zi, ZT_LOG_INFO, "%s: %zu networks loaded", s->where, s->cache.n);
 		break;
 	case PG_EV_NET:
-		if (pg_cache_put_net(&s->cache, &e->n) == 0)
+		if (pg_cache_put_net(&s->cache, &e->n) == 0 && !e->own)
 			pg_changed(s, ZT_STORE_NETWORK, e->nwid, 0);
 		break;
 	case PG_EV_NET_GONE:
-		if (pg_cache_del_net(&s->cache, e->nwid) == 0)
+		if (pg_cache_del_net(&s->cache, e->nwid) == 0 && !e->own)
 			pg_changed(s, ZT_STORE_NETWORK, e->nwid, 0);
 		break;
 	case PG_EV_MEMBER:
-		if (pg_cache_put_member(&s->cache, &e->m) == 0)
+		pg_keep_last_seen(s, e);
+		if (pg_cache_put_member(&s->cache, &e->m) == 0 && !e->own)
 			pg_changed(s, ZT_STORE_MEMBER, e->nwid, e->address);
 		break;
 	case PG_EV_MEMBER_GONE:
-		if (pg_cache_del_member(&s->cache, e->nwid, e->address) == 0)
+		if (pg_cache_del_member(&s->cache, e->nwid, e->address) == 0 && !e->own)
 			pg_changed(s, ZT_STORE_MEMBER, e->nwid, e->address);
 		break;
 	case PG_EV_ACTIVE:
@@ -260,37 +272,9 @@ static int pg_submit(struct pg *s, struct pg_job *j)
 	return err;
 }
 
-/* The written objects into the cache: moved out of the job. */
-static void pg_job_apply(struct pg *s, struct pg_job *j)
-{
-	for (size_t i = 0; i < j->nops; i++) {
-		struct pg_op *op = &j->ops[i];
-		struct zt_store_member *old;
-
-		switch (op->kind) {
-		case PG_OP_NET_PUT:
-			pg_cache_put_net(&s->cache, &op->n);
-			break;
-		case PG_OP_NET_DEL:
-			pg_cache_del_net(&s->cache, op->nwid);
-			break;
-		case PG_OP_MEM_PUT:
-			/* put leaves the stored last_seen alone */
-			old = pg_cache_member(&s->cache, op->m.nwid, op->m.address);
-			op->m.last_seen = old ? old->last_seen : 0;
-			pg_cache_put_member(&s->cache, &op->m);
-			break;
-		case PG_OP_MEM_DEL:
-			pg_cache_del_member(&s->cache, op->nwid, op->address);
-			break;
-		}
-	}
-}
-
 /* Run j now, or keep it for commit inside begin/commit. */
 static int pg_write(struct pg *s, struct pg_job *j)
 {
-	struct pg_event *pending;
 	int err;
 
 	if (s->depth) {
@@ -309,16 +293,11 @@ static int pg_write(struct pg *s, struct pg_job *j)
 	err = pg_submit(s, j);
 	if (err == -ETIMEDOUT)
 		return -EIO;  /* abandoned: the thread frees it */
-	if (!err) {
-		pthread_mutex_lock(&s->mu);
-		pending = s->events;
-		pthread_mutex_unlock(&s->mu);
-		/* what the thread read before this COMMIT goes in first, so
-		 * the cache never goes back over this write */
-		if (pending)
-			pg_drain(s);
-		pg_job_apply(s, j);
-	}
+	/* the thread queued the written objects at the COMMIT, after what
+	 * it read before and before what it read since: a read that
+	 * follows sees this write, and nothing newer goes under it */
+	if (!err)
+		pg_drain(s);
 	pg_job_free(j);
 	return err;
 }
@@ -398,6 +377,7 @@ static int pg_network_delete(void *state, uint64_t id)
 static int pg_member_put(void *state, const struct zt_store_member *m)
 {
 	struct pg *s = state;
+	const struct zt_store_member *base;
 	struct pg_job *j;
 	struct pg_op *op;
 
@@ -412,6 +392,13 @@ static int pg_member_put(void *state, const struct zt_store_member *m)
 		return -ENOMEM;
 	}
 	op->kind = PG_OP_MEM_PUT;
+	if ((base = pg_cache_member(&s->cache, m->nwid, m->address))) {
+		if (zt_store_member_copy(&op->base, base) < 0) {
+			pg_job_free(j);
+			return -ENOMEM;
+		}
+		op->has_base = true;
+	}
 	return pg_write(s, j);
 }
 

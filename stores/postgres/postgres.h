@@ -6,7 +6,12 @@
  * for the loop, holds the pair's advisory lock when it can, LISTENs for
  * changes made by others, runs the loop's writes (jobs) and flushes the
  * batched last-seen times.  It tells the loop what happened through a
- * queue of events and an ev_async.  Everything under mu. */
+ * queue of events and an ev_async.  Everything under mu.
+ *
+ * The queue is the cache's only way in, in the order the thread saw the
+ * database: a job's objects are queued when its COMMIT returns, before
+ * any row the thread re-reads afterwards, so that the cache never goes
+ * back over another writer's newer copy (of a member's IPs, say). */
 #ifndef ZT_STORES_POSTGRES_H
 #define ZT_STORES_POSTGRES_H
 
@@ -22,11 +27,15 @@
 
 enum pg_op_kind { PG_OP_NET_PUT = 1, PG_OP_NET_DEL, PG_OP_MEM_PUT, PG_OP_MEM_DEL };
 
-/* One write: the object (put) or its key (delete). */
+/* One write: the object (put) or its key (delete).  A member put
+ * carries the cache's copy it replaces (base): the database row is
+ * replaced whole only while it is still that copy; else only the fields
+ * the write changed are written (worker.c). */
 struct pg_op {
 	enum pg_op_kind kind;
 	struct zt_store_network n;
-	struct zt_store_member m;
+	struct zt_store_member m, base;
+	bool has_base;
 	uint64_t nwid, address;
 };
 
@@ -43,7 +52,7 @@ struct pg_job {
 
 enum pg_event_kind {
 	PG_EV_SNAPSHOT = 1,         /* cache: the whole database */
-	PG_EV_NET,                  /* n: written by someone else */
+	PG_EV_NET,                  /* n: written by someone else, or own */
 	PG_EV_NET_GONE,             /* nwid */
 	PG_EV_MEMBER,               /* m */
 	PG_EV_MEMBER_GONE,          /* nwid, address */
@@ -54,6 +63,7 @@ enum pg_event_kind {
 struct pg_event {
 	struct pg_event *next;
 	enum pg_event_kind kind;
+	bool own;                   /* this store's own write, committed: no callback */
 	struct pg_cache *cache;
 	struct zt_store_network n;
 	struct zt_store_member m;

@@ -96,6 +96,13 @@ const size_t pg_schema_nmigrations = sizeof pg_migrations / sizeof pg_migrations
 	" last_deauthorized_time, last_authorized_credential_type, last_authorized_credential," \
 	" v_major, v_minor, v_rev, v_proto, revision, creation_time"
 
+const char *const pg_member_cols[PG_MEM_NCOLS - 1] = {
+	"network_id", "address", "identity", "name", "authorized", "active_bridge",
+	"no_auto_assign_ips", "remote_trace_target", "remote_trace_level", "last_authorized_time",
+	"last_deauthorized_time", "last_authorized_credential_type", "last_authorized_credential",
+	"v_major", "v_minor", "v_rev", "v_proto", "revision", "creation_time",
+};
+
 const struct pg_statement pg_statements[PG_NSTMTS] = {
 	[PG_NET_ALL] = { "net_all", "SELECT " PG_NET_COLS " FROM networks ORDER BY id", 0 },
 	[PG_NET_GET] = { "net_get", "SELECT " PG_NET_COLS " FROM networks WHERE id = $1", 1 },
@@ -120,7 +127,17 @@ const struct pg_statement pg_statements[PG_NSTMTS] = {
 		" remote_trace_target = $8, remote_trace_level = $9, last_authorized_time = $10,"
 		" last_deauthorized_time = $11, last_authorized_credential_type = $12,"
 		" last_authorized_credential = $13, v_major = $14, v_minor = $15, v_rev = $16,"
-		" v_proto = $17, revision = $18, creation_time = $19", 19 },
+		" v_proto = $17, revision = greatest(members.revision + 1, $18), creation_time = $19"
+		" RETURNING revision", 19 },
+	/* the row is still the copy the write was made from */
+	[PG_MEM_CAS] = { "mem_cas",
+		"UPDATE members SET identity = $3, name = $4,"
+		" authorized = $5, active_bridge = $6, no_auto_assign_ips = $7,"
+		" remote_trace_target = $8, remote_trace_level = $9, last_authorized_time = $10,"
+		" last_deauthorized_time = $11, last_authorized_credential_type = $12,"
+		" last_authorized_credential = $13, v_major = $14, v_minor = $15, v_rev = $16,"
+		" v_proto = $17, revision = $18, creation_time = $19"
+		" WHERE network_id = $1 AND address = $2 AND revision = $20", 20 },
 	[PG_MEM_DELETE] = { "mem_delete",
 		"DELETE FROM members WHERE network_id = $1 AND address = $2", 2 },
 	[PG_IPS_ALL] = { "ips_all", "SELECT network_id, address, ip FROM member_ips"

@@ -22,7 +22,8 @@ enum pg_stmt {
 	PG_NET_DELETE,          /* id */
 	PG_MEM_ALL,             /* -> member columns, every member by network, address */
 	PG_MEM_GET,             /* nwid, address -> member columns */
-	PG_MEM_PUT,             /* member columns (not last_seen) */
+	PG_MEM_PUT,             /* member columns (not last_seen) -> revision */
+	PG_MEM_CAS,             /* member columns, the revision replaced */
 	PG_MEM_DELETE,          /* nwid, address */
 	PG_IPS_ALL,             /* -> nwid, address, ip, every IP in order */
 	PG_IPS_GET,             /* nwid, address -> ip in order */
@@ -44,5 +45,10 @@ extern const struct pg_statement pg_statements[PG_NSTMTS];
 /* Column order of the network and member statements. */
 #define PG_NET_NCOLS 20
 #define PG_MEM_NCOLS 20
+
+/* The member columns a put writes, by name, in the statements' order
+ * (PG_MEM_NCOLS - 1: not last_seen); revision is at PG_COL_REVISION. */
+extern const char *const pg_member_cols[];
+#define PG_COL_REVISION 17
 
 #endif

@@ -72,6 +72,7 @@ void pg_job_free(struct pg_job *j)
 	for (size_t i = 0; i < j->nops; i++) {
 		zt_store_network_clear(&j->ops[i].n);
 		zt_store_member_clear(&j->ops[i].m);
+		zt_store_member_clear(&j->ops[i].base);
 	}
 	free(j->ops);
 	free(j);
@@ -655,54 +656,36 @@ static char *pg_ip_array(const struct zt_store_member *m)
 	return a;
 }
 
-/* Run one write inside the job's transaction: 0, -ENOENT or -EIO. */
-static int pg_run_op(struct pg *s, const struct pg_op *op, char *msg, size_t len)
+static bool pg_text_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool pg_ips_eq(const struct zt_store_member *a, const struct zt_store_member *b)
+{
+	if (a->nips != b->nips)
+		return false;
+	for (size_t i = 0; i < a->nips; i++)
+		if (strcmp(a->ips[i], b->ips[i]))
+			return false;
+	return true;
+}
+
+/* The member's IPs replace the stored ones. */
+static int pg_put_ips(struct pg *s, const struct zt_store_member *m, char *msg, size_t len)
 {
 	struct pg_params p = { .n = 0 };
-	ExecStatusType want = PGRES_COMMAND_OK;
-	enum pg_stmt st;
 	PGresult *r;
 	char *ips;
-	int err = 0;
 
-	switch (op->kind) {
-	case PG_OP_NET_PUT:
-		st = PG_NET_PUT;
-		pg_net_params(&p, &op->n);
-		break;
-	case PG_OP_NET_DEL:
-		st = PG_NET_DELETE;
-		pg_p_hex(&p, op->nwid, PG_HEX_NWID);
-		break;
-	case PG_OP_MEM_PUT:
-		st = PG_MEM_PUT;
-		pg_member_params(&p, &op->m);
-		break;
-	default:
-		st = PG_MEM_DELETE;
-		pg_p_hex(&p, op->nwid, PG_HEX_NWID);
-		pg_p_hex(&p, op->address, PG_HEX_ADDR);
-		break;
-	}
-	r = pg_run(s, st, &p, want, msg, len);
-	if (!r) {
-		/* a member of a network that is not there */
-		return strstr(msg, "foreign key") ? -ENOENT : -EIO;
-	}
-	if ((op->kind == PG_OP_NET_DEL || op->kind == PG_OP_MEM_DEL) && !strcmp(PQcmdTuples(r), "0")) {
-		snprintf(msg, len, "no such %s", op->kind == PG_OP_NET_DEL ? "network" : "member");
-		err = -ENOENT;
-	}
-	PQclear(r);
-	if (err || op->kind != PG_OP_MEM_PUT)
-		return err;
-	p.n = 2;
+	pg_p_hex(&p, m->nwid, PG_HEX_NWID);
+	pg_p_hex(&p, m->address, PG_HEX_ADDR);
 	if (!(r = pg_run(s, PG_IPS_CLEAR, &p, PGRES_COMMAND_OK, msg, len)))
 		return -EIO;
 	PQclear(r);
-	if (!op->m.nips)
+	if (!m->nips)
 		return 0;
-	if (!(ips = pg_ip_array(&op->m))) {
+	if (!(ips = pg_ip_array(m))) {
 		snprintf(msg, len, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -713,6 +696,163 @@ static int pg_run_op(struct pg *s, const struct pg_op *op, char *msg, size_t len
 		return -EIO;
 	PQclear(r);
 	return 0;
+}
+
+/* Insert m, or replace the row whole (another writer created it since
+ * the cache was read: a revision above both).  m's revision becomes the
+ * stored one. */
+static int pg_upsert_member(struct pg *s, struct zt_store_member *m, char *msg, size_t len)
+{
+	struct pg_params p = { .n = 0 };
+	PGresult *r;
+
+	pg_member_params(&p, m);
+	if (!(r = pg_run(s, PG_MEM_PUT, &p, PGRES_TUPLES_OK, msg, len)))
+		return strstr(msg, "foreign key") ? -ENOENT : -EIO;  /* no such network */
+	if (PQntuples(r) == 1)
+		m->revision = (uint64_t)pg_col_int(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+/* Another writer changed the row since the cache's copy (base) was read:
+ * write only the columns this write changed, and a revision above both.
+ * 1 written, 0 the row is gone, or -EIO. */
+static int pg_update_changed(struct pg *s, const struct pg_op *op, char *msg, size_t len)
+{
+	struct pg_params now = { .n = 0 }, was = { .n = 0 };
+	const char *vals[PG_MEM_NCOLS];
+	char sql[1024], buf[256];
+	size_t used;
+	int n = 2;
+	PGresult *r;
+
+	pg_member_params(&now, &op->m);
+	pg_member_params(&was, &op->base);
+	vals[0] = now.v[0];
+	vals[1] = now.v[1];
+	used = (size_t)snprintf(sql, sizeof sql, "UPDATE members SET");
+	for (int i = 2; i < now.n; i++) {
+		if (i == PG_COL_REVISION || pg_text_eq(now.v[i], was.v[i]))
+			continue;
+		vals[n++] = now.v[i];
+		used += (size_t)snprintf(sql + used, sizeof sql - used, " %s = $%d,", pg_member_cols[i], n);
+	}
+	vals[n++] = now.v[PG_COL_REVISION];
+	snprintf(sql + used, sizeof sql - used, " revision = greatest(revision + 1, $%d::bigint)"
+		 " WHERE network_id = $1 AND address = $2", n);
+	r = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(msg, len, "update of the changed columns: %s",
+			 r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : pg_msg(s->conn, buf, sizeof buf));
+		msg[strcspn(msg, "\n")] = '\0';
+		PQclear(r);
+		return -EIO;
+	}
+	n = strcmp(PQcmdTuples(r), "0") != 0;
+	PQclear(r);
+	return n;
+}
+
+/* The stored member (this transaction's view) replaces m. */
+static int pg_reread_member(struct pg *s, struct zt_store_member *m, char *msg, size_t len)
+{
+	struct pg_params p = { .n = 0 };
+	struct zt_store_member fresh;
+	PGresult *r;
+	int err = 0;
+
+	memset(&fresh, 0, sizeof fresh);
+	pg_p_hex(&p, m->nwid, PG_HEX_NWID);
+	pg_p_hex(&p, m->address, PG_HEX_ADDR);
+	if (!(r = pg_run(s, PG_MEM_GET, &p, PGRES_TUPLES_OK, msg, len)))
+		return -EIO;
+	if (PQntuples(r) == 1 && (err = pg_row_member(r, 0, &fresh)) == 0 &&
+	    (err = pg_member_ips(s, &fresh, msg, len)) == 0) {
+		zt_store_member_clear(m);
+		*m = fresh;
+	} else {
+		zt_store_member_clear(&fresh);
+		if (err != -ENOMEM && err != -EIO)
+			snprintf(msg, len, "cannot read back the member written");
+		err = err == -ENOMEM ? -ENOMEM : -EIO;
+	}
+	PQclear(r);
+	return err;
+}
+
+/* A member put.  The row is replaced whole while it is still the copy
+ * the write was made from (its revision); if another writer (the other
+ * controller of a pair) changed it since, only the fields this write
+ * changed are written, so that neither write loses the other's fields,
+ * and op->m becomes the row as it now is, for the cache. */
+static int pg_put_member(struct pg *s, struct pg_op *op, char *msg, size_t len)
+{
+	struct pg_params p = { .n = 0 };
+	bool replaced = false, updated = false;
+	PGresult *r;
+	int err;
+
+	if (op->has_base) {
+		pg_member_params(&p, &op->m);
+		pg_p_int(&p, (int64_t)op->base.revision);
+		if (!(r = pg_run(s, PG_MEM_CAS, &p, PGRES_COMMAND_OK, msg, len)))
+			return -EIO;
+		replaced = strcmp(PQcmdTuples(r), "0") != 0;
+		PQclear(r);
+		if (!replaced) {
+			pg_post_log(s, ZT_LOG_DEBUG, "member %016" PRIx64 "/%010" PRIx64 ": written meanwhile"
+				    " by another writer: only the fields this write changed are written",
+				    op->m.nwid, op->m.address);
+			if ((err = pg_update_changed(s, op, msg, len)) < 0)
+				return err;
+			updated = err > 0;
+		}
+	}
+	/* new, or gone since the cache's copy */
+	if (!replaced && !updated && (err = pg_upsert_member(s, &op->m, msg, len)) < 0)
+		return err;
+	if ((!updated || !pg_ips_eq(&op->m, &op->base)) && (err = pg_put_ips(s, &op->m, msg, len)) < 0)
+		return err;
+	return updated ? pg_reread_member(s, &op->m, msg, len) : 0;
+}
+
+/* Run one write inside the job's transaction: 0, -ENOENT or -EIO. */
+static int pg_run_op(struct pg *s, struct pg_op *op, char *msg, size_t len)
+{
+	struct pg_params p = { .n = 0 };
+	enum pg_stmt st;
+	PGresult *r;
+	int err = 0;
+
+	switch (op->kind) {
+	case PG_OP_MEM_PUT:
+		return pg_put_member(s, op, msg, len);
+	case PG_OP_NET_PUT:
+		st = PG_NET_PUT;
+		pg_net_params(&p, &op->n);
+		break;
+	case PG_OP_NET_DEL:
+		st = PG_NET_DELETE;
+		pg_p_hex(&p, op->nwid, PG_HEX_NWID);
+		break;
+	default:
+		st = PG_MEM_DELETE;
+		pg_p_hex(&p, op->nwid, PG_HEX_NWID);
+		pg_p_hex(&p, op->address, PG_HEX_ADDR);
+		break;
+	}
+	r = pg_run(s, st, &p, PGRES_COMMAND_OK, msg, len);
+	if (!r) {
+		/* a member of a network that is not there */
+		return strstr(msg, "foreign key") ? -ENOENT : -EIO;
+	}
+	if (op->kind != PG_OP_NET_PUT && !strcmp(PQcmdTuples(r), "0")) {
+		snprintf(msg, len, "no such %s", op->kind == PG_OP_NET_DEL ? "network" : "member");
+		err = -ENOENT;
+	}
+	PQclear(r);
+	return err;
 }
 
 static void pg_run_job(struct pg *s, struct pg_job *j)
@@ -732,6 +872,40 @@ static void pg_run_job(struct pg *s, struct pg_job *j)
 		/* COMMIT may or may not have happened: say so */
 		snprintf(j->msg, sizeof j->msg, "%s: connection lost during the write", s->where);
 		j->err = -EIO;
+	}
+}
+
+/* The committed job's objects, moved to the loop's queue (postgres.h):
+ * nothing the thread reads after the COMMIT can be queued before them.
+ * An object that cannot be queued (out of memory) is caught
+ * up by the next snapshot. */
+static void pg_post_own(struct pg *s, struct pg_job *j)
+{
+	static const enum pg_event_kind kinds[] = {
+		[PG_OP_NET_PUT] = PG_EV_NET, [PG_OP_NET_DEL] = PG_EV_NET_GONE,
+		[PG_OP_MEM_PUT] = PG_EV_MEMBER, [PG_OP_MEM_DEL] = PG_EV_MEMBER_GONE,
+	};
+
+	for (size_t i = 0; i < j->nops; i++) {
+		struct pg_op *op = &j->ops[i];
+		struct pg_event *e = calloc(1, sizeof *e);
+
+		if (!e) {
+			pg_post_log(s, ZT_LOG_ERR, "%s: %s: the cache misses a write until the next reconnection",
+				    s->where, strerror(ENOMEM));
+			continue;
+		}
+		e->kind = kinds[op->kind];
+		e->own = true;
+		e->n = op->n;
+		e->m = op->m;
+		memset(&op->n, 0, sizeof op->n);
+		memset(&op->m, 0, sizeof op->m);
+		e->nwid = op->kind == PG_OP_NET_PUT ? e->n.id : op->kind == PG_OP_MEM_PUT ? e->m.nwid : op->nwid;
+		e->address = op->kind == PG_OP_MEM_PUT ? e->m.address : op->address;
+		pthread_mutex_lock(&s->mu);
+		pg_post(s, e);
+		pthread_mutex_unlock(&s->mu);
 	}
 }
 
@@ -891,6 +1065,8 @@ static void pg_serve(struct pg *s, uint64_t *last_lock, uint64_t *last_seen)
 			s->jobs_tail = &s->jobs;
 		pthread_mutex_unlock(&s->mu);
 		pg_run_job(s, j);
+		if (!j->err)
+			pg_post_own(s, j);
 		pg_notifications(s);
 		pthread_mutex_lock(&s->mu);
 		j->done = true;

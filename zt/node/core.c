@@ -119,7 +119,7 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 	unsigned t = transport_index(c, from);
 	int64_t now = zt_core_now(c);
 
-	if (t == c->n_transports)
+	if (t == c->n_transports || ZT_LOAD(c->silent))
 		return;
 	zt_lane_count_rx(&c->lane, t, d, n);
 	zt_spin_kick(&c->spin);
@@ -206,6 +206,15 @@ int zt_core_start(struct zt_core *c)
 	}
 	c->started = true;
 	return 0;
+}
+
+void zt_core_set_silent(struct zt_core *c, bool silent)
+{
+	bool was = c->silent;
+
+	ZT_STORE(c->silent, silent);
+	if (was && !silent && c->started)
+		zt_vl1_announce(c, zt_core_now(c));
 }
 
 void zt_core_stop(struct zt_core *c)

@@ -250,6 +250,7 @@ struct zt_core {
 	struct zt_path **paths;
 	size_t path_buckets, n_paths;
 	struct zt_lane lane;           /* the main loop's data path */
+	bool silent;                   /* zt_core_set_silent(): nothing in or out */
 	uint64_t packet_id_mask;       /* see zt_lane_packet_id() */
 	uint32_t expect[256][32];      /* upper 32 bits of sent packet ids (§3.4) */
 	uint8_t expect_next[256];

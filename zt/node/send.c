@@ -38,6 +38,10 @@ static void txq_flush(struct zt_lane *l, struct zt_transport_ref *t)
 
 	if (!t->txq || !t->txq->n)   /* a worker lane without a queue of t */
 		return;
+	if (ZT_LOAD(l->core->silent)) {
+		t->txq->n = 0;
+		return;
+	}
 	sent = t->ops->send(t->state, t->txq->d, t->txq->n);
 	if (sent < (int)t->txq->n)
 		l->counters[ZT_C_tx_failed] += t->txq->n - (sent > 0 ? sent : 0);
@@ -73,6 +77,8 @@ static bool lane_dgram_send(struct zt_lane *l, struct zt_path *path, uint8_t *da
 		struct zt_dgram big = { .peer = path->addr, .local = path->local, .data = data, .len = len };
 
 		txq_flush(l, t);   /* keep the order */
+		if (ZT_LOAD(l->core->silent))
+			return false;
 		if (t->ops->send(t->state, &big, 1) == 1) {
 			l->counters[ZT_C_tx_bytes + path->transport] += len;
 			return true;
@@ -789,6 +795,15 @@ void zt_vl1_ping_check(struct zt_core *c, int64_t now)
 		for (struct zt_peer *p = c->peers[b]; p; p = p->next)
 			if (!p->upstream && now - p->last_nontrivial < ZT_PEER_ACTIVITY_MS)
 				keepalive(c, p, now - p->last_hello >= ZT_PEER_HELLO_MS, now);
+}
+
+void zt_vl1_announce(struct zt_core *c, int64_t now)
+{
+	for (unsigned i = 0; i < c->n_upstreams; i++) {
+		/* what was sent while silent never left: a full HELLO now */
+		c->upstreams[i]->last_hello = now - (int64_t)ZT_HEARTBEAT_MS * 17;
+		contact_upstream(c, c->upstreams[i], now);
+	}
 }
 
 void zt_vl1_whois_retry(struct zt_core *c, int64_t now)

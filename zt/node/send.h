@@ -73,6 +73,8 @@ int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);
 void zt_vl1_hello(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *addr, int64_t now);
 void zt_vl1_whois_retry(struct zt_core *c, int64_t now);
 void zt_vl1_ping_check(struct zt_core *c, int64_t now);
+/* A full HELLO to every root now (the node leaves its silence). */
+void zt_vl1_announce(struct zt_core *c, int64_t now);
 
 /* For VL1 dispatch (vl1.c): a packet begun in c->tx (the writer left at
  * the payload) and sent to p on via, or on p's route (NULL); a datagram

@@ -256,4 +256,11 @@ int zt_core_sign(struct zt_core *c, const void *msg, size_t len, uint8_t sig[ZT_
 /* The node's own identity, public part only. */
 void zt_core_public_identity(const struct zt_core *c, struct zt_identity *out);
 
+/* Silence: the node sends nothing and drops what it receives, so that no
+ * peer learns a path to it; the standby of a controller pair
+ * (zt-store-postgres(7)), which shares the active one's identity, keeps
+ * it.  Leaving it sends the roots a HELLO at once, so that they relay the
+ * address to this node from then on. */
+void zt_core_set_silent(struct zt_core *c, bool silent);
+
 #endif
