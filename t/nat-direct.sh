@@ -41,9 +41,6 @@ restart() {
 	started=$(date +%s%N)
 	zt_nat=$1 zt_start a
 }
-configured() {
-	for n in a b; do zt_wait 30 zt_is_status $n OK || bail "$n not configured ($(zt_net_status $n))"; done
-}
 # preferred NAME PEER-NAME: the address of NAME's preferred path to PEER
 preferred() {
 	zt_api "$1" "http://127.0.0.1:9993/peer/$(zt_address "$2")" | jq -r '.paths[] | select(.preferred) | .address'
@@ -57,7 +54,7 @@ direct_through() {
 
 restart ""
 zt_authorize true a b
-configured
+for n in a b; do zt_wait 30 zt_is_status $n OK || bail "$n not configured ($(zt_net_status $n))"; done
 ipb=$(zt_net_ip b)
 zt_wait 30 ns_exec a ping -c 1 -W 1 "$ipb"; ok $? "without a helper a pings b, relayed by the root"
 # the root sends RENDEZVOUS for the relayed frames: its hole punching
@@ -68,12 +65,12 @@ ns_exec a ping -c 6 -i 0.5 -W 1 "$ipb" > /dev/null
 ! zt_direct a b && ! zt_direct b a; ok $? "and they have no direct path, after the root's RENDEZVOUS"
 
 ns_miniupnpd nata "la$ns_id"
-# pcp first: miniupnpd refuses a PCP mapping of a port another
-# protocol mapped before (zt-nat(7) BUGS), even once deleted
-for run in pcp:9994 upnp:9995 natpmp:9993; do
+# one helper a run; each deletes its mapping when a stops, so the next
+# one's is not refused (miniupnpd refuses a PCP mapping of a port another
+# protocol holds, zt-nat(7) BUGS)
+for run in upnp:9995 natpmp:9993 pcp:9994; do
 	helper=${run%:*} port=${run#*:}
 	restart "  - { use: $helper, check: 2s, retry: 2s, external-port: $port }"
-	configured
 	zt_wait 45 direct_through "$port"
 	ok $? "$helper: a and b end direct through a's mapping 198.18.0.21:$port"
 	took=$(( ($(date +%s%N) - started) / 1000000 ))
