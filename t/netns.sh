@@ -308,6 +308,18 @@ zt_ctl_network() {
 	ctl_api -X POST -d "$1" "http://127.0.0.1:9993/controller/network/$(zt_address ctl)______" | jq -r .id
 }
 
+# zt_tap_network NAME N: a private network NAME on ctl that assigns
+# addresses of 198.19.N.0/24; sets net (its id) and zt_networks (joining
+# it on a tap zt0)
+zt_tap_network() {
+	net=$(zt_ctl_network "{\"name\":\"$1\",\"private\":true,\"v4AssignMode\":{\"zt\":true},
+		\"ipAssignmentPools\":[{\"ipRangeStart\":\"198.19.$2.10\",\"ipRangeEnd\":\"198.19.$2.100\"}],
+		\"routes\":[{\"target\":\"198.19.$2.0/24\"}]}")
+	zt_networks="networks:
+  - id: \"$net\"
+    iface: { use: tap, name: zt0 }"
+}
+
 # For the network whose id is in $net:
 # zt_authorize true|false NAME...: (de)authorize members on ctl
 zt_authorize() {
