@@ -130,6 +130,17 @@ static const char *external_classify(const struct zt_core *c, const struct zt_su
 	return type;
 }
 
+/* What an operator can do about a symmetric NAT: nothing when a helper's
+ * mapping is what peers reach us at (zt_core_external_addrs). */
+static const char *external_nat_hint(const struct zt_core *c, const char *type)
+{
+	if (strcmp(type, "endpoint-dependent") != 0)
+		return "";
+	if (zt_core_external_addrs(c, NULL, 0) > 0)
+		return ": symmetric, peers reach us at a NAT helper's mapping";
+	return ": symmetric, direct paths need a NAT helper (zt-nat(7)) on one side";
+}
+
 void zt_core_nat_classify(struct zt_core *c)
 {
 	const struct zt_surface *x = NULL, *y = NULL;
@@ -148,8 +159,7 @@ void zt_core_nat_classify(struct zt_core *c)
 	zt_inetaddr_to_text(&y->addr, b, sizeof b);
 	zt_logf(ZT_LOG_INFO, "NAT: %s (%010llx sees us at %s, %010llx at %s)%s", type,
 		(unsigned long long)x->reporter, a, (unsigned long long)y->reporter, b,
-		strcmp(type, "endpoint-dependent") == 0 ?
-			": symmetric, direct paths need a NAT helper (zt-nat(7)) on one side" : "");
+		external_nat_hint(c, type));
 }
 
 const char *zt_core_nat_type(const struct zt_core *c)
