@@ -122,6 +122,62 @@ static void ipv6(void)
 	ok(zt_ip6_ndp_peer(nwid, own6p, 40, target, &peer) == -ENOENT, "NDP: 6PLANE target elsewhere");
 }
 
+/* A neighbour solicitation as Linux sends it: from fd..::1111111111 for
+ * the target, to its solicited-node group. */
+static size_t solicitation(uint8_t *p, const uint8_t from[16], const uint8_t target[16])
+{
+	memset(p, 0, 72);
+	p[0] = 0x60;
+	p[5] = 32;
+	p[6] = 58;
+	p[7] = 255;
+	memcpy(p + 8, from, 16);
+	p[24] = 0xff;
+	p[25] = 0x02;
+	p[35] = 1;
+	p[36] = 0xff;
+	memcpy(p + 37, target + 13, 3);
+	p[40] = 135;
+	memcpy(p + 48, target, 16);
+	p[64] = 1;
+	p[65] = 1;
+	return 72;
+}
+
+static void ndp_advert(void)
+{
+	uint64_t nwid = 0x8056c2e21c000001ULL, self = 0x1111111111ULL, peer = 0;
+	union zt_sockaddr ips[2];
+	uint8_t ns[72], na[ZT_NDP_ADVERT_LEN], mac[6], target[16];
+	uint32_t sum = 58 + 32;
+	size_t len;
+
+	zt_sockaddr_rfc4193(&ips[0], nwid, self);
+	zt_sockaddr_6plane(&ips[1], nwid, self);
+	zt_ip6_6plane(nwid, 0x2222222222ULL, target);
+	len = solicitation(ns, ips[0].in6.sin6_addr.s6_addr, target);
+	ok(zt_ndp_advert(nwid, self, ips, 2, ns, len, na, &peer) == 0 && peer == 0x2222222222ULL,
+	   "NDP: a solicitation for a member's 6PLANE address is answered in its name");
+	zt_mac_from_address(nwid, peer, mac);
+	for (size_t i = 8; i < ZT_NDP_ADVERT_LEN; i += 2)
+		sum += (uint32_t)(na[i] << 8 | na[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ok(na[40] == 136 && na[44] == 0x60 && !memcmp(na + 48, target, 16) && !memcmp(na + 66, mac, 6) &&
+	   !memcmp(na + 24, ips[1].in6.sin6_addr.s6_addr, 16) && sum == 0xffff,
+	   "NDP: the advertisement: solicited and override, the member's MAC, to our 6PLANE address, checksum right");
+	zt_ip6_rfc4193(nwid, self, target);
+	solicitation(ns, ips[0].in6.sin6_addr.s6_addr, target);
+	ok(zt_ndp_advert(nwid, self, ips, 2, ns, len, na, &peer) == -ENOENT, "NDP: our own address is not answered");
+	zt_ip6_rfc4193(nwid, 0x3333333333ULL, target);
+	solicitation(ns, ips[0].in6.sin6_addr.s6_addr, target);
+	ok(zt_ndp_advert(nwid, self, ips, 2, ns, len - 9, na, &peer) == -ENOENT &&
+	   zt_ndp_advert(nwid, self, ips, 1, ns, len, na, &peer) == 0 && peer == 0x3333333333ULL,
+	   "NDP: rfc4193 answered, a short packet not");
+	ns[40] = 128;
+	ok(zt_ndp_advert(nwid, self, ips, 2, ns, len, na, &peer) == -ENOENT, "NDP: only solicitations");
+}
+
 static void devnames(void)
 {
 	char a[ZT_DEVNAME_LEN], b[ZT_DEVNAME_LEN];
@@ -147,10 +203,11 @@ static void devnames(void)
 
 int main(void)
 {
-	plan(35);
+	plan(40);
 	macs();
 	groups();
 	ipv6();
+	ndp_advert();
 	devnames();
 	is_str(zt_net_status_name(ZT_NET_OK), "OK", "status OK");
 	is_str(zt_net_status_name(ZT_NET_REQUESTING_CONFIGURATION), "REQUESTING_CONFIGURATION", "status 0");

@@ -72,7 +72,7 @@ static json_t *api_network_json(const struct zt_network_info *n)
 	err |= api_set(o, "type", json_string(n->public_net ? "PUBLIC" : "PRIVATE"));
 	err |= api_set(o, "mtu", json_integer(n->mtu));
 	err |= api_set(o, "dhcp", json_false());
-	err |= api_set(o, "bridge", json_false());
+	err |= api_set(o, "bridge", json_boolean(n->bridge));
 	err |= api_set(o, "broadcastEnabled", json_boolean(n->broadcast));
 	err |= api_set(o, "portError", json_integer(n->status && !strcmp(n->status, "PORT_ERROR") ? -999 : 0));
 	err |= api_set(o, "netconfRevision", json_integer((json_int_t)n->revision));

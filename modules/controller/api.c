@@ -333,7 +333,7 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 	struct zt_store_network net;
 	struct zt_store_member old, m;
 	const char *why = NULL;
-	bool exists, was_auth;
+	bool exists, was_auth, was_bridge;
 	json_t *body;
 	int64_t now = ctl_now();
 	int err;
@@ -382,6 +382,7 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 		err = 0;
 	}
 	was_auth = m.authorized;
+	was_bridge = m.authorized && m.active_bridge;
 	if (!err)
 		err = ctl_member_apply(&m, body, now, &why);
 	json_decref(body);
@@ -395,9 +396,14 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 		return ctl_reply_error(c, rs, 500, err == -ENOMEM ? strerror(ENOMEM) : zt_store_error(c->store));
 	}
 	if (err > 0) {
-		if (was_auth && !m.authorized)
+		bool revoked = was_auth && !m.authorized;
+
+		if (revoked)
 			ctl_revoke(c, nwid, addr);
-		else
+		/* an active bridge more or less changes every member's config (S) */
+		if (was_bridge != (m.authorized && m.active_bridge))
+			ctl_push(c, nwid, 0);
+		else if (!revoked)
 			ctl_push(c, nwid, addr);
 	}
 	ctl_reply(rs, 200, ctl_member_json(&m));

@@ -790,7 +790,7 @@ static int ctl_bridge_visit(void *ctx, const struct zt_store_member *m)
 {
 	struct zt_netconf *nc = ctx;
 
-	if (m->active_bridge && nc->nspecialists < ZT_NETCONF_MAX_SPECIALISTS)
+	if (m->active_bridge && m->authorized && nc->nspecialists < ZT_NETCONF_MAX_SPECIALISTS)
 		nc->specialists[nc->nspecialists++] = ZT_SPECIALIST_ACTIVE_BRIDGE | m->address;
 	return 0;
 }

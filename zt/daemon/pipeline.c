@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "core.h"
+#include "netcache.h"
 #include "network.h"
 #include "pipeline.h"
 #include "worker.h"
@@ -33,6 +34,7 @@ struct pl_inst {
 	const char *name;
 	enum zt_kind kind;
 	char *owned_name;       /* generated names */
+	bool net_owned;         /* a network's port or inline policy */
 	struct zt_inst *zi;
 };
 
@@ -62,17 +64,6 @@ struct zt_pipeline {
 	struct zt_conf *joined_default;
 	const struct zt_node *joined_iface, *joined_ingress, *joined_egress;
 	bool started;
-	/* networks a reload added, each with the instances it owns */
-	struct pl_added *added;
-	size_t n_added;
-};
-
-struct pl_added {
-	uint64_t id;
-	struct zt_conf *conf;          /* a copy of its section, for the next reload */
-	struct zt_network *network;
-	struct zt_inst *own[1 + 2 * PL_MAX_CHAIN];   /* the port first */
-	size_t n_own;
 };
 
 /* What a network joined at run time gets where `joined:` says nothing:
@@ -190,6 +181,7 @@ static struct pl_inst *pl_add(struct zt_pipeline *p, struct zt_node *n, enum zt_
 	pi->node = n;
 	pi->mod = mod;
 	pi->kind = kind;
+	pi->net_owned = default_suffix != NULL;
 	inst_n = zt_node_get(n, "instance");
 	if (inst_n) {
 		pi->name = zt_node_scalar(inst_n);
@@ -883,12 +875,6 @@ void zt_pipeline_free(struct zt_pipeline *p)
 		zt_inst_destroy(p->insts[i].zi);
 		free(p->insts[i].owned_name);
 	}
-	for (size_t i = 0; i < p->n_added; i++) {
-		for (size_t k = p->added[i].n_own; k-- > 0;)
-			zt_inst_destroy(p->added[i].own[k]);
-		zt_conf_free(p->added[i].conf);
-	}
-	free(p->added);
 	zt_kernel_free(p->kernel);
 	zt_core_free(p->core);
 	free(p->insts);
@@ -1063,7 +1049,16 @@ bool zt_pipeline_syslog(const struct zt_pipeline *p)
 	return p->use_syslog;
 }
 
-/* ---- reload ---- */
+/* ---- reload ----
+ *
+ * The new config is loaded and checked whole, as at start, into a
+ * pipeline of its own (its own kernel: create() opens nothing).  Then a
+ * plan says, for each of its instances, whether the running instance of
+ * that name goes on (same module, same options) or a new one is made;
+ * networks likewise.  What cannot change live refuses the reload.  The
+ * new instances are made in the running kernel before anything stops:
+ * if one fails, nothing changed.  Then what is gone or changed stops,
+ * what is new starts, and the running pipeline takes the new config. */
 
 static bool node_equal(const struct zt_node *a, const struct zt_node *b)
 {
@@ -1084,14 +1079,200 @@ static bool node_equal(const struct zt_node *a, const struct zt_node *b)
  * policy), not one of policies: it names. */
 static bool pl_owned(const struct pl_network *net, const struct pl_inst *pi)
 {
-	return pi == net->iface || (pi->node->parent && pi->node->parent->parent == net->node);
+	return pi->net_owned && (pi == net->iface || (pi->node->parent && pi->node->parent->parent == net->node));
+}
+
+/* An instance of a section (not a network's own) by name. */
+static struct pl_inst *pl_find_section(struct zt_pipeline *p, const char *name)
+{
+	struct pl_inst *pi = pl_find(p, name);
+
+	return pi && !pi->net_owned ? pi : NULL;
+}
+
+static struct pl_network *pl_find_net(struct zt_pipeline *p, uint64_t id)
+{
+	for (size_t i = 0; i < p->n_nets; i++)
+		if (p->nets[i].id == id)
+			return &p->nets[i];
+	return NULL;
+}
+
+struct pl_plan {
+	struct zt_pipeline *run, *cfg;  /* running, and the new config */
+	struct zt_inst **made;          /* per cfg instance: in the running kernel */
+	bool *remade;                   /* per cfg instance: made anew (else the running one) */
+	struct pl_network **keep;       /* per cfg network: the running one it keeps, or NULL */
+	bool *gone;                     /* per running instance: stopped and destroyed */
+	bool transports_changed;
+};
+
+/* A scalar anywhere in n (but its own use: and instance:) naming a store
+ * made anew: its user is made anew with it. */
+static bool names_remade_store(const struct pl_plan *pl, const struct zt_node *n, bool top)
+{
+	if (n->type == ZT_NODE_SCALAR) {
+		for (size_t i = 0; i < pl->cfg->n_insts; i++)
+			if (pl->remade[i] && pl->cfg->insts[i].kind == ZT_STORE && strcmp(pl->cfg->insts[i].name, n->text) == 0)
+				return true;
+		return false;
+	}
+	for (size_t i = 0; i < n->n; i++)
+		if (!(top && n->type == ZT_NODE_MAP &&
+		      (strcmp(n->keys[i]->text, "use") == 0 || strcmp(n->keys[i]->text, "instance") == 0)) &&
+		    names_remade_store(pl, n->items[i], false))
+			return true;
+	return false;
+}
+
+static void plan_sections(struct pl_plan *pl)
+{
+	bool again = true;
+
+	for (size_t i = 0; i < pl->cfg->n_insts; i++) {
+		const struct pl_inst *pi = &pl->cfg->insts[i];
+		const struct pl_inst *old = pl_find_section(pl->run, pi->name);
+
+		if (!pi->net_owned)
+			pl->remade[i] = !old || old->mod != pi->mod || !old->zi || !node_equal(old->node, pi->node);
+	}
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < pl->cfg->n_insts; i++)
+			if (!pl->cfg->insts[i].net_owned && !pl->remade[i] &&
+			    names_remade_store(pl, pl->cfg->insts[i].node, true))
+				pl->remade[i] = again = true;
+	}
+}
+
+static bool chain_remade(const struct pl_plan *pl, struct pl_inst *const *chain, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!chain[k]->net_owned && pl->remade[chain[k] - pl->cfg->insts])
+			return true;
+	return false;
+}
+
+/* A network goes on if its section is the same and so are the policies
+ * of policies: it names; its own instances then go on with it. */
+static void plan_networks(struct pl_plan *pl)
+{
+	for (size_t k = 0; k < pl->cfg->n_nets; k++) {
+		struct pl_network *net = &pl->cfg->nets[k];
+		struct pl_network *old = pl_find_net(pl->run, net->id);
+
+		if (old && old->network && node_equal(old->node, net->node) &&
+		    !chain_remade(pl, net->ingress, net->n_ingress) && !chain_remade(pl, net->egress, net->n_egress))
+			pl->keep[k] = old;
+		for (size_t i = 0; i < pl->cfg->n_insts; i++)
+			if (pl_owned(net, &pl->cfg->insts[i]))
+				pl->remade[i] = !pl->keep[k];
+	}
+	for (size_t i = 0; i < pl->run->n_insts; i++) {
+		const struct pl_inst *old = &pl->run->insts[i];
+		const struct pl_inst *now = old->net_owned ? NULL : pl_find_section(pl->cfg, old->name);
+
+		if (old->net_owned)
+			continue;   /* with its network */
+		pl->gone[i] = old->zi && (!now || pl->remade[now - pl->cfg->insts]);
+		if (old->kind == ZT_TRANSPORT && (pl->gone[i] || !old->zi))
+			pl->transports_changed = true;
+	}
+	for (size_t i = 0; i < pl->cfg->n_insts; i++)
+		if (pl->cfg->insts[i].kind == ZT_TRANSPORT && pl->remade[i])
+			pl->transports_changed = true;
+}
+
+/* What a reload cannot change: the node's identity, worlds and data-path
+ * setup, where modules are found; and transports while workers run
+ * (each worker has its own queue of each).  Logged, naming the field. */
+static bool plan_refused(const struct pl_plan *pl, const char *file)
+{
+	static const char *const fixed[] = { "home", "planet", "orbit", "cipher", "workers", "busy-poll" };
+	const struct zt_node *a = zt_node_get(pl->run->conf->root, "node"), *b = zt_node_get(pl->cfg->conf->root, "node");
+	size_t n_transports = 0;
+
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if (!node_equal(a ? zt_node_get(a, fixed[i]) : NULL, b ? zt_node_get(b, fixed[i]) : NULL)) {
+			zt_logf(ZT_LOG_ERR, "%s: reload refused: node.%s changed: restart ztd to apply it; "
+				"the running config is kept", file, fixed[i]);
+			return true;
+		}
+	if (!node_equal(zt_node_get(pl->run->conf->root, "modules"), zt_node_get(pl->cfg->conf->root, "modules"))) {
+		zt_logf(ZT_LOG_ERR, "%s: reload refused: modules.path changed: restart ztd to apply it; "
+			"the running config is kept", file);
+		return true;
+	}
+	if (pl->transports_changed && pl->run->core->workers > 1) {
+		zt_logf(ZT_LOG_ERR, "%s: reload refused: transports changed while node.workers is %u (each worker "
+			"has a queue of each transport): restart ztd to apply it; the running config is kept",
+			file, pl->run->core->workers);
+		return true;
+	}
+	for (size_t i = 0; i < pl->cfg->n_insts; i++)
+		n_transports += pl->cfg->insts[i].kind == ZT_TRANSPORT;
+	if (n_transports > ZT_MAX_TRANSPORTS) {
+		zt_logf(ZT_LOG_ERR, "%s: reload refused: %zu transports (at most %d); the running config is kept",
+			file, n_transports, ZT_MAX_TRANSPORTS);
+		return true;
+	}
+	return false;
+}
+
+/* The cfg instance's running instance: its network's, or its section's. */
+static struct zt_inst *plan_running(const struct pl_plan *pl, const struct pl_inst *pi)
+{
+	const struct pl_inst *old = pl_find(pl->run, pi->name);
+
+	return old && old->net_owned == pi->net_owned ? old->zi : NULL;
+}
+
+/* A network joined at run time and now listed: it stays as joined. */
+static bool plan_joined_at_run_time(const struct pl_plan *pl, const struct pl_network *net)
+{
+	const struct pl_network *old = pl_find_net(pl->run, net->id);
+
+	return (!old || !old->network) && zt_network_find(pl->run->core, net->id);
+}
+
+static bool plan_skipped(const struct pl_plan *pl, const struct pl_inst *pi)
+{
+	for (size_t k = 0; k < pl->cfg->n_nets; k++)
+		if (pl_owned(&pl->cfg->nets[k], pi))
+			return plan_joined_at_run_time(pl, &pl->cfg->nets[k]);
+	return false;
+}
+
+/* Every new instance, made in the running kernel in creation order (a
+ * store before its users find it by name: the newest of a name is found
+ * first).  On failure the ones made are destroyed: nothing changed. */
+static int plan_make(struct pl_plan *pl)
+{
+	for (size_t i = 0; i < pl->cfg->n_insts; i++) {
+		const struct pl_inst *pi = &pl->cfg->insts[i];
+
+		if (!pl->remade[i]) {
+			pl->made[i] = plan_running(pl, pi);
+			continue;
+		}
+		if (plan_skipped(pl, pi))
+			continue;
+		pl->made[i] = zt_inst_create(pl->run->kernel, pi->mod, pi->name, pi->node);
+		if (!pl->made[i]) {
+			while (i-- > 0)
+				if (pl->remade[i])
+					zt_inst_destroy(pl->made[i]);
+			return -EINVAL;
+		}
+		zt_core_bind_inst(pl->made[i], pl->run->core);
+	}
+	return 0;
 }
 
 /* Take a network out of the running node, as leaving does, and destroy
  * the instances it owns (the port first: frames stop there). */
 static void pl_network_drop(struct zt_network *n, struct zt_inst *const *own, size_t n_own)
 {
-	zt_logf(ZT_LOG_INFO, "network %s: removed from the config", n->name);
 	for (unsigned i = 1; i < ZT_MAX_WORKERS; i++)
 		if (n->queues[i].zi) {
 			zt_inst_stop(n->queues[i].zi);
@@ -1103,187 +1284,202 @@ static void pl_network_drop(struct zt_network *n, struct zt_inst *const *own, si
 		zt_inst_destroy(own[k]);
 }
 
-static void pl_remove_config_network(struct zt_pipeline *p, struct pl_network *net)
+static void pl_remove_network(struct zt_pipeline *p, struct pl_network *net)
 {
 	struct zt_inst *own[1 + 2 * PL_MAX_CHAIN];
-	struct pl_inst *all[1 + 2 * PL_MAX_CHAIN];
-	size_t n_own = 0, n_all = 0;
+	size_t n_own = 0;
 
-	all[n_all++] = net->iface;
-	for (size_t k = 0; k < net->n_ingress; k++)
-		all[n_all++] = net->ingress[k];
-	for (size_t k = 0; k < net->n_egress; k++)
-		all[n_all++] = net->egress[k];
-	for (size_t k = 0; k < n_all; k++)
-		if (pl_owned(net, all[k]) && all[k]->zi) {
-			own[n_own++] = all[k]->zi;
-			all[k]->zi = NULL;
+	for (size_t i = 0; i < p->n_insts; i++)
+		if (pl_owned(net, &p->insts[i]) && p->insts[i].zi) {
+			own[n_own++] = p->insts[i].zi;
+			p->insts[i].zi = NULL;
 		}
 	pl_network_drop(net->network, own, n_own);
 	net->network = NULL;
 }
 
-/* The instance of a chain item of the new config in the running kernel:
- * made for an inline policy, the running one for a name. */
-static struct zt_inst *pl_reload_inst(struct zt_pipeline *p, const struct pl_network *net,
-				      const struct pl_inst *pi, struct pl_added *a)
+/* Running networks the new config drops or changes, then running
+ * instances it drops or changes, in reverse order. */
+static void plan_stop(struct pl_plan *pl)
 {
-	struct zt_inst *zi;
-	struct pl_inst *running;
+	struct zt_pipeline *run = pl->run;
 
-	if (!pl_owned(net, pi)) {
-		running = pl_find(p, pi->name);
-		return running ? running->zi : NULL;
+	for (size_t i = 0; i < run->n_nets; i++) {
+		struct pl_network *old = &run->nets[i];
+		bool kept = false, listed = pl_find_net(pl->cfg, old->id) != NULL;
+
+		for (size_t k = 0; k < pl->cfg->n_nets; k++)
+			kept |= pl->keep[k] == old;
+		if (!old->network || kept)
+			continue;
+		zt_logf(ZT_LOG_INFO, "network %s: %s", old->network->name,
+			listed ? "changed: made again" : "removed from the config");
+		pl_remove_network(run, old);
 	}
-	zi = zt_inst_create(p->kernel, pi->mod, pi->name, pi->node);
-	if (zi) {
-		zt_core_bind_inst(zi, p->core);
-		a->own[a->n_own++] = zi;
+	for (size_t i = run->n_insts; i-- > 0;) {
+		struct pl_inst *old = &run->insts[i];
+
+		if (!pl->gone[i])
+			continue;
+		zt_logf(ZT_LOG_INFO, "%s: %s", old->name,
+			pl_find_section(pl->cfg, old->name) ? "changed: made again" : "removed from the config");
+		if (old->kind == ZT_TRANSPORT)
+			zt_core_remove_transport(run->core, old->zi);
+		zt_inst_destroy(old->zi);   /* stops it first */
+		old->zi = NULL;
 	}
-	return zi;
 }
 
-/* A network of the new config into the running node, as joining does. */
-static int pl_add_network(struct zt_pipeline *p, const struct pl_network *net)
+/* A network of the new config into the running node, as joining does:
+ * its policies start before its port, whose frames they judge. */
+static void plan_start_network(struct pl_plan *pl, struct pl_network *net)
 {
-	struct zt_inst *in[PL_MAX_CHAIN], *eg[PL_MAX_CHAIN], *port;
-	struct pl_added *a, *v = realloc(p->added, (p->n_added + 1) * sizeof *v);
+	struct zt_core *c = pl->run->core;
+	struct zt_inst *in[PL_MAX_CHAIN], *eg[PL_MAX_CHAIN];
 	struct zt_network *n;
-	int rc = -ENOMEM;
+	int rc = 0;
 
-	if (!v)
-		return -ENOMEM;
-	p->added = v;
-	a = memset(&v[p->n_added], 0, sizeof *a);
-	a->id = net->id;
-	port = pl_reload_inst(p, net, net->iface, a);
-	for (size_t k = 0; port && k < net->n_ingress; k++)
-		if (!(in[k] = pl_reload_inst(p, net, net->ingress[k], a)))
-			port = NULL;
-	for (size_t k = 0; port && k < net->n_egress; k++)
-		if (!(eg[k] = pl_reload_inst(p, net, net->egress[k], a)))
-			port = NULL;
-	if (!port || !(a->conf = zt_conf_copy(net->node)) ||
-	    !(n = zt_network_new(p->core, net->id, port, in, net->n_ingress, eg, net->n_egress)))
-		goto fail;
-	a->network = n;
-	p->n_added++;
+	for (size_t k = 0; k < net->n_ingress; k++)
+		in[k] = net->ingress[k]->zi;
+	for (size_t k = 0; k < net->n_egress; k++)
+		eg[k] = net->egress[k]->zi;
+	n = net->network = zt_network_new(c, net->id, net->iface->zi, in, net->n_ingress, eg, net->n_egress);
+	if (!n) {
+		zt_logf(ZT_LOG_ERR, "network %016" PRIx64 ": cannot add it: %s", net->id, strerror(ENOMEM));
+		return;
+	}
 	zt_logf(ZT_LOG_INFO, "network %s: added to the config", n->name);
-	zt_workers_add_port(p->core, n, port);
-	rc = 0;
-	for (size_t k = 1; k < a->n_own; k++)
-		if ((rc = zt_inst_start(a->own[k])) < 0)
-			break;
-	if (rc >= 0 && (rc = zt_inst_start(port)) >= 0) {
-		zt_workers_start_port(p->core, n);
-		return 0;
+	zt_workers_add_port(c, n, net->iface->zi);
+	for (size_t k = 0; k < pl->cfg->n_insts && rc >= 0; k++)
+		if (pl_owned(net, &pl->cfg->insts[k]) && &pl->cfg->insts[k] != net->iface)
+			rc = zt_inst_start(pl->cfg->insts[k].zi);
+	if (rc >= 0 && (rc = zt_inst_start(net->iface->zi)) >= 0) {
+		zt_workers_start_port(c, n);
+		return;
 	}
 	zt_logf(ZT_LOG_ERR, "network %s: could not start its port or policies: %s", n->name, strerror(-rc));
 	n->status = ZT_NET_PORT_ERROR;
-	return rc;
-fail:
-	for (size_t k = a->n_own; k-- > 0;)
-		zt_inst_destroy(a->own[k]);
-	zt_conf_free(a->conf);
-	zt_logf(ZT_LOG_ERR, "network %016" PRIx64 ": cannot add it: %s", net->id, strerror(ENOMEM));
-	return rc;
 }
 
-/* The running network with this id and its section, if any. */
-static const struct zt_node *pl_running(struct zt_pipeline *p, uint64_t id, struct pl_network **net,
-					 size_t *added)
+/* The new instances start in order; one that cannot (an address taken
+ * since the check) is logged and left stopped. */
+static void plan_start(struct pl_plan *pl)
 {
-	*net = NULL;
-	*added = SIZE_MAX;
-	for (size_t i = 0; i < p->n_nets; i++)
-		if (p->nets[i].id == id && p->nets[i].network) {
-			*net = &p->nets[i];
-			return p->nets[i].node;
-		}
-	for (size_t i = 0; i < p->n_added; i++)
-		if (p->added[i].id == id) {
-			*added = i;
-			return p->added[i].conf->root;
-		}
-	return NULL;
-}
+	struct zt_pipeline *cfg = pl->cfg;
 
-static void pl_remove(struct zt_pipeline *p, struct pl_network *net, size_t added)
-{
-	if (net) {
-		pl_remove_config_network(p, net);
-		return;
+	for (size_t i = 0; i < cfg->n_insts; i++)
+		cfg->insts[i].zi = pl->made[i];
+	for (size_t i = 0; i < cfg->n_insts; i++) {
+		struct pl_inst *pi = &cfg->insts[i];
+		int rc;
+
+		if (!pl->remade[i] || pi->net_owned || !pi->zi)
+			continue;
+		if (pl_find_section(pl->run, pi->name) == NULL)
+			zt_logf(ZT_LOG_INFO, "%s: added to the config", pi->name);
+		if (pi->kind == ZT_TRANSPORT && zt_core_add_transport(pl->run->core, pi->zi) < 0)
+			zt_logf(ZT_LOG_ERR, "%s: too many transports (at most %d)", pi->name, ZT_MAX_TRANSPORTS);
+		if ((rc = zt_inst_start(pi->zi)) < 0)
+			zt_logf(ZT_LOG_ERR, "%s: could not start: %s: left stopped (fix the config and reload)",
+				pi->name, strerror(-rc));
 	}
-	pl_network_drop(p->added[added].network, p->added[added].own, p->added[added].n_own);
-	zt_conf_free(p->added[added].conf);
-	p->added[added] = p->added[--p->n_added];
-}
+	for (size_t k = 0; k < cfg->n_nets; k++) {
+		struct pl_network *net = &cfg->nets[k];
 
-static bool pl_listed(const struct zt_pipeline *q, uint64_t id)
-{
-	for (size_t i = 0; i < q->n_nets; i++)
-		if (q->nets[i].id == id)
-			return true;
-	return false;
-}
-
-/* Networks of the running node that the new config drops or changes. */
-static void pl_remove_gone(struct zt_pipeline *p, const struct zt_pipeline *q)
-{
-	struct pl_network *net;
-	size_t added;
-	bool again = true;
-
-	while (again) {
-		again = false;
-		for (size_t i = 0; i < p->n_nets + p->n_added && !again; i++) {
-			uint64_t id = i < p->n_nets ? p->nets[i].id : p->added[i - p->n_nets].id;
-			const struct zt_node *old = pl_running(p, id, &net, &added);
-			bool keep = false;
-
-			for (size_t k = 0; old && k < q->n_nets; k++)
-				if (q->nets[k].id == id)
-					keep = node_equal(old, q->nets[k].node);
-			if (old && !keep) {
-				if (pl_listed(q, id))
-					zt_logf(ZT_LOG_INFO, "network %016" PRIx64 ": changed: made again", id);
-				pl_remove(p, net, added);
-				again = added != SIZE_MAX;   /* the list moved */
-			}
-		}
+		if (pl->keep[k])
+			net->network = pl->keep[k]->network;
+		else if (plan_joined_at_run_time(pl, net))
+			zt_logf(ZT_LOG_WARN, "network %016" PRIx64 ": joined at run time: leave it before listing it "
+				"in the config, or restart ztd", net->id);
+		else
+			plan_start_network(pl, net);
 	}
+	if (pl->transports_changed)
+		zt_core_paths_contact(pl->run->core);   /* HELLO over the new ones */
+}
+
+/* The running pipeline takes the new config; it keeps its kernel, core,
+ * home and planet.  The validation instances go; the rest of the old
+ * pipeline was destroyed or moved over. */
+static void plan_adopt(struct zt_pipeline *run, struct zt_pipeline *cfg)
+{
+	struct zt_pipeline old = *run;
+
+	zt_kernel_free(cfg->kernel);
+	cfg->kernel = old.kernel;
+	cfg->core = old.core;
+	free(cfg->home);
+	free(cfg->planet);
+	cfg->home = old.home;
+	cfg->planet = old.planet;
+	cfg->core_conf = old.core_conf;
+	cfg->started = old.started;
+	*run = *cfg;
+	free(cfg);
+	for (size_t i = 0; i < old.n_insts; i++)
+		free(old.insts[i].owned_name);
+	free(old.insts);
+	free(old.nets);
+	zt_conf_free(old.conf);
+	zt_conf_free(old.joined_default);
+}
+
+/* Loading the new config set its modules.path: the running one's again. */
+static void pl_module_path_restore(struct zt_pipeline *p)
+{
+	struct zt_node *m = (struct zt_node *)zt_node_get(p->conf->root, "modules");
+
+	if (m)
+		pl_modules(p, m);
+	else
+		zt_module_path_set(NULL, 0);
 }
 
 int zt_pipeline_reload(struct zt_pipeline *p, const char *file, const char *text)
 {
-	static const char *const restart_keys[] = {
-		"node", "modules", "stores", "transports", "nat", "policies", "services", "joined",
-	};
-	struct zt_pipeline *q;
-	struct pl_network *net;
-	size_t added;
+	struct pl_plan pl = { .run = p };
+	int rc = -EINVAL;
 
 	if (!p->core) {
 		zt_logf(ZT_LOG_WARN, "%s: reload: not a node (no transport): restart ztd to apply the config", file);
 		return -EINVAL;
 	}
-	q = zt_pipeline_load(file, text, zt_kernel_loop(p->kernel));
-	if (!q) {
+	pl.cfg = zt_pipeline_load(file, text, zt_kernel_loop(p->kernel));
+	if (!pl.cfg) {
 		zt_logf(ZT_LOG_ERR, "%s: reload refused: the running config is kept", file);
+		pl_module_path_restore(p);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < sizeof restart_keys / sizeof restart_keys[0]; i++)
-		if (!node_equal(zt_node_get(p->conf->root, restart_keys[i]), zt_node_get(q->conf->root, restart_keys[i])))
-			zt_logf(ZT_LOG_WARN, "%s: reload: '%s' changed: restart ztd to apply it (a reload applies "
-				"networks: only)", file, restart_keys[i]);
-	pl_remove_gone(p, q);
-	for (size_t i = 0; i < q->n_nets; i++)
-		if (!pl_running(p, q->nets[i].id, &net, &added) && !zt_network_find(p->core, q->nets[i].id))
-			pl_add_network(p, &q->nets[i]);
-		else if (!net && added == SIZE_MAX)
-			zt_logf(ZT_LOG_WARN, "network %016" PRIx64 ": joined at run time: leave it before listing it "
-				"in the config, or restart ztd", q->nets[i].id);
-	zt_pipeline_free(q);
+	pl.made = calloc(pl.cfg->n_insts + 1, sizeof *pl.made);
+	pl.remade = calloc(pl.cfg->n_insts + 1, sizeof *pl.remade);
+	pl.keep = calloc(pl.cfg->n_nets + 1, sizeof *pl.keep);
+	pl.gone = calloc(p->n_insts + 1, sizeof *pl.gone);
+	if (!pl.made || !pl.remade || !pl.keep || !pl.gone) {
+		zt_logf(ZT_LOG_ERR, "%s: reload refused: %s", file, strerror(ENOMEM));
+		goto out;
+	}
+	plan_sections(&pl);
+	plan_networks(&pl);
+	if (plan_refused(&pl, file))
+		goto out;
+	if (plan_make(&pl) < 0) {
+		zt_logf(ZT_LOG_ERR, "%s: reload refused: the running config is kept", file);
+		goto out;
+	}
+	plan_stop(&pl);
+	plan_start(&pl);
+	plan_adopt(p, pl.cfg);
+	pl.cfg = NULL;
 	zt_logf(ZT_LOG_INFO, "%s: reloaded", file);
-	return 0;
+	rc = 0;
+out:
+	if (pl.cfg) {
+		zt_pipeline_free(pl.cfg);
+		pl_module_path_restore(p);
+	}
+	free(pl.made);
+	free(pl.remade);
+	free(pl.keep);
+	free(pl.gone);
+	return rc;
 }

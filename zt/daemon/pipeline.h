@@ -23,10 +23,12 @@ int zt_pipeline_start(struct zt_pipeline *p);
 /* Stop in reverse order; safe twice. */
 void zt_pipeline_stop(struct zt_pipeline *p);
 void zt_pipeline_free(struct zt_pipeline *p);
-/* Read the config again and apply what changed in networks: (networks
- * removed, added, or changed and made again); other sections changed are
- * logged as needing a restart.  A config with errors is refused (each
- * printed as file:line:col) and the running one kept. */
+/* Read the config again and apply the whole difference: instances of
+ * every section added, removed, or changed (made again), networks
+ * likewise; the rest runs on untouched.  A config with errors, or one
+ * changing what cannot change live (node identity and data-path keys,
+ * modules.path, transports under workers), is refused, logged, and the
+ * running one kept.  0 or -errno. */
 int zt_pipeline_reload(struct zt_pipeline *p, const char *file, const char *text);
 /* The resolved pipeline, for --check-config. */
 void zt_pipeline_print(const struct zt_pipeline *p, FILE *out);

@@ -81,6 +81,9 @@ static void source_pick(struct source *src)
 struct hup {
 	struct zt_pipeline *p;
 	struct source *src;
+	/* the command line's log settings, which win over node: */
+	bool level_given, use_syslog;
+	enum zt_log_level level;
 };
 
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
@@ -90,7 +93,10 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	zt_logf(ZT_LOG_INFO, "SIGHUP: reloading");
 	notify("RELOADING=1");
 	source_pick(h->src);
-	zt_pipeline_reload(h->p, h->src->file, h->src->text);
+	/* node.log-level and node.syslog apply at once */
+	if (zt_pipeline_reload(h->p, h->src->file, h->src->text) == 0)
+		zt_log_setup(h->level_given ? h->level : zt_pipeline_log_level(h->p),
+			     h->use_syslog || zt_pipeline_syslog(h->p), "ztd");
 	notify("READY=1");
 }
 
@@ -111,16 +117,15 @@ static int parse_level(const char *s, enum zt_log_level *out)
 	return -1;
 }
 
-static int run(struct zt_pipeline *p, struct source *src, struct ev_loop *loop)
+static int run(struct zt_pipeline *p, struct hup *hup, struct ev_loop *loop)
 {
 	ev_signal sigint, sigterm, sighup, sigusr1;
-	struct hup hup = { p, src };
 
 	signal(SIGPIPE, SIG_IGN);
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_init(&sighup, on_hup, SIGHUP);
-	sighup.data = &hup;
+	sighup.data = hup;
 	ev_signal_start(loop, &sigint);
 	ev_signal_start(loop, &sigterm);
 	ev_signal_start(loop, &sighup);
@@ -221,9 +226,11 @@ int main(int argc, char **argv)
 		printf("%s: ok\n", src.file);
 		rc = 0;
 	} else {
+		struct hup hup = { p, &src, level_given, use_syslog, level };
+
 		zt_log_setup(level_given ? level : zt_pipeline_log_level(p),
 			     use_syslog || zt_pipeline_syslog(p), "ztd");
-		rc = run(p, &src, loop);
+		rc = run(p, &hup, loop);
 	}
 	zt_pipeline_free(p);
 	zt_module_unload_all();

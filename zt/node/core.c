@@ -131,23 +131,58 @@ void zt_core_rx(void *ctx, struct zt_inst *from, struct zt_dgram *d, unsigned n)
 		zt_vl1_dgram_in(c, t, &d[i], now);
 }
 
-int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi)
+/* A slot a reload emptied (zt_core_remove_transport), else a new one. */
+static struct zt_transport_ref *transport_slot(struct zt_core *c)
 {
 	struct zt_transport_ref *t;
 
+	for (unsigned i = 0; i < c->n_transports; i++)
+		if (!c->transports[i].zi)
+			return &c->transports[i];
 	if (c->n_transports == ZT_MAX_TRANSPORTS)
-		return -E2BIG;
+		return NULL;
 	t = &c->transports[c->n_transports];
 	t->txq = calloc(1, sizeof *t->txq);
 	if (!t->txq)
-		return -ENOMEM;
+		return NULL;
 	c->n_transports++;
+	return t;
+}
+
+int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi)
+{
+	struct zt_transport_ref *t = transport_slot(c);
+
+	if (!t)
+		return c->n_transports == ZT_MAX_TRANSPORTS ? -E2BIG : -ENOMEM;
 	t->zi = zi;
+	t->fallback = false;
 	t->ops = zt_inst_module(zi)->ops.transport;
 	t->state = zt_inst_state(zi);
 	zt_inst_set_dgram_sink(zi, zt_core_rx, c);
 	zt_core_bind_inst(zi, c);
 	return 0;
+}
+
+void zt_core_remove_transport(struct zt_core *c, struct zt_inst *zi)
+{
+	unsigned t = transport_index(c, zi);
+
+	if (t == c->n_transports)
+		return;
+	/* what waits to go out on it goes nowhere now */
+	c->transports[t].txq->n = 0;
+	zt_inst_set_dgram_sink(zi, NULL, NULL);
+	c->transports[t].zi = NULL;
+	c->transports[t].ops = NULL;
+	c->transports[t].state = NULL;
+	c->transports[t].fallback = false;
+	if (c->forced == t + 1)
+		c->forced = 0;
+	for (unsigned i = 0; i < sizeof c->pending_rv / sizeof c->pending_rv[0]; i++)
+		if (c->pending_rv[i].transport == t)
+			c->pending_rv[i].with = 0;
+	zt_paths_forget_transport(c, t);
 }
 
 int zt_core_start(struct zt_core *c)
@@ -313,7 +348,7 @@ const char *zt_core_path_transport(const struct zt_core *c, uint32_t local_socke
 {
 	unsigned t = local_socket >> 16;
 
-	return t < c->n_transports ? zt_inst_module(c->transports[t].zi)->name : NULL;
+	return t < c->n_transports && c->transports[t].zi ? zt_inst_module(c->transports[t].zi)->name : NULL;
 }
 
 struct zt_core *zt_inst_core(const struct zt_inst *zi)
@@ -338,7 +373,7 @@ void zt_core_status(const struct zt_core *c, struct zt_status *out)
 	for (unsigned t = 0; t < c->n_transports; t++) {
 		const struct zt_transport_ref *tr = &c->transports[t];
 		union zt_sockaddr locals[16];
-		size_t n = tr->ops->locals ? tr->ops->locals(tr->state, locals, 16) : 0;
+		size_t n = tr->ops && tr->ops->locals ? tr->ops->locals(tr->state, locals, 16) : 0;
 
 		for (size_t i = 0; i < n && i < 16; i++)
 			listening_add(out, &locals[i]);
@@ -419,7 +454,8 @@ void zt_core_traffic(const struct zt_core *c, struct zt_traffic *out)
 	memcpy(out->rx_errors, sum + ZT_C_rx_error, sizeof out->rx_errors);
 	memcpy(out->tx_errors, sum + ZT_C_tx_error, sizeof out->tx_errors);
 	for (unsigned t = 0; t < c->n_transports; t++) {
-		out->transports[t].protocol = zt_inst_module(c->transports[t].zi)->name;
+		out->transports[t].protocol = c->transports[t].zi ? zt_inst_module(c->transports[t].zi)->name
+						 : "(removed)";
 		out->transports[t].rx_bytes = sum[ZT_C_rx_bytes + t];
 		out->transports[t].tx_bytes = sum[ZT_C_tx_bytes + t];
 	}

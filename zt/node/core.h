@@ -154,6 +154,10 @@ struct zt_join_ports {
 };
 typedef int zt_join_maker(void *ctx, uint64_t nwid, struct zt_join_ports *out);
 int zt_core_add_transport(struct zt_core *c, struct zt_inst *zi);
+/* A reload takes a transport out (before stopping it): its slot stays,
+ * empty (ops NULL) until the next transport added takes it, and the
+ * peers' paths over it are forgotten. */
+void zt_core_remove_transport(struct zt_core *c, struct zt_inst *zi);
 int zt_core_start(struct zt_core *c);
 void zt_core_stop(struct zt_core *c);
 void zt_core_free(struct zt_core *c);
@@ -328,6 +332,8 @@ struct zt_path *zt_path_find(const struct zt_core *c, unsigned transport, uint32
 struct zt_path *zt_path_get(struct zt_core *c, unsigned transport, uint32_t local,
 			    const union zt_sockaddr *addr);
 void zt_paths_free(struct zt_core *c);
+/* Peers stop using paths over transport t; the paths expire. */
+void zt_paths_forget_transport(struct zt_core *c, unsigned t);
 bool zt_path_alive(const struct zt_path *p, int64_t now);
 bool zt_peer_path_expired(const struct zt_peer_path *pp, int64_t now);
 struct zt_peer_path *zt_peer_path_find(struct zt_peer *p, const struct zt_path *path);

@@ -81,7 +81,7 @@ uint16_t zt_core_udp_port(const struct zt_core *c)
 		const struct zt_transport_ref *tr = &c->transports[t];
 		union zt_sockaddr locals[16];
 
-		if (strcmp(zt_inst_module(tr->zi)->name, "udp") != 0 || !tr->ops->locals)
+		if (!tr->zi || strcmp(zt_inst_module(tr->zi)->name, "udp") != 0 || !tr->ops->locals)
 			continue;
 		if (tr->ops->locals(tr->state, locals, 16) > 0)
 			return ntohs(locals[0].in4.sin_port);   /* same offset in sin6 */

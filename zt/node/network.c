@@ -26,7 +26,8 @@
 
 static const char *const nc_names[NC_COUNT] = {
 	"rx_frames", "tx_frames", "rx_gate_dropped", "policy_dropped", "dropped_no_config", "bad_frames",
-	"rx_dropped", "tx_dropped",
+	"rx_dropped", "tx_dropped", "tx_not_bridge", "rx_not_bridge", "tx_bridged", "rx_bridged",
+	"ndp_emulated",
 };
 
 /* ---- networks ---- */
@@ -185,6 +186,7 @@ static bool config_apply(struct zt_network *n, const uint8_t *dict, size_t len, 
 		zt_logf(ZT_LOG_INFO, "network %s: configured (revision %llu, %u addresses)", n->name,
 			(unsigned long long)cfg->revision, cfg->nips);
 	n->configured = true;
+	n->bridge = zt_netconf_specialist(cfg, c->self.address) & ZT_SPECIALIST_ACTIVE_BRIDGE;
 	n->status = ZT_NET_OK;
 	n->last_change = now;
 	n->config_changed = now;
@@ -451,6 +453,7 @@ void zt_network_free(struct zt_network *n)
 	zt_netconf_free(n->cfg);
 	zt_netcache_free(n->cache);
 	free(n->pending);
+	free(n->routes);
 	free(n->members);
 	free(n);
 }
@@ -487,6 +490,7 @@ static void network_info(const struct zt_network *n, struct zt_network_info *out
 	out->public_net = n->cfg->type == ZT_NET_PUBLIC;
 	out->mtu = n->cfg->mtu;
 	out->broadcast = n->cfg->flags & ZT_NETCONF_F_BROADCAST;
+	out->bridge = n->bridge;
 	out->revision = n->cfg->revision;
 	for (unsigned i = 0; i < n->cfg->nips && out->n_addrs < ZT_INFO_MAX_ADDRS; i++)
 		out->addrs[out->n_addrs++] = n->cfg->ips[i];

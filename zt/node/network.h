@@ -87,6 +87,20 @@ struct member {
 	int64_t announced;       /* our groups announced to it */
 };
 
+enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG, NC_BAD_FRAMES,
+	NC_RX_DROPPED, NC_TX_DROPPED, NC_TX_NOT_BRIDGE, NC_RX_NOT_BRIDGE, NC_TX_BRIDGED, NC_RX_BRIDGED,
+	NC_NDP_EMULATED, NC_COUNT };
+
+/* A MAC learned behind an active bridge (§3.2): unicast to it goes there. */
+#define ZT_BRIDGE_ROUTES 1024      /* per network, a power of two */
+#define ZT_BRIDGE_PROBES 8
+#define ZT_BRIDGE_FLOOD_MAX 32     /* bridges an unknown unicast goes to (§11) */
+struct bridge_route {
+	uint8_t mac[6];
+	uint64_t bridge;           /* 0: free */
+	int64_t seen;
+};
+
 struct zt_network {
 	struct zt_core *core;
 	uint64_t id;
@@ -123,7 +137,9 @@ struct zt_network {
 	unsigned n_own;
 	struct zt_mcast_group host[ZT_NET_MAX_OWN_GROUPS];   /* from the port */
 	unsigned n_host;
-	uint64_t counters[8];
+	bool bridge;             /* the config lists us as an active bridge */
+	struct bridge_route *routes;   /* ZT_BRIDGE_ROUTES, made at the first one learned */
+	uint64_t counters[NC_COUNT];
 	struct pending_mcast *pending;   /* ZT_PENDING_MCAST slots */
 };
 /* A multicast sent while too few members of its group were known (§7.4):
@@ -141,9 +157,6 @@ struct pending_mcast {
 	uint8_t pl[ZT_PKT_MAX];          /* the MULTICAST_FRAME payload */
 };
 
-
-enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG, NC_BAD_FRAMES,
-	NC_RX_DROPPED, NC_TX_DROPPED, NC_COUNT };
 
 /* Frames are counted by every lane at once. */
 #define NC_INC(n, k) __atomic_fetch_add(&(n)->counters[k], 1, __ATOMIC_RELAXED)

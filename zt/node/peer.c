@@ -223,6 +223,26 @@ void zt_paths_free(struct zt_core *c)
 	c->path_buckets = c->n_paths = 0;
 }
 
+void zt_paths_forget_transport(struct zt_core *c, unsigned t)
+{
+	for (size_t b = 0; b < c->peer_buckets; b++)
+		for (struct zt_peer *p = c->peers[b]; p; p = p->next) {
+			unsigned kept = 0;
+
+			for (unsigned i = 0; i < p->n_paths; i++)
+				if (p->paths[i].path->transport == t)
+					p->paths[i].path->refs--;
+				else
+					p->paths[kept++] = p->paths[i];
+			p->n_paths = kept;
+		}
+	/* housekeeping frees them */
+	for (size_t b = 0; b < c->path_buckets; b++)
+		for (struct zt_path *p = c->paths[b]; p; p = p->next)
+			if (p->transport == t)
+				p->last_in = p->last_out = 0;
+}
+
 bool zt_path_alive(const struct zt_path *p, int64_t now)
 {
 	return now - ZT_LOAD(p->last_in) < ZT_PATH_ALIVE_MS;

@@ -172,6 +172,80 @@ static int policy_chain(const struct zt_network *n, struct zt_inst *const *chain
 	return ZT_ACCEPT;
 }
 
+/* ---- active bridges (§2.6, §3.2, §4.5.4) ---- */
+
+static bool is_bridge(const struct zt_network *n, uint64_t address)
+{
+	return n->configured && (zt_netconf_specialist(n->cfg, address) & ZT_SPECIALIST_ACTIVE_BRIDGE);
+}
+
+static bool mac_is_zero(const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	return memcmp(mac, zero, 6) == 0;
+}
+
+static unsigned route_hash(const uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	for (int i = 0; i < 6; i++)
+		h = (h ^ mac[i]) * 16777619u;
+	return h & (ZT_BRIDGE_ROUTES - 1);
+}
+
+/* The bridge a MAC was last seen behind, 0 if none. */
+static uint64_t bridge_route(const struct zt_network *n, const uint8_t mac[6])
+{
+	unsigned h = route_hash(mac);
+
+	for (unsigned i = 0; n->routes && i < ZT_BRIDGE_PROBES; i++) {
+		const struct bridge_route *r = &n->routes[(h + i) & (ZT_BRIDGE_ROUTES - 1)];
+
+		if (r->bridge && memcmp(r->mac, mac, 6) == 0)
+			return r->bridge;
+	}
+	return 0;
+}
+
+/* mac is behind bridge: remembered in its slot, a free one, or in place
+ * of the oldest of its probes (the table is bounded, a LAN is not). */
+static void bridge_learn(struct zt_network *n, const uint8_t mac[6], uint64_t bridge, int64_t now)
+{
+	unsigned h = route_hash(mac);
+	struct bridge_route *slot = NULL;
+
+	if (!n->routes && !(n->routes = calloc(ZT_BRIDGE_ROUTES, sizeof *n->routes)))
+		return;
+	for (unsigned i = 0; i < ZT_BRIDGE_PROBES; i++) {
+		struct bridge_route *r = &n->routes[(h + i) & (ZT_BRIDGE_ROUTES - 1)];
+
+		if (r->bridge && memcmp(r->mac, mac, 6) == 0) {
+			slot = r;
+			break;
+		}
+		if (!slot || (slot->bridge && (!r->bridge || r->seen < slot->seen)))
+			slot = r;
+	}
+	memcpy(slot->mac, mac, 6);
+	slot->bridge = bridge;
+	slot->seen = now;
+}
+
+/* A frame from a peer whose source MAC is not the peer's own: accepted
+ * (and its route learned) only from an active bridge. */
+static bool bridged_in(struct zt_network *n, uint64_t sender, const uint8_t src[6], int64_t now)
+{
+	if (!is_bridge(n, sender)) {
+		NC_DROP(n, NC_RX_NOT_BRIDGE, NC_RX_DROPPED);
+		return false;
+	}
+	bridge_learn(n, src, sender, now);
+	NC_INC(n, NC_RX_BRIDGED);
+	return true;
+}
+
 /* ---- own groups and announcements (§7.1, §7.2) ---- */
 
 void zt_network_groups_update(struct zt_network *n)
@@ -299,6 +373,59 @@ static void send_unicast(struct zt_network *n, uint64_t to, uint16_t ethertype, 
 		NC_INC(n, NC_TX_FRAMES);
 }
 
+/* EXT_FRAME with flags 0 and both MACs (§2.6 steps 5 and 6): a frame
+ * bridged in from the host, or one for a MAC behind a bridge. */
+static void send_ext(struct zt_network *n, uint64_t to, const struct zt_frame *f, int64_t now)
+{
+	uint8_t pl[ZT_PKT_MAX];
+	struct zt_wr w;
+
+	zt_network_creds_push(n, zt_network_member(n, to, true), now, false);
+	zt_wr_init(&w, pl, sizeof pl);
+	zt_wr_u64(&w, n->id);
+	zt_wr_u8(&w, 0);
+	zt_wr_bytes(&w, f->data, f->len);   /* dst, src, ethertype, payload: the order of the wire */
+	if (!w.err && zt_vl1_send(n->core, to, ZT_VERB_EXT_FRAME, pl, w.len, now) == 0) {
+		NC_INC(n, NC_TX_FRAMES);
+		if (memcmp(f->data + 6, n->mac, 6) != 0)
+			NC_INC(n, NC_TX_BRIDGED);
+	}
+}
+
+/* Unicast to a MAC that is no member's (§2.6 step 6): to the bridge it
+ * was learned behind, else to every active bridge (32 at most). */
+static void send_to_bridges(struct zt_network *n, const struct zt_frame *f, int64_t now)
+{
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
+	uint64_t self = n->core->self.address, via = bridge_route(n, f->data), bridges[ZT_NETCONF_MAX_SPECIALISTS];
+	unsigned count = 0;
+
+	if (via && via != self && is_bridge(n, via)) {
+		send_ext(n, via, f, now);
+		return;
+	}
+	for (unsigned i = 0; i < n->cfg->nspecialists; i++) {
+		uint64_t a = n->cfg->specialists[i] & 0xffffffffffULL;
+
+		if ((n->cfg->specialists[i] & ZT_SPECIALIST_ACTIVE_BRIDGE) && a != self)
+			bridges[count++] = a;
+	}
+	if (!count) {
+		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);   /* no bridge: nobody has it */
+		return;
+	}
+	for (unsigned i = 0; i < count && i < ZT_BRIDGE_FLOOD_MAX; i++) {
+		unsigned j = i + randombytes_uniform(count - i);
+		uint64_t tmp = bridges[i];
+
+		bridges[i] = bridges[j];
+		bridges[j] = tmp;
+		ctx.dest = bridges[i];   /* each copy judged for its bridge */
+		if (policy_chain(n, n->egress, n->n_egress, &ctx, f) == ZT_ACCEPT)
+			send_ext(n, bridges[i], f, now);
+	}
+}
+
 static void gather_send(struct zt_network *n, uint64_t to, const struct zt_mcast_group *g, unsigned limit,
 			int64_t now)
 {
@@ -335,8 +462,23 @@ static struct pending_mcast *pending_slot(struct zt_network *n, int64_t now)
 	return oldest;
 }
 
-static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g, uint16_t ethertype,
-			   const uint8_t *payload, size_t len, int64_t now)
+/* One copy of a multicast to one recipient, recorded in the pending slot. */
+static bool multicast_to(struct zt_network *n, uint64_t to, const uint8_t *pl, size_t len,
+			 struct pending_mcast *pm, int64_t now)
+{
+	zt_network_creds_push(n, zt_network_member(n, to, true), now, false);
+	if (zt_vl1_send(n->core, to, ZT_VERB_MULTICAST_FRAME, pl, len, now) < 0)
+		return false;
+	if (pm && pm->n_sent < ZT_PENDING_MCAST_SENT)
+		pm->sent[pm->n_sent++] = to;
+	return true;
+}
+
+/* A multicast goes first to every active bridge (§7.4), which gets all
+ * of the network's, then to the group's members; src is the bridged
+ * source MAC, NULL for our own frames. */
+static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g, const uint8_t *src,
+			   uint16_t ethertype, const uint8_t *payload, size_t len, int64_t now)
 {
 	struct zt_core *c = n->core;
 	struct mcast_list *l = mcast_find(c, n->id, g, true);
@@ -359,8 +501,10 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 		len = 10000;
 	zt_wr_init(&w, pl, sizeof pl);
 	zt_wr_u64(&w, n->id);
-	zt_wr_u8(&w, 0x02);
+	zt_wr_u8(&w, src ? 0x06 : 0x02);
 	zt_wr_u32(&w, gather_limit);
+	if (src)
+		zt_wr_bytes(&w, src, 6);
 	zt_wr_bytes(&w, g->mac, 6);
 	zt_wr_u32(&w, g->adi);
 	zt_wr_u16(&w, ethertype);
@@ -372,19 +516,21 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 		*pm = (struct pending_mcast){ .at = now, .g = *g, .limit = limit, .len = w.len };
 		memcpy(pm->pl, pl, w.len);
 	}
-	/* members in random order, at most `limit` of them */
+	for (unsigned i = 0; i < n->cfg->nspecialists && sent < limit; i++) {
+		uint64_t a = n->cfg->specialists[i] & 0xffffffffffULL;
+
+		if ((n->cfg->specialists[i] & ZT_SPECIALIST_ACTIVE_BRIDGE) && a != c->self.address)
+			sent += multicast_to(n, a, pl, w.len, pm, now);
+	}
+	/* members in random order, at most `limit` in all */
 	for (unsigned i = 0; i < l->n && sent < limit; i++) {
 		unsigned j = i + randombytes_uniform(l->n - i);
 		typeof(l->m[0]) tmp = l->m[i];
 
 		l->m[i] = l->m[j];
 		l->m[j] = tmp;
-		zt_network_creds_push(n, zt_network_member(n, l->m[i].address, true), now, false);
-		if (zt_vl1_send(c, l->m[i].address, ZT_VERB_MULTICAST_FRAME, pl, w.len, now) == 0) {
-			sent++;
-			if (pm && pm->n_sent < ZT_PENDING_MCAST_SENT)
-				pm->sent[pm->n_sent++] = l->m[i].address;
-		}
+		if (!is_bridge(n, l->m[i].address))
+			sent += multicast_to(n, l->m[i].address, pl, w.len, pm, now);
 	}
 	if (sent)
 		NC_INC(n, NC_TX_FRAMES);
@@ -412,7 +558,29 @@ static void pending_send_to(struct zt_core *c, uint64_t nwid, const struct zt_mc
 	}
 }
 
-/* A frame the host sent on the port. */
+/* NDP emulation (§2.5): a neighbour solicitation for another member's
+ * rfc4193 or 6PLANE address is answered into the port, in its name, and
+ * never multicast to the network.  True if it was. */
+static bool ndp_emulate(struct zt_network *n, const struct zt_frame *f)
+{
+	uint8_t frame[14 + ZT_NDP_ADVERT_LEN];
+	struct zt_frame na = { frame, sizeof frame };
+	uint64_t peer;
+
+	if (!(n->cfg->flags & ZT_NETCONF_F_NDP_EMULATION) || f->data[12] != 0x86 || f->data[13] != 0xdd ||
+	    zt_ndp_advert(n->id, n->core->self.address, n->cfg->ips, n->cfg->nips, f->data + 14, f->len - 14,
+			  frame + 14, &peer) < 0)
+		return false;
+	memcpy(frame, f->data + 6, 6);   /* to whoever asked */
+	zt_mac_from_address(n->id, peer, frame + 6);
+	frame[12] = 0x86;
+	frame[13] = 0xdd;
+	NC_INC(n, NC_NDP_EMULATED);
+	n->queues[0].ops->tx(n->queues[0].state, &na, 1);
+	return true;
+}
+
+/* A frame the host sent on the port (§2.6). */
 static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
@@ -421,6 +589,7 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 	uint16_t ethertype;
 	size_t len;
 	uint64_t dest;
+	bool bridged;
 
 	if (f->len < 14) {
 		NC_DROP(n, NC_BAD_FRAMES, NC_TX_DROPPED);
@@ -432,11 +601,14 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 	}
 	ethertype = (uint16_t)(f->data[12] << 8 | f->data[13]);
 	len = f->len - 14;
-	/* no bridging: only frames from our own MAC */
-	if (memcmp(src, n->mac, 6) != 0) {
-		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
+	/* another source MAC: bridged in, for active bridges only */
+	bridged = memcmp(src, n->mac, 6) != 0;
+	if (bridged && (!n->bridge || zt_mac_is_multicast(src) || mac_is_zero(src))) {
+		NC_DROP(n, NC_TX_NOT_BRIDGE, NC_TX_DROPPED);
 		return;
 	}
+	if (zt_mac_is_multicast(to) && ndp_emulate(n, f))
+		return;
 	if (!zt_mac_is_multicast(to) && zt_mac_to_address(n->id, to, &dest) == 0)
 		ctx.dest = dest;
 	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT) {
@@ -453,13 +625,16 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 			NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
 			return;
 		}
-		send_multicast(n, &g, ethertype, payload, len, now);
+		send_multicast(n, &g, bridged ? src : NULL, ethertype, payload, len, now);
 	} else if (memcmp(to, n->mac, 6) == 0) {
 		deliver(n, &n->queues[0], n->core->self.address, to, src, ethertype, payload, len);
 	} else if (zt_mac_to_address(n->id, to, &dest) == 0) {
-		send_unicast(n, dest, ethertype, payload, len, now);
+		if (bridged)
+			send_ext(n, dest, f, now);
+		else
+			send_unicast(n, dest, ethertype, payload, len, now);
 	} else {
-		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);   /* behind a bridge: none here */
+		send_to_bridges(n, f, now);
 	}
 }
 
@@ -543,10 +718,16 @@ static void rx_ext_frame(struct zt_network *n, const struct port_queue *q, const
 	ethertype = zt_rd_u16(&rd);
 	if (rd.err)
 		return;
-	zt_mac_from_address(n->id, r->peer->id.address, from_mac);
-	/* no bridges here: only frames the sender originated, for us or a group */
-	if (memcmp(src, from_mac, 6) != 0 || (!zt_mac_is_multicast(dst) && memcmp(dst, n->mac, 6) != 0))
+	if (mac_is_zero(src) || zt_mac_is_multicast(src) || memcmp(src, n->mac, 6) == 0)
 		return;
+	zt_mac_from_address(n->id, r->peer->id.address, from_mac);
+	if (memcmp(src, from_mac, 6) != 0 && !bridged_in(n, r->peer->id.address, src, r->now))
+		return;
+	/* for a MAC not ours: a group's, or one behind us if we bridge */
+	if (memcmp(dst, n->mac, 6) != 0 && (zt_mac_is_multicast(dst) ? n->cfg->mcast_limit == 0 : !n->bridge)) {
+		NC_DROP(n, NC_RX_NOT_BRIDGE, NC_RX_DROPPED);
+		return;
+	}
 	deliver(n, q, r->peer->id.address, dst, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
 	if (flags & 0x10) {
 		uint8_t ack[8];
@@ -588,11 +769,11 @@ static void rx_multicast_frame(struct zt_network *n, const struct zt_net_rx *r)
 	payload = r->pl + rd.pos;
 	len = zt_rd_left(&rd);
 	if (len > 0 && len <= 10000 && zt_mac_is_multicast(g.mac) && !zt_mac_is_multicast(src) &&
-	    memcmp(src, n->mac, 6) != 0) {
+	    !mac_is_zero(src) && memcmp(src, n->mac, 6) != 0) {
 		uint8_t from_mac[6];
 
 		zt_mac_from_address(n->id, r->peer->id.address, from_mac);
-		if (memcmp(src, from_mac, 6) == 0)
+		if (memcmp(src, from_mac, 6) == 0 || bridged_in(n, r->peer->id.address, src, r->now))
 			deliver(n, &n->queues[0], r->peer->id.address, g.mac, src, ethertype, payload, len);
 	}
 	if (gather_limit) {
@@ -810,15 +991,13 @@ bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint
 	for (int i = 0; i < 8; i++)
 		nwid = nwid << 8 | pl[i];
 	n = zt_network_find(l->core, nwid);
-	if (!n || !(q = &n->queues[l->index])->ops || !gate_known(n, p, now) ||
-	    (verb == ZT_VERB_EXT_FRAME && (pl[8] & 0x10)))   /* it wants an OK */
+	/* EXT_FRAME goes to the main loop: it may want an OK, or teach a
+	 * bridge route, which changes the network */
+	if (verb == ZT_VERB_EXT_FRAME || !n || !(q = &n->queues[l->index])->ops || !gate_known(n, p, now))
 		return false;
 	ZT_STORE(p->last_nontrivial, now);
 	ZT_STORE(p->last_trust, now);
-	if (verb == ZT_VERB_FRAME)
-		rx_frame(n, q, &r);
-	else
-		rx_ext_frame(n, q, &r);
+	rx_frame(n, q, &r);
 	return true;
 }
 

@@ -84,7 +84,7 @@ static void push_locals(struct zt_core *c, union zt_sockaddr *out, size_t *n, si
 		union zt_sockaddr locals[16];
 		size_t nl;
 
-		if (tr->fallback || !tr->ops->locals)
+		if (tr->fallback || !tr->ops || !tr->ops->locals)
 			continue;
 		nl = tr->ops->locals(tr->state, locals, 16);
 		for (size_t l = 0; l < nl && l < 16; l++) {

@@ -64,6 +64,10 @@ static bool lane_dgram_send(struct zt_lane *l, struct zt_path *path, uint8_t *da
 	struct zt_txq *q = t->txq;
 	struct zt_dgram *d;
 
+	if (!t->ops) {   /* a transport a reload removed */
+		l->counters[ZT_C_tx_failed]++;
+		return false;
+	}
 	ZT_STORE(path->last_out, now);
 	if (len > sizeof q->buf[0]) {
 		struct zt_dgram big = { .peer = path->addr, .local = path->local, .data = data, .len = len };
@@ -367,11 +371,11 @@ static bool hello_to_addr(struct zt_core *c, struct zt_peer *p, const union zt_s
 	for (unsigned t = 0; t < c->n_transports; t++) {
 		const struct zt_transport_ref *tr = &c->transports[t];
 		union zt_sockaddr locals[16];
-		size_t nl = tr->ops->locals ? tr->ops->locals(tr->state, locals, 16) : 1;
+		size_t nl;
 
-		if (tr->fallback && zt_peer_beside_fallback(p, now))
+		if (!tr->ops || (tr->fallback && zt_peer_beside_fallback(p, now)))
 			continue;
-
+		nl = tr->ops->locals ? tr->ops->locals(tr->state, locals, 16) : 1;
 		for (size_t l = 0; l < nl && l < 16; l++) {
 			struct zt_path *path;
 

@@ -206,6 +206,60 @@ int zt_ip6_ndp_peer(uint64_t nwid, const uint8_t own[16], unsigned prefix,
 	return -ENOENT;
 }
 
+/* The ICMPv6 checksum of an IPv6 packet with no extension header. */
+static uint16_t icmp6_checksum(const uint8_t *ip6, size_t icmp_len)
+{
+	uint32_t sum = 58 + (uint32_t)icmp_len;   /* pseudo-header: length, next header */
+	size_t i;
+
+	for (i = 8; i < 40; i += 2)               /* source and destination */
+		sum += (uint32_t)(ip6[i] << 8 | ip6[i + 1]);
+	for (i = 0; i + 1 < icmp_len; i += 2)
+		sum += (uint32_t)(ip6[40 + i] << 8 | ip6[40 + i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+int zt_ndp_advert(uint64_t nwid, uint64_t self, const union zt_sockaddr *ips, unsigned n,
+		  const uint8_t *payload, size_t len, uint8_t na[ZT_NDP_ADVERT_LEN], uint64_t *peer)
+{
+	const uint8_t *target = payload + 48, *own = NULL;
+	uint8_t mac[6];
+	uint64_t found = 0;
+	uint16_t sum;
+	unsigned i;
+
+	/* 1.14's test: next header ICMPv6, type 135, room for the target */
+	if (len < 64 || payload[6] != 0x3a || payload[40] != 0x87)
+		return -ENOENT;
+	for (i = 0; i < n && !own; i++)
+		if (ips[i].sa.sa_family == AF_INET6 &&
+		    zt_ip6_ndp_peer(nwid, ips[i].in6.sin6_addr.s6_addr, zt_inetaddr_port(&ips[i]), target, &found) == 0)
+			own = ips[i].in6.sin6_addr.s6_addr;
+	if (!own || found == self || found == 0)
+		return -ENOENT;
+	zt_mac_from_address(nwid, found, mac);
+	memset(na, 0, ZT_NDP_ADVERT_LEN);
+	na[0] = 0x60;                       /* version 6 */
+	na[5] = 32;                         /* payload length */
+	na[6] = 58;                         /* next header ICMPv6 */
+	na[7] = 255;                        /* hop limit */
+	memcpy(na + 8, target, 16);         /* from the address asked for */
+	memcpy(na + 24, own, 16);           /* to our matching address, as 1.14 */
+	na[40] = 136;                       /* neighbour advertisement, code 0 */
+	na[44] = 0x60;                      /* solicited, override */
+	memcpy(na + 48, target, 16);
+	na[64] = 2;                         /* target link-layer address option */
+	na[65] = 1;
+	memcpy(na + 66, mac, 6);
+	sum = icmp6_checksum(na, 32);
+	na[42] = sum >> 8;
+	na[43] = sum & 0xff;
+	*peer = found;
+	return 0;
+}
+
 void zt_linux_devname(uint64_t nwid, unsigned trial, char out[ZT_DEVNAME_LEN])
 {
 	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";

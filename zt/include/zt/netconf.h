@@ -79,6 +79,15 @@ void zt_sockaddr_6plane(union zt_sockaddr *sa, uint64_t nwid, uint64_t addr);
  * of the node's own IPv6 static IPs (own/prefix).  0, or -ENOENT. */
 int zt_ip6_ndp_peer(uint64_t nwid, const uint8_t own[16], unsigned prefix,
 		    const uint8_t target[16], uint64_t *peer);
+/* NDP emulation (§2.5): if payload, the IPv6 packet (ethertype 0x86dd)
+ * of a frame the port sent, is a neighbour solicitation for the rfc4193
+ * or 6PLANE address of another member (self excluded), judged against the
+ * node's own static IPs ips[n] (port = prefix length), write the IPv6
+ * neighbour advertisement 1.14 forges into na (ZT_NDP_ADVERT_LEN bytes)
+ * and the member's address into *peer: 0, else -ENOENT. */
+#define ZT_NDP_ADVERT_LEN 72
+int zt_ndp_advert(uint64_t nwid, uint64_t self, const union zt_sockaddr *ips, unsigned n,
+		  const uint8_t *payload, size_t len, uint8_t na[ZT_NDP_ADVERT_LEN], uint64_t *peer);
 
 /* Linux device name (§11.1) for trial 0, 1, 2, ... */
 void zt_linux_devname(uint64_t nwid, unsigned trial, char out[ZT_DEVNAME_LEN]);

@@ -123,6 +123,7 @@ struct zt_network_info {
 	bool public_net;             /* type PUBLIC (false until configured) */
 	unsigned mtu;
 	bool broadcast;
+	bool bridge;                 /* the controller made this node an active bridge */
 	uint64_t revision;           /* 0 until configured */
 	const char *port;            /* the iface instance's name */
 	unsigned n_addrs;
