@@ -653,6 +653,26 @@ int iflink_configure(struct iflink *p, const struct zt_iface_settings *s, bool s
 
 /* What the kernel accepts as an interface name (a "%d" in it is a
  * template the kernel fills). */
+void iflink_close(struct iflink *p)
+{
+	if (p->nl && p->ifindex > 0)
+		iflink_prune(p, true);
+	p->own_addrs.n = 0;
+	p->own_routes.n = 0;
+	iflink_nl_close(p);
+	p->ifindex = 0;
+}
+
+void iflink_free(struct iflink *p)
+{
+	iflink_set_free(&p->want_addrs);
+	iflink_set_free(&p->want_routes);
+	iflink_set_free(&p->own_addrs);
+	iflink_set_free(&p->own_routes);
+	free(p->nlbuf);
+	p->nlbuf = NULL;
+}
+
 const char *iflink_name_check(const char *name)
 {
 	if (!*name)

@@ -103,6 +103,11 @@ int iflink_apply(struct iflink *p, bool first);
 /* configure() of an iface: keeps the settings, and once the device is
  * open (started) applies them.  0 or the first -errno, logged. */
 int iflink_configure(struct iflink *p, const struct zt_iface_settings *s, bool started);
+/* Before the device closes: removes everything this code added, closes
+ * the rtnetlink socket, forgets the index. */
+void iflink_close(struct iflink *p);
+/* Frees the sets and nlbuf. */
+void iflink_free(struct iflink *p);
 /* Why the kernel would refuse name as an interface name (a "%d" in it is
  * a template the kernel fills), NULL if it would not. */
 const char *iflink_name_check(const char *name);

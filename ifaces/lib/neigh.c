@@ -111,8 +111,9 @@ static int neigh_parse_nd(const uint8_t *frame, size_t len, struct neigh_msg *m)
 		return 0;
 	if (plen < 24 || ip[7] != 255 || icmp[1] != 0 || neigh_icmp6_sum(ip + 8, ip + 24, icmp, plen) != 0)
 		return -EINVAL;
-	/* the target is a unicast address */
-	if (icmp[8] == 0xff)
+	/* the target is a unicast address; a multicast frame source would
+	 * poison the table when no link-layer option names the sender */
+	if (icmp[8] == 0xff || (frame[6] & 1))
 		return -EINVAL;
 	memset(m, 0, sizeof *m);
 	m->kind = type == NEIGH_ND_NS ? NEIGH_NS : NEIGH_NA;

@@ -943,17 +943,12 @@ static void tap_stop(void *state)
 		ev_timer_stop(p->loop, &p->mtimer);
 		ev_prepare_stop(p->loop, &p->prep);
 	}
-	if (p->link.nl && p->link.ifindex > 0)
-		iflink_prune(&p->link, true);
-	p->link.own_addrs.n = 0;
-	p->link.own_routes.n = 0;
-	iflink_nl_close(&p->link);
+	iflink_close(&p->link);
 	if (p->fd >= 0) {
 		close(p->fd);
 		p->fd = -1;
 		zt_log(p->zi, ZT_LOG_INFO, "%s%s closed", p->link.dev, p->instance ? ": queue" : "");
 	}
-	p->link.ifindex = 0;
 	p->mcast.n = 0;
 	p->started = false;
 }
@@ -1099,13 +1094,9 @@ static void tap_destroy(void *state)
 		return;
 	if (p->fd >= 0)
 		tap_stop(p);
-	iflink_set_free(&p->link.want_addrs);
-	iflink_set_free(&p->link.want_routes);
-	iflink_set_free(&p->link.own_addrs);
-	iflink_set_free(&p->link.own_routes);
+	iflink_free(&p->link);
 	iflink_set_free(&p->mcast);
 	iflink_set_free(&p->mcast_new);
-	free(p->link.nlbuf);
 	free(p->buf);
 	free(p->gbuf);
 	free(p->gro.buf);
