@@ -135,44 +135,45 @@ static bool utun_is_own(const struct utun *p, int family, const uint8_t *ip)
 	return false;
 }
 
-/* On the link: in the prefix of an own address or of a route without a
- * gateway, or IPv6 link-local. */
-static bool utun_on_link(const struct utun *p, int family, const uint8_t *ip)
+/* The next hop of a unicast destination, as the kernel chose the device
+ * for it: the longest prefix that covers it, of an own address or a
+ * route without gateway (on the link: the destination itself), or of a
+ * route through a gateway (the gateway).  IPv6 link-local is on the
+ * link.  False if nothing covers it. */
+static bool utun_next_hop(const struct utun *p, int family, const uint8_t *dst, uint8_t hop[16])
 {
 	const struct iflink_route *r = p->link.want_routes.v;
+	const uint8_t *via = dst;
+	int best = -1;
 
-	if (family == AF_INET6 && ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80)
-		return true;
+	if (family == AF_INET6 && dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80)
+		best = 10;
 	for (unsigned i = 0; i < p->link.want_addrs.n; i++) {
 		const struct iflink_addr *a = utun_addr(p, i);
 
-		if (a->family == family && utun_in_prefix(family, ip, a->ip, a->prefix))
-			return true;
+		if (a->family == family && (int)a->prefix > best && utun_in_prefix(family, dst, a->ip, a->prefix)) {
+			best = a->prefix;
+			via = dst;
+		}
 	}
 	for (unsigned i = 0; i < p->link.want_routes.n; i++)
-		if (r[i].family == family && !r[i].has_gw && utun_in_prefix(family, ip, r[i].dst, r[i].prefix))
-			return true;
-	return false;
+		if (r[i].family == family && (int)r[i].prefix > best &&
+		    utun_in_prefix(family, dst, r[i].dst, r[i].prefix)) {
+			best = r[i].prefix;
+			via = r[i].has_gw ? r[i].gw : dst;
+		}
+	if (best < 0)
+		return false;
+	memcpy(hop, via, utun_alen(family));
+	return true;
 }
 
-/* The next hop of a unicast destination: itself on the link, else the
- * gateway of the longest route that covers it.  False if none does. */
-static bool utun_next_hop(const struct utun *p, int family, const uint8_t *dst, uint8_t hop[16])
+/* Whether a packet's source is on the link (its MAC is the frame's). */
+static bool utun_on_link(const struct utun *p, int family, const uint8_t *ip)
 {
-	const struct iflink_route *r = p->link.want_routes.v, *best = NULL;
+	uint8_t hop[16];
 
-	if (utun_on_link(p, family, dst)) {
-		memcpy(hop, dst, utun_alen(family));
-		return true;
-	}
-	for (unsigned i = 0; i < p->link.want_routes.n; i++)
-		if (r[i].family == family && r[i].has_gw && utun_in_prefix(family, dst, r[i].dst, r[i].prefix) &&
-		    (!best || r[i].prefix > best->prefix))
-			best = &r[i];
-	if (!best)
-		return false;
-	memcpy(hop, best->gw, utun_alen(family));
-	return true;
+	return utun_next_hop(p, family, ip, hop) && memcmp(hop, ip, utun_alen(family)) == 0;
 }
 
 /* IPv4 limited broadcast, or the directed broadcast of an own prefix
