@@ -65,6 +65,23 @@ static void sink(void *ctx, struct zt_inst *from, struct zt_frame *f, unsigned n
 	}
 }
 
+/* The groups last reported. */
+struct mcast_seen {
+	unsigned reports, n;
+	uint8_t macs[64][6];
+};
+
+static struct mcast_seen mseen;
+
+static void msink(void *ctx, struct zt_inst *from, const uint8_t *macs, unsigned n)
+{
+	struct mcast_seen *m = ctx;
+
+	m->reports++;
+	m->n = n < 64 ? n : 64;
+	memcpy(m->macs, macs, (size_t)m->n * 6);
+}
+
 typedef bool (*match_fn)(const uint8_t *f, size_t len, const void *arg);
 
 /* How many frames since from match. */
@@ -207,15 +224,16 @@ static uint16_t ip4_sum(const uint8_t *h)
 	return (uint16_t)~s;
 }
 
-/* An Ethernet frame from src_mac to the port: IPv4, UDP from src_ip to
- * 198.19.0.5:HOST_PORT with text, then pad bytes of Ethernet padding. */
-static size_t udp4_frame(uint8_t *f, const uint8_t *src_mac, const uint8_t src_ip[4], const char *text, size_t pad)
+/* An Ethernet frame from src_mac to dst_mac: IPv4, UDP from src_ip to
+ * dst_ip:port with text, then pad bytes of Ethernet padding. */
+static size_t udp_frame(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac, const uint8_t src_ip[4],
+			const uint8_t dst_ip[4], unsigned port, const char *text, size_t pad)
 {
 	size_t tl = strlen(text), iplen = 28 + tl;
 	uint8_t *ip = f + 14, *udp = ip + 20;
 	uint16_t sum;
 
-	memcpy(f, port_mac, 6);
+	memcpy(f, dst_mac, 6);
 	memcpy(f + 6, src_mac, 6);
 	f[12] = 0x08;
 	f[13] = 0x00;
@@ -226,17 +244,50 @@ static size_t udp4_frame(uint8_t *f, const uint8_t *src_mac, const uint8_t src_i
 	ip[8] = 64;
 	ip[9] = 17;
 	memcpy(ip + 12, src_ip, 4);
-	memcpy(ip + 16, own4, 4);
+	memcpy(ip + 16, dst_ip, 4);
 	sum = ip4_sum(ip);
 	ip[10] = (uint8_t)(sum >> 8);
 	ip[11] = (uint8_t)sum;
 	udp[1] = 7;
-	udp[2] = HOST_PORT >> 8;
-	udp[3] = HOST_PORT & 0xff;
+	udp[2] = (uint8_t)(port >> 8);
+	udp[3] = (uint8_t)port;
 	udp[5] = (uint8_t)(8 + tl);
 	memcpy(udp + 8, text, tl);
 	memset(udp + 8 + tl, 0xee, pad);
 	return 14 + iplen + pad;
+}
+
+/* To the port, to 198.19.0.5:HOST_PORT. */
+static size_t udp4_frame(uint8_t *f, const uint8_t *src_mac, const uint8_t src_ip[4], const char *text, size_t pad)
+{
+	return udp_frame(f, port_mac, src_mac, src_ip, own4, HOST_PORT, text, pad);
+}
+
+/* A UDP socket of the host bound to ip:port, or bails. */
+static int host_socket(const uint8_t ip[4], unsigned port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memcpy(&sin.sin_addr, ip, 4);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+		bail("bind port %u: %s", port, strerror(errno));
+	return fd;
+}
+
+/* What the host receives on fd within 5 s into got (NUL-terminated):
+ * its length, or -1. */
+static ssize_t host_recv(int fd, char *got, size_t len)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t r = -1;
+
+	got[0] = 0;
+	if (poll(&pfd, 1, 5000) == 1)
+		r = recv(fd, got, len - 1, 0);
+	if (r >= 0)
+		got[r] = 0;
+	return r;
 }
 
 /* ---- the tests ---- */
@@ -257,11 +308,12 @@ static void test_device(void)
 	struct zt_iface_settings s;
 	char err[512] = "";
 
-	zi = zt_kernel_instance(k, ZT_IFACE, "{ use: utun, instance: u0, name: " DEV ", neighbour-ttl: 5s }",
+	zi = zt_kernel_instance(k, ZT_IFACE, "{ use: utun, instance: u0, name: " DEV ", neighbour-ttl: 5s, multicast-poll: 200ms }",
 				err, sizeof err);
 	if (!ok(zi != NULL, "created"))
 		bail("%s", err);
 	zt_inst_set_frame_sink(zi, sink, &seen);
+	zt_inst_set_mcast_sink(zi, msink, &mseen);
 	memset(&s, 0, sizeof s);
 	memcpy(s.mac, port_mac, 6);
 	s.mtu = 1500;
@@ -355,21 +407,13 @@ static void test_ndp(void)
 static void test_unwrap(void)
 {
 	const uint8_t src[4] = { 198, 19, 0, 30 };
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(HOST_PORT) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct pollfd pfd = { fd, POLLIN, 0 };
+	int fd = host_socket(own4, HOST_PORT);
 	uint8_t f[200];
-	char got[64] = "";
-	ssize_t r = -1;
+	char got[64];
 	unsigned from;
 
-	memcpy(&sin.sin_addr, own4, 4);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
-		bail("bind 198.19.0.5:%d: %s", HOST_PORT, strerror(errno));
 	is_int(tx(f, udp4_frame(f, mac3, src, "zt-utun-tx", 12)), 1, "an IPv4 frame with padding: taken");
-	if (poll(&pfd, 1, 5000) == 1)
-		r = recv(fd, got, sizeof got - 1, 0);
-	is_int(r, 10, "the host receives its datagram, without the padding");
+	is_int(host_recv(fd, got, sizeof got), 10, "the host receives its datagram, without the padding");
 	is_str(got, "zt-utun-tx", "... intact");
 	close(fd);
 	is_int(counter("tx_packets"), 1, "written: counted");
@@ -391,6 +435,49 @@ static void test_groups(void)
 	from = seen.n;
 	host_send("ff05::1:3", false);
 	ok(wait_for(from, ip6_to_mac, "\x33\x33\x00\x01\x00\x03", 5), "ff05::1:3: to 33:33:00:01:00:03");
+}
+
+/* ---- the host's multicast groups ---- */
+
+static bool has_group(const uint8_t *mac)
+{
+	for (unsigned i = 0; i < mseen.n; i++)
+		if (memcmp(mseen.macs[i], mac, 6) == 0)
+			return true;
+	return false;
+}
+
+/* Runs the loop until mac is reported as joined (or left) or 5 s passed. */
+static bool wait_group(const uint8_t *mac, bool joined)
+{
+	for (int i = 0; i < 50; i++) {
+		if (mseen.reports && has_group(mac) == joined)
+			return true;
+		pump(0.1);
+	}
+	return false;
+}
+
+static void test_multicast(void)
+{
+	const uint8_t group[4] = { 239, 1, 2, 4 }, src[4] = { 198, 19, 0, 40 };
+	const uint8_t gmac[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x04 };
+	struct ip_mreq mr;
+	int fd = host_socket(group, 6666);
+	uint8_t f[200];
+	char got[64];
+
+	ok(wait_group((const uint8_t *)"\x33\x33\x00\x00\x00\x01", true), "the host's IPv6 all-nodes group reported");
+	ok(!has_group(gmac), "239.1.2.4 not yet");
+	memcpy(&mr.imr_multiaddr, group, 4);
+	memcpy(&mr.imr_interface, own4, 4);
+	is_int(setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr), 0, "the host joins 239.1.2.4 on the device");
+	ok(wait_group(gmac, true), "01:00:5e:01:02:04 reported");
+	is_int(tx(f, udp_frame(f, gmac, mac3, src, group, 6666, "zt-utun-mcast", 0)), 1,
+	       "a frame to the group: taken");
+	is_int(host_recv(fd, got, sizeof got), 13, "the host's member of the group receives it");
+	close(fd);
+	ok(wait_group(gmac, false), "the host leaves: reported");
 }
 
 static void test_drops(void)
@@ -441,17 +528,20 @@ int main(void)
 	if (!loop || !k)
 		bail("no loop or kernel");
 
-	plan(48);
+	plan(56);
 	refused("{ use: utun, name: zt0123456789abcdef }", "name: must be at most 15 characters",
 		"a name of 18 characters: refused");
 	refused("{ use: utun, neighbour-ttl: 10ms }", "neighbour-ttl: must be between 1s and 24h",
 		"neighbour-ttl 10ms: refused");
+	refused("{ use: utun, multicast-poll: 10ms }", "multicast-poll: must be between 100ms and 1h",
+		"multicast-poll 10ms: refused");
 	test_device();
 	test_arp_ask();
 	test_arp_answer();
 	test_ndp();
 	test_unwrap();
 	test_groups();
+	test_multicast();
 	test_drops();
 	test_stop();
 

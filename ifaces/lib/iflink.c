@@ -673,6 +673,60 @@ void iflink_free(struct iflink *p)
 	p->nlbuf = NULL;
 }
 
+static int iflink_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool iflink_hex_bytes(const char *hex, uint8_t *out, size_t n)
+{
+	if (strlen(hex) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		int hi = iflink_hex(hex[2 * i]), lo = iflink_hex(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static int iflink_mac_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 6);
+}
+
+void iflink_mcast_update(struct zt_inst *zi, struct iflink_set *cur, struct iflink_set *next)
+{
+	struct iflink_set t;
+	unsigned out = 0;
+
+	if (next->n > 1)
+		qsort(next->v, next->n, 6, iflink_mac_cmp);
+	for (unsigned i = 0; i < next->n; i++) {
+		uint8_t *m = (uint8_t *)next->v + (size_t)i * 6;
+
+		if (out && memcmp(m, (uint8_t *)next->v + (size_t)(out - 1) * 6, 6) == 0)
+			continue;
+		memmove((uint8_t *)next->v + (size_t)out * 6, m, 6);
+		out++;
+	}
+	next->n = out;
+	if (next->n == cur->n && (cur->n == 0 || memcmp(next->v, cur->v, (size_t)cur->n * 6) == 0))
+		return;
+	t = *cur;
+	*cur = *next;
+	*next = t;
+	zt_iface_multicast(zi, cur->v, cur->n);
+}
+
 const char *iflink_name_check(const char *name)
 {
 	if (!*name)

@@ -108,6 +108,12 @@ int iflink_configure(struct iflink *p, const struct zt_iface_settings *s, bool s
 void iflink_close(struct iflink *p);
 /* Frees the sets and nlbuf. */
 void iflink_free(struct iflink *p);
+/* Exactly 2 * n hex digits (either case) into out: true, else false. */
+bool iflink_hex_bytes(const char *hex, uint8_t *out, size_t n);
+/* The device's multicast groups read anew into next (6-byte MACs, in any
+ * order, repeats allowed): sorted and made unique, and if they differ
+ * from cur, they become cur and are reported (zt_iface_multicast). */
+void iflink_mcast_update(struct zt_inst *zi, struct iflink_set *cur, struct iflink_set *next);
 /* Why the kernel would refuse name as an interface name (a "%d" in it is
  * a template the kernel fills), NULL if it would not. */
 const char *iflink_name_check(const char *name);

@@ -821,22 +821,6 @@ static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 
 /* ---- multicast groups ---- */
 
-static int tap_mac_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 6);
-}
-
-static int tap_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the device's link-layer groups into mcast_new, sorted and unique.
  * Lines are "index name refcount global-users address-in-hex". */
 static int tap_mcast_read(struct tap *p)
@@ -844,7 +828,6 @@ static int tap_mcast_read(struct tap *p)
 	struct iflink_set *s = &p->mcast_new;
 	char line[256];
 	FILE *fp = fopen(TAP_MCAST_PATH, "re");
-	unsigned out;
 
 	if (!fp)
 		return -errno;
@@ -853,20 +836,11 @@ static int tap_mcast_read(struct tap *p)
 		char name[IFNAMSIZ + 1], hex[64];
 		unsigned users, gusers;
 		uint8_t mac[6];
-		int idx, i;
+		int idx;
 
 		if (sscanf(line, "%d %16s %u %u %63s", &idx, name, &users, &gusers, hex) != 5)
 			continue;
-		if (idx != p->link.ifindex || strlen(hex) != 12)
-			continue;
-		for (i = 0; i < 6; i++) {
-			int hi = tap_hex(hex[2 * i]), lo = tap_hex(hex[2 * i + 1]);
-
-			if (hi < 0 || lo < 0)
-				break;
-			mac[i] = (uint8_t)(hi << 4 | lo);
-		}
-		if (i < 6)
+		if (idx != p->link.ifindex || !iflink_hex_bytes(hex, mac, 6))
 			continue;
 		if (iflink_set_add(s, mac, 6) < 0) {
 			fclose(fp);
@@ -874,24 +848,11 @@ static int tap_mcast_read(struct tap *p)
 		}
 	}
 	fclose(fp);
-	if (s->n > 1)
-		qsort(s->v, s->n, 6, tap_mac_cmp);
-	out = 0;
-	for (unsigned i = 0; i < s->n; i++) {
-		uint8_t *m = (uint8_t *)s->v + (size_t)i * 6;
-
-		if (out && memcmp(m, (uint8_t *)s->v + (size_t)(out - 1) * 6, 6) == 0)
-			continue;
-		memmove((uint8_t *)s->v + (size_t)out * 6, m, 6);
-		out++;
-	}
-	s->n = out;
 	return 0;
 }
 
 static void tap_mcast_poll(struct tap *p)
 {
-	struct iflink_set t;
 	int err = tap_mcast_read(p);
 
 	if (err < 0) {
@@ -901,13 +862,7 @@ static void tap_mcast_poll(struct tap *p)
 		return;
 	}
 	p->mcast_failed = false;
-	if (p->mcast_new.n == p->mcast.n &&
-	    (p->mcast.n == 0 || memcmp(p->mcast_new.v, p->mcast.v, (size_t)p->mcast.n * 6) == 0))
-		return;
-	t = p->mcast;
-	p->mcast = p->mcast_new;
-	p->mcast_new = t;
-	zt_iface_multicast(p->zi, p->mcast.v, p->mcast.n);
+	iflink_mcast_update(p->zi, &p->mcast, &p->mcast_new);
 }
 
 static void tap_on_mcast_timer(struct ev_loop *loop, ev_timer *w, int revents)

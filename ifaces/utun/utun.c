@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,9 @@
 /* Frames for the network made while handling the network's frames (ARP
  * replies, neighbour advertisements), sent before the loop next waits. */
 #define UTUN_OUTBOX 32
+/* The IPv4 and IPv6 groups the host joined, per device. */
+#define UTUN_IGMP_PATH "/proc/net/igmp"
+#define UTUN_IGMP6_PATH "/proc/net/igmp6"
 
 /* A packet waiting for the MAC of its next hop. */
 struct utun_pending {
@@ -77,6 +81,13 @@ struct utun {
 	struct zt_frame outbox_frames[UTUN_OUTBOX];
 	unsigned n_outbox;
 	ev_prepare prep;
+
+	/* The MACs of the host's multicast groups, sorted, as last reported. */
+	double mcast_every;
+	ev_timer mtimer;
+	struct iflink_set mcast;    /* 6-byte MACs */
+	struct iflink_set mcast_new;
+	bool mcast_failed;
 
 	/* rx: from the host to the network; tx: from the network to the host */
 	uint64_t *rx_packets, *rx_bytes, *rx_bad, *rx_oversize, *rx_errors, *rx_no_mac;
@@ -612,6 +623,90 @@ static int utun_tx(void *state, const struct zt_frame *f, unsigned n)
 	return (int)taken;
 }
 
+/* ---- multicast groups ---- */
+
+static int utun_mcast_add(struct utun *p, int family, const uint8_t *group)
+{
+	uint8_t mac[6];
+
+	neigh_mcast_mac(family, group, mac);
+	return iflink_set_add(&p->mcast_new, mac, 6);
+}
+
+/* The IPv4 groups: under a line "<index> <device> : ..." of the device,
+ * one line each with the group as the kernel's u32 in hex. */
+static int utun_igmp_read(struct utun *p)
+{
+	FILE *fp = fopen(UTUN_IGMP_PATH, "re");
+	char line[256];
+	int idx = -1;
+
+	if (!fp)
+		return -errno;
+	while (fgets(line, sizeof line, fp)) {
+		unsigned v;
+		uint32_t be;
+
+		if (line[0] >= '0' && line[0] <= '9') {
+			idx = atoi(line);
+		} else if (idx == p->link.ifindex && sscanf(line, " %8x", &v) == 1) {
+			be = v;   /* printed from its bytes in network order */
+			if (utun_mcast_add(p, AF_INET, (const uint8_t *)&be) < 0) {
+				fclose(fp);
+				return -ENOMEM;
+			}
+		}
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* The IPv6 groups: "<index> <device> <32 hex digits> ..." a line. */
+static int utun_igmp6_read(struct utun *p)
+{
+	FILE *fp = fopen(UTUN_IGMP6_PATH, "re");
+	char line[256];
+
+	if (!fp)
+		return errno == ENOENT ? 0 : -errno;   /* no IPv6 */
+	while (fgets(line, sizeof line, fp)) {
+		char name[IFNAMSIZ + 1], hex[40];
+		uint8_t group[16];
+		int idx;
+
+		if (sscanf(line, "%d %16s %39s", &idx, name, hex) != 3 || idx != p->link.ifindex ||
+		    !iflink_hex_bytes(hex, group, 16))
+			continue;
+		if (utun_mcast_add(p, AF_INET6, group) < 0) {
+			fclose(fp);
+			return -ENOMEM;
+		}
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* Reads the groups the host joined on the device and reports their MACs
+ * when they changed. */
+static void utun_on_mcast_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct utun *p = w->data;
+	int err;
+
+	p->mcast_new.n = 0;
+	err = utun_igmp_read(p);
+	if (err == 0)
+		err = utun_igmp6_read(p);
+	if (err < 0) {
+		if (!p->mcast_failed)
+			zt_log(p->zi, ZT_LOG_WARN, "multicast groups: %s", strerror(-err));
+		p->mcast_failed = true;
+		return;
+	}
+	p->mcast_failed = false;
+	iflink_mcast_update(p->zi, &p->mcast, &p->mcast_new);
+}
+
 /* ---- the instance ---- */
 
 static int utun_configure(void *state, const struct zt_iface_settings *s)
@@ -632,6 +727,7 @@ static void utun_stop(void *state)
 		ev_io_stop(p->loop, &p->io);
 		ev_timer_stop(p->loop, &p->ptimer);
 		ev_prepare_stop(p->loop, &p->prep);
+		ev_timer_stop(p->loop, &p->mtimer);
 	}
 	for (unsigned i = 0; i < UTUN_PENDING; i++)
 		if (p->pending[i].family)
@@ -644,6 +740,7 @@ static void utun_stop(void *state)
 		zt_log(p->zi, ZT_LOG_INFO, "%s closed", p->link.dev);
 	}
 	neigh_flush(&p->neigh);
+	p->mcast.n = 0;
 	p->started = false;
 }
 
@@ -673,6 +770,8 @@ static int utun_start(void *state, struct ev_loop *loop)
 	ev_io_set(&p->io, p->fd, EV_READ);
 	ev_io_start(loop, &p->io);
 	ev_prepare_start(loop, &p->prep);
+	ev_timer_set(&p->mtimer, 0., p->mcast_every);
+	ev_timer_start(loop, &p->mtimer);
 	p->started = true;
 	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s", p->link.dev, p->link.ifindex, p->link.mtu,
 	       p->link.up ? "up" : "down");
@@ -692,6 +791,8 @@ static void utun_destroy(void *state)
 		utun_stop(p);
 	iflink_free(&p->link);
 	neigh_table_free(&p->neigh);
+	iflink_set_free(&p->mcast);
+	iflink_set_free(&p->mcast_new);
 	free(p->buf);
 	free(p->frames);
 	free(p);
@@ -730,6 +831,7 @@ static int utun_create(struct zt_inst *zi, const struct zt_node *conf, void **st
 {
 	const char *name = zt_conf_str(conf, "name");
 	uint64_t ttl = zt_conf_duration_ms(conf, "neighbour-ttl");
+	uint64_t every = zt_conf_duration_ms(conf, "multicast-poll");
 	const char *why;
 	struct utun *p;
 
@@ -745,10 +847,17 @@ static int utun_create(struct zt_inst *zi, const struct zt_node *conf, void **st
 		zt_node_error(at ? at : conf, "must be between 1s and 24h");
 		return -EINVAL;
 	}
+	if (every < 100 || every > 3600 * 1000) {
+		const struct zt_node *at = zt_node_get(conf, "multicast-poll");
+
+		zt_node_error(at ? at : conf, "must be between 100ms and 1h");
+		return -EINVAL;
+	}
 	p = calloc(1, sizeof *p);
 	if (!p)
 		return -ENOMEM;
 	p->zi = zi;
+	p->mcast_every = (double)every / 1000.;
 	p->fd = -1;
 	p->link.zi = zi;
 	p->link.has_mac = false;
@@ -774,6 +883,8 @@ static int utun_create(struct zt_inst *zi, const struct zt_node *conf, void **st
 	p->ptimer.data = p;
 	ev_prepare_init(&p->prep, utun_on_prepare);
 	p->prep.data = p;
+	ev_init(&p->mtimer, utun_on_mcast_timer);
+	p->mtimer.data = p;
 	*state = p;
 	return 0;
 }
@@ -798,6 +909,7 @@ static const struct zt_opt utun_opts[] = {
 	ZT_OPT_UINT("batch", 32, 1, 1024, "packets read per wakeup"),
 	ZT_OPT_UINT("neighbours", 1024, 4, 1048576, "room in the table of neighbours' MACs"),
 	ZT_OPT_DURATION("neighbour-ttl", "10m", "how long a learned MAC is used without being seen again"),
+	ZT_OPT_DURATION("multicast-poll", "2s", "how often to read the groups the host joined on the device"),
 	ZT_OPT_END
 };
 
