@@ -36,6 +36,7 @@
 
 #include "internal.h"
 #include "tap.h"
+#include "iface.h"
 
 #define DEV "ztt0"
 #define MARK_TX 0x88b5   /* local experimental ethertypes */
@@ -151,20 +152,6 @@ static bool group_out(const struct seen *s, const void *mac)
 
 /* ---- the host side ---- */
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
-
 /* The output of a command, up to len - 1 bytes. */
 static char *output(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static char *output(char *out, size_t len, const char *fmt, ...)
@@ -275,35 +262,6 @@ static void capture_end(char *out, size_t len)
 }
 
 /* ---- settings ---- */
-
-static struct zt_iface_addr addr(const char *ip, unsigned prefix)
-{
-	struct zt_iface_addr a;
-
-	memset(&a, 0, sizeof a);
-	a.prefix = prefix;
-	if (strchr(ip, ':')) {
-		a.addr.in6.sin6_family = AF_INET6;
-		inet_pton(AF_INET6, ip, &a.addr.in6.sin6_addr);
-	} else {
-		a.addr.in4.sin_family = AF_INET;
-		inet_pton(AF_INET, ip, &a.addr.in4.sin_addr);
-	}
-	return a;
-}
-
-static struct zt_iface_route route(const char *target, unsigned prefix, const char *via)
-{
-	struct zt_iface_route r;
-	struct zt_iface_addr t = addr(target, prefix);
-
-	memset(&r, 0, sizeof r);
-	r.target = t.addr;
-	r.prefix = prefix;
-	if (via)
-		r.via = addr(via, 0).addr;
-	return r;
-}
 
 static struct zt_iface_settings settings(const struct zt_iface_addr *a, unsigned na,
 					 const struct zt_iface_route *r, unsigned nr)
@@ -889,15 +847,7 @@ int main(void)
 	char err[512] = "";
 	struct zt_inst *zi;
 
-	if (geteuid() != 0)
-		skip_all("needs root (CAP_NET_ADMIN)");
-	if (access("/dev/net/tun", R_OK | W_OK) != 0)
-		skip_all("needs /dev/net/tun");
-	if (run("ip -V > /dev/null 2>&1") != 0)
-		skip_all("needs iproute2 (apt-get install iproute2)");
-	if (unshare(CLONE_NEWNET) != 0)
-		skip_all("cannot create a network namespace");
-	run("ip link set lo up");
+	iface_test_netns();
 
 	loop = ev_loop_new(EVFLAG_AUTO);
 	k = zt_kernel_new(loop);

@@ -36,6 +36,8 @@
 
 #include <zt/module.h>
 
+#include "../lib/iflink.h"
+
 #define TAP_ETH_HLEN 14
 #define TAP_VLAN_HLEN 4
 /* Room for one frame: MTU plus Ethernet header plus a VLAN tag. */
@@ -56,23 +58,6 @@
 #define TAP_GRO_SEGS 44
 #define TAP_GRO_IPMAX 65535
 #define TAP_GRO_SIZE (TAP_ETH_HLEN + TAP_GRO_IPMAX)
-
-/* An address or route in the form sent to the kernel: zeroed, then
- * filled, so that two of them compare with memcmp. */
-struct tap_addr {
-	uint8_t family;
-	uint8_t prefix;
-	uint8_t ip[16];
-};
-
-struct tap_route {
-	uint8_t family;
-	uint8_t prefix;
-	uint8_t has_gw;
-	uint8_t dst[16];
-	uint8_t gw[16];
-	uint32_t metric;
-};
 
 /* GRO: the frame being merged, the first segment's headers followed by
  * the payloads of all segments taken so far. */
@@ -96,12 +81,6 @@ struct tap_seg {
 	bool v6;
 };
 
-/* A growable array of fixed-size items. */
-struct tap_set {
-	void *v;
-	unsigned n, cap;
-};
-
 /* An instance, or a queue of one: a queue uses only the data path's part
  * (fd, buffers, watchers, counters), of its own, on its own thread. */
 struct tap {
@@ -111,9 +90,7 @@ struct tap {
 	bool multi_queue;        /* the device has queues: IFF_MULTI_QUEUE */
 	unsigned queues_open;    /* the instance's, counted by its queues (atomic) */
 	char name[IFNAMSIZ];     /* as configured; empty: the kernel names it */
-	char dev[IFNAMSIZ];      /* as the kernel named it */
 	unsigned opt_mtu;
-	unsigned txqueuelen;
 	unsigned batch;
 	double mcast_every;
 	bool opt_offload;        /* the option */
@@ -123,29 +100,9 @@ struct tap {
 	bool started;
 
 	int fd;
-	int ifindex;
-	struct mnl_socket *nl;
-	uint32_t nl_portid;
-	uint32_t nl_seq;
-	uint8_t *nlbuf;          /* MNL_SOCKET_BUFFER_SIZE */
 
-	/* The last settings given to configure(); applied by start too. */
-	bool have_settings;
-	uint8_t mac[6];
-	unsigned mtu;            /* effective: configured, or the option; queues
-				  * on other threads follow the instance's (atomic) */
-	bool up;
-	struct tap_set want_addrs;   /* struct tap_addr */
-	struct tap_set want_routes;  /* struct tap_route, defaults split */
-
-	/* What the device was last set to, so that only changes are sent. */
-	uint8_t cur_mac[6];
-	unsigned cur_mtu;
-	int cur_up;              /* -1: not set yet */
-
-	/* What this module added and so may remove. */
-	struct tap_set own_addrs;
-	struct tap_set own_routes;
+	/* The device, its settings and what this module set on it. */
+	struct iflink link;
 
 	/* Reading. */
 	ev_io io;
@@ -161,650 +118,22 @@ struct tap {
 
 	/* Multicast groups of the device, sorted, as last reported. */
 	ev_timer mtimer;
-	struct tap_set mcast;    /* 6-byte MACs */
-	struct tap_set mcast_new;
+	struct iflink_set mcast;    /* 6-byte MACs */
+	struct iflink_set mcast_new;
 	bool mcast_failed;
 
 	uint64_t *rx_frames, *rx_bytes, *rx_short, *rx_oversize, *rx_errors;
 	uint64_t *tx_frames, *tx_bytes, *tx_short, *tx_oversize, *tx_dropped, *tx_errors;
-	uint64_t *netlink_errors;
 	uint64_t *tso_frames, *tso_segments, *csum_fixed, *offload_dropped;
 	uint64_t *gro_frames, *gro_segments;
 };
 
-/* ---- small sets ---- */
-
-static int tap_set_reserve(struct tap_set *s, unsigned n, size_t size)
-{
-	void *v;
-	unsigned cap;
-
-	if (n <= s->cap)
-		return 0;
-	cap = s->cap ? s->cap : 8;
-	while (cap < n)
-		cap *= 2;
-	v = realloc(s->v, (size_t)cap * size);
-	if (!v)
-		return -ENOMEM;
-	s->v = v;
-	s->cap = cap;
-	return 0;
-}
-
-static int tap_set_add(struct tap_set *s, const void *item, size_t size)
-{
-	int err = tap_set_reserve(s, s->n + 1, size);
-
-	if (err < 0)
-		return err;
-	memcpy((uint8_t *)s->v + (size_t)s->n * size, item, size);
-	s->n++;
-	return 0;
-}
-
-static bool tap_set_has(const struct tap_set *s, const void *item, size_t size)
-{
-	for (unsigned i = 0; i < s->n; i++)
-		if (memcmp((const uint8_t *)s->v + (size_t)i * size, item, size) == 0)
-			return true;
-	return false;
-}
-
-static void tap_set_del(struct tap_set *s, unsigned i, size_t size)
-{
-	uint8_t *v = s->v;
-
-	s->n--;
-	if (i != s->n)
-		memmove(v + (size_t)i * size, v + (size_t)(i + 1) * size, (size_t)(s->n - i) * size);
-}
-
-static void tap_set_free(struct tap_set *s)
-{
-	free(s->v);
-	s->v = NULL;
-	s->n = s->cap = 0;
-}
-
-/* ---- text for log messages ---- */
-
-static const char *tap_ip_str(int family, const uint8_t *ip, char *out, size_t len)
-{
-	if (!inet_ntop(family, ip, out, (socklen_t)len))
-		snprintf(out, len, "?");
-	return out;
-}
-
-static const char *tap_addr_str(const struct tap_addr *a, char *out, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	snprintf(out, len, "%s/%u", tap_ip_str(a->family, a->ip, ip, sizeof ip), a->prefix);
-	return out;
-}
-
-static const char *tap_route_str(const struct tap_route *r, char *out, size_t len)
-{
-	char dst[INET6_ADDRSTRLEN], gw[INET6_ADDRSTRLEN];
-
-	if (r->has_gw)
-		snprintf(out, len, "route %s/%u via %s", tap_ip_str(r->family, r->dst, dst, sizeof dst),
-			 r->prefix, tap_ip_str(r->family, r->gw, gw, sizeof gw));
-	else
-		snprintf(out, len, "route %s/%u on-link", tap_ip_str(r->family, r->dst, dst, sizeof dst),
-			 r->prefix);
-	return out;
-}
-
-static const char *tap_mac_str(const uint8_t *mac, char *out, size_t len)
-{
-	snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x",
-		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-	return out;
-}
-
-/* ---- rtnetlink ---- */
-
-static int tap_nl_open(struct tap *p)
-{
-	struct timeval tv = { .tv_sec = TAP_NL_TIMEOUT_S };
-	int err;
-
-	p->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!p->nl) {
-		err = -errno;
-		zt_log(p->zi, ZT_LOG_ERR, "netlink socket: %s", strerror(errno));
-		return err;
-	}
-	if (mnl_socket_bind(p->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		zt_log(p->zi, ZT_LOG_ERR, "netlink bind: %s", strerror(errno));
-		mnl_socket_close(p->nl);
-		p->nl = NULL;
-		return err;
-	}
-	/* The kernel always answers; the timeout only guards against a
-	 * reply that never comes. */
-	setsockopt(mnl_socket_get_fd(p->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	p->nl_portid = mnl_socket_get_portid(p->nl);
-	return 0;
-}
-
-static void tap_nl_close(struct tap *p)
-{
-	if (p->nl) {
-		mnl_socket_close(p->nl);
-		p->nl = NULL;
-	}
-}
-
-static struct nlmsghdr *tap_nl_msg(struct tap *p, uint16_t type, uint16_t flags)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(p->nlbuf);
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	nlh->nlmsg_seq = ++p->nl_seq;
-	return nlh;
-}
-
-/* Sends a request built in nlbuf and waits for its acknowledgement.
- * 0 or the kernel's -errno. */
-static int tap_nl_talk(struct tap *p, struct nlmsghdr *req)
-{
-	uint32_t seq = req->nlmsg_seq;
-	ssize_t n;
-
-	if (!p->nl)
-		return -ENOTCONN;
-	if (mnl_socket_sendto(p->nl, req, req->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		const struct nlmsghdr *nlh;
-		int len;
-
-		n = mnl_socket_recvfrom(p->nl, p->nlbuf, MNL_SOCKET_BUFFER_SIZE);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-		}
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)p->nlbuf; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
-			const struct nlmsgerr *e;
-
-			/* a late answer to a request that timed out */
-			if (nlh->nlmsg_seq != seq || nlh->nlmsg_type != NLMSG_ERROR)
-				continue;
-			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof *e))
-				return -EBADMSG;
-			e = mnl_nlmsg_get_payload(nlh);
-			return e->error;
-		}
-	}
-}
-
-static struct nlmsghdr *tap_nl_link_msg(struct tap *p, unsigned flags, unsigned change)
-{
-	struct nlmsghdr *nlh = tap_nl_msg(p, RTM_NEWLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
-
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = p->ifindex;
-	ifi->ifi_flags = flags;
-	ifi->ifi_change = change;
-	return nlh;
-}
-
-/* Sends a link request; logs a failure as "what: error". */
-static int tap_nl_link_send(struct tap *p, const char *what, struct nlmsghdr *nlh)
-{
-	int err = tap_nl_talk(p, nlh);
-
-	if (err < 0) {
-		(*p->netlink_errors)++;
-		zt_log(p->zi, ZT_LOG_ERR, "%s: %s", what, strerror(-err));
-	}
-	return err;
-}
-
-static int tap_nl_link(struct tap *p, const char *what, unsigned flags, unsigned change,
-		       uint16_t attr, const void *data, size_t len)
-{
-	struct nlmsghdr *nlh = tap_nl_link_msg(p, flags, change);
-
-	if (attr)
-		mnl_attr_put(nlh, attr, len, data);
-	return tap_nl_link_send(p, what, nlh);
-}
-
-/* Sets the device's IPv4 promote_secondaries: removing an address this
- * module added must not take with it the addresses others put in the same
- * subnet after it (by default the kernel deletes a primary address's
- * secondaries with it). */
-static int tap_nl_promote_secondaries(struct tap *p)
-{
-	struct nlmsghdr *nlh = tap_nl_link_msg(p, 0, 0);
-	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
-	struct nlattr *inet = mnl_attr_nest_start(nlh, AF_INET);
-	struct nlattr *conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
-
-	mnl_attr_put_u32(nlh, IPV4_DEVCONF_PROMOTE_SECONDARIES, 1);
-	mnl_attr_nest_end(nlh, conf);
-	mnl_attr_nest_end(nlh, inet);
-	mnl_attr_nest_end(nlh, spec);
-	return tap_nl_link_send(p, "promote_secondaries", nlh);
-}
-
-/* Adds or removes one address.  0 or -errno, not logged. */
-static int tap_nl_addr(struct tap *p, uint16_t type, const struct tap_addr *a)
-{
-	struct nlmsghdr *nlh = tap_nl_msg(p, type,
-					  type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
-
-	ifa->ifa_family = a->family;
-	ifa->ifa_prefixlen = a->prefix;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = (unsigned)p->ifindex;
-	if (a->family == AF_INET) {
-		uint32_t ip, bcast;
-
-		memcpy(&ip, a->ip, 4);
-		mnl_attr_put(nlh, IFA_LOCAL, 4, a->ip);
-		mnl_attr_put(nlh, IFA_ADDRESS, 4, a->ip);
-		if (type == RTM_NEWADDR && a->prefix < 31) {
-			bcast = ip | htonl(0xffffffffu >> a->prefix);
-			mnl_attr_put(nlh, IFA_BROADCAST, 4, &bcast);
-		}
-		if (type == RTM_NEWADDR)
-			mnl_attr_put_strz(nlh, IFA_LABEL, p->dev);
-	} else {
-		mnl_attr_put(nlh, IFA_ADDRESS, 16, a->ip);
-	}
-	return tap_nl_talk(p, nlh);
-}
-
-/* Adds or removes one route through the device.  0 or -errno, not logged. */
-static int tap_nl_route(struct tap *p, uint16_t type, const struct tap_route *r)
-{
-	struct nlmsghdr *nlh = tap_nl_msg(p, type,
-					  type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
-	size_t alen = r->family == AF_INET ? 4 : 16;
-
-	rtm->rtm_family = r->family;
-	rtm->rtm_dst_len = r->prefix;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = r->has_gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
-	if (r->prefix)
-		mnl_attr_put(nlh, RTA_DST, alen, r->dst);
-	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)p->ifindex);
-	if (r->has_gw)
-		mnl_attr_put(nlh, RTA_GATEWAY, alen, r->gw);
-	if (r->metric)
-		mnl_attr_put_u32(nlh, RTA_PRIORITY, r->metric);
-	return tap_nl_talk(p, nlh);
-}
-
-/* ---- the desired state ---- */
-
-static bool tap_mac_set(const uint8_t *mac)
-{
-	static const uint8_t zero[6];
-
-	return memcmp(mac, zero, 6) != 0;
-}
-
-/* The address bytes of a sockaddr of family AF_INET or AF_INET6. */
-static const uint8_t *tap_sa_ip(const union zt_sockaddr *sa)
-{
-	return sa->sa.sa_family == AF_INET ? (const uint8_t *)&sa->in4.sin_addr
-					   : (const uint8_t *)&sa->in6.sin6_addr;
-}
-
-static unsigned tap_family_bits(int family)
-{
-	return family == AF_INET ? 32 : family == AF_INET6 ? 128 : 0;
-}
-
-static void tap_mask(uint8_t *ip, unsigned bits, unsigned prefix)
-{
-	for (unsigned i = 0; i < bits / 8; i++) {
-		unsigned keep = prefix >= (i + 1) * 8 ? 8 : prefix > i * 8 ? prefix - i * 8 : 0;
-
-		ip[i] &= (uint8_t)(0xff00u >> keep);
-	}
-}
-
-/* Checks one address of the settings; logs and returns -errno if bad. */
-static int tap_addr_from(struct tap *p, const struct zt_iface_addr *in, struct tap_addr *out)
-{
-	int family = in->addr.sa.sa_family;
-	unsigned bits = tap_family_bits(family);
-	char text[INET6_ADDRSTRLEN + 8];
-
-	if (!bits) {
-		zt_log(p->zi, ZT_LOG_ERR, "address of family %d: %s", family, strerror(EAFNOSUPPORT));
-		return -EAFNOSUPPORT;
-	}
-	memset(out, 0, sizeof *out);
-	out->family = (uint8_t)family;
-	memcpy(out->ip, tap_sa_ip(&in->addr), bits / 8);
-	out->prefix = (uint8_t)(in->prefix <= bits ? in->prefix : bits);
-	if (in->prefix > bits) {
-		tap_ip_str(family, out->ip, text, sizeof text);
-		zt_log(p->zi, ZT_LOG_ERR, "add %s/%u: %s", text, in->prefix, strerror(EINVAL));
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int tap_route_want(struct tap *p, const struct tap_route *r)
-{
-	if (tap_set_has(&p->want_routes, r, sizeof *r))
-		return 0;
-	return tap_set_add(&p->want_routes, r, sizeof *r);
-}
-
-/* Checks one route of the settings and adds what the kernel gets for it to
- * the wanted set: a default route becomes two halves, so that it wins over
- * the host's default without replacing it.  Logs and returns -errno if bad. */
-static int tap_route_from(struct tap *p, const struct zt_iface_route *in)
-{
-	int family = in->target.sa.sa_family, gwf = in->via.sa.sa_family;
-	unsigned bits = tap_family_bits(family);
-	struct tap_route r;
-	char text[INET6_ADDRSTRLEN + 8];
-	int err;
-
-	if (!bits) {
-		zt_log(p->zi, ZT_LOG_ERR, "route of family %d: %s", family, strerror(EAFNOSUPPORT));
-		return -EAFNOSUPPORT;
-	}
-	memset(&r, 0, sizeof r);
-	r.family = (uint8_t)family;
-	memcpy(r.dst, tap_sa_ip(&in->target), bits / 8);
-	tap_ip_str(family, r.dst, text, sizeof text);
-	if (in->prefix > bits) {
-		zt_log(p->zi, ZT_LOG_ERR, "route %s/%u: %s", text, in->prefix, strerror(EINVAL));
-		return -EINVAL;
-	}
-	if (gwf != AF_UNSPEC && gwf != family) {
-		zt_log(p->zi, ZT_LOG_ERR, "route %s/%u: gateway of another family", text, in->prefix);
-		return -EINVAL;
-	}
-	r.prefix = (uint8_t)in->prefix;
-	tap_mask(r.dst, bits, r.prefix);
-	if (gwf != AF_UNSPEC) {
-		r.has_gw = 1;
-		memcpy(r.gw, tap_sa_ip(&in->via), bits / 8);
-		/* a gateway that is one of our own addresses would route to itself */
-		for (unsigned i = 0; i < p->want_addrs.n; i++) {
-			const struct tap_addr *a = (const struct tap_addr *)p->want_addrs.v + i;
-
-			if (a->family == family && memcmp(a->ip, r.gw, bits / 8) == 0)
-				return 0;
-		}
-	} else {
-		/* the kernel already has the connected route of each address */
-		for (unsigned i = 0; i < p->want_addrs.n; i++) {
-			struct tap_addr a = ((const struct tap_addr *)p->want_addrs.v)[i];
-
-			tap_mask(a.ip, bits, a.prefix);
-			if (a.family == family && a.prefix == r.prefix && memcmp(a.ip, r.dst, bits / 8) == 0)
-				return 0;
-		}
-	}
-	r.metric = in->metric;
-	if (r.prefix == 0) {
-		r.prefix = 1;
-		if ((err = tap_route_want(p, &r)) < 0)
-			return err;
-		r.dst[0] = 0x80;
-	}
-	return tap_route_want(p, &r);
-}
-
-/* Keeps a copy of the settings; logs and returns the first -errno of a bad
- * part (the good parts are kept). */
-static int tap_settings_keep(struct tap *p, const struct zt_iface_settings *s)
-{
-	int err = 0, e;
-
-	p->want_addrs.n = 0;
-	p->want_routes.n = 0;
-	if (s->n_addrs && !s->addrs) {
-		zt_log(p->zi, ZT_LOG_ERR, "%u addresses: %s", s->n_addrs, strerror(EINVAL));
-		err = -EINVAL;
-	} else if (tap_set_reserve(&p->want_addrs, s->n_addrs, sizeof(struct tap_addr)) < 0) {
-		return -ENOMEM;
-	} else {
-		for (unsigned i = 0; i < s->n_addrs; i++) {
-			struct tap_addr a;
-
-			e = tap_addr_from(p, &s->addrs[i], &a);
-			if (e == 0 && !tap_set_has(&p->want_addrs, &a, sizeof a))
-				e = tap_set_add(&p->want_addrs, &a, sizeof a);
-			if (e < 0 && !err)
-				err = e;
-		}
-	}
-	if (s->n_routes && !s->routes) {
-		zt_log(p->zi, ZT_LOG_ERR, "%u routes: %s", s->n_routes, strerror(EINVAL));
-		if (!err)
-			err = -EINVAL;
-	} else {
-		for (unsigned i = 0; i < s->n_routes; i++) {
-			e = tap_route_from(p, &s->routes[i]);
-			if (e < 0 && !err)
-				err = e;
-		}
-	}
-	if (tap_mac_set(s->mac)) {
-		if (s->mac[0] & 1) {
-			char mac[18];
-
-			zt_log(p->zi, ZT_LOG_ERR, "mac %s: a multicast address",
-			       tap_mac_str(s->mac, mac, sizeof mac));
-			if (!err)
-				err = -EINVAL;
-		} else {
-			memcpy(p->mac, s->mac, 6);
-		}
-	}
-	if (s->mtu) {
-		if (s->mtu < TAP_MTU_MIN || s->mtu > TAP_MTU_MAX) {
-			zt_log(p->zi, ZT_LOG_ERR, "mtu %u: must be between %u and %u",
-			       s->mtu, TAP_MTU_MIN, TAP_MTU_MAX);
-			if (!err)
-				err = -EINVAL;
-		} else {
-			__atomic_store_n(&p->mtu, s->mtu, __ATOMIC_RELAXED);
-		}
-	}
-	p->up = s->up;
-	p->have_settings = true;
-	return err;
-}
-
-/* ---- making the device match ---- */
-
-/* Sets what changed of the device's MAC, MTU and state (everything the
- * first time). */
-static int tap_link_apply(struct tap *p, bool first)
-{
-	char what[64], mac[18];
-	uint32_t u;
-	int err = 0, e;
-
-	if (first) {
-		memset(p->cur_mac, 0, sizeof p->cur_mac);
-		p->cur_mtu = 0;
-		p->cur_up = -1;
-	}
-	if (tap_mac_set(p->mac) && memcmp(p->mac, p->cur_mac, 6) != 0) {
-		snprintf(what, sizeof what, "mac %s", tap_mac_str(p->mac, mac, sizeof mac));
-		e = tap_nl_link(p, what, 0, 0, IFLA_ADDRESS, p->mac, 6);
-		if (e == 0)
-			memcpy(p->cur_mac, p->mac, 6);
-		else if (!err)
-			err = e;
-	}
-	if (p->mtu != p->cur_mtu) {
-		u = p->mtu;
-		snprintf(what, sizeof what, "mtu %u", p->mtu);
-		e = tap_nl_link(p, what, 0, 0, IFLA_MTU, &u, sizeof u);
-		if (e == 0)
-			p->cur_mtu = p->mtu;
-		else if (!err)
-			err = e;
-	}
-	if (first) {
-		e = tap_nl_promote_secondaries(p);
-		if (e < 0 && !err)
-			err = e;
-		u = p->txqueuelen;
-		snprintf(what, sizeof what, "txqueuelen %u", p->txqueuelen);
-		e = tap_nl_link(p, what, 0, 0, IFLA_TXQLEN, &u, sizeof u);
-		if (e < 0 && !err)
-			err = e;
-	}
-	if (p->cur_up != (int)p->up) {
-		e = tap_nl_link(p, p->up ? "up" : "down",
-				p->up ? IFF_UP | IFF_MULTICAST : IFF_MULTICAST,
-				IFF_UP | IFF_MULTICAST, 0, NULL, 0);
-		if (e == 0)
-			p->cur_up = p->up;
-		else if (!err)
-			err = e;
-	}
-	return err;
-}
-
-/* Removes what this module added and is no longer wanted: routes first,
- * then addresses.  With all set, removes everything it added. */
-static int tap_prune(struct tap *p, bool all)
-{
-	char text[INET6_ADDRSTRLEN + 80];
-	int err = 0, e;
-
-	for (unsigned i = p->own_routes.n; i-- > 0;) {
-		const struct tap_route *r = (const struct tap_route *)p->own_routes.v + i;
-
-		if (!all && p->up && tap_set_has(&p->want_routes, r, sizeof *r))
-			continue;
-		e = tap_nl_route(p, RTM_DELROUTE, r);
-		/* gone already: the kernel drops routes of a device going down */
-		if (e < 0 && e != -ESRCH && e != -ENOENT && e != -ENODEV) {
-			(*p->netlink_errors)++;
-			zt_log(p->zi, ZT_LOG_ERR, "del %s: %s", tap_route_str(r, text, sizeof text),
-			       strerror(-e));
-			if (!err)
-				err = e;
-			if (!all)
-				continue;
-		}
-		tap_set_del(&p->own_routes, i, sizeof *r);
-	}
-	for (unsigned i = p->own_addrs.n; i-- > 0;) {
-		const struct tap_addr *a = (const struct tap_addr *)p->own_addrs.v + i;
-
-		if (!all && tap_set_has(&p->want_addrs, a, sizeof *a))
-			continue;
-		e = tap_nl_addr(p, RTM_DELADDR, a);
-		if (e < 0 && e != -EADDRNOTAVAIL && e != -ENOENT && e != -ENODEV) {
-			(*p->netlink_errors)++;
-			zt_log(p->zi, ZT_LOG_ERR, "del %s: %s", tap_addr_str(a, text, sizeof text),
-			       strerror(-e));
-			if (!err)
-				err = e;
-			if (!all)
-				continue;
-		}
-		tap_set_del(&p->own_addrs, i, sizeof *a);
-	}
-	return err;
-}
-
-/* Adds every wanted address and route the device lacks.  Those present
- * already are left as they are, and this module only takes ownership of
- * what it added itself. */
-static int tap_fill(struct tap *p)
-{
-	char text[INET6_ADDRSTRLEN * 2 + 80];
-	int err = 0, e;
-
-	for (unsigned i = 0; i < p->want_addrs.n; i++) {
-		const struct tap_addr *a = (const struct tap_addr *)p->want_addrs.v + i;
-
-		e = tap_nl_addr(p, RTM_NEWADDR, a);
-		if (e == 0 && !tap_set_has(&p->own_addrs, a, sizeof *a))
-			e = tap_set_add(&p->own_addrs, a, sizeof *a);
-		if (e < 0 && e != -EEXIST) {
-			if (e != -ENOMEM)
-				(*p->netlink_errors)++;
-			zt_log(p->zi, ZT_LOG_ERR, "add %s: %s", tap_addr_str(a, text, sizeof text),
-			       strerror(-e));
-			if (!err)
-				err = e;
-		}
-	}
-	/* a device that is down takes no routes */
-	for (unsigned i = 0; p->up && i < p->want_routes.n; i++) {
-		const struct tap_route *r = (const struct tap_route *)p->want_routes.v + i;
-
-		e = tap_nl_route(p, RTM_NEWROUTE, r);
-		if (e == 0 && !tap_set_has(&p->own_routes, r, sizeof *r))
-			e = tap_set_add(&p->own_routes, r, sizeof *r);
-		if (e < 0 && e != -EEXIST) {
-			if (e != -ENOMEM)
-				(*p->netlink_errors)++;
-			zt_log(p->zi, ZT_LOG_ERR, "add %s: %s", tap_route_str(r, text, sizeof text),
-			       strerror(-e));
-			if (!err)
-				err = e;
-		}
-	}
-	return err;
-}
-
-static int tap_apply(struct tap *p, bool first)
-{
-	int err, e;
-
-	err = tap_prune(p, false);
-	e = tap_link_apply(p, first);
-	if (e < 0 && !err)
-		err = e;
-	e = tap_fill(p);
-	if (e < 0 && !err)
-		err = e;
-	return err;
-}
 
 static int tap_configure(void *state, const struct zt_iface_settings *s)
 {
 	struct tap *p = state;
-	int err, e;
 
-	if (!s) {
-		zt_log(p->zi, ZT_LOG_ERR, "configure without settings: %s", strerror(EINVAL));
-		return -EINVAL;
-	}
-	err = tap_settings_keep(p, s);
-	if (err == -ENOMEM) {
-		zt_log(p->zi, ZT_LOG_ERR, "configure: %s", strerror(ENOMEM));
-		return err;
-	}
-	if (!p->started)
-		return err;
-	e = tap_apply(p, false);
-	return err < 0 ? err : e;
+	return iflink_configure(&p->link, s, p->started);
 }
 
 /* ---- offloads: super-frames and checksums the host left to us ---- */
@@ -1028,14 +357,14 @@ static int tap_csum_partial(const struct virtio_net_hdr *h, uint8_t *f, size_t l
 static void tap_mtu_follow(struct tap *p)
 {
 	if (p->instance)
-		p->mtu = __atomic_load_n(&p->instance->mtu, __ATOMIC_RELAXED);
+		p->link.mtu = __atomic_load_n(&p->instance->link.mtu, __ATOMIC_RELAXED);
 }
 
 /* Buffers for frames up to the current MTU; called where no frame is
  * borrowed.  On failure the old ones stay and longer frames are lost. */
 static void tap_buffers_fit(struct tap *p)
 {
-	size_t slot = (size_t)p->mtu + TAP_SLOT_EXTRA;
+	size_t slot = (size_t)p->link.mtu + TAP_SLOT_EXTRA;
 	uint8_t *buf;
 
 	if (p->buf && p->slot >= slot)
@@ -1068,7 +397,7 @@ static void tap_flush(struct tap *p, unsigned *n)
 static unsigned tap_rx_gso(struct tap *p, const struct virtio_net_hdr *h, size_t len, unsigned n)
 {
 	uint8_t *f = p->gbuf;
-	unsigned mtu = p->mtu;
+	unsigned mtu = p->link.mtu;
 	struct tap_gso g;
 
 	/* the whole frame in one place, out of the slots it is cut into */
@@ -1112,7 +441,7 @@ static ssize_t tap_readv(struct tap *p, struct ev_loop *loop, ev_io *w, const st
 		return r;
 	(*p->rx_errors)++;
 	if (errno == EBADFD || errno == ENODEV) {
-		zt_log(p->zi, ZT_LOG_ERR, "read %s: %s", p->dev, strerror(errno));
+		zt_log(p->zi, ZT_LOG_ERR, "read %s: %s", p->link.dev, strerror(errno));
 		ev_io_stop(loop, w);
 	}
 	return -1;
@@ -1451,7 +780,7 @@ static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 		return -ENOTCONN;
 	tap_mtu_follow(p);
 	for (i = 0; i < n; i++) {
-		size_t max = (size_t)p->mtu + TAP_ETH_HLEN;
+		size_t max = (size_t)p->link.mtu + TAP_ETH_HLEN;
 		struct tap_seg s;
 		int err;
 
@@ -1492,30 +821,13 @@ static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 
 /* ---- multicast groups ---- */
 
-static int tap_mac_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 6);
-}
-
-static int tap_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the device's link-layer groups into mcast_new, sorted and unique.
  * Lines are "index name refcount global-users address-in-hex". */
 static int tap_mcast_read(struct tap *p)
 {
-	struct tap_set *s = &p->mcast_new;
+	struct iflink_set *s = &p->mcast_new;
 	char line[256];
 	FILE *fp = fopen(TAP_MCAST_PATH, "re");
-	unsigned out;
 
 	if (!fp)
 		return -errno;
@@ -1524,45 +836,23 @@ static int tap_mcast_read(struct tap *p)
 		char name[IFNAMSIZ + 1], hex[64];
 		unsigned users, gusers;
 		uint8_t mac[6];
-		int idx, i;
+		int idx;
 
 		if (sscanf(line, "%d %16s %u %u %63s", &idx, name, &users, &gusers, hex) != 5)
 			continue;
-		if (idx != p->ifindex || strlen(hex) != 12)
+		if (idx != p->link.ifindex || !iflink_hex_bytes(hex, mac, 6))
 			continue;
-		for (i = 0; i < 6; i++) {
-			int hi = tap_hex(hex[2 * i]), lo = tap_hex(hex[2 * i + 1]);
-
-			if (hi < 0 || lo < 0)
-				break;
-			mac[i] = (uint8_t)(hi << 4 | lo);
-		}
-		if (i < 6)
-			continue;
-		if (tap_set_add(s, mac, 6) < 0) {
+		if (iflink_set_add(s, mac, 6) < 0) {
 			fclose(fp);
 			return -ENOMEM;
 		}
 	}
 	fclose(fp);
-	if (s->n > 1)
-		qsort(s->v, s->n, 6, tap_mac_cmp);
-	out = 0;
-	for (unsigned i = 0; i < s->n; i++) {
-		uint8_t *m = (uint8_t *)s->v + (size_t)i * 6;
-
-		if (out && memcmp(m, (uint8_t *)s->v + (size_t)(out - 1) * 6, 6) == 0)
-			continue;
-		memmove((uint8_t *)s->v + (size_t)out * 6, m, 6);
-		out++;
-	}
-	s->n = out;
 	return 0;
 }
 
 static void tap_mcast_poll(struct tap *p)
 {
-	struct tap_set t;
 	int err = tap_mcast_read(p);
 
 	if (err < 0) {
@@ -1572,13 +862,7 @@ static void tap_mcast_poll(struct tap *p)
 		return;
 	}
 	p->mcast_failed = false;
-	if (p->mcast_new.n == p->mcast.n &&
-	    (p->mcast.n == 0 || memcmp(p->mcast_new.v, p->mcast.v, (size_t)p->mcast.n * 6) == 0))
-		return;
-	t = p->mcast;
-	p->mcast = p->mcast_new;
-	p->mcast_new = t;
-	zt_iface_multicast(p->zi, p->mcast.v, p->mcast.n);
+	iflink_mcast_update(p->zi, &p->mcast, &p->mcast_new);
 }
 
 static void tap_on_mcast_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1595,7 +879,7 @@ static void tap_stop_warn_queues(struct tap *p)
 	unsigned open = __atomic_load_n(&p->queues_open, __ATOMIC_RELAXED);
 
 	if (p->started && open)
-		zt_log(p->zi, ZT_LOG_WARN, "%s stays while %u queue%s open", p->dev, open,
+		zt_log(p->zi, ZT_LOG_WARN, "%s stays while %u queue%s open", p->link.dev, open,
 		       open > 1 ? "s are" : " is");
 }
 
@@ -1614,17 +898,12 @@ static void tap_stop(void *state)
 		ev_timer_stop(p->loop, &p->mtimer);
 		ev_prepare_stop(p->loop, &p->prep);
 	}
-	if (p->nl && p->ifindex > 0)
-		tap_prune(p, true);
-	p->own_addrs.n = 0;
-	p->own_routes.n = 0;
-	tap_nl_close(p);
+	iflink_close(&p->link);
 	if (p->fd >= 0) {
 		close(p->fd);
 		p->fd = -1;
-		zt_log(p->zi, ZT_LOG_INFO, "%s%s closed", p->dev, p->instance ? ": queue" : "");
+		zt_log(p->zi, ZT_LOG_INFO, "%s%s closed", p->link.dev, p->instance ? ": queue" : "");
 	}
-	p->ifindex = 0;
 	p->mcast.n = 0;
 	p->started = false;
 }
@@ -1664,12 +943,12 @@ static int tap_open(struct tap *p, bool vnet)
 	}
 	/* a device left persistent by someone else goes away with us */
 	ioctl(fd, TUNSETPERSIST, 0);
-	memcpy(p->dev, ifr.ifr_name, sizeof p->dev);
-	p->dev[sizeof p->dev - 1] = 0;
-	p->ifindex = (int)if_nametoindex(p->dev);
-	if (p->ifindex <= 0) {
+	memcpy(p->link.dev, ifr.ifr_name, sizeof p->link.dev);
+	p->link.dev[sizeof p->link.dev - 1] = 0;
+	p->link.ifindex = (int)if_nametoindex(p->link.dev);
+	if (p->link.ifindex <= 0) {
 		err = -errno;
-		zt_log(p->zi, ZT_LOG_ERR, "tap %s: index: %s", p->dev, strerror(errno));
+		zt_log(p->zi, ZT_LOG_ERR, "tap %s: index: %s", p->link.dev, strerror(errno));
 		close(fd);
 		return err;
 	}
@@ -1701,7 +980,7 @@ static int tap_queue_start(struct tap *q, struct ev_loop *loop)
 		zt_log(q->zi, ZT_LOG_ERR, "start: %s is not started", zt_inst_name(p->zi));
 		return -ENOTCONN;
 	}
-	memcpy(q->name, p->dev, sizeof q->name);
+	memcpy(q->name, p->link.dev, sizeof q->name);
 	q->offload = p->offload;
 	err = tap_open(q, q->offload);
 	if (err < 0)
@@ -1709,7 +988,7 @@ static int tap_queue_start(struct tap *q, struct ev_loop *loop)
 	tap_watch(q, loop);
 	q->started = true;
 	__atomic_add_fetch(&p->queues_open, 1, __ATOMIC_RELAXED);
-	zt_log(q->zi, ZT_LOG_INFO, "%s: queue open, offloads %s, gro %s", q->dev,
+	zt_log(q->zi, ZT_LOG_INFO, "%s: queue open, offloads %s, gro %s", q->link.dev,
 	       q->offload ? "on" : "off", q->gro_on ? "on" : "off");
 	return 0;
 }
@@ -1724,8 +1003,8 @@ static int tap_start(void *state, struct ev_loop *loop)
 	if (p->instance)
 		return tap_queue_start(p, loop);
 	p->loop = loop;
-	if (!p->have_settings)
-		p->up = true;
+	if (!p->link.have_settings)
+		p->link.up = true;
 	/* refused offloads fall back to frames one at a time, for good */
 	p->offload = p->opt_offload && p->gbuf;
 	err = tap_open(p, p->offload);
@@ -1735,15 +1014,15 @@ static int tap_start(void *state, struct ev_loop *loop)
 	}
 	if (err < 0)
 		return err;
-	err = tap_nl_open(p);
+	err = iflink_nl_open(&p->link);
 	if (err < 0)
 		goto fail;
 	/* the device itself must take its MAC, MTU and flags; addresses and
 	 * routes that fail are logged and the port runs without them */
-	err = tap_link_apply(p, true);
+	err = iflink_link_apply(&p->link, true);
 	if (err < 0)
 		goto fail;
-	tap_fill(p);
+	iflink_fill(&p->link);
 	tap_buffers_fit(p);
 	if (!p->buf) {
 		err = -ENOMEM;
@@ -1753,8 +1032,8 @@ static int tap_start(void *state, struct ev_loop *loop)
 	ev_timer_set(&p->mtimer, 0., p->mcast_every);
 	ev_timer_start(loop, &p->mtimer);
 	p->started = true;
-	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s, offloads %s, gro %s", p->dev,
-	       p->ifindex, p->mtu, p->up ? "up" : "down", p->offload ? "on" : "off",
+	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s, offloads %s, gro %s", p->link.dev,
+	       p->link.ifindex, p->link.mtu, p->link.up ? "up" : "down", p->offload ? "on" : "off",
 	       p->gro_on ? "on" : "off");
 	return 0;
 fail:
@@ -1770,13 +1049,9 @@ static void tap_destroy(void *state)
 		return;
 	if (p->fd >= 0)
 		tap_stop(p);
-	tap_set_free(&p->want_addrs);
-	tap_set_free(&p->want_routes);
-	tap_set_free(&p->own_addrs);
-	tap_set_free(&p->own_routes);
-	tap_set_free(&p->mcast);
-	tap_set_free(&p->mcast_new);
-	free(p->nlbuf);
+	iflink_free(&p->link);
+	iflink_set_free(&p->mcast);
+	iflink_set_free(&p->mcast_new);
 	free(p->buf);
 	free(p->gbuf);
 	free(p->gro.buf);
@@ -1798,7 +1073,7 @@ static int tap_counters(struct tap *p)
 		ZT_COUNTER_FIELD(struct tap, tx_oversize),
 		ZT_COUNTER_FIELD(struct tap, tx_dropped),
 		ZT_COUNTER_FIELD(struct tap, tx_errors),
-		ZT_COUNTER_FIELD(struct tap, netlink_errors),
+		{ "netlink_errors", offsetof(struct tap, link.netlink_errors) },
 		ZT_COUNTER_FIELD(struct tap, tso_frames),
 		ZT_COUNTER_FIELD(struct tap, tso_segments),
 		ZT_COUNTER_FIELD(struct tap, csum_fixed),
@@ -1818,22 +1093,6 @@ static const struct zt_node *tap_at(const struct zt_node *conf, const char *key)
 	return n ? n : conf;
 }
 
-/* What the kernel accepts as an interface name (a "%d" in it is a
- * template the kernel fills). */
-static const char *tap_name_check(const char *name)
-{
-	if (!*name)
-		return "must not be empty";
-	if (strlen(name) >= IFNAMSIZ)
-		return "must be at most 15 characters";
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return "must not be '.' or '..'";
-	for (const char *c = name; *c; c++)
-		if (*c == '/' || *c == ':' || *c == ' ' || (*c >= '\t' && *c <= '\r'))
-			return "must not contain '/', ':' or white space";
-	return NULL;
-}
-
 /* The state of an instance or a queue with its data path's part: buffers
  * for batch frames of the MTU (with offload a super-frame, with gro too a
  * GRO frame), watchers, counters on zi.  NULL if out of memory. */
@@ -1844,9 +1103,11 @@ static struct tap *tap_new(struct zt_inst *zi, unsigned batch, unsigned mtu, boo
 	if (!p)
 		return NULL;
 	p->zi = zi;
+	p->link.zi = zi;
+	p->link.has_mac = true;
 	p->fd = -1;
 	p->batch = batch;
-	p->mtu = mtu;
+	p->link.mtu = mtu;
 	p->opt_offload = offload;
 	p->opt_gro = gro;
 	p->frames = calloc(batch, sizeof *p->frames);
@@ -1876,7 +1137,7 @@ static int tap_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	const char *why;
 	struct tap *p;
 
-	if (name && (why = tap_name_check(name))) {
+	if (name && (why = iflink_name_check(name))) {
 		zt_node_error(tap_at(conf, "name"), "%s", why);
 		return -EINVAL;
 	}
@@ -1890,12 +1151,12 @@ static int tap_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 		return -ENOMEM;
 	if (name)
 		memcpy(p->name, name, strlen(name) + 1);
-	p->opt_mtu = p->mtu;
-	p->txqueuelen = (unsigned)zt_conf_uint(conf, "txqueuelen");
+	p->opt_mtu = p->link.mtu;
+	p->link.txqueuelen = (unsigned)zt_conf_uint(conf, "txqueuelen");
 	p->mcast_every = (double)every / 1000.;
-	p->up = true;
-	p->nlbuf = malloc(MNL_SOCKET_BUFFER_SIZE);
-	if (!p->nlbuf) {
+	p->link.up = true;
+	p->link.nlbuf = malloc(MNL_SOCKET_BUFFER_SIZE);
+	if (!p->link.nlbuf) {
 		tap_destroy(p);
 		return -ENOMEM;
 	}
@@ -1911,7 +1172,7 @@ static int tap_queue(void *state, struct zt_inst *zi, unsigned queue, void **out
 
 	if (p->started)
 		return -EBUSY;
-	q = tap_new(zi, p->batch, p->mtu, p->opt_offload, p->opt_gro);
+	q = tap_new(zi, p->batch, p->link.mtu, p->opt_offload, p->opt_gro);
 	if (!q)
 		return -ENOMEM;
 	q->instance = p;
@@ -1925,7 +1186,7 @@ static const char *tap_port_name(void *state)
 {
 	struct tap *t = state;
 
-	return t->dev[0] ? t->dev : NULL;
+	return t->link.dev[0] ? t->link.dev : NULL;
 }
 
 static const struct zt_iface_ops tap_ops = {

@@ -40,6 +40,16 @@ struct zt_network *zt_network_find(const struct zt_core *c, uint64_t nwid)
 	return NULL;
 }
 
+uint64_t zt_iface_nwid(const struct zt_inst *zi)
+{
+	const struct zt_core *c = zt_inst_core(zi);
+
+	for (unsigned i = 0; c && i < c->n_nets; i++)
+		if (c->nets[i]->iface == zi)
+			return c->nets[i]->id;
+	return 0;
+}
+
 struct member *zt_network_member(struct zt_network *n, uint64_t address, bool create)
 {
 	for (unsigned i = 0; i < n->n_members; i++)

@@ -206,6 +206,11 @@ struct zt_iface_ops {
 	const char *(*port_name)(void *state);
 };
 
+/* The id of the network whose port the iface instance zi is, 0 if it is
+ * none (yet: the network takes its port after create()).  On the main
+ * loop only (e.g. in configure()). */
+uint64_t zt_iface_nwid(const struct zt_inst *zi);
+
 /* Called by an iface with frames the host sent; borrowed for the call. */
 void zt_iface_rx(struct zt_inst *zi, struct zt_frame *f, unsigned n);
 
