@@ -209,6 +209,16 @@ static uint64_t bridge_route(const struct zt_network *n, const uint8_t mac[6])
 	return 0;
 }
 
+/* A host behind a bridge can have a MAC that reads as a member's (its
+ * first octet is the network's: 1 random MAC in 128).  Learned behind an
+ * active bridge and naming no peer we know, it is the bridge's host. */
+static bool mac_behind_bridge(const struct zt_network *n, const uint8_t mac[6], uint64_t as_member)
+{
+	uint64_t via = bridge_route(n, mac);
+
+	return via && is_bridge(n, via) && !zt_peer_find(n->core, as_member);
+}
+
 /* mac is behind bridge: remembered in its slot, a free one, or in place
  * of the oldest of its probes (the table is bounded, a LAN is not). */
 static void bridge_learn(struct zt_network *n, const uint8_t mac[6], uint64_t bridge, int64_t now)
@@ -628,7 +638,7 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 		send_multicast(n, &g, bridged ? src : NULL, ethertype, payload, len, now);
 	} else if (memcmp(to, n->mac, 6) == 0) {
 		deliver(n, &n->queues[0], n->core->self.address, to, src, ethertype, payload, len);
-	} else if (zt_mac_to_address(n->id, to, &dest) == 0) {
+	} else if (zt_mac_to_address(n->id, to, &dest) == 0 && !mac_behind_bridge(n, to, dest)) {
 		if (bridged)
 			send_ext(n, dest, f, now);
 		else
