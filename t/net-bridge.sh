@@ -46,8 +46,8 @@ for node in br r s; do
 done
 lan_host br h1 198.19.2.201
 lan_host br h2 198.19.2.202
-# h2's MAC reads as a member's (the network's first octet, as 1 random MAC
-# in 128 does): it must still be reached behind the bridge
+# h2's MAC reads as a member's (the network's first octet, as 1 random local MAC
+# in 64 does): it must still be reached behind the bridge
 prefix=$(( (0x${net#??????????????} & 0xfe) | 0x02 ))
 [ $prefix -eq $((0x52)) ] && prefix=$((0x32))
 ns_exec h2 ip link set eth0 address "$(printf %02x $prefix):c6:13:00:02:02"

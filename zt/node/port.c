@@ -210,7 +210,7 @@ static uint64_t bridge_route(const struct zt_network *n, const uint8_t mac[6])
 }
 
 /* A host behind a bridge can have a MAC that reads as a member's (its
- * first octet is the network's: 1 random MAC in 128).  Learned behind an
+ * first octet is the network's: 1 random local MAC in 64).  Learned behind an
  * active bridge and naming no peer we know, it is the bridge's host. */
 static bool mac_behind_bridge(const struct zt_network *n, const uint8_t mac[6], uint64_t as_member)
 {
