@@ -14,6 +14,7 @@
 
 #include <linux/ip.h>
 #include <linux/rtnetlink.h>
+#include <sodium.h>
 
 #include "iflink.h"
 
@@ -673,29 +674,13 @@ void iflink_free(struct iflink *p)
 	p->nlbuf = NULL;
 }
 
-static int iflink_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool iflink_hex_bytes(const char *hex, uint8_t *out, size_t n)
 {
-	if (strlen(hex) != 2 * n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int hi = iflink_hex(hex[2 * i]), lo = iflink_hex(hex[2 * i + 1]);
+	size_t len = strlen(hex), got = 0;
+	const char *end = NULL;
 
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
+	return len == 2 * n && sodium_hex2bin(out, n, hex, len, NULL, &got, &end) == 0 && got == n &&
+	       end == hex + len;
 }
 
 static int iflink_mac_cmp(const void *a, const void *b)
