@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #include "netcache.h"
 #include "network.h"
@@ -77,26 +76,16 @@ void zt_netcache_chunk(struct zt_netcache *nc, const struct zt_config_chunk *ch)
 	nc->received += (uint32_t)ch->len;
 }
 
-static char *cache_path(const struct zt_core *c, uint64_t nwid)
-{
-	char *p;
-
-	return asprintf(&p, "%s/networks.d/%016llx.netconf", c->home, (unsigned long long)nwid) < 0 ? NULL : p;
-}
-
 void zt_netcache_save(struct zt_core *c, struct zt_netcache *nc, uint64_t nwid, uint64_t update_id)
 {
-	char *path, *dir;
+	char *path;
 	int rc;
 
 	/* chunks of updates that interleave are not all kept: only a whole one is saved */
 	if (!nc || !nc->update_id || nc->update_id != update_id || nc->received != nc->total || !nc->len)
 		return;
-	if (asprintf(&dir, "%s/networks.d", c->home) >= 0) {
-		mkdir(dir, 0755);
-		free(dir);
-	}
-	if (!(path = cache_path(c, nwid)))
+	zt_networks_dir_make(c);
+	if (!(path = zt_network_file(c, nwid, "netconf")))
 		return;
 	rc = zt_file_write(path, nc->buf, nc->len, 0600);
 	if (rc < 0)
@@ -177,7 +166,7 @@ static const struct zt_identity *controller_identity(struct zt_core *c, uint64_t
 int zt_netcache_load(struct zt_core *c, uint64_t nwid, struct zt_config_asm *a, const uint8_t **dict,
 		     size_t *dict_len, char **path_out)
 {
-	char *path = cache_path(c, nwid);
+	char *path = zt_network_file(c, nwid, "netconf");
 	const struct zt_identity *ctl;
 	const char *why = NULL;
 	uint8_t *buf = NULL;
@@ -214,7 +203,7 @@ out:
 
 void zt_netcache_remove(struct zt_core *c, uint64_t nwid)
 {
-	char *path = cache_path(c, nwid);
+	char *path = zt_network_file(c, nwid, "netconf");
 
 	if (path && unlink(path) == 0)
 		zt_logf(ZT_LOG_INFO, "%s: the cached config is removed", path);

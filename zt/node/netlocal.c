@@ -19,7 +19,9 @@
 
 #include "network.h"
 
-static char *net_file(const struct zt_core *c, uint64_t nwid, const char *ext)
+/* <home>/networks.d/<nwid>.<ext>: the files of a network on the host (NULL
+ * without a home). */
+char *zt_network_file(const struct zt_core *c, uint64_t nwid, const char *ext)
 {
 	char *p;
 
@@ -28,7 +30,8 @@ static char *net_file(const struct zt_core *c, uint64_t nwid, const char *ext)
 	return asprintf(&p, "%s/networks.d/%016llx.%s", c->home, (unsigned long long)nwid, ext) < 0 ? NULL : p;
 }
 
-static void networks_dir(const struct zt_core *c)
+/* <home>/networks.d, made before a network's file is written there. */
+void zt_networks_dir_make(const struct zt_core *c)
 {
 	char *dir;
 
@@ -42,7 +45,7 @@ static void networks_dir(const struct zt_core *c)
 
 void zt_network_settings_load(struct zt_network *n)
 {
-	char *path = net_file(n->core, n->id, "local.conf");
+	char *path = zt_network_file(n->core, n->id, "local.conf");
 	uint8_t buf[4096];
 	size_t len;
 
@@ -55,14 +58,14 @@ void zt_network_settings_load(struct zt_network *n)
 
 static void settings_save(struct zt_network *n)
 {
-	char *path = net_file(n->core, n->id, "local.conf");
+	char *path = zt_network_file(n->core, n->id, "local.conf");
 	uint8_t buf[256];
 	struct zt_wr w;
 	int rc;
 
 	if (!path)
 		return;
-	networks_dir(n->core);
+	zt_networks_dir_make(n->core);
 	zt_wr_init(&w, buf, sizeof buf);
 	if ((rc = zt_net_settings_write(&n->settings, &w)) == 0)
 		rc = zt_file_write(path, buf, w.len, 0644);
@@ -161,10 +164,10 @@ void zt_network_dns_sync(struct zt_network *n)
 	int rc;
 
 	dns_render(n, want, sizeof want);
-	if (!strcmp(want, n->dns_applied) || !(path = net_file(n->core, n->id, "resolv.conf")))
+	if (!strcmp(want, n->dns_applied) || !(path = zt_network_file(n->core, n->id, "resolv.conf")))
 		return;
 	if (want[0]) {
-		networks_dir(n->core);
+		zt_networks_dir_make(n->core);
 		if ((rc = zt_file_write(path, want, strlen(want), 0644)) < 0)
 			zt_logf(ZT_LOG_WARN, "%s: %s: the network's DNS is not applied", path, strerror(-rc));
 		else
@@ -184,7 +187,7 @@ void zt_network_local_clear(struct zt_network *n, bool forget)
 
 	n->configured = false;
 	zt_network_dns_sync(n);
-	if (forget && (path = net_file(n->core, n->id, "local.conf"))) {
+	if (forget && (path = zt_network_file(n->core, n->id, "local.conf"))) {
 		unlink(path);
 		free(path);
 	}

@@ -562,13 +562,6 @@ int zt_core_network(const struct zt_core *c, uint64_t nwid, struct zt_network_in
 
 /* ---- joining and leaving at run time ---- */
 
-static char *join_file(const struct zt_core *c, uint64_t nwid)
-{
-	char *p;
-
-	return asprintf(&p, "%s/networks.d/%016llx.join", c->home, (unsigned long long)nwid) < 0 ? NULL : p;
-}
-
 /* A joined network's port and chains, the port first. */
 static void ports_destroy(const struct zt_join_ports *jp)
 {
@@ -645,7 +638,7 @@ static bool in_config(const struct zt_core *c, uint64_t nwid, const char *join_p
 
 int zt_core_join(struct zt_core *c, uint64_t nwid)
 {
-	char *path = join_file(c, nwid), *dir;
+	char *path = zt_network_file(c, nwid, "join");
 	FILE *f;
 	int rc;
 
@@ -656,9 +649,8 @@ int zt_core_join(struct zt_core *c, uint64_t nwid)
 		return 0;
 	}
 	rc = join(c, nwid);
-	if (rc == 0 && asprintf(&dir, "%s/networks.d", c->home) >= 0) {
-		mkdir(dir, 0755);
-		free(dir);
+	if (rc == 0) {
+		zt_networks_dir_make(c);
 		f = fopen(path, "w");
 		if (f)
 			fclose(f);
@@ -696,7 +688,7 @@ int zt_core_leave(struct zt_core *c, uint64_t nwid)
 	zt_network_local_clear(n, true);
 	zt_network_free(n);
 	ports_destroy(&jp);
-	path = join_file(c, nwid);
+	path = zt_network_file(c, nwid, "join");
 	if (path)
 		unlink(path);
 	free(path);

@@ -29,6 +29,10 @@ void zt_network_free(struct zt_network *n);
 /* From the pipeline: the settings ztd.yaml gives (bits of mask, in the
  * order of zt_net_setting_names); the API cannot change those. */
 void zt_network_settings_fix(struct zt_network *n, const struct zt_net_settings *s, unsigned mask);
+/* <home>/networks.d/<nwid>.<ext> (join, local.conf, netconf, resolv.conf;
+ * malloc'd, NULL without a home), and the folder made (netlocal.c). */
+char *zt_network_file(const struct zt_core *c, uint64_t nwid, const char *ext);
+void zt_networks_dir_make(const struct zt_core *c);
 /* Networks joined at run time (zt_core_join) and those joined again
  * at start from <home>/networks.d/. */
 void zt_networks_rejoin(struct zt_core *c);
