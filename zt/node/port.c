@@ -598,8 +598,8 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 	uint8_t *payload = f->data + 14;
 	uint16_t ethertype;
 	size_t len;
-	uint64_t dest;
-	bool bridged;
+	uint64_t dest = 0;
+	bool bridged, to_member;
 
 	if (f->len < 14) {
 		NC_DROP(n, NC_BAD_FRAMES, NC_TX_DROPPED);
@@ -619,7 +619,8 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 	}
 	if (zt_mac_is_multicast(to) && ndp_emulate(n, f))
 		return;
-	if (!zt_mac_is_multicast(to) && zt_mac_to_address(n->id, to, &dest) == 0)
+	to_member = !zt_mac_is_multicast(to) && zt_mac_to_address(n->id, to, &dest) == 0;
+	if (to_member)
 		ctx.dest = dest;
 	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT) {
 		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
@@ -638,7 +639,7 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 		send_multicast(n, &g, bridged ? src : NULL, ethertype, payload, len, now);
 	} else if (memcmp(to, n->mac, 6) == 0) {
 		deliver(n, &n->queues[0], n->core->self.address, to, src, ethertype, payload, len);
-	} else if (zt_mac_to_address(n->id, to, &dest) == 0 && !mac_behind_bridge(n, to, dest)) {
+	} else if (to_member && !mac_behind_bridge(n, to, dest)) {
 		if (bridged)
 			send_ext(n, dest, f, now);
 		else
