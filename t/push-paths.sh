@@ -33,6 +33,17 @@ NFT
 }
 drop a 198.18.0.12
 drop b 198.18.0.11
+# the root counts what reaches it from a's secondary port (derived from
+# a's address: a gets its identity now, before it starts)
+mkdir -p "$ns_tmp/a"
+"$builddir/zt-idtool" generate "$ns_tmp/a/identity.secret" "$ns_tmp/a/identity.public" > /dev/null ||
+	bail "zt-idtool generate"
+second=$(( 20000 + 0x$(zt_address a) % 45500 ))
+ns_exec root nft -f - <<NFT || bail "nft in root"
+table ip seen {
+	chain in { type filter hook input priority 0; policy accept; ip saddr 198.18.0.11 udp sport $second counter; }
+}
+NFT
 net=$(zt_ctl_network '{"name":"push","private":true,"v4AssignMode":{"zt":true},
 	"ipAssignmentPools":[{"ipRangeStart":"198.19.5.10","ipRangeEnd":"198.19.5.100"}],
 	"routes":[{"target":"198.19.5.0/24"}]}')
@@ -59,9 +70,10 @@ ok $(( $? == 0 )) "the root never saw that link"
 # (b's push may have done it before a's first ping check came: wait for a's)
 pushed() { [ "$(zt_counter a paths_pushed)" -gt 0 ] && [ "$(zt_counter b paths_pushed)" -gt 0 ]; }
 zt_wait 30 pushed; ok $? "both sent PUSH_DIRECT_PATHS (a $(zt_counter a paths_pushed), b $(zt_counter b paths_pushed))"
-second=$(( 20000 + 0x$(zt_address a) % 45500 ))
 ns_exec a ss -Hlun | grep -q "0.0.0.0:$second "; ok $? "a's udp binds its secondary port $second (20000 + address mod 45500)"
-root_sees() { zt_api root "http://127.0.0.1:9993/peer/$(zt_address a)" | grep -q "\"198.18.0.11/$1\""; }
-zt_wait 30 root_sees "$second"; ok $? "the root learns a at its secondary port too (full HELLOs go out from both)"
+# (which of a's two ports the root keeps as its path is a race: as 1.14,
+# it keeps one alive path per address)
+from_second() { ns_exec root nft list table ip seen | grep -q 'packets [1-9]'; }
+zt_wait 30 from_second; ok $? "a's full HELLOs reach the root from its secondary port too"
 [ $tap_failed -eq 0 ] || { zt_log a; zt_log b; }
 tap_done
