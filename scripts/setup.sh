@@ -11,6 +11,7 @@ packages="build-essential autoconf automake libtool pkg-config
 	libhttp-parser-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libsqlite3-dev sqlite3
 	libminiupnpc-dev libnatpmp-dev miniupnpd-nftables
 	libpq-dev postgresql-15
+	libldns-dev bind9-dnsutils
 	clang libclang-rt-14-dev
 	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus
 	libsystemd-dev systemd util-linux socat
