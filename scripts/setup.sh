@@ -6,6 +6,7 @@ set -e
 # debconf question in Debian 12): the NAT tests run it in a namespace with
 # their own config; it never starts on the host.  debhelper, dpkg-dev,
 # fakeroot and lintian build and check the Debian packages (t/deb.sh).
+# libldns-dev builds the dns module; bind9-dnsutils is dig for t/dns.sh.
 packages="build-essential autoconf automake libtool pkg-config
 	libsodium-dev libev-dev libyaml-dev libpcap-dev libssl-dev liblz4-dev
 	libhttp-parser-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libsqlite3-dev sqlite3
