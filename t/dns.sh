@@ -8,11 +8,14 @@
 # deadline; the module looks every 250 ms); odd names from the controller
 # are left out with a log line; malformed queries are counted and the
 # daemon still answers; an answer too big for UDP comes with TC and whole
-# over TCP.
+# over TCP.  Member c runs the dns module too, reading ctl's controller
+# over its HTTP API (controller-url, ctl's token): it answers the same
+# names on its own address and follows the same changes.
 #
 #   root 198.18.0.1 --- underlay --- ctl 198.18.0.2 (controller, dns) [zt0 198.19.7.53, RFC4193, 6PLANE]
 #                                \-- a  198.18.0.11 [zt0 198.19.7.11 "alpha"]
 #                                \-- b  198.18.0.12 [zt0 198.19.7.12 "beta"]
+#                                \-- c  198.18.0.13 [zt0 198.19.7.13, dns from ctl's API at 198.18.0.2:9993]
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
@@ -20,13 +23,14 @@ ns_require
 for c in jq curl dig socat; do
 	command -v $c > /dev/null || skip_all "needs $c (scripts/setup.sh installs it)"
 done
-plan 29
+plan 33
 
 ns_bridge
-for h in root:1 ctl:2 a:11 b:12; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
+for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
 zt_world root 198.18.0.1/9993
 zt_start root
 zt_services="$(zt_ctl_service)
+  - { use: api, instance: wan, listen: [\"198.18.0.2:9993\"], allow-remote: true }
   - { use: dns }" zt_start ctl
 net=$(zt_ctl_network '{"name":"dns","private":true,"v4AssignMode":{"zt":true},
 	"v6AssignMode":{"rfc4193":true,"6plane":true,"zt":false},
@@ -43,19 +47,24 @@ zt_networks="networks:
     iface: { use: tap, name: zt0 }"
 zt_start a
 zt_start b
+cp "$ns_tmp/ctl/authtoken.secret" "$ns_tmp/ctl-token"
+zt_services="  - { use: dns, controller-url: \"http://198.18.0.2:9993\", token-file: $ns_tmp/ctl-token }" zt_start c
 member "$(zt_address ctl)" '{"authorized":true,"ipAssignments":["198.19.7.53"]}'
 member "$(zt_address a)" '{"authorized":true,"name":"alpha","ipAssignments":["198.19.7.11","fd00:7::11"]}'
 member "$(zt_address b)" '{"authorized":true,"name":"beta","ipAssignments":["198.19.7.12"]}'
+member "$(zt_address c)" '{"authorized":true,"name":"charlie","ipAssignments":["198.19.7.13"]}'
 
-zt_wait 40 zt_is_status ctl OK && zt_wait 40 zt_is_status a OK && zt_wait 40 zt_is_status b OK
-ok $? "ctl, a and b are on the network"
+zt_wait 40 zt_is_status ctl OK && zt_wait 40 zt_is_status a OK && zt_wait 40 zt_is_status b OK &&
+	zt_wait 40 zt_is_status c OK
+ok $? "ctl, a, b and c are on the network"
 zt_wait 20 grep -q "dns: network $net: listening on 198.19.7.53:53" "$ns_tmp/ctl/log"
 ok $? "the dns module listens on the controller's address in the network"
 
 # q NAME [dig args]: the answer's records, sorted, on one line
-q() { ns_exec a dig +short +time=2 +tries=1 @198.19.7.53 "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
+# (at ctl's dns; at c's with srv=198.19.7.13)
+q() { ns_exec a dig +short +time=2 +tries=1 "@${srv:-198.19.7.53}" "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
 # rcode [dig args]: the answer's status
-rcode() { ns_exec a dig +time=2 +tries=1 @198.19.7.53 "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+rcode() { ns_exec a dig +time=2 +tries=1 "@${srv:-198.19.7.53}" "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
 is_answer() { [ "$(q "$@")" = "$want" ]; }
 is_rcode() { [ "$(rcode "$1" "$2")" = "$3" ]; }
 # the IPv6 addresses the member NAME has in the network, sorted
@@ -80,17 +89,26 @@ is "$(ns_exec a dig +short +time=2 +tries=1 "@$ctl6" beta.lab.zt.test A)" 198.19
 	"over IPv6, to the controller's address $ctl6"
 is "$(rcode nobody.lab.zt.test A)" NXDOMAIN "an unknown name: NXDOMAIN"
 is "$(rcode example.com A)" REFUSED "a name outside the domain: REFUSED"
+zt_wait 20 grep -q "dns: network $net: listening on 198.19.7.13:53" "$ns_tmp/c/log"
+ok $? "c's dns module, following ctl's API, listens on c's address"
+want=198.19.7.11
+srv=198.19.7.13 zt_wait 20 is_answer alpha.lab.zt.test A
+ok $? "c answers the members' names too"
 
 # ---- live changes ----
 member "$(zt_address a)" '{"name":"gamma"}'
 want=198.19.7.11
 zt_wait 10 is_answer gamma.lab.zt.test A
 ok $? "a rename is followed: the new name answers"
+srv=198.19.7.13 zt_wait 10 is_answer gamma.lab.zt.test A
+ok $? "... at c too, through the controller's HTTP API"
 is "$(rcode alpha.lab.zt.test A)" NXDOMAIN "the old name is gone"
 is "$(q -x 198.19.7.11)" gamma.lab.zt.test. "the PTR names the new name"
 member "$(zt_address b)" '{"authorized":false}'
 zt_wait 10 is_rcode beta.lab.zt.test A NXDOMAIN
 ok $? "a deauthorization is followed: NXDOMAIN"
+srv=198.19.7.13 zt_wait 10 is_rcode beta.lab.zt.test A NXDOMAIN
+ok $? "... at c too"
 is "$(rcode "$(zt_address b).lab.zt.test" A)" NXDOMAIN "its id name is gone too"
 
 # ---- odd names from the controller ----
@@ -122,5 +140,5 @@ ok "$([ "$(zt_inst_counter ctl dns truncated)" -ge 1 ]; echo $?)" "truncated ans
 
 ok "$(cat "$ns_tmp"/*/log | grep -c 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error')" \
 	"no sanitizer reports in any ztd log"
-[ $tap_failed -eq 0 ] || zt_log ctl
+[ $tap_failed -eq 0 ] || { zt_log ctl; zt_log c; }
 tap_done

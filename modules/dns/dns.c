@@ -7,8 +7,11 @@
  * local API's in-process dispatch (zt_core_api_dispatch: no HTTP, no
  * token), and polls it: a cheap look at the revisions every `poll`
  * (250 ms), the member list fetched again only when one changed.  See
- * zt-dns(7).  The module's files:
+ * zt-dns(7).  With controller-url it reads another ztd's controller
+ * over its HTTP API instead (remote.c, libcurl on the loop): a member
+ * with the controller's token serves the names as well.  The files:
  *   dns.c    the module: options, polling the controller, sockets
+ *   remote.c GETs to a remote controller's API
  *   zone.c   the zone of a network, built from the controller's JSON
  *   query.c  one query answered from a zone (ldns) */
 #include "config.h"
@@ -24,11 +27,13 @@
 #include <unistd.h>
 
 #include <ev.h>
+#include <sodium.h>
 
 #include <zt/module.h>
 #include <zt/node.h>
 
 #include "query.h"
+#include "remote.h"
 #include "zone.h"
 
 #define DNS_MAX_NETS 64
@@ -64,11 +69,15 @@ struct dns_listener {
 };
 
 struct dns_net {
+	struct dns *d;
 	uint64_t nwid;
 	bool seen;                  /* still joined */
 	bool served;                /* its controller is this node's */
 	struct dns_zone *zone;      /* NULL: no usable domain (all refused) */
 	char *net_body, *rev_body;  /* the controller's answers the zone was built from */
+	char *new_net, *new_rev;    /* those of the look under way */
+	bool busy;                  /* a look is under way */
+	struct dns_req *req;        /* its remote GET */
 	char why[160];              /* why there is no zone, as last logged */
 	uint32_t serial;
 	size_t n_listeners;
@@ -101,6 +110,9 @@ struct dns {
 	size_t n_nets;
 	struct dns_net *nets[DNS_MAX_NETS];
 	ev_timer poll;
+	char *url;                  /* controller-url: a remote controller's API */
+	char *token_file;
+	struct dns_remote *remote;  /* NULL: the controller of this ztd */
 	struct dns_conn *conns;
 	size_t n_conns;
 	uint8_t in[DNS_TCP_MAX], out[DNS_TCP_MAX];
@@ -404,20 +416,6 @@ static void dns_net_listen(struct dns *d, struct dns_net *net, const struct zt_n
 
 /* ---- following the controller ---- */
 
-/* GET path from the controller of this ztd: its body (malloc'd) if it
- * answered 200, else NULL. */
-static char *dns_api_get(struct dns *d, const char *path)
-{
-	struct zt_api_request rq = { .method = "GET", .path = path, .body = "", .body_len = 0 };
-	struct zt_api_response rs = { 0 };
-
-	if (zt_core_api_dispatch(d->core, &rq, &rs) < 0 || rs.status != 200) {
-		free(rs.body);
-		return NULL;
-	}
-	return rs.body ? rs.body : strdup("{}");
-}
-
 static bool dns_str_eq(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
@@ -437,73 +435,142 @@ static void dns_skip_cb(void *ctx, uint64_t member, const char *name, const char
 	zt_log(d->zi, ZT_LOG_WARN, "member %010" PRIx64 ": '%s' left out: %s", member, shown, why);
 }
 
-static void dns_net_rebuild(struct dns *d, struct dns_net *net, char *net_body, char *rev_body)
+/* GET <base>/network/<nwid><tail> from the controller; fn gets the body
+ * if it answered 200.
+ * In process (the controller of this ztd, through the API dispatch) fn
+ * runs at once; from a remote controller's API, later from the loop. */
+static void dns_fetch(struct dns_net *net, const char *base, const char *tail, dns_fetched_fn *fn)
 {
-	char path[96], why[160] = "";
-	struct dns_zone *z = NULL;
-	char *list;
+	struct dns *d = net->d;
+	struct zt_api_request rq = { .method = "GET", .body = "", .body_len = 0 };
+	struct zt_api_response rs = { 0 };
+	char path[128];
 
-	snprintf(path, sizeof path, "/unstable/controller/network/%016" PRIx64 "/member", net->nwid);
-	list = dns_api_get(d, path);
-	if (!list) {
-		snprintf(why, sizeof why, "the controller lists no members");
-	} else {
+	snprintf(path, sizeof path, "%s/network/%016" PRIx64 "%s", base, net->nwid, tail);
+	if (d->remote) {
+		net->req = dns_remote_get(d->remote, path, fn, net);
+		if (!net->req)
+			fn(net, NULL, strerror(ENOMEM));
+		return;
+	}
+	rq.path = path;
+	if (zt_core_api_dispatch(d->core, &rq, &rs) < 0 || rs.status != 200) {
+		free(rs.body);
+		fn(net, NULL, "not a network of this ztd's controller");
+		return;
+	}
+	fn(net, rs.body ? rs.body : strdup("{}"), "");
+}
+
+/* The controller does not serve the network (or cannot be reached). */
+static void dns_net_unserved(struct dns_net *net, const char *why)
+{
+	struct dns *d = net->d;
+
+	if (net->served || !net->net_body)
+		zt_log(d->zi, net->served ? ZT_LOG_WARN : ZT_LOG_INFO,
+		       "network %016" PRIx64 ": not served: %s", net->nwid, why);
+	net->served = false;
+	net->busy = false;
+	net->req = NULL;
+	dns_zone_free(net->zone);
+	net->zone = NULL;
+	free(net->net_body);
+	net->net_body = strdup("");   /* logged once */
+	free(net->new_net);
+	free(net->new_rev);
+	net->new_net = net->new_rev = NULL;
+}
+
+/* The third step: the member list, and the zone built again from it. */
+static void dns_got_list(void *ctx, char *list, const char *why)
+{
+	struct dns_net *net = ctx;
+	struct dns *d = net->d;
+	char reason[160] = "";
+	struct dns_zone *z = NULL;
+
+	net->req = NULL;
+	if (!list)
+		snprintf(reason, sizeof reason, "member list: %s", why);
+	else {
 		uint32_t now = (uint32_t)time(NULL);
 
 		/* the SOA serial only grows */
 		net->serial = now > net->serial ? now : net->serial + 1;
-		z = dns_zone_from_json(net_body, list, d->ttl, net->serial, dns_skip_cb, d, why, sizeof why);
+		z = dns_zone_from_json(net->new_net, list, d->ttl, net->serial, dns_skip_cb, d,
+				       reason, sizeof reason);
 	}
 	free(list);
-	if (!z && strcmp(why, net->why))
-		zt_log(d->zi, ZT_LOG_WARN, "network %016" PRIx64 ": no names served: %s", net->nwid, why);
+	if (!z && strcmp(reason, net->why))
+		zt_log(d->zi, ZT_LOG_WARN, "network %016" PRIx64 ": no names served: %s", net->nwid, reason);
 	else if (z && (!net->zone || net->why[0]))
 		zt_log(d->zi, ZT_LOG_INFO, "network %016" PRIx64 ": serving %s", net->nwid, z->domain);
-	snprintf(net->why, sizeof net->why, "%s", z ? "" : why);
+	snprintf(net->why, sizeof net->why, "%s", z ? "" : reason);
 	dns_zone_free(net->zone);
 	net->zone = z;
 	free(net->net_body);
 	free(net->rev_body);
-	net->net_body = net_body;
-	net->rev_body = rev_body;
+	net->net_body = net->new_net;
+	net->rev_body = net->new_rev;
+	net->new_net = net->new_rev = NULL;
+	net->busy = false;
 	DNS_COUNT(d, DNS_C_REBUILDS);
 }
 
-/* Whether the controller changed the network or a member since the zone
- * was built (their revisions), and the zone built again if so. */
-static void dns_net_follow(struct dns *d, struct dns_net *net)
+/* The second step: the members' revisions; the list is read only when
+ * they or the network changed since the zone was built. */
+static void dns_got_revisions(void *ctx, char *rev, const char *why)
 {
-	char path[96];
-	char *net_body, *rev_body;
+	struct dns_net *net = ctx;
 
-	snprintf(path, sizeof path, "/controller/network/%016" PRIx64, net->nwid);
-	net_body = dns_api_get(d, path);
-	snprintf(path, sizeof path, "/controller/network/%016" PRIx64 "/member", net->nwid);
-	rev_body = net_body ? dns_api_get(d, path) : NULL;
-	if (!rev_body) {
-		if (net->served || !net->net_body)
-			zt_log(d->zi, net->served ? ZT_LOG_WARN : ZT_LOG_INFO,
-			       "network %016" PRIx64 ": not one of this node's controller: not served", net->nwid);
-		net->served = false;
-		dns_zone_free(net->zone);
-		net->zone = NULL;
-		free(net->net_body);
-		net->net_body = strdup("");   /* logged once */
-		free(rev_body);
-		free(net_body);
+	net->req = NULL;
+	if (!rev) {
+		dns_net_unserved(net, why);
 		return;
 	}
 	net->served = true;
-	if (dns_str_eq(net_body, net->net_body) && dns_str_eq(rev_body, net->rev_body)) {
-		free(net_body);
-		free(rev_body);
+	if (dns_str_eq(net->new_net, net->net_body) && dns_str_eq(rev, net->rev_body)) {
+		free(rev);
+		free(net->new_net);
+		net->new_net = NULL;
+		net->busy = false;
 		return;
 	}
-	dns_net_rebuild(d, net, net_body, rev_body);
+	net->new_rev = rev;
+	dns_fetch(net, "/unstable/controller", "/member", dns_got_list);
+}
+
+/* The first step: the network object (its revision, dns and v6 modes). */
+static void dns_got_network(void *ctx, char *body, const char *why)
+{
+	struct dns_net *net = ctx;
+
+	net->req = NULL;
+	if (!body) {
+		dns_net_unserved(net, why);
+		return;
+	}
+	net->new_net = body;
+	dns_fetch(net, "/controller", "/member", dns_got_revisions);
+}
+
+/* Whether the controller changed the network or a member since the zone
+ * was built, and the zone built again if so; one look at a time. */
+static void dns_net_follow(struct dns_net *net)
+{
+	if (net->busy)
+		return;
+	net->busy = true;
+	dns_fetch(net, "/controller", "", dns_got_network);
 }
 
 static void dns_net_free(struct dns *d, struct dns_net *net)
 {
+	if (net->req)
+		dns_remote_cancel(d->remote, net->req);
+	free(net->new_net);
+	free(net->new_rev);
 	for (size_t i = 0; i < net->n_listeners; i++)
 		dns_listener_close(d, &net->listeners[i]);
 	dns_zone_free(net->zone);
@@ -534,10 +601,11 @@ static void dns_joined_cb(void *ctx, const struct zt_network_info *info)
 		if (d->n_nets == DNS_MAX_NETS || !(net = calloc(1, sizeof *net)))
 			return;
 		net->nwid = info->nwid;
+		net->d = d;
 		d->nets[d->n_nets++] = net;
 	}
 	net->seen = true;
-	dns_net_follow(d, net);
+	dns_net_follow(net);
 	dns_net_listen(d, net, info);
 }
 
@@ -580,7 +648,38 @@ static void dns_stop(void *state)
 	for (size_t i = 0; i < d->n_nets; i++)
 		dns_net_free(d, d->nets[i]);
 	d->n_nets = 0;
+	dns_remote_free(d->remote);
+	d->remote = NULL;
 	d->started = false;
+}
+
+/* The remote controller's API, with the token read from token-file. */
+static int dns_remote_start(struct dns *d)
+{
+	char token[256], err[256];
+	size_t len;
+	FILE *f = fopen(d->token_file, "r");
+
+	if (!f) {
+		zt_log(d->zi, ZT_LOG_ERR, "token-file %s: %s", d->token_file, strerror(errno));
+		return -1;
+	}
+	len = fread(token, 1, sizeof token - 1, f);
+	fclose(f);
+	token[len] = '\0';
+	token[strcspn(token, "\r\n")] = '\0';
+	if (!token[0]) {
+		zt_log(d->zi, ZT_LOG_ERR, "token-file %s: empty", d->token_file);
+		return -1;
+	}
+	d->remote = dns_remote_new(d->loop, d->url, token, err, sizeof err);
+	sodium_memzero(token, sizeof token);
+	if (!d->remote) {
+		zt_log(d->zi, ZT_LOG_ERR, "controller-url %s: %s", d->url, err);
+		return -1;
+	}
+	zt_log(d->zi, ZT_LOG_INFO, "following the controller at %s", d->url);
+	return 0;
 }
 
 static int dns_start(void *state, struct ev_loop *loop)
@@ -595,6 +694,8 @@ static int dns_start(void *state, struct ev_loop *loop)
 		return -EINVAL;
 	}
 	d->loop = loop;
+	if (d->url && dns_remote_start(d) < 0)
+		return -EINVAL;
 	d->started = true;
 	ev_timer_init(&d->poll, dns_poll_cb, d->poll_s, d->poll_s);
 	d->poll.data = d;
@@ -606,7 +707,13 @@ static int dns_start(void *state, struct ev_loop *loop)
 
 static void dns_destroy(void *state)
 {
-	free(state);
+	struct dns *d = state;
+
+	if (!d)
+		return;
+	free(d->url);
+	free(d->token_file);
+	free(d);
 }
 
 static int dns_networks(struct dns *d, const struct zt_node *conf)
@@ -639,6 +746,31 @@ static int dns_networks(struct dns *d, const struct zt_node *conf)
 	return 0;
 }
 
+static int dns_remote_opts(struct dns *d, const struct zt_node *conf)
+{
+	const char *url = zt_conf_str(conf, "controller-url"), *token = zt_conf_str(conf, "token-file");
+
+	if (!url && !token)
+		return 0;
+	if (!url || !token) {
+		zt_node_error(zt_node_get(conf, url ? "controller-url" : "token-file"),
+			      "controller-url and token-file go together");
+		return -1;
+	}
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+		zt_node_error(zt_node_get(conf, "controller-url"), "not an http:// or https:// URL");
+		return -1;
+	}
+	d->url = strdup(url);
+	d->token_file = strdup(token);
+	if (!d->url || !d->token_file)
+		return -1;
+	/* no final slash: paths start with one */
+	if (d->url[strlen(d->url) - 1] == '/')
+		d->url[strlen(d->url) - 1] = '\0';
+	return 0;
+}
+
 static int dns_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
 {
 	struct dns *d = calloc(1, sizeof *d);
@@ -657,13 +789,13 @@ static int dns_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 		return -EINVAL;
 	}
 	d->poll_s = (double)poll_ms / 1000.0;
-	if (dns_networks(d, conf) < 0) {
-		free(d);
+	if (dns_networks(d, conf) < 0 || dns_remote_opts(d, conf) < 0) {
+		dns_destroy(d);
 		return -EINVAL;
 	}
 	for (i = 0; i < DNS_N_COUNTERS; i++)
 		if (!(d->counters[i] = zt_counter(zi, dns_counter_names[i]))) {
-			free(d);
+			dns_destroy(d);
 			return -ENOMEM;
 		}
 	*state = d;
@@ -675,6 +807,8 @@ static const struct zt_opt dns_opts[] = {
 	ZT_OPT_UINT("port", 53, 1, 65535, "UDP and TCP port on the node's addresses in each network"),
 	ZT_OPT_UINT("ttl", 5, 0, 86400, "seconds resolvers may keep an answer (and a negative one)"),
 	ZT_OPT_DURATION("poll", "250ms", "how often the controller's revisions are looked at"),
+	ZT_OPT_STR("controller-url", NULL, "a remote controller's API, http://host:port (default: the controller of this ztd)"),
+	ZT_OPT_STR("token-file", NULL, "with controller-url: that controller's authtoken.secret"),
 	ZT_OPT_END
 };
 
