@@ -138,7 +138,10 @@ ok "$(grep -q 'flags:.* tc' "$ns_tmp/tc"; echo $?)" "over UDP: TC set"
 is "$(q big.lab.zt.test AAAA | wc -w)" 40 "dig retries over TCP: all 40 (noAutoAssignIps: no RFC4193, no 6PLANE)"
 ok "$([ "$(zt_inst_counter ctl dns truncated)" -ge 1 ]; echo $?)" "truncated answers counted"
 
+# stopped here so that a leak in the module's stop and destroy shows
+zt_stop c
+zt_stop ctl
 ok "$(cat "$ns_tmp"/*/log | grep -c 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error')" \
-	"no sanitizer reports in any ztd log"
+	"no sanitizer reports in any ztd log (ctl and c stopped)"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log c; }
 tap_done
