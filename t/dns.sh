@@ -16,6 +16,8 @@
 #                                \-- a  198.18.0.11 [zt0 198.19.7.11 "alpha"]
 #                                \-- b  198.18.0.12 [zt0 198.19.7.12 "beta"]
 #                                \-- c  198.18.0.13 [zt0 198.19.7.13, dns from ctl's API at 198.18.0.2:9993]
+#
+# When ctl stops at the end, c keeps serving the names it had.
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
@@ -23,7 +25,7 @@ ns_require
 for c in jq curl dig socat; do
 	command -v $c > /dev/null || skip_all "needs $c (scripts/setup.sh installs it)"
 done
-plan 33
+plan 35
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -138,9 +140,15 @@ ok "$(grep -q 'flags:.* tc' "$ns_tmp/tc"; echo $?)" "over UDP: TC set"
 is "$(q big.lab.zt.test AAAA | wc -w)" 40 "dig retries over TCP: all 40 (noAutoAssignIps: no RFC4193, no 6PLANE)"
 ok "$([ "$(zt_inst_counter ctl dns truncated)" -ge 1 ]; echo $?)" "truncated answers counted"
 
+# ---- the controller gone: c keeps what it had ----
+zt_stop ctl
+zt_wait 20 grep -q "dns: network $net: the controller failed (.*): the last names are kept" "$ns_tmp/c/log"
+ok $? "c notices that ctl's API does not answer"
+want=198.19.7.53
+srv=198.19.7.13 zt_wait 10 is_answer "$(zt_address ctl).lab.zt.test" A
+ok $? "and keeps answering the last names"
 # stopped here so that a leak in the module's stop and destroy shows
 zt_stop c
-zt_stop ctl
 ok "$(cat "$ns_tmp"/*/log | grep -c 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error')" \
 	"no sanitizer reports in any ztd log (ctl and c stopped)"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log c; }

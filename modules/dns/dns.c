@@ -77,6 +77,7 @@ struct dns_net {
 	char *net_body, *rev_body;  /* the controller's answers the zone was built from */
 	char *new_net, *new_rev;    /* those of the look under way */
 	bool busy;                  /* a look is under way */
+	bool down;                  /* the controller failed the last look */
 	struct dns_req *req;        /* its remote GET */
 	char why[160];              /* why there is no zone, as last logged */
 	uint32_t serial;
@@ -435,6 +436,8 @@ static void dns_skip_cb(void *ctx, uint64_t member, const char *name, const char
 	zt_log(d->zi, ZT_LOG_WARN, "member %010" PRIx64 ": '%s' left out: %s", member, shown, why);
 }
 
+static void dns_net_unserved(struct dns_net *net, const char *why);
+
 /* GET <base>/network/<nwid><tail> from the controller; fn gets the body
  * if it answered 200.
  * In process (the controller of this ztd, through the API dispatch) fn
@@ -450,16 +453,56 @@ static void dns_fetch(struct dns_net *net, const char *base, const char *tail, d
 	if (d->remote) {
 		net->req = dns_remote_get(d->remote, path, fn, net);
 		if (!net->req)
-			fn(net, NULL, strerror(ENOMEM));
+			fn(net, NULL, false, strerror(ENOMEM));
 		return;
 	}
 	rq.path = path;
-	if (zt_core_api_dispatch(d->core, &rq, &rs) < 0 || rs.status != 200) {
+	if (zt_core_api_dispatch(d->core, &rq, &rs) < 0 || rs.status == 404) {
 		free(rs.body);
-		fn(net, NULL, "not a network of this ztd's controller");
+		fn(net, NULL, true, "not a network of this ztd's controller");
 		return;
 	}
-	fn(net, rs.body ? rs.body : strdup("{}"), "");
+	if (rs.status != 200) {
+		char why[48];
+
+		free(rs.body);
+		snprintf(why, sizeof why, "the controller answered %d", rs.status);
+		fn(net, NULL, false, why);
+		return;
+	}
+	fn(net, rs.body ? rs.body : strdup("{}"), false, "");
+}
+
+/* The controller failed or could not be reached: the zone it gave last
+ * keeps being served, and the next poll looks again. */
+static void dns_net_unreachable(struct dns_net *net, const char *why)
+{
+	if (!net->down)
+		zt_log(net->d->zi, ZT_LOG_WARN, "network %016" PRIx64 ": the controller failed (%s): %s",
+		       net->nwid, why, net->zone ? "the last names are kept" : "no names yet");
+	net->down = true;
+	net->busy = false;
+	net->req = NULL;
+	free(net->new_net);
+	free(net->new_rev);
+	net->new_net = net->new_rev = NULL;
+}
+
+/* A step's answer: true to go on with body, else what failed is handled. */
+static bool dns_step_ok(struct dns_net *net, const char *body, bool gone, const char *why)
+{
+	net->req = NULL;
+	if (!body) {
+		if (gone)
+			dns_net_unserved(net, why);
+		else
+			dns_net_unreachable(net, why);
+		return false;
+	}
+	if (net->down)
+		zt_log(net->d->zi, ZT_LOG_INFO, "network %016" PRIx64 ": the controller answers again", net->nwid);
+	net->down = false;
+	return true;
 }
 
 /* The controller does not serve the network (or cannot be reached). */
@@ -483,24 +526,19 @@ static void dns_net_unserved(struct dns_net *net, const char *why)
 }
 
 /* The third step: the member list, and the zone built again from it. */
-static void dns_got_list(void *ctx, char *list, const char *why)
+static void dns_got_list(void *ctx, char *list, bool gone, const char *why)
 {
 	struct dns_net *net = ctx;
 	struct dns *d = net->d;
 	char reason[160] = "";
-	struct dns_zone *z = NULL;
+	struct dns_zone *z;
+	uint32_t now = (uint32_t)time(NULL);
 
-	net->req = NULL;
-	if (!list)
-		snprintf(reason, sizeof reason, "member list: %s", why);
-	else {
-		uint32_t now = (uint32_t)time(NULL);
-
-		/* the SOA serial only grows */
-		net->serial = now > net->serial ? now : net->serial + 1;
-		z = dns_zone_from_json(net->new_net, list, d->ttl, net->serial, dns_skip_cb, d,
-				       reason, sizeof reason);
-	}
+	if (!dns_step_ok(net, list, gone, why))
+		return;
+	/* the SOA serial only grows */
+	net->serial = now > net->serial ? now : net->serial + 1;
+	z = dns_zone_from_json(net->new_net, list, d->ttl, net->serial, dns_skip_cb, d, reason, sizeof reason);
 	free(list);
 	if (!z && strcmp(reason, net->why))
 		zt_log(d->zi, ZT_LOG_WARN, "network %016" PRIx64 ": no names served: %s", net->nwid, reason);
@@ -520,15 +558,12 @@ static void dns_got_list(void *ctx, char *list, const char *why)
 
 /* The second step: the members' revisions; the list is read only when
  * they or the network changed since the zone was built. */
-static void dns_got_revisions(void *ctx, char *rev, const char *why)
+static void dns_got_revisions(void *ctx, char *rev, bool gone, const char *why)
 {
 	struct dns_net *net = ctx;
 
-	net->req = NULL;
-	if (!rev) {
-		dns_net_unserved(net, why);
+	if (!dns_step_ok(net, rev, gone, why))
 		return;
-	}
 	net->served = true;
 	if (dns_str_eq(net->new_net, net->net_body) && dns_str_eq(rev, net->rev_body)) {
 		free(rev);
@@ -542,15 +577,12 @@ static void dns_got_revisions(void *ctx, char *rev, const char *why)
 }
 
 /* The first step: the network object (its revision, dns and v6 modes). */
-static void dns_got_network(void *ctx, char *body, const char *why)
+static void dns_got_network(void *ctx, char *body, bool gone, const char *why)
 {
 	struct dns_net *net = ctx;
 
-	net->req = NULL;
-	if (!body) {
-		dns_net_unserved(net, why);
+	if (!dns_step_ok(net, body, gone, why))
 		return;
-	}
 	net->new_net = body;
 	dns_fetch(net, "/controller", "/member", dns_got_revisions);
 }

@@ -91,7 +91,7 @@ static void dns_remote_done(struct dns_remote *r)
 			void *ctx = q->ctx;
 
 			dns_req_free(q);
-			fn(ctx, body, why);
+			fn(ctx, body, msg->data.result == CURLE_OK && status == 404, why);
 		}
 	}
 }

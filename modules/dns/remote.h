@@ -4,6 +4,7 @@
 #ifndef ZT_DNS_REMOTE_H
 #define ZT_DNS_REMOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct ev_loop;
@@ -11,8 +12,9 @@ struct dns_remote;
 struct dns_req;
 
 /* The answer to a GET: body (malloc'd, the callee's to free) if the API
- * answered 200, else NULL with why. */
-typedef void dns_fetched_fn(void *ctx, char *body, const char *why);
+ * answered 200, else NULL with why, and gone if it answered 404 (it has
+ * no such object) rather than failed or could not be reached. */
+typedef void dns_fetched_fn(void *ctx, char *body, bool gone, const char *why);
 
 /* base: "http://198.19.7.53:9993"; token: the controller's
  * authtoken.secret.  NULL with err filled on failure. */
