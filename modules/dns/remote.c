@@ -85,13 +85,15 @@ static void dns_remote_done(struct dns_remote *r)
 			snprintf(why, sizeof why, "out of memory");
 		else
 			body = q->body, q->body = NULL, why[0] = '\0';
-		/* the callback may start or cancel requests: q is gone first */
+		/* the callback may start or cancel requests: q (and msg with
+		 * it) is gone first */
 		{
 			dns_fetched_fn *fn = q->fn;
 			void *ctx = q->ctx;
+			bool gone = msg->data.result == CURLE_OK && status == 404;
 
 			dns_req_free(q);
-			fn(ctx, body, msg->data.result == CURLE_OK && status == 404, why);
+			fn(ctx, body, gone, why);
 		}
 	}
 }
