@@ -25,7 +25,7 @@ ns_require
 for c in jq curl dig socat; do
 	command -v $c > /dev/null || skip_all "needs $c (scripts/setup.sh installs it)"
 done
-plan 35
+plan 38
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -127,6 +127,32 @@ is "$(cut -c1-8 "$ns_tmp/formerr")" abcd8101 "a question cut off: FORMERR with t
 ns_exec a sh -c 'printf "\000\005hello" | socat -t 0.5 - TCP:198.19.7.53:53' > /dev/null
 ok "$([ "$(zt_inst_counter ctl dns malformed)" -ge 3 ]; echo $?)" "malformed queries counted (UDP and TCP)"
 is "$(q "$(zt_address ctl).lab.zt.test" A)" 198.19.7.53 "and the daemon still answers"
+
+# ---- TCP: two queries in one write, and more clients than allowed ----
+ns_exec a python3 - > "$ns_tmp/pipelined" <<'PY'
+import socket, struct
+def query(qid, name):
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    return struct.pack(">H", len(q)) + q
+s = socket.create_connection(("198.19.7.53", 53), timeout=5)
+s.sendall(query(1, "charlie.lab.zt.test") + query(2, "nobody.lab.zt.test"))
+buf = b""
+while len(buf) < 4 or len(buf) < 2 + struct.unpack(">H", buf[:2])[0] + 2:
+    buf += s.recv(4096)
+first = struct.unpack(">H", buf[:2])[0]
+while len(buf) < 2 + first + 2 + struct.unpack(">H", buf[2 + first:4 + first])[0]:
+    buf += s.recv(4096)
+a, b = buf[2:2 + first], buf[4 + first:]
+print(struct.unpack(">H", a[:2])[0], a[3] & 15, struct.unpack(">H", b[:2])[0], b[3] & 15)
+PY
+is "$(cat "$ns_tmp/pipelined")" "1 0 2 3" "two queries in one TCP write: two answers in order (NOERROR, NXDOMAIN)"
+ns_exec a python3 -c '
+import socket, time
+held = [socket.create_connection(("198.19.7.53", 53), timeout=5) for i in range(72)]
+time.sleep(1)'
+ok "$([ "$(zt_inst_counter ctl dns tcp_rejected)" -ge 8 ]; echo $?)" "72 idle TCP clients: those over 64 refused and counted"
+is "$(q +tcp "$(zt_address ctl).lab.zt.test" A)" 198.19.7.53 "once they are gone, TCP answers again"
 
 # ---- an answer too big for UDP ----
 ips=$(seq 100 139 | sed 's/^/"fd00:7::/; s/$/"/' | paste -sd, -)
