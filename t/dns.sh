@@ -17,7 +17,9 @@
 #                                \-- b  198.18.0.12 [zt0 198.19.7.12 "beta"]
 #                                \-- c  198.18.0.13 [zt0 198.19.7.13, dns from ctl's API at 198.18.0.2:9993]
 #
-# When ctl stops at the end, c keeps serving the names it had.
+# When ctl stops at the end, c keeps serving the names it had.  At the
+# start another program holds ctl's port 53: the module says so once and
+# binds when it is free.
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
@@ -25,12 +27,22 @@ ns_require
 for c in jq curl dig socat; do
 	command -v $c > /dev/null || skip_all "needs $c (scripts/setup.sh installs it)"
 done
-plan 38
+plan 40
 
 ns_bridge
 for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
 zt_world root 198.18.0.1/9993
 zt_start root
+# another program holds 198.19.7.53:53 (UDP, IP_FREEBIND) until the file goes
+touch "$ns_tmp/hold"
+ns_exec ctl python3 -c '
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_IP, 15, 1)   # IP_FREEBIND
+s.bind(("198.19.7.53", 53))
+while os.path.exists(sys.argv[1]):
+    time.sleep(0.1)' "$ns_tmp/hold" &
+ns_pids="$ns_pids $!"
 zt_services="$(zt_ctl_service)
   - { use: api, instance: wan, listen: [\"198.18.0.2:9993\"], allow-remote: true }
   - { use: dns }" zt_start ctl
@@ -59,8 +71,12 @@ member "$(zt_address c)" '{"authorized":true,"name":"charlie","ipAssignments":["
 zt_wait 40 zt_is_status ctl OK && zt_wait 40 zt_is_status a OK && zt_wait 40 zt_is_status b OK &&
 	zt_wait 40 zt_is_status c OK
 ok $? "ctl, a, b and c are on the network"
-zt_wait 20 grep -q "dns: network $net: listening on 198.19.7.53:53" "$ns_tmp/ctl/log"
-ok $? "the dns module listens on the controller's address in the network"
+zt_wait 20 grep -q "dns: udp 198.19.7.53:53: Address already in use (tried again every 10 s)" "$ns_tmp/ctl/log"
+ok $? "the port taken by another program: said once"
+rm "$ns_tmp/hold"
+zt_wait 30 grep -q "dns: network $net: listening on 198.19.7.53:53" "$ns_tmp/ctl/log"
+ok $? "once it is free, the dns module listens on the controller's address in the network"
+is "$(grep -c 'Address already in use' "$ns_tmp/ctl/log")" 1 "the failure was logged once"
 
 # q NAME [dig args]: the answer's records, sorted, on one line
 # (at ctl's dns; at c's with srv=198.19.7.13)

@@ -42,6 +42,7 @@
 #define DNS_TCP_MAX_CONNS 64
 #define DNS_TCP_IDLE_S 10.0
 #define DNS_TCP_BACKLOG 16
+#define DNS_RETRY_S 10.0            /* between binds of an address that failed */
 
 struct dns;
 struct dns_net;
@@ -66,6 +67,7 @@ struct dns_listener {
 	int ufd, tfd;
 	ev_io urd, acc;
 	bool seen;                  /* still one of the node's addresses */
+	ev_tstamp retry_at;         /* no sockets (the bind failed): when to try again */
 };
 
 struct dns_net {
@@ -293,7 +295,8 @@ static void dns_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- sockets on the node's addresses ---- */
 
-static int dns_socket(struct dns *d, const union zt_sockaddr *a, int type)
+/* A socket bound to a; -1 (logged unless quiet) on failure. */
+static int dns_socket(struct dns *d, const union zt_sockaddr *a, int type, bool quiet)
 {
 	char name[ZT_SOCKADDR_STRLEN];
 	int one = 1, fd;
@@ -312,8 +315,9 @@ static int dns_socket(struct dns *d, const union zt_sockaddr *a, int type)
 		goto fail;
 	return fd;
 fail:
-	zt_log(d->zi, ZT_LOG_ERR, "%s %s: %s", type == SOCK_STREAM ? "tcp" : "udp",
-	       zt_sockaddr_fmt(a, name, sizeof name), strerror(errno));
+	if (!quiet)
+		zt_log(d->zi, ZT_LOG_ERR, "%s %s: %s (tried again every %.0f s)", type == SOCK_STREAM ? "tcp" : "udp",
+		       zt_sockaddr_fmt(a, name, sizeof name), strerror(errno), DNS_RETRY_S);
 	if (fd >= 0)
 		close(fd);
 	return -1;
@@ -349,10 +353,27 @@ static bool dns_addr_eq(const union zt_sockaddr *a, const union zt_sockaddr *b)
 	return !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16);
 }
 
+/* Bind l's sockets and watch them; kept without sockets on failure, to
+ * be tried again (quietly) after DNS_RETRY_S. */
+static void dns_listener_open(struct dns *d, struct dns_listener *l, bool quiet)
+{
+	char name[ZT_SOCKADDR_STRLEN];
+
+	l->ufd = dns_socket(d, &l->addr, SOCK_DGRAM, quiet);
+	l->tfd = l->ufd < 0 ? -1 : dns_socket(d, &l->addr, SOCK_STREAM, quiet);
+	if (l->tfd < 0) {
+		dns_listener_close(d, l);
+		l->retry_at = ev_now(d->loop) + DNS_RETRY_S;
+		return;
+	}
+	dns_listener_watch(d, l);
+	zt_log(d->zi, ZT_LOG_INFO, "network %016" PRIx64 ": listening on %s", l->net->nwid,
+	       zt_sockaddr_fmt(&l->addr, name, sizeof name));
+}
+
 static void dns_listen_on(struct dns *d, struct dns_net *net, const union zt_sockaddr *addr)
 {
 	struct dns_listener *l;
-	char name[ZT_SOCKADDR_STRLEN];
 	union zt_sockaddr a = *addr;
 	size_t i;
 
@@ -364,27 +385,22 @@ static void dns_listen_on(struct dns *d, struct dns_net *net, const union zt_soc
 		return;
 	for (i = 0; i < net->n_listeners; i++)
 		if (dns_addr_eq(&net->listeners[i].addr, &a)) {
-			net->listeners[i].seen = true;
+			l = &net->listeners[i];
+			l->seen = true;
+			if (l->ufd < 0 && ev_now(d->loop) >= l->retry_at)
+				dns_listener_open(d, l, true);
 			return;
 		}
 	if (net->n_listeners == DNS_MAX_ADDRS)
 		return;
-	l = &net->listeners[net->n_listeners];
+	l = &net->listeners[net->n_listeners++];
 	memset(l, 0, sizeof *l);
 	l->d = d;
 	l->net = net;
 	l->addr = a;
 	l->seen = true;
-	l->ufd = dns_socket(d, &a, SOCK_DGRAM);
-	l->tfd = l->ufd < 0 ? -1 : dns_socket(d, &a, SOCK_STREAM);
-	if (l->tfd < 0) {
-		dns_listener_close(d, l);
-		return;
-	}
-	dns_listener_watch(d, l);
-	net->n_listeners++;
-	zt_log(d->zi, ZT_LOG_INFO, "network %016" PRIx64 ": listening on %s", net->nwid,
-	       zt_sockaddr_fmt(&a, name, sizeof name));
+	l->ufd = l->tfd = -1;
+	dns_listener_open(d, l, false);
 }
 
 /* Listen on the addresses the node has in the network now, and on no others. */
@@ -408,7 +424,8 @@ static void dns_net_listen(struct dns *d, struct dns_net *net, const struct zt_n
 			ev_io_stop(d->loop, &l->urd);
 			ev_io_stop(d->loop, &l->acc);
 			net->listeners[kept] = *l;
-			dns_listener_watch(d, &net->listeners[kept]);
+			if (l->ufd >= 0)
+				dns_listener_watch(d, &net->listeners[kept]);
 		}
 		kept++;
 	}
