@@ -78,6 +78,7 @@ struct dns_net {
 	struct dns_zone *zone;      /* NULL: no usable domain (all refused) */
 	char *net_body, *rev_body;  /* the controller's answers the zone was built from */
 	char *new_net, *new_rev;    /* those of the look under way */
+	char *skipped, *skipping;   /* names the last zone and the one being built left out */
 	bool busy;                  /* a look is under way */
 	bool down;                  /* the controller failed the last look */
 	struct dns_req *req;        /* its remote GET */
@@ -439,18 +440,41 @@ static bool dns_str_eq(const char *a, const char *b)
 	return a && b && !strcmp(a, b);
 }
 
+/* Append text to the malloc'd string *s ("" when NULL); false on no memory. */
+static bool dns_append(char **s, const char *text)
+{
+	size_t have = *s ? strlen(*s) : 0, len = strlen(text);
+	char *n = realloc(*s, have + len + 1);
+
+	if (!n)
+		return false;
+	memcpy(n + have, text, len + 1);
+	*s = n;
+	return true;
+}
+
+/* A name left out of the zone being built: logged and counted only if
+ * the last zone did not leave it out already (each rebuild meets them
+ * all again). */
 static void dns_skip_cb(void *ctx, uint64_t member, const char *name, const char *why)
 {
-	struct dns *d = ctx;
-	char shown[65];
+	struct dns_net *net = ctx;
+	char shown[65], line[256];
 	size_t i;
 
 	/* the name is the controller's: no control characters into the log */
 	for (i = 0; name[i] && i < sizeof shown - 1; i++)
 		shown[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
 	shown[i] = '\0';
-	DNS_COUNT(d, DNS_C_NAMES_SKIPPED);
-	zt_log(d->zi, ZT_LOG_WARN, "member %010" PRIx64 ": '%s' left out: %s", member, shown, why);
+	/* lines between newlines: "\n<line>\n" matches a whole line only */
+	snprintf(line, sizeof line, "\n%010" PRIx64 " %s\t%s\n", member, shown, why);
+	if (!net->skipping && !dns_append(&net->skipping, "\n"))
+		return;
+	dns_append(&net->skipping, line + 1);
+	if (net->skipped && strstr(net->skipped, line))
+		return;
+	DNS_COUNT(net->d, DNS_C_NAMES_SKIPPED);
+	zt_log(net->d->zi, ZT_LOG_WARN, "member %010" PRIx64 ": '%s' left out: %s", member, shown, why);
 }
 
 static void dns_net_unserved(struct dns_net *net, const char *why);
@@ -555,8 +579,11 @@ static void dns_got_list(void *ctx, char *list, bool gone, const char *why)
 		return;
 	/* the SOA serial only grows */
 	net->serial = now > net->serial ? now : net->serial + 1;
-	z = dns_zone_from_json(net->new_net, list, d->ttl, net->serial, dns_skip_cb, d, reason, sizeof reason);
+	z = dns_zone_from_json(net->new_net, list, d->ttl, net->serial, dns_skip_cb, net, reason, sizeof reason);
 	free(list);
+	free(net->skipped);
+	net->skipped = net->skipping;
+	net->skipping = NULL;
 	if (!z && strcmp(reason, net->why))
 		zt_log(d->zi, ZT_LOG_WARN, "network %016" PRIx64 ": no names served: %s", net->nwid, reason);
 	else if (z && (!net->zone || net->why[0]))
@@ -620,6 +647,8 @@ static void dns_net_free(struct dns *d, struct dns_net *net)
 		dns_remote_cancel(d->remote, net->req);
 	free(net->new_net);
 	free(net->new_rev);
+	free(net->skipped);
+	free(net->skipping);
 	for (size_t i = 0; i < net->n_listeners; i++)
 		dns_listener_close(d, &net->listeners[i]);
 	dns_zone_free(net->zone);
