@@ -1,4 +1,4 @@
-/* dns: a DNS server for the members of the networks this node controls.
+/* dns: a DNS server for the members of a controller's networks.
  * It answers on the node's own addresses in each network (UDP and TCP,
  * port 53 by default) for <member name>.<domain> and <member id>.<domain>
  * (A, AAAA: assigned, RFC4193 and 6PLANE addresses) and the PTR of those
@@ -74,7 +74,7 @@ struct dns_net {
 	struct dns *d;
 	uint64_t nwid;
 	bool seen;                  /* still joined */
-	bool served;                /* its controller is this node's */
+	bool served;                /* the controller answers for it */
 	struct dns_zone *zone;      /* NULL: no usable domain (all refused) */
 	char *net_body, *rev_body;  /* the controller's answers the zone was built from */
 	char *new_net, *new_rev;    /* those of the look under way */
