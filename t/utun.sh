@@ -5,7 +5,13 @@
 # and neighbour solicitations for unknown next hops, 6PLANE and rfc4193
 # MACs computed) and answer ARP and solicitations for their own
 # addresses; pings cross both ways over IPv4, rfc4193 and 6PLANE, and
-# through a route whose gateway is b.
+# through a route whose gateway is b.  Then TCP and UDP cross both ways
+# between a and b (utun and TAP) and between a and c (utun and utun) over
+# the three kinds of address, while nothing is asked of the network any
+# more: a's and c's neigh_asked stay where the first IPv4 pings left them
+# (rfc4193 and 6PLANE MACs are computed, IPv4 ones learned), and b's
+# nftables counters see no ARP request and no neighbour solicitation from
+# a's or c's MAC.
 #
 #   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 (controller)
 #                              |-- a 198.18.0.11 [zt0 utun]
@@ -15,7 +21,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 20
+plan 35
 
 zt_lab a:11 b:12 c:13
 
@@ -69,6 +75,74 @@ ping_ok a "$fd_c"; ok $? "a pings c's rfc4193 address"
 ping_ok a 198.19.5.1; ok $? "a pings 198.19.5.1 through the route via b"
 
 amac=$(zt_api a "http://127.0.0.1:9993/network/$net" | jq -r .mac)
+cmac=$(zt_api c "http://127.0.0.1:9993/network/$net" | jq -r .mac)
+
+# ---- TCP and UDP, with no more questions to the network
+asked_a=$(zt_module_counter a neigh_asked) asked_c=$(zt_module_counter c neigh_asked)
+ns_exec b nft -f - <<NFT
+table arp utun_asks {
+	chain input {
+		type filter hook input priority 0;
+		arp operation request arp saddr ether { $amac, $cmac } counter
+	}
+}
+table ip6 utun_asks {
+	chain input {
+		type filter hook input priority 0;
+		iifname zt0 ether saddr { $amac, $cmac } icmpv6 type nd-neighbor-solicit counter
+	}
+}
+NFT
+ok $? "b counts ARP requests and neighbour solicitations from a's and c's MACs"
+head -c 300000 /dev/urandom > "$ns_tmp/blob"
+port=6000
+# serve TO ADDR PROTO SECONDS SINK: a socat in TO receiving PROTO (TCP or
+# UDP) on a new port of ADDR's family into SINK, started and listening;
+# sets port, v (4 or 6), dst (ADDR for socat) and srv (its pid)
+serve() {
+	port=$((port + 1))
+	case $2 in *:*) v=6 dst="[$2]" ;; *) v=4 dst=$2 ;; esac
+	case $3 in TCP) l=LISTEN ss=-Hltn ;; *) l=RECV ss=-Hlun ;; esac
+	rm -f "$ns_tmp/got"
+	ns_exec "$1" timeout "$4" socat -u "$3$v-$l:$port,reuseaddr" "$5" &
+	srv=$!
+	zt_wait 5 sh -c "ip netns exec $(ns_name "$1") ss $ss 'sport = :$port' | grep -q ."
+}
+# tcp_ok FROM TO ADDR: the blob from FROM to TO's ADDR over TCP, intact
+tcp_ok() {
+	serve "$2" "$3" TCP 20 "OPEN:$ns_tmp/got,creat,trunc"
+	ns_exec "$1" timeout 15 socat -u "OPEN:$ns_tmp/blob" "TCP$v:$dst:$port" 2> /dev/null
+	wait $srv
+	cmp -s "$ns_tmp/blob" "$ns_tmp/got"
+}
+# udp_ok FROM TO ADDR: a datagram from FROM reaches TO's ADDR (sent again
+# until it does, for at most 10 s)
+udp_ok() {
+	serve "$2" "$3" UDP 12 "OPEN:$ns_tmp/got,creat,append"
+	for i in $(seq 20); do
+		echo "zt-utun-$1-$2" | ns_exec "$1" socat -u - "UDP$v-SENDTO:$dst:$port" 2> /dev/null
+		grep -q "zt-utun-$1-$2" "$ns_tmp/got" 2> /dev/null && break
+		sleep 0.5
+	done
+	kill $srv 2> /dev/null; wait $srv 2> /dev/null
+	grep -q "zt-utun-$1-$2" "$ns_tmp/got"
+}
+# both PROTO X Y KIND: PROTO from X to Y and back, over the KIND addresses
+both() {
+	eval "to_y=\$${4}_$3 to_x=\$${4}_$2"
+	"${1}_ok" "$2" "$3" "$to_y" && "${1}_ok" "$3" "$2" "$to_x"
+}
+for kind in v4:IPv4 fd:rfc4193 fc:6PLANE; do
+	for pair in "a b" "a c"; do
+		both tcp $pair "${kind%:*}"; ok $? "TCP ${pair% *} <-> ${pair#* } both ways over ${kind#*:}"
+		both udp $pair "${kind%:*}"; ok $? "UDP ${pair% *} <-> ${pair#* } both ways over ${kind#*:}"
+	done
+done
+is "$(zt_module_counter a neigh_asked) $(zt_module_counter c neigh_asked)" "$asked_a $asked_c" \
+	"a and c asked the network nothing for members they know ($asked_a, $asked_c)"
+is "$(ns_exec b nft list ruleset | grep -o 'packets [0-9]*' | tr '\n' ' ')" "packets 0 packets 0 " \
+	"b saw no ARP request nor neighbour solicitation from a or c meanwhile"
+
 like "$(ns_exec b ip neigh show "$v4_a" dev zt0)" "lladdr $amac" "b's ARP found a's MAC: a's ztd answered for a"
 asked=$(zt_module_counter a neigh_asked) answered=$(zt_module_counter a neigh_answered) learned=$(zt_module_counter a neigh_learned)
 ok $(( !(asked >= 1 && answered >= 1 && learned >= 2) )) \
