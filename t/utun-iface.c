@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -510,6 +512,60 @@ static void test_drops(void)
 	ok(count(0, arp_request_for, gw) >= 2, "its question was asked again meanwhile");
 }
 
+/* A raw packet into the device, as if the host sent it: through a packet
+ * socket, with an ethertype of the sender's choosing.  0 or -errno. */
+static int host_raw(unsigned type, const uint8_t *pkt, size_t len)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons((uint16_t)type),
+		.sll_ifindex = (int)if_nametoindex(DEV),
+	};
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = sendto(fd, pkt, len, 0, (struct sockaddr *)&sll, sizeof sll) == (ssize_t)len ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+/* Packets from the host that are not IP, or malformed IP: refused and
+ * counted, nothing goes to the network. */
+static void test_bad_host_packets(void)
+{
+	uint8_t pkt[100], f[200];
+	const uint8_t dst[4] = { 198, 19, 0, 30 };
+	unsigned from = seen.n;
+	uint64_t bad = counter("rx_bad");
+	size_t len;
+
+	memset(pkt, 0, sizeof pkt);
+	memcpy(pkt, "\x00not IP at all", 15);
+	is_int(host_raw(0x88b5, pkt, 60), 0, "the host sends 60 bytes that are not IP");
+	pkt[0] = 0x45;
+	is_int(host_raw(0x0800, pkt, 12), 0, "... an IPv4 header cut short");
+	/* a well-formed IPv4 UDP packet to a known neighbour, then lies */
+	len = udp_frame(f, port_mac, mac3, own4, dst, 9, "lies", 0) - 14;
+	memcpy(pkt, f + 14, len);
+	pkt[3] += 10;
+	is_int(host_raw(0x0800, pkt, len), 0, "... an IPv4 packet longer by its header than it is");
+	memcpy(pkt, f + 14, len);
+	pkt[0] = 0x44;
+	is_int(host_raw(0x0800, pkt, len), 0, "... an IPv4 header of 16 bytes");
+	memset(pkt, 0, sizeof pkt);
+	pkt[0] = 0x60;
+	pkt[5] = 200;
+	is_int(host_raw(0x86dd, pkt, 60), 0, "... an IPv6 header whose payload is not there");
+	for (int i = 0; i < 50 && counter("rx_bad") < bad + 5; i++)
+		pump(0.1);
+	is_int(counter("rx_bad") - bad, 5, "all five refused: counted");
+	memcpy(pkt, f + 14, len);
+	is_int(host_raw(0x0800, pkt, len), 0, "then the same packet well-formed");
+	ok(wait_for(from, ip4_to_mac, mac3, 5), "it goes to the network");
+	is_int(count(from, ip4_to_mac, mac3), 1, "and only it");
+}
+
 static void test_stop(void)
 {
 	uint8_t f[100];
@@ -528,7 +584,7 @@ int main(void)
 	if (!loop || !k)
 		bail("no loop or kernel");
 
-	plan(56);
+	plan(65);
 	refused("{ use: utun, name: zt0123456789abcdef }", "name: must be at most 15 characters",
 		"a name of 18 characters: refused");
 	refused("{ use: utun, neighbour-ttl: 10ms }", "neighbour-ttl: must be between 1s and 24h",
@@ -543,6 +599,7 @@ int main(void)
 	test_groups();
 	test_multicast();
 	test_drops();
+	test_bad_host_packets();
 	test_stop();
 
 	zt_kernel_free(k);

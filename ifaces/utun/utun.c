@@ -428,6 +428,20 @@ static void utun_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 
 /* ---- reading: packets from the host ---- */
 
+/* The family of a packet read from the device, or 0 if it is not a
+ * well-formed IP packet: a version of 4 or 6, a header that fits, and the
+ * header's length of the packet the one read (the device gives whole
+ * packets; anything else came from a packet socket, or is broken). */
+static int utun_ip_family(const uint8_t *ip, size_t len)
+{
+	if (len >= 20 && ip[0] >> 4 == 4)
+		return (size_t)(ip[0] & 15) * 4 >= 20 && (size_t)(ip[0] & 15) * 4 <= len &&
+		       ((size_t)ip[2] << 8 | ip[3]) == len ? AF_INET : 0;
+	if (len >= 40 && ip[0] >> 4 == 6)
+		return 40 + ((size_t)ip[4] << 8 | ip[5]) == len ? AF_INET6 : 0;
+	return 0;
+}
+
 /* Gives the packet in frame (after UTUN_ETH_HLEN bytes of room) its
  * Ethernet header: true if it can go now; else it is held or dropped. */
 static bool utun_frame(struct utun *p, uint8_t *frame, size_t len)
@@ -440,18 +454,13 @@ static bool utun_frame(struct utun *p, uint8_t *frame, size_t len)
 		(*p->rx_no_mac)++;
 		return false;
 	}
-	if (len >= 20 && ip[0] >> 4 == 4) {
-		family = AF_INET;
-		src = ip + 12;
-		dst = ip + 16;
-	} else if (len >= 40 && ip[0] >> 4 == 6) {
-		family = AF_INET6;
-		src = ip + 8;
-		dst = ip + 24;
-	} else {
+	family = utun_ip_family(ip, len);
+	if (!family) {
 		(*p->rx_bad)++;
 		return false;
 	}
+	src = ip + (family == AF_INET ? 12 : 8);
+	dst = ip + (family == AF_INET ? 16 : 24);
 	if (family == AF_INET ? (dst[0] & 0xf0) == 0xe0 : dst[0] == 0xff) {
 		neigh_mcast_mac(family, dst, mac);
 	} else if (family == AF_INET && utun_is_bcast4(p, dst)) {
