@@ -11,7 +11,9 @@
 # more: a's and c's neigh_asked stay where the first IPv4 pings left them
 # (rfc4193 and 6PLANE MACs are computed, IPv4 ones learned), and b's
 # nftables counters see no ARP request and no neighbour solicitation from
-# a's or c's MAC.
+# a's or c's MAC.  a's port has offloads (its host hands it TCP
+# super-packets, which it cuts, and it merges TCP segments for its host),
+# c's has not.
 #
 #   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 (controller)
 #                              |-- a 198.18.0.11 [zt0 utun]
@@ -21,7 +23,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 35
+plan 37
 
 zt_lab a:11 b:12 c:13
 
@@ -29,10 +31,11 @@ net=$(zt_ctl_network '{"name":"utun","private":true,"v4AssignMode":{"zt":true},
 	"v6AssignMode":{"rfc4193":true,"6plane":true},
 	"ipAssignmentPools":[{"ipRangeStart":"198.19.4.20","ipRangeEnd":"198.19.4.200"}],
 	"routes":[{"target":"198.19.4.0/24"},{"target":"198.19.5.0/24","via":"198.19.4.12"}]}')
-for n in a:utun b:tap c:utun; do
+# c's utun without offloads, a's with (the default), b's TAP with
+for n in a:utun b:tap c:"utun, offload: false"; do
 	zt_networks="networks:
   - id: \"$net\"
-    iface: { use: ${n#*:}, name: zt0 }" zt_start "${n%:*}"
+    iface: { use: ${n#*:}, name: zt0 }" zt_start "${n%%:*}"
 done
 zt_authorize true a c
 ctl_api -X POST -d '{"authorized":true,"ipAssignments":["198.19.4.12"]}' \
@@ -138,6 +141,10 @@ for kind in v4:IPv4 fd:rfc4193 fc:6PLANE; do
 		both udp $pair "${kind%:*}"; ok $? "UDP ${pair% *} <-> ${pair#* } both ways over ${kind#*:}"
 	done
 done
+tso=$(zt_module_counter a tso_frames) gro=$(zt_module_counter a gro_frames)
+ok $(( !(tso >= 1 && gro >= 1) )) "a cut TCP super-packets from its host ($tso) and merged segments for it ($gro)"
+is "$(zt_module_counter c tso_frames) $(zt_module_counter c offload_dropped) $(zt_module_counter a offload_dropped)" "0 0 0" \
+	"c, without offloads, had none to cut; neither dropped any"
 is "$(zt_module_counter a neigh_asked) $(zt_module_counter c neigh_asked)" "$asked_a $asked_c" \
 	"a and c asked the network nothing for members they know ($asked_a, $asked_c)"
 is "$(ns_exec b nft list ruleset | grep -o 'packets [0-9]*' | tr '\n' ' ')" "packets 0 packets 0 " \

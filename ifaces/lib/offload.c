@@ -371,3 +371,54 @@ size_t offload_gro_close(struct offload_gro *g, struct virtio_net_hdr *h)
 	h->csum_offset = 16;
 	return g->len;
 }
+
+void offload_tx_count(const struct offload_tx_counts *c, int err, unsigned n, uint64_t bytes)
+{
+	if (err == -EAGAIN || err == -EWOULDBLOCK || err == -ENOBUFS) {
+		*c->dropped += n;
+	} else if (err < 0) {
+		*c->errors += n;
+	} else {
+		*c->packets += n;
+		*c->bytes += bytes;
+	}
+}
+
+void offload_gro_flush(struct offload_gro *g, const struct offload_tx_counts *c)
+{
+	size_t skip = g->skip;
+	struct virtio_net_hdr h;
+	size_t len;
+	int err;
+
+	if (!g->len)
+		return;
+	len = offload_gro_close(g, &h);
+	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		h.csum_start = (uint16_t)(h.csum_start - skip);
+		h.hdr_len = (uint16_t)(h.hdr_len - skip);
+	}
+	err = g->write(g->port, &h, g->buf + skip, len - skip);
+	offload_tx_count(c, err, g->nseg, g->bytes - (uint64_t)g->nseg * skip);
+	if (err == 0 && g->nseg > 1) {
+		(*c->gro_frames)++;
+		*c->gro_segments += g->nseg;
+	}
+	g->len = 0;
+}
+
+bool offload_gro_add(struct offload_gro *g, const uint8_t *f, size_t len, const struct offload_tx_counts *c)
+{
+	struct offload_seg s;
+
+	if (offload_gro_seg(f, len, &s) < 0) {
+		offload_gro_flush(g, c);
+		return false;
+	}
+	if (!offload_gro_fits(g, f, &s))
+		offload_gro_flush(g, c);
+	offload_gro_take(g, f, len, &s);
+	if (g->closed)
+		offload_gro_flush(g, c);
+	return true;
+}

@@ -32,7 +32,17 @@
 
 /* GRO: the frame being merged, the first segment's headers followed by
  * the payloads of all segments taken so far. */
+/* How a port writes one frame or packet, after the vnet header h when
+ * its device has them: 0 or -errno. */
+typedef int offload_write_fn(void *port, const struct virtio_net_hdr *h, const uint8_t *d, size_t len);
+
 struct offload_gro {
+	/* the port's, set once: how it writes, and the bytes of a frame
+	 * before its device's packet: 0 for a TAP, OFFLOAD_ETH_HLEN for a
+	 * tun (its packets have no Ethernet header) */
+	offload_write_fn *write;
+	void *port;
+	size_t skip;
 	uint8_t *buf;            /* OFFLOAD_GRO_SIZE bytes */
 	size_t len;              /* bytes in buf; 0: nothing held */
 	size_t l4;               /* offset of the TCP header */
@@ -113,5 +123,25 @@ void offload_gro_take(struct offload_gro *g, const uint8_t *f, size_t len, const
  * packet, the pseudo-header's sum in the TCP checksum field, with GSO and
  * NEEDS_CSUM in h: the host cuts it or checks it as a whole. */
 size_t offload_gro_close(struct offload_gro *g, struct virtio_net_hdr *h);
+
+/* A port's counters of what it writes to its device (bound by the module
+ * under its own names): packets (or frames) written and their bytes, lost
+ * to a full device (dropped) or to another error, and frames merged. */
+struct offload_tx_counts {
+	uint64_t *packets, *bytes, *dropped, *errors, *gro_frames, *gro_segments;
+};
+
+
+/* Counts n frames of bytes in all written, or lost to err (< 0). */
+void offload_tx_count(const struct offload_tx_counts *c, int err, unsigned n, uint64_t bytes);
+
+/* Writes out the frame being merged, if any, through g's write (from
+ * g->skip bytes in, the header's offsets moved to match); counts it in c.
+ * Then nothing is held. */
+void offload_gro_flush(struct offload_gro *g, const struct offload_tx_counts *c);
+/* Merges the frame f of len bytes with the one held, or starts a new one
+ * with it (the one held written out): true.  False if it cannot be merged;
+ * what was held has then been written out, to keep the order. */
+bool offload_gro_add(struct offload_gro *g, const uint8_t *f, size_t len, const struct offload_tx_counts *c);
 
 #endif

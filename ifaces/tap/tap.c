@@ -91,9 +91,9 @@ struct tap {
 	bool mcast_failed;
 
 	uint64_t *rx_frames, *rx_bytes, *rx_short, *rx_oversize, *rx_errors;
-	uint64_t *tx_frames, *tx_bytes, *tx_short, *tx_oversize, *tx_dropped, *tx_errors;
+	uint64_t *tx_short, *tx_oversize;
+	struct offload_tx_counts txc; /* tx_frames, tx_bytes, tx_dropped, tx_errors, gro_* */
 	uint64_t *tso_frames, *tso_segments, *csum_fixed, *offload_dropped;
-	uint64_t *gro_frames, *gro_segments;
 };
 
 
@@ -300,8 +300,9 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 /* ---- writing: frames for the host ---- */
 
 /* Writes one frame, after the vnet header h with offloads.  0 or -errno. */
-static int tap_write(struct tap *p, const struct virtio_net_hdr *h, const uint8_t *d, size_t len)
+static int tap_write(void *port, const struct virtio_net_hdr *h, const uint8_t *d, size_t len)
 {
+	struct tap *p = port;
 	struct iovec iov[2] = {
 		{ .iov_base = (void *)h, .iov_len = OFFLOAD_VNET_HLEN },
 		{ .iov_base = (void *)d, .iov_len = len },
@@ -314,38 +315,10 @@ static int tap_write(struct tap *p, const struct virtio_net_hdr *h, const uint8_
 	return w < 0 ? -errno : 0;
 }
 
-/* Counts n frames for the host lost to a failed write. */
-static void tap_tx_lost(struct tap *p, int err, unsigned n)
-{
-	if (err == -EAGAIN || err == -EWOULDBLOCK || err == -ENOBUFS)
-		*p->tx_dropped += n;
-	else
-		*p->tx_errors += n;
-}
-
 /* Writes out the frame being merged, if any. */
 static void tap_gro_flush(struct tap *p)
 {
-	struct offload_gro *g = &p->gro;
-	struct virtio_net_hdr h;
-	size_t len;
-	int err;
-
-	if (!g->len)
-		return;
-	len = offload_gro_close(g, &h);
-	err = tap_write(p, &h, g->buf, len);
-	if (err < 0) {
-		tap_tx_lost(p, err, g->nseg);
-	} else {
-		*p->tx_frames += g->nseg;
-		*p->tx_bytes += g->bytes;
-		if (g->nseg > 1) {
-			(*p->gro_frames)++;
-			*p->gro_segments += g->nseg;
-		}
-	}
-	g->len = 0;
+	offload_gro_flush(&p->gro, &p->txc);
 }
 
 /* Just before the loop waits: nothing held across it. */
@@ -364,7 +337,6 @@ static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 	tap_mtu_follow(p);
 	for (i = 0; i < n; i++) {
 		size_t max = (size_t)p->link.mtu + OFFLOAD_ETH_HLEN;
-		struct offload_seg s;
 		int err;
 
 		if (f[i].len < OFFLOAD_ETH_HLEN) {
@@ -377,27 +349,13 @@ static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 			(*p->tx_oversize)++;
 			continue;
 		}
-		if (p->gro_on) {
-			if (offload_gro_seg(f[i].data, f[i].len, &s) == 0) {
-				if (!offload_gro_fits(&p->gro, f[i].data, &s))
-					tap_gro_flush(p);
-				offload_gro_take(&p->gro, f[i].data, f[i].len, &s);
-				if (p->gro.closed)
-					tap_gro_flush(p);
-				taken++;
-				continue;
-			}
-			/* what cannot join goes after what is held */
-			tap_gro_flush(p);
-		}
-		err = tap_write(p, &offload_vnet_valid, f[i].data, f[i].len);
-		if (err < 0) {
-			tap_tx_lost(p, err, 1);
+		if (p->gro_on && offload_gro_add(&p->gro, f[i].data, f[i].len, &p->txc)) {
+			taken++;
 			continue;
 		}
-		(*p->tx_frames)++;
-		*p->tx_bytes += f[i].len;
-		taken++;
+		err = tap_write(p, &offload_vnet_valid, f[i].data, f[i].len);
+		offload_tx_count(&p->txc, err, 1, f[i].len);
+		taken += err == 0;
 	}
 	return (int)taken;
 }
@@ -650,19 +608,19 @@ static int tap_counters(struct tap *p)
 		ZT_COUNTER_FIELD(struct tap, rx_short),
 		ZT_COUNTER_FIELD(struct tap, rx_oversize),
 		ZT_COUNTER_FIELD(struct tap, rx_errors),
-		ZT_COUNTER_FIELD(struct tap, tx_frames),
-		ZT_COUNTER_FIELD(struct tap, tx_bytes),
+		{ "tx_frames", offsetof(struct tap, txc.packets) },
+		{ "tx_bytes", offsetof(struct tap, txc.bytes) },
 		ZT_COUNTER_FIELD(struct tap, tx_short),
 		ZT_COUNTER_FIELD(struct tap, tx_oversize),
-		ZT_COUNTER_FIELD(struct tap, tx_dropped),
-		ZT_COUNTER_FIELD(struct tap, tx_errors),
+		{ "tx_dropped", offsetof(struct tap, txc.dropped) },
+		{ "tx_errors", offsetof(struct tap, txc.errors) },
 		{ "netlink_errors", offsetof(struct tap, link.netlink_errors) },
 		ZT_COUNTER_FIELD(struct tap, tso_frames),
 		ZT_COUNTER_FIELD(struct tap, tso_segments),
 		ZT_COUNTER_FIELD(struct tap, csum_fixed),
 		ZT_COUNTER_FIELD(struct tap, offload_dropped),
-		ZT_COUNTER_FIELD(struct tap, gro_frames),
-		ZT_COUNTER_FIELD(struct tap, gro_segments),
+		{ "gro_frames", offsetof(struct tap, txc.gro_frames) },
+		{ "gro_segments", offsetof(struct tap, txc.gro_segments) },
 	};
 
 	return zt_counters_bind(p->zi, p, fields, sizeof fields / sizeof fields[0]);
@@ -698,6 +656,8 @@ static struct tap *tap_new(struct zt_inst *zi, unsigned batch, unsigned mtu, boo
 		p->gbuf = malloc(TAP_GBUF_SIZE);
 	if (offload && gro)
 		p->gro.buf = malloc(OFFLOAD_GRO_SIZE);
+	p->gro.write = tap_write;
+	p->gro.port = p;
 	tap_buffers_fit(p);
 	if (!p->frames || (offload && !p->gbuf) || (offload && gro && !p->gro.buf) || !p->buf ||
 	    tap_counters(p) < 0) {
