@@ -425,6 +425,37 @@ static void test_unwrap(void)
 	   "its source was learned from it: the answer goes at once");
 }
 
+/* The one's complement sum of a UDP datagram over IPv4 (pseudo-header
+ * included) as it stands in frame f: 0xffff if its checksum is right. */
+static unsigned udp4_sum(const uint8_t *f)
+{
+	const uint8_t *ip = f + 14, *udp = ip + (ip[0] & 15) * 4;
+	size_t ulen = (size_t)udp[4] << 8 | udp[5];
+	uint32_t s = 17 + (uint32_t)ulen;
+
+	for (unsigned i = 12; i < 20; i += 2)
+		s += (uint32_t)ip[i] << 8 | ip[i + 1];
+	for (size_t i = 0; i < ulen; i++)
+		s += i % 2 ? udp[i] : (uint32_t)udp[i] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/* With offloads the host leaves UDP checksums to the port: filled in. */
+static void test_checksum(void)
+{
+	uint64_t fixed = counter("csum_fixed");
+	unsigned from = seen.n;
+	const uint8_t *got;
+
+	host_send("198.19.0.30", false);
+	got = wait_for(from, ip4_to_mac, mac3, 5);
+	ok(got && got[23] == 17, "a datagram from the host to a known neighbour goes");
+	ok(counter("csum_fixed") > fixed, "its checksum was left to the port: counted");
+	is_int(got ? (int)udp4_sum(got) : 0, 0xffff, "and filled in right");
+}
+
 static void test_groups(void)
 {
 	unsigned from = seen.n;
@@ -584,7 +615,7 @@ int main(void)
 	if (!loop || !k)
 		bail("no loop or kernel");
 
-	plan(65);
+	plan(68);
 	refused("{ use: utun, name: zt0123456789abcdef }", "name: must be at most 15 characters",
 		"a name of 18 characters: refused");
 	refused("{ use: utun, neighbour-ttl: 10ms }", "neighbour-ttl: must be between 1s and 24h",
@@ -596,6 +627,7 @@ int main(void)
 	test_arp_answer();
 	test_ndp();
 	test_unwrap();
+	test_checksum();
 	test_groups();
 	test_multicast();
 	test_drops();
