@@ -5,8 +5,11 @@
  * for unknown next hops with ARP and neighbour solicitations and holds
  * the packets until the answer, answers for its own addresses, learns
  * from arriving frames, gives multicast and broadcast their MACs, routes
- * through a gateway, drops what waited too long, and unwraps IP frames
- * into the device.  (rfc4193 and 6PLANE MACs need a network: t/utun.sh.)
+ * through a gateway, drops what waited too long, unwraps IP frames into
+ * the device, fills in the checksums the host leaves to it (offloads),
+ * and refuses what the host writes that is not well-formed IP (through
+ * a packet socket).  (rfc4193 and 6PLANE MACs, TCP segmentation and GRO
+ * need a network: t/utun.sh.)
  *
  *   host side (this process)  <->  ztu0  <->  utun module  <->  sink, tx()
  *   198.19.0.5/16, fd00:1234::5/64, 198.19.128.0/17 via 198.19.0.1 */
