@@ -50,7 +50,7 @@ else
 	[ -f Makefile ] || "$top/configure" -q
 	echo "lab: building zt in $build"
 	make -j"$(nproc)" > make.log 2>&1 || { tail -30 make.log; exit 1; }
-	export ZT_MODULE_PATH="$(make -s --no-print-directory module-path)"
+	export ZT_MODULE_PATH="$(make -s --no-print-directory module-path | tail -1)"
 fi
 build=$(pwd)
 
