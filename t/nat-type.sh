@@ -3,6 +3,7 @@
 # planet's root and a moon's root) see it at: a, behind a symmetric NAT
 # (masquerade fully-random), is seen at two ports of one address; b,
 # behind a cone NAT, at one.  Each logs it and shows it in /status.
+# (nat-probe: false keeps a and b relayed; t/nat-probe.sh crosses.)
 #
 #   root 198.18.0.1 --- bridge --- nata 198.18.0.21 | 198.18.10.1 --- a 198.18.10.2 (symmetric)
 #   m 198.18.0.5 (moon) -/     \-- natb 198.18.0.22 | 198.18.20.1 --- b 198.18.20.2 (cone)
@@ -29,8 +30,8 @@ cp "$ns_tmp/m/moons.d/$moon_id.moon" "$ns_tmp/b/moons.d/"
 
 zt_start root
 zt_start m
-zt_start a
-zt_start b
+zt_node_extra="nat-probe: false" zt_start a
+zt_node_extra="nat-probe: false" zt_start b
 
 nat_type() { zt_api "$1" http://127.0.0.1:9993/status | jq -r .natType; }
 is_type() { [ "$(nat_type "$1")" = "$2" ]; }

@@ -430,6 +430,19 @@ void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, 
 		hello_to_addr(c, p, &path->addr, now);
 }
 
+bool zt_vl1_hello_on(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now)
+{
+	return hello_on_path(c, p, path, now);
+}
+
+bool zt_vl1_echo_from(struct zt_core *c, struct zt_peer *p, unsigned t, uint32_t local,
+		      const union zt_sockaddr *addr, int64_t now)
+{
+	struct zt_path once = { .transport = t, .local = local, .addr = *addr };
+
+	return echo_on_path(c, p, &once, now);
+}
+
 /* A HELLO to an address remembered from an earlier run. */
 void zt_vl1_hello(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *addr, int64_t now)
 {
