@@ -361,8 +361,10 @@ static void np_probe_tick(struct zt_core *c, int64_t now)
 	struct np_peer *e = np_find(np, np->probe_peer);
 	struct zt_peer *p = zt_peer_find(c, np->probe_peer);
 
-	if (!e || !p) {
+	if (!e || !p) {   /* the peer was forgotten meanwhile */
 		np->probe_peer = 0;
+		if (e)
+			e->state = NP_IDLE;
 		return;
 	}
 	if (np_direct(c, e->address, now)) {
@@ -402,6 +404,8 @@ static void np_spray_tick(struct zt_core *c, int64_t now)
 
 	if (!e || !p) {
 		np_spray_end(c, now);
+		if (e)
+			e->state = NP_IDLE;
 		return;
 	}
 	if (np_direct(c, e->address, now)) {
