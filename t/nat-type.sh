@@ -10,7 +10,7 @@
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
-plan 7
+plan 8
 
 ns_bridge
 ns_host root 198.18.0.1/24
@@ -46,5 +46,7 @@ peer=$(zt_api a "http://127.0.0.1:9993/peer/$(zt_address b)")
 [ "$(echo "$peer" | jq -r .relayed)" = true ] &&
 	echo "$peer" | jq -r .relayedBecause | grep -q "endpoint-dependent (symmetric) NAT and no NAT helper"
 ok $? "a's /peer for b: relayed, because of a's symmetric NAT ($(echo "$peer" | jq -c '[.relayed, .relayedBecause]'))"
+[ "$(zt_api a http://127.0.0.1:9993/status | jq -r .natProbe)" = off ] && [ "$(echo "$peer" | jq -r .natProbe)" = off ]
+ok $? "nat-probe: false: natProbe off in a's /status and /peer"
 [ $tap_failed -eq 0 ] || { zt_log a; zt_log b; }
 tap_done
