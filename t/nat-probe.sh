@@ -13,6 +13,7 @@
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
+unset ZT_WORKERS   # nat-probe needs node workers 1 (zt-nat(7))
 command -v jq > /dev/null || skip_all "needs jq"
 plan 12
 
