@@ -73,7 +73,7 @@
  * at most UDP_EXTRA_MAX at once, local indexes from UDP_EXTRA_BASE, far
  * above any listen list. */
 #define UDP_EXTRA_MAX 512
-#define UDP_EXTRA_BASE 0x8000u
+#define UDP_EXTRA_BASE ZT_TRANSPORT_EXTRA_BASE
 
 struct udp;
 

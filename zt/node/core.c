@@ -99,8 +99,6 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 		goto fail;
 	if (conf->no_nat_probe)
 		zt_logf(ZT_LOG_DEBUG, "nat-probe: off");
-	else if (c->workers > 1)
-		zt_logf(ZT_LOG_INFO, "nat-probe: off: it needs node workers 1 (extra sockets are the main loop's)");
 	else if (zt_natprobe_new(c) < 0)
 		goto fail;
 	return c;

@@ -301,7 +301,12 @@ struct zt_peer_path *zt_lane_route(struct zt_lane *l, struct zt_peer *p, int64_t
 {
 	struct zt_peer_path *pp = zt_peer_best_path(p, now, false);
 
-	return pp && l->transports[pp->path->transport].ops ? pp : NULL;
+	if (!pp || !l->transports[pp->path->transport].ops)
+		return NULL;
+	/* an extra socket (natprobe.c) is the instance's: the main loop sends */
+	if (l->index && pp->path->local >= ZT_TRANSPORT_EXTRA_BASE)
+		return NULL;
+	return pp;
 }
 
 bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp, uint8_t verb, size_t pl_len,

@@ -137,6 +137,8 @@ struct zt_dgram {
 	size_t len;
 };
 
+#define ZT_TRANSPORT_EXTRA_BASE 0x8000u   /* extra sockets' local indexes; listen sockets' are below */
+
 struct zt_transport_ops {
 	/* Send n datagrams; returns how many were handed to the OS (the rest
 	 * are counted as dropped by the transport) or a negative errno. */
@@ -145,9 +147,11 @@ struct zt_transport_ops {
 	size_t (*locals)(void *state, union zt_sockaddr *out, size_t max);
 	/* Optional (the node's symmetric-NAT probing, zt-nat(7)): open one
 	 * more socket on the address of local socket `like`, on a port the
-	 * system picks, receiving like the others.  Returns its local index
-	 * (never one locals() lists, so full HELLOs do not go out from it)
-	 * or a negative errno.  On the instance only, after start. */
+	 * system picks, receiving like the others.  Returns its local index,
+	 * ZT_TRANSPORT_EXTRA_BASE or more (never one locals() lists, so full
+	 * HELLOs do not go out from it), or a negative errno.  On the
+	 * instance only, after start: a queue has no such socket, so the
+	 * node sends on it from the main loop only. */
 	int (*extra_open)(void *state, uint32_t like);
 	/* Close a socket extra_open made; other indexes are ignored. */
 	void (*extra_close)(void *state, uint32_t local);
