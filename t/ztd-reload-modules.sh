@@ -104,6 +104,10 @@ reload
 like "$(verdict)" "ztd.yaml: reloaded" "the good config reloads again"
 api_answers; ok $? "the API answers after all the reloads"
 
+# the reloads may all fit in a second: let the ping go on for three more
+# echoes, so that it spans them and what follows
+n=$(grep -c 'bytes from' "$ns_tmp/ping")
+zt_wait 20 sh -c "[ \$(grep -c 'bytes from' '$ns_tmp/ping') -ge $((n + 3)) ]"
 kill -INT $ping_pid
 wait $ping_pid
 # SIGINT may stop ping while its last echo is on the way: not a loss

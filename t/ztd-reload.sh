@@ -65,6 +65,8 @@ like "$(cat "$ns_tmp/a/log")" "ztd.yaml:$line:[0-9]+: tap@$(zt_address ctl)0000f
 net=$net2
 is "$(zt_net_status a)" OK "... and network two still runs"
 
+n=$(grep -c 'bytes from' "$ns_tmp/ping")
+zt_wait 20 sh -c "[ \$(grep -c 'bytes from' '$ns_tmp/ping') -ge $((n + 2)) ]"
 kill -INT $ping_pid
 wait $ping_pid
 # the ping ran from before the first reload to after the second (how many
