@@ -24,7 +24,7 @@ resolved_dir=${ZT_RESOLVED_DIR:-/var/cache/zt-ci/systemd-resolved}
 [ -x "$resolved_dir/lib/systemd/systemd-resolved" ] ||
 	skip_all "needs systemd-resolved unpacked in $resolved_dir (scripts/setup.sh)"
 grep -q '^#define HAVE_SYSTEMD 1' "$builddir/config.h" || skip_all "ztd built without libsystemd"
-plan 34
+plan 35
 
 zt_lab m:11
 net=$(zt_ctl_network '{"name":"resolved","private":true,"v4AssignMode":{"zt":true},
@@ -130,9 +130,12 @@ ok $? "the controller's new server replaces the old ones on $dev"
 is "$(link_domains)" "rdns.zt.test" "... with the domain kept"
 
 # ---- the network left ----
+reverts() { grep -c "pushed DNS: removed from link $dev" "$ns_tmp/m/log"; }
+reverts_before=$(reverts)
 is "$(cli leave "$net")" "200 leave OK" "zt-cli leave"
 zt_wait 20 none_anywhere
 ok $? "resolved has none of the network's DNS on any link"
+ok "$([ "$(reverts)" -gt "$reverts_before" ]; echo $?)" "... taken back (RevertLink) before the port went"
 ok "$(no_resolv; echo $?)" "the file is gone"
 
 # ---- ztd stops ----
