@@ -24,7 +24,7 @@ resolved_dir=${ZT_RESOLVED_DIR:-/var/cache/zt-ci/systemd-resolved}
 [ -x "$resolved_dir/lib/systemd/systemd-resolved" ] ||
 	skip_all "needs systemd-resolved unpacked in $resolved_dir (scripts/setup.sh)"
 grep -q '^#define HAVE_SYSTEMD 1' "$builddir/config.h" || skip_all "ztd built without libsystemd"
-plan 35
+plan 37
 
 zt_lab m:11
 net=$(zt_ctl_network '{"name":"resolved","private":true,"v4AssignMode":{"zt":true},
@@ -153,6 +153,11 @@ zt_node_extra="dns-backend: file" zt_start m
 zt_wait 40 status_is OK && zt_wait 20 has_resolv
 ok $? "dns-backend: file: the network is back, its resolv.conf written"
 ok "$(none_anywhere; echo $?)" "... and resolved is not told"
+sed -i 's/dns-backend: file/dns-backend: auto/' "$ns_tmp/m/ztd.yaml"
+kill -HUP "$zt_pid_m"
+zt_wait 20 m_log_has "reload refused: node.dns-backend changed: restart ztd"
+ok $? "a reload changing dns-backend is refused"
+ok "$(none_anywhere; echo $?)" "... and resolved is still not told"
 zt_stop m
 
 # ---- dns-backend: resolved ----
