@@ -1,17 +1,17 @@
 #!/bin/sh
 # The pushed DNS in a real systemd-resolved (issue 19 part 5): member m
 # joins a network whose controller pushes a domain and two servers; with
-# allowDNS, ztd sets them as the per-link DNS of m's TAP port in resolved,
+# allowDNS, ztd sets them as the per-link DNS of m's port in resolved,
 # which takes them back when allowDNS goes off, when the network is left
-# and when ztd stops.  resolved is Debian's binary unpacked by
-# scripts/setup.sh (never installed: it would take the host's
-# /etc/resolv.conf), run in m's network namespace, in a mount namespace of
-# its own (a tmpfs on /run, a passwd with its user), on a private system
-# bus (dbus-daemon on an abstract socket of m's namespace).  resolvectl
-# on that bus reads what resolved holds.
+# and when ztd stops; on a TAP port, then on a utun one.  resolved is
+# Debian's binary unpacked by scripts/setup.sh (never installed: it would
+# take the host's /etc/resolv.conf), run in m's network namespace, in a
+# mount namespace of its own (a tmpfs on /run, a passwd with its user), on
+# a private system bus (dbus-daemon on an abstract socket of m's
+# namespace).  resolvectl on that bus reads what resolved holds.
 #
 #   root 198.18.0.1 --- underlay --- ctl 198.18.0.2 (controller)
-#                                \-- m  198.18.0.11 [TAP] + dbus-daemon, systemd-resolved
+#                                \-- m  198.18.0.11 [TAP, later utun] + dbus-daemon, systemd-resolved
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
@@ -24,7 +24,7 @@ resolved_dir=${ZT_RESOLVED_DIR:-/var/cache/zt-ci/systemd-resolved}
 [ -x "$resolved_dir/lib/systemd/systemd-resolved" ] ||
 	skip_all "needs systemd-resolved unpacked in $resolved_dir (scripts/setup.sh)"
 grep -q '^#define HAVE_SYSTEMD 1' "$builddir/config.h" || skip_all "ztd built without libsystemd"
-plan 37
+plan 40
 
 zt_lab m:11
 net=$(zt_ctl_network '{"name":"resolved","private":true,"v4AssignMode":{"zt":true},
@@ -160,11 +160,19 @@ ok $? "a reload changing dns-backend is refused"
 ok "$(none_anywhere; echo $?)" "... and resolved is still not told"
 zt_stop m
 
-# ---- dns-backend: resolved ----
-zt_node_extra="dns-backend: resolved" zt_start m
+# ---- dns-backend: resolved, on a utun port ----
+zt_networks="joined:
+  iface: { use: utun }" zt_node_extra="dns-backend: resolved" zt_start m
 dev=$(zt_api m "$api_url/network/$net" | jq -r .portDeviceName)
+ns_exec m ip -d link show "$dev" | grep -q 'tun type tun'
+ok $? "the network rejoined on a utun (layer-3) port"
 zt_wait 40 has_dns "198.19.4.54"
-ok $? "dns-backend: resolved: resolved has the DNS of $dev"
+ok $? "dns-backend: resolved: resolved has the DNS of $dev, the utun port"
+is "$(link_domains)" "rdns.zt.test" "... and its domain"
+cli set "$net" allowDNS=0 > /dev/null
+zt_wait 20 has_dns ""
+ok $? "allowDNS=0: taken back from the utun port"
+cli set "$net" allowDNS=1 > /dev/null
 zt_stop m
 
 # ---- resolved gone ----
