@@ -7,7 +7,7 @@
 # pushed server answers member n's name.  The operator's servers win while
 # set; nothing is written into the network object; bad announcements are
 # refused and change nothing; the module removed on a reload stops being
-# pushed, and added again is pushed again.
+# pushed, added again is pushed again, and with push: false is not.
 #
 #   root 198.18.0.1 --- underlay --- ctl 198.18.0.2 (controller, dns) [zt0 198.19.8.53, RFC4193]
 #                                \-- m  198.18.0.11 [zt0 198.19.8.11, allow-dns]
@@ -19,7 +19,7 @@ ns_require
 for c in jq curl dig; do
 	command -v $c > /dev/null || skip_all "needs $c (scripts/setup.sh installs it)"
 done
-plan 21
+plan 23
 
 ns_bridge
 for h in root:1 ctl:2 m:11 n:12; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -113,6 +113,11 @@ want=$pushed
 zt_wait 20 is_resolv
 ok $? "added again: pushed again"
 is "$(q "$server" nova.push.zt.test)" 198.19.8.12 "and it answers"
+reload 's/use: dns }/use: dns, push: false }/'
+want="search push.zt.test"
+zt_wait 20 is_resolv
+ok $? "push: false: the module is no longer pushed"
+is "$(q "$server" nova.push.zt.test)" 198.19.8.12 "though it still answers"
 
 zt_stop ctl
 ok "$(cat "$ns_tmp"/*/log | grep -c 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error')" \
