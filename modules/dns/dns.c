@@ -509,7 +509,7 @@ static void dns_net_announce(struct dns *d, struct dns_net *net, bool stopping)
 	free(rs.body);
 	if (strcmp(body, net->announced))
 		zt_log(d->zi, ZT_LOG_INFO, "network %016" PRIx64 ": %s%s", net->nwid,
-		       body[0] ? "the controller gives members the servers " : "the controller no longer gives members the servers",
+		       body[0] ? "DNS servers announced to the controller: " : "DNS servers withdrawn from the controller",
 		       body[0] ? body + strlen("{\"servers\":") : "");
 	snprintf(net->announced, sizeof net->announced, "%s", body);
 	net->announced_at = ev_now(d->loop);
