@@ -7,7 +7,9 @@
 # pushed server answers member n's name.  The operator's servers win while
 # set; nothing is written into the network object; bad announcements are
 # refused and change nothing; the module removed on a reload stops being
-# pushed, added again is pushed again, and with push: false is not.
+# pushed, added again is pushed again, and with push: false is not; a
+# controller made again learns the servers from the module's next
+# announcement.
 #
 #   root 198.18.0.1 --- underlay --- ctl 198.18.0.2 (controller, dns) [zt0 198.19.8.53, RFC4193]
 #                                \-- m  198.18.0.11 [zt0 198.19.8.11, allow-dns]
@@ -19,7 +21,7 @@ ns_require
 for c in jq curl dig; do
 	command -v $c > /dev/null || skip_all "needs $c (scripts/setup.sh installs it)"
 done
-plan 24
+plan 28
 
 ns_bridge
 for h in root:1 ctl:2 m:11 n:12; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -123,6 +125,19 @@ zt_wait 20 is_resolv
 ok $? "push: false: the module is no longer pushed"
 zt_wait 10 answers
 ok $? "though it still answers (made again: once it listens)"
+reload 's/, push: false//'
+want=$pushed
+zt_wait 20 is_resolv
+ok $? "push on again: pushed again"
+# the controller made again (another instance name): it starts with no
+# servers and learns them from the module's next announcement
+svc_has() { [ "$(ctl_api "$svcapi" | jq -c .servers)" = "[\"198.19.8.53\",\"$ctl6\"]" ]; }
+reload 's/use: controller,/use: controller, instance: ctl2,/'
+like "$(cat "$ns_tmp/ctl/log")" "ctl2: added to the config" "the controller made again under another name"
+zt_wait 20 svc_has
+ok $? "the new controller learns the module's servers (announced again every 5 s)"
+grep -q "ctl2: network $net: the dns module's servers announced" "$ns_tmp/ctl/log"
+ok $? "... and says so"
 
 zt_stop ctl
 ok "$(cat "$ns_tmp"/*/log | grep -c 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error')" \
