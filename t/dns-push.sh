@@ -68,12 +68,14 @@ is "$(zt_api m "http://127.0.0.1:9993/network/$net" | jq -c .dns.servers)" "[\"1
 
 # q SERVER NAME: dig from m at SERVER
 q() { ns_exec m dig +short +time=2 +tries=1 "@$1" "$2" A; }
-# answers: the first pushed server (once known) answers n's name
-answers() { [ "$(q "$server" nova.push.zt.test)" = 198.19.8.12 ]; }
+# answers [SERVER]: SERVER (default the first pushed one) answers n's name
+answers() { [ "$(q "${1:-$server}" nova.push.zt.test)" = 198.19.8.12 ]; }
 server=$(sed -n 's/^nameserver //p' "$resolv" | head -1)
 is "$(q "$server" nova.push.zt.test)" 198.19.8.12 "dig from m at the pushed server $server: n's name"
 server6=$(sed -n 's/^nameserver //p' "$resolv" | sed -n 2p)
-is "$(q "$server6" nova.push.zt.test)" 198.19.8.12 "... and at the pushed IPv6 server $server6"
+# (m's own IPv6 address may still be tentative: wait for it)
+zt_wait 20 answers "$server6"
+ok $? "... and at the pushed IPv6 server $server6"
 is "$(ctl_api "$netapi" | jq -c .dns)" '{"domain":"push.zt.test","servers":[]}' \
 	"nothing written into the network object"
 is "$(ctl_api "$svcapi" | jq -c .servers)" "[\"198.19.8.53\",\"$ctl6\"]" "GET .../dns-service shows them"
