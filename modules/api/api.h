@@ -34,8 +34,19 @@
 #define API_LINGER_S 2.0
 /* Seconds accepting pauses when there are no file descriptors left. */
 #define API_BACKOFF_S 0.25
+/* Connections accepted per wakeup: those accepted get read between
+ * batches, so a flood of connections does not evict them unread. */
+#define API_ACCEPT_BATCH 64
+/* CIDRs of allow-from. */
+#define API_MAX_ALLOW 32
 
 struct api;
+
+/* One CIDR of allow-from: a peer whose first bits bits are addr's may connect. */
+struct api_cidr {
+	union zt_sockaddr addr;     /* the port is not used */
+	unsigned bits;
+};
 
 /* One listening socket. */
 struct api_listener {
@@ -55,16 +66,22 @@ struct api {
 	size_t max_body;
 	unsigned max_conns, conns;
 	unsigned timeout_s;
+	double header_timeout_s;    /* from accept, or a request's first byte, to its whole header */
+	unsigned nallow;
+	struct api_cidr allow[API_MAX_ALLOW];   /* allow-from, besides loopback */
 	char token[API_TOKEN_MAX + 1];
 	size_t token_len;
 	char mtoken[API_TOKEN_MAX + 1];   /* <home>/metricstoken.secret, for /metrics only */
 	size_t mtoken_len;                /* 0: none (no home) */
 	unsigned nlisten;
 	struct api_listener listen[API_MAX_LISTEN];
-	struct api_conn *conn_list;       /* open connections */
+	/* open connections, oldest first by their last complete request
+	 * header (or their accept): the first is the one evicted */
+	struct api_conn *conn_list, *conn_tail;
 	ev_timer backoff;                 /* accepting paused: out of fds */
 
 	uint64_t *requests, *unauthorized, *refused, *too_large, *bad_requests, *errors;
+	uint64_t *evicted, *header_timeouts;
 };
 
 /* One HTTP request, from its headers to its completion. */
@@ -87,6 +104,8 @@ struct api_conn {
 	int fd;
 	ev_io io;
 	ev_timer timer;             /* idle timeout, then the lingering close */
+	ev_timer head_timer;        /* header-timeout: a request header not complete in time */
+	bool awaiting_head;         /* between requests, or in a request's header */
 	struct api_http http;
 	struct api_req rq;
 	bool head;                  /* a HEAD request: no body in the answer */
@@ -125,6 +144,7 @@ enum {
 };
 
 /* api.c: routing and dispatch */
+bool api_is_loopback(const union zt_sockaddr *a);
 bool api_parse_addr(const char *s, size_t len, uint64_t *out);
 int api_route(const char *url, uint64_t *peer, uint64_t *nwid);
 unsigned api_route_methods(int route, const char **allow);
