@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -254,6 +256,39 @@ static void store_close(void *state)
 	s->db = NULL;
 }
 
+/* The database holds the controller's keys and members: create it 0600
+ * before SQLite opens it (its -wal and -shm files take the database's
+ * mode), and make an existing one, and its -wal and -shm, 0600 if others
+ * may read it (with a warning). */
+static int store_private(struct store *s, char *err, size_t errlen)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	char path[sizeof s->file + 8];
+	size_t i;
+
+	for (i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		int flags = O_RDWR | O_CLOEXEC | O_NOCTTY | (i == 0 ? O_CREAT : 0), fd, e;
+
+		snprintf(path, sizeof path, "%s%s", s->file, ext[i]);
+		fd = open(path, flags, 0600);
+		if (fd < 0 && errno == ENOENT && i > 0)
+			continue;
+		if (fd < 0) {
+			e = errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+			return -e;
+		}
+		e = zt_secret_protect(s->zi, fd, path);
+		close(fd);
+		if (e < 0) {
+			snprintf(err, errlen, "%s: open to others and cannot be made 0600: %s", path,
+				 strerror(-e));
+			return e;
+		}
+	}
+	return 0;
+}
+
 static int store_open(void *state, struct ev_loop *loop, const struct zt_store_user *user,
 		      char *err, size_t errlen)
 {
@@ -273,6 +308,8 @@ static int store_open(void *state, struct ev_loop *loop, const struct zt_store_u
 		return -EINVAL;
 	}
 	s->err[0] = 0;
+	if (store_private(s, err, errlen) < 0)
+		return -EIO;
 	if (sqlite3_open_v2(s->file, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", s->file, s->db ? sqlite3_errmsg(s->db) : strerror(ENOMEM));
