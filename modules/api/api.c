@@ -8,6 +8,7 @@
  *   conn.c      HTTP plumbing: listening, accepting, reading requests,
  *               the token check, answering, timeouts
  *   http.c      the request reader over libhttp-parser, without I/O
+ *   cidr.c      allow-from's CIDRs: parsed and matched, without I/O
  *   json.c      JSON building blocks: addresses, ids, roles, version
  *   status.c    /status, /health, /peer     networks.c  /network
  *   moons.c     /moon                       config.c    /config
@@ -341,43 +342,6 @@ static const struct zt_node *api_at(const struct zt_node *conf, const char *key)
 	const struct zt_node *n = zt_node_get(conf, key);
 
 	return n ? n : conf;
-}
-
-/* One CIDR: an address, optionally with /bits (else all its bits). */
-static bool api_cidr_parse(const char *s, struct api_cidr *out)
-{
-	char ip[INET6_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	size_t iplen = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned long bits = 0, max;
-	char *end;
-
-	if (iplen == 0 || iplen >= sizeof ip)
-		return false;
-	memcpy(ip, s, iplen);
-	ip[iplen] = 0;
-	memset(out, 0, sizeof *out);
-	if (inet_pton(AF_INET, ip, &out->addr.in4.sin_addr) == 1) {
-		out->addr.sa.sa_family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, ip, &out->addr.in6.sin6_addr) == 1) {
-		out->addr.sa.sa_family = AF_INET6;
-		max = 128;
-	} else {
-		return false;
-	}
-	if (!slash) {
-		out->bits = (unsigned)max;
-		return true;
-	}
-	if (!isdigit((unsigned char)slash[1]))
-		return false;
-	errno = 0;
-	bits = strtoul(slash + 1, &end, 10);
-	if (errno || *end || bits > max)
-		return false;
-	out->bits = (unsigned)bits;
-	return true;
 }
 
 /* allow-from: a CIDR or a list of them. */

@@ -15,6 +15,7 @@
 #include <zt/module.h>
 #include <zt/node.h>
 
+#include "cidr.h"
 #include "http.h"
 
 /* Listen addresses one instance may have. */
@@ -42,11 +43,6 @@
 
 struct api;
 
-/* One CIDR of allow-from: a peer whose first bits bits are addr's may connect. */
-struct api_cidr {
-	union zt_sockaddr addr;     /* the port is not used */
-	unsigned bits;
-};
 
 /* One listening socket. */
 struct api_listener {

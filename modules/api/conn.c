@@ -1,6 +1,7 @@
-/* api: the HTTP plumbing: listening sockets, accepting, one connection
- * read through http.c, its token checked, its answer queued and written,
- * idle timeouts and the lingering close. */
+/* api: the HTTP plumbing: listening sockets, accepting (peers checked
+ * against allow-from, the oldest connection evicted at max-connections),
+ * one connection read through http.c, its token checked, its answer
+ * queued and written, header and idle timeouts and the lingering close. */
 #include "config.h"
 
 #include <ctype.h>
@@ -186,13 +187,18 @@ int api_reply_empty(struct api *a, struct api_conn *c, unsigned status)
 
 /* ---- authentication (networks.md §9.1) ---- */
 
+/* Both are hashed and the hashes compared in constant time, so not even
+ * the token's length shows in how long a wrong guess takes. */
 static bool api_token_ok(const char *token, size_t len, const char *got)
 {
-	size_t n = strlen(got);
+	unsigned char want[crypto_generichash_BYTES], have[crypto_generichash_BYTES];
+	bool same;
 
-	if (n != len)
-		return false;
-	return sodium_memcmp(got, token, n) == 0;
+	crypto_generichash(want, sizeof want, (const unsigned char *)token, len, NULL, 0);
+	crypto_generichash(have, sizeof have, (const unsigned char *)got, strlen(got), NULL, 0);
+	same = crypto_verify_32(want, have) == 0;
+	sodium_memzero(want, sizeof want);
+	return same;
 }
 
 /* The token a request presents, by the first method present: header
@@ -621,26 +627,6 @@ void api_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	api_accepting(w->data);
 }
 
-static bool api_cidr_has(const struct api_cidr *r, const union zt_sockaddr *p)
-{
-	const uint8_t *x, *y;
-	unsigned bits = r->bits, i = 0;
-
-	if (r->addr.sa.sa_family != p->sa.sa_family)
-		return false;
-	if (p->sa.sa_family == AF_INET) {
-		x = (const uint8_t *)&r->addr.in4.sin_addr;
-		y = (const uint8_t *)&p->in4.sin_addr;
-	} else {
-		x = r->addr.in6.sin6_addr.s6_addr;
-		y = p->in6.sin6_addr.s6_addr;
-	}
-	for (; bits >= 8; i++, bits -= 8)
-		if (x[i] != y[i])
-			return false;
-	return !bits || !((x[i] ^ y[i]) & (0xff00u >> bits) & 0xffu);
-}
-
 /* Loopback, or in allow-from. */
 static bool api_peer_allowed(const struct api *a, const union zt_sockaddr *p)
 {
@@ -649,7 +635,7 @@ static bool api_peer_allowed(const struct api *a, const union zt_sockaddr *p)
 	if (api_is_loopback(p))
 		return true;
 	for (i = 0; i < a->nallow; i++)
-		if (api_cidr_has(&a->allow[i], p))
+		if (api_cidr_has(&a->allow[i], &p->sa))
 			return true;
 	return false;
 }
