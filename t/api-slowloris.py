@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """A slowloris against an HTTP server, for t/api-slowloris.sh.
 
-    api-slowloris.py HOST PORT N STATS
+    api-slowloris.py HOST PORT N RATE STATS
 
-Keeps N connections to HOST:PORT, each sending half a request header and
+Opens N connections to HOST:PORT, each sending half a request header and
 then one more header line a second, never the blank line that ends it.
-A connection the server closes is opened again at once, so N are always
-open or being opened.  Prints "ready" once all N were opened, then runs
-until SIGTERM and writes "opened O closed C" to STATS: O connections
-opened in all, C of them closed by the server.
+A connection the server closes is opened again, at most RATE a second
+(a steady pressure, not a flood of connects that would only test the
+scheduler).  Prints "ready" once all N were opened, then runs until
+SIGTERM and writes "opened O closed C" to STATS: O connections opened in
+all, C of them closed by the server.
 """
 import resource
 import selectors
@@ -21,7 +22,8 @@ HALF = b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 0\r\n"
 
 
 def main():
-    host, port, n, stats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    host, port, n, rate, stats = (sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+                                  float(sys.argv[4]), sys.argv[5])
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = n + 64
     if soft < want:
@@ -61,6 +63,7 @@ def main():
             missing -= 1
     print("ready", flush=True)
     next_drip = time.monotonic() + 1
+    allowance, last = 0.0, time.monotonic()
     while running[0]:
         for key, _ in sel.select(timeout=0.2):
             try:
@@ -80,8 +83,12 @@ def main():
                 except OSError:
                     drop(key.fileobj)
                     missing += 1
-        while missing and running[0] and open_one():
+        now = time.monotonic()
+        allowance = min(rate, allowance + (now - last) * rate)
+        last = now
+        while missing and running[0] and allowance >= 1 and open_one():
             missing -= 1
+            allowance -= 1
     with open(stats, "w") as f:
         f.write("opened %d closed %d\n" % (count["opened"], count["closed"]))
 
