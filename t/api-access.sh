@@ -33,7 +33,7 @@ ip addr add 198.18.0.200/32 dev lo
 ip addr add 2001:db8::1/128 dev lo nodad
 ip addr add 2001:db8::5/128 dev lo nodad
 
-plan 40
+plan 43
 
 # files must not take their modes from a permissive umask
 umask 022
@@ -123,6 +123,12 @@ is "$(code "$url/status" -H "X-ZT1-Auth: $(printf %s "$tok" | cut -c1-23)$other"
 	"a token differing in its last character: 401"
 is "$(code "$url/status" -H "X-ZT1-Auth: $(printf %s "$tok" | cut -c1-23)")" 401 "the token's prefix: 401"
 is "$(code "$url/status" -H "X-ZT1-Auth: ${tok}x")" 401 "the token and more: 401"
+
+# ---- size limits ----
+big=$(head -c 90000 /dev/zero | tr '\0' a)
+is "$(code "$url/status" -H "$auth" -H "X-Big: $big")" 431 "a header over 80 KiB: 431"
+is "$(code "$url/status$(printf '/%.0s' $(seq 8200))" -H "$auth")" 414 "a request target over 8 KiB: 414"
+is "$(code "$url/status" -H "$auth")" 200 "... and the next request is served"
 
 # ---- controller writes need the token, on loopback too ----
 new="/controller/network/${addr}______"
