@@ -33,7 +33,7 @@ ip addr add 198.18.0.200/32 dev lo
 ip addr add 2001:db8::1/128 dev lo nodad
 ip addr add 2001:db8::5/128 dev lo nodad
 
-plan 43
+plan 44
 
 # files must not take their modes from a permissive umask
 umask 022
@@ -175,8 +175,13 @@ is "$?" 1 "no answer holds the token, the metrics token or the private key"
 # ---- a database left world-readable is made 0600 ----
 stop
 chmod 0644 "$home/controller.db"
+for f in "$home/controller.db-wal" "$home/controller.db-shm"; do
+	[ -e "$f" ] && chmod 0644 "$f"
+done
 start
 is "$(mode "$home/controller.db")" 600 "a controller.db of mode 0644 is made 0600 at start"
+is "$(mode "$home/controller.db-wal")/$(mode "$home/controller.db-shm")" 600/600 \
+	"... and its -wal and -shm, left 0644 or made since"
 like "$(cat "$tmp/log")" "controller.db: was mode 0644, open to others: changed to 0600" "... and it says so"
 is "$(code "$url/controller/network/$nw" -H "$auth")" 200 "... and its data is intact"
 stop

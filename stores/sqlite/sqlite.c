@@ -256,22 +256,39 @@ static void store_close(void *state)
 	s->db = NULL;
 }
 
-/* The database holds the controller's keys and members: create it 0600
- * before SQLite opens it (its -wal and -shm files take the database's
- * mode), and make an existing one, and its -wal and -shm, 0600 if others
- * may read it (with a warning). */
-static int store_private(struct store *s, char *err, size_t errlen)
+/* SQLite gives a database's -wal and -shm files the database's own mode:
+ * a new database is created 0600 before SQLite opens it, so that none of
+ * the three is ever open to others, whatever the umask. */
+static int store_create_private(struct store *s, char *err, size_t errlen)
+{
+	int fd = open(s->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600), e;
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	e = errno;
+	snprintf(err, errlen, "%s: %s", s->file, strerror(e));
+	return -e;
+}
+
+/* An existing database (known to be ours: its schema was read) and its
+ * -wal and -shm files that group or others may use are made 0600, with
+ * a warning: they hold the controller's networks and members. */
+static int store_tighten(struct store *s, char *err, size_t errlen)
 {
 	static const char *const ext[] = { "", "-wal", "-shm" };
 	char path[sizeof s->file + 8];
 	size_t i;
 
 	for (i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-		int flags = O_RDWR | O_CLOEXEC | O_NOCTTY | (i == 0 ? O_CREAT : 0), fd, e;
+		int fd, e;
 
 		snprintf(path, sizeof path, "%s%s", s->file, ext[i]);
-		fd = open(path, flags, 0600);
-		if (fd < 0 && errno == ENOENT && i > 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 && errno == ENOENT)
 			continue;
 		if (fd < 0) {
 			e = errno;
@@ -308,7 +325,7 @@ static int store_open(void *state, struct ev_loop *loop, const struct zt_store_u
 		return -EINVAL;
 	}
 	s->err[0] = 0;
-	if (store_private(s, err, errlen) < 0)
+	if (store_create_private(s, err, errlen) < 0)
 		return -EIO;
 	if (sqlite3_open_v2(s->file, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -327,6 +344,8 @@ static int store_open(void *state, struct ev_loop *loop, const struct zt_store_u
 			 STORE_SCHEMA_VERSION);
 		goto fail;
 	}
+	if (store_tighten(s, err, errlen) < 0)
+		goto fail;
 	if (store_exec(s, "PRAGMA journal_mode=WAL") < 0 ||
 	    store_exec(s, "PRAGMA synchronous=FULL") < 0 ||
 	    store_exec(s, "PRAGMA foreign_keys=ON") < 0 || store_migrate(s, version) < 0) {
