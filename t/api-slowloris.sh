@@ -5,7 +5,7 @@
 # zt-cli and curl must still be answered, again and again, while they are
 # held: header-timeout closes a trickling connection, and with
 # max-connections open each new connection closes the one longest without
-# a request.
+# a request (once it has had 1 s to send one).
 #
 #   ztd: udp 127.0.0.1:<any>, api 127.0.0.1:<any> (max-connections 256)
 . "$srcdir/t/tap.sh"
@@ -97,6 +97,7 @@ is "$?" 0 "ztd stops cleanly"
 pid=""
 counters=$(grep 'api: counters' "$tmp/log")
 like "$counters" "evicted=[1-9]" "the api counted the connections it evicted"
-# more than the single connection above
-like "$counters" "header_timeouts=([2-9]|[1-9][0-9]+)( |\$)" "the api counted those cut off by header-timeout"
+# the single trickling connection above (under the slowloris, eviction
+# comes first: the held connections are evicted after 1 s)
+like "$counters" "header_timeouts=[1-9]" "the api counted those cut off by header-timeout"
 tap_done

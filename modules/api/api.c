@@ -487,6 +487,8 @@ static int api_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	a->nlisten = (unsigned)n;
 	ev_init(&a->backoff, api_backoff_cb);
 	a->backoff.data = a;
+	ev_init(&a->full, api_full_cb);
+	a->full.data = a;
 	for (i = 0; i < n; i++) {
 		a->listen[i].a = a;
 		a->listen[i].fd = -1;
@@ -522,8 +524,10 @@ static void api_stop(void *state)
 			l->fd = -1;
 		}
 	}
-	if (a->loop)
+	if (a->loop) {
 		ev_timer_stop(a->loop, &a->backoff);
+		ev_timer_stop(a->loop, &a->full);
+	}
 	while (a->conn_list)
 		api_conn_free(a->conn_list);
 	a->conns = 0;

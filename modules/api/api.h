@@ -36,8 +36,11 @@
 /* Seconds accepting pauses when there are no file descriptors left. */
 #define API_BACKOFF_S 0.25
 /* Connections accepted per wakeup: those accepted get read between
- * batches, so a flood of connections does not evict them unread. */
+ * batches. */
 #define API_ACCEPT_BATCH 64
+/* Seconds a connection is safe from eviction after its accept or its
+ * last complete request header: time enough to send a request. */
+#define API_EVICT_AFTER_S 1.0
 /* CIDRs of allow-from. */
 #define API_MAX_ALLOW 32
 
@@ -75,6 +78,7 @@ struct api {
 	 * header (or their accept): the first is the one evicted */
 	struct api_conn *conn_list, *conn_tail;
 	ev_timer backoff;                 /* accepting paused: out of fds */
+	ev_timer full;                    /* paused: max-connections open, none evictable yet */
 
 	uint64_t *requests, *unauthorized, *refused, *too_large, *bad_requests, *errors;
 	uint64_t *evicted, *header_timeouts;
@@ -102,6 +106,7 @@ struct api_conn {
 	ev_timer timer;             /* idle timeout, then the lingering close */
 	ev_timer head_timer;        /* header-timeout: a request header not complete in time */
 	bool awaiting_head;         /* between requests, or in a request's header */
+	ev_tstamp since;            /* accepted, or its last request header completed */
 	struct api_http http;
 	struct api_req rq;
 	bool head;                  /* a HEAD request: no body in the answer */
@@ -149,6 +154,7 @@ int api_handle(struct api *a, struct api_conn *c, struct api_req *rq);
 /* conn.c: listening, connections, reading requests, answering */
 int api_listen(struct api *a, struct api_listener *l);
 void api_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void api_full_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void api_conn_free(struct api_conn *c);
 json_t *api_body_object(const struct api_req *rq);
 int api_respond(struct api_conn *c, unsigned status, const char *type,

@@ -383,10 +383,11 @@ static int api_conn_bad(struct api_conn *c)
 
 /* ---- connections ---- */
 
-/* Accept unless paused for want of file descriptors. */
+/* Accept unless paused: for want of file descriptors, or with
+ * max-connections open and none evictable yet. */
 static void api_accepting(struct api *a)
 {
-	bool on = !ev_is_active(&a->backoff);
+	bool on = !ev_is_active(&a->backoff) && !ev_is_active(&a->full);
 	unsigned i;
 
 	for (i = 0; i < a->nlisten; i++) {
@@ -443,6 +444,11 @@ void api_conn_free(struct api_conn *c)
 	api_conn_unlink(c);
 	a->conns--;
 	free(c);
+	if (ev_is_active(&a->full)) {
+		/* a slot is free: take the next one now */
+		ev_timer_stop(a->loop, &a->full);
+		api_accepting(a);
+	}
 }
 
 /* A request starts, or may: its header must be complete within
@@ -459,6 +465,7 @@ static void api_conn_await_head(struct api_conn *c)
 static void api_conn_got_head(struct api_conn *c)
 {
 	c->awaiting_head = false;
+	c->since = ev_now(c->a->loop);
 	ev_timer_stop(c->a->loop, &c->head_timer);
 	api_conn_unlink(c);
 	api_conn_append(c);
@@ -627,6 +634,31 @@ void api_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	api_accepting(w->data);
 }
 
+void api_full_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	api_accepting(w->data);
+}
+
+/* Whether a new connection may be taken: a slot is free, or the
+ * connection longest without a complete request header may be evicted
+ * for it.  Not when even that one is younger than API_EVICT_AFTER_S (a
+ * client just accepted has not had time to send): accepting then pauses
+ * until it is old enough or one closes, the next connection waiting in
+ * the kernel's listen queue. */
+static bool api_may_take(struct api *a)
+{
+	ev_tstamp wait;
+
+	if (a->conns < a->max_conns)
+		return true;
+	wait = a->conn_list->since + API_EVICT_AFTER_S - ev_now(a->loop);
+	if (wait <= 0)
+		return true;
+	ev_timer_set(&a->full, wait, 0.);
+	ev_timer_start(a->loop, &a->full);
+	return false;
+}
+
 /* Loopback, or in allow-from. */
 static bool api_peer_allowed(const struct api *a, const union zt_sockaddr *p)
 {
@@ -648,6 +680,7 @@ static struct api_conn *api_conn_new(struct api *a, int fd)
 		return NULL;
 	c->a = a;
 	c->fd = fd;
+	c->since = ev_now(a->loop);
 	api_http_init(&c->http, a->max_body);
 	ev_io_init(&c->io, api_conn_cb, fd, EV_READ);
 	c->io.data = c;
@@ -666,14 +699,15 @@ static struct api_conn *api_conn_new(struct api *a, int fd)
 
 /* Take pending connections, a batch at a time.  With max-connections
  * open, the one longest without a complete request header is closed
- * for each new one: idle or trickling clients cannot lock others out. */
+ * for each new one (see api_may_take): idle or trickling clients cannot
+ * lock others out. */
 static void api_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct api_listener *l = w->data;
 	struct api *a = l->a;
 	unsigned n;
 
-	for (n = 0; n < API_ACCEPT_BATCH; n++) {
+	for (n = 0; n < API_ACCEPT_BATCH && api_may_take(a); n++) {
 		union zt_sockaddr peer;
 		socklen_t plen = sizeof peer;
 		struct api_conn *c;
