@@ -746,8 +746,8 @@ static void api_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			ev_timer_start(loop, &a->backoff);
 			break;
 		}
-		/* read what the client has sent already, before a later
-		 * batch could evict the connection unread */
+		/* a request already sent is answered at once, before the
+		 * next batch could fill the slots again */
 		api_conn_cb(loop, &c->io, EV_READ);
 	}
 	api_accepting(a);
