@@ -113,7 +113,7 @@ zt_curl() {	# zt_curl NAME [curl args] URL-PATH
 sys_zt_up() {
 	local b net s mtu=""
 	b=$(zt_build_dir)
-	export ZT_MODULE_PATH="$b/transports/udp/.libs:$b/ifaces/tap/.libs:$b/modules/api/.libs:$b/modules/controller/.libs"
+	export ZT_MODULE_PATH="$(make -s --no-print-directory -C "$b" module-path | tail -1)"
 	mkdir -p "$SYSDIR/zt-root"
 	"$b/zt-idtool" generate "$SYSDIR/zt-root/identity.secret" "$SYSDIR/zt-root/identity.public" >/dev/null || return 1
 	"$b/zt-mkworld" keygen "$SYSDIR/zt-world.key" >/dev/null || return 1

@@ -43,6 +43,7 @@ static void others(const uint8_t *pl, size_t len)
 	struct zt_path_rec rec;
 	struct zt_rendezvous rv;
 	struct zt_user_msg um;
+	struct zt_natmsg nm;
 	struct zt_error e;
 	struct zt_whois q;
 	size_t off = 0;
@@ -50,7 +51,9 @@ static void others(const uint8_t *pl, size_t len)
 
 	(void)zt_error_decode(&e, pl, len);
 	(void)zt_rendezvous_decode(&rv, pl, len);
-	(void)zt_user_msg_decode(&um, pl, len);
+	if (zt_user_msg_decode(&um, pl, len) == 0)
+		(void)zt_natmsg_decode(&nm, um.data, um.len);
+	(void)zt_natmsg_decode(&nm, pl, len);
 	if (zt_whois_decode(&q, pl, len) == 0)
 		for (i = 0; i < q.count; i++)
 			(void)zt_whois_addr(&q, i);

@@ -9,6 +9,9 @@
 #
 #   scripts/lab.sh          build and start the lab
 #   scripts/lab.sh stop     tear it down
+#
+# ZT_LAB_BUILD=DIR runs it from a build tree that is built already, the
+# modules found through ZT_MODULE_PATH (as the test suite's t/lab.sh does).
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${ZT_BUILD_ROOT:-$top/_build}/lab
@@ -18,8 +21,13 @@ nodes="root ctl a b"
 stop() {
 	for n in $nodes; do
 		[ -f "$lab/$n/pid" ] && kill "$(cat "$lab/$n/pid")" 2>/dev/null || true
-		ip netns del "zt-lab-$n" 2>/dev/null || true
 	done
+	# each ztd closes its TAP port and leaves cleanly: wait for it
+	for n in $nodes; do
+		[ -f "$lab/$n/pid" ] || continue
+		for t in $(seq 50); do kill -0 "$(cat "$lab/$n/pid")" 2>/dev/null || break; sleep 0.1; done
+	done
+	for n in $nodes; do ip netns del "zt-lab-$n" 2>/dev/null || true; done
 	ip link del zt-lab-br 2>/dev/null || true
 	rm -rf "$lab"
 }
@@ -30,14 +38,21 @@ if [ "${1:-}" = stop ]; then
 fi
 [ "$(id -u)" -eq 0 ] || { echo "lab: run as root (it makes network namespaces)" >&2; exit 1; }
 
-"$top/scripts/setup.sh"
-(cd "$top" && ./autogen.sh > /dev/null 2>&1)
-mkdir -p "$build"
-cd "$build"
-[ -f Makefile ] || "$top/configure" -q
-echo "lab: building zt in $build"
-make -j"$(nproc)" > make.log 2>&1 || { tail -30 make.log; exit 1; }
-export ZT_MODULE_PATH="$build/transports/udp/.libs:$build/modules/api/.libs:$build/ifaces/tap/.libs:$build/modules/controller/.libs"
+if [ -n "${ZT_LAB_BUILD:-}" ]; then
+	# a build tree made already, with its modules in ZT_MODULE_PATH (the
+	# test suite's t/lab.sh): no setup, no build
+	cd "$ZT_LAB_BUILD"
+else
+	"$top/scripts/setup.sh"
+	(cd "$top" && ./autogen.sh > /dev/null 2>&1)
+	mkdir -p "$build"
+	cd "$build"
+	[ -f Makefile ] || "$top/configure" -q
+	echo "lab: building zt in $build"
+	make -j"$(nproc)" > make.log 2>&1 || { tail -30 make.log; exit 1; }
+	export ZT_MODULE_PATH="$(make -s --no-print-directory module-path | tail -1)"
+fi
+build=$(pwd)
 
 stop
 mkdir -p "$lab"
@@ -98,6 +113,7 @@ net=$(api ctl -X POST -d '{"name":"lab","private":true,"v4AssignMode":{"zt":true
 	"ipAssignmentPools":[{"ipRangeStart":"198.19.1.10","ipRangeEnd":"198.19.1.250"}],
 	"routes":[{"target":"198.19.1.0/24"}]}' "http://127.0.0.1:9993/controller/network/${ctl}______" |
 	sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+[ -n "$net" ] || { echo "lab: the controller made no network; its log:" >&2; tail -20 "$lab/ctl/log" >&2; exit 1; }
 echo "lab: the controller created network $net"
 for n in a b; do
 	start_node "$n" "networks:
@@ -117,7 +133,11 @@ for n in a b; do
 done
 ipb=$(cli b listnetworks | tail -1 | awk '{print $NF}' | cut -d/ -f1)
 echo "lab: a pings b at $ipb over the virtual LAN"
-ip netns exec zt-lab-a ping -c 4 -W 2 "$ipb" || true
+if ! ip netns exec zt-lab-a ping -c 4 -W 2 "$ipb"; then
+	echo "lab: a cannot reach b; the logs are $lab/<node>/log, a's ends:" >&2
+	tail -20 "$lab/a/log" >&2
+	exit 1
+fi
 cli a peers
 cat <<EOF2
 

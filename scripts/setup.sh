@@ -6,11 +6,13 @@ set -e
 # debconf question in Debian 12): the NAT tests run it in a namespace with
 # their own config; it never starts on the host.  debhelper, dpkg-dev,
 # fakeroot and lintian build and check the Debian packages (t/deb.sh).
+# libldns-dev builds the dns module; bind9-dnsutils is dig for t/dns.sh.
 packages="build-essential autoconf automake libtool pkg-config
 	libsodium-dev libev-dev libyaml-dev libpcap-dev libssl-dev liblz4-dev
 	libhttp-parser-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libsqlite3-dev sqlite3
 	libminiupnpc-dev libnatpmp-dev miniupnpd-nftables
 	libpq-dev postgresql-15
+	libldns-dev bind9-dnsutils
 	clang libclang-rt-14-dev
 	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus python3
 	libsystemd-dev systemd util-linux socat

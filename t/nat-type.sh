@@ -3,13 +3,14 @@
 # planet's root and a moon's root) see it at: a, behind a symmetric NAT
 # (masquerade fully-random), is seen at two ports of one address; b,
 # behind a cone NAT, at one.  Each logs it and shows it in /status.
+# (nat-probe: false keeps a and b relayed; t/nat-probe.sh crosses.)
 #
 #   root 198.18.0.1 --- bridge --- nata 198.18.0.21 | 198.18.10.1 --- a 198.18.10.2 (symmetric)
 #   m 198.18.0.5 (moon) -/     \-- natb 198.18.0.22 | 198.18.20.1 --- b 198.18.20.2 (cone)
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
-plan 7
+plan 8
 
 ns_bridge
 ns_host root 198.18.0.1/24
@@ -29,8 +30,8 @@ cp "$ns_tmp/m/moons.d/$moon_id.moon" "$ns_tmp/b/moons.d/"
 
 zt_start root
 zt_start m
-zt_start a
-zt_start b
+zt_node_extra="nat-probe: false" zt_start a
+zt_node_extra="nat-probe: false" zt_start b
 
 nat_type() { zt_api "$1" http://127.0.0.1:9993/status | jq -r .natType; }
 is_type() { [ "$(nat_type "$1")" = "$2" ]; }
@@ -45,5 +46,7 @@ peer=$(zt_api a "http://127.0.0.1:9993/peer/$(zt_address b)")
 [ "$(echo "$peer" | jq -r .relayed)" = true ] &&
 	echo "$peer" | jq -r .relayedBecause | grep -q "endpoint-dependent (symmetric) NAT and no NAT helper"
 ok $? "a's /peer for b: relayed, because of a's symmetric NAT ($(echo "$peer" | jq -c '[.relayed, .relayedBecause]'))"
+[ "$(zt_api a http://127.0.0.1:9993/status | jq -r .natProbe)" = off ] && [ "$(echo "$peer" | jq -r .natProbe)" = off ]
+ok $? "nat-probe: false: natProbe off in a's /status and /peer"
 [ $tap_failed -eq 0 ] || { zt_log a; zt_log b; }
 tap_done

@@ -419,6 +419,54 @@ static void user_msg(void)
 	ok(good, "USER_MESSAGE: shorter than 8 bytes is refused");
 }
 
+/* zt's NAT message (zt-nat(7)): a round trip of each form, and every
+ * kind of bad data refused with its own error. */
+static void natmsg(void)
+{
+	static const uint8_t ip[4] = { 198, 18, 0, 21 }, ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 5 };
+	struct zt_natmsg m = { .nat = ZT_NATMSG_DEPENDENT, .flags = ZT_NATMSG_SPRAYING, .sockets = 256 }, d;
+	struct zt_user_msg um;
+	struct zt_wr w;
+	uint8_t bad[32];
+	size_t n;
+	bool good = true;
+
+	zt_inetaddr_set4(&m.external, ip, 40000);
+	zt_wr_init(&w, buf, sizeof buf);
+	ok(zt_natmsg_encode(&w, &m) == 0 && w.len == 8 + 5 + 7, "NAT message: 20 bytes with an IPv4 address");
+	ok(zt_user_msg_decode(&um, buf, w.len) == 0 && um.type == 0x7a744e4154000001ULL &&
+	   zt_natmsg_decode(&d, um.data, um.len) == 0 && d.nat == ZT_NATMSG_DEPENDENT &&
+	   d.flags == ZT_NATMSG_SPRAYING && d.sockets == 256 && zt_inetaddr_equal(&d.external, &m.external, true),
+	   "NAT message: a user message of type \"ztNAT\" + 1 that decodes to what was encoded");
+	memcpy(bad, um.data, um.len);
+	for (n = 0; n < um.len; n++)
+		good = good && zt_natmsg_decode(&d, bad, n) == -EMSGSIZE;
+	ok(good, "NAT message: every truncation is -EMSGSIZE");
+	bad[um.len] = 0;
+	is_int(zt_natmsg_decode(&d, bad, um.len + 1), -EMSGSIZE, "NAT message: a trailing byte is refused");
+	bad[0] = 2;
+	is_int(zt_natmsg_decode(&d, bad, um.len), -EPROTONOSUPPORT, "NAT message: another version is refused");
+	bad[0] = 1, bad[1] = 4;
+	is_int(zt_natmsg_decode(&d, bad, um.len), -EINVAL, "NAT message: an unknown NAT type is refused");
+	bad[1] = 3, bad[2] = 0x80;
+	is_int(zt_natmsg_decode(&d, bad, um.len), -EINVAL, "NAT message: unknown flags are refused");
+	bad[2] = 0, bad[5] = 9;
+	is_int(zt_natmsg_decode(&d, bad, um.len), -EINVAL, "NAT message: an address of unknown type is refused");
+
+	m = (struct zt_natmsg){ .nat = ZT_NATMSG_INDEPENDENT };
+	zt_inetaddr_set6(&m.external, ip6, 9993);
+	zt_wr_init(&w, buf, sizeof buf);
+	ok(zt_natmsg_encode(&w, &m) == 0 && zt_natmsg_decode(&d, buf + 8, w.len - 8) == 0 &&
+	   d.nat == ZT_NATMSG_INDEPENDENT && !d.flags && zt_inetaddr_equal(&d.external, &m.external, true),
+	   "NAT message: an IPv6 address round trip");
+	m.external.sa.sa_family = AF_UNSPEC;
+	zt_wr_init(&w, buf, sizeof buf);
+	ok(zt_natmsg_encode(&w, &m) == 0 && w.len == 8 + 5 + 1 && zt_natmsg_decode(&d, buf + 8, w.len - 8) == 0 &&
+	   d.external.sa.sa_family == AF_UNSPEC, "NAT message: no address known");
+	zt_wr_init(&w, buf, 12);
+	is_int(zt_natmsg_encode(&w, &m), -EMSGSIZE, "NAT message: a writer without room fails");
+}
+
 /* Oversized and random input: no crash, no read outside the buffer
  * (the sanitizer build checks the latter). */
 static void garbage(void)
@@ -428,6 +476,7 @@ static void garbage(void)
 	struct zt_push_paths pp;
 	struct zt_rendezvous rv;
 	struct zt_user_msg um;
+	struct zt_natmsg nm;
 	struct zt_hello h;
 	struct zt_error e;
 	struct zt_whois q;
@@ -454,6 +503,7 @@ static void garbage(void)
 		(void)zt_whois_decode(&q, buf2, len);
 		(void)zt_rendezvous_decode(&rv, buf2, len);
 		(void)zt_user_msg_decode(&um, buf2, len);
+		(void)zt_natmsg_decode(&nm, buf2, len);
 		if (zt_push_paths_decode(&pp, buf2, len) == 0)
 			for (off = 0; zt_push_paths_next(&pp, &off, &rec);)
 				;
@@ -463,7 +513,7 @@ static void garbage(void)
 
 int main(void)
 {
-	plan(9 + 7 + 14 + 12 + 10 + 9 + 13 + 2 + 1);
+	plan(9 + 7 + 14 + 12 + 10 + 9 + 13 + 2 + 11 + 1);
 	cursor();
 	header();
 	hello();
@@ -472,6 +522,7 @@ int main(void)
 	whois_rendezvous();
 	push_paths();
 	user_msg();
+	natmsg();
 	garbage();
 	return tap_done();
 }

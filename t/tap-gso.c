@@ -1,4 +1,5 @@
-/* The tap module's offload code on crafted frames: TCP super-frames as the
+/* The offload code of the tap and utun modules (ifaces/lib/offload.c) on
+ * crafted frames: TCP super-frames as the
  * host hands them over with a virtio_net_hdr (IPv4 and IPv6, with and
  * without a VLAN tag, payloads from 1 byte to 64 KB, MTUs 1280, 1500 and
  * 2800) are cut into segments, and every segment is checked against what
@@ -9,9 +10,19 @@
  * other way: segments cut from a super-frame merge back into it, with the
  * vnet header Linux expects for it, and segments that must not merge are
  * refused, one rule at a time.
- *
- * The module's code is static: this test includes its source. */
-#include "../ifaces/tap/tap.c"
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netinet/in.h>
+
+#include "../ifaces/lib/offload.h"
+
+/* A super-frame of the largest MTU, Ethernet header, VLAN tag and 64 KB. */
+#define TAP_GBUF_SIZE (10000 + 2 * (OFFLOAD_ETH_HLEN + OFFLOAD_VLAN_HLEN) + OFFLOAD_GSO_IPMAX)
 
 #include "tap.h"
 
@@ -96,28 +107,28 @@ static size_t craft(const struct spec *s, uint8_t *f, struct virtio_net_hdr *h)
 	f[l3 - 1] = s->v6 ? 0xdd : 0x00;
 	if (s->v6) {
 		ip[0] = 0x60;
-		tap_put16(ip + 4, thl + s->payload);
+		offload_put16(ip + 4, thl + s->payload);
 		ip[6] = IPPROTO_TCP;
 		ip[7] = 64;
 		memcpy(ip + 8, "\xfd\x00\x5a\x7e\x57\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x0a", 16);
 		memcpy(ip + 24, "\xfd\x00\x5a\x7e\x57\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x0b", 16);
 	} else {
 		ip[0] = 0x45;
-		tap_put16(ip + 2, iphl + thl + s->payload);
-		tap_put16(ip + 4, ID0);
+		offload_put16(ip + 2, iphl + thl + s->payload);
+		offload_put16(ip + 4, ID0);
 		ip[6] = 0x40;    /* DF */
 		ip[8] = 64;
 		ip[9] = IPPROTO_TCP;
 		memcpy(ip + 12, "\xc6\x13\x02\x0a\xc6\x13\x02\x0b", 8);
 		/* the host leaves the IP checksum of a super-frame to be set */
 	}
-	tap_put16(tcp, 40000);
-	tap_put16(tcp + 2, 5201);
+	offload_put16(tcp, 40000);
+	offload_put16(tcp + 2, 5201);
 	tcp[4] = SEQ0 >> 24, tcp[5] = SEQ0 >> 16 & 0xff, tcp[6] = SEQ0 >> 8 & 0xff, tcp[7] = SEQ0 & 0xff;
 	memcpy(tcp + 8, "\x12\x34\x56\x78", 4);
 	tcp[12] = (uint8_t)(thl / 4 << 4);
 	tcp[13] = s->flags;
-	tap_put16(tcp + 14, 502);
+	offload_put16(tcp + 14, 502);
 	for (size_t i = 0; i < s->topt; i++)
 		tcp[20 + i] = i < s->topt - 10 ? 1 : (uint8_t)(0x80 + i);   /* NOPs, then bytes */
 	for (size_t i = 0; i < s->payload; i++)
@@ -141,9 +152,9 @@ static bool check(const struct spec *s, unsigned mtu, uint8_t *f, uint8_t *joine
 	size_t l3 = s->vlan ? 18 : 14, iphl = s->v6 ? 40 : 20, thl = 20 + s->topt;
 	size_t hdrs = iphl + thl, mss = s->gso_size < mtu - hdrs ? s->gso_size : mtu - hdrs;
 	size_t want_n = (s->payload + mss - 1) / mss, got = 0;
-	struct tap_gso g;
+	struct offload_gso g;
 
-	if (tap_gso_parse(&h, f, len, mtu, &g) < 0) {
+	if (offload_gso_parse(&h, f, len, mtu, &g) < 0) {
 		snprintf(why, wlen, "refused");
 		return false;
 	}
@@ -159,7 +170,7 @@ static bool check(const struct spec *s, unsigned mtu, uint8_t *f, uint8_t *joine
 
 		if (!out)
 			bail("malloc");
-		n = tap_gso_segment(&g, f, i, out);
+		n = offload_gso_segment(&g, f, i, out);
 		ip = out + l3;
 		tcp = ip + iphl;
 #define FAIL(...) do { \
@@ -238,17 +249,17 @@ static size_t craft_partial(uint8_t *f, bool v6, bool vlan, bool udp, size_t ple
 		f[l4 + 4] = (uint8_t)(l4len >> 8), f[l4 + 5] = (uint8_t)l4len;
 		if (v6) {
 			f[l3 + 6] = IPPROTO_UDP;
-			tap_put16(f + l3 + 4, l4len);
+			offload_put16(f + l3 + 4, l4len);
 		} else {
 			f[l3 + 9] = IPPROTO_UDP;
-			tap_put16(f + l3 + 2, iphl + l4len);
+			offload_put16(f + l3 + 2, iphl + l4len);
 		}
 	}
 	sum = ref_add(0, f + l3 + (v6 ? 8 : 12), v6 ? 32 : 8);
 	sum += udp ? IPPROTO_UDP : IPPROTO_TCP;
 	sum += (uint32_t)l4len;
 	sum = ~ref_fold(sum) & 0xffff;   /* the pseudo-header's sum, not inverted */
-	tap_put16(f + l4 + field, sum);
+	offload_put16(f + l4 + field, sum);
 	h->gso_type = VIRTIO_NET_HDR_GSO_NONE;
 	h->gso_size = 0;
 	h->csum_start = (uint16_t)l4;
@@ -273,7 +284,7 @@ static void test_partial(uint8_t *f)
 
 					len = craft_partial(f, v6, vlan, udp, sizes[i], &h);
 					cases++;
-					if (tap_csum_partial(&h, f, len) < 0)
+					if (offload_csum_partial(&h, f, len) < 0)
 						continue;
 					want = ref_l4_csum(ip, v6, iphl, len - l3 - iphl,
 							   udp ? IPPROTO_UDP : IPPROTO_TCP, field);
@@ -302,19 +313,19 @@ static void test_partial(uint8_t *f)
 		x = 0xffff - (~ref_fold(sum) & 0xffff);
 		udp[8 + 98] = (uint8_t)(x >> 8), udp[8 + 99] = (uint8_t)x;
 		memcpy(udp + 6, saved, 2);
-		ok(tap_csum_partial(&h, f, len) == 0 && be16(udp + 6) == 0xffff,
+		ok(offload_csum_partial(&h, f, len) == 0 && be16(udp + 6) == 0xffff,
 		   "a UDP checksum of zero goes out as 0xffff");
 	}
 
 	len = craft_partial(f, false, false, false, 100, &h);
 	h.csum_start = (uint16_t)len;
-	ok(tap_csum_partial(&h, f, len) == -EINVAL, "csum_start at the end refused");
+	ok(offload_csum_partial(&h, f, len) == -EINVAL, "csum_start at the end refused");
 	h.csum_start = (uint16_t)(len - 1);
 	h.csum_offset = 0;
-	ok(tap_csum_partial(&h, f, len) == -EINVAL, "a checksum field past the end refused");
+	ok(offload_csum_partial(&h, f, len) == -EINVAL, "a checksum field past the end refused");
 	h.csum_start = 34;
 	h.csum_offset = 0xffff;
-	ok(tap_csum_partial(&h, f, len) == -EINVAL, "a huge csum_offset refused");
+	ok(offload_csum_partial(&h, f, len) == -EINVAL, "a huge csum_offset refused");
 }
 
 /* ---- malformed super-frames ---- */
@@ -323,7 +334,7 @@ static void test_malformed(uint8_t *f)
 {
 	struct spec s = { .v6 = false, .payload = 3000, .gso_size = 1448, .flags = 0x18, .topt = 12 };
 	struct virtio_net_hdr h, hh;
-	struct tap_gso g;
+	struct offload_gso g;
 	size_t len, hlen;
 	bool all;
 
@@ -338,43 +349,43 @@ static void test_malformed(uint8_t *f)
 			uint8_t *c = malloc(cut ? cut : 1);
 
 			memcpy(c, f, cut);
-			if (tap_gso_parse(&h, c, cut, 1500, &g) == 0)
+			if (offload_gso_parse(&h, c, cut, 1500, &g) == 0)
 				all = false;
 			free(c);
 		}
 		ok(all, v6 ? "IPv6: headers cut short refused" : "IPv4: headers cut short refused");
 		/* an IP length beyond the frame */
-		ok(tap_gso_parse(&h, f, len - 1, 1500, &g) == -EINVAL,
+		ok(offload_gso_parse(&h, f, len - 1, 1500, &g) == -EINVAL,
 		   v6 ? "IPv6: payload length past the frame refused" : "IPv4: total length past the frame refused");
 		hh = h;
 		hh.gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
-		ok(tap_gso_parse(&hh, f, len, 1500, &g) == -EINVAL, "GSO type of the other IP version refused");
+		ok(offload_gso_parse(&hh, f, len, 1500, &g) == -EINVAL, "GSO type of the other IP version refused");
 		hh = h;
 		hh.gso_size = 0;
-		ok(tap_gso_parse(&hh, f, len, 1500, &g) == -EINVAL, "gso_size 0 refused");
+		ok(offload_gso_parse(&hh, f, len, 1500, &g) == -EINVAL, "gso_size 0 refused");
 		hh.gso_size = 1448;
 		hh.gso_type = VIRTIO_NET_HDR_GSO_UDP;
-		ok(tap_gso_parse(&hh, f, len, 1500, &g) == -EINVAL, "GSO of UDP refused");
-		ok(tap_gso_parse(&h, f, len, (v6 ? 40 : 20) + 32, &g) == -EINVAL, "an MTU with no room for payload refused");
+		ok(offload_gso_parse(&hh, f, len, 1500, &g) == -EINVAL, "GSO of UDP refused");
+		ok(offload_gso_parse(&h, f, len, (v6 ? 40 : 20) + 32, &g) == -EINVAL, "an MTU with no room for payload refused");
 	}
 	s.v6 = false;
 	len = craft(&s, f, &h);
 	f[14] = 0x44;
-	ok(tap_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "IPv4 header length under 20 refused");
+	ok(offload_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "IPv4 header length under 20 refused");
 	f[14] = 0x4f;
-	ok(tap_gso_parse(&h, f, 14 + 50, 1500, &g) == -EINVAL, "IPv4 options past the frame refused");
+	ok(offload_gso_parse(&h, f, 14 + 50, 1500, &g) == -EINVAL, "IPv4 options past the frame refused");
 	f[14] = 0x45;
 	f[14 + 6] = 0x20;   /* more fragments */
-	ok(tap_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "an IPv4 fragment refused");
+	ok(offload_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "an IPv4 fragment refused");
 	f[14 + 6] = 0x40;
 	f[14 + 9] = IPPROTO_UDP;
-	ok(tap_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "TCP GSO of a UDP packet refused");
+	ok(offload_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "TCP GSO of a UDP packet refused");
 	f[14 + 9] = IPPROTO_TCP;
 	f[14 + 20 + 12] = 0x40;   /* data offset 16 bytes */
-	ok(tap_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "TCP data offset under 20 refused");
+	ok(offload_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "TCP data offset under 20 refused");
 	f[14 + 20 + 12] = 0x80;
 	f[12] = 0x08, f[13] = 0x06;
-	ok(tap_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "an ARP frame marked TCPv4 refused");
+	ok(offload_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "an ARP frame marked TCPv4 refused");
 
 	/* IPv6 with an endless chain of extension headers running off the end */
 	s.v6 = true;
@@ -382,7 +393,7 @@ static void test_malformed(uint8_t *f)
 	f[14 + 6] = 0;
 	for (size_t o = 14 + 40; o + 8 <= len; o += 8)
 		f[o] = 60, f[o + 1] = 0;
-	ok(tap_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "IPv6 extension headers without end refused");
+	ok(offload_gso_parse(&h, f, len, 1500, &g) == -EINVAL, "IPv6 extension headers without end refused");
 }
 
 /* IPv6 with a destination options header before TCP: segments keep it,
@@ -392,7 +403,7 @@ static void test_v6_ext(uint8_t *f, uint8_t *joined)
 	struct spec s = { .v6 = true, .payload = 5000, .gso_size = 1400, .flags = 0x19 };
 	struct virtio_net_hdr h;
 	size_t len = craft(&s, f, &h), l4 = 14 + 40;
-	struct tap_gso g;
+	struct offload_gso g;
 	bool good = true;
 	size_t got = 0;
 
@@ -403,14 +414,14 @@ static void test_v6_ext(uint8_t *f, uint8_t *joined)
 	f[l4 + 2] = 1, f[l4 + 3] = 4;   /* PadN of 4 */
 	f[14 + 6] = 60;
 	len += 8;
-	tap_put16(f + 14 + 4, len - 14 - 40);
-	if (tap_gso_parse(&h, f, len, 1500, &g) < 0 || g.l4 != l4 + 8) {
+	offload_put16(f + 14 + 4, len - 14 - 40);
+	if (offload_gso_parse(&h, f, len, 1500, &g) < 0 || g.l4 != l4 + 8) {
 		ok(0, "IPv6 with a destination options header");
 		return;
 	}
 	for (unsigned i = 0; i < g.nseg; i++) {
 		uint8_t out[1500 + 18];
-		size_t n = tap_gso_segment(&g, f, i, out), chunk = n - (l4 + 8 + 20);
+		size_t n = offload_gso_segment(&g, f, i, out), chunk = n - (l4 + 8 + 20);
 
 		good = good && n - 14 <= 1500 && be16(out + 14 + 4) == n - 14 - 40 &&
 		       memcmp(out + l4, f + l4, 8) == 0 &&
@@ -439,45 +450,45 @@ static unsigned ref_pseudo(const uint8_t *ip, bool v6, size_t l4len)
 	return ~ref_fold(sum) & 0xffff;
 }
 
-/* Cuts the super-frame of s into segments of mtu with tap_gso_segment,
+/* Cuts the super-frame of s into segments of mtu with offload_gso_segment,
  * merges them all with the GRO code and checks that what comes out is the
  * super-frame again, with its IP length and checksum set, the pseudo sum
- * in the TCP checksum field and a vnet header for GSO that tap_gso_parse
+ * in the TCP checksum field and a vnet header for GSO that offload_gso_parse
  * itself would cut the same way. */
-static bool roundtrip(const struct spec *s, unsigned mtu, uint8_t *f, uint8_t *seg, struct tap_gro *g,
+static bool roundtrip(const struct spec *s, unsigned mtu, uint8_t *f, uint8_t *seg, struct offload_gro *g,
 		      char *why, size_t wlen)
 {
 	struct virtio_net_hdr h, mh;
 	size_t len = craft(s, f, &h), l3 = 14, iphl = s->v6 ? 40 : 20, l4 = l3 + iphl;
 	size_t thl = 20 + s->topt, mlen;
 	uint8_t *ip = g->buf + l3, *tcp = g->buf + l4;
-	struct tap_gso gs, again;
-	struct tap_seg ts;
+	struct offload_gso gs, again;
+	struct offload_seg ts;
 	uint32_t sum;
 
 #define FAIL(...) do { snprintf(why, wlen, __VA_ARGS__); return false; } while (0)
-	if (tap_gso_parse(&h, f, len, mtu, &gs) < 0)
+	if (offload_gso_parse(&h, f, len, mtu, &gs) < 0)
 		FAIL("super-frame refused");
 	g->len = 0;
 	for (unsigned i = 0; i < gs.nseg; i++) {
-		size_t n = tap_gso_segment(&gs, f, i, seg);
+		size_t n = offload_gso_segment(&gs, f, i, seg);
 
-		if (tap_gro_seg(seg, n, &ts) < 0)
+		if (offload_gro_seg(seg, n, &ts) < 0)
 			FAIL("segment %u not mergeable", i);
-		if (i > 0 && !tap_gro_fits(g, seg, &ts))
+		if (i > 0 && !offload_gro_fits(g, seg, &ts))
 			FAIL("segment %u does not fit", i);
-		tap_gro_take(g, seg, n, &ts);
+		offload_gro_take(g, seg, n, &ts);
 		if (i + 1 < gs.nseg && g->closed)
 			FAIL("closed after segment %u of %u", i, gs.nseg);
 	}
 	if (g->nseg != gs.nseg)
 		FAIL("%u segments merged, want %u", g->nseg, gs.nseg);
-	mlen = tap_gro_close(g, &mh);
+	mlen = offload_gro_close(g, &mh);
 	if (mlen != len)
 		FAIL("merged length %zu, want %zu", mlen, len);
 	if (gs.nseg == 1) {
 		/* alone, it goes as it came */
-		if (memcmp(&mh, &tap_vnet_valid, sizeof mh) != 0 || memcmp(g->buf, seg, len) != 0)
+		if (memcmp(&mh, &offload_vnet_valid, sizeof mh) != 0 || memcmp(g->buf, seg, len) != 0)
 			FAIL("a single segment changed");
 		return true;
 	}
@@ -501,16 +512,16 @@ static bool roundtrip(const struct spec *s, unsigned mtu, uint8_t *f, uint8_t *s
 		if (g->buf[i] != f[i])
 			FAIL("byte %zu is %02x, want %02x", i, g->buf[i], f[i]);
 	/* the host can cut it the same way and complete its checksum */
-	if (tap_gso_parse(&mh, g->buf, mlen, mtu, &again) < 0 || again.nseg != gs.nseg || again.mss != gs.mss)
+	if (offload_gso_parse(&mh, g->buf, mlen, mtu, &again) < 0 || again.nseg != gs.nseg || again.mss != gs.mss)
 		FAIL("the merged frame does not cut back the same");
-	if (tap_csum_partial(&mh, g->buf, mlen) < 0 ||
+	if (offload_csum_partial(&mh, g->buf, mlen) < 0 ||
 	    be16(tcp + 16) != ref_l4_csum(ip, s->v6, iphl, len - l4, IPPROTO_TCP, 16))
 		FAIL("TCP checksum completed from the pseudo sum is wrong");
 	return true;
 #undef FAIL
 }
 
-static void test_gro_roundtrip(uint8_t *f, uint8_t *seg, struct tap_gro *g)
+static void test_gro_roundtrip(uint8_t *f, uint8_t *seg, struct offload_gro *g)
 {
 	static const unsigned mtus[] = { 1280, 1500, 2800, 9000 };
 	char why[160], name[200];
@@ -522,7 +533,7 @@ static void test_gro_roundtrip(uint8_t *f, uint8_t *seg, struct tap_gro *g)
 			why[0] = 0;
 			for (size_t m = 0; good && m < sizeof mtus / sizeof mtus[0]; m++) {
 				size_t hdrs = (v6 ? 40 : 20) + 20 + (opts ? 12 : 0), mss = mtus[m] - hdrs;
-				size_t most = 65535 - hdrs < TAP_GRO_SEGS * mss ? 65535 - hdrs : TAP_GRO_SEGS * mss;
+				size_t most = 65535 - hdrs < OFFLOAD_GRO_SEGS * mss ? 65535 - hdrs : OFFLOAD_GRO_SEGS * mss;
 				size_t sizes[] = { 1, mss, mss + 1, 2 * mss, 3 * mss + 7, 10000, most - 1, most };
 
 				for (size_t i = 0; good && i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -547,27 +558,27 @@ static void test_gro_roundtrip(uint8_t *f, uint8_t *seg, struct tap_gro *g)
 }
 
 /* Takes the first segment, then offers the next: whether it is refused. */
-static bool gro_refused(struct tap_gro *g, const uint8_t *first, size_t flen, const uint8_t *next, size_t nlen)
+static bool gro_refused(struct offload_gro *g, const uint8_t *first, size_t flen, const uint8_t *next, size_t nlen)
 {
-	struct tap_seg s;
+	struct offload_seg s;
 
 	g->len = 0;
-	if (tap_gro_seg(first, flen, &s) < 0)
+	if (offload_gro_seg(first, flen, &s) < 0)
 		bail("the first segment refused");
-	tap_gro_take(g, first, flen, &s);
-	return tap_gro_seg(next, nlen, &s) < 0 || !tap_gro_fits(g, next, &s);
+	offload_gro_take(g, first, flen, &s);
+	return offload_gro_seg(next, nlen, &s) < 0 || !offload_gro_fits(g, next, &s);
 }
 
 /* Each rule on its own: the second of two segments that would merge is
  * changed in one way, and must be refused (or, for the few changes that
  * are allowed, taken). */
-static void test_gro_refuse(uint8_t *f, struct tap_gro *g)
+static void test_gro_refuse(uint8_t *f, struct offload_gro *g)
 {
 	static uint8_t s0[2000], s1[2000], nx[2100];
 	struct spec sp = { .payload = 3 * 1000, .gso_size = 1000, .flags = 0x18, .topt = 12 };
 	struct virtio_net_hdr h;
-	struct tap_gso gs;
-	struct tap_seg ts;
+	struct offload_gso gs;
+	struct offload_seg ts;
 	char name[160];
 	size_t n0, n1, nl;
 
@@ -577,10 +588,10 @@ static void test_gro_refuse(uint8_t *f, struct tap_gro *g)
 		uint8_t *ip = nx + 14, *tcp = nx + l4;
 
 		sp.v6 = v6;
-		if (tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs) < 0)
+		if (offload_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs) < 0)
 			bail("craft");
-		n0 = tap_gso_segment(&gs, f, 0, s0);
-		n1 = tap_gso_segment(&gs, f, 1, s1);
+		n0 = offload_gso_segment(&gs, f, 0, s0);
+		n1 = offload_gso_segment(&gs, f, 1, s1);
 #define TRY(what, want, change) do { \
 	memcpy(nx, s1, n1); \
 	nl = n1; \
@@ -608,12 +619,12 @@ static void test_gro_refuse(uint8_t *f, struct tap_gro *g)
 		TRY("no ACK", true, tcp[13] = 0x08);
 		TRY("AE (a reserved bit)", true, tcp[12] |= 0x01);
 		TRY("PSH", false, tcp[13] |= 0x08);
-		TRY("no payload", true, { nl = l4 + 32; v6 ? tap_put16(ip + 4, 32) : tap_put16(ip + 2, 52); });
+		TRY("no payload", true, { nl = l4 + 32; v6 ? offload_put16(ip + 4, 32) : offload_put16(ip + 2, 52); });
 		TRY("Ethernet padding after the packet", true, nx[nl++] = 0);
 		TRY("a longer payload than the first's", true, {
 			memcpy(nx + nl, nx + nl - 10, 10);
 			nl += 10;
-			v6 ? tap_put16(ip + 4, nl - 54) : tap_put16(ip + 2, nl - 14);
+			v6 ? offload_put16(ip + 4, nl - 54) : offload_put16(ip + 2, nl - 14);
 		});
 		if (v6) {
 			TRY("another traffic class", true, ip[1] ^= 0x10);
@@ -624,8 +635,8 @@ static void test_gro_refuse(uint8_t *f, struct tap_gro *g)
 			TRY("another TOS", true, ip[1] ^= 0x04);
 			TRY("another TTL", true, ip[8]--);
 			TRY("DF cleared", true, ip[6] = 0);
-			TRY("an IPv4 id gap", true, tap_put16(ip + 4, be16(ip + 4) + 1));
-			TRY("the same IPv4 id with DF", false, tap_put16(ip + 4, be16(ip + 4) - 1));
+			TRY("an IPv4 id gap", true, offload_put16(ip + 4, be16(ip + 4) + 1));
+			TRY("the same IPv4 id with DF", false, offload_put16(ip + 4, be16(ip + 4) - 1));
 			TRY("IPv4 options", true, ip[0] = 0x46);
 			TRY("more fragments", true, ip[6] |= 0x20);
 			TRY("a fragment offset", true, ip[7] = 1);
@@ -635,93 +646,93 @@ static void test_gro_refuse(uint8_t *f, struct tap_gro *g)
 
 	/* the same IPv4 id is allowed only with DF */
 	sp.v6 = false;
-	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
-	n0 = tap_gso_segment(&gs, f, 0, s0);
-	n1 = tap_gso_segment(&gs, f, 1, s1);
+	offload_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	n0 = offload_gso_segment(&gs, f, 0, s0);
+	n1 = offload_gso_segment(&gs, f, 1, s1);
 	s0[20] = 0;          /* no DF */
 	memcpy(nx, s1, n1);
 	nx[20] = 0;
 	ok(!gro_refused(g, s0, n0, nx, n1), "GRO IPv4 without DF: the next id taken");
-	tap_put16(nx + 18, be16(nx + 18) - 1);
+	offload_put16(nx + 18, be16(nx + 18) - 1);
 	ok(gro_refused(g, s0, n0, nx, n1), "GRO IPv4 without DF: the same id refused");
 
 	/* a tag, whatever follows */
 	sp.vlan = true;
-	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
-	n0 = tap_gso_segment(&gs, f, 0, s0);
-	ok(tap_gro_seg(s0, n0, &ts) == -EINVAL, "GRO: a VLAN-tagged segment refused");
+	offload_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	n0 = offload_gso_segment(&gs, f, 0, s0);
+	ok(offload_gro_seg(s0, n0, &ts) == -EINVAL, "GRO: a VLAN-tagged segment refused");
 	sp.vlan = false;
 
 	/* a short segment ends the merge: nothing joins after it */
 	sp.payload = 1000 + 300;
 	sp.flags = 0x10;
-	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
-	n0 = tap_gso_segment(&gs, f, 0, s0);
-	n1 = tap_gso_segment(&gs, f, 1, s1);
+	offload_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	n0 = offload_gso_segment(&gs, f, 0, s0);
+	n1 = offload_gso_segment(&gs, f, 1, s1);
 	gro_refused(g, s0, n0, s1, n1);
-	tap_gro_seg(s1, n1, &ts);
-	tap_gro_take(g, s1, n1, &ts);
+	offload_gro_seg(s1, n1, &ts);
+	offload_gro_take(g, s1, n1, &ts);
 	memcpy(nx, s0, n0);
 	put32(nx + 34 + 4, g->seq);
-	tap_put16(nx + 18, g->id + 1);
-	ok(g->closed && tap_gro_seg(nx, n0, &ts) == 0 && !tap_gro_fits(g, nx, &ts),
+	offload_put16(nx + 18, g->id + 1);
+	ok(g->closed && offload_gro_seg(nx, n0, &ts) == 0 && !offload_gro_fits(g, nx, &ts),
 	   "GRO: a full segment after a short one refused");
 
 	/* a PSH segment ends it too */
 	sp.payload = 3000;
-	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
-	n0 = tap_gso_segment(&gs, f, 0, s0);
-	n1 = tap_gso_segment(&gs, f, 1, s1);
+	offload_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	n0 = offload_gso_segment(&gs, f, 0, s0);
+	n1 = offload_gso_segment(&gs, f, 1, s1);
 	s1[34 + 13] |= 0x08;
 	gro_refused(g, s0, n0, s1, n1);
-	tap_gro_seg(s1, n1, &ts);
-	tap_gro_take(g, s1, n1, &ts);
-	nl = tap_gso_segment(&gs, f, 2, nx);
-	ok(g->closed && (g->buf[34 + 13] & 0x08) && tap_gro_seg(nx, nl, &ts) == 0 && !tap_gro_fits(g, nx, &ts),
+	offload_gro_seg(s1, n1, &ts);
+	offload_gro_take(g, s1, n1, &ts);
+	nl = offload_gso_segment(&gs, f, 2, nx);
+	ok(g->closed && (g->buf[34 + 13] & 0x08) && offload_gro_seg(nx, nl, &ts) == 0 && !offload_gro_fits(g, nx, &ts),
 	   "GRO: PSH kept on the merged frame, and nothing joins after it");
 }
 
-/* Limits: at most TAP_GRO_SEGS segments, and an IP packet of 64 KB. */
-static void test_gro_limits(uint8_t *f, uint8_t *seg, struct tap_gro *g)
+/* Limits: at most OFFLOAD_GRO_SEGS segments, and an IP packet of 64 KB. */
+static void test_gro_limits(uint8_t *f, uint8_t *seg, struct offload_gro *g)
 {
 	struct spec sp = { .payload = 60000, .gso_size = 1000, .flags = 0x10 };
 	struct virtio_net_hdr h;
-	struct tap_gso gs;
-	struct tap_seg ts;
+	struct offload_gso gs;
+	struct offload_seg ts;
 	unsigned i, taken = 0;
 	size_t n;
 
-	tap_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
+	offload_gso_parse(&h, f, craft(&sp, f, &h), 1500, &gs);
 	g->len = 0;
 	for (i = 0; i < gs.nseg; i++) {
-		n = tap_gso_segment(&gs, f, i, seg);
-		tap_gro_seg(seg, n, &ts);
-		if (i > 0 && !tap_gro_fits(g, seg, &ts))
+		n = offload_gso_segment(&gs, f, i, seg);
+		offload_gro_seg(seg, n, &ts);
+		if (i > 0 && !offload_gro_fits(g, seg, &ts))
 			break;
-		tap_gro_take(g, seg, n, &ts);
+		offload_gro_take(g, seg, n, &ts);
 		taken++;
 	}
-	ok(taken == TAP_GRO_SEGS && g->closed, "GRO: the segment after the 44th refused");
+	ok(taken == OFFLOAD_GRO_SEGS && g->closed, "GRO: the segment after the 44th refused");
 
 	/* 9000-byte MTU: after 7 full segments, an 8th full one would pass
 	 * 64 KB, while the short last one just fits */
 	sp.payload = 65535 - 40;
 	sp.gso_size = 8960;
-	tap_gso_parse(&h, f, craft(&sp, f, &h), 9000, &gs);
+	offload_gso_parse(&h, f, craft(&sp, f, &h), 9000, &gs);
 	g->len = 0;
 	for (i = 0; i < 7; i++) {
-		n = tap_gso_segment(&gs, f, i, seg);
-		if (tap_gro_seg(seg, n, &ts) < 0 || (i > 0 && !tap_gro_fits(g, seg, &ts)))
+		n = offload_gso_segment(&gs, f, i, seg);
+		if (offload_gro_seg(seg, n, &ts) < 0 || (i > 0 && !offload_gro_fits(g, seg, &ts)))
 			break;
-		tap_gro_take(g, seg, n, &ts);
+		offload_gro_take(g, seg, n, &ts);
 	}
-	n = tap_gso_segment(&gs, f, 0, seg);
+	n = offload_gso_segment(&gs, f, 0, seg);
 	put32(seg + 34 + 4, g->seq);
-	tap_put16(seg + 18, g->id + 1);
-	ok(i == 7 && tap_gro_seg(seg, n, &ts) == 0 && !tap_gro_fits(g, seg, &ts),
+	offload_put16(seg + 18, g->id + 1);
+	ok(i == 7 && offload_gro_seg(seg, n, &ts) == 0 && !offload_gro_fits(g, seg, &ts),
 	   "GRO: a segment that would make the packet pass 64 KB refused");
-	n = tap_gso_segment(&gs, f, 7, seg);
-	ok(tap_gro_seg(seg, n, &ts) == 0 && tap_gro_fits(g, seg, &ts) && (tap_gro_take(g, seg, n, &ts), g->closed) &&
+	n = offload_gso_segment(&gs, f, 7, seg);
+	ok(offload_gro_seg(seg, n, &ts) == 0 && offload_gro_fits(g, seg, &ts) && (offload_gro_take(g, seg, n, &ts), g->closed) &&
 	   g->len == 14 + 65535, "GRO: one that makes it exactly 64 KB taken, and closes it");
 }
 
@@ -729,7 +740,7 @@ int main(void)
 {
 	static const unsigned mtus[] = { 1280, 1500, 2800 };
 	uint8_t *f = malloc(TAP_GBUF_SIZE), *joined = malloc(TAP_GBUF_SIZE);
-	struct tap_gro g = { .buf = malloc(TAP_GRO_SIZE) };
+	struct offload_gro g = { .buf = malloc(OFFLOAD_GRO_SIZE) };
 	char why[160], name[200];
 
 	if (!f || !joined || !g.buf)

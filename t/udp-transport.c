@@ -832,6 +832,63 @@ static void pacing(struct zt_kernel *k, struct ev_loop *loop)
 	close(fd2);
 }
 
+/* extra_open (the node's symmetric-NAT probing): sockets beside the
+ * listen ones, on the same address at ports the system picks; each
+ * sends from itself and receives with its own index; closed, its index
+ * falls back to the listen socket; at most 512; stop closes them. */
+static void extra_sockets(struct zt_kernel *k, struct ev_loop *loop)
+{
+	static struct seen s;
+	const struct zt_transport_ops *ops;
+	union zt_sockaddr cad, from, loc[4], listen_at;
+	struct zt_dgram d = { .data = (uint8_t *)"x1", .len = 2 };
+	struct zt_inst *zi;
+	char err[512] = "", buf[64];
+	int fd, l1, l2, rc = 0;
+	unsigned more = 0;
+	void *st;
+
+	zi = zt_kernel_instance(k, ZT_TRANSPORT, "{ use: udp, instance: ex, listen: ['127.0.0.1:0'] }",
+				err, sizeof err);
+	fd = client(AF_INET, &cad);
+	if (!zi || fd < 0)
+		bail("extra sockets: %s", err);
+	ops = zt_inst_module(zi)->ops.transport;
+	st = zt_inst_state(zi);
+	is_int(ops->extra_open(st, 0), -ENOTCONN, "extra: refused before start");
+	zt_inst_set_dgram_sink(zi, sink, &s);
+	if (zt_inst_start(zi) < 0)
+		bail("extra sockets: start");
+	listen_at = local_of(zi, 0);
+	is_int(ops->extra_open(st, 5), -EINVAL, "extra: a listen socket that does not exist is refused");
+	l1 = ops->extra_open(st, 0);
+	l2 = ops->extra_open(st, 0);
+	if (!ok(l1 >= 32768 && l2 >= 32768 && l1 != l2, "extra: two sockets, indexes of their own"))
+		diag("indexes %d, %d", l1, l2);
+	is_int(ops->locals(st, loc, 4), 1, "extra: not listed among the listen addresses");
+	d.peer = cad;
+	d.local = (uint32_t)l1;
+	ok(ops->send(st, &d, 1) == 1 && recv_wait(fd, buf, sizeof buf, &from) == 2 &&
+	   from.in4.sin_addr.s_addr == htonl(INADDR_LOOPBACK) && port_of(&from) != port_of(&listen_at),
+	   "extra: sends from a port of its own on the listen address");
+	sendto(fd, "r1", 2, 0, &from.sa, salen(&from));
+	ok(run_until(loop, &s, 1) && s.d[0].local == (uint32_t)l1 && same_addr(&s.d[0].peer, &cad),
+	   "extra: what it receives carries its index");
+	ops->extra_close(st, (uint32_t)l1);
+	ops->extra_close(st, (uint32_t)l1);
+	ops->extra_close(st, 7);
+	ok(ops->send(st, &d, 1) == 1 && recv_wait(fd, buf, sizeof buf, &from) == 2 && same_addr(&from, &listen_at),
+	   "extra: closed, its index goes out of the listen socket");
+	while ((rc = ops->extra_open(st, 0)) >= 0)
+		more++;
+	if (!ok(more == 511 && rc == -ENOSPC, "extra: at most 512"))
+		diag("%u more, then %d", more, rc);
+	zt_inst_stop(zi);
+	ok(zt_inst_start(zi) == 0 && ops->extra_open(st, 0) == 32768, "extra: stop closes them all");
+	zt_inst_stop(zi);
+	close(fd);
+}
+
 int main(void)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -849,7 +906,7 @@ int main(void)
 
 	if (!loop || !k)
 		bail("no loop or kernel");
-	plan(65 + 4 + 1 + 6 + 6 + 7 + 3 + 6 + 6 + 3 + 17 + 4 + 22);
+	plan(65 + 4 + 1 + 6 + 6 + 7 + 3 + 6 + 6 + 3 + 17 + 4 + 22 + 9);
 
 	/* ---- options ---- */
 	refused(k, "{ use: udp, batch: 0 }", "batch", "batch: 0");
@@ -1068,6 +1125,7 @@ int main(void)
 	queue_thread(k, loop);
 	gso_fallback(k);
 	pacing(k, loop);
+	extra_sockets(k, loop);
 
 	zt_kernel_free(k);
 	ev_loop_destroy(loop);

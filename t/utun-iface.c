@@ -5,8 +5,11 @@
  * for unknown next hops with ARP and neighbour solicitations and holds
  * the packets until the answer, answers for its own addresses, learns
  * from arriving frames, gives multicast and broadcast their MACs, routes
- * through a gateway, drops what waited too long, and unwraps IP frames
- * into the device.  (rfc4193 and 6PLANE MACs need a network: t/utun.sh.)
+ * through a gateway, drops what waited too long, unwraps IP frames into
+ * the device, fills in the checksums the host leaves to it (offloads),
+ * and refuses what the host writes that is not well-formed IP (through
+ * a packet socket).  (rfc4193 and 6PLANE MACs, TCP segmentation and GRO
+ * need a network: t/utun.sh.)
  *
  *   host side (this process)  <->  ztu0  <->  utun module  <->  sink, tx()
  *   198.19.0.5/16, fd00:1234::5/64, 198.19.128.0/17 via 198.19.0.1 */
@@ -21,6 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -423,6 +428,37 @@ static void test_unwrap(void)
 	   "its source was learned from it: the answer goes at once");
 }
 
+/* The one's complement sum of a UDP datagram over IPv4 (pseudo-header
+ * included) as it stands in frame f: 0xffff if its checksum is right. */
+static unsigned udp4_sum(const uint8_t *f)
+{
+	const uint8_t *ip = f + 14, *udp = ip + (ip[0] & 15) * 4;
+	size_t ulen = (size_t)udp[4] << 8 | udp[5];
+	uint32_t s = 17 + (uint32_t)ulen;
+
+	for (unsigned i = 12; i < 20; i += 2)
+		s += (uint32_t)ip[i] << 8 | ip[i + 1];
+	for (size_t i = 0; i < ulen; i++)
+		s += i % 2 ? udp[i] : (uint32_t)udp[i] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/* With offloads the host leaves UDP checksums to the port: filled in. */
+static void test_checksum(void)
+{
+	uint64_t fixed = counter("csum_fixed");
+	unsigned from = seen.n;
+	const uint8_t *got;
+
+	host_send("198.19.0.30", false);
+	got = wait_for(from, ip4_to_mac, mac3, 5);
+	ok(got && got[23] == 17, "a datagram from the host to a known neighbour goes");
+	ok(counter("csum_fixed") > fixed, "its checksum was left to the port: counted");
+	is_int(got ? (int)udp4_sum(got) : 0, 0xffff, "and filled in right");
+}
+
 static void test_groups(void)
 {
 	unsigned from = seen.n;
@@ -510,6 +546,60 @@ static void test_drops(void)
 	ok(count(0, arp_request_for, gw) >= 2, "its question was asked again meanwhile");
 }
 
+/* A raw packet into the device, as if the host sent it: through a packet
+ * socket, with an ethertype of the sender's choosing.  0 or -errno. */
+static int host_raw(unsigned type, const uint8_t *pkt, size_t len)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons((uint16_t)type),
+		.sll_ifindex = (int)if_nametoindex(DEV),
+	};
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = sendto(fd, pkt, len, 0, (struct sockaddr *)&sll, sizeof sll) == (ssize_t)len ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+/* Packets from the host that are not IP, or malformed IP: refused and
+ * counted, nothing goes to the network. */
+static void test_bad_host_packets(void)
+{
+	uint8_t pkt[100], f[200];
+	const uint8_t dst[4] = { 198, 19, 0, 30 };
+	unsigned from = seen.n;
+	uint64_t bad = counter("rx_bad");
+	size_t len;
+
+	memset(pkt, 0, sizeof pkt);
+	memcpy(pkt, "\x00not IP at all", 15);
+	is_int(host_raw(0x88b5, pkt, 60), 0, "the host sends 60 bytes that are not IP");
+	pkt[0] = 0x45;
+	is_int(host_raw(0x0800, pkt, 12), 0, "... an IPv4 header cut short");
+	/* a well-formed IPv4 UDP packet to a known neighbour, then lies */
+	len = udp_frame(f, port_mac, mac3, own4, dst, 9, "lies", 0) - 14;
+	memcpy(pkt, f + 14, len);
+	pkt[3] += 10;
+	is_int(host_raw(0x0800, pkt, len), 0, "... an IPv4 packet longer by its header than it is");
+	memcpy(pkt, f + 14, len);
+	pkt[0] = 0x44;
+	is_int(host_raw(0x0800, pkt, len), 0, "... an IPv4 header of 16 bytes");
+	memset(pkt, 0, sizeof pkt);
+	pkt[0] = 0x60;
+	pkt[5] = 200;
+	is_int(host_raw(0x86dd, pkt, 60), 0, "... an IPv6 header whose payload is not there");
+	for (int i = 0; i < 50 && counter("rx_bad") < bad + 5; i++)
+		pump(0.1);
+	is_int(counter("rx_bad") - bad, 5, "all five refused: counted");
+	memcpy(pkt, f + 14, len);
+	is_int(host_raw(0x0800, pkt, len), 0, "then the same packet well-formed");
+	ok(wait_for(from, ip4_to_mac, mac3, 5), "it goes to the network");
+	is_int(count(from, ip4_to_mac, mac3), 1, "and only it");
+}
+
 static void test_stop(void)
 {
 	uint8_t f[100];
@@ -528,7 +618,7 @@ int main(void)
 	if (!loop || !k)
 		bail("no loop or kernel");
 
-	plan(56);
+	plan(68);
 	refused("{ use: utun, name: zt0123456789abcdef }", "name: must be at most 15 characters",
 		"a name of 18 characters: refused");
 	refused("{ use: utun, neighbour-ttl: 10ms }", "neighbour-ttl: must be between 1s and 24h",
@@ -540,9 +630,11 @@ int main(void)
 	test_arp_answer();
 	test_ndp();
 	test_unwrap();
+	test_checksum();
 	test_groups();
 	test_multicast();
 	test_drops();
+	test_bad_host_packets();
 	test_stop();
 
 	zt_kernel_free(k);

@@ -37,49 +37,17 @@
 #include <zt/module.h>
 
 #include "../lib/iflink.h"
+#include "../lib/offload.h"
 
-#define TAP_ETH_HLEN 14
-#define TAP_VLAN_HLEN 4
 /* Room for one frame: MTU plus Ethernet header plus a VLAN tag. */
-#define TAP_SLOT_EXTRA (TAP_ETH_HLEN + TAP_VLAN_HLEN)
+#define TAP_SLOT_EXTRA (OFFLOAD_ETH_HLEN + OFFLOAD_VLAN_HLEN)
 #define TAP_MTU_MIN 1280
 #define TAP_MTU_MAX 10000
-#define TAP_NL_TIMEOUT_S 2
 #define TAP_MCAST_PATH "/proc/net/dev_mcast"
-/* With offloads: the header before each frame, and the largest frame the
- * host may hand over in one read (a 64 KB IP packet, Ethernet header and
- * a VLAN tag). */
-#define TAP_VNET_HLEN ((unsigned)sizeof(struct virtio_net_hdr))
-#define TAP_GSO_MAX (65536 + TAP_SLOT_EXTRA)
+/* With offloads: the largest frame the host may hand over in one read
+ * (a 64 KB IP packet, Ethernet header and a VLAN tag). */
+#define TAP_GSO_MAX (OFFLOAD_GSO_IPMAX + TAP_SLOT_EXTRA)
 #define TAP_GBUF_SIZE (TAP_MTU_MAX + TAP_SLOT_EXTRA + TAP_GSO_MAX)
-#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
-/* GRO: at most this many segments in one merged frame, whose IP packet
- * is at most TAP_GRO_IPMAX bytes. */
-#define TAP_GRO_SEGS 44
-#define TAP_GRO_IPMAX 65535
-#define TAP_GRO_SIZE (TAP_ETH_HLEN + TAP_GRO_IPMAX)
-
-/* GRO: the frame being merged, the first segment's headers followed by
- * the payloads of all segments taken so far. */
-struct tap_gro {
-	uint8_t *buf;            /* TAP_GRO_SIZE bytes */
-	size_t len;              /* bytes in buf; 0: nothing held */
-	size_t l4;               /* offset of the TCP header */
-	size_t hlen;             /* Ethernet, IP and TCP headers */
-	size_t mss;              /* the first segment's payload */
-	uint64_t bytes;          /* the segments' lengths as they came */
-	unsigned nseg;
-	uint32_t seq;            /* the next segment's sequence number */
-	unsigned id;             /* the last segment's IPv4 id */
-	bool v6;
-	bool closed;             /* nothing more joins: PSH, short, 44th, full */
-};
-
-/* A frame that may be merged: where its headers are. */
-struct tap_seg {
-	size_t l4, hlen, payload;
-	bool v6;
-};
 
 /* An instance, or a queue of one: a queue uses only the data path's part
  * (fd, buffers, watchers, counters), of its own, on its own thread. */
@@ -113,7 +81,7 @@ struct tap {
 
 	/* Writing with GRO: the merged frame is written out at the latest
 	 * just before the loop waits. */
-	struct tap_gro gro;
+	struct offload_gro gro;
 	ev_prepare prep;
 
 	/* Multicast groups of the device, sorted, as last reported. */
@@ -123,9 +91,9 @@ struct tap {
 	bool mcast_failed;
 
 	uint64_t *rx_frames, *rx_bytes, *rx_short, *rx_oversize, *rx_errors;
-	uint64_t *tx_frames, *tx_bytes, *tx_short, *tx_oversize, *tx_dropped, *tx_errors;
+	uint64_t *tx_short, *tx_oversize;
+	struct offload_tx_counts txc; /* tx_frames, tx_bytes, tx_dropped, tx_errors, gro_* */
 	uint64_t *tso_frames, *tso_segments, *csum_fixed, *offload_dropped;
-	uint64_t *gro_frames, *gro_segments;
 };
 
 
@@ -134,221 +102,6 @@ static int tap_configure(void *state, const struct zt_iface_settings *s)
 	struct tap *p = state;
 
 	return iflink_configure(&p->link, s, p->started);
-}
-
-/* ---- offloads: super-frames and checksums the host left to us ---- */
-
-/* The one's complement sum of len bytes, as 16-bit words loaded in host
- * order (the sum does not depend on the order, RFC 1071); an odd last byte
- * is padded with a zero.  Pieces summed one after the other must all have
- * an even length except the last. */
-static uint64_t tap_sum(uint64_t acc, const uint8_t *d, size_t len)
-{
-	uint32_t w;
-	uint16_t h;
-
-	for (; len >= 4; d += 4, len -= 4) {
-		memcpy(&w, d, 4);
-		acc += w;
-	}
-	if (len >= 2) {
-		memcpy(&h, d, 2);
-		acc += h;
-		d += 2;
-		len -= 2;
-	}
-	if (len) {
-		uint8_t last[2] = { d[0], 0 };
-
-		memcpy(&h, last, 2);
-		acc += h;
-	}
-	return acc;
-}
-
-/* The checksum of a sum, in the order the words were loaded. */
-static uint16_t tap_csum(uint64_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)~acc;
-}
-
-static unsigned tap_get16(const uint8_t *d)
-{
-	return (unsigned)d[0] << 8 | d[1];
-}
-
-static void tap_put16(uint8_t *d, size_t v)
-{
-	d[0] = (uint8_t)(v >> 8);
-	d[1] = (uint8_t)v;
-}
-
-/* The offset of the network header and its ethertype: after the Ethernet
- * header and at most one 802.1Q or 802.1ad tag.  0 if the frame is too
- * short for them. */
-static size_t tap_l3(const uint8_t *f, size_t len, unsigned *type)
-{
-	size_t l3 = TAP_ETH_HLEN;
-
-	if (len < TAP_ETH_HLEN)
-		return 0;
-	*type = tap_get16(f + 12);
-	if (*type == 0x8100 || *type == 0x88a8) {
-		l3 += TAP_VLAN_HLEN;
-		if (len < l3)
-			return 0;
-		*type = tap_get16(f + 16);
-	}
-	return l3;
-}
-
-/* A TCP super-frame taken apart: where its headers are and how it is cut. */
-struct tap_gso {
-	size_t l3;        /* offset of the IP header */
-	size_t l4;        /* offset of the TCP header */
-	size_t hlen;      /* Ethernet, IP and TCP headers: copied to each segment */
-	size_t payload;   /* TCP payload bytes after them */
-	size_t mss;       /* payload bytes per segment */
-	unsigned nseg;
-	bool v6;
-};
-
-/* Checks a GSO frame of len bytes and plans its segments: each one's IP
- * packet fits mtu.  0, or -EINVAL for anything but a well-formed IPv4 or
- * IPv6 TCP frame of the type the header says. */
-static int tap_gso_parse(const struct virtio_net_hdr *h, const uint8_t *f, size_t len,
-			 unsigned mtu, struct tap_gso *g)
-{
-	unsigned type = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN, et = 0, next;
-	size_t l3, l4, iplen, thl;
-
-	l3 = tap_l3(f, len, &et);
-	if (!l3)
-		return -EINVAL;
-	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
-		if (et != 0x0800 || len < l3 + 20 || f[l3] >> 4 != 4)
-			return -EINVAL;
-		l4 = l3 + (size_t)(f[l3] & 15) * 4;
-		iplen = tap_get16(f + l3 + 2);
-		/* no options cut short, TCP, not a fragment (MF or an offset) */
-		if (l4 < l3 + 20 || len < l4 || f[l3 + 9] != IPPROTO_TCP ||
-		    (f[l3 + 6] & 0x3f) || f[l3 + 7])
-			return -EINVAL;
-		g->v6 = false;
-	} else if (type == VIRTIO_NET_HDR_GSO_TCPV6) {
-		if (et != 0x86dd || len < l3 + 40 || f[l3] >> 4 != 6)
-			return -EINVAL;
-		iplen = tap_get16(f + l3 + 4);
-		if (iplen)
-			iplen += 40;
-		/* hop-by-hop, routing and destination options may come first */
-		next = f[l3 + 6];
-		l4 = l3 + 40;
-		while (next == 0 || next == 43 || next == 60) {
-			if (len < l4 + 8 || l4 - l3 > 40 + 256)
-				return -EINVAL;
-			next = f[l4];
-			l4 += ((size_t)f[l4 + 1] + 1) * 8;
-		}
-		if (next != IPPROTO_TCP)
-			return -EINVAL;
-		g->v6 = true;
-	} else {
-		return -EINVAL;
-	}
-	/* the IP length, if set, says where the packet ends */
-	if (iplen) {
-		if (iplen > len - l3)
-			return -EINVAL;
-		len = l3 + iplen;
-	}
-	if (len < l4 + 20)
-		return -EINVAL;
-	thl = (size_t)(f[l4 + 12] >> 4) * 4;
-	if (thl < 20 || len < l4 + thl || h->gso_size == 0)
-		return -EINVAL;
-	g->l3 = l3;
-	g->l4 = l4;
-	g->hlen = l4 + thl;
-	g->payload = len - g->hlen;
-	if (mtu <= g->hlen - l3)
-		return -EINVAL;
-	g->mss = h->gso_size;
-	if (g->mss > mtu - (g->hlen - l3))
-		g->mss = mtu - (g->hlen - l3);
-	g->nseg = g->payload ? (unsigned)((g->payload + g->mss - 1) / g->mss) : 1;
-	return 0;
-}
-
-/* Writes segment i of the super-frame f into out (room for l3 plus the
- * MTU given to tap_gso_parse) with its lengths, IPv4 id, sequence number,
- * flags and checksums set; returns the segment's length. */
-static size_t tap_gso_segment(const struct tap_gso *g, const uint8_t *f, unsigned i, uint8_t *out)
-{
-	size_t off = (size_t)i * g->mss;
-	size_t chunk = g->payload - off < g->mss ? g->payload - off : g->mss;
-	size_t tcplen = g->hlen - g->l4 + chunk;
-	uint8_t *ip = out + g->l3, *tcp = out + g->l4, pseudo[8];
-	uint32_t seq;
-	uint64_t acc;
-	uint16_t sum;
-
-	memcpy(out, f, g->hlen);
-	memcpy(out + g->hlen, f + g->hlen + off, chunk);
-	if (!g->v6) {
-		tap_put16(ip + 2, g->hlen - g->l3 + chunk);
-		tap_put16(ip + 4, (tap_get16(ip + 4) + i) & 0xffff);
-		ip[10] = ip[11] = 0;
-		sum = tap_csum(tap_sum(0, ip, g->l4 - g->l3));
-		memcpy(ip + 10, &sum, 2);
-		acc = tap_sum(0, ip + 12, 8);
-		pseudo[0] = 0;
-		pseudo[1] = IPPROTO_TCP;
-		tap_put16(pseudo + 2, tcplen);
-		acc = tap_sum(acc, pseudo, 4);
-	} else {
-		tap_put16(ip + 4, g->hlen - g->l3 - 40 + chunk);
-		acc = tap_sum(0, ip + 8, 32);
-		tap_put16(pseudo, tcplen >> 16);
-		tap_put16(pseudo + 2, tcplen & 0xffff);
-		pseudo[4] = pseudo[5] = pseudo[6] = 0;
-		pseudo[7] = IPPROTO_TCP;
-		acc = tap_sum(acc, pseudo, 8);
-	}
-	seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
-	seq += (uint32_t)off;
-	tcp[4] = (uint8_t)(seq >> 24);
-	tcp[5] = (uint8_t)(seq >> 16);
-	tcp[6] = (uint8_t)(seq >> 8);
-	tcp[7] = (uint8_t)seq;
-	if (i + 1 < g->nseg)
-		tcp[13] &= (uint8_t)~0x09;   /* FIN, PSH: the last segment's */
-	if (i > 0)
-		tcp[13] &= (uint8_t)~0x80;   /* CWR: the first segment's */
-	tcp[16] = tcp[17] = 0;
-	sum = tap_csum(tap_sum(acc, tcp, tcplen));
-	memcpy(tcp + 16, &sum, 2);
-	return g->hlen + chunk;
-}
-
-/* Fills in the checksum the host left to us (VIRTIO_NET_HDR_F_NEEDS_CSUM):
- * from csum_start to the end of the frame, where the host already put the
- * pseudo-header's sum, stored at csum_start + csum_offset.  0 or -EINVAL. */
-static int tap_csum_partial(const struct virtio_net_hdr *h, uint8_t *f, size_t len)
-{
-	size_t start = h->csum_start, at = start + h->csum_offset;
-	uint16_t sum;
-
-	if (start >= len || at + 2 > len)
-		return -EINVAL;
-	sum = tap_csum(tap_sum(0, f + start, len - start));
-	/* UDP's checksum field is at 6: there a zero means none */
-	if (sum == 0 && h->csum_offset == 6)
-		sum = 0xffff;
-	memcpy(f + at, &sum, 2);
-	return 0;
 }
 
 /* ---- reading: frames the host sends ---- */
@@ -398,14 +151,14 @@ static unsigned tap_rx_gso(struct tap *p, const struct virtio_net_hdr *h, size_t
 {
 	uint8_t *f = p->gbuf;
 	unsigned mtu = p->link.mtu;
-	struct tap_gso g;
+	struct offload_gso g;
 
 	/* the whole frame in one place, out of the slots it is cut into */
 	memcpy(f, p->buf + (size_t)n * p->slot, len < p->slot ? len : p->slot);
 	/* buffers that could not grow with the MTU bound the segments */
 	if (mtu > p->slot - TAP_SLOT_EXTRA)
 		mtu = (unsigned)(p->slot - TAP_SLOT_EXTRA);
-	if (tap_gso_parse(h, f, len, mtu, &g) < 0) {
+	if (offload_gso_parse(h, f, len, mtu, &g) < 0) {
 		(*p->offload_dropped)++;
 		return n;
 	}
@@ -418,7 +171,7 @@ static unsigned tap_rx_gso(struct tap *p, const struct virtio_net_hdr *h, size_t
 		if (n == p->batch)
 			tap_flush(p, &n);
 		out = p->buf + (size_t)n * p->slot;
-		l = tap_gso_segment(&g, f, i, out);
+		l = offload_gso_segment(&g, f, i, out);
 		p->frames[n].data = out;
 		p->frames[n].len = l;
 		*p->rx_bytes += l;
@@ -457,7 +210,7 @@ static void tap_read_vnet(struct tap *p, struct ev_loop *loop, ev_io *w)
 		struct virtio_net_hdr h;
 		uint8_t *dst;
 		struct iovec iov[3] = {
-			{ .iov_base = &h, .iov_len = TAP_VNET_HLEN },
+			{ .iov_base = &h, .iov_len = OFFLOAD_VNET_HLEN },
 			{ .iov_base = NULL, .iov_len = p->slot },
 			{ .iov_base = p->gbuf + p->slot, .iov_len = TAP_GBUF_SIZE - p->slot },
 		};
@@ -471,11 +224,11 @@ static void tap_read_vnet(struct tap *p, struct ev_loop *loop, ev_io *w)
 		r = tap_readv(p, loop, w, iov, 3);
 		if (r < 0)
 			break;
-		if (r < (ssize_t)(TAP_VNET_HLEN + TAP_ETH_HLEN)) {
+		if (r < (ssize_t)(OFFLOAD_VNET_HLEN + OFFLOAD_ETH_HLEN)) {
 			(*p->rx_short)++;
 			continue;
 		}
-		len = (size_t)r - TAP_VNET_HLEN;
+		len = (size_t)r - OFFLOAD_VNET_HLEN;
 		/* a frame that filled the buffer may have been cut */
 		if (len >= TAP_GBUF_SIZE) {
 			(*p->offload_dropped)++;
@@ -490,7 +243,7 @@ static void tap_read_vnet(struct tap *p, struct ev_loop *loop, ev_io *w)
 			continue;
 		}
 		if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-			if (tap_csum_partial(&h, dst, len) < 0) {
+			if (offload_csum_partial(&h, dst, len) < 0) {
 				(*p->offload_dropped)++;
 				continue;
 			}
@@ -528,7 +281,7 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 
 		if (r < 0)
 			break;
-		if (r < TAP_ETH_HLEN) {
+		if (r < OFFLOAD_ETH_HLEN) {
 			(*p->rx_short)++;
 			continue;
 		}
@@ -546,181 +299,12 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- writing: frames for the host ---- */
 
-/* With offloads, before each frame: its checksums need no check, the
- * network's MAC has authenticated it. */
-static const struct virtio_net_hdr tap_vnet_valid = {
-	.flags = VIRTIO_NET_HDR_F_DATA_VALID,
-	.gso_type = VIRTIO_NET_HDR_GSO_NONE,
-};
-
-static uint32_t tap_get32(const uint8_t *d)
-{
-	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-}
-
-/* Checks whether a frame for the host may be merged with others: an
- * untagged Ethernet frame holding exactly one IPv4 packet (no options, not
- * a fragment) or IPv6 packet (TCP right after the fixed header) of TCP
- * with payload and the flags ACK or ACK and PSH.  0 and s filled, or
- * -EINVAL. */
-static int tap_gro_seg(const uint8_t *f, size_t len, struct tap_seg *s)
-{
-	const uint8_t *ip = f + TAP_ETH_HLEN, *tcp;
-	size_t l4, iplen, thl;
-
-	if (len < TAP_ETH_HLEN + 20)
-		return -EINVAL;
-	switch (tap_get16(f + 12)) {
-	case 0x0800:
-		/* IHL 5, TCP, no flag but DF, offset 0 */
-		if (ip[0] != 0x45 || ip[9] != IPPROTO_TCP || (ip[6] & 0xbf) || ip[7])
-			return -EINVAL;
-		iplen = tap_get16(ip + 2);
-		l4 = TAP_ETH_HLEN + 20;
-		s->v6 = false;
-		break;
-	case 0x86dd:
-		if (len < TAP_ETH_HLEN + 40 || ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP)
-			return -EINVAL;
-		iplen = 40 + tap_get16(ip + 4);
-		l4 = TAP_ETH_HLEN + 40;
-		s->v6 = true;
-		break;
-	default:
-		return -EINVAL;
-	}
-	/* the packet ends the frame: no padding after it */
-	if (TAP_ETH_HLEN + iplen != len || len < l4 + 20)
-		return -EINVAL;
-	tcp = f + l4;
-	thl = (size_t)(tcp[12] >> 4) * 4;
-	/* no reserved bits nor AE; no SYN, FIN, RST, URG, ECE or CWR */
-	if (thl < 20 || len <= l4 + thl || (tcp[12] & 0x0f) || (tcp[13] & ~0x08) != 0x10)
-		return -EINVAL;
-	s->l4 = l4;
-	s->hlen = l4 + thl;
-	s->payload = len - s->hlen;
-	return 0;
-}
-
-/* Whether the segment f (checked by tap_gro_seg) continues the frame being
- * merged: the same Ethernet header; the same IP version, addresses, TOS or
- * traffic class and flow label, TTL or hop limit and DF bit; the IPv4 id
- * one more than the last segment's (or the same, with DF); the same ports,
- * acknowledgement, window and TCP options; the next sequence number; no
- * more payload than the first segment; and room for it. */
-static bool tap_gro_fits(const struct tap_gro *g, const uint8_t *f, const struct tap_seg *s)
-{
-	const uint8_t *ip = f + TAP_ETH_HLEN, *tcp = f + s->l4;
-	const uint8_t *gip = g->buf + TAP_ETH_HLEN, *gtcp = g->buf + g->l4;
-
-	if (!g->len || g->closed || s->v6 != g->v6 || s->hlen != g->hlen ||
-	    s->payload > g->mss || g->len + s->payload > TAP_GRO_SIZE)
-		return false;
-	if (memcmp(f, g->buf, TAP_ETH_HLEN) != 0)
-		return false;
-	if (g->v6) {
-		if (memcmp(ip, gip, 4) != 0 || memcmp(ip + 6, gip + 6, 34) != 0)
-			return false;
-	} else {
-		unsigned id = tap_get16(ip + 4);
-
-		if (ip[1] != gip[1] || memcmp(ip + 6, gip + 6, 4) != 0 ||
-		    memcmp(ip + 12, gip + 12, 8) != 0)
-			return false;
-		if (id != ((g->id + 1) & 0xffff) && !(id == g->id && (ip[6] & 0x40)))
-			return false;
-	}
-	/* ports; acknowledgement and data offset; window; options */
-	if (memcmp(tcp, gtcp, 4) != 0 || memcmp(tcp + 8, gtcp + 8, 5) != 0 ||
-	    memcmp(tcp + 14, gtcp + 14, 2) != 0 || memcmp(tcp + 20, gtcp + 20, g->hlen - g->l4 - 20) != 0)
-		return false;
-	return tap_get32(tcp + 4) == g->seq;
-}
-
-/* Takes the segment f of len bytes (checked by tap_gro_seg): the first one
- * whole, the others' payload after it.  A segment with PSH, one shorter
- * than the first, the last one allowed, or one that fills the buffer
- * closes the frame. */
-static void tap_gro_take(struct tap_gro *g, const uint8_t *f, size_t len, const struct tap_seg *s)
-{
-	const uint8_t *tcp = f + s->l4;
-
-	if (!g->len) {
-		memcpy(g->buf, f, len);
-		g->len = len;
-		g->l4 = s->l4;
-		g->hlen = s->hlen;
-		g->mss = s->payload;
-		g->v6 = s->v6;
-		g->nseg = 0;
-		g->bytes = 0;
-		g->closed = false;
-	} else {
-		memcpy(g->buf + g->len, f + s->hlen, s->payload);
-		g->len += s->payload;
-		g->buf[g->l4 + 13] |= tcp[13] & 0x08;
-	}
-	g->nseg++;
-	g->bytes += len;
-	g->seq = tap_get32(tcp + 4) + (uint32_t)s->payload;
-	if (!g->v6)
-		g->id = tap_get16(f + TAP_ETH_HLEN + 4);
-	if ((tcp[13] & 0x08) || s->payload < g->mss || g->nseg >= TAP_GRO_SEGS || g->len == TAP_GRO_SIZE)
-		g->closed = true;
-}
-
-/* Finishes the frame held and fills in its vnet header h; returns its
- * length.  A single segment goes as it came.  A merged frame gets its IP
- * length (and IPv4 header checksum) and, as Linux does for a TCP GSO
- * packet, the pseudo-header's sum in the TCP checksum field, with GSO and
- * NEEDS_CSUM in h: the host cuts it or checks it as a whole. */
-static size_t tap_gro_close(struct tap_gro *g, struct virtio_net_hdr *h)
-{
-	uint8_t *ip = g->buf + TAP_ETH_HLEN, *tcp = g->buf + g->l4, pseudo[8];
-	size_t iplen = g->len - TAP_ETH_HLEN, tcplen = g->len - g->l4;
-	uint64_t acc;
-	uint16_t sum;
-
-	if (g->nseg < 2) {
-		*h = tap_vnet_valid;
-		return g->len;
-	}
-	if (!g->v6) {
-		tap_put16(ip + 2, iplen);
-		ip[10] = ip[11] = 0;
-		sum = tap_csum(tap_sum(0, ip, 20));
-		memcpy(ip + 10, &sum, 2);
-		acc = tap_sum(0, ip + 12, 8);
-		pseudo[0] = 0;
-		pseudo[1] = IPPROTO_TCP;
-		tap_put16(pseudo + 2, tcplen);
-		acc = tap_sum(acc, pseudo, 4);
-	} else {
-		tap_put16(ip + 4, iplen - 40);
-		acc = tap_sum(0, ip + 8, 32);
-		memset(pseudo, 0, sizeof pseudo);
-		tap_put16(pseudo + 2, tcplen);
-		pseudo[7] = IPPROTO_TCP;
-		acc = tap_sum(acc, pseudo, 8);
-	}
-	sum = (uint16_t)~tap_csum(acc);
-	memcpy(tcp + 16, &sum, 2);
-	memset(h, 0, sizeof *h);
-	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	h->gso_type = g->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
-	h->hdr_len = (uint16_t)g->hlen;
-	h->gso_size = (uint16_t)g->mss;
-	h->csum_start = (uint16_t)g->l4;
-	h->csum_offset = 16;
-	return g->len;
-}
-
 /* Writes one frame, after the vnet header h with offloads.  0 or -errno. */
-static int tap_write(struct tap *p, const struct virtio_net_hdr *h, const uint8_t *d, size_t len)
+static int tap_write(void *port, const struct virtio_net_hdr *h, const uint8_t *d, size_t len)
 {
+	struct tap *p = port;
 	struct iovec iov[2] = {
-		{ .iov_base = (void *)h, .iov_len = TAP_VNET_HLEN },
+		{ .iov_base = (void *)h, .iov_len = OFFLOAD_VNET_HLEN },
 		{ .iov_base = (void *)d, .iov_len = len },
 	};
 	ssize_t w;
@@ -731,38 +315,10 @@ static int tap_write(struct tap *p, const struct virtio_net_hdr *h, const uint8_
 	return w < 0 ? -errno : 0;
 }
 
-/* Counts n frames for the host lost to a failed write. */
-static void tap_tx_lost(struct tap *p, int err, unsigned n)
-{
-	if (err == -EAGAIN || err == -EWOULDBLOCK || err == -ENOBUFS)
-		*p->tx_dropped += n;
-	else
-		*p->tx_errors += n;
-}
-
 /* Writes out the frame being merged, if any. */
 static void tap_gro_flush(struct tap *p)
 {
-	struct tap_gro *g = &p->gro;
-	struct virtio_net_hdr h;
-	size_t len;
-	int err;
-
-	if (!g->len)
-		return;
-	len = tap_gro_close(g, &h);
-	err = tap_write(p, &h, g->buf, len);
-	if (err < 0) {
-		tap_tx_lost(p, err, g->nseg);
-	} else {
-		*p->tx_frames += g->nseg;
-		*p->tx_bytes += g->bytes;
-		if (g->nseg > 1) {
-			(*p->gro_frames)++;
-			*p->gro_segments += g->nseg;
-		}
-	}
-	g->len = 0;
+	offload_gro_flush(&p->gro, &p->txc);
 }
 
 /* Just before the loop waits: nothing held across it. */
@@ -780,41 +336,26 @@ static int tap_tx(void *state, const struct zt_frame *f, unsigned n)
 		return -ENOTCONN;
 	tap_mtu_follow(p);
 	for (i = 0; i < n; i++) {
-		size_t max = (size_t)p->link.mtu + TAP_ETH_HLEN;
-		struct tap_seg s;
+		size_t max = (size_t)p->link.mtu + OFFLOAD_ETH_HLEN;
 		int err;
 
-		if (f[i].len < TAP_ETH_HLEN) {
+		if (f[i].len < OFFLOAD_ETH_HLEN) {
 			(*p->tx_short)++;
 			continue;
 		}
 		if (f[i].data[12] == 0x81 && f[i].data[13] == 0x00)
-			max += TAP_VLAN_HLEN;
+			max += OFFLOAD_VLAN_HLEN;
 		if (f[i].len > max) {
 			(*p->tx_oversize)++;
 			continue;
 		}
-		if (p->gro_on) {
-			if (tap_gro_seg(f[i].data, f[i].len, &s) == 0) {
-				if (!tap_gro_fits(&p->gro, f[i].data, &s))
-					tap_gro_flush(p);
-				tap_gro_take(&p->gro, f[i].data, f[i].len, &s);
-				if (p->gro.closed)
-					tap_gro_flush(p);
-				taken++;
-				continue;
-			}
-			/* what cannot join goes after what is held */
-			tap_gro_flush(p);
-		}
-		err = tap_write(p, &tap_vnet_valid, f[i].data, f[i].len);
-		if (err < 0) {
-			tap_tx_lost(p, err, 1);
+		if (p->gro_on && offload_gro_add(&p->gro, f[i].data, f[i].len, &p->txc)) {
+			taken++;
 			continue;
 		}
-		(*p->tx_frames)++;
-		*p->tx_bytes += f[i].len;
-		taken++;
+		err = tap_write(p, &offload_vnet_valid, f[i].data, f[i].len);
+		offload_tx_count(&p->txc, err, 1, f[i].len);
+		taken += err == 0;
 	}
 	return (int)taken;
 }
@@ -914,7 +455,7 @@ static void tap_stop(void *state)
 static int tap_open(struct tap *p, bool vnet)
 {
 	struct ifreq ifr;
-	int err, fd, hlen = (int)TAP_VNET_HLEN;
+	int err, fd, hlen = (int)OFFLOAD_VNET_HLEN;
 
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
@@ -934,7 +475,7 @@ static int tap_open(struct tap *p, bool vnet)
 		return err;
 	}
 	if (vnet && (ioctl(fd, TUNSETVNETHDRSZ, &hlen) < 0 ||
-		     ioctl(fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) < 0)) {
+		     ioctl(fd, TUNSETOFFLOAD, (unsigned long)OFFLOAD_TUN_FLAGS) < 0)) {
 		/* a queue cannot fall back: its device has vnet headers */
 		zt_log(p->zi, p->instance ? ZT_LOG_ERR : ZT_LOG_INFO, "tap %s: offloads: %s%s",
 		       ifr.ifr_name, strerror(errno), p->instance ? "" : "; frames one at a time");
@@ -1067,19 +608,19 @@ static int tap_counters(struct tap *p)
 		ZT_COUNTER_FIELD(struct tap, rx_short),
 		ZT_COUNTER_FIELD(struct tap, rx_oversize),
 		ZT_COUNTER_FIELD(struct tap, rx_errors),
-		ZT_COUNTER_FIELD(struct tap, tx_frames),
-		ZT_COUNTER_FIELD(struct tap, tx_bytes),
+		{ "tx_frames", offsetof(struct tap, txc.packets) },
+		{ "tx_bytes", offsetof(struct tap, txc.bytes) },
 		ZT_COUNTER_FIELD(struct tap, tx_short),
 		ZT_COUNTER_FIELD(struct tap, tx_oversize),
-		ZT_COUNTER_FIELD(struct tap, tx_dropped),
-		ZT_COUNTER_FIELD(struct tap, tx_errors),
+		{ "tx_dropped", offsetof(struct tap, txc.dropped) },
+		{ "tx_errors", offsetof(struct tap, txc.errors) },
 		{ "netlink_errors", offsetof(struct tap, link.netlink_errors) },
 		ZT_COUNTER_FIELD(struct tap, tso_frames),
 		ZT_COUNTER_FIELD(struct tap, tso_segments),
 		ZT_COUNTER_FIELD(struct tap, csum_fixed),
 		ZT_COUNTER_FIELD(struct tap, offload_dropped),
-		ZT_COUNTER_FIELD(struct tap, gro_frames),
-		ZT_COUNTER_FIELD(struct tap, gro_segments),
+		{ "gro_frames", offsetof(struct tap, txc.gro_frames) },
+		{ "gro_segments", offsetof(struct tap, txc.gro_segments) },
 	};
 
 	return zt_counters_bind(p->zi, p, fields, sizeof fields / sizeof fields[0]);
@@ -1114,7 +655,9 @@ static struct tap *tap_new(struct zt_inst *zi, unsigned batch, unsigned mtu, boo
 	if (offload)
 		p->gbuf = malloc(TAP_GBUF_SIZE);
 	if (offload && gro)
-		p->gro.buf = malloc(TAP_GRO_SIZE);
+		p->gro.buf = malloc(OFFLOAD_GRO_SIZE);
+	p->gro.write = tap_write;
+	p->gro.port = p;
 	tap_buffers_fit(p);
 	if (!p->frames || (offload && !p->gbuf) || (offload && gro && !p->gro.buf) || !p->buf ||
 	    tap_counters(p) < 0) {

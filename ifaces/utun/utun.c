@@ -9,7 +9,12 @@
  * the network are unwrapped into the device; ARP requests and neighbour
  * solicitations for the port's own addresses are answered on the network
  * side, as the host would answer on a TAP.  Addresses and routes are set
- * through rtnetlink (iflink), as on a TAP.  The device itself is the
+ * through rtnetlink (iflink), as on a TAP.  With offloads, the device
+ * carries a virtio_net_hdr before each packet, as tap's does: the host
+ * hands over TCP super-packets and packets whose checksum is left to us,
+ * cut and filled in here, and TCP segments from the network are merged
+ * for the host (GRO); the code is tap's (ifaces/lib/offload.c), on the
+ * packet with its Ethernet header in front.  The device itself is the
  * platform's part (utun-os.h).  See zt-utun(7). */
 #include "config.h"
 
@@ -27,12 +32,16 @@
 
 #include "../lib/iflink.h"
 #include "../lib/neigh.h"
+#include "../lib/offload.h"
 #include "utun-os.h"
 
 #define UTUN_ETH_HLEN NEIGH_ETH_HLEN
 /* Room for one packet of the largest MTU, after the Ethernet header it
  * gets in place. */
 #define UTUN_SLOT (UTUN_ETH_HLEN + IFLINK_MTU_MAX)
+/* With offloads: a super-packet of 64 KB after its Ethernet header, and a
+ * byte more that tells one too long. */
+#define UTUN_GBUF_SIZE (UTUN_ETH_HLEN + OFFLOAD_GSO_IPMAX + 1)
 /* Packets held while their next hop is asked for, how long at most, and
  * how often the question is repeated. */
 #define UTUN_PENDING 64
@@ -61,6 +70,10 @@ struct utun {
 	char name[IFNAMSIZ];     /* as configured; empty: the kernel names it */
 	unsigned batch;
 	double neigh_ttl;
+	bool opt_offload;        /* the option */
+	bool offload;            /* the device carries vnet headers */
+	bool opt_gro;            /* the option */
+	bool gro_on;             /* with offloads: TCP segments merged */
 	bool started;
 	int fd;
 	uint64_t nwid;           /* the network's, learned in configure() */
@@ -71,6 +84,8 @@ struct utun {
 	ev_io io;
 	uint8_t *buf;            /* batch slots of UTUN_SLOT bytes */
 	struct zt_frame *frames;
+	uint8_t *gbuf;           /* with offloads: UTUN_GBUF_SIZE, a super-packet */
+	struct offload_gro gro;  /* with GRO: the frame being merged */
 
 	struct utun_pending pending[UTUN_PENDING];
 	unsigned n_pending;
@@ -92,9 +107,10 @@ struct utun {
 	/* rx: from the host to the network; tx: from the network to the host */
 	uint64_t *rx_packets, *rx_bytes, *rx_bad, *rx_oversize, *rx_errors, *rx_no_mac;
 	uint64_t *rx_held, *rx_unresolved;
-	uint64_t *tx_packets, *tx_bytes, *tx_short, *tx_oversize, *tx_not_ip, *tx_not_ours;
-	uint64_t *tx_dropped, *tx_errors;
+	uint64_t *tx_short, *tx_oversize, *tx_not_ip, *tx_not_ours;
+	struct offload_tx_counts txc; /* tx_packets, tx_bytes, tx_dropped, tx_errors, gro_* */
 	uint64_t *neigh_asked, *neigh_answered, *neigh_learned, *neigh_bad;
+	uint64_t *tso_frames, *tso_segments, *csum_fixed, *offload_dropped;
 };
 
 static const uint8_t utun_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -256,7 +272,7 @@ static void utun_learn(struct utun *p, int family, const uint8_t *ip, const uint
 static uint8_t *utun_outbox_slot(struct utun *p)
 {
 	if (p->n_outbox == UTUN_OUTBOX) {
-		(*p->tx_dropped)++;
+		(*p->txc.dropped)++;
 		return NULL;
 	}
 	return p->outbox[p->n_outbox];
@@ -412,12 +428,16 @@ static void utun_on_pending_timer(struct ev_loop *loop, ev_timer *w, int revents
 	}
 }
 
-/* Before the loop waits: the answers made, the packets now resolved. */
+static void utun_gro_flush(struct utun *p);
+
+/* Before the loop waits: the packets merged for the host, the answers
+ * made, the packets now resolved. */
 static void utun_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct utun *p = w->data;
 	unsigned n = p->n_outbox;
 
+	utun_gro_flush(p);
 	p->n_outbox = 0;
 	if (n)
 		zt_iface_rx(p->zi, p->outbox_frames, n);
@@ -427,6 +447,20 @@ static void utun_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 }
 
 /* ---- reading: packets from the host ---- */
+
+/* The family of a packet read from the device, or 0 if it is not a
+ * well-formed IP packet: a version of 4 or 6, a header that fits, and the
+ * header's length of the packet the one read (the device gives whole
+ * packets; anything else came from a packet socket, or is broken). */
+static int utun_ip_family(const uint8_t *ip, size_t len)
+{
+	if (len >= 20 && ip[0] >> 4 == 4)
+		return (size_t)(ip[0] & 15) * 4 >= 20 && (size_t)(ip[0] & 15) * 4 <= len &&
+		       ((size_t)ip[2] << 8 | ip[3]) == len ? AF_INET : 0;
+	if (len >= 40 && ip[0] >> 4 == 6)
+		return 40 + ((size_t)ip[4] << 8 | ip[5]) == len ? AF_INET6 : 0;
+	return 0;
+}
 
 /* Gives the packet in frame (after UTUN_ETH_HLEN bytes of room) its
  * Ethernet header: true if it can go now; else it is held or dropped. */
@@ -440,18 +474,13 @@ static bool utun_frame(struct utun *p, uint8_t *frame, size_t len)
 		(*p->rx_no_mac)++;
 		return false;
 	}
-	if (len >= 20 && ip[0] >> 4 == 4) {
-		family = AF_INET;
-		src = ip + 12;
-		dst = ip + 16;
-	} else if (len >= 40 && ip[0] >> 4 == 6) {
-		family = AF_INET6;
-		src = ip + 8;
-		dst = ip + 24;
-	} else {
+	family = utun_ip_family(ip, len);
+	if (!family) {
 		(*p->rx_bad)++;
 		return false;
 	}
+	src = ip + (family == AF_INET ? 12 : 8);
+	dst = ip + (family == AF_INET ? 16 : 24);
 	if (family == AF_INET ? (dst[0] & 0xf0) == 0xe0 : dst[0] == 0xff) {
 		neigh_mcast_mac(family, dst, mac);
 	} else if (family == AF_INET && utun_is_bcast4(p, dst)) {
@@ -464,8 +493,6 @@ static bool utun_frame(struct utun *p, uint8_t *frame, size_t len)
 		return false;
 	}
 	utun_eth(p, frame, mac, family);
-	(*p->rx_packets)++;
-	*p->rx_bytes += len;
 	return true;
 }
 
@@ -477,15 +504,104 @@ static void utun_flush(struct utun *p, unsigned *n)
 	}
 }
 
+/* Takes the packet of len bytes in slot n (after its Ethernet header's
+ * room) to go to the network: true if it goes now, counted. */
+static bool utun_take(struct utun *p, unsigned n, size_t len)
+{
+	uint8_t *slot = p->buf + (size_t)n * UTUN_SLOT;
+
+	if (!utun_frame(p, slot, len))
+		return false;
+	p->frames[n].data = slot;
+	p->frames[n].len = len + UTUN_ETH_HLEN;
+	(*p->rx_packets)++;
+	*p->rx_bytes += len;
+	return true;
+}
+
+/* Cuts the TCP super-packet of len bytes read into slot n (and on into
+ * gbuf) into segments that fit the MTU, each of which goes as a packet
+ * read; returns the number of slots in use. */
+static unsigned utun_rx_gso(struct utun *p, const struct virtio_net_hdr *h, size_t len, unsigned n)
+{
+	uint8_t *f = p->gbuf;
+	struct offload_gso g;
+
+	/* the whole packet in one place, out of the slots it is cut into;
+	 * an Ethernet header of its type for the offload code, its
+	 * destination set for each segment */
+	memcpy(f + UTUN_ETH_HLEN, p->buf + (size_t)n * UTUN_SLOT + UTUN_ETH_HLEN,
+	       len < IFLINK_MTU_MAX ? len : IFLINK_MTU_MAX);
+	utun_eth(p, f, utun_bcast, f[UTUN_ETH_HLEN] >> 4 == 6 ? AF_INET6 : AF_INET);
+	if (offload_gso_parse(h, f, UTUN_ETH_HLEN + len, p->link.mtu, &g) < 0) {
+		(*p->offload_dropped)++;
+		return n;
+	}
+	(*p->tso_frames)++;
+	*p->tso_segments += g.nseg;
+	for (unsigned i = 0; i < g.nseg; i++) {
+		size_t l;
+
+		if (n == p->batch)
+			utun_flush(p, &n);
+		l = offload_gso_segment(&g, f, i, p->buf + (size_t)n * UTUN_SLOT);
+		n += utun_take(p, n, l - UTUN_ETH_HLEN);
+	}
+	return n;
+}
+
+/* With offloads, a packet read: a super-packet is cut, a checksum left
+ * to us filled in.  Returns the number of slots in use. */
+static unsigned utun_rx_vnet(struct utun *p, struct virtio_net_hdr *h, size_t len, unsigned n)
+{
+	uint8_t *slot = p->buf + (size_t)n * UTUN_SLOT;
+
+	if (len > OFFLOAD_GSO_IPMAX) {
+		(*p->offload_dropped)++;   /* it filled the buffer: maybe cut */
+		return n;
+	}
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		return utun_rx_gso(p, h, len, n);
+	if (len > p->link.mtu) {
+		(*p->rx_oversize)++;
+		return n;
+	}
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		/* the device's offsets are the packet's; ours the frame's */
+		h->csum_start = (uint16_t)(h->csum_start + UTUN_ETH_HLEN);
+		if (offload_csum_partial(h, slot, len + UTUN_ETH_HLEN) < 0) {
+			(*p->offload_dropped)++;
+			return n;
+		}
+		(*p->csum_fixed)++;
+	}
+	return n + utun_take(p, n, len);
+}
+
 static void utun_on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct utun *p = w->data;
 	unsigned n = 0;
 
 	for (unsigned tries = 0; tries < p->batch; tries++) {
-		uint8_t *slot = p->buf + (size_t)n * UTUN_SLOT;
-		ssize_t r = utun_os_read(p->fd, slot + UTUN_ETH_HLEN, p->link.mtu);
+		struct virtio_net_hdr h;
+		uint8_t spare;
+		/* with offloads: the header, the slot, then the rest of a
+		 * super-packet in gbuf; without: a byte past the MTU tells a
+		 * packet too long for it */
+		struct iovec vnet[3] = {
+			{ &h, OFFLOAD_VNET_HLEN },
+			{ NULL, IFLINK_MTU_MAX },
+			{ p->gbuf + UTUN_ETH_HLEN + IFLINK_MTU_MAX, UTUN_GBUF_SIZE - UTUN_ETH_HLEN - IFLINK_MTU_MAX },
+		};
+		struct iovec plain[2] = { { NULL, p->link.mtu }, { &spare, 1 } };
+		ssize_t r;
 
+		/* segments of a super-packet may have taken the last slot */
+		if (n == p->batch)
+			utun_flush(p, &n);
+		vnet[1].iov_base = plain[0].iov_base = p->buf + (size_t)n * UTUN_SLOT + UTUN_ETH_HLEN;
+		r = p->offload ? utun_os_readv(p->fd, vnet, 3) : utun_os_readv(p->fd, plain, 2);
 		if (r == -EAGAIN)
 			break;
 		if (r < 0) {
@@ -497,15 +613,16 @@ static void utun_on_read(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			break;
 		}
-		if ((size_t)r > p->link.mtu) {
+		if (p->offload) {
+			if (r < (ssize_t)OFFLOAD_VNET_HLEN)
+				(*p->rx_bad)++;
+			else
+				n = utun_rx_vnet(p, &h, (size_t)r - OFFLOAD_VNET_HLEN, n);
+		} else if ((size_t)r > p->link.mtu) {
 			(*p->rx_oversize)++;
-			continue;
+		} else {
+			n += utun_take(p, n, (size_t)r);
 		}
-		if (!utun_frame(p, slot, (size_t)r))
-			continue;
-		p->frames[n].data = slot;
-		p->frames[n].len = (size_t)r + UTUN_ETH_HLEN;
-		n++;
 	}
 	utun_flush(p, &n);
 }
@@ -544,8 +661,24 @@ static void utun_neigh_msg(struct utun *p, const struct neigh_msg *m)
 	}
 }
 
-/* The IP packet of a frame into the device, after learning its source's
- * MAC if it is on the link. */
+/* Writes one packet, after the vnet header h with offloads.  0 or
+ * -errno. */
+static int utun_write(void *port, const struct virtio_net_hdr *h, const uint8_t *ip, size_t len)
+{
+	struct utun *p = port;
+	struct iovec iov[2] = { { (void *)h, OFFLOAD_VNET_HLEN }, { (void *)ip, len } };
+
+	return p->offload ? utun_os_writev(p->fd, iov, 2) : utun_os_writev(p->fd, iov + 1, 1);
+}
+
+/* Writes out the frame being merged, if any. */
+static void utun_gro_flush(struct utun *p)
+{
+	offload_gro_flush(&p->gro, &p->txc);
+}
+
+/* The IP packet of a frame into the device (with GRO, maybe merged with
+ * the next ones), after learning its source's MAC if it is on the link. */
 static int utun_write_ip(struct utun *p, const uint8_t *f, size_t len, int family)
 {
 	const uint8_t *ip = f + UTUN_ETH_HLEN;
@@ -564,17 +697,11 @@ static int utun_write_ip(struct utun *p, const uint8_t *f, size_t len, int famil
 	}
 	if (utun_on_link(p, family, family == AF_INET ? ip + 12 : ip + 8))
 		utun_learn(p, family, family == AF_INET ? ip + 12 : ip + 8, f + 6);
-	err = utun_os_write(p->fd, ip, iplen);
-	if (err < 0) {
-		if (err == -EAGAIN || err == -ENOBUFS)
-			(*p->tx_dropped)++;
-		else
-			(*p->tx_errors)++;
-		return err;
-	}
-	(*p->tx_packets)++;
-	*p->tx_bytes += iplen;
-	return 0;
+	if (p->gro_on && offload_gro_add(&p->gro, f, UTUN_ETH_HLEN + iplen, &p->txc))
+		return 0;
+	err = utun_write(p, &offload_vnet_valid, ip, iplen);
+	offload_tx_count(&p->txc, err, 1, iplen);
+	return err;
 }
 
 static int utun_tx(void *state, const struct zt_frame *f, unsigned n)
@@ -732,6 +859,9 @@ static void utun_stop(void *state)
 	for (unsigned i = 0; i < UTUN_PENDING; i++)
 		if (p->pending[i].family)
 			utun_pending_free(p, &p->pending[i]);
+	if (p->fd >= 0)
+		utun_gro_flush(p);
+	p->gro.len = 0;
 	p->n_outbox = 0;
 	iflink_close(&p->link);
 	if (p->fd >= 0) {
@@ -754,10 +884,15 @@ static int utun_start(void *state, struct ev_loop *loop)
 	p->loop = loop;
 	if (!p->link.have_settings)
 		p->link.up = true;
-	err = utun_os_open(p->zi, p->name, p->link.dev, &p->link.ifindex);
+	/* refused offloads fall back to packets one at a time, for good */
+	p->offload = p->opt_offload;
+	err = utun_os_open(p->zi, p->name, &p->offload, p->link.dev, &p->link.ifindex);
 	if (err < 0)
 		return err;
+	p->opt_offload = p->offload;
 	p->fd = err;
+	p->gro_on = p->offload && p->opt_gro;
+	p->gro.len = 0;
 	err = iflink_nl_open(&p->link);
 	if (err < 0)
 		goto fail;
@@ -773,8 +908,8 @@ static int utun_start(void *state, struct ev_loop *loop)
 	ev_timer_set(&p->mtimer, 0., p->mcast_every);
 	ev_timer_start(loop, &p->mtimer);
 	p->started = true;
-	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s", p->link.dev, p->link.ifindex, p->link.mtu,
-	       p->link.up ? "up" : "down");
+	zt_log(p->zi, ZT_LOG_INFO, "%s: index %d, mtu %u, %s, offloads %s, gro %s", p->link.dev, p->link.ifindex,
+	       p->link.mtu, p->link.up ? "up" : "down", p->offload ? "on" : "off", p->gro_on ? "on" : "off");
 	return 0;
 fail:
 	utun_stop(p);
@@ -794,6 +929,8 @@ static void utun_destroy(void *state)
 	iflink_set_free(&p->mcast);
 	iflink_set_free(&p->mcast_new);
 	free(p->buf);
+	free(p->gbuf);
+	free(p->gro.buf);
 	free(p->frames);
 	free(p);
 }
@@ -809,18 +946,24 @@ static int utun_counters(struct utun *p)
 		ZT_COUNTER_FIELD(struct utun, rx_no_mac),
 		ZT_COUNTER_FIELD(struct utun, rx_held),
 		ZT_COUNTER_FIELD(struct utun, rx_unresolved),
-		ZT_COUNTER_FIELD(struct utun, tx_packets),
-		ZT_COUNTER_FIELD(struct utun, tx_bytes),
+		{ "tx_packets", offsetof(struct utun, txc.packets) },
+		{ "tx_bytes", offsetof(struct utun, txc.bytes) },
 		ZT_COUNTER_FIELD(struct utun, tx_short),
 		ZT_COUNTER_FIELD(struct utun, tx_oversize),
 		ZT_COUNTER_FIELD(struct utun, tx_not_ip),
 		ZT_COUNTER_FIELD(struct utun, tx_not_ours),
-		ZT_COUNTER_FIELD(struct utun, tx_dropped),
-		ZT_COUNTER_FIELD(struct utun, tx_errors),
+		{ "tx_dropped", offsetof(struct utun, txc.dropped) },
+		{ "tx_errors", offsetof(struct utun, txc.errors) },
 		ZT_COUNTER_FIELD(struct utun, neigh_asked),
 		ZT_COUNTER_FIELD(struct utun, neigh_answered),
 		ZT_COUNTER_FIELD(struct utun, neigh_learned),
 		ZT_COUNTER_FIELD(struct utun, neigh_bad),
+		ZT_COUNTER_FIELD(struct utun, tso_frames),
+		ZT_COUNTER_FIELD(struct utun, tso_segments),
+		ZT_COUNTER_FIELD(struct utun, csum_fixed),
+		ZT_COUNTER_FIELD(struct utun, offload_dropped),
+		{ "gro_frames", offsetof(struct utun, txc.gro_frames) },
+		{ "gro_segments", offsetof(struct utun, txc.gro_segments) },
 		{ "netlink_errors", offsetof(struct utun, link.netlink_errors) },
 	};
 
@@ -871,7 +1014,17 @@ static int utun_create(struct zt_inst *zi, const struct zt_node *conf, void **st
 	p->link.nlbuf = malloc(MNL_SOCKET_BUFFER_SIZE);
 	p->buf = malloc((size_t)p->batch * UTUN_SLOT);
 	p->frames = calloc(p->batch, sizeof *p->frames);
-	if (!p->link.nlbuf || !p->buf || !p->frames ||
+	p->opt_offload = zt_conf_bool(conf, "offload");
+	p->opt_gro = zt_conf_bool(conf, "gro");
+	if (p->opt_offload)
+		p->gbuf = malloc(UTUN_GBUF_SIZE);
+	if (p->opt_offload && p->opt_gro)
+		p->gro.buf = malloc(OFFLOAD_GRO_SIZE);
+	p->gro.write = utun_write;
+	p->gro.port = p;
+	p->gro.skip = UTUN_ETH_HLEN;
+	if (!p->link.nlbuf || !p->buf || !p->frames || (p->opt_offload && !p->gbuf) ||
+	    (p->opt_offload && p->opt_gro && !p->gro.buf) ||
 	    neigh_table_init(&p->neigh, (unsigned)zt_conf_uint(conf, "neighbours")) < 0 || utun_counters(p) < 0) {
 		utun_destroy(p);
 		return -ENOMEM;
@@ -910,6 +1063,8 @@ static const struct zt_opt utun_opts[] = {
 	ZT_OPT_UINT("neighbours", 1024, 4, 1048576, "room in the table of neighbours' MACs"),
 	ZT_OPT_DURATION("neighbour-ttl", "10m", "how long a learned MAC is used without being seen again"),
 	ZT_OPT_DURATION("multicast-poll", "2s", "how often to read the groups the host joined on the device"),
+	ZT_OPT_BOOL("offload", true, "TCP segmentation and checksum offloads from the host"),
+	ZT_OPT_BOOL("gro", true, "with offloads, merge TCP segments for the host into super-packets"),
 	ZT_OPT_END
 };
 

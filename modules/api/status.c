@@ -66,6 +66,7 @@ static json_t *api_status_json(const struct zt_core *core, const struct zt_statu
 	err |= api_set(o, "planetBuiltIn", json_boolean(st->planet_builtin));
 	err |= api_set(o, "natHelpers", api_nat_helpers_json(core, st->clock_ms));
 	err |= api_set(o, "natType", json_string(zt_core_nat_type(core)));
+	err |= api_set(o, "natProbe", json_string(zt_core_nat_probe(core, 0)));
 	err |= api_set_version(o);
 	if (err) {
 		json_decref(o);
@@ -117,10 +118,13 @@ static json_t *api_path_json(const struct zt_core *core, const struct zt_path_in
 }
 
 /* Why a leaf peer is reached through a root: what this node knows of it. */
-static const char *api_relay_reason(const struct zt_core *core)
+static const char *api_relay_reason(const struct zt_core *core, uint64_t peer)
 {
 	union zt_sockaddr ext[1];
 
+	if (strcmp(zt_core_nat_probe(core, peer), "both symmetric: relayed") == 0)
+		return "this node and the peer are both behind endpoint-dependent (symmetric) NATs and no NAT "
+		       "helper maps a port: no direct path can be found";
 	if (strcmp(zt_core_nat_type(core), "endpoint-dependent") == 0 && !zt_core_external_addrs(core, ext, 1))
 		return "this node is behind an endpoint-dependent (symmetric) NAT and no NAT helper maps its port";
 	return "no direct path found";
@@ -162,7 +166,8 @@ static json_t *api_peer_json(const struct zt_core *core, const struct zt_peer_in
 	err |= api_set(o, "tunneled", json_boolean(tunneled));
 	err |= api_set(o, "relayed", json_boolean(p->role == ZT_ROLE_LEAF && !p->direct));
 	err |= api_set(o, "relayedBecause", p->role == ZT_ROLE_LEAF && !p->direct ?
-		       json_string(api_relay_reason(core)) : json_null());
+		       json_string(api_relay_reason(core, p->address)) : json_null());
+	err |= api_set(o, "natProbe", json_string(zt_core_nat_probe(core, p->address)));
 	if (err)
 		goto fail;
 	return o;

@@ -69,13 +69,19 @@
 #define UDP_PACE_QUANTUM 16384
 #define UDP_PACE_NIL UINT32_MAX
 
+/* Extra sockets (extra_open: the node's symmetric-NAT probing, zt-nat(7)):
+ * at most UDP_EXTRA_MAX at once, local indexes from UDP_EXTRA_BASE, far
+ * above any listen list. */
+#define UDP_EXTRA_MAX 512
+#define UDP_EXTRA_BASE ZT_TRANSPORT_EXTRA_BASE
+
 struct udp;
 
 struct udp_sock {
 	struct udp *u;
 	ev_io w;
 	int fd;
-	uint32_t index;           /* position in the listen list */
+	uint32_t index;           /* position in the listen list, or UDP_EXTRA_BASE + slot */
 	bool gso, gro;            /* in use on this socket */
 	union zt_sockaddr addr;   /* as configured, then as bound */
 };
@@ -147,6 +153,8 @@ struct udp {
 	unsigned nsocks;
 	unsigned nprimary;        /* the listen addresses; the secondary ones follow */
 	struct udp_sock *socks;
+	struct udp_sock *extra;   /* UDP_EXTRA_MAX, allocated by the first extra_open */
+	unsigned n_extra;         /* open now */
 
 	/* Receive side, allocated in create: nslots buffers of slotsz bytes
 	 * (batch of UDP_BUFSZ, or with gro fewer of UDP_GRO_BUFSZ), and
@@ -310,6 +318,12 @@ static struct udp_sock *udp_route(struct udp *u, const struct zt_dgram *d)
 
 	if (d->local < u->nsocks && u->socks[d->local].addr.sa.sa_family == fam)
 		return &u->socks[d->local];
+	if (d->local >= UDP_EXTRA_BASE && d->local - UDP_EXTRA_BASE < UDP_EXTRA_MAX && u->extra) {
+		struct udp_sock *x = &u->extra[d->local - UDP_EXTRA_BASE];
+
+		if (x->fd >= 0 && x->addr.sa.sa_family == fam)
+			return x;
+	}
 	for (i = 0; i < u->nsocks; i++)
 		if (u->socks[i].addr.sa.sa_family == fam)
 			return &u->socks[i];
@@ -711,6 +725,7 @@ static void udp_destroy(void *state)
 	if (!u)
 		return;
 	free(u->socks);
+	free(u->extra);
 	free(u->rxbuf);
 	free(u->rxmsg);
 	free(u->rxiov);
@@ -953,6 +968,66 @@ static int udp_queue(void *state, struct zt_inst *zi, unsigned queue, void **out
 	return 0;
 }
 
+/* ---- extra sockets ---- */
+
+static int udp_open(struct udp *u, struct udp_sock *s, bool spare);
+
+static void udp_extra_close(void *state, uint32_t local)
+{
+	struct udp *u = state;
+	struct udp_sock *s;
+
+	if (!u->extra || local < UDP_EXTRA_BASE || local - UDP_EXTRA_BASE >= UDP_EXTRA_MAX)
+		return;
+	s = &u->extra[local - UDP_EXTRA_BASE];
+	if (s->fd < 0)
+		return;
+	ev_io_stop(u->loop, &s->w);
+	close(s->fd);
+	s->fd = -1;
+	u->n_extra--;
+}
+
+/* One more socket on the address of listen socket like, its port chosen
+ * by the system: its local index, or -errno. */
+static int udp_extra_open(void *state, uint32_t like)
+{
+	struct udp *u = state;
+	struct udp_sock *s = NULL;
+	unsigned i;
+	int err;
+
+	if (!u->started || u->instance)
+		return -ENOTCONN;
+	if (like >= u->nsocks || u->socks[like].fd < 0)
+		return -EINVAL;
+	if (!u->extra) {
+		u->extra = calloc(UDP_EXTRA_MAX, sizeof *u->extra);
+		if (!u->extra)
+			return -ENOMEM;
+		for (i = 0; i < UDP_EXTRA_MAX; i++) {
+			u->extra[i].u = u;
+			u->extra[i].fd = -1;
+			u->extra[i].index = UDP_EXTRA_BASE + i;
+		}
+	}
+	for (i = 0; i < UDP_EXTRA_MAX && !s; i++)
+		if (u->extra[i].fd < 0)
+			s = &u->extra[i];
+	if (!s)
+		return -ENOSPC;
+	s->addr = u->socks[like].addr;
+	if (s->addr.sa.sa_family == AF_INET)
+		s->addr.in4.sin_port = 0;
+	else
+		s->addr.in6.sin6_port = 0;
+	err = udp_open(u, s, true);
+	if (err < 0)
+		return err;
+	u->n_extra++;
+	return (int)s->index;
+}
+
 static void udp_stop(void *state)
 {
 	struct udp *u = state;
@@ -967,6 +1042,8 @@ static void udp_stop(void *state)
 		close(s->fd);
 		s->fd = -1;
 	}
+	for (i = 0; u->extra && i < UDP_EXTRA_MAX; i++)
+		udp_extra_close(u, UDP_EXTRA_BASE + i);
 	udp_pace_reset(u);
 	u->started = false;
 }
@@ -1004,7 +1081,9 @@ static void udp_offloads(struct udp *u, struct udp_sock *s)
 	}
 }
 
-static int udp_open(struct udp *u, struct udp_sock *s)
+/* Open and bind s; a spare one (an extra socket) takes the system's
+ * defaults: no shared port, buffers or offloads, and is not logged. */
+static int udp_open(struct udp *u, struct udp_sock *s, bool spare)
 {
 	char as[ZT_SOCKADDR_STRLEN];
 	int fam = s->addr.sa.sa_family, one = 1, fd, err;
@@ -1036,10 +1115,12 @@ static int udp_open(struct udp *u, struct udp_sock *s)
 		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
 #endif
 	}
-	if (u->conf.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+	if (!spare && u->conf.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
 		goto sockopt_fail;
-	udp_set_buf(u, fd, SO_RCVBUFFORCE, SO_RCVBUF, u->conf.rcvbuf);
-	udp_set_buf(u, fd, SO_SNDBUFFORCE, SO_SNDBUF, u->conf.sndbuf);
+	if (!spare) {
+		udp_set_buf(u, fd, SO_RCVBUFFORCE, SO_RCVBUF, u->conf.rcvbuf);
+		udp_set_buf(u, fd, SO_SNDBUFFORCE, SO_SNDBUF, u->conf.sndbuf);
+	}
 	if (bind(fd, &s->addr.sa, udp_addrlen(&s->addr)) < 0) {
 		err = -errno;
 		zt_log(u->zi, ZT_LOG_ERR, "bind %s: %s",
@@ -1057,11 +1138,14 @@ static int udp_open(struct udp *u, struct udp_sock *s)
 	}
 	s->addr = bound;
 	s->fd = fd;
-	udp_offloads(u, s);
+	s->gso = s->gro = false;
+	if (!spare)
+		udp_offloads(u, s);
 	ev_io_init(&s->w, udp_readable, fd, EV_READ);
 	s->w.data = s;
 	ev_io_start(u->loop, &s->w);
-	zt_log(u->zi, ZT_LOG_DEBUG, "listening on %s", zt_sockaddr_fmt(&s->addr, as, sizeof as));
+	if (!spare)
+		zt_log(u->zi, ZT_LOG_DEBUG, "listening on %s", zt_sockaddr_fmt(&s->addr, as, sizeof as));
 	return 0;
 
 sockopt_fail:
@@ -1113,7 +1197,7 @@ static int udp_start(void *state, struct ev_loop *loop)
 	}
 	u->loop = loop;
 	for (i = 0; i < u->nsocks; i++) {
-		err = udp_open(u, &u->socks[i]);
+		err = udp_open(u, &u->socks[i], false);
 		if (err < 0) {
 			udp_stop(u);
 			return err;
@@ -1126,6 +1210,8 @@ static int udp_start(void *state, struct ev_loop *loop)
 static const struct zt_transport_ops udp_ops = {
 	.send = udp_send,
 	.locals = udp_locals,
+	.extra_open = udp_extra_open,
+	.extra_close = udp_extra_close,
 };
 
 static const struct zt_opt udp_opts[] = {

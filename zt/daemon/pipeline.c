@@ -600,7 +600,7 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	if (n->type != ZT_NODE_MAP) {
-		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, workers, busy-poll)");
+		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe)");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -644,8 +644,15 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 				zt_node_error(v, "must be aes-gmac-siv or salsa2012");
 		} else if (strcmp(k, "busy-poll") == 0) {
 			pl_busy_poll(p, v);
+		} else if (strcmp(k, "nat-probe") == 0) {
+			bool on;
+
+			if (!s || zt_parse_bool(s, &on) < 0)
+				zt_node_error(v, "must be true or false");
+			else
+				p->core_conf.no_nat_probe = !on;
 		} else {
-			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, workers, busy-poll)", k);
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe)", k);
 		}
 	}
 }
@@ -941,12 +948,12 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 
 	fprintf(out, "config %s\n", p->conf->file);
 	fprintf(out, "node\n    home: %s\n    planet: %s%s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
-		"    workers: %u\n    busy-poll: %u\n",
+		"    workers: %u\n    busy-poll: %u\n    nat-probe: %s\n",
 		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
 		!p->planet && p->core_conf.builtin_planet ? " (else the built-in planet)" : "",
 		levels[p->log_level], p->use_syslog ? "true" : "false",
 		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv", p->core_conf.workers ? p->core_conf.workers : 1,
-		p->core_conf.busy_poll_us);
+		p->core_conf.busy_poll_us, p->core_conf.no_nat_probe ? "false" : "true");
 	fprintf(out, "instances (in start order)\n");
 	for (size_t i = 0; i < p->n_insts; i++) {
 		const struct pl_inst *pi = &p->insts[i];
@@ -1213,7 +1220,7 @@ static void plan_networks(struct pl_plan *pl)
  * (each worker has its own queue of each).  Logged, naming the field. */
 static bool plan_refused(const struct pl_plan *pl, const char *file)
 {
-	static const char *const fixed[] = { "home", "planet", "orbit", "cipher", "workers", "busy-poll" };
+	static const char *const fixed[] = { "home", "planet", "orbit", "cipher", "workers", "busy-poll", "nat-probe" };
 	const struct zt_node *a = zt_node_get(pl->run->conf->root, "node"), *b = zt_node_get(pl->cfg->conf->root, "node");
 	size_t n_transports = 0;
 

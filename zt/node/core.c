@@ -97,6 +97,10 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	}
 	if (zt_home_load(c, conf) < 0)
 		goto fail;
+	if (conf->no_nat_probe)
+		zt_logf(ZT_LOG_DEBUG, "nat-probe: off");
+	else if (zt_natprobe_new(c) < 0)
+		goto fail;
 	return c;
 fail:
 	zt_core_free(c);
@@ -182,6 +186,7 @@ void zt_core_remove_transport(struct zt_core *c, struct zt_inst *zi)
 	for (unsigned i = 0; i < sizeof c->pending_rv / sizeof c->pending_rv[0]; i++)
 		if (c->pending_rv[i].transport == t)
 			c->pending_rv[i].with = 0;
+	zt_natprobe_transport_gone(c, t);
 	zt_paths_forget_transport(c, t);
 }
 
@@ -222,6 +227,7 @@ void zt_core_stop(struct zt_core *c)
 	if (!c || !c->started)
 		return;
 	zt_workers_stop(c);
+	zt_natprobe_stop(c);
 	ev_timer_stop(c->loop, &c->tick);
 	ev_prepare_stop(c->loop, &c->flush);
 	zt_spin_stop(&c->spin);
@@ -235,6 +241,7 @@ void zt_core_free(struct zt_core *c)
 		return;
 	zt_core_stop(c);
 	zt_workers_free(c);
+	zt_natprobe_free(c);
 	for (unsigned i = 0; i < c->n_api; i++)
 		free(c->api[i].prefix);
 	while (c->n_nets)

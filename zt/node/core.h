@@ -140,6 +140,7 @@ struct zt_core_conf {
 	bool salsa_only;               /* never send AES-GMAC-SIV (cipher: salsa2012) */
 	unsigned workers;              /* data-path loops, the main one included */
 	unsigned busy_poll_us;         /* busy-poll window after activity; 0: off */
+	bool no_nat_probe;             /* nat-probe: false (natprobe.c) */
 };
 struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop);
 
@@ -171,7 +172,9 @@ void zt_core_free(struct zt_core *c);
 	X(relayed) X(relay_dropped) X(rendezvous_sent) \
 	X(tx_packets) X(tx_aes_gmac_siv) X(tx_salsa2012) X(tx_no_path) X(tx_queue_overflow) X(tx_failed) X(whois_sent) \
 	X(rx_fast) X(tx_fast) X(handoffs) X(handoff_dropped) \
-	X(beacons_in) X(beacons_refused) X(beacons_limited) X(paths_pushed)
+	X(beacons_in) X(beacons_refused) X(beacons_limited) X(paths_pushed) \
+	X(natprobe_msgs_in) X(natprobe_msgs_out) X(natprobe_msgs_bad) X(natprobe_sprayed) X(natprobe_probes) \
+	X(natprobe_direct) X(natprobe_failed)
 
 /* After the named counters, unnamed ones for the reference's families
  * (zt_packet, zt_packet_error, zt_data): packets by verb, ERRORs by
@@ -265,6 +268,7 @@ struct zt_core {
 	struct zt_nat_mapping externals[ZT_NAT_MAX];   /* NAT helpers' states (external.c) */
 	unsigned n_externals;
 	const char *nat_type;          /* as the surface reports show it (external.c) */
+	struct zt_natprobe *natprobe;  /* crossing a symmetric NAT (natprobe.c); NULL: off */
 	struct zt_lan_state lan;       /* lan.c */
 	struct zt_pending_rv {         /* RENDEZVOUS naming a peer we did not know yet */
 		uint64_t with;             /* 0: free */
@@ -391,6 +395,20 @@ static inline void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
 }
 /* home.c: remember a new peer's identity across restarts */
 void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p);
+/* natprobe.c: crossing one symmetric NAT (zt-nat(7)).  Made with the
+ * core (0 or -ENOMEM), stopped and freed with it; a transport taken out;
+ * a RENDEZVOUS with a known peer (addr: where the root sees it, via: our
+ * path to the root); the data of a "ztNAT" user message; whether a path
+ * goes through one of its extra sockets (a HELLO to confirm it must go
+ * out there, not from every listen socket). */
+int zt_natprobe_new(struct zt_core *c);
+void zt_natprobe_stop(struct zt_core *c);
+void zt_natprobe_free(struct zt_core *c);
+void zt_natprobe_transport_gone(struct zt_core *c, unsigned t);
+void zt_natprobe_rendezvous(struct zt_core *c, struct zt_peer *with, const union zt_sockaddr *addr,
+			    const struct zt_path *via, int64_t now);
+void zt_natprobe_msg_in(struct zt_core *c, struct zt_peer *from, const uint8_t *data, size_t len, int64_t now);
+bool zt_natprobe_owns(const struct zt_core *c, const struct zt_path *path);
 /* external.c: the NAT type from c->surface, logged when it changes */
 void zt_core_nat_classify(struct zt_core *c);
 /* home.c: a world offered by a peer, installed if the update rule allows */

@@ -301,7 +301,12 @@ struct zt_peer_path *zt_lane_route(struct zt_lane *l, struct zt_peer *p, int64_t
 {
 	struct zt_peer_path *pp = zt_peer_best_path(p, now, false);
 
-	return pp && l->transports[pp->path->transport].ops ? pp : NULL;
+	if (!pp || !l->transports[pp->path->transport].ops)
+		return NULL;
+	/* an extra socket (natprobe.c) is the instance's: the main loop sends */
+	if (l->index && pp->path->local >= ZT_TRANSPORT_EXTRA_BASE)
+		return NULL;
+	return pp;
 }
 
 bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp, uint8_t verb, size_t pl_len,
@@ -428,6 +433,19 @@ void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, 
 		echo_on_path(c, p, path, now);
 	else
 		hello_to_addr(c, p, &path->addr, now);
+}
+
+bool zt_vl1_hello_on(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now)
+{
+	return hello_on_path(c, p, path, now);
+}
+
+bool zt_vl1_echo_from(struct zt_core *c, struct zt_peer *p, unsigned t, uint32_t local,
+		      const union zt_sockaddr *addr, int64_t now)
+{
+	struct zt_path once = { .transport = t, .local = local, .addr = *addr };
+
+	return echo_on_path(c, p, &once, now);
 }
 
 /* A HELLO to an address remembered from an earlier run. */

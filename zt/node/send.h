@@ -71,6 +71,12 @@ void zt_vl1_flush(struct zt_core *c);
 void zt_vl1_contact(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
 int zt_vl1_echo(struct zt_core *c, uint64_t address, int64_t now);
 void zt_vl1_hello(struct zt_core *c, struct zt_peer *p, const union zt_sockaddr *addr, int64_t now);
+/* natprobe.c: a full HELLO over one path only; an ECHO to p at addr from
+ * local socket `local` of transport t, making no path (probes go to
+ * thousands of addresses, one packet each). */
+bool zt_vl1_hello_on(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
+bool zt_vl1_echo_from(struct zt_core *c, struct zt_peer *p, unsigned t, uint32_t local,
+		      const union zt_sockaddr *addr, int64_t now);
 void zt_vl1_whois_retry(struct zt_core *c, int64_t now);
 void zt_vl1_ping_check(struct zt_core *c, int64_t now);
 /* A full HELLO to every root now (the node leaves its silence). */

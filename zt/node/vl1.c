@@ -56,8 +56,11 @@ static void queues_flush(struct zt_core *c, struct zt_peer *p, int64_t now)
 			char a[11], text[ZT_INETADDR_TEXT_MAX];
 
 			zt_inetaddr_to_text(&rv->addr, text, sizeof text);
+			struct zt_path via = { .transport = rv->transport, .local = rv->local };
+
 			zt_logf(ZT_LOG_DEBUG, "rendezvous with %s at %s", addr_str(p->id.address, a), text);
 			zt_vl1_contact(c, p, path, now);
+			zt_natprobe_rendezvous(c, p, &rv->addr, &via, now);
 		}
 	}
 	zt_send_queued(c, p, now);
@@ -106,7 +109,11 @@ static void path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *pat
 		zt_peer_path_learn(c, p, path, now);
 	} else if (now - path->last_confirm >= ZT_CONFIRM_LIMIT_MS) {
 		path->last_confirm = now;
-		zt_vl1_hello(c, p, &path->addr, now);
+		/* an extra socket's mapping is the only way back through our NAT */
+		if (zt_natprobe_owns(c, path))
+			zt_vl1_hello_on(c, p, path, now);
+		else
+			zt_vl1_hello(c, p, &path->addr, now);
 	}
 }
 
@@ -382,6 +389,7 @@ static void handle_rendezvous(struct zt_core *c, struct rx *r)
 	zt_inetaddr_to_text(&rv.addr, text, sizeof text);
 	zt_logf(ZT_LOG_DEBUG, "rendezvous with %s at %s", addr_str(rv.with, a), text);
 	zt_vl1_contact(c, with, path, r->now);
+	zt_natprobe_rendezvous(c, with, &rv.addr, r->path, r->now);
 }
 
 static void handle_echo(struct zt_core *c, struct rx *r)
@@ -562,7 +570,11 @@ static bool dispatch(struct zt_core *c, struct rx *r)
 		struct zt_user_msg m;
 		char a[11];
 
-		if (zt_user_msg_decode(&m, r->pl, r->pl_len) == 0)
+		if (zt_user_msg_decode(&m, r->pl, r->pl_len) < 0)
+			return true;
+		if (m.type == ZT_NATMSG_TYPE)
+			zt_natprobe_msg_in(c, r->peer, m.data, m.len, r->now);
+		else
 			zt_logf(ZT_LOG_DEBUG, "user message type %llu, %zu bytes, from %s",
 				(unsigned long long)m.type, m.len, addr_str(r->peer->id.address, a));
 		return true;

@@ -565,3 +565,42 @@ int zt_user_msg_encode(struct zt_wr *w, const struct zt_user_msg *m)
 	zt_wr_bytes(w, m->data, m->len);
 	return wr_status(w);
 }
+
+int zt_natmsg_decode(struct zt_natmsg *m, const uint8_t *data, size_t len)
+{
+	struct zt_natmsg out = { 0 };
+	struct zt_rd r;
+	unsigned version, nat;
+	int rc;
+
+	zt_rd_init(&r, data, len);
+	version = zt_rd_u8(&r);
+	nat = zt_rd_u8(&r);
+	out.flags = zt_rd_u8(&r);
+	out.sockets = zt_rd_u16(&r);
+	if (r.err)
+		return -EMSGSIZE;
+	if (version != ZT_NATMSG_VERSION)
+		return -EPROTONOSUPPORT;
+	if (nat > ZT_NATMSG_DEPENDENT || (out.flags & ~ZT_NATMSG_FLAGS))
+		return -EINVAL;
+	out.nat = (enum zt_natmsg_nat)nat;
+	rc = zt_inetaddr_read(&r, &out.external);
+	if (rc < 0)
+		return rc;
+	if (r.err || zt_rd_left(&r))
+		return -EMSGSIZE;
+	*m = out;
+	return 0;
+}
+
+int zt_natmsg_encode(struct zt_wr *w, const struct zt_natmsg *m)
+{
+	zt_wr_u64(w, ZT_NATMSG_TYPE);
+	zt_wr_u8(w, ZT_NATMSG_VERSION);
+	zt_wr_u8(w, (uint8_t)m->nat);
+	zt_wr_u8(w, m->flags);
+	zt_wr_u16(w, m->sockets);
+	zt_inetaddr_write(w, &m->external);
+	return wr_status(w);
+}

@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define ZT_MODULE_ABI 2   /* bump on any incompatible change */
+#define ZT_MODULE_ABI 3   /* bump on any incompatible change */
 
 #if defined(__GNUC__)
 #define ZT_EXPORT __attribute__((visibility("default")))
@@ -137,12 +137,24 @@ struct zt_dgram {
 	size_t len;
 };
 
+#define ZT_TRANSPORT_EXTRA_BASE 0x8000u   /* extra sockets' local indexes; listen sockets' are below */
+
 struct zt_transport_ops {
 	/* Send n datagrams; returns how many were handed to the OS (the rest
 	 * are counted as dropped by the transport) or a negative errno. */
 	int (*send)(void *state, const struct zt_dgram *d, unsigned n);
 	/* Local addresses this transport listens on, for path selection. */
 	size_t (*locals)(void *state, union zt_sockaddr *out, size_t max);
+	/* Optional (the node's symmetric-NAT probing, zt-nat(7)): open one
+	 * more socket on the address of local socket `like`, on a port the
+	 * system picks, receiving like the others.  Returns its local index,
+	 * ZT_TRANSPORT_EXTRA_BASE or more (never one locals() lists, so full
+	 * HELLOs do not go out from it), or a negative errno.  On the
+	 * instance only, after start: a queue has no such socket, so the
+	 * node sends on it from the main loop only. */
+	int (*extra_open)(void *state, uint32_t like);
+	/* Close a socket extra_open made; other indexes are ignored. */
+	void (*extra_close)(void *state, uint32_t local);
 };
 
 /* A LAN beacon of the node the transport serves (zt-lan(7)): the

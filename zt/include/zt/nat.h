@@ -48,4 +48,11 @@ uint16_t zt_core_udp_port(const struct zt_core *c);
  * destination: a symmetric NAT, which hole punching does not cross). */
 const char *zt_core_nat_type(const struct zt_core *c);
 
+/* Symmetric-NAT probing (node key nat-probe, zt-nat(7)): with peer 0,
+ * the node's: "off", "idle", "spraying", "probing" or "spraying,
+ * probing"; with a peer's address, what it found for that peer: "idle",
+ * "spraying", "probing", "direct", "both symmetric: relayed" or
+ * "failed: relayed" ("off" when switched off). */
+const char *zt_core_nat_probe(const struct zt_core *c, uint64_t peer);
+
 #endif

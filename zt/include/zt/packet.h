@@ -410,4 +410,34 @@ struct zt_user_msg {
 int zt_user_msg_decode(struct zt_user_msg *m, const uint8_t *pl, size_t len);
 int zt_user_msg_encode(struct zt_wr *w, const struct zt_user_msg *m);
 
+/* zt's own USER_MESSAGE, "ztNAT" + 1 (zt-nat(7)): what a peer tells the
+ * other side of a RENDEZVOUS about its NAT, so that the two can find a
+ * direct path across one symmetric NAT.  Reference nodes ignore user
+ * messages of types they do not know.  Data: version (1), NAT type (1),
+ * flags (1), sockets the sender sprays from (2), the sender's external
+ * address as its upstream sees it (InetAddress, wire.md §5). */
+#define ZT_NATMSG_TYPE 0x7a744e4154000001ULL
+#define ZT_NATMSG_VERSION 1
+enum zt_natmsg_nat {
+	ZT_NATMSG_UNKNOWN = 0,
+	ZT_NATMSG_NONE = 1,            /* peers see a local address */
+	ZT_NATMSG_INDEPENDENT = 2,     /* one mapping for every destination (cone) */
+	ZT_NATMSG_DEPENDENT = 3,       /* a mapping per destination (symmetric) */
+};
+#define ZT_NATMSG_SPRAYING 0x01        /* the sender's sockets are open now: probe */
+#define ZT_NATMSG_FLAGS 0x01           /* the flags version 1 knows */
+struct zt_natmsg {
+	enum zt_natmsg_nat nat;
+	uint8_t flags;
+	uint16_t sockets;
+	union zt_sockaddr external;    /* AF_UNSPEC: not known */
+};
+/* The data of a user message of type ZT_NATMSG_TYPE: 0, or -EMSGSIZE
+ * (short, trailing bytes), -EPROTONOSUPPORT (another version), -EINVAL
+ * (unknown NAT type or flags, an external address that is not IPv4 or
+ * IPv6). */
+int zt_natmsg_decode(struct zt_natmsg *m, const uint8_t *data, size_t len);
+/* The whole USER_MESSAGE payload (type and data). */
+int zt_natmsg_encode(struct zt_wr *w, const struct zt_natmsg *m);
+
 #endif
