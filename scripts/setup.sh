@@ -15,7 +15,7 @@ packages="build-essential autoconf automake libtool pkg-config
 	libpq-dev postgresql-15
 	libldns-dev bind9-dnsutils
 	clang libclang-rt-14-dev
-	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus
+	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus python3
 	libsystemd-dev systemd dbus-daemon util-linux socat
 	debhelper dpkg-dev fakeroot lintian"
 missing=""

@@ -369,6 +369,7 @@ struct ctx {
 	struct ctl_signer sg;
 	struct zt_netconf *nc;
 	uint8_t *rules;
+	const struct zt_dns *dns_service;   /* the servers of a dns module, or NULL */
 };
 
 /* Build a config for a member (created if new) and save it. */
@@ -392,6 +393,7 @@ static int build_for(struct ctx *x, uint64_t nwid, const struct zt_identity *id,
 	b.now = now;
 	b.signer = &x->sg;
 	b.rules_buf = x->rules;
+	b.dns_service = x->dns_service;
 	err = ctl_build_config(&b, x->nc);
 	if (!err)
 		err = zt_store_member_put(x->s, &m);
@@ -503,6 +505,60 @@ static void test_pools(struct ctx *x)
 }
 
 /* ---- the config ---- */
+
+/* Build for a fresh member of network nwid whose dns object is dns,
+ * with service as the dns module's servers: the DNS in the config. */
+static struct zt_dns dns_built(struct ctx *x, uint64_t nwid, const char *dns, const struct zt_dns *service)
+{
+	struct zt_store_network n;
+	struct zt_identity id;
+	struct zt_dns got;
+
+	net_init(&n, nwid, "dns");
+	free(n.dns);
+	n.dns = strdup(dns);
+	zt_store_network_put(x->s, &n);
+	zt_store_network_clear(&n);
+	memset(&id, 0, sizeof id);
+	id.address = 0x0500000001ULL;
+	x->dns_service = service;
+	if (build_for(x, nwid, &id, 0, 1700000000000) < 0)
+		bail("build for the dns member");
+	x->dns_service = NULL;
+	got = x->nc->dns;
+	return got;
+}
+
+/* The dns module's servers (zt-dns(7)) fill an empty dns.servers when
+ * there is a domain; the operator's servers win. */
+static void test_dns_service(struct ctx *x)
+{
+	uint64_t nwid = 0x26b7ab6cb8000030ULL;
+	struct zt_dns service, got;
+	union zt_sockaddr a;
+	char text[64];
+
+	memset(&service, 0, sizeof service);
+	ctl_ip_parse("198.19.7.53", &service.servers[0]);
+	ctl_ip_parse("fd00:7::53", &service.servers[1]);
+
+	got = dns_built(x, nwid, "{\"domain\":\"lab.zt.test\",\"servers\":[]}", &service);
+	ok(!strcmp(got.domain, "lab.zt.test") && ctl_ip_text(&got.servers[0], text) == 0 &&
+	   !strcmp(text, "198.19.7.53") && ctl_ip_text(&got.servers[1], text) == 0 &&
+	   !strcmp(text, "fd00:7::53") && got.servers[2].sa.sa_family == AF_UNSPEC,
+	   "no servers named: the dns module's, with the network's domain");
+	got = dns_built(x, nwid, "{\"domain\":\"lab.zt.test\",\"servers\":[\"198.19.9.9\"]}", &service);
+	ctl_ip_parse("198.19.9.9", &a);
+	ok(zt_inetaddr_equal(&got.servers[0], &a, false) && got.servers[1].sa.sa_family == AF_UNSPEC,
+	   "the operator's server wins: the module's are not added");
+	got = dns_built(x, nwid, "{\"domain\":\"\",\"servers\":[]}", &service);
+	ok(got.servers[0].sa.sa_family == AF_UNSPEC, "no domain: no server from the module");
+	got = dns_built(x, nwid, "[]", &service);
+	ok(got.servers[0].sa.sa_family == AF_UNSPEC && !got.domain[0], "no dns object: none either");
+	got = dns_built(x, nwid, "{\"domain\":\"lab.zt.test\",\"servers\":[]}", NULL);
+	ok(got.servers[0].sa.sa_family == AF_UNSPEC && !strcmp(got.domain, "lab.zt.test"),
+	   "no dns module: the domain alone");
+}
 
 static void test_config(struct ctx *x)
 {
@@ -664,7 +720,7 @@ int main(void)
 	struct zt_store *s;
 	char *v;
 
-	plan(72);
+	plan(77);
 	snprintf(dir, sizeof dir, "%s/zt-ctl-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		bail("mkdtemp");
@@ -688,6 +744,7 @@ int main(void)
 		bail("out of memory");
 	test_pools(&x);
 	test_config(&x);
+	test_dns_service(&x);
 
 	zt_netconf_free(x.nc);
 	free(x.rules);

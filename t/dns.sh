@@ -44,7 +44,7 @@ while os.path.exists(sys.argv[1]):
     time.sleep(0.1)' "$ns_tmp/hold" &
 ns_pids="$ns_pids $!"
 zt_services="$(zt_ctl_service)
-  - { use: api, instance: wan, listen: [\"198.18.0.2:9993\"], allow-remote: true }
+  - { use: api, instance: wan, listen: [\"198.18.0.2:9993\"], allow-remote: true, allow-from: [\"198.18.0.0/15\"] }
   - { use: dns }" zt_start ctl
 net=$(zt_ctl_network '{"name":"dns","private":true,"v4AssignMode":{"zt":true},
 	"v6AssignMode":{"rfc4193":true,"6plane":true,"zt":false},

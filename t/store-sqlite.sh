@@ -45,14 +45,16 @@ run() {
 	return 1
 }
 stop() { kill $pid; wait $pid 2>/dev/null; pid=""; }
-# refused FILE WHAT: ztd does not start on FILE, says WHAT, and FILE is unchanged
+# refused FILE WHAT: ztd does not start on FILE, says WHAT, and FILE is
+# unchanged, its mode too
 refused() {
-	sum=$(sha256sum "$1")
+	sum="$(sha256sum "$1") $(stat -c %a "$1")"
 	conf "{ use: sqlite, path: \"$1\" }"
 	run
 	is "$?" 1 "ztd does not start on $2"
 	like "$(cat "$tmp/log")" "controller: store sqlite: $1: $3" "... and says why, naming the file"
-	is "$(sha256sum "$1") $(ls "$1"-wal "$1"-journal 2>/dev/null)" "$sum " "... which is left as it was"
+	is "$(sha256sum "$1") $(stat -c %a "$1") $(ls "$1"-wal "$1"-journal 2>/dev/null)" "$sum " \
+		"... which is left as it was"
 	[ -n "$pid" ] && stop
 }
 

@@ -38,3 +38,16 @@ like() {
 	fi
 }
 tap_done() { [ "$tap_failed" -eq 0 ]; }
+
+# ztd_started LOG PID: wait up to 30 s for ztd (PID) to log that it started
+# in LOG; if it does not, show LOG and bail out.
+ztd_started() {
+	for i in $(seq 300); do
+		grep -q 'ztd: info: started' "$1" && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q 'ztd: info: started' "$1" && return 0
+	sed 's/^/# /' "$1"
+	bail "ztd did not start"
+}

@@ -8,6 +8,7 @@
  *   conn.c      HTTP plumbing: listening, accepting, reading requests,
  *               the token check, answering, timeouts
  *   http.c      the request reader over libhttp-parser, without I/O
+ *   cidr.c      allow-from's CIDRs: parsed and matched, without I/O
  *   json.c      JSON building blocks: addresses, ids, roles, version
  *   status.c    /status, /health, /peer     networks.c  /network
  *   moons.c     /moon                       config.c    /config
@@ -29,7 +30,7 @@
 
 #include "api.h"
 
-static bool api_is_loopback(const union zt_sockaddr *a)
+bool api_is_loopback(const union zt_sockaddr *a)
 {
 	if (a->sa.sa_family == AF_INET)
 		return (ntohl(a->in4.sin_addr.s_addr) >> 24) == 127;
@@ -343,6 +344,40 @@ static const struct zt_node *api_at(const struct zt_node *conf, const char *key)
 	return n ? n : conf;
 }
 
+/* allow-from: a CIDR or a list of them. */
+static int api_allow_from(struct api *a, const struct zt_node *conf)
+{
+	const struct zt_node *list = zt_node_get(conf, "allow-from");
+	size_t n, i;
+
+	if (!list)
+		return 0;
+	if (zt_node_scalar(list)) {
+		if (!api_cidr_parse(zt_node_scalar(list), &a->allow[0])) {
+			zt_node_error(list, "not an address or CIDR (a.b.c.d/n, v6/n)");
+			return -EINVAL;
+		}
+		a->nallow = 1;
+		return 0;
+	}
+	n = zt_node_len(list);
+	if (n > API_MAX_ALLOW) {
+		zt_node_error(list, "at most %u CIDRs", API_MAX_ALLOW);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		const struct zt_node *item = zt_node_at(list, i);
+		const char *text = zt_node_scalar(item);
+
+		if (!text || !api_cidr_parse(text, &a->allow[i])) {
+			zt_node_error(item, "not an address or CIDR (a.b.c.d/n, v6/n)");
+			return -EINVAL;
+		}
+	}
+	a->nallow = (unsigned)n;
+	return 0;
+}
+
 static void api_destroy(void *state)
 {
 	struct api *a = state;
@@ -365,6 +400,8 @@ static int api_counters(struct api *a)
 		ZT_COUNTER_FIELD(struct api, too_large),
 		ZT_COUNTER_FIELD(struct api, bad_requests),
 		ZT_COUNTER_FIELD(struct api, errors),
+		ZT_COUNTER_FIELD(struct api, evicted),
+		ZT_COUNTER_FIELD(struct api, header_timeouts),
 	};
 
 	return zt_counters_bind(a->zi, a, fields, sizeof fields / sizeof fields[0]);
@@ -376,7 +413,7 @@ static int api_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	char as[ZT_SOCKADDR_STRLEN];
 	const char *tf;
 	struct api *a;
-	uint64_t max_body, max_conns, timeout_ms;
+	uint64_t max_body, max_conns, timeout_ms, header_ms;
 	bool allow_remote;
 	size_t n, i;
 	int err = -ENOMEM;
@@ -420,6 +457,16 @@ static int api_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 		zt_node_error(api_at(conf, "timeout"), "must be between 1s and 24h");
 		return -EINVAL;
 	}
+	header_ms = zt_conf_duration_ms(conf, "header-timeout");
+	if (header_ms < 100 || header_ms > 3600000) {
+		zt_node_error(api_at(conf, "header-timeout"), "must be between 100ms and 1h");
+		return -EINVAL;
+	}
+	if (allow_remote && !zt_node_get(conf, "allow-from")) {
+		zt_node_error(api_at(conf, "allow-remote"),
+			      "needs allow-from: the networks that may connect (0.0.0.0/0 and ::/0 for any)");
+		return -EINVAL;
+	}
 	tf = zt_conf_str(conf, "token-file");
 	if (tf && !*tf) {
 		zt_node_error(api_at(conf, "token-file"), "must not be empty");
@@ -436,15 +483,21 @@ static int api_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	a->max_body = (size_t)max_body;
 	a->max_conns = (unsigned)max_conns;
 	a->timeout_s = (unsigned)((timeout_ms + 999) / 1000);
+	a->header_timeout_s = (double)header_ms / 1000.;
 	a->nlisten = (unsigned)n;
 	ev_init(&a->backoff, api_backoff_cb);
 	a->backoff.data = a;
+	ev_init(&a->full, api_full_cb);
+	a->full.data = a;
 	for (i = 0; i < n; i++) {
 		a->listen[i].a = a;
 		a->listen[i].fd = -1;
 		a->listen[i].addr = addrs[i];
 	}
 	if (tf && !(a->token_file = strdup(tf)))
+		goto fail;
+	err = api_allow_from(a, conf);
+	if (err < 0)
 		goto fail;
 	err = api_counters(a);
 	if (err < 0)
@@ -471,8 +524,10 @@ static void api_stop(void *state)
 			l->fd = -1;
 		}
 	}
-	if (a->loop)
+	if (a->loop) {
 		ev_timer_stop(a->loop, &a->backoff);
+		ev_timer_stop(a->loop, &a->full);
+	}
 	while (a->conn_list)
 		api_conn_free(a->conn_list);
 	a->conns = 0;
@@ -536,11 +591,15 @@ static int api_start(void *state, struct ev_loop *loop)
 static const struct zt_opt api_opts[] = {
 	ZT_OPT_ADDRS("listen", 0, "['127.0.0.1:9993', '[::1]:9993']",
 		     "addresses to serve the API on, port 0 for an ephemeral port"),
-	ZT_OPT_BOOL("allow-remote", 0, "allow listen addresses that are not loopback"),
+	ZT_OPT_BOOL("allow-remote", 0, "allow listen addresses that are not loopback (with allow-from)"),
+	ZT_OPT_ANY("allow-from", 0, "CIDRs of the peers that may connect, besides loopback"),
 	ZT_OPT_STR("token-file", NULL, "the auth token file, default <home>/authtoken.secret"),
 	ZT_OPT_UINT("max-body", 65536, 1, API_BODY_LIMIT, "largest request body in bytes"),
-	ZT_OPT_UINT("max-connections", 256, 1, 65536, "simultaneous connections"),
+	ZT_OPT_UINT("max-connections", 256, 1, 65536,
+		    "simultaneous connections; past it the one longest without a request is closed"),
 	ZT_OPT_DURATION("timeout", "30s", "close a connection idle this long"),
+	ZT_OPT_DURATION("header-timeout", "5s",
+			"close a connection whose request header is not complete this long after it began"),
 	ZT_OPT_END
 };
 

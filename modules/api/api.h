@@ -15,6 +15,7 @@
 #include <zt/module.h>
 #include <zt/node.h>
 
+#include "cidr.h"
 #include "http.h"
 
 /* Listen addresses one instance may have. */
@@ -34,8 +35,17 @@
 #define API_LINGER_S 2.0
 /* Seconds accepting pauses when there are no file descriptors left. */
 #define API_BACKOFF_S 0.25
+/* Connections accepted per wakeup: those accepted get read between
+ * batches. */
+#define API_ACCEPT_BATCH 64
+/* Seconds a connection is safe from eviction after its accept or its
+ * last complete request header: time enough to send a request. */
+#define API_EVICT_AFTER_S 1.0
+/* CIDRs of allow-from. */
+#define API_MAX_ALLOW 32
 
 struct api;
+
 
 /* One listening socket. */
 struct api_listener {
@@ -55,16 +65,23 @@ struct api {
 	size_t max_body;
 	unsigned max_conns, conns;
 	unsigned timeout_s;
+	double header_timeout_s;    /* from accept, or a request's first byte, to its whole header */
+	unsigned nallow;
+	struct api_cidr allow[API_MAX_ALLOW];   /* allow-from, besides loopback */
 	char token[API_TOKEN_MAX + 1];
 	size_t token_len;
 	char mtoken[API_TOKEN_MAX + 1];   /* <home>/metricstoken.secret, for /metrics only */
 	size_t mtoken_len;                /* 0: none (no home) */
 	unsigned nlisten;
 	struct api_listener listen[API_MAX_LISTEN];
-	struct api_conn *conn_list;       /* open connections */
+	/* open connections, oldest first by their last complete request
+	 * header (or their accept): the first is the one evicted */
+	struct api_conn *conn_list, *conn_tail;
 	ev_timer backoff;                 /* accepting paused: out of fds */
+	ev_timer full;                    /* paused: max-connections open, none evictable yet */
 
 	uint64_t *requests, *unauthorized, *refused, *too_large, *bad_requests, *errors;
+	uint64_t *evicted, *header_timeouts;
 };
 
 /* One HTTP request, from its headers to its completion. */
@@ -87,6 +104,9 @@ struct api_conn {
 	int fd;
 	ev_io io;
 	ev_timer timer;             /* idle timeout, then the lingering close */
+	ev_timer head_timer;        /* header-timeout: a request header not complete in time */
+	bool awaiting_head;         /* between requests, or in a request's header */
+	ev_tstamp since;            /* accepted, or its last request header completed */
 	struct api_http http;
 	struct api_req rq;
 	bool head;                  /* a HEAD request: no body in the answer */
@@ -125,6 +145,7 @@ enum {
 };
 
 /* api.c: routing and dispatch */
+bool api_is_loopback(const union zt_sockaddr *a);
 bool api_parse_addr(const char *s, size_t len, uint64_t *out);
 int api_route(const char *url, uint64_t *peer, uint64_t *nwid);
 unsigned api_route_methods(int route, const char **allow);
@@ -133,6 +154,7 @@ int api_handle(struct api *a, struct api_conn *c, struct api_req *rq);
 /* conn.c: listening, connections, reading requests, answering */
 int api_listen(struct api *a, struct api_listener *l);
 void api_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void api_full_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void api_conn_free(struct api_conn *c);
 json_t *api_body_object(const struct api_req *rq);
 int api_respond(struct api_conn *c, unsigned status, const char *type,

@@ -1,6 +1,7 @@
-/* api: the HTTP plumbing: listening sockets, accepting, one connection
- * read through http.c, its token checked, its answer queued and written,
- * idle timeouts and the lingering close. */
+/* api: the HTTP plumbing: listening sockets, accepting (peers checked
+ * against allow-from, the oldest connection evicted at max-connections),
+ * one connection read through http.c, its token checked, its answer
+ * queued and written, header and idle timeouts and the lingering close. */
 #include "config.h"
 
 #include <ctype.h>
@@ -186,13 +187,18 @@ int api_reply_empty(struct api *a, struct api_conn *c, unsigned status)
 
 /* ---- authentication (networks.md §9.1) ---- */
 
+/* Both are hashed and the hashes compared in constant time, so not even
+ * the token's length shows in how long a wrong guess takes. */
 static bool api_token_ok(const char *token, size_t len, const char *got)
 {
-	size_t n = strlen(got);
+	unsigned char want[crypto_generichash_BYTES], have[crypto_generichash_BYTES];
+	bool same;
 
-	if (n != len)
-		return false;
-	return sodium_memcmp(got, token, n) == 0;
+	crypto_generichash(want, sizeof want, (const unsigned char *)token, len, NULL, 0);
+	crypto_generichash(have, sizeof have, (const unsigned char *)got, strlen(got), NULL, 0);
+	same = crypto_verify_32(want, have) == 0;
+	sodium_memzero(want, sizeof want);
+	return same;
 }
 
 /* The token a request presents, by the first method present: header
@@ -377,11 +383,11 @@ static int api_conn_bad(struct api_conn *c)
 
 /* ---- connections ---- */
 
-/* Accept while under max-connections and not out of descriptors. */
+/* Accept unless paused: for want of file descriptors, or with
+ * max-connections open and none evictable yet. */
 static void api_accepting(struct api *a)
 {
-	bool full = a->conns >= a->max_conns;
-	bool on = !full && !ev_is_active(&a->backoff);
+	bool on = !ev_is_active(&a->backoff) && !ev_is_active(&a->full);
 	unsigned i;
 
 	for (i = 0; i < a->nlisten; i++) {
@@ -389,14 +395,39 @@ static void api_accepting(struct api *a)
 
 		if (l->fd < 0)
 			continue;
-		if (on && !ev_is_active(&l->io)) {
+		if (on && !ev_is_active(&l->io))
 			ev_io_start(a->loop, &l->io);
-		} else if (!on && ev_is_active(&l->io)) {
+		else if (!on && ev_is_active(&l->io))
 			ev_io_stop(a->loop, &l->io);
-			if (full && i == 0)
-				(*a->refused)++;
-		}
 	}
+}
+
+static void api_conn_unlink(struct api_conn *c)
+{
+	struct api *a = c->a;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		a->conn_list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		a->conn_tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Last in the list: the newest, evicted last. */
+static void api_conn_append(struct api_conn *c)
+{
+	struct api *a = c->a;
+
+	c->prev = a->conn_tail;
+	if (a->conn_tail)
+		a->conn_tail->next = c;
+	else
+		a->conn_list = c;
+	a->conn_tail = c;
 }
 
 void api_conn_free(struct api_conn *c)
@@ -405,19 +436,39 @@ void api_conn_free(struct api_conn *c)
 
 	ev_io_stop(a->loop, &c->io);
 	ev_timer_stop(a->loop, &c->timer);
+	ev_timer_stop(a->loop, &c->head_timer);
 	close(c->fd);
 	api_req_clear(c);
 	api_http_clear(&c->http);
 	free(c->out);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		a->conn_list = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	api_conn_unlink(c);
 	a->conns--;
 	free(c);
-	api_accepting(a);
+	if (ev_is_active(&a->full)) {
+		/* a slot is free: take the next one now */
+		ev_timer_stop(a->loop, &a->full);
+		api_accepting(a);
+	}
+}
+
+/* A request starts, or may: its header must be complete within
+ * header-timeout. */
+static void api_conn_await_head(struct api_conn *c)
+{
+	c->awaiting_head = true;
+	ev_timer_set(&c->head_timer, c->a->header_timeout_s, 0.);
+	ev_timer_start(c->a->loop, &c->head_timer);
+}
+
+/* A request's header is complete: the connection is the newest, the
+ * last one eviction would pick. */
+static void api_conn_got_head(struct api_conn *c)
+{
+	c->awaiting_head = false;
+	c->since = ev_now(c->a->loop);
+	ev_timer_stop(c->a->loop, &c->head_timer);
+	api_conn_unlink(c);
+	api_conn_append(c);
 }
 
 /* Read one step of what is buffered: at most one event of the parser. */
@@ -430,12 +481,19 @@ static void api_conn_parse(struct api_conn *c)
 	c->in_off += used;
 	switch (ev) {
 	case API_HTTP_HEAD:
+		api_conn_got_head(c);
 		err = api_conn_head(c);
 		break;
 	case API_HTTP_DONE:
 		err = api_conn_done(c);
+		c->awaiting_head = true;
+		/* a pipelined request already begun is timed from now */
+		if (c->in_off < c->in_len)
+			api_conn_await_head(c);
 		break;
 	case API_HTTP_ERROR:
+		c->awaiting_head = false;
+		ev_timer_stop(c->a->loop, &c->head_timer);
 		err = api_conn_bad(c);
 		break;
 	default:
@@ -542,6 +600,8 @@ static void api_conn_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (n > 0) {
 				c->in_len += (size_t)n;
 				ev_timer_again(loop, &c->timer);
+				if (c->awaiting_head && !ev_is_active(&c->head_timer))
+					api_conn_await_head(c);
 			} else if (n == 0) {
 				c->eof = true;
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -559,20 +619,102 @@ static void api_conn_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	api_conn_free(w->data);
 }
 
+/* No complete request header within header-timeout: a client that
+ * trickles its header (slowloris) holds no slot for long. */
+static void api_conn_head_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct api_conn *c = w->data;
+
+	(*c->a->header_timeouts)++;
+	api_conn_free(c);
+}
+
 void api_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	api_accepting(w->data);
 }
 
+void api_full_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	api_accepting(w->data);
+}
+
+/* Whether a new connection may be taken: a slot is free, or the
+ * connection longest without a complete request header may be evicted
+ * for it.  Not when even that one is younger than API_EVICT_AFTER_S (a
+ * client just accepted has not had time to send): accepting then pauses
+ * until it is old enough or one closes, the next connection waiting in
+ * the kernel's listen queue. */
+static bool api_may_take(struct api *a)
+{
+	ev_tstamp wait;
+
+	if (a->conns < a->max_conns)
+		return true;
+	wait = a->conn_list->since + API_EVICT_AFTER_S - ev_now(a->loop);
+	if (wait <= 0)
+		return true;
+	ev_timer_set(&a->full, wait, 0.);
+	ev_timer_start(a->loop, &a->full);
+	return false;
+}
+
+/* Loopback, or in allow-from. */
+static bool api_peer_allowed(const struct api *a, const union zt_sockaddr *p)
+{
+	unsigned i;
+
+	if (api_is_loopback(p))
+		return true;
+	for (i = 0; i < a->nallow; i++)
+		if (api_cidr_has(&a->allow[i], &p->sa))
+			return true;
+	return false;
+}
+
+static struct api_conn *api_conn_new(struct api *a, int fd)
+{
+	struct api_conn *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->a = a;
+	c->fd = fd;
+	c->since = ev_now(a->loop);
+	api_http_init(&c->http, a->max_body);
+	ev_io_init(&c->io, api_conn_cb, fd, EV_READ);
+	c->io.data = c;
+	ev_init(&c->timer, api_conn_timeout);
+	c->timer.repeat = (double)a->timeout_s;
+	c->timer.data = c;
+	ev_init(&c->head_timer, api_conn_head_timeout);
+	c->head_timer.data = c;
+	ev_io_start(a->loop, &c->io);
+	ev_timer_again(a->loop, &c->timer);
+	api_conn_await_head(c);
+	api_conn_append(c);
+	a->conns++;
+	return c;
+}
+
+/* Take pending connections, a batch at a time.  With max-connections
+ * open, the one longest without a complete request header is closed
+ * for each new one (see api_may_take): idle or trickling clients cannot
+ * lock others out. */
 static void api_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct api_listener *l = w->data;
 	struct api *a = l->a;
+	unsigned n;
 
-	while (a->conns < a->max_conns) {
+	for (n = 0; n < API_ACCEPT_BATCH && api_may_take(a); n++) {
+		union zt_sockaddr peer;
+		socklen_t plen = sizeof peer;
 		struct api_conn *c;
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
 
+		memset(&peer, 0, sizeof peer);
+		fd = accept4(l->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -584,28 +726,29 @@ static void api_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			break;
 		}
-		c = calloc(1, sizeof *c);
+		if (!api_peer_allowed(a, &peer)) {
+			char ps[ZT_SOCKADDR_STRLEN];
+
+			(*a->refused)++;
+			zt_log(a->zi, ZT_LOG_DEBUG, "refused %s: not loopback nor in allow-from",
+			       zt_sockaddr_fmt(&peer, ps, sizeof ps));
+			close(fd);
+			continue;
+		}
+		if (a->conns >= a->max_conns) {
+			(*a->evicted)++;
+			api_conn_free(a->conn_list);
+		}
+		c = api_conn_new(a, fd);
 		if (!c) {
 			close(fd);
 			ev_timer_set(&a->backoff, API_BACKOFF_S, 0.);
 			ev_timer_start(loop, &a->backoff);
 			break;
 		}
-		c->a = a;
-		c->fd = fd;
-		api_http_init(&c->http, a->max_body);
-		ev_io_init(&c->io, api_conn_cb, fd, EV_READ);
-		c->io.data = c;
-		ev_init(&c->timer, api_conn_timeout);
-		c->timer.repeat = (double)a->timeout_s;
-		c->timer.data = c;
-		ev_io_start(loop, &c->io);
-		ev_timer_again(loop, &c->timer);
-		c->next = a->conn_list;
-		if (c->next)
-			c->next->prev = c;
-		a->conn_list = c;
-		a->conns++;
+		/* a request already sent is answered at once, before the
+		 * next batch could fill the slots again */
+		api_conn_cb(loop, &c->io, EV_READ);
 	}
 	api_accepting(a);
 }

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "build.h"
 #include "controller.h"
 
 static int ctl_reply(struct zt_api_response *rs, int status, json_t *j)
@@ -228,6 +229,22 @@ static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_
 	return 0;
 }
 
+/* Whether the controller has network nwid; if not, rs is answered (404,
+ * or 500 when the store fails). */
+static bool ctl_network_exists(struct ctl *c, uint64_t nwid, struct zt_api_response *rs)
+{
+	struct zt_store_network net;
+	int err = zt_store_network_get(c->store, nwid, &net);
+
+	if (err == -ENOENT)
+		ctl_reply_status(c, rs, 404);
+	else if (err < 0)
+		ctl_reply_error(c, rs, 500, zt_store_error(c->store));
+	else
+		zt_store_network_clear(&net);
+	return err == 0;
+}
+
 struct ctl_collect {
 	json_t *out;                /* object addr -> revision, or array of members */
 	size_t n;
@@ -299,17 +316,12 @@ static int ctl_api_network_delete(struct ctl *c, uint64_t id, struct zt_api_resp
 
 static int ctl_api_members(struct ctl *c, uint64_t nwid, struct zt_api_response *rs, bool unstable)
 {
-	struct zt_store_network net;
 	struct ctl_collect cc = { 0 };
 	json_t *o, *meta;
 	int err;
 
-	err = zt_store_network_get(c->store, nwid, &net);
-	if (err == -ENOENT)
-		return ctl_reply_status(c, rs, 404);
-	if (err < 0)
-		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
-	zt_store_network_clear(&net);
+	if (!ctl_network_exists(c, nwid, rs))
+		return 0;
 	cc.out = unstable ? json_array() : json_object();
 	err = zt_store_member_each(c->store, nwid, unstable ? ctl_collect_obj : ctl_collect_rev, &cc);
 	if (err < 0) {
@@ -330,7 +342,6 @@ static int ctl_api_members(struct ctl *c, uint64_t nwid, struct zt_api_response 
 static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 			  const struct zt_api_request *rq, struct zt_api_response *rs)
 {
-	struct zt_store_network net;
 	struct zt_store_member old, m;
 	const char *why = NULL;
 	bool exists, was_auth, was_bridge;
@@ -338,12 +349,8 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 	int64_t now = ctl_now();
 	int err;
 
-	err = zt_store_network_get(c->store, nwid, &net);
-	if (err == -ENOENT)
-		return ctl_reply_status(c, rs, 404);
-	if (err < 0)
-		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
-	zt_store_network_clear(&net);
+	if (!ctl_network_exists(c, nwid, rs))
+		return 0;
 	memset(&old, 0, sizeof old);
 	err = zt_store_member_get(c->store, nwid, addr, &old);
 	if (err < 0 && err != -ENOENT)
@@ -410,6 +417,62 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 	zt_store_member_clear(&m);
 	zt_store_member_clear(&old);
 	return 0;
+}
+
+static json_t *ctl_dns_servers_json(const struct zt_dns *d)
+{
+	json_t *arr = json_array();
+	char text[CTL_IP_TEXT];
+
+	for (size_t i = 0; d && i < ZT_DNS_SERVERS; i++)
+		if (d->servers[i].sa.sa_family != AF_UNSPEC && ctl_ip_text(&d->servers[i], text) == 0)
+			json_array_append_new(arr, json_string(text));
+	return json_pack("{so}", "servers", arr);
+}
+
+/* The servers the dns module of this ztd answers on for the network
+ * (zt-dns(7)): POST {"servers": [IP, ...]} announces them (at most 4; []
+ * withdraws them), DELETE withdraws them, GET shows them.  Held in
+ * memory (dns-service.c); a change pushes new configs to the online
+ * members. */
+static int ctl_api_dns_service(struct ctl *c, uint64_t nwid, const struct zt_api_request *rq,
+			       struct zt_api_response *rs)
+{
+	struct zt_dns d;
+	json_t *body, *servers, *v;
+	size_t i;
+	int err;
+
+	if (!ctl_network_exists(c, nwid, rs))
+		return 0;
+	if (!strcmp(rq->method, "GET"))
+		return ctl_reply(rs, 200, ctl_dns_servers_json(ctl_dns_service_find(c, nwid)));
+	memset(&d, 0, sizeof d);
+	if (strcmp(rq->method, "DELETE")) {
+		if (!(body = ctl_body(c, rq, rs)))
+			return 0;
+		servers = json_object_get(body, "servers");
+		if (!json_is_array(servers) || json_array_size(servers) > ZT_DNS_SERVERS) {
+			json_decref(body);
+			return ctl_reply_error(c, rs, 400, "servers: not an array of at most 4 IPs");
+		}
+		json_array_foreach(servers, i, v) {
+			if (ctl_ip_parse(json_string_value(v), &d.servers[i]) < 0) {
+				json_decref(body);
+				return ctl_reply_error(c, rs, 400, "servers: not an IP");
+			}
+		}
+		json_decref(body);
+	}
+	err = ctl_dns_service_set(c, nwid, &d);
+	if (err < 0)
+		return ctl_reply_error(c, rs, 500, strerror(-err));
+	if (err > 0) {
+		zt_log(c->zi, ZT_LOG_INFO, "network %016" PRIx64 ": the dns module's servers %s", nwid,
+		       d.servers[0].sa.sa_family == AF_UNSPEC ? "withdrawn" : "announced");
+		ctl_push(c, nwid, 0);
+	}
+	return ctl_reply(rs, 200, ctl_dns_servers_json(&d));
 }
 
 /* Path segments after the prefix, at most 5. */
@@ -500,6 +563,8 @@ int ctl_api(void *state, const struct zt_api_request *rq, struct zt_api_response
 	if (unstable) {
 		if (p.n == base + 4 && ctl_seg(&p, base + 3, "member"))
 			return get ? ctl_api_members(c, nwid, rs, true) : ctl_method_not_allowed(c, rs);
+		if (p.n == base + 4 && ctl_seg(&p, base + 3, "dns-service"))
+			return get || post || del ? ctl_api_dns_service(c, nwid, rq, rs) : ctl_method_not_allowed(c, rs);
 		return -ENOENT;
 	}
 	if (p.n == base + 3) {

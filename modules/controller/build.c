@@ -767,12 +767,18 @@ static void ctl_routes(const struct zt_store_network *net, struct zt_netconf *nc
 	json_decref(routes);
 }
 
-static void ctl_dns(const struct zt_store_network *net, struct zt_netconf *nc)
+/* The network's dns object; its servers are those of the dns module of
+ * this ztd (service) when the operator names none and there is a domain
+ * (without a domain members apply no DNS, and the module answers
+ * nothing).  The operator's servers always win: the module's are never
+ * stored, only added here, config by config. */
+static void ctl_dns(const struct zt_store_network *net, const struct zt_dns *service, struct zt_netconf *nc)
 {
 	json_t *dns = json_loads(net->dns ? net->dns : "[]", 0, NULL);
 	json_t *servers;
 	const char *domain;
 	size_t i;
+	bool named = false;
 
 	memset(&nc->dns, 0, sizeof nc->dns);
 	if (json_is_object(dns)) {
@@ -781,9 +787,12 @@ static void ctl_dns(const struct zt_store_network *net, struct zt_netconf *nc)
 			strncpy(nc->dns.domain, domain, sizeof nc->dns.domain - 1);
 		servers = json_object_get(dns, "servers");
 		for (i = 0; i < json_array_size(servers) && i < ZT_DNS_SERVERS; i++)
-			ctl_ip_parse(json_string_value(json_array_get(servers, i)), &nc->dns.servers[i]);
+			if (ctl_ip_parse(json_string_value(json_array_get(servers, i)), &nc->dns.servers[i]) == 0)
+				named = true;
 	}
 	json_decref(dns);
+	if (!named && service && nc->dns.domain[0])
+		memcpy(nc->dns.servers, service->servers, sizeof nc->dns.servers);
 }
 
 static int ctl_bridge_visit(void *ctx, const struct zt_store_member *m)
@@ -895,7 +904,7 @@ int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc)
 	err = ctl_assign(b, nc);
 	if (err < 0)
 		return err;
-	ctl_dns(net, nc);
+	ctl_dns(net, b->dns_service, nc);
 	if (nc->nips) {
 		err = ctl_sign_coo(b, nc);
 		if (err < 0)

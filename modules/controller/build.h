@@ -59,9 +59,12 @@ struct ctl_build {
 	int64_t now;
 	const struct ctl_signer *signer;
 	uint8_t *rules_buf;                 /* CTL_RULES_MAX_BYTES, kept alive with nc */
+	const struct zt_dns *dns_service;   /* servers of this ztd's dns module, or NULL */
 };
 
-/* Fill nc (reset first) for the member as §8.3 says, allocating IPs from
+/* Fill nc (reset first) for the member as §8.3 says (its DNS servers
+ * those of b->dns_service when the network has a domain and names no
+ * server itself), allocating IPs from
  * the pools into b->member (§8.2), with a signed COM and, when there are
  * static IPs, a signed COO.  0, -EIO (store), -ENOMEM, or the signer's
  * error. */

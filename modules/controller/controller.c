@@ -9,6 +9,7 @@
  *   serve.c       answering config requests, pushes, revocations
  *   build.c       building the config (dictionary, COM, rules) answered
  *   api.c         the HTTP API: routes and resources
+ *   dns-service.c the servers of this ztd's dns module, given to members
  *   json.c        networks and members as JSON, POST bodies applied */
 #include "config.h"
 
@@ -169,6 +170,8 @@ static void ctl_stop(void *state)
 	if (c->store_open)
 		ctl_seen_flush(c);
 	ctl_seen_prune(c, 0, true);
+	/* a dns module still running announces its servers again */
+	ctl_dns_services_free(c);
 	zt_store_close(c->store);
 	c->store_open = false;
 	zt_netconf_free(c->nc);

@@ -26,6 +26,15 @@
 /* seconds between batches of last requests handed to the store */
 #define CTL_FLUSH_S 5.0
 
+/* The dns module of this ztd answering for a network (zt-dns(7)): the
+ * addresses it listens on, given as the network's DNS servers while the
+ * network names none itself.  Held in memory only (see dns.c). */
+struct ctl_dns_service {
+	struct ctl_dns_service *next;
+	uint64_t nwid;
+	struct zt_dns servers;      /* domain unused */
+};
+
 /* A member heard from recently: for the rate limit and for pushes. */
 struct ctl_seen {
 	struct ctl_seen *next;
@@ -52,6 +61,7 @@ struct ctl {
 	struct ctl_seen *seen[CTL_SEEN_BUCKETS];
 	ev_timer prune;
 	ev_timer flush;             /* hands the store the last requests, in batches */
+	struct ctl_dns_service *dns_services;
 
 	uint64_t *requests, *rate_limited, *not_found, *denied, *configs, *pushes,
 		 *revocations, *failures, *api_requests, *api_errors, *standby;
@@ -73,6 +83,12 @@ void ctl_store_changed(void *ctx, enum zt_store_change what, uint64_t nwid, uint
 void ctl_store_active(void *ctx, bool active);
 void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member);
 void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target);
+
+/* dns-service.c: the DNS servers a dns module announces (through
+ * /unstable/controller/network/<nwid>/dns-service in api.c) */
+const struct zt_dns *ctl_dns_service_find(const struct ctl *c, uint64_t nwid);
+int ctl_dns_service_set(struct ctl *c, uint64_t nwid, const struct zt_dns *servers);
+void ctl_dns_services_free(struct ctl *c);
 
 /* json.c: new networks and members, as JSON, and POST bodies applied to
  * them (also compiled into zt-import) */

@@ -250,6 +250,7 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 	b.now = now;
 	b.signer = &sg;
 	b.rules_buf = c->rules_buf;
+	b.dns_service = ctl_dns_service_find(c, nwid);
 	err = ctl_build_config(&b, c->nc);
 	if (!err) {
 		zt_wr_init(&w, c->dict, ZT_DICT_CONFIG_CAP - 1);

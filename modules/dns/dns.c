@@ -9,7 +9,10 @@
  * (250 ms), the member list fetched again only when one changed.  See
  * zt-dns(7).  With controller-url it reads another ztd's controller
  * over its HTTP API instead (remote.c, libcurl on the loop): a member
- * with the controller's token serves the names as well.  The files:
+ * with the controller's token serves the names as well.  In process, it
+ * tells the controller the addresses it answers on (push), which gives
+ * them to members as the network's DNS servers when the network names
+ * none.  The files:
  *   dns.c    the module: options, polling the controller, sockets
  *   remote.c GETs to a remote controller's API
  *   zone.c   the zone of a network, built from the controller's JSON
@@ -17,11 +20,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +48,8 @@
 #define DNS_TCP_IDLE_S 10.0
 #define DNS_TCP_BACKLOG 16
 #define DNS_RETRY_S 10.0            /* between binds of an address that failed */
+#define DNS_ANNOUNCE_S 5.0          /* between announcements of the same servers */
+#define DNS_ANNOUNCE_MAX 256        /* {"servers":[4 IPs]} */
 
 struct dns;
 struct dns_net;
@@ -84,6 +91,8 @@ struct dns_net {
 	struct dns_req *req;        /* its remote GET */
 	char why[160];              /* why there is no zone, as last logged */
 	uint32_t serial;
+	char announced[DNS_ANNOUNCE_MAX]; /* the servers last given to the controller, "" none */
+	ev_tstamp announced_at;
 	size_t n_listeners;
 	struct dns_listener listeners[DNS_MAX_ADDRS];
 };
@@ -106,6 +115,7 @@ struct dns {
 	struct zt_core *core;
 	struct ev_loop *loop;
 	bool started;
+	bool push;                  /* announce the listeners to the controller as DNS servers */
 	unsigned port;
 	uint32_t ttl;
 	double poll_s;
@@ -433,6 +443,78 @@ static void dns_net_listen(struct dns *d, struct dns_net *net, const struct zt_n
 	net->n_listeners = kept;
 }
 
+/* ---- DNS servers announced to the controller ---- */
+
+/* The body announcing the addresses net answers on: IPv4 first (a
+ * resolver tries them in order), then IPv6, at most ZT_DNS_SERVERS;
+ * "" when there are none to announce (no names served, no socket). */
+static void dns_net_servers(const struct dns *d, const struct dns_net *net, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+	size_t i, n = 0, len;
+	int pass;
+
+	out[0] = '\0';
+	if (!d->push || !net->served || !net->zone)
+		return;
+	len = (size_t)snprintf(out, cap, "{\"servers\":[");
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < net->n_listeners && n < ZT_DNS_SERVERS; i++) {
+			const struct dns_listener *l = &net->listeners[i];
+			int family = pass ? AF_INET6 : AF_INET;
+
+			if (l->ufd < 0 || l->addr.sa.sa_family != family)
+				continue;
+			inet_ntop(family, family == AF_INET ? (const void *)&l->addr.in4.sin_addr
+							   : (const void *)&l->addr.in6.sin6_addr, ip, sizeof ip);
+			len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", n++ ? "," : "", ip);
+		}
+	snprintf(out + len, cap - len, "]}");
+	if (!n)
+		out[0] = '\0';
+}
+
+/* Tell the controller of this ztd the servers net answers on (POST), or
+ * that there are none (DELETE): it gives them to the network's members
+ * as DNS servers while the network names none (zt-controller(7)).  The
+ * same servers are told again every DNS_ANNOUNCE_S: the controller holds
+ * them in memory, and one started again (a reload) learns them so. */
+static void dns_net_announce(struct dns *d, struct dns_net *net, bool stopping)
+{
+	struct zt_api_request rq = { 0 };
+	struct zt_api_response rs = { 0 };
+	char path[128], body[DNS_ANNOUNCE_MAX];
+
+	if (d->remote)
+		return;
+	if (stopping)
+		body[0] = '\0';
+	else
+		dns_net_servers(d, net, body, sizeof body);
+	if (!body[0] && !net->announced[0])
+		return;
+	if (body[0] && !strcmp(body, net->announced) && ev_now(d->loop) < net->announced_at + DNS_ANNOUNCE_S)
+		return;
+	snprintf(path, sizeof path, "/unstable/controller/network/%016" PRIx64 "/dns-service", net->nwid);
+	rq.method = body[0] ? "POST" : "DELETE";
+	rq.path = path;
+	rq.body = body;
+	rq.body_len = strlen(body);
+	if (zt_core_api_dispatch(d->core, &rq, &rs) < 0 || rs.status != 200) {
+		/* the controller is not there (yet, or any more): told at the next poll */
+		free(rs.body);
+		net->announced[0] = '\0';
+		return;
+	}
+	free(rs.body);
+	if (strcmp(body, net->announced))
+		zt_log(d->zi, ZT_LOG_INFO, "network %016" PRIx64 ": %s%s", net->nwid,
+		       body[0] ? "DNS servers announced to the controller: " : "DNS servers withdrawn from the controller",
+		       body[0] ? body + strlen("{\"servers\":") : "");
+	snprintf(net->announced, sizeof net->announced, "%s", body);
+	net->announced_at = ev_now(d->loop);
+}
+
 /* ---- following the controller ---- */
 
 static bool dns_str_eq(const char *a, const char *b)
@@ -643,6 +725,7 @@ static void dns_net_follow(struct dns_net *net)
 
 static void dns_net_free(struct dns *d, struct dns_net *net)
 {
+	dns_net_announce(d, net, true);
 	if (net->req)
 		dns_remote_cancel(d->remote, net->req);
 	free(net->new_net);
@@ -685,6 +768,7 @@ static void dns_joined_cb(void *ctx, const struct zt_network_info *info)
 	net->seen = true;
 	dns_net_follow(net);
 	dns_net_listen(d, net, info);
+	dns_net_announce(d, net, false);
 }
 
 static void dns_poll(struct dns *d)
@@ -849,6 +933,38 @@ static int dns_remote_opts(struct dns *d, const struct zt_node *conf)
 	return 0;
 }
 
+/* push: on by default where it can work, an error where asked for and
+ * it cannot: resolvers ask port 53 (a network's DNS servers have no
+ * port), and only the controller of this ztd is told, in process.  An
+ * ANY option, as a bool one would always be given (its default). */
+static int dns_push_opt(struct dns *d, const struct zt_node *conf)
+{
+	static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
+	const struct zt_node *given = zt_node_get(conf, "push");
+	const char *s = zt_node_scalar(given);
+	bool can = d->port == 53 && !d->url;
+	size_t i;
+
+	d->push = can;
+	if (!given)
+		return 0;
+	for (i = 0; s && i < 3; i++) {
+		if (!strcasecmp(s, no[i])) {
+			d->push = false;
+			return 0;
+		}
+		if (!strcasecmp(s, yes[i])) {
+			if (can)
+				return 0;
+			zt_node_error(given, d->url ? "not with controller-url (only the controller of this ztd is told)"
+						    : "needs port 53 (members' resolvers ask port 53)");
+			return -1;
+		}
+	}
+	zt_node_error(given, "must be true or false");
+	return -1;
+}
+
 static int dns_create(struct zt_inst *zi, const struct zt_node *conf, void **state)
 {
 	struct dns *d = calloc(1, sizeof *d);
@@ -867,7 +983,7 @@ static int dns_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 		return -EINVAL;
 	}
 	d->poll_s = (double)poll_ms / 1000.0;
-	if (dns_networks(d, conf) < 0 || dns_remote_opts(d, conf) < 0) {
+	if (dns_networks(d, conf) < 0 || dns_remote_opts(d, conf) < 0 || dns_push_opt(d, conf) < 0) {
 		dns_destroy(d);
 		return -EINVAL;
 	}
@@ -887,6 +1003,8 @@ static const struct zt_opt dns_opts[] = {
 	ZT_OPT_DURATION("poll", "250ms", "how often the controller's revisions are looked at"),
 	ZT_OPT_STR("controller-url", NULL, "a remote controller's API, http://host:port (default: the controller of this ztd)"),
 	ZT_OPT_STR("token-file", NULL, "with controller-url: that controller's authtoken.secret"),
+	ZT_OPT_ANY("push", 0, "true or false: the controller gives members this module's addresses as DNS"
+		   " servers while a network names none (default true with port 53 and no controller-url)"),
 	ZT_OPT_END
 };
 

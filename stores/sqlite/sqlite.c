@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -254,6 +256,56 @@ static void store_close(void *state)
 	s->db = NULL;
 }
 
+/* SQLite gives a database's -wal and -shm files the database's own mode:
+ * a new database is created 0600 before SQLite opens it, so that none of
+ * the three is ever open to others, whatever the umask. */
+static int store_create_private(struct store *s, char *err, size_t errlen)
+{
+	int fd = open(s->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600), e;
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	e = errno;
+	snprintf(err, errlen, "%s: %s", s->file, strerror(e));
+	return -e;
+}
+
+/* An existing database (known to be ours: its schema was read) and its
+ * -wal and -shm files that group or others may use are made 0600, with
+ * a warning: they hold the controller's networks and members. */
+static int store_tighten(struct store *s, char *err, size_t errlen)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	char path[sizeof s->file + 8];
+	size_t i;
+
+	for (i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		int fd, e;
+
+		snprintf(path, sizeof path, "%s%s", s->file, ext[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0) {
+			e = errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+			return -e;
+		}
+		e = zt_secret_protect(s->zi, fd, path);
+		close(fd);
+		if (e < 0) {
+			snprintf(err, errlen, "%s: open to others and cannot be made 0600: %s", path,
+				 strerror(-e));
+			return e;
+		}
+	}
+	return 0;
+}
+
 static int store_open(void *state, struct ev_loop *loop, const struct zt_store_user *user,
 		      char *err, size_t errlen)
 {
@@ -273,6 +325,8 @@ static int store_open(void *state, struct ev_loop *loop, const struct zt_store_u
 		return -EINVAL;
 	}
 	s->err[0] = 0;
+	if (store_create_private(s, err, errlen) < 0)
+		return -EIO;
 	if (sqlite3_open_v2(s->file, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", s->file, s->db ? sqlite3_errmsg(s->db) : strerror(ENOMEM));
@@ -290,6 +344,8 @@ static int store_open(void *state, struct ev_loop *loop, const struct zt_store_u
 			 STORE_SCHEMA_VERSION);
 		goto fail;
 	}
+	if (store_tighten(s, err, errlen) < 0)
+		goto fail;
 	if (store_exec(s, "PRAGMA journal_mode=WAL") < 0 ||
 	    store_exec(s, "PRAGMA synchronous=FULL") < 0 ||
 	    store_exec(s, "PRAGMA foreign_keys=ON") < 0 || store_migrate(s, version) < 0) {

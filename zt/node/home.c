@@ -372,7 +372,7 @@ static int worlds_load(struct zt_core *c, const struct zt_core_conf *conf)
 			c->seeds[i--] = c->seeds[--c->n_seeds];
 	}
 	if (dir)
-		mkdir(dir, 0755);
+		mkdir(dir, 0700);
 	free(dir);
 	return 0;
 }
@@ -407,7 +407,7 @@ static void peers_cache_load(struct zt_core *c)
 
 	if (!d) {
 		if (dir)
-			mkdir(dir, 0755);
+			mkdir(dir, 0700);
 		free(dir);
 		return;
 	}

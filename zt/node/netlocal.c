@@ -38,7 +38,7 @@ void zt_networks_dir_make(const struct zt_core *c)
 	char *dir;
 
 	if (c->home && asprintf(&dir, "%s/networks.d", c->home) >= 0) {
-		mkdir(dir, 0755);
+		mkdir(dir, 0700);
 		free(dir);
 	}
 }
