@@ -17,6 +17,10 @@ ns_id=$$
 ns_list=""
 ns_pids=""
 ns_tmp=$(mktemp -d /tmp/zt-netns.XXXXXX) || bail "mktemp"
+# ztd hands a pushed DNS to systemd-resolved on the system bus: never to
+# the host's, whose links are not those of the test's namespaces
+# (t/net-resolved.sh points it at a bus of its own)
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$ns_tmp/no-system-bus"
 ns_br=ztbr$ns_id
 
 ns_cleanup() {

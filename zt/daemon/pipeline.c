@@ -595,12 +595,29 @@ static void pl_busy_poll(struct zt_pipeline *p, const struct zt_node *v)
 		p->core_conf.busy_poll_us = us;
 }
 
+/* node.dns-backend: where the pushed DNS goes besides its file. */
+static void pl_dns_backend(struct zt_pipeline *p, const struct zt_node *v)
+{
+	const char *s = zt_node_scalar(v);
+
+	if (s && strcmp(s, "auto") == 0)
+		p->core_conf.dns_backend = ZT_DNS_AUTO;
+	else if (s && strcmp(s, "file") == 0)
+		p->core_conf.dns_backend = ZT_DNS_FILE;
+	else if (s && strcmp(s, "resolved") == 0 && !zt_resolved_built())
+		zt_node_error(v, "resolved: this ztd was built without libsystemd (use auto or file)");
+	else if (s && strcmp(s, "resolved") == 0)
+		p->core_conf.dns_backend = ZT_DNS_RESOLVED;
+	else
+		zt_node_error(v, "must be auto, file or resolved");
+}
+
 static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 {
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	if (n->type != ZT_NODE_MAP) {
-		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe)");
+		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe, dns-backend)");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -651,8 +668,10 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 				zt_node_error(v, "must be true or false");
 			else
 				p->core_conf.no_nat_probe = !on;
+		} else if (strcmp(k, "dns-backend") == 0) {
+			pl_dns_backend(p, v);
 		} else {
-			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe)", k);
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe, dns-backend)", k);
 		}
 	}
 }
@@ -945,15 +964,17 @@ static void print_templates(FILE *out, const char *what, const struct zt_node *t
 void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 {
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
+	static const char *const dns_backends[] = { "auto", "file", "resolved" };
 
 	fprintf(out, "config %s\n", p->conf->file);
 	fprintf(out, "node\n    home: %s\n    planet: %s%s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
-		"    workers: %u\n    busy-poll: %u\n    nat-probe: %s\n",
+		"    workers: %u\n    busy-poll: %u\n    nat-probe: %s\n    dns-backend: %s\n",
 		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
 		!p->planet && p->core_conf.builtin_planet ? " (else the built-in planet)" : "",
 		levels[p->log_level], p->use_syslog ? "true" : "false",
 		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv", p->core_conf.workers ? p->core_conf.workers : 1,
-		p->core_conf.busy_poll_us, p->core_conf.no_nat_probe ? "false" : "true");
+		p->core_conf.busy_poll_us, p->core_conf.no_nat_probe ? "false" : "true",
+		dns_backends[p->core_conf.dns_backend]);
 	fprintf(out, "instances (in start order)\n");
 	for (size_t i = 0; i < p->n_insts; i++) {
 		const struct pl_inst *pi = &p->insts[i];
@@ -1220,7 +1241,8 @@ static void plan_networks(struct pl_plan *pl)
  * (each worker has its own queue of each).  Logged, naming the field. */
 static bool plan_refused(const struct pl_plan *pl, const char *file)
 {
-	static const char *const fixed[] = { "home", "planet", "orbit", "cipher", "workers", "busy-poll", "nat-probe" };
+	static const char *const fixed[] = { "home", "planet", "orbit", "cipher", "workers", "busy-poll", "nat-probe",
+					     "dns-backend" };
 	const struct zt_node *a = zt_node_get(pl->run->conf->root, "node"), *b = zt_node_get(pl->cfg->conf->root, "node");
 	size_t n_transports = 0;
 

@@ -65,6 +65,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	c->salsa_only = conf->salsa_only;
 	zt_spin_init(&c->spin, loop, conf->busy_poll_us);
 	c->busy_poll_us = conf->busy_poll_us;
+	c->dns_backend = conf->dns_backend;
 	if (conf->planet)
 		c->planet_path = strdup(conf->planet);
 	else
@@ -247,6 +248,7 @@ void zt_core_free(struct zt_core *c)
 	while (c->n_nets)
 		zt_network_free(c->nets[0]);
 	free(c->nets);
+	zt_resolved_close(c);
 	zt_mcast_free(c);
 	zt_peers_free(c);
 	zt_paths_free(c);

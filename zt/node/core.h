@@ -127,6 +127,14 @@ struct zt_lane {
 	struct lane_keys *keys;        /* workers: their copies of peer keys */
 };
 
+/* Where the pushed DNS goes besides <home>/networks.d/<nwid>.resolv.conf
+ * (node.dns-backend, ztd.yaml(5)). */
+enum zt_dns_backend {
+	ZT_DNS_AUTO,                   /* systemd-resolved while it is on the system bus */
+	ZT_DNS_FILE,                   /* the file only */
+	ZT_DNS_RESOLVED,               /* systemd-resolved, an error when it is not there */
+};
+
 /* Core lifecycle, from the pipeline. */
 struct zt_core_conf {
 	const char *home;
@@ -141,6 +149,7 @@ struct zt_core_conf {
 	unsigned workers;              /* data-path loops, the main one included */
 	unsigned busy_poll_us;         /* busy-poll window after activity; 0: off */
 	bool no_nat_probe;             /* nat-probe: false (natprobe.c) */
+	enum zt_dns_backend dns_backend;
 };
 struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loop);
 
@@ -298,6 +307,9 @@ struct zt_core {
 	ev_prepare flush;              /* sends queued datagrams before the loop sleeps */
 	struct zt_spin spin;           /* busy-poll after datagrams and frames */
 	unsigned busy_poll_us;         /* the workers' loops poll as long */
+	enum zt_dns_backend dns_backend;
+	struct sd_bus *resolved_bus;   /* the system bus, once the DNS needed it (resolved.c) */
+	bool resolved_warned;          /* said that resolved is not there */
 	int64_t last_ping_check, last_housekeeping, last_upstream_receive;
 	bool started, cache_warned;
 	uint64_t counters[ZT_C_ALL];

@@ -5,7 +5,8 @@
  * routes pass zt_net_settings_allow in port_configure (network.c), so
  * every iface module gets only what the settings let through.  The DNS
  * is applied with allowDNS by writing <home>/networks.d/<nwid>.resolv.conf
- * (a resolv.conf fragment, ztd.yaml(5)); it goes away with allowDNS, an
+ * (a resolv.conf fragment, ztd.yaml(5)) and, where systemd-resolved runs,
+ * as the port's per-link DNS (resolved.c); it goes away with allowDNS, an
  * empty DNS, the network or the node. */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <zt/inetaddr.h>
 
@@ -158,25 +160,63 @@ static void dns_render(struct zt_network *n, char *out, size_t cap)
 	}
 }
 
+/* The link to hand resolved the DNS of: the port's, 0 when there is no
+ * DNS to apply (the port is not asked then: when the network goes away,
+ * its iface may be gone), the port has no link (yet), or the DNS goes to
+ * the file only. */
+static int dns_link(struct zt_network *n, char port[16])
+{
+	const char *name;
+
+	if (n->core->dns_backend == ZT_DNS_FILE || !n->dns_applied[0] || !n->ops->port_name ||
+	    !(name = n->ops->port_name(n->port)) || strlen(name) >= 16)
+		return 0;
+	snprintf(port, 16, "%s", name);
+	return (int)if_nametoindex(name);
+}
+
+/* systemd-resolved follows the file: set on the port's link when the DNS
+ * changed or the link did, reverted on the old link when that goes. */
+static void dns_resolved_sync(struct zt_network *n, bool changed)
+{
+	const struct zt_dns *d = &n->cfg->dns;
+	union zt_sockaddr servers[ZT_DNS_SERVERS];
+	char port[16] = "";
+	int ifindex = dns_link(n, port);
+
+	if (!changed && ifindex == n->resolved_ifindex)
+		return;
+	if (n->resolved_ifindex && n->resolved_ifindex != ifindex) {
+		zt_resolved_revert(n->core, n->resolved_port, n->resolved_ifindex);
+		n->resolved_ifindex = 0;
+	}
+	if (ifindex && zt_resolved_set(n->core, port, ifindex, servers, zt_dns_servers(d, servers), d->domain) == 0) {
+		n->resolved_ifindex = ifindex;
+		snprintf(n->resolved_port, sizeof n->resolved_port, "%s", port);
+	}
+}
+
 void zt_network_dns_sync(struct zt_network *n)
 {
 	char want[sizeof n->dns_applied], *path;
+	bool changed;
 	int rc;
 
 	dns_render(n, want, sizeof want);
-	if (!strcmp(want, n->dns_applied) || !(path = zt_network_file(n->core, n->id, "resolv.conf")))
-		return;
-	if (want[0]) {
-		zt_networks_dir_make(n->core);
-		if ((rc = zt_file_write(path, want, strlen(want), 0644)) < 0)
-			zt_logf(ZT_LOG_WARN, "%s: %s: the network's DNS is not applied", path, strerror(-rc));
-		else
-			zt_logf(ZT_LOG_INFO, "network %s: DNS applied: %s", n->name, path);
-	} else if (unlink(path) == 0 || errno == ENOENT) {
-		zt_logf(ZT_LOG_INFO, "network %s: DNS removed: %s", n->name, path);
+	if ((changed = strcmp(want, n->dns_applied) != 0) && (path = zt_network_file(n->core, n->id, "resolv.conf"))) {
+		if (want[0]) {
+			zt_networks_dir_make(n->core);
+			if ((rc = zt_file_write(path, want, strlen(want), 0644)) < 0)
+				zt_logf(ZT_LOG_WARN, "%s: %s: the network's DNS is not applied", path, strerror(-rc));
+			else
+				zt_logf(ZT_LOG_INFO, "network %s: DNS applied: %s", n->name, path);
+		} else if (unlink(path) == 0 || errno == ENOENT) {
+			zt_logf(ZT_LOG_INFO, "network %s: DNS removed: %s", n->name, path);
+		}
+		free(path);
 	}
 	snprintf(n->dns_applied, sizeof n->dns_applied, "%s", want);
-	free(path);
+	dns_resolved_sync(n, changed);
 }
 
 /* The network goes away (left, or the node stops): its DNS with it;

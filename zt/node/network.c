@@ -684,8 +684,10 @@ int zt_core_leave(struct zt_core *c, uint64_t nwid)
 			zt_inst_stop(n->queues[i].zi);
 			zt_inst_destroy(n->queues[i].zi);
 		}
-	zt_inst_stop(jp.iface);
+	/* while the port is still on the host: its DNS is taken back from
+	 * systemd-resolved, not merely lost with the link */
 	zt_network_local_clear(n, true);
+	zt_inst_stop(jp.iface);
 	zt_network_free(n);
 	ports_destroy(&jp);
 	path = zt_network_file(c, nwid, "join");

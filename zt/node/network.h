@@ -152,6 +152,8 @@ struct zt_network {
 	struct zt_net_settings settings;
 	unsigned settings_fixed;
 	char dns_applied[1024];          /* the resolv.conf fragment written, "" if none */
+	int resolved_ifindex;            /* the link whose DNS resolved holds for us, 0: none */
+	char resolved_port[16];          /* its name then (IF_NAMESIZE) */
 };
 /* A multicast sent while too few members of its group were known (§7.4):
  * kept for 5 s and sent to members learned meanwhile. */
@@ -195,5 +197,13 @@ void zt_network_settings_load(struct zt_network *n);
 void zt_network_dns_sync(struct zt_network *n);
 /* The network goes away: its DNS is removed; forget: its settings too. */
 void zt_network_local_clear(struct zt_network *n, bool forget);
+/* resolved.c: the pushed DNS as per-link DNS of systemd-resolved (the
+ * backend built only with libsystemd).  set: 0 or -errno (logged);
+ * revert: nothing when the port is gone. */
+bool zt_resolved_built(void);
+int zt_resolved_set(struct zt_core *c, const char *port, int ifindex, const union zt_sockaddr *servers,
+		    unsigned n, const char *domain);
+void zt_resolved_revert(struct zt_core *c, const char *port, int ifindex);
+void zt_resolved_close(struct zt_core *c);
 
 #endif
