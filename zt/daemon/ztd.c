@@ -117,6 +117,19 @@ static int parse_level(const char *s, enum zt_log_level *out)
 	return -1;
 }
 
+/* Once stopping, a second SIGINT or SIGTERM must not cut the stop short
+ * (timeout(1) signals the child, then its whole process group): they stay
+ * pending until exit. */
+static void block_stop_signals(void)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGINT);
+	sigaddset(&s, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);
+}
+
 static int run(struct zt_pipeline *p, struct hup *hup, struct ev_loop *loop)
 {
 	ev_signal sigint, sigterm, sighup, sigusr1;
@@ -138,6 +151,7 @@ static int run(struct zt_pipeline *p, struct hup *hup, struct ev_loop *loop)
 	/* the instances are listening: the API answers once the loop runs */
 	notify("READY=1");
 	ev_run(loop, 0);
+	block_stop_signals();
 	notify("STOPPING=1");
 	zt_pipeline_log_counters(p);
 	zt_pipeline_stop(p);
