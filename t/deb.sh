@@ -5,7 +5,8 @@
 # default config as the unit runs it (user zt, CAP_NET_ADMIN only, via
 # setpriv) in a namespace with no route out (the default config uses the
 # public planet: nothing may reach it), zt-cli finds its token with no
-# flags, a module built against libztk-dev loads; reinstalling, then
+# flags, a module built against libztk-dev loads, the man pages name the
+# package's paths; reinstalling, upgrading to the next version, then
 # removing keeps the node's state, purging removes it.
 #
 # It installs zt's packages system-wide while other tests run: they use
@@ -20,7 +21,7 @@ ns_require
 for c in dpkg-buildpackage dh lintian apt-get setpriv systemd-analyze pkg-config; do
 	command -v "$c" > /dev/null || skip_all "needs $c (scripts/setup.sh installs it)"
 done
-plan 17
+plan 19
 
 deb_packages="ztd zt-tools libztk-dev libztk0"
 # deb_installed PACKAGE...: how many of them are installed
@@ -66,6 +67,13 @@ is "$moduledir" "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/zt/modules" 
 	"ztk.pc: modules in the multiarch library directory"
 like "$(ZT_MODULE_PATH= /usr/sbin/ztd --check-config 2>&1)" "udp +transport +udp +$moduledir/udp.so" \
 	"installed ztd reads /etc/zt/ztd.yaml and finds its modules there"
+man8=$(zcat /usr/share/man/man8/ztd.8.gz)
+man5=$(zcat /usr/share/man/man5/ztd.yaml.5.gz)
+! printf '%s\n' "$man8" "$man5" "$(zcat /usr/share/man/man1/zt-cli.1.gz)" | grep -q /usr/local &&
+	echo "$man8" | grep -q '^\.IR /etc/zt/ztd.yaml$' &&
+	echo "$man8" | grep -q '^\.IR /usr/share/zt/ztd\\-default.yaml ,$' &&
+	echo "$man5" | grep -q '^\.IR /var/lib/zt ;$'
+ok $? "man pages name the package's paths (/etc/zt, /var/lib/zt, /usr/share/zt), not /usr/local"
 unit=$(pkg-config --variable=systemdsystemunitdir systemd)/ztd.service
 is "$(systemd-analyze verify --man=no "$unit" 2>&1)" "" "systemd-analyze verify: the installed unit"
 
@@ -114,6 +122,20 @@ state_sum() { (cd /var/lib/zt && find . -type f -printf '%p %u %m\n' -exec md5su
 state=$(state_sum)
 dpkg -i "$ns_tmp"/*.deb > "$ns_tmp/upgrade.log" 2>&1 && [ "$(state_sum)" = "$state" ]
 ok $? "installing again (the upgrade path of the maintainer scripts) keeps the state as it was"
+# the next build: the same packages repacked as version+1 (and their
+# dependencies on each other), installed over these by apt
+next=$version+1
+mkdir "$ns_tmp/next"
+for deb in "$ns_tmp"/*.deb; do
+	dpkg-deb -R "$deb" "$ns_tmp/unpacked" &&
+	sed -i "s/^Version: .*/Version: $next/; s/(\([=>]*\) $version)/(\1 $next)/g" "$ns_tmp/unpacked/DEBIAN/control" &&
+	dpkg-deb -b "$ns_tmp/unpacked" "$ns_tmp/next/" > /dev/null && rm -rf "$ns_tmp/unpacked" || bail "repacking $deb"
+done
+chmod 0755 "$ns_tmp/next"
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$ns_tmp"/next/*.deb \
+	> "$ns_tmp/upgrade-next.log" 2>&1 &&
+	[ "$(dpkg-query -W -f='${Version}' ztd)" = "$next" ] && [ "$(state_sum)" = "$state" ]
+ok $? "upgrade with apt to the next version ($next) keeps the state as it was"
 # shellcheck disable=SC2086
 dpkg --remove $deb_packages > "$ns_tmp/remove.log" 2>&1 && [ ! -e /usr/sbin/ztd ] &&
 	[ "$(state_sum)" = "$state" ] && [ -f /etc/zt/ztd.yaml ]
