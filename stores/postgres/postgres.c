@@ -9,7 +9,8 @@
  * with NOTIFY.  Writes are the store interface's promise, durable when
  * they return: the loop hands them to the thread and waits for their
  * COMMIT (at most write-timeout; at once -EAGAIN when the database is
- * away).  Last-seen times are queued and written by the thread in
+ * away), or, through commit_async, is called back when it returns and
+ * does not wait.  Last-seen times are queued and written by the thread in
  * batches.  Two controllers with one identity on one database are a
  * pair: the one whose session holds pg_try_advisory_lock(<controller
  * address>) is active. */

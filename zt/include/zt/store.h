@@ -164,10 +164,11 @@ struct zt_store_ops {
 	 * commit, but returns at once: 0, and done(ctx, err) is called
 	 * once, later, from the loop, with what commit would have returned
 	 * (0: durable, like a put's 0); or a negative errno, and done is
-	 * never called (everything since begin is rolled back).  A store
-	 * calls done with -ETIMEDOUT after its own limit, and at close with
-	 * -ECANCELED for what is still outstanding.  Reads between commit_async
-	 * and done see the data as before the transaction. */
+	 * never called (everything since begin is dropped).  Only for the
+	 * outermost begin.  A store calls done with -ETIMEDOUT after its own
+	 * limit, and at close, with an error, for what is still outstanding.
+	 * Reads between commit_async and done see the data as before the
+	 * transaction. */
 	int (*commit_async)(void *state, void (*done)(void *ctx, int err), void *ctx);
 };
 
