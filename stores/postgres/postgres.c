@@ -370,9 +370,16 @@ static void pg_async_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct pg_job *j = w->data;
 	struct pg *s = j->store;
-	bool queued = false, done;
+	void (*cb)(void *, int) = j->cb;
+	void *ctx = j->cb_ctx;
+	bool queued = false;
 
 	pthread_mutex_lock(&s->mu);
+	if (j->done) {
+		/* the wakeup is on its way: pg_async_complete */
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
 	for (struct pg_job **p = &s->jobs; *p; p = &(*p)->next)
 		if (*p == j) {
 			*p = j->next;
@@ -381,25 +388,17 @@ static void pg_async_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 			queued = true;
 			break;
 		}
-	done = j->done;
-	if (!queued && !done)
-		j->abandoned = true;
-	pthread_mutex_unlock(&s->mu);
-	if (done)
-		return;   /* the wakeup is on its way: pg_async_complete */
 	pg_inflight_unlink(s, j);
+	if (!queued)
+		j->abandoned = true;   /* the thread frees it: j is not ours from here */
+	pthread_mutex_unlock(&s->mu);
 	snprintf(s->err, sizeof s->err, "%s: no COMMIT in %" PRIu64 " ms: %s", s->where,
 		 s->write_timeout_ms, queued ? "not written" :
 		 "the write was sent and may still be committed");
-	if (queued) {
+	if (queued)
 		pg_async_call(s, j, -ETIMEDOUT);
-	} else {
-		/* the thread frees j */
-		void (*cb)(void *, int) = j->cb;
-
-		ev_timer_stop(loop, &j->timeout);
-		cb(j->cb_ctx, -ETIMEDOUT);
-	}
+	else
+		cb(ctx, -ETIMEDOUT);
 }
 
 static int pg_commit_async(void *state, void (*cb)(void *ctx, int err), void *ctx)
