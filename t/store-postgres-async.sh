@@ -16,7 +16,7 @@ export ZT_TEST_STORE
 . "$srcdir/t/pg.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 14
+plan 15
 
 # the server's processes: the postmaster and its children
 pg_pids() {
@@ -98,5 +98,17 @@ grep -q "no COMMIT in 2000 ms" "$ns_tmp/w2.body"
 ok $? "... saying why ($(jq -r .description "$ns_tmp/w2.body"))"
 eval "kill -0 \$zt_pid_ctl"
 ok $? "the controller did not crash"
+# ztd stopping with a write in flight: the store's close waits for the
+# thread, whose job ends once the server runs; nothing leaks
+pg_freeze
+post 4000000003 "$ns_tmp/w3" &
+w3=$!
+zt_wait 30 grep -q "member/4000000003: waiting for the COMMIT" "$ns_tmp/ctl/log"
+eval "kill -TERM \$zt_pid_ctl"
+pg_thaw
+eval "wait \$zt_pid_ctl"
+wait $w3
+is "$(grep -c -e 'Sanitizer' -e 'runtime error' "$ns_tmp/ctl/log")" 0 \
+	"no sanitizer reports in the controller's log (stopped with a write in flight: $(cat "$ns_tmp/w3"))"
 [ $tap_failed -eq 0 ] || { zt_log ctl; sed 's/^/#   /' "$PG_DIR/log"; }
 tap_done
