@@ -16,6 +16,8 @@
 
 #include "controller.h"
 
+#define CTL_STOPPING_JSON "{\"description\":\"the controller is stopping\",\"error\":503}"
+
 struct ctl_after {
 	bool revoke;                /* else push */
 	uint64_t nwid, address;
@@ -180,7 +182,7 @@ static void ctl_write_next(struct ctl *c)
 			c->write_queue_tail = &c->write_queue;
 		if (c->stopping) {
 			ctl_write_free(w);
-			zt_api_pending_done(p, 503, strdup("{\"description\":\"the controller is stopping\",\"error\":503}"));
+			zt_api_pending_done(p, 503, strdup(CTL_STOPPING_JSON));
 			continue;
 		}
 		rs = (struct zt_api_response){ 0, NULL };
@@ -226,6 +228,11 @@ int ctl_api_async(void *state, const struct zt_api_request *rq, struct zt_api_re
 	if (!p || !c->store || !c->store_open || !zt_store_can_wait(c->store) ||
 	    !strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD"))
 		return ctl_api(state, rq, rs);
+	if (c->stopping) {
+		rs->status = 503;
+		rs->body = strdup(CTL_STOPPING_JSON);
+		return 0;
+	}
 	if (!(w = ctl_write_new(c, rq, p)))
 		return -ENOMEM;
 	if (c->writing || c->write_queue) {
