@@ -16,7 +16,7 @@ export ZT_TEST_STORE
 . "$srcdir/t/pg.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 15
+plan 16
 
 # the server's processes: the postmaster and its children
 pg_pids() {
@@ -67,6 +67,9 @@ pg_freeze
 post 4000000001 "$ns_tmp/w1" &
 w1=$!
 zt_wait 30 grep -q "member/4000000001: waiting for the COMMIT" "$ns_tmp/ctl/log"
+# a second write waits behind the first
+post 4000000004 "$ns_tmp/w4" &
+w4=$!
 cli ctl info > "$ns_tmp/info"
 ok $? "zt-cli info answers while the write waits for the stopped database"
 grep -q "$(zt_address ctl)" "$ns_tmp/info"
@@ -77,14 +80,15 @@ is "$(ctl_api -m 5 "http://127.0.0.1:9993/controller/network/$net" | jq -r .name
 	"a read of the controller's network answers from the cache"
 ns_exec a ping -c 1 -W 5 "$ip_b" > /dev/null
 ok $? "a pings b meanwhile"
-[ ! -f "$ns_tmp/w1" ]
-ok $? "the write has not answered before its COMMIT"
+[ ! -f "$ns_tmp/w1" ] && [ ! -f "$ns_tmp/w4" ]
+ok $? "the writes have not answered before their COMMIT"
 pg_thaw
-wait $w1
+wait $w1 $w4
+is "$(cat "$ns_tmp/w4")" 200 "the write queued behind it answers 200 too"
 is "$(cat "$ns_tmp/w1")" 200 "after SIGCONT the write answers 200"
 is "$(jq -r .authorized "$ns_tmp/w1.body")" true "... with the member"
-is "$(pg_psql "SELECT authorized FROM members WHERE address = '4000000001'" "$ci")" t \
-	"... which is in the database"
+is "$(pg_psql "SELECT count(*) FROM members WHERE address IN ('4000000001', '4000000004') AND authorized" "$ci")" 2 \
+	"... both are in the database"
 
 # a write that gets no COMMIT in time
 zt_stop ctl
