@@ -115,6 +115,7 @@ struct api_conn {
 	bool lingering;             /* output sent, write side shut: reading to EOF */
 	bool eof;                   /* the client sent all it will */
 	bool broken;                /* close now */
+	struct zt_api_pending *pending;  /* a service answers later: hold the request */
 	char *out;
 	size_t out_off, out_len, out_cap;
 	size_t in_off, in_len;
@@ -156,6 +157,9 @@ int api_listen(struct api *a, struct api_listener *l);
 void api_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void api_full_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void api_conn_free(struct api_conn *c);
+/* A pending request was answered (err: api_reply's): send the answer
+ * and go on with the connection. */
+void api_conn_resume(struct api_conn *c, int err);
 json_t *api_body_object(const struct api_req *rq);
 int api_respond(struct api_conn *c, unsigned status, const char *type,
 		const char *allow, const char *body, size_t len);

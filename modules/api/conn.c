@@ -361,6 +361,8 @@ static int api_conn_done(struct api_conn *c)
 		c->rq.len = c->http.body_len;
 		err = api_handle(a, c, &c->rq);
 	}
+	if (c->pending)
+		return err;   /* the request stays until its answer (jsonp) */
 	api_req_clear(c);
 	api_http_clear(&c->http);
 	return err;
@@ -434,6 +436,8 @@ void api_conn_free(struct api_conn *c)
 {
 	struct api *a = c->a;
 
+	if (c->pending)
+		zt_api_pending_cancel(c->pending);
 	ev_io_stop(a->loop, &c->io);
 	ev_timer_stop(a->loop, &c->timer);
 	ev_timer_stop(a->loop, &c->head_timer);
@@ -488,7 +492,7 @@ static void api_conn_parse(struct api_conn *c)
 		err = api_conn_done(c);
 		c->awaiting_head = true;
 		/* a pipelined request already begun is timed from now */
-		if (c->in_off < c->in_len)
+		if (c->in_off < c->in_len && !c->pending)
 			api_conn_await_head(c);
 		break;
 	case API_HTTP_ERROR:
@@ -536,6 +540,12 @@ static void api_conn_run(struct api_conn *c)
 			continue;
 		}
 		c->out_off = c->out_len = 0;
+		if (c->pending) {
+			/* nothing to read or parse until the answer: the idle
+			 * timeout bounds the wait */
+			want = 0;
+			break;
+		}
 		if (c->out_cap > API_OUT_KEEP) {
 			free(c->out);
 			c->out = NULL;
@@ -574,11 +584,25 @@ static void api_conn_run(struct api_conn *c)
 		c->in_len -= c->in_off;
 		c->in_off = 0;
 	}
-	if ((c->io.events & (EV_READ | EV_WRITE)) != want) {
+	if (!want) {
+		ev_io_stop(a->loop, &c->io);
+	} else if ((c->io.events & (EV_READ | EV_WRITE)) != want || !ev_is_active(&c->io)) {
 		ev_io_stop(a->loop, &c->io);
 		ev_io_set(&c->io, c->fd, want);
 		ev_io_start(a->loop, &c->io);
 	}
+}
+
+void api_conn_resume(struct api_conn *c, int err)
+{
+	api_req_clear(c);
+	api_http_clear(&c->http);
+	if (err < 0)
+		c->broken = true;
+	if (c->in_off < c->in_len)
+		api_conn_await_head(c);   /* a pipelined request, timed from now */
+	ev_timer_again(c->a->loop, &c->timer);
+	api_conn_run(c);
 }
 
 static void api_conn_cb(struct ev_loop *loop, ev_io *w, int revents)

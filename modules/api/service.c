@@ -8,8 +8,40 @@
 
 #include "api.h"
 
+/* The service's answer, now or late: its JSON re-emitted. */
+static int api_service_answer(struct api *a, struct api_conn *c, int err, struct zt_api_response *rs)
+{
+	json_t *j;
+
+	if (err == -ENOENT)
+		return api_reply_empty(a, c, 404);
+	if (err < 0) {
+		free(rs->body);
+		return api_reply(a, c, 500, api_error_json(500, strerror(-err)));
+	}
+	if (!rs->body)
+		return api_reply_empty(a, c, rs->status);
+	j = json_loads(rs->body, JSON_DECODE_ANY, NULL);
+	free(rs->body);
+	if (!j)
+		return api_reply(a, c, 500, api_error_json(500, "service answered invalid JSON"));
+	return api_reply(a, c, rs->status, j);
+}
+
+/* A late answer: the connection was held (api_conn_run reads no further
+ * request meanwhile, its idle timeout still runs). */
+static void api_service_done(void *ctx, struct zt_api_response *rs)
+{
+	struct api_conn *c = ctx;
+
+	c->pending = NULL;
+	api_conn_resume(c, api_service_answer(c->a, c, 0, rs));
+}
+
 /* Paths offered by other services (the controller's /controller...):
- * the core finds the handler; its JSON is re-emitted in our conventions. */
+ * the core finds the handler; its JSON is re-emitted in our conventions.
+ * A handler that answers later (a database write) leaves the connection
+ * pending until it does. */
 int api_service(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	struct zt_api_request q = {
@@ -17,7 +49,6 @@ int api_service(struct api *a, struct api_conn *c, struct api_req *rq)
 	};
 	struct zt_api_response rs = { 0, NULL };
 	char *body = NULL;
-	json_t *j;
 	int err;
 
 	if (rq->len) {
@@ -29,19 +60,9 @@ int api_service(struct api *a, struct api_conn *c, struct api_req *rq)
 		body[rq->len] = 0;
 		q.body = body;
 	}
-	err = zt_core_api_dispatch(a->core, &q, &rs);
+	err = zt_core_api_dispatch_async(a->core, &q, &rs, api_service_done, c, &c->pending);
 	free(body);
-	if (err == -ENOENT)
-		return api_reply_empty(a, c, 404);
-	if (err < 0) {
-		free(rs.body);
-		return api_reply(a, c, 500, api_error_json(500, strerror(-err)));
-	}
-	if (!rs.body)
-		return api_reply_empty(a, c, rs.status);
-	j = json_loads(rs.body, JSON_DECODE_ANY, NULL);
-	free(rs.body);
-	if (!j)
-		return api_reply(a, c, 500, api_error_json(500, "service answered invalid JSON"));
-	return api_reply(a, c, rs.status, j);
+	if (err == ZT_API_PENDING)
+		return 0;
+	return api_service_answer(a, c, err, &rs);
 }

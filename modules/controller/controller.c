@@ -127,6 +127,7 @@ static int ctl_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 		free(c);
 		return -EINVAL;
 	}
+	c->write_queue_tail = &c->write_queue;
 	c->requests = zt_counter(zi, "config_requests");
 	c->rate_limited = zt_counter(zi, "requests_rate_limited");
 	c->not_found = zt_counter(zi, "requests_not_found");
@@ -158,6 +159,7 @@ static void ctl_stop(void *state)
 
 	if (!c->started)
 		return;
+	ctl_writes_stop(c);
 	if (c->role)
 		zt_core_controller_unregister(c->core);
 	if (c->api_main)
@@ -202,6 +204,7 @@ static int ctl_start(void *state, struct ev_loop *loop)
 	c->address = stt.address;
 	c->loop = loop;
 	c->started = true;
+	c->stopping = false;
 	c->nc = zt_netconf_new();
 	c->dict = malloc(ZT_DICT_CONFIG_CAP);
 	c->rules_buf = malloc(CTL_RULES_MAX_BYTES);
@@ -235,13 +238,13 @@ static int ctl_start(void *state, struct ev_loop *loop)
 		goto fail;
 	}
 	c->role = true;
-	e = zt_core_api_register(c->core, "/controller", ctl_api, c);
+	e = zt_core_api_register_async(c->core, "/controller", ctl_api_async, c);
 	if (e < 0) {
 		zt_log(c->zi, ZT_LOG_ERR, "cannot serve /controller: %s", strerror(-e));
 		goto fail;
 	}
 	c->api_main = true;
-	e = zt_core_api_register(c->core, "/unstable/controller", ctl_api, c);
+	e = zt_core_api_register_async(c->core, "/unstable/controller", ctl_api_async, c);
 	if (e < 0) {
 		zt_log(c->zi, ZT_LOG_ERR, "cannot serve /unstable/controller: %s", strerror(-e));
 		goto fail;

@@ -66,6 +66,11 @@ struct ctl {
 	uint64_t *requests, *rate_limited, *not_found, *denied, *configs, *pushes,
 		 *revocations, *failures, *api_requests, *api_errors, *standby;
 	uint64_t *network_changes, *member_changes, *member_auths, *member_deauths;
+	/* API writes waiting for their COMMIT (api-write.c) */
+	struct ctl_write *deferring;    /* its handler is running: pushes wait */
+	struct ctl_write *writing;      /* in flight */
+	struct ctl_write *write_queue, **write_queue_tail;
+	bool stopping;
 };
 
 /* controller.c: the module, and saving what changed */
@@ -102,5 +107,12 @@ int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now,
 
 /* api.c: the HTTP API under /controller */
 int ctl_api(void *state, const struct zt_api_request *rq, struct zt_api_response *rs);
+/* api-write.c: the API's writes, answered after their COMMIT */
+int ctl_api_async(void *state, const struct zt_api_request *rq, struct zt_api_response *rs,
+		  struct zt_api_pending *p);
+/* Keep a push (or revocation) for after the COMMIT of the write being
+ * built: true if kept. */
+bool ctl_defer(struct ctl *c, bool revoke, uint64_t nwid, uint64_t address);
+void ctl_writes_stop(struct ctl *c);
 
 #endif

@@ -380,7 +380,7 @@ void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member)
 	int64_t now = ctl_now();
 	unsigned i;
 
-	if (!c->core)
+	if (!c->core || ctl_defer(c, false, nwid, member))
 		return;
 	for (i = 0; i < CTL_SEEN_BUCKETS; i++) {
 		for (s = c->seen[i]; s; s = next) {
@@ -404,7 +404,7 @@ void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
 	int len, err;
 	char a[11];
 
-	if (!c->core)
+	if (!c->core || ctl_defer(c, true, nwid, target))
 		return;
 	randombytes_buf(&id, sizeof id);
 	len = ctl_revocation(&sg, nwid, target, now, id, buf, sizeof buf);

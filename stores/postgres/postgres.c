@@ -9,7 +9,8 @@
  * with NOTIFY.  Writes are the store interface's promise, durable when
  * they return: the loop hands them to the thread and waits for their
  * COMMIT (at most write-timeout; at once -EAGAIN when the database is
- * away).  Last-seen times are queued and written by the thread in
+ * away), or, through commit_async, is called back when it returns and
+ * does not wait.  Last-seen times are queued and written by the thread in
  * batches.  Two controllers with one identity on one database are a
  * pair: the one whose session holds pg_try_advisory_lock(<controller
  * address>) is active. */
@@ -196,9 +197,11 @@ static void pg_drain(struct pg *s)
 	}
 }
 
+static void pg_async_complete(struct pg *s);
+
 static void pg_wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-	pg_drain(w->data);
+	pg_async_complete(w->data);
 	pg_notes_flush(w->data);
 }
 
@@ -224,6 +227,16 @@ static struct pg_op *pg_job_add(struct pg_job *j)
 	return &j->ops[j->nops++];
 }
 
+/* A write while the thread is not connected: -EAGAIN, and why. */
+static int pg_unreachable(struct pg *s)
+{
+	if (s->fatal)
+		snprintf(s->err, sizeof s->err, "%s", s->fatal_msg);
+	else
+		snprintf(s->err, sizeof s->err, "%s: the database is unreachable (reconnecting)", s->where);
+	return -EAGAIN;
+}
+
 /* Hand the job to the thread and wait for its COMMIT: its result, or
  * -ETIMEDOUT when the loop gave up waiting (the thread then owns j). */
 static int pg_submit(struct pg *s, struct pg_job *j)
@@ -234,12 +247,7 @@ static int pg_submit(struct pg *s, struct pg_job *j)
 	pthread_mutex_lock(&s->mu);
 	if (!s->connected) {
 		pthread_mutex_unlock(&s->mu);
-		if (s->fatal)
-			snprintf(s->err, sizeof s->err, "%s", s->fatal_msg);
-		else
-			snprintf(s->err, sizeof s->err, "%s: the database is unreachable (reconnecting)",
-				 s->where);
-		return -EAGAIN;
+		return pg_unreachable(s);
 	}
 	*s->jobs_tail = j;
 	s->jobs_tail = &j->next;
@@ -300,6 +308,147 @@ static int pg_write(struct pg *s, struct pg_job *j)
 		pg_drain(s);
 	pg_job_free(j);
 	return err;
+}
+
+/* ---- writes that call back (commit_async) ---- */
+
+static void pg_inflight_unlink(struct pg *s, struct pg_job *j)
+{
+	for (struct pg_job **p = &s->inflight; *p; p = &(*p)->inflight_next)
+		if (*p == j) {
+			*p = j->inflight_next;
+			j->inflight_next = NULL;
+			return;
+		}
+}
+
+/* j's outcome to its user; err and s->err say it. */
+static void pg_async_call(struct pg *s, struct pg_job *j, int err)
+{
+	void (*cb)(void *, int) = j->cb;
+	void *ctx = j->cb_ctx;
+
+	ev_timer_stop(s->loop, &j->timeout);
+	if (err && err != -ETIMEDOUT)
+		snprintf(s->err, sizeof s->err, "%s: %s", s->where, j->msg);
+	pg_job_free(j);
+	cb(ctx, err);
+}
+
+/* The jobs the thread is done with, called back in submission order
+ * after the cache took what they wrote: the done flags are read before
+ * the events are drained, and a job's objects are queued before its
+ * done is set, so a caller sees its own write in the cache. */
+static void pg_async_complete(struct pg *s)
+{
+	struct pg_job *done = NULL, **tail = &done, *j;
+
+	pthread_mutex_lock(&s->mu);
+	for (struct pg_job **p = &s->inflight; *p;) {
+		j = *p;
+		if (j->done) {
+			*p = j->inflight_next;
+			j->inflight_next = NULL;
+			*tail = j;
+			tail = &j->inflight_next;
+		} else {
+			p = &j->inflight_next;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	pg_drain(s);
+	while ((j = done)) {
+		done = j->inflight_next;
+		pg_async_call(s, j, j->err);
+	}
+}
+
+/* No COMMIT within write-timeout: a job the thread has not taken yet is
+ * withdrawn (never written); one it is running is left to it, and may
+ * still be committed. */
+static void pg_async_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pg_job *j = w->data;
+	struct pg *s = j->store;
+	void (*cb)(void *, int) = j->cb;
+	void *ctx = j->cb_ctx;
+	bool queued = false;
+
+	pthread_mutex_lock(&s->mu);
+	if (j->done) {
+		/* the wakeup is on its way: pg_async_complete */
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	for (struct pg_job **p = &s->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			if (!*p)
+				s->jobs_tail = p;
+			queued = true;
+			break;
+		}
+	pg_inflight_unlink(s, j);
+	if (!queued)
+		j->abandoned = true;   /* the thread frees it: j is not ours from here */
+	pthread_mutex_unlock(&s->mu);
+	snprintf(s->err, sizeof s->err, "%s: no COMMIT in %" PRIu64 " ms: %s", s->where,
+		 s->write_timeout_ms, queued ? "not written" :
+		 "the write was sent and may still be committed");
+	if (queued)
+		pg_async_call(s, j, -ETIMEDOUT);
+	else
+		cb(ctx, -ETIMEDOUT);
+}
+
+static int pg_commit_async(void *state, void (*cb)(void *ctx, int err), void *ctx)
+{
+	struct pg *s = state;
+	struct pg_job *j;
+
+	if (s->depth != 1) {
+		snprintf(s->err, sizeof s->err, "commit_async: not the outermost transaction");
+		return -EINVAL;
+	}
+	s->depth = 0;
+	j = s->group;
+	s->group = NULL;
+	if (s->group_failed) {
+		pg_job_free(j);
+		return -EIO;
+	}
+	j->async = true;
+	j->cb = cb;
+	j->cb_ctx = ctx;
+	j->store = s;
+	ev_timer_init(&j->timeout, pg_async_timeout, (double)s->write_timeout_ms / 1000., 0.);
+	j->timeout.data = j;
+	pthread_mutex_lock(&s->mu);
+	if (!j->nops) {
+		j->done = true;   /* nothing to write: called back from the loop */
+	} else if (!s->connected) {
+		pthread_mutex_unlock(&s->mu);
+		pg_job_free(j);
+		return pg_unreachable(s);
+	} else {
+		*s->jobs_tail = j;
+		s->jobs_tail = &j->next;
+	}
+	pthread_mutex_unlock(&s->mu);
+	/* in submission order */
+	{
+		struct pg_job **p = &s->inflight;
+
+		while (*p)
+			p = &(*p)->inflight_next;
+		*p = j;
+	}
+	ev_timer_start(s->loop, &j->timeout);
+	if (j->nops)
+		pg_kick(s);
+	else
+		ev_async_send(s->loop, &s->wake);
+	return 0;
 }
 
 static int pg_begin(void *state)
@@ -571,7 +720,8 @@ static void pg_close(void *state)
 	pg_kick(s);
 	pthread_join(s->thread, NULL);
 	s->thread_running = false;
-	pg_drain(s);
+	/* the thread answered every job it had: call them back */
+	pg_async_complete(s);
 	ev_async_stop(s->loop, &s->wake);
 	pg_job_free(s->group);
 	s->group = NULL;
@@ -709,7 +859,7 @@ static const struct zt_store_ops pg_ops = {
 	.member_get = pg_member_get, .member_put = pg_member_put,
 	.member_delete = pg_member_delete, .member_each = pg_member_each,
 	.member_count = pg_member_count, .ip_holder = pg_ip_holder,
-	.seen = pg_seen, .active = pg_active,
+	.seen = pg_seen, .active = pg_active, .commit_async = pg_commit_async,
 };
 
 ZT_EXPORT const struct zt_module zt_module = {

@@ -39,7 +39,8 @@ struct pg_op {
 	uint64_t nwid, address;
 };
 
-/* Writes committed together; the loop waits for done. */
+/* Writes committed together; the loop waits for done, or (commit_async)
+ * is woken when done is set and calls back. */
 struct pg_job {
 	struct pg_job *next;
 	struct pg_op *ops;
@@ -48,6 +49,13 @@ struct pg_job {
 	bool abandoned;             /* the loop gave up waiting: the thread frees it */
 	int err;
 	char msg[512];
+	/* commit_async's, the loop's own */
+	bool async;                 /* the thread wakes the loop when done */
+	void (*cb)(void *ctx, int err);
+	void *cb_ctx;
+	ev_timer timeout;           /* write-timeout */
+	struct pg *store;
+	struct pg_job *inflight_next;
 };
 
 enum pg_event_kind {
@@ -96,6 +104,7 @@ struct pg {
 	unsigned depth;             /* nested begins */
 	bool group_failed;
 	struct pg_job *group;       /* writes between begin and commit */
+	struct pg_job *inflight;    /* commit_async's jobs, not called back yet */
 	char err[2048];
 	ev_async wake;
 	struct pg_note *notes;
@@ -130,6 +139,9 @@ void *pg_worker(void *arg);
 void pg_post(struct pg *s, struct pg_event *e);
 void pg_post_log(struct pg *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void pg_job_free(struct pg_job *j);
+/* The thread is done with j (mu held): wake a waiting loop, or free an
+ * abandoned job. */
+void pg_job_finish(struct pg *s, struct pg_job *j);
 /* Wake the thread's poll. */
 void pg_kick(struct pg *s);
 

@@ -980,6 +980,15 @@ out:
 
 /* ---- the thread ---- */
 
+void pg_job_finish(struct pg *s, struct pg_job *j)
+{
+	j->done = true;
+	if (j->abandoned)
+		pg_job_free(j);
+	else if (j->async)
+		ev_async_send(s->loop, &s->wake);
+}
+
 static void pg_fail_jobs(struct pg *s, int err, const char *why)
 {
 	struct pg_job *j;
@@ -988,9 +997,7 @@ static void pg_fail_jobs(struct pg *s, int err, const char *why)
 		s->jobs = j->next;
 		j->err = err;
 		snprintf(j->msg, sizeof j->msg, "%s", why);
-		j->done = true;
-		if (j->abandoned)
-			pg_job_free(j);
+		pg_job_finish(s, j);
 	}
 	s->jobs_tail = &s->jobs;
 	pthread_cond_broadcast(&s->cv);
@@ -1069,9 +1076,7 @@ static void pg_serve(struct pg *s, uint64_t *last_lock, uint64_t *last_seen)
 			pg_post_own(s, j);
 		pg_notifications(s);
 		pthread_mutex_lock(&s->mu);
-		j->done = true;
-		if (j->abandoned)
-			pg_job_free(j);
+		pg_job_finish(s, j);
 		pthread_cond_broadcast(&s->cv);
 		if (s->conn && PQstatus(s->conn) != CONNECTION_OK) {
 			pthread_mutex_unlock(&s->mu);

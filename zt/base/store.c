@@ -191,6 +191,20 @@ int zt_store_commit(struct zt_store *s)
 	return s->ops->commit(s->state);
 }
 
+int zt_store_commit_async(struct zt_store *s, zt_store_done_fn *done, void *ctx)
+{
+	if (s->ops->commit_async)
+		return s->ops->commit_async(s->state, done, ctx);
+	/* a store that commits at once (sqlite) */
+	done(ctx, s->ops->commit(s->state));
+	return 0;
+}
+
+bool zt_store_can_wait(const struct zt_store *s)
+{
+	return s->ops->commit_async != NULL;
+}
+
 void zt_store_rollback(struct zt_store *s)
 {
 	s->ops->rollback(s->state);

@@ -12,7 +12,8 @@
 
 /* ---- local API registry ---- */
 
-int zt_core_api_register(struct zt_core *c, const char *prefix, zt_api_handler *fn, void *state)
+static int api_route_add(struct zt_core *c, const char *prefix, zt_api_handler *fn,
+			 zt_api_async_handler *async_fn, void *state)
 {
 	struct zt_api_route *r;
 
@@ -25,9 +26,20 @@ int zt_core_api_register(struct zt_core *c, const char *prefix, zt_api_handler *
 	if (!(r->prefix = strdup(prefix)))
 		return -ENOMEM;
 	r->fn = fn;
+	r->async_fn = async_fn;
 	r->state = state;
 	c->n_api++;
 	return 0;
+}
+
+int zt_core_api_register(struct zt_core *c, const char *prefix, zt_api_handler *fn, void *state)
+{
+	return api_route_add(c, prefix, fn, NULL, state);
+}
+
+int zt_core_api_register_async(struct zt_core *c, const char *prefix, zt_api_async_handler *fn, void *state)
+{
+	return api_route_add(c, prefix, NULL, fn, state);
 }
 
 void zt_core_api_unregister(struct zt_core *c, const char *prefix)
@@ -48,12 +60,86 @@ static bool path_under(const char *path, const char *prefix)
 	return strncmp(path, prefix, n) == 0 && (path[n] == 0 || path[n] == '/' || path[n] == '?');
 }
 
-int zt_core_api_dispatch(struct zt_core *c, const struct zt_api_request *rq, struct zt_api_response *rs)
+static const struct zt_api_route *api_route_find(const struct zt_core *c, const char *path)
 {
 	for (unsigned i = 0; i < c->n_api; i++)
-		if (path_under(rq->path, c->api[i].prefix))
-			return c->api[i].fn(c->api[i].state, rq, rs);
-	return -ENOENT;
+		if (path_under(path, c->api[i].prefix))
+			return &c->api[i];
+	return NULL;
+}
+
+int zt_core_api_dispatch(struct zt_core *c, const struct zt_api_request *rq, struct zt_api_response *rs)
+{
+	const struct zt_api_route *r = api_route_find(c, rq->path);
+
+	if (!r)
+		return -ENOENT;
+	return r->fn ? r->fn(r->state, rq, rs) : r->async_fn(r->state, rq, rs, NULL);
+}
+
+/* A promised answer: owned by the handler until it answers; the caller
+ * only marks it cancelled. */
+struct zt_api_pending {
+	zt_api_done_fn *done;
+	void *ctx;
+	bool in_handler;            /* the handler has not returned yet */
+	bool answered;              /* ... and already answered: rs */
+	bool cancelled;             /* the caller is gone */
+	struct zt_api_response rs;
+};
+
+int zt_core_api_dispatch_async(struct zt_core *c, const struct zt_api_request *rq,
+			       struct zt_api_response *rs, zt_api_done_fn *done, void *ctx,
+			       struct zt_api_pending **pending)
+{
+	const struct zt_api_route *r = api_route_find(c, rq->path);
+	struct zt_api_pending *p;
+	int err;
+
+	*pending = NULL;
+	if (!r)
+		return -ENOENT;
+	if (r->fn)
+		return r->fn(r->state, rq, rs);
+	if (!(p = calloc(1, sizeof *p)))
+		return -ENOMEM;
+	p->done = done;
+	p->ctx = ctx;
+	p->in_handler = true;
+	err = r->async_fn(r->state, rq, rs, p);
+	p->in_handler = false;
+	if (err != ZT_API_PENDING) {
+		free(p);
+		return err;
+	}
+	if (p->answered) {
+		*rs = p->rs;
+		free(p);
+		return 0;
+	}
+	*pending = p;
+	return ZT_API_PENDING;
+}
+
+void zt_api_pending_done(struct zt_api_pending *p, int status, char *body)
+{
+	struct zt_api_response rs = { status, body };
+
+	if (p->in_handler) {
+		p->rs = rs;
+		p->answered = true;
+		return;
+	}
+	if (p->cancelled)
+		free(body);
+	else
+		p->done(p->ctx, &rs);
+	free(p);
+}
+
+void zt_api_pending_cancel(struct zt_api_pending *p)
+{
+	p->cancelled = true;
 }
 
 /* ---- the controller role ---- */

@@ -288,7 +288,8 @@ struct zt_core {
 	} pending_rv[8];
 	struct zt_api_route {
 		char *prefix;
-		zt_api_handler *fn;
+		zt_api_handler *fn;             /* one of fn and async_fn */
+		zt_api_async_handler *async_fn;
 		void *state;
 	} api[8];
 	unsigned n_api;

@@ -210,8 +210,40 @@ typedef int zt_api_handler(void *state, const struct zt_api_request *rq, struct 
  * handler per prefix.  0, -EEXIST or -ENOMEM. */
 int zt_core_api_register(struct zt_core *c, const char *prefix, zt_api_handler *fn, void *state);
 void zt_core_api_unregister(struct zt_core *c, const char *prefix);
-/* Used by the api module for paths it does not answer itself. */
+/* Used by the api module for paths it does not answer itself.  An
+ * asynchronous handler is called with no way to answer later, so it
+ * answers at once (its synchronous form). */
 int zt_core_api_dispatch(struct zt_core *c, const struct zt_api_request *rq, struct zt_api_response *rs);
+
+/* Answers given later: a handler that would otherwise make the loop wait
+ * (a database write) keeps the request's pending token, returns
+ * ZT_API_PENDING and answers from the loop once it knows the outcome. */
+struct zt_api_pending;
+#define ZT_API_PENDING 1
+
+/* Like zt_api_handler, with p: when p is non-NULL the handler may return
+ * ZT_API_PENDING and later call zt_api_pending_done(p, ...) exactly once,
+ * from the loop (also before it returns); everything it needs from rq it
+ * copies first, rq is gone when it returns.  With p NULL it answers at
+ * once, like a zt_api_handler. */
+typedef int zt_api_async_handler(void *state, const struct zt_api_request *rq,
+				 struct zt_api_response *rs, struct zt_api_pending *p);
+int zt_core_api_register_async(struct zt_core *c, const char *prefix, zt_api_async_handler *fn, void *state);
+/* The handler's late answer: status and body (malloc'd JSON text, taken;
+ * NULL: "{}").  p is freed; a caller that went away never sees it. */
+void zt_api_pending_done(struct zt_api_pending *p, int status, char *body);
+
+/* The caller's side (the api module): like zt_core_api_dispatch, but a
+ * handler may answer later.  0: rs is filled now; ZT_API_PENDING: done
+ * will be called once from the loop with the answer (rs then belongs to
+ * done, which frees rs->body), unless the caller first gives up with
+ * zt_api_pending_cancel(*pending) (a closed connection); -ENOENT or
+ * -ENOMEM as zt_core_api_dispatch. */
+typedef void zt_api_done_fn(void *ctx, struct zt_api_response *rs);
+int zt_core_api_dispatch_async(struct zt_core *c, const struct zt_api_request *rq,
+			       struct zt_api_response *rs, zt_api_done_fn *done, void *ctx,
+			       struct zt_api_pending **pending);
+void zt_api_pending_cancel(struct zt_api_pending *p);
 
 /* ---- the network controller role (networks.md §8) ---- */
 

@@ -159,6 +159,17 @@ struct zt_store_ops {
 	 * active one of a pair sharing the database; a store that can change
 	 * its mind calls user->active when it does. */
 	bool (*active)(void *state);
+
+	/* Optional (NULL: commit, which then makes the loop wait).  Like
+	 * commit, but returns at once: 0, and done(ctx, err) is called
+	 * once, later, from the loop, with what commit would have returned
+	 * (0: durable, like a put's 0); or a negative errno, and done is
+	 * never called (everything since begin is dropped).  Only for the
+	 * outermost begin.  A store calls done with -ETIMEDOUT after its own
+	 * limit, and at close, with an error, for what is still outstanding.
+	 * Reads between commit_async and done see the data as before the
+	 * transaction. */
+	int (*commit_async)(void *state, void (*done)(void *ctx, int err), void *ctx);
 };
 
 /* ---- using a store (the controller, tools, tests) ---- */
@@ -190,6 +201,12 @@ bool zt_store_active(const struct zt_store *s);
 int zt_store_begin(struct zt_store *s);
 int zt_store_commit(struct zt_store *s);
 void zt_store_rollback(struct zt_store *s);
+/* Commit without making the loop wait (ops.commit_async); with a store
+ * that has no commit_async, commit and call done before returning 0. */
+typedef void zt_store_done_fn(void *ctx, int err);
+int zt_store_commit_async(struct zt_store *s, zt_store_done_fn *done, void *ctx);
+/* Whether the store has commit_async (its writes may take a while). */
+bool zt_store_can_wait(const struct zt_store *s);
 int zt_store_network_get(struct zt_store *s, uint64_t id, struct zt_store_network *out);
 int zt_store_network_put(struct zt_store *s, const struct zt_store_network *n);
 int zt_store_network_delete(struct zt_store *s, uint64_t id);
