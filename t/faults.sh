@@ -1,0 +1,131 @@
+# The fault suite's lab (issue 23).  Source after tap.sh and netns.sh.
+#
+# Two members a and b of a private network whose underlay between them
+# goes through t/impair in namespace imp; everything else (root,
+# controller) is on the bridge as usual:
+#
+#   root 198.18.0.1, ctl 198.18.0.2 --- bridge --- imp 198.18.0.20
+#                                             |-- a 198.18.0.11 [zt0]
+#                                             \-- b 198.18.0.12 [zt0]
+#
+# a's datagrams to b:9993 are rewritten (nftables DNAT) to imp:7001 and
+# what imp sends back from there seems to come from b:9993 (SNAT on
+# input); b likewise through imp:7002.  impair forwards between the two,
+# so both directions of every a-b path cross it and nothing else can.
+
+IMP=198.18.0.20
+A=198.18.0.11
+B=198.18.0.12
+
+# fault_steer NAME PEER-ADDR RELAY-PORT: NAME reaches PEER-ADDR:9993 only via imp
+fault_steer() {
+	ns_exec "$1" nft -f - <<NFT || bail "nft in $1"
+table ip faults {
+	chain out {
+		type nat hook output priority -100; policy accept;
+		ip daddr $2 udp dport 9993 dnat to $IMP:$3
+	}
+	chain in {
+		type nat hook input priority 100; policy accept;
+		ip saddr $IMP udp sport $3 snat to $2:9993
+	}
+	chain direct {
+		type filter hook output priority 0; policy accept;
+		ip daddr $2 udp dport 9993 counter drop
+	}
+}
+NFT
+}
+
+# fault_require: skip unless the lab can be made
+fault_require() {
+	ns_require
+	[ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
+	command -v nc > /dev/null || skip_all "needs nc (apt-get install netcat-openbsd)"
+}
+# fault_done: the members' logs if anything failed, and the exit status
+fault_done() {
+	[ $tap_failed -eq 0 ] || { zt_log a; zt_log b; }
+	tap_done
+}
+
+# fault_lab: the lab above with a and b joined and authorized on $net
+fault_lab() {
+	zt_lab a:11 b:12 imp:20
+	fault_steer a $B 7001
+	fault_steer b $A 7002
+	zt_tap_network faults 7
+	zt_start a
+	zt_start b
+	zt_authorize true a b
+	zt_wait 30 zt_is_status a OK || bail "a has no config"
+	zt_wait 30 zt_is_status b OK || bail "b has no config"
+	ipa=$(zt_net_ip a) ipb=$(zt_net_ip b)
+}
+
+# impair_start ARGS...: t/impair between a and b with these impairments
+impair_start() {
+	# ip netns exec execs impair, so $! is impair itself
+	ip netns exec "$(ns_name imp)" "$builddir/t/impair" "$@" $IMP:7001 $A:9993 $IMP:7002 $B:9993 \
+		> "$ns_tmp/impair.out" 2> "$ns_tmp/impair.err" &
+	impair_pid=$!
+	ns_pids="$ns_pids $!"
+	zt_wait 5 sh -c "ip netns exec $(ns_name imp) ss -Hlun | grep -q ':7002'" || bail "impair did not start"
+}
+
+# impair_stop: stop it; impair_count DIR KEY: its counter (DIR a>b or b>a)
+impair_stop() {
+	kill -TERM "$impair_pid"
+	wait "$impair_pid"
+}
+impair_count() { grep "^$1 " "$ns_tmp/impair.out" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+now_s() { date +%s.%N; }
+elapsed() { echo "$(now_s) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
+
+# overlay_transfer BYTES: BYTES of random data from a to b over TCP on the
+# network; succeeds when b got them intact; sets transfer_s
+overlay_transfer() {
+	head -c "$1" /dev/urandom > "$ns_tmp/blob"
+	rm -f "$ns_tmp/got"
+	ns_exec b sh -c "timeout 60 nc -l -p 5555 > '$ns_tmp/got'" &
+	listener=$!
+	zt_wait 5 sh -c "ip netns exec $(ns_name b) ss -Hltn | grep -q ':5555'"
+	t0=$(now_s)
+	ns_exec a sh -c "timeout 60 nc -q 1 '$ipb' 5555 < '$ns_tmp/blob'"
+	wait $listener
+	transfer_s=$(elapsed "$t0")
+	[ "$(sha256sum < "$ns_tmp/got")" = "$(sha256sum < "$ns_tmp/blob")" ]
+}
+
+# mtu_pings COUNT: COUNT pings of a full overlay MTU (2800 bytes: fragmented
+# by zt on the underlay) from a to b; sets pings_back, fails on a reply
+# whose data differ from what was sent (ping checks them)
+mtu_pings() {
+	ns_exec a ping -c "$1" -i 0.1 -W 3 -s 2772 -p 5a7e0fa117 "$ipb" > "$ns_tmp/ping" 2>&1
+	pings_back=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$ns_tmp/ping")
+	pings_back=${pings_back:-0}
+	! grep -Eq "wrong data|corrupted" "$ns_tmp/ping"
+}
+
+# fault_scenario NAME BYTES MIN-PINGS IMPAIR-ARGS...: with these
+# impairments, the network stays OK on both members, BYTES cross over TCP
+# intact, at least MIN-PINGS of 20 full-MTU pings come back with their
+# data intact, and all of it went through impair (6 checks)
+fault_scenario() {
+	name=$1 bytes=$2 min=$3; shift 3
+	impair_start -s 23 "$@"
+	t0=$(now_s)
+	zt_wait 30 ns_exec a ping -c 1 -W 1 "$ipb"
+	first_s=$(elapsed "$t0")
+	overlay_transfer "$bytes"; ok $? "$name: $bytes bytes over TCP arrive intact (${transfer_s} s)"
+	mtu_pings 20; ok $? "$name: full-MTU pings come back with their data intact"
+	ok $(( pings_back < min )) "$name: $pings_back of 20 full-MTU pings answered (at least $min)"
+	zt_is_status a OK && zt_is_status b OK; ok $? "$name: the network stays OK on both members"
+	zt_online a && zt_online b; ok $? "$name: both members stay online"
+	impair_stop
+	sed 's/^/# impair: /' "$ns_tmp/impair.out"
+	n_in=$(impair_count "a>b" in) foreign=$(impair_count 'a>b' foreign)
+	ok $(( !(n_in > 100 && foreign == 0) )) "$name: the a-b traffic crossed impair ($n_in datagrams a>b)"
+	diag "$name: first ping after $first_s s, $bytes bytes in $transfer_s s, $pings_back/20 full-MTU pings"
+}
