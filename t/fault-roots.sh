@@ -8,7 +8,8 @@
 #   r1 198.18.0.1, r2 198.18.0.3 --- bridge --- ctl 198.18.0.2
 #                                          |-- a 198.18.0.11 [zt0]
 #                                          |-- b 198.18.0.12 [zt0]
-#                                          \-- c 198.18.0.13 [zt0]
+#                                          |-- c 198.18.0.13 [zt0]
+#                                          \-- d 198.18.0.14 [zt0]
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 . "$srcdir/t/faults.sh"
@@ -16,58 +17,7 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 plan 12
 
-# two_roots_world: a planet whose roots are r1 and r2
-two_roots_world() {
-	"$builddir/zt-mkworld" keygen "$ns_tmp/world.key" > /dev/null || bail "zt-mkworld keygen"
-	{
-		echo "type: planet"
-		echo "id: 0x5a7e57"
-		echo "signing-key: $ns_tmp/world.key"
-		echo "roots:"
-		for r in r1:1 r2:3; do
-			mkdir -p "$ns_tmp/${r%:*}"
-			"$builddir/zt-idtool" generate "$ns_tmp/${r%:*}/identity.secret" \
-				"$ns_tmp/${r%:*}/identity.public" > /dev/null || bail "zt-idtool generate"
-			echo "  - identity: $ns_tmp/${r%:*}/identity.public"
-			echo "    endpoints: [\"198.18.0.${r#*:}/9993\"]"
-		done
-	} > "$ns_tmp/planet.yaml"
-	"$builddir/zt-mkworld" make "$ns_tmp/planet.yaml" "$ns_tmp/planet" > /dev/null || bail "zt-mkworld make"
-}
-# zt_clock NAME: NAME's clock (ms); zt_heard_after NAME PEER-NAME MS:
-# NAME received from PEER on one of its paths after MS of its clock;
-# zt_heard_lately NAME PEER-NAME: within the last 20 s
-zt_clock() { zt_api "$1" http://127.0.0.1:9993/status | jq -r .clock; }
-zt_heard_after() {
-	zt_api "$1" "http://127.0.0.1:9993/peer/$(zt_address "$2")" |
-		jq -e --argjson t "$3" '[.paths[] | select(.lastReceive > $t)] | length > 0'
-}
-zt_heard_lately() { zt_heard_after "$1" "$2" $(( $(zt_clock "$1") - 20000 )); }
-# longest_gap FILE END: the longest time in s without a reply of ping -D,
-# up to END (date +%s.%N), so that replies which stop count as a gap
-longest_gap() {
-	{ sed -n 's/^\[\([0-9.]*\)\].* bytes from .*/\1/p' "$1"; echo "$2"; } |
-		awk 'NR > 1 && $1 - last > gap { gap = $1 - last } { last = $1 } END { printf "%.1f", gap }'
-}
-
-ns_bridge
-for h in r1:1 ctl:2 r2:3 a:11 b:12 c:13 d:14; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
-two_roots_world
-zt_start r1
-zt_start r2
-zt_services=$(zt_ctl_service) zt_start ctl
-zt_tap_network roots 8
-# the members' identities made now, so that c can be authorized before it starts
-for n in a b c; do
-	mkdir -p "$ns_tmp/$n"
-	"$builddir/zt-idtool" generate "$ns_tmp/$n/identity.secret" "$ns_tmp/$n/identity.public" > /dev/null ||
-		bail "zt-idtool generate"
-done
-zt_authorize true a b c
-zt_start a
-zt_start b
-zt_wait 30 zt_is_status a OK && zt_wait 30 zt_is_status b OK || bail "a and b have no config"
-ipa=$(zt_net_ip a) ipb=$(zt_net_ip b)
+roots_lab c:13 d:14
 zt_wait 30 zt_heard_lately a r1 && zt_wait 30 zt_heard_lately a r2
 ok $? "a hears from both roots"
 zt_wait 20 ns_exec a ping -c 1 -W 1 "$ipb" || bail "a cannot ping b"
@@ -107,7 +57,6 @@ like "$(tail -3 "$ns_tmp/ping")" " received" "the pinger ran to the end"
 # known to it again: too long for this test, measured in the README.)
 zt_start r1
 t0=$(now_s)
-mkdir -p "$ns_tmp/d"
 zt_start d
 zt_wait 30 zt_heard_after d r1 0; ok $? "r1 back: a node started now hears from it"
 back_s=$(elapsed "$t0")

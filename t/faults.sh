@@ -84,15 +84,18 @@ now_s() { date +%s.%N; }
 elapsed() { echo "$(now_s) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
 
 # overlay_transfer BYTES: BYTES of random data from a to b over TCP on the
-# network; succeeds when b got them intact; sets transfer_s
+# network; succeeds when b got them intact; sets transfer_s.  With
+# $fault_mss, b advertises that MSS to a (a host route's advmss).
 overlay_transfer() {
 	head -c "$1" /dev/urandom > "$ns_tmp/blob"
 	rm -f "$ns_tmp/got"
-	ns_exec b sh -c "timeout 60 nc -l -p 5555 > '$ns_tmp/got'" &
+	ns_exec b ip route del "$ipa/32" dev zt0 2>/dev/null
+	[ -z "${fault_mss:-}" ] || ns_exec b ip route add "$ipa/32" dev zt0 advmss "$fault_mss"
+	ns_exec b sh -c "timeout 90 nc -l -p 5555 > '$ns_tmp/got'" &
 	listener=$!
 	zt_wait 5 sh -c "ip netns exec $(ns_name b) ss -Hltn | grep -q ':5555'"
 	t0=$(now_s)
-	ns_exec a sh -c "timeout 60 nc -q 1 '$ipb' 5555 < '$ns_tmp/blob'"
+	ns_exec a sh -c "timeout 90 nc -q 1 '$ipb' 5555 < '$ns_tmp/blob'"
 	wait $listener
 	transfer_s=$(elapsed "$t0")
 	[ "$(sha256sum < "$ns_tmp/got")" = "$(sha256sum < "$ns_tmp/blob")" ]
@@ -128,4 +131,68 @@ fault_scenario() {
 	n_in=$(impair_count "a>b" in) foreign=$(impair_count 'a>b' foreign)
 	ok $(( !(n_in > 100 && foreign == 0) )) "$name: the a-b traffic crossed impair ($n_in datagrams a>b)"
 	diag "$name: first ping after $first_s s, $bytes bytes in $transfer_s s, $pings_back/20 full-MTU pings"
+}
+
+# ---- two roots (t/fault-roots.sh, bench/root-failover) ----
+
+# two_roots_world: a planet whose roots are r1 and r2
+two_roots_world() {
+	"$builddir/zt-mkworld" keygen "$ns_tmp/world.key" > /dev/null || bail "zt-mkworld keygen"
+	{
+		echo "type: planet"
+		echo "id: 0x5a7e57"
+		echo "signing-key: $ns_tmp/world.key"
+		echo "roots:"
+		for r in r1:1 r2:3; do
+			mkdir -p "$ns_tmp/${r%:*}"
+			"$builddir/zt-idtool" generate "$ns_tmp/${r%:*}/identity.secret" \
+				"$ns_tmp/${r%:*}/identity.public" > /dev/null || bail "zt-idtool generate"
+			echo "  - identity: $ns_tmp/${r%:*}/identity.public"
+			echo "    endpoints: [\"198.18.0.${r#*:}/9993\"]"
+		done
+	} > "$ns_tmp/planet.yaml"
+	"$builddir/zt-mkworld" make "$ns_tmp/planet.yaml" "$ns_tmp/planet" > /dev/null || bail "zt-mkworld make"
+}
+# zt_clock NAME: NAME's clock (ms); zt_heard_after NAME PEER-NAME MS:
+# NAME received from PEER on one of its paths after MS of its clock;
+# zt_heard_lately NAME PEER-NAME: within the last 20 s
+zt_clock() { zt_api "$1" http://127.0.0.1:9993/status | jq -r .clock; }
+zt_heard_after() {
+	zt_api "$1" "http://127.0.0.1:9993/peer/$(zt_address "$2")" |
+		jq -e --argjson t "$3" '[.paths[] | select(.lastReceive > $t)] | length > 0'
+}
+zt_heard_lately() { zt_heard_after "$1" "$2" $(( $(zt_clock "$1") - 20000 )); }
+# longest_gap FILE END: the longest time in s without a reply of ping -D,
+# up to END (date +%s.%N), so that replies which stop count as a gap
+longest_gap() {
+	{ sed -n 's/^\[\([0-9.]*\)\].* bytes from .*/\1/p' "$1"; echo "$2"; } |
+		awk 'NR > 1 && $1 - last > gap { gap = $1 - last } { last = $1 } END { printf "%.1f", gap }'
+}
+
+# roots_lab NAME:N...: roots r1 (198.18.0.1) and r2 (.3) of one planet, a
+# controller ctl (.2) with a private network 198.19.8.0/24 ($net), members
+# a (.11) and b (.12) started on it, and hosts NAME at 198.18.0.N, not
+# started, with identities already made and authorized; sets ipa, ipb.
+# $roots_lab_hook is run before a and b start.
+roots_lab() {
+	ns_bridge
+	for h in r1:1 ctl:2 r2:3 a:11 b:12 "$@"; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
+	two_roots_world
+	zt_start r1
+	zt_start r2
+	zt_services=$(zt_ctl_service) zt_start ctl
+	zt_tap_network roots 8
+	members="a b"
+	for h; do members="$members ${h%:*}"; done
+	for n in $members; do
+		mkdir -p "$ns_tmp/$n"
+		"$builddir/zt-idtool" generate "$ns_tmp/$n/identity.secret" "$ns_tmp/$n/identity.public" > /dev/null ||
+			bail "zt-idtool generate"
+	done
+	zt_authorize true $members
+	eval "${roots_lab_hook:-}"
+	zt_start a
+	zt_start b
+	zt_wait 30 zt_is_status a OK && zt_wait 30 zt_is_status b OK || bail "a and b have no config"
+	ipa=$(zt_net_ip a) ipb=$(zt_net_ip b)
 }
