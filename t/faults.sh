@@ -73,10 +73,13 @@ impair_start() {
 	zt_wait 5 sh -c "ip netns exec $(ns_name imp) ss -Hlun | grep -q ':7002'" || bail "impair did not start"
 }
 
-# impair_stop: stop it; impair_count DIR KEY: its counter (DIR a>b or b>a)
+# impair_stop: stop it (sets impair_rc, its exit status); impair_count
+# DIR KEY: its counter (DIR a>b or b>a)
 impair_stop() {
 	kill -TERM "$impair_pid"
 	wait "$impair_pid"
+	impair_rc=$?
+	[ "$impair_rc" -eq 0 ] || sed 's/^/# impair: /' "$ns_tmp/impair.err"
 }
 impair_count() { grep "^$1 " "$ns_tmp/impair.out" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
@@ -129,7 +132,8 @@ fault_scenario() {
 	impair_stop
 	sed 's/^/# impair: /' "$ns_tmp/impair.out"
 	n_in=$(impair_count "a>b" in) foreign=$(impair_count 'a>b' foreign)
-	ok $(( !(n_in > 100 && foreign == 0) )) "$name: the a-b traffic crossed impair ($n_in datagrams a>b)"
+	ok $(( !(n_in > 100 && foreign == 0 && impair_rc == 0) )) \
+		"$name: the a-b traffic crossed impair ($n_in datagrams a>b; it exited with $impair_rc)"
 	diag "$name: first ping after $first_s s, $bytes bytes in $transfer_s s, $pings_back/20 full-MTU pings"
 }
 
