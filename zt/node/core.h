@@ -148,6 +148,7 @@ struct zt_core_conf {
 	bool salsa_only;               /* never send AES-GMAC-SIV (cipher: salsa2012) */
 	unsigned workers;              /* data-path loops, the main one included */
 	unsigned busy_poll_us;         /* busy-poll window after activity; 0: off */
+	unsigned max_members;          /* members a network remembers; 0: the default */
 	bool no_nat_probe;             /* nat-probe: false (natprobe.c) */
 	enum zt_dns_backend dns_backend;
 };
@@ -251,6 +252,7 @@ struct zt_core {
 	bool is_root;
 	bool salsa_only;
 	unsigned workers;              /* data-path loops, this one included */
+	unsigned max_members;          /* members a network remembers (network.c) */
 	struct zt_workers *pool;       /* worker.c: the other loops, NULL while 1 */
 	struct zt_peer *upstreams[ZT_MAX_UPSTREAMS];
 	unsigned n_upstreams;
