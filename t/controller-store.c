@@ -262,6 +262,37 @@ static struct zt_store *test_store(void)
 	   "members visited in ascending order");
 	ok(zt_store_member_count(s, n.id, &total, &authd) == 0 && total == 3 && authd == 1,
 	   "member counts");
+	{
+		/* bridges: authorized active bridges only, ascending, at most max */
+		static const struct { uint64_t address; bool bridge, authorized; } b[] = {
+			{ 0x5555555555ULL, true, true }, { 0x3333333333ULL, true, true },
+			{ 0x4444444444ULL, true, false }, { 0x6666666666ULL, false, true },
+		};
+		uint64_t got[4];
+		size_t nb = 99;
+
+		for (size_t i = 0; i < 4; i++) {
+			mem_init(&m, n.id, b[i].address);
+			m.active_bridge = b[i].bridge;
+			m.authorized = b[i].authorized;
+			zt_store_member_put(s, &m);
+			zt_store_member_clear(&m);
+		}
+		ok(zt_store_member_bridges(s, n.id, got, 4, &nb) == 0 && nb == 2 && got[0] == 0x3333333333ULL &&
+		   got[1] == 0x5555555555ULL, "bridges: the authorized active ones, ascending");
+		ok(zt_store_member_bridges(s, n.id, got, 1, &nb) == 0 && nb == 1 && got[0] == 0x3333333333ULL,
+		   "... at most as many as asked for");
+		mem_init(&m, n.id, 0x5555555555ULL);
+		m.active_bridge = false;
+		m.authorized = true;
+		zt_store_member_put(s, &m);
+		zt_store_member_clear(&m);
+		ok(zt_store_member_bridges(s, n.id, got, 4, &nb) == 0 && nb == 1 && got[0] == 0x3333333333ULL,
+		   "... a member no longer a bridge is no longer listed");
+		for (size_t i = 0; i < 4; i++)
+			zt_store_member_delete(s, n.id, b[i].address);
+		ok(zt_store_member_bridges(s, n.id, got, 4, &nb) == 0 && nb == 0, "... nor a deleted one");
+	}
 	mem_init(&m, 0x26b7ab6cb80000ffULL, 0x1111111111ULL);
 	ok(zt_store_member_put(s, &m) == -ENOENT, "member of an unknown network: -ENOENT");
 	zt_store_member_clear(&m);
@@ -720,7 +751,7 @@ int main(void)
 	struct zt_store *s;
 	char *v;
 
-	plan(77);
+	plan(81);
 	snprintf(dir, sizeof dir, "%s/zt-ctl-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		bail("mkdtemp");

@@ -20,7 +20,8 @@
 #include <zt/store.h>
 
 #define CTL_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
-#define CTL_SEEN_BUCKETS 1024
+/* buckets of the members heard from, at first: doubled as they fill */
+#define CTL_SEEN_MIN_BUCKETS 1024
 /* a new network's rules: accept everything */
 #define CTL_DEFAULT_RULES "[{\"not\":false,\"or\":false,\"type\":\"ACTION_ACCEPT\"}]"
 /* seconds between batches of last requests handed to the store */
@@ -38,6 +39,7 @@ struct ctl_dns_service {
 /* A member heard from recently: for the rate limit and for pushes. */
 struct ctl_seen {
 	struct ctl_seen *next;
+	struct ctl_seen *next_unsaved;   /* in ctl.unsaved while unsaved */
 	uint64_t nwid, address;
 	int64_t last_request;
 	bool unsaved;               /* last_request not yet given to the store's seen() */
@@ -58,7 +60,13 @@ struct ctl {
 	struct zt_netconf *nc;
 	uint8_t *dict;
 	uint8_t *rules_buf;
-	struct ctl_seen *seen[CTL_SEEN_BUCKETS];
+	/* members heard from, hashed by network and address: a table that
+	 * grows with them, so that a request finds its member in a few
+	 * steps with 100,000 online; and those whose last request the store
+	 * has not had, so that a flush visits only them */
+	struct ctl_seen **seen;
+	size_t seen_buckets, n_seen;
+	struct ctl_seen *unsaved;
 	ev_timer prune;
 	ev_timer flush;             /* hands the store the last requests, in batches */
 	struct ctl_dns_service *dns_services;

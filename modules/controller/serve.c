@@ -29,39 +29,93 @@ static int ctl_sign(void *ctx, const void *msg, size_t len, uint8_t sig[ZT_SIG_L
 
 /* ---- members heard from ---- */
 
-static unsigned ctl_seen_hash(uint64_t nwid, uint64_t address)
+static size_t ctl_seen_hash(uint64_t nwid, uint64_t address, size_t buckets)
 {
 	uint64_t h = (nwid ^ (address * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
 
-	return (unsigned)(h >> 32) % CTL_SEEN_BUCKETS;
+	return (size_t)(h >> 32) & (buckets - 1);
 }
 
 static struct ctl_seen *ctl_seen_find(struct ctl *c, uint64_t nwid, uint64_t address)
 {
 	struct ctl_seen *s;
 
-	for (s = c->seen[ctl_seen_hash(nwid, address)]; s; s = s->next)
+	if (!c->seen)
+		return NULL;
+	for (s = c->seen[ctl_seen_hash(nwid, address, c->seen_buckets)]; s; s = s->next)
 		if (s->nwid == nwid && s->address == address)
 			return s;
 	return NULL;
 }
 
+static void ctl_seen_link(struct ctl_seen **buckets, size_t n, struct ctl_seen *s)
+{
+	struct ctl_seen **head = &buckets[ctl_seen_hash(s->nwid, s->address, n)];
+
+	s->next = *head;
+	*head = s;
+}
+
+/* Twice the buckets (or the first ones): 0 or -ENOMEM, the table as it was. */
+static int ctl_seen_grow(struct ctl *c)
+{
+	size_t nb = c->seen ? 2 * c->seen_buckets : CTL_SEEN_MIN_BUCKETS;
+	struct ctl_seen **t = calloc(nb, sizeof *t), *s, *next;
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->seen_buckets; i++)
+		for (s = c->seen[i]; s; s = next) {
+			next = s->next;
+			ctl_seen_link(t, nb, s);
+		}
+	free(c->seen);
+	c->seen = t;
+	c->seen_buckets = nb;
+	return 0;
+}
+
+/* A member heard from for the first time: NULL if memory is short. */
+static struct ctl_seen *ctl_seen_add(struct ctl *c, uint64_t nwid, uint64_t address)
+{
+	struct ctl_seen *s;
+
+	/* a table that cannot grow stays usable, with longer chains */
+	if ((!c->seen || c->n_seen >= c->seen_buckets) && ctl_seen_grow(c) < 0 && !c->seen)
+		return NULL;
+	if (!(s = calloc(1, sizeof *s)))
+		return NULL;
+	s->nwid = nwid;
+	s->address = address;
+	ctl_seen_link(c->seen, c->seen_buckets, s);
+	c->n_seen++;
+	return s;
+}
+
+/* Forget members not heard from for CTL_ONLINE_MS once the store has
+ * had their last request (all: every one, at stop, after the flush). */
 void ctl_seen_prune(struct ctl *c, int64_t now, bool all)
 {
 	struct ctl_seen **pp, *s;
-	unsigned i;
 
-	for (i = 0; i < CTL_SEEN_BUCKETS; i++) {
+	for (size_t i = 0; i < c->seen_buckets; i++) {
 		pp = &c->seen[i];
 		while ((s = *pp)) {
-			if (all || now - s->last_request >= CTL_ONLINE_MS) {
+			if (all || (!s->unsaved && now - s->last_request >= CTL_ONLINE_MS)) {
 				*pp = s->next;
+				c->n_seen--;
 				sodium_memzero(s, sizeof *s);
 				free(s);
 			} else {
 				pp = &s->next;
 			}
 		}
+	}
+	if (all) {
+		free(c->seen);
+		c->seen = NULL;
+		c->seen_buckets = 0;
+		c->unsaved = NULL;
 	}
 }
 
@@ -74,27 +128,23 @@ void ctl_prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void ctl_seen_flush(struct ctl *c)
 {
 	struct zt_store_seen batch[256];
-	struct ctl_seen *s;
+	struct ctl_seen *s, *next;
 	size_t n = 0;
 	int err;
 
-	for (unsigned i = 0; i < CTL_SEEN_BUCKETS; i++) {
-		for (s = c->seen[i]; s; s = s->next) {
-			if (!s->unsaved)
-				continue;
-			batch[n++] = (struct zt_store_seen){ s->nwid, s->address, s->last_request };
-			s->unsaved = false;
-			if (n < sizeof batch / sizeof batch[0])
-				continue;
-			if ((err = zt_store_seen(c->store, batch, n)) < 0)
-				zt_log(c->zi, ZT_LOG_WARN, "last seen of %zu members not stored: %s", n,
-				       zt_store_error(c->store));
-			n = 0;
-		}
+	for (s = c->unsaved; s; s = next) {
+		next = s->next_unsaved;
+		s->next_unsaved = NULL;
+		s->unsaved = false;
+		batch[n++] = (struct zt_store_seen){ s->nwid, s->address, s->last_request };
+		if (n < sizeof batch / sizeof batch[0] && next)
+			continue;
+		if ((err = zt_store_seen(c->store, batch, n)) < 0)
+			zt_log(c->zi, ZT_LOG_WARN, "last seen of %zu members not stored: %s", n,
+			       zt_store_error(c->store));
+		n = 0;
 	}
-	if (n && (err = zt_store_seen(c->store, batch, n)) < 0)
-		zt_log(c->zi, ZT_LOG_WARN, "last seen of %zu members not stored: %s", n,
-		       zt_store_error(c->store));
+	c->unsaved = NULL;
 }
 
 void ctl_flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -294,7 +344,6 @@ static void ctl_request(void *state, const struct zt_netconf_request *rq)
 	struct ctl *c = state;
 	struct ctl_seen *s;
 	int64_t now = ctl_now();
-	unsigned h;
 
 	if (!c->store_open || zt_nwid_controller(rq->nwid) != c->address)
 		return;
@@ -309,20 +358,16 @@ static void ctl_request(void *state, const struct zt_netconf_request *rq)
 		(*c->rate_limited)++;
 		return;
 	}
-	if (!s) {
-		s = calloc(1, sizeof *s);
-		if (!s) {
-			zt_log(c->zi, ZT_LOG_ERR, "%s", strerror(ENOMEM));
-			return;
-		}
-		s->nwid = rq->nwid;
-		s->address = rq->member->address;
-		h = ctl_seen_hash(s->nwid, s->address);
-		s->next = c->seen[h];
-		c->seen[h] = s;
+	if (!s && !(s = ctl_seen_add(c, rq->nwid, rq->member->address))) {
+		zt_log(c->zi, ZT_LOG_ERR, "%s", strerror(ENOMEM));
+		return;
 	}
 	s->last_request = now;
-	s->unsaved = true;
+	if (!s->unsaved) {
+		s->unsaved = true;
+		s->next_unsaved = c->unsaved;
+		c->unsaved = s;
+	}
 	s->id = *rq->member;
 	s->id.has_private = false;
 	sodium_memzero(s->id.priv, sizeof s->id.priv);
@@ -378,14 +423,20 @@ void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member)
 {
 	struct ctl_seen *s, *next;
 	int64_t now = ctl_now();
-	unsigned i;
 
 	if (!c->core || ctl_defer(c, false, nwid, member))
 		return;
-	for (i = 0; i < CTL_SEEN_BUCKETS; i++) {
+	if (member) {
+		/* one member: found, not searched for among all of them */
+		s = ctl_seen_find(c, nwid, member);
+		if (s && ctl_online(s, now))
+			ctl_serve(c, nwid, &s->id, s->meta, s->meta_len, NULL);
+		return;
+	}
+	for (size_t i = 0; i < c->seen_buckets; i++) {
 		for (s = c->seen[i]; s; s = next) {
 			next = s->next;
-			if (s->nwid == nwid && (!member || s->address == member) && ctl_online(s, now))
+			if (s->nwid == nwid && ctl_online(s, now))
 				ctl_serve(c, nwid, &s->id, s->meta, s->meta_len, NULL);
 		}
 	}
@@ -400,7 +451,6 @@ void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
 	struct ctl_seen *s;
 	int64_t now = ctl_now();
 	uint32_t id;
-	unsigned i;
 	int len, err;
 	char a[11];
 
@@ -415,7 +465,7 @@ void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
 		return;
 	}
 	(*c->revocations)++;
-	for (i = 0; i < CTL_SEEN_BUCKETS; i++) {
+	for (size_t i = 0; i < c->seen_buckets; i++) {
 		for (s = c->seen[i]; s; s = s->next) {
 			if (s->nwid != nwid || !ctl_online(s, now))
 				continue;

@@ -27,7 +27,7 @@
 #include <zt/module.h>
 #include <zt/store.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store {
 	struct zt_inst *zi;
@@ -100,8 +100,14 @@ static const char schema_v2[] =
 	"ALTER TABLE members ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;"
 	"CREATE TABLE schema_version (version INTEGER NOT NULL);";
 
+/* Version 3: an index of the authorized active bridges, which every
+ * config lists (member_bridges), so that building one walks no members. */
+static const char schema_v3[] =
+	"CREATE INDEX IF NOT EXISTS members_bridges ON members(network_id, address)"
+	" WHERE active_bridge != 0 AND authorized != 0;";
+
 /* migrations[v] takes a file from version v to v + 1 */
-static const char *const migrations[STORE_SCHEMA_VERSION] = { schema_v1, schema_v2 };
+static const char *const migrations[STORE_SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3 };
 
 static void store_set_err(struct store *s, const char *what)
 {
@@ -877,6 +883,32 @@ static int store_member_each(void *state, uint64_t nwid,
 	return err;
 }
 
+static int store_member_bridges(void *state, uint64_t nwid, uint64_t *out, size_t max, size_t *n)
+{
+	struct store *s = state;
+	sqlite3_stmt *st;
+	size_t found = 0;
+	int rc, err = 0;
+
+	/* the WHERE is the index's own: sqlite reads members_bridges only */
+	if (store_prepare(s, "SELECT address FROM members INDEXED BY members_bridges WHERE network_id = ?1"
+			  " AND active_bridge != 0 AND authorized != 0 ORDER BY address LIMIT ?2", &st) < 0)
+		return -EIO;
+	store_bind_hex(st, 1, nwid, 16);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (store_parse_hex(sqlite3_column_text(st, 0), &out[found]))
+			found++;
+	if (rc != SQLITE_DONE) {
+		store_set_err(s, "list bridges");
+		err = -EIO;
+	} else {
+		*n = found;
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
 static int store_member_count(void *state, uint64_t nwid, size_t *total, size_t *authorized)
 {
 	struct store *s = state;
@@ -998,6 +1030,7 @@ static const struct zt_store_ops store_ops = {
 	.member_delete = store_member_delete,
 	.member_each = store_member_each,
 	.member_count = store_member_count,
+	.member_bridges = store_member_bridges,
 	.ip_holder = store_ip_holder,
 	.seen = store_seen,
 };

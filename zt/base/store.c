@@ -261,6 +261,33 @@ int zt_store_ip_holder(struct zt_store *s, uint64_t nwid, const char *ip, uint64
 	return s->ops->ip_holder(s->state, nwid, ip, address);
 }
 
+struct store_bridges {
+	uint64_t *out;
+	size_t max, n;
+};
+
+static int store_bridge_visit(void *ctx, const struct zt_store_member *m)
+{
+	struct store_bridges *b = ctx;
+
+	if (m->active_bridge && m->authorized && b->n < b->max)
+		b->out[b->n++] = m->address;
+	return 0;
+}
+
+int zt_store_member_bridges(struct zt_store *s, uint64_t nwid, uint64_t *out, size_t max, size_t *n)
+{
+	struct store_bridges b = { out, max, 0 };
+	int err;
+
+	if (s->ops->member_bridges)
+		return s->ops->member_bridges(s->state, nwid, out, max, n);
+	err = s->ops->member_each(s->state, nwid, store_bridge_visit, &b);
+	if (err == 0)
+		*n = b.n;
+	return err;
+}
+
 int zt_store_seen(struct zt_store *s, const struct zt_store_seen *seen, size_t n)
 {
 	return s->ops->seen && n ? s->ops->seen(s->state, seen, n) : 0;

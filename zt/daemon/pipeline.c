@@ -1,6 +1,7 @@
 /* The pipeline: reads ztd.yaml into module instances and chains.
  *
- *   node:       { home, planet, orbit, log-level, syslog, cipher, busy-poll }
+ *   node:       { home, planet, orbit, log-level, syslog, cipher, workers, busy-poll,
+ *                 nat-probe, dns-backend, max-members }
  *   modules:    { path: [dirs] }
  *   transports, nat, stores, policies, services:   lists of instances
  *   networks:   [ { id, iface: instance, ingress: chain, egress: chain,
@@ -595,6 +596,18 @@ static void pl_busy_poll(struct zt_pipeline *p, const struct zt_node *v)
 		p->core_conf.busy_poll_us = us;
 }
 
+/* node.max-members: members each network remembers at most. */
+static void pl_max_members(struct zt_pipeline *p, const struct zt_node *v)
+{
+	uint64_t n;
+
+	if (zt_parse_uint(zt_node_scalar(v), &n) < 0 || n < ZT_NET_MAX_MEMBERS_MIN || n > ZT_NET_MAX_MEMBERS_MAX)
+		zt_node_error(v, "must be a number of members from %d to %d", ZT_NET_MAX_MEMBERS_MIN,
+			      ZT_NET_MAX_MEMBERS_MAX);
+	else
+		p->core_conf.max_members = (unsigned)n;
+}
+
 /* node.dns-backend: where the pushed DNS goes besides its file. */
 static void pl_dns_backend(struct zt_pipeline *p, const struct zt_node *v)
 {
@@ -617,7 +630,7 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 	static const char *const levels[] = { "error", "warning", "info", "debug" };
 
 	if (n->type != ZT_NODE_MAP) {
-		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe, dns-backend)");
+		zt_node_error(n, "must be a mapping (home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe, dns-backend, max-members)");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -670,8 +683,10 @@ static void pl_node(struct zt_pipeline *p, struct zt_node *n)
 				p->core_conf.no_nat_probe = !on;
 		} else if (strcmp(k, "dns-backend") == 0) {
 			pl_dns_backend(p, v);
+		} else if (strcmp(k, "max-members") == 0) {
+			pl_max_members(p, v);
 		} else {
-			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe, dns-backend)", k);
+			zt_node_error(n->keys[i], "unknown key '%s' (node has home, planet, orbit, log-level, syslog, cipher, workers, busy-poll, nat-probe, dns-backend, max-members)", k);
 		}
 	}
 }
@@ -968,13 +983,14 @@ void zt_pipeline_print(const struct zt_pipeline *p, FILE *out)
 
 	fprintf(out, "config %s\n", p->conf->file);
 	fprintf(out, "node\n    home: %s\n    planet: %s%s%s\n    log-level: %s\n    syslog: %s\n    cipher: %s\n"
-		"    workers: %u\n    busy-poll: %u\n    nat-probe: %s\n    dns-backend: %s\n",
+		"    workers: %u\n    busy-poll: %u\n    nat-probe: %s\n    dns-backend: %s\n    max-members: %u\n",
 		zt_pipeline_home(p), p->planet ? p->planet : zt_pipeline_home(p), p->planet ? "" : "/planet",
 		!p->planet && p->core_conf.builtin_planet ? " (else the built-in planet)" : "",
 		levels[p->log_level], p->use_syslog ? "true" : "false",
 		p->core_conf.salsa_only ? "salsa2012" : "aes-gmac-siv", p->core_conf.workers ? p->core_conf.workers : 1,
 		p->core_conf.busy_poll_us, p->core_conf.no_nat_probe ? "false" : "true",
-		dns_backends[p->core_conf.dns_backend]);
+		dns_backends[p->core_conf.dns_backend],
+		p->core_conf.max_members ? p->core_conf.max_members : ZT_NET_MAX_MEMBERS_DEFAULT);
 	fprintf(out, "instances (in start order)\n");
 	for (size_t i = 0; i < p->n_insts; i++) {
 		const struct pl_inst *pi = &p->insts[i];

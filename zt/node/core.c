@@ -40,6 +40,7 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	if (now - c->last_housekeeping >= ZT_HOUSEKEEPING_MS) {
 		c->last_housekeeping = now;
 		zt_peers_housekeep(c, now);
+		zt_networks_housekeep(c, now);
 		zt_reasm_expire(c->reasm, now);
 	}
 }
@@ -71,6 +72,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	else
 		c->planet_path = zt_home_path(c, "planet");
 	c->workers = conf->workers ? conf->workers : 1;
+	c->max_members = conf->max_members ? conf->max_members : ZT_NET_MAX_MEMBERS_DEFAULT;
 	c->loop_in = zt_vl1_loop_in;   /* packets to ourselves: see send.c */
 	c->lane.core = c;
 	c->lane.transports = c->transports;

@@ -90,6 +90,10 @@ struct zt_peer {
 	struct zt_peer_path paths[ZT_PEER_PATHS];
 	struct zt_peer_traffic traffic;   /* what /metrics shows of the peer */
 	struct zt_peer *next;          /* hash chain */
+	/* on the core's busy list: frames were exchanged lately */
+	bool busy;
+	int64_t busy_marked;
+	struct zt_peer *busy_prev, *busy_next;
 };
 
 #define ZT_TXQ_LEN 64
@@ -148,6 +152,7 @@ struct zt_core_conf {
 	bool salsa_only;               /* never send AES-GMAC-SIV (cipher: salsa2012) */
 	unsigned workers;              /* data-path loops, the main one included */
 	unsigned busy_poll_us;         /* busy-poll window after activity; 0: off */
+	unsigned max_members;          /* members a network remembers; 0: the default */
 	bool no_nat_probe;             /* nat-probe: false (natprobe.c) */
 	enum zt_dns_backend dns_backend;
 };
@@ -251,6 +256,7 @@ struct zt_core {
 	bool is_root;
 	bool salsa_only;
 	unsigned workers;              /* data-path loops, this one included */
+	unsigned max_members;          /* members a network remembers (network.c) */
 	struct zt_workers *pool;       /* worker.c: the other loops, NULL while 1 */
 	struct zt_peer *upstreams[ZT_MAX_UPSTREAMS];
 	unsigned n_upstreams;
@@ -259,6 +265,10 @@ struct zt_core {
 	unsigned forced;               /* zt_transport_force(): 1 + its index; paths only over it */
 	struct zt_peer **peers;
 	size_t peer_buckets, n_peers;
+	/* Peers we exchanged frames with lately (zt_peer_busy): the ping
+	 * checks' keepalives and path pushes visit these, not every peer (a
+	 * root's 100,000 never are) */
+	struct zt_peer *busy;
 	struct zt_path **paths;
 	size_t path_buckets, n_paths;
 	struct zt_lane lane;           /* the main loop's data path */
@@ -370,6 +380,14 @@ void zt_peer_info(const struct zt_core *c, const struct zt_peer *p, struct zt_pe
 void zt_peer_latency_sample(struct zt_peer *p, unsigned ms);
 /* Housekeeping: forget dead peers and unused paths. */
 void zt_peers_housekeep(struct zt_core *c, int64_t now);
+/* The main loop exchanges frames with p (a member's frame, our groups
+ * announced to it): on the busy list for ZT_TRUST_MS at least.  A lane
+ * changes no list; whatever it handles was marked by the main loop
+ * within ZT_ANNOUNCE_MS (the fast path's condition). */
+void zt_peer_busy(struct zt_core *c, struct zt_peer *p, int64_t now);
+/* For the list's walkers: p leaves the list (false) once idle for
+ * ZT_TRUST_MS: no frame, no trust, no mark. */
+bool zt_peer_still_busy(struct zt_core *c, struct zt_peer *p, int64_t now);
 
 /* vl1.c: receiving.  Bytes of n datagrams that came in on transport t,
  * for zt_data; a packet a worker authenticated and leaves to the main

@@ -27,7 +27,7 @@
 static const char *const nc_names[NC_COUNT] = {
 	"rx_frames", "tx_frames", "rx_gate_dropped", "policy_dropped", "dropped_no_config", "bad_frames",
 	"rx_dropped", "tx_dropped", "tx_not_bridge", "rx_not_bridge", "tx_bridged", "rx_bridged",
-	"ndp_emulated",
+	"ndp_emulated", "members_refused",
 };
 
 /* ---- networks ---- */
@@ -50,13 +50,20 @@ uint64_t zt_iface_nwid(const struct zt_inst *zi)
 	return 0;
 }
 
+/* Members are kept in an array (walked by announcements and
+ * revocations) and found through an address map: a frame's lookup costs
+ * the same with 2 members or 100,000. */
 struct member *zt_network_member(struct zt_network *n, uint64_t address, bool create)
 {
-	for (unsigned i = 0; i < n->n_members; i++)
-		if (n->members[i].address == address)
-			return &n->members[i];
-	if (!create || n->n_members >= ZT_NET_MAX_MEMBERS)
+	uint32_t i = zt_addrmap_get(&n->member_index, address);
+
+	if (i != ZT_ADDRMAP_NONE)
+		return &n->members[i];
+	if (!create || address == 0 || n->n_members >= n->core->max_members) {
+		if (create && address)
+			NC_INC(n, NC_MEMBERS_REFUSED);
 		return NULL;
+	}
 	if (n->n_members == n->cap_members) {
 		unsigned cap = n->cap_members ? 2 * n->cap_members : 16;
 		struct member *v = realloc(n->members, cap * sizeof *v);
@@ -66,12 +73,47 @@ struct member *zt_network_member(struct zt_network *n, uint64_t address, bool cr
 		n->members = v;
 		n->cap_members = cap;
 	}
+	if (zt_addrmap_put(&n->member_index, address, n->n_members) < 0)
+		return NULL;
 	memset(&n->members[n->n_members], 0, sizeof *n->members);
 	n->members[n->n_members].address = address;
 	n->members[n->n_members].com_threshold = ZT_REV_NONE;
 	return &n->members[n->n_members++];
 }
 
+/* The last member takes the place of the one forgotten. */
+static void member_forget(struct zt_network *n, unsigned i)
+{
+	uint64_t address = n->members[i].address;
+	unsigned last = --n->n_members;
+
+	zt_addrmap_del(&n->member_index, address);
+	if (i != last) {
+		n->members[i] = n->members[last];
+		zt_addrmap_put(&n->member_index, n->members[i].address, i);   /* replaces: never allocates */
+	}
+}
+
+/* Housekeeping: members whose peer the node forgot (nothing heard for
+ * ZT_PEER_ACTIVITY_MS) and that we have not sent to meanwhile go; one
+ * revoked by the controller stays, so that its old COM is never taken
+ * again.  A member coming back shows its COM again when asked (§3.10). */
+void zt_networks_housekeep(struct zt_core *c, int64_t now)
+{
+	for (unsigned k = 0; k < c->n_nets; k++) {
+		struct zt_network *n = c->nets[k];
+
+		for (unsigned i = 0; i < n->n_members;) {
+			const struct member *m = &n->members[i];
+
+			if (m->com_threshold == ZT_REV_NONE && now - m->pushed >= ZT_PEER_ACTIVITY_MS &&
+			    now - m->announced >= ZT_PEER_ACTIVITY_MS && !zt_peer_find(c, m->address))
+				member_forget(n, i);
+			else
+				i++;
+		}
+	}
+}
 
 /* A new config's rule table goes to every policy that takes one. */
 static void policy_rules(struct zt_network *n)
@@ -466,6 +508,7 @@ void zt_network_free(struct zt_network *n)
 	free(n->pending);
 	free(n->routes);
 	free(n->members);
+	zt_addrmap_free(&n->member_index);
 	free(n);
 }
 

@@ -6,11 +6,17 @@
 
 #include <zt/netconf.h>
 
+#include "addrmap.h"
 #include "core.h"
 #include "send.h"     /* where the layer's packets go */
 #include "worker.h"   /* ZT_MAX_WORKERS: a port has a queue per lane */
 
-#define ZT_NET_MAX_MEMBERS 1024
+/* Members a network remembers at most (node.max-members, ztd.yaml(5)):
+ * a bound on memory (some 400 bytes each), not on lookups, which take
+ * the same time however many there are. */
+#define ZT_NET_MAX_MEMBERS_DEFAULT 1048576
+#define ZT_NET_MAX_MEMBERS_MIN 16
+#define ZT_NET_MAX_MEMBERS_MAX 16777216
 #define ZT_NET_MAX_OWN_GROUPS 64
 #define ZT_MCAST_MAX_MEMBERS 256
 #define ZT_MCAST_LIKE_TTL_MS 600000
@@ -63,6 +69,8 @@ void zt_networks_counters(const struct zt_core *c,
 			  void (*fn)(void *ctx, const char *instance, const char *name, uint64_t value), void *ctx);
 /* Timers: config requests, announcements, expiry. */
 void zt_networks_tick(struct zt_core *c, int64_t now);
+/* Housekeeping: members of forgotten peers are forgotten too. */
+void zt_networks_housekeep(struct zt_core *c, int64_t now);
 /* Roots and controllers keep member lists of networks they have not joined. */
 void zt_mcast_free(struct zt_core *c);
 
@@ -96,7 +104,7 @@ struct member {
 
 enum { NC_RX_FRAMES, NC_TX_FRAMES, NC_GATE_DROPS, NC_POLICY_DROPS, NC_NO_CONFIG, NC_BAD_FRAMES,
 	NC_RX_DROPPED, NC_TX_DROPPED, NC_TX_NOT_BRIDGE, NC_RX_NOT_BRIDGE, NC_TX_BRIDGED, NC_RX_BRIDGED,
-	NC_NDP_EMULATED, NC_COUNT };
+	NC_NDP_EMULATED, NC_MEMBERS_REFUSED, NC_COUNT };
 
 /* A MAC learned behind an active bridge (§3.2): unicast to it goes there. */
 #define ZT_BRIDGE_ROUTES 1024      /* per network, a power of two */
@@ -140,6 +148,7 @@ struct zt_network {
 	size_t creds_len;
 	struct member *members;
 	unsigned n_members, cap_members;
+	struct zt_addrmap member_index;   /* address -> index into members */
 	struct zt_mcast_group own[ZT_NET_MAX_OWN_GROUPS];
 	unsigned n_own;
 	struct zt_mcast_group host[ZT_NET_MAX_OWN_GROUPS];   /* from the port */

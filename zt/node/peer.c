@@ -104,6 +104,43 @@ struct zt_peer *zt_peer_add(struct zt_core *c, const struct zt_identity *id)
 	return p;
 }
 
+void zt_peer_busy(struct zt_core *c, struct zt_peer *p, int64_t now)
+{
+	p->busy_marked = now;
+	if (p->busy || p == &c->self_peer)
+		return;
+	p->busy = true;
+	p->busy_prev = NULL;
+	p->busy_next = c->busy;
+	if (c->busy)
+		c->busy->busy_prev = p;
+	c->busy = p;
+}
+
+static void peer_unbusy(struct zt_core *c, struct zt_peer *p)
+{
+	if (!p->busy)
+		return;
+	if (p->busy_prev)
+		p->busy_prev->busy_next = p->busy_next;
+	else
+		c->busy = p->busy_next;
+	if (p->busy_next)
+		p->busy_next->busy_prev = p->busy_prev;
+	p->busy = false;
+	p->busy_prev = p->busy_next = NULL;
+}
+
+bool zt_peer_still_busy(struct zt_core *c, struct zt_peer *p, int64_t now)
+{
+	/* workers write the first two */
+	if (now - ZT_LOAD(p->last_nontrivial) < ZT_TRUST_MS || now - ZT_LOAD(p->last_trust) < ZT_TRUST_MS ||
+	    now - p->busy_marked < ZT_TRUST_MS)
+		return true;
+	peer_unbusy(c, p);
+	return false;
+}
+
 static void peer_free(struct zt_peer *p)
 {
 	for (unsigned i = 0; i < p->n_paths; i++)
@@ -120,6 +157,7 @@ void zt_peer_remove(struct zt_core *c, struct zt_peer *p)
 		if (*pp == p) {
 			*pp = p->next;
 			c->n_peers--;
+			peer_unbusy(c, p);
 			peer_free(p);
 			return;
 		}
@@ -136,6 +174,7 @@ void zt_peers_free(struct zt_core *c)
 		}
 	free(c->peers);
 	c->peers = NULL;
+	c->busy = NULL;
 	c->peer_buckets = c->n_peers = 0;
 }
 

@@ -314,6 +314,7 @@ void zt_network_announce(struct zt_network *n, int64_t now)
 
 		if (p && !p->upstream && gate(n, p)) {
 			n->members[i].announced = now;
+			zt_peer_busy(c, p, now);
 			announce_to(n, p->id.address, now);
 		}
 	}
@@ -331,6 +332,7 @@ void zt_network_meet(struct zt_network *n, struct zt_peer *p, int64_t now)
 	zt_network_creds_push(n, m, now, false);
 	if (gate(n, p) && (!m->announced || now - m->announced >= ZT_ANNOUNCE_MS)) {
 		m->announced = now;
+		zt_peer_busy(n->core, p, now);
 		announce_to(n, p->id.address, now);
 	}
 }
@@ -901,6 +903,7 @@ void zt_network_verb(struct zt_core *c, const struct zt_net_rx *r)
 	}
 	r->peer->last_nontrivial = r->now;
 	r->peer->last_trust = r->now;   /* a member's frame: trust established (§7.8) */
+	zt_peer_busy(c, r->peer, r->now);
 	{
 		struct member *m = zt_network_member(n, r->peer->id.address, true);
 

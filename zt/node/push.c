@@ -175,22 +175,22 @@ void zt_push_paths_tick(struct zt_core *c, int64_t now)
 	size_t n = 0;
 	bool gathered = false;
 
-	for (size_t b = 0; b < c->peer_buckets; b++)
-		for (struct zt_peer *p = c->peers[b]; p; p = p->next) {
-			int64_t every;
-			int64_t trust = ZT_LOAD(p->last_trust);   /* workers write it */
+	/* trust comes with frames: the busy list holds every trusted peer */
+	for (struct zt_peer *p = c->busy; p; p = p->busy_next) {
+		int64_t every;
+		int64_t trust = ZT_LOAD(p->last_trust);   /* workers write it */
 
-			if (p->upstream || !trust || now - trust >= ZT_TRUST_MS)
-				continue;
-			every = push_has_direct(p, now) ? PUSH_DIRECT_MS : PUSH_RELAYED_MS;
-			if (p->last_push && now - p->last_push < every)
-				continue;
-			if (!gathered) {
-				n = zt_push_candidates(c, addrs, PUSH_MAX_ADDRS, now);
-				gathered = true;
-			}
-			p->last_push = now;
-			if (n)
-				push_send(c, p, addrs, n, now);
+		if (p->upstream || !trust || now - trust >= ZT_TRUST_MS)
+			continue;
+		every = push_has_direct(p, now) ? PUSH_DIRECT_MS : PUSH_RELAYED_MS;
+		if (p->last_push && now - p->last_push < every)
+			continue;
+		if (!gathered) {
+			n = zt_push_candidates(c, addrs, PUSH_MAX_ADDRS, now);
+			gathered = true;
 		}
+		p->last_push = now;
+		if (n)
+			push_send(c, p, addrs, n, now);
+	}
 }

@@ -809,10 +809,13 @@ void zt_vl1_ping_check(struct zt_core *c, int64_t now)
 	contact_seeds(c, now);
 	for (unsigned i = 0; i < c->n_upstreams; i++)
 		contact_upstream(c, c->upstreams[i], now);
-	for (size_t b = 0; b < c->peer_buckets; b++)
-		for (struct zt_peer *p = c->peers[b]; p; p = p->next)
-			if (!p->upstream && now - p->last_nontrivial < ZT_PEER_ACTIVITY_MS)
-				keepalive(c, p, now - p->last_hello >= ZT_PEER_HELLO_MS, now);
+	/* only peers frames went to or came from can be due (a root walks none) */
+	for (struct zt_peer *p = c->busy, *next; p; p = next) {
+		next = p->busy_next;
+		if (zt_peer_still_busy(c, p, now) && !p->upstream &&
+		    now - ZT_LOAD(p->last_nontrivial) < ZT_PEER_ACTIVITY_MS)
+			keepalive(c, p, now - p->last_hello >= ZT_PEER_HELLO_MS, now);
+	}
 }
 
 void zt_vl1_announce(struct zt_core *c, int64_t now)

@@ -170,6 +170,12 @@ struct zt_store_ops {
 	 * Reads between commit_async and done see the data as before the
 	 * transaction. */
 	int (*commit_async)(void *state, void (*done)(void *ctx, int err), void *ctx);
+
+	/* Optional (NULL: users walk member_each).  The authorized active
+	 * bridges of a network, ascending: at most max addresses into out
+	 * and their number into *n, found through an index rather than a
+	 * walk of the members (the controller asks on every config). */
+	int (*member_bridges)(void *state, uint64_t nwid, uint64_t *out, size_t max, size_t *n);
 };
 
 /* ---- using a store (the controller, tools, tests) ---- */
@@ -218,6 +224,8 @@ int zt_store_member_each(struct zt_store *s, uint64_t nwid,
 			 int (*fn)(void *ctx, const struct zt_store_member *m), void *ctx);
 int zt_store_member_count(struct zt_store *s, uint64_t nwid, size_t *total, size_t *authorized);
 int zt_store_ip_holder(struct zt_store *s, uint64_t nwid, const char *ip, uint64_t *address);
+/* The store's member_bridges, or a walk of member_each without it. */
+int zt_store_member_bridges(struct zt_store *s, uint64_t nwid, uint64_t *out, size_t max, size_t *n);
 /* 0 if the store has no seen(). */
 int zt_store_seen(struct zt_store *s, const struct zt_store_seen *seen, size_t n);
 
