@@ -412,8 +412,9 @@ struct node {
 	struct zt_peer_key pair_key;    /* with the partner */
 	int partner;                    /* -1: none */
 	int64_t start, next_whois, next_hello, next_relay, back_at;
-	uint64_t hello_id, whois_id, ncr_id;
-	int64_t hello_sent, whois_sent, ncr_sent;
+	uint64_t hello_id, whois_id, ncr_id, ncr_prev_id;
+	int64_t hello_sent, whois_sent, ncr_sent, ncr_first, up_at;
+	bool confirmed;                 /* answered a HELLO of its target */
 	bool started;                   /* its socket was opened once */
 	bool up;                        /* has its OK(HELLO) */
 	uint64_t relay_seq;
@@ -427,7 +428,7 @@ static struct node *nodes;
 static unsigned n_nodes;
 static int ep;
 static struct { uint64_t sent, delivered; } relay;
-static struct { uint64_t leaves, rejoins, rendezvous, answered, other, bad; } misc;
+static struct { uint64_t leaves, rejoins, rendezvous, answered, ncr_retries, other, bad; } misc;
 static int64_t t_first_member, t_last_member;
 
 static const union zt_sockaddr *target(const struct node *n)
@@ -603,11 +604,16 @@ static void send_ncr(struct node *n, int64_t now)
 	pkt_begin(&w, n, o.ctl_id.address, ZT_VERB_NETWORK_CONFIG_REQUEST);
 	if (zt_ncreq_encode(&w, &q) < 0 || w.err)
 		return;
+	n->ncr_prev_id = n->ncr_id;   /* the answer to the one before still counts */
 	n->ncr_id = pkt_send(n, &n->key, w.len, ZT_SUITE_AES_GMAC_SIV, 0);
 	n->ncr_sent = now;
-	n->ms = M_CONFIG;
-	if (n->ncr_id)
+	if (n->ms == M_CONFIG) {
+		misc.ncr_retries++;
+	} else {
+		n->ms = M_CONFIG;
+		n->ncr_first = now;
 		st[K_CONFIG].sent++;
+	}
 }
 
 /* A member is done (its config in) or failed: its round is over. */
@@ -645,6 +651,7 @@ static void reply_hello(struct node *n, uint64_t id, const uint8_t *pl, size_t l
 	zt_ok_hello_encode(&w, &ok);
 	if (!w.err)
 		pkt_send(n, &n->key, w.len, ZT_SUITE_AES_GMAC_SIV, 0);
+	n->confirmed = true;
 	misc.answered++;
 }
 
@@ -676,7 +683,7 @@ static void rx_config_chunk(struct node *n, const uint8_t *body, size_t len, int
 	if (rc < 0) {
 		misc.bad++;
 	} else if (rc == 1) {
-		stat_answer(K_CONFIG, n->ncr_sent, now);
+		stat_answer(K_CONFIG, n->ncr_first, now);
 		member_end(n, M_DONE, now);
 	}
 }
@@ -705,8 +712,7 @@ static void rx_ok(struct node *n, const uint8_t *pl, size_t len, int64_t now)
 	if (ok.in_re_verb == ZT_VERB_HELLO &&
 	    answers(K_HELLO, &n->hello_id, n->hello_sent, ok.in_re_id, false, now)) {
 		n->up = true;
-		if (n->role == MEMBER && n->ms == M_HELLO)
-			send_ncr(n, now);
+		n->up_at = now;
 	} else if (ok.in_re_verb == ZT_VERB_WHOIS && n->whois_id == ok.in_re_id) {
 		struct zt_ok_whois w;
 		bool good = zt_ok_whois_decode(&w, ok.data, ok.len) == 0 && w.count;
@@ -714,7 +720,7 @@ static void rx_ok(struct node *n, const uint8_t *pl, size_t len, int64_t now)
 		misc.bad += !good;
 		answers(K_WHOIS, &n->whois_id, n->whois_sent, ok.in_re_id, !good, now);
 	} else if (ok.in_re_verb == ZT_VERB_NETWORK_CONFIG_REQUEST && n->ncr_id &&
-		   ok.in_re_id == n->ncr_id) {
+		   (ok.in_re_id == n->ncr_id || ok.in_re_id == n->ncr_prev_id)) {
 		rx_config_chunk(n, ok.data, ok.len, now);
 	} else {
 		misc.other++;
@@ -732,7 +738,7 @@ static void rx_error(struct node *n, const uint8_t *pl, size_t len, int64_t now)
 		return;
 	}
 	if (e.in_re_verb == ZT_VERB_NETWORK_CONFIG_REQUEST &&
-	    answers(K_CONFIG, &n->ncr_id, n->ncr_sent, e.in_re_id, true, now))
+	    answers(K_CONFIG, &n->ncr_id, n->ncr_first, e.in_re_id, true, now))
 		member_end(n, M_FAILED, now);
 	else if (!(e.in_re_verb == ZT_VERB_WHOIS &&
 		   answers(K_WHOIS, &n->whois_id, n->whois_sent, e.in_re_id, true, now)))
@@ -890,14 +896,23 @@ static void member_tick(struct node *n, unsigned idx, int64_t now, bool loading)
 			t_first_member = now;
 		n->ms = M_HELLO;
 		send_hello(n, now);
-	} else if (n->ms == M_HELLO && now - n->hello_sent > (int64_t)(o.timeout * 1e6)) {
+	} else if (n->ms == M_HELLO && n->up) {
+		/* ask once the target knows our path (it confirms it with a
+		 * HELLO, wire.md §7.3), or a second after its OK anyway */
+		if (n->confirmed || now - n->up_at >= 1000000)
+			send_ncr(n, now);
+	} else if (n->ms == M_HELLO && now - n->start > (int64_t)(o.timeout * 1e6)) {
 		st[K_HELLO].drops++;
 		n->hello_id = 0;
 		st[K_CONFIG].drops++;  /* never asked: counts against the config round */
 		member_end(n, M_FAILED, now);
-	} else if (n->ms == M_CONFIG && now - n->ncr_sent > (int64_t)(o.timeout * 1e6)) {
+	} else if (n->ms == M_HELLO && now - n->hello_sent >= PING_CHECK_MS * 1000) {
+		send_hello(n, now);    /* as 1.14 does to an upstream that does not answer */
+	} else if (n->ms == M_CONFIG && now - n->ncr_first > (int64_t)(o.timeout * 1e6)) {
 		st[K_CONFIG].drops++;
 		member_end(n, M_FAILED, now);
+	} else if (n->ms == M_CONFIG && now - n->ncr_sent >= PING_CHECK_MS * 1000) {
+		send_ncr(n, now);      /* 1.14 asks every 5 s until a config comes */
 	}
 }
 
@@ -1059,17 +1074,18 @@ static void print_report(double secs, struct proc_sample p0, struct proc_sample 
 	if (o.members) {
 		double round = (t_last_member - t_first_member) / 1e6;
 
-		printf("members: configs complete in %.2f s from the first HELLO\n", round);
+		printf("members: round over (every member configured or given up) %.2f s after the first HELLO;"
+		       " %" PRIu64 " requests repeated\n", round, misc.ncr_retries);
 		rl += (size_t)snprintf(res + rl, sizeof res - rl, " config_round_s=%.2f", round);
 	}
-	if (relay.sent || o.pairs > 0) {
+	if (o.peers) {
 		printf("relay   sent %" PRIu64 " delivered %" PRIu64 " lost %" PRIu64 "\n", relay.sent,
 		       relay.delivered, relay.sent > relay.delivered ? relay.sent - relay.delivered : 0);
 		rl += (size_t)snprintf(res + rl, sizeof res - rl,
 				       " relay_sent=%" PRIu64 " relay_delivered=%" PRIu64, relay.sent,
 				       relay.delivered);
 	}
-	printf("churn   %" PRIu64 " left, %" PRIu64 " came back; %" PRIu64 " HELLO/ECHO from the target answered, %"
+	printf("misc    %" PRIu64 " left, %" PRIu64 " came back; %" PRIu64 " HELLO/ECHO from the target answered, %"
 	       PRIu64 " RENDEZVOUS, %" PRIu64 " other packets, %" PRIu64 " bad\n", misc.leaves,
 	       misc.rejoins, misc.answered, misc.rendezvous, misc.other, misc.bad);
 	rl += (size_t)snprintf(res + rl, sizeof res - rl, " leaves=%" PRIu64 " bad=%" PRIu64,
@@ -1080,9 +1096,11 @@ static void print_report(double secs, struct proc_sample p0, struct proc_sample 
 		unsigned n = o.peers + o.members;
 		double per = n ? (double)(p2.rss_kib - p0.rss_kib) / n : 0;
 
-		printf("target  pid %d cpu %.1f%% steady (%.0f s after the ramp), %.1f%% overall; "
-		       "rss %ld -> %ld KiB, %.2f KiB per node\n", o.pid, cpu, steady_s, all,
-		       p0.rss_kib, p2.rss_kib, per);
+		printf("target  pid %d cpu", o.pid);
+		if (o.peers)
+			printf(" %.1f%% steady (the %.0f s after the ramp),", cpu, steady_s);
+		printf(" %.1f%% over the run; rss %ld -> %ld KiB, %.2f KiB per node\n", all, p0.rss_kib,
+		       p2.rss_kib, per);
 		rl += (size_t)snprintf(res + rl, sizeof res - rl,
 				       " cpu_steady_pct=%.1f cpu_all_pct=%.1f rss0_kib=%ld rss_kib=%ld kib_per_node=%.2f",
 				       cpu, all, p0.rss_kib, p2.rss_kib, per);
