@@ -412,8 +412,10 @@ struct node {
 	struct zt_peer_key pair_key;    /* with the partner */
 	int partner;                    /* -1: none */
 	int64_t start, next_whois, next_hello, next_relay, back_at;
-	uint64_t hello_id, whois_id, ncr_id, ncr_prev_id;
-	int64_t hello_sent, whois_sent, ncr_sent, ncr_first, up_at;
+	/* HELLOs pending: the last and the one before (a slow target's
+	 * answer to it still counts), each 0 once answered or dropped */
+	uint64_t hello_id, hello_prev_id, whois_id, ncr_id, ncr_prev_id;
+	int64_t hello_sent, hello_prev_sent, whois_sent, ncr_sent, ncr_first, up_at;
 	bool confirmed;                 /* answered a HELLO of its target */
 	bool started;                   /* its socket was opened once */
 	bool up;                        /* has its OK(HELLO) */
@@ -425,7 +427,7 @@ struct node {
 };
 
 static struct node *nodes;
-static unsigned n_nodes;
+static unsigned n_nodes, peers_up;
 static int ep;
 static struct { uint64_t sent, delivered; } relay;
 static struct { uint64_t leaves, rejoins, rendezvous, answered, ncr_retries, other, bad; } misc;
@@ -475,6 +477,8 @@ static void node_close(struct node *n)
 	if (n->fd >= 0)
 		close(n->fd);  /* leaves the epoll set with it */
 	n->fd = -1;
+	if (n->up && n->role == PEER)
+		peers_up--;
 	n->up = false;
 }
 
@@ -536,8 +540,10 @@ static void send_hello(struct node *n, int64_t now)
 	pkt_begin(&w, n, target_id(n)->address, ZT_VERB_HELLO);
 	if (zt_hello_encode(&w, &h, NULL, 0) < 0 || w.err)
 		return;
-	if (n->hello_id)
-		st[K_HELLO].drops++;   /* the last one never came back */
+	if (n->hello_prev_id)
+		st[K_HELLO].drops++;   /* two later and still no answer */
+	n->hello_prev_id = n->hello_id;
+	n->hello_prev_sent = n->hello_sent;
 	n->hello_id = pkt_send(n, &n->key, w.len, ZT_SUITE_POLY1305_NONE, ZT_HDR_PAYLOAD + h.tail_off);
 	n->hello_sent = now;
 	if (n->hello_id)
@@ -710,7 +716,10 @@ static void rx_ok(struct node *n, const uint8_t *pl, size_t len, int64_t now)
 		return;
 	}
 	if (ok.in_re_verb == ZT_VERB_HELLO &&
-	    answers(K_HELLO, &n->hello_id, n->hello_sent, ok.in_re_id, false, now)) {
+	    (answers(K_HELLO, &n->hello_id, n->hello_sent, ok.in_re_id, false, now) ||
+	     answers(K_HELLO, &n->hello_prev_id, n->hello_prev_sent, ok.in_re_id, false, now))) {
+		if (!n->up && n->role == PEER)
+			peers_up++;
 		n->up = true;
 		n->up_at = now;
 	} else if (ok.in_re_verb == ZT_VERB_WHOIS && n->whois_id == ok.in_re_id) {
@@ -836,6 +845,20 @@ static void rx_node(struct node *n, int64_t now)
 
 /* ---- schedule ---- */
 
+static void hello_expire(struct node *n, int64_t now)
+{
+	int64_t limit = (int64_t)(o.timeout * 1e6);
+
+	if (n->hello_prev_id && now - n->hello_prev_sent > limit) {
+		st[K_HELLO].drops++;
+		n->hello_prev_id = 0;
+	}
+	if (n->hello_id && now - n->hello_sent > limit) {
+		st[K_HELLO].drops++;
+		n->hello_id = 0;
+	}
+}
+
 static void peer_tick(struct node *n, unsigned idx, int64_t now, bool loading)
 {
 	if (n->fd < 0) {
@@ -852,10 +875,7 @@ static void peer_tick(struct node *n, unsigned idx, int64_t now, bool loading)
 		n->next_hello = now + (int64_t)o.hello_ms * 1000;
 		return;
 	}
-	if (n->hello_id && now - n->hello_sent > (int64_t)(o.timeout * 1e6)) {
-		st[K_HELLO].drops++;
-		n->hello_id = 0;
-	}
+	hello_expire(n, now);
 	if (n->whois_id && now - n->whois_sent > (int64_t)(o.timeout * 1e6)) {
 		st[K_WHOIS].drops++;
 		n->whois_id = 0;
@@ -902,8 +922,7 @@ static void member_tick(struct node *n, unsigned idx, int64_t now, bool loading)
 		if (n->confirmed || now - n->up_at >= 1000000)
 			send_ncr(n, now);
 	} else if (n->ms == M_HELLO && now - n->start > (int64_t)(o.timeout * 1e6)) {
-		st[K_HELLO].drops++;
-		n->hello_id = 0;
+		hello_expire(n, INT64_MAX);
 		st[K_CONFIG].drops++;  /* never asked: counts against the config round */
 		member_end(n, M_FAILED, now);
 	} else if (n->ms == M_HELLO && now - n->hello_sent >= PING_CHECK_MS * 1000) {
@@ -931,11 +950,10 @@ static void churn_tick(int64_t now, double dt_s)
 
 			if (n->partner >= 0 || n->fd < 0 || !n->up || n->back_at)
 				continue;
-			if (n->hello_id)
-				st[K_HELLO].drops++;   /* gone before its answer: not the target's fault, */
-			if (n->whois_id)               /* but a real leaf would not count it either */
-				st[K_WHOIS].drops++;
-			n->hello_id = n->whois_id = 0;
+			/* what it still waits for is not counted: it leaves */
+			st[K_HELLO].sent -= !!n->hello_id + !!n->hello_prev_id;
+			st[K_WHOIS].sent -= !!n->whois_id;
+			n->hello_id = n->hello_prev_id = n->whois_id = 0;
 			node_close(n);
 			n->back_at = now + (int64_t)(o.away * 1e6);
 			misc.leaves++;
@@ -1049,7 +1067,8 @@ static void print_report(double secs, struct proc_sample p0, struct proc_sample 
 
 	for (unsigned i = 0; i < o.peers; i++)
 		up += nodes[i].up;
-	printf("# %u peers (%u up at the end), %u members, %.1f s\n", o.peers, up, o.members, secs);
+	printf("# %u peers (%u up at the end), %u members, %.1f s; steady window %.1f s\n", o.peers, up,
+	       o.members, secs, steady_s);
 	rl += (size_t)snprintf(res + rl, sizeof res - rl, "result peers=%u members=%u up=%u", o.peers,
 			       o.members, up);
 	for (int k = 0; k < K_N; k++) {
@@ -1098,7 +1117,7 @@ static void print_report(double secs, struct proc_sample p0, struct proc_sample 
 
 		printf("target  pid %d cpu", o.pid);
 		if (o.peers)
-			printf(" %.1f%% steady (the %.0f s after the ramp),", cpu, steady_s);
+			printf(" %.1f%% steady,", cpu);
 		printf(" %.1f%% over the run; rss %ld -> %ld KiB, %.2f KiB per node\n", all, p0.rss_kib,
 		       p2.rss_kib, per);
 		rl += (size_t)snprintf(res + rl, sizeof res - rl,
@@ -1123,7 +1142,7 @@ static bool answers_pending(void)
 	if (relay.delivered < relay.sent)
 		return true;   /* some may still be on their way */
 	for (unsigned i = 0; i < o.peers; i++)
-		if (nodes[i].hello_id || nodes[i].whois_id)
+		if (nodes[i].hello_id || nodes[i].hello_prev_id || nodes[i].whois_id)
 			return true;
 	return members_pending();
 }
@@ -1156,7 +1175,10 @@ static void run(void)
 			rx_node(&nodes[evs[e].data.u32], now);
 		if (now - last_tick < TICK_MS * 1000 && ne > 0)
 			continue;
-		if (!ramped && now >= t0 + (int64_t)(o.ramp * 1e6)) {
+		/* the steady window opens after the ramp, once every peer is up
+		 * (a root validating a crowd of new identities lags behind) */
+		if (!ramped && now >= t0 + (int64_t)(o.ramp * 1e6) &&
+		    (peers_up == o.peers || now >= end - (int64_t)((o.duration - o.ramp) * 5e5))) {
 			ramped = true;
 			p1 = proc_read(o.pid);
 			steady_s = -(now / 1e6);
