@@ -568,8 +568,6 @@ static void send_whois(struct node *n, int64_t now)
 	pkt_begin(&w, n, o.root_id.address, ZT_VERB_WHOIS);
 	if (zt_whois_encode(&w, &who, 1) < 0 || w.err)
 		return;
-	if (n->whois_id)
-		st[K_WHOIS].drops++;
 	n->whois_id = pkt_send(n, &n->key, w.len, ZT_SUITE_AES_GMAC_SIV, 0);
 	n->whois_sent = now;
 	if (n->whois_id)
@@ -892,7 +890,8 @@ static void peer_tick(struct node *n, unsigned idx, int64_t now, bool loading)
 		send_hello(n, now);
 		n->next_hello = now + (int64_t)o.hello_ms * 1000;
 	}
-	if (o.whois_ms && n->up && now >= n->next_whois) {
+	/* one WHOIS at a time: a slow root is not asked faster than it answers */
+	if (o.whois_ms && n->up && !n->whois_id && now >= n->next_whois) {
 		send_whois(n, now);
 		n->next_whois = now + (int64_t)o.whois_ms * 1000;
 	}
