@@ -414,7 +414,7 @@ struct node {
 	int64_t start, next_whois, next_hello, next_relay, back_at;
 	/* HELLOs pending: the last and the one before (a slow target's
 	 * answer to it still counts), each 0 once answered or dropped */
-	uint64_t hello_id, hello_prev_id, whois_id, ncr_id, ncr_prev_id;
+	uint64_t hello_id, hello_prev_id, whois_id, ncr_id;
 	int64_t hello_sent, hello_prev_sent, whois_sent, ncr_sent, ncr_first, up_at;
 	bool confirmed;                 /* answered a HELLO of its target */
 	bool started;                   /* its socket was opened once */
@@ -608,7 +608,6 @@ static void send_ncr(struct node *n, int64_t now)
 	pkt_begin(&w, n, o.ctl_id.address, ZT_VERB_NETWORK_CONFIG_REQUEST);
 	if (zt_ncreq_encode(&w, &q) < 0 || w.err)
 		return;
-	n->ncr_prev_id = n->ncr_id;   /* the answer to the one before still counts */
 	n->ncr_id = pkt_send(n, &n->key, w.len, ZT_SUITE_AES_GMAC_SIV, 0);
 	n->ncr_sent = now;
 	if (n->ms == M_CONFIG) {
@@ -726,8 +725,9 @@ static void rx_ok(struct node *n, const uint8_t *pl, size_t len, int64_t now)
 
 		misc.bad += !good;
 		answers(K_WHOIS, &n->whois_id, n->whois_sent, ok.in_re_id, !good, now);
-	} else if (ok.in_re_verb == ZT_VERB_NETWORK_CONFIG_REQUEST && n->ncr_id &&
-		   (ok.in_re_id == n->ncr_id || ok.in_re_id == n->ncr_prev_id)) {
+	} else if (ok.in_re_verb == ZT_VERB_NETWORK_CONFIG_REQUEST && n->ms == M_CONFIG) {
+		/* an answer to any of its requests (1.14 remembers the ids
+		 * of the last 1024 packets it sent): the chunk is signed */
 		rx_config_chunk(n, ok.data, ok.len, now);
 	} else {
 		misc.other++;
