@@ -314,10 +314,12 @@ static void *gen_thread(void *arg)
 	return NULL;
 }
 
-static void progress_bar(unsigned done, unsigned want, double elapsed)
+/* have: in the pool before this run, made: by this run */
+static void progress_bar(unsigned have, unsigned made, unsigned want, double elapsed)
 {
+	unsigned done = have + made;
 	int w = 30, fill = want ? (int)((double)done * w / want) : w;
-	double rate = elapsed > 0 ? done / elapsed : 0;
+	double rate = elapsed > 0 ? made / elapsed : 0;
 
 	fprintf(stderr, "\ridentities %u/%u [%.*s%*s] %.1f/s eta %.0f s   ", done, want, fill,
 		"##############################", w - fill, "", rate,
@@ -342,12 +344,12 @@ static void pool_generate(const char *path, unsigned have, unsigned want, unsign
 		if (pthread_create(&th[i], NULL, gen_thread, &g) != 0)
 			die("cannot start threads");
 	while (atomic_load(&g.made) < g.want && !atomic_load(&g.failed)) {
-		progress_bar(have + atomic_load(&g.made), want, (now_us() - t0) / 1e6);
+		progress_bar(have, atomic_load(&g.made), want, (now_us() - t0) / 1e6);
 		usleep(200000);
 	}
 	for (unsigned i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	progress_bar(have + atomic_load(&g.made), want, (now_us() - t0) / 1e6);
+	progress_bar(have, atomic_load(&g.made), want, (now_us() - t0) / 1e6);
 	fputc('\n', stderr);
 	if (fclose(g.out) != 0 || atomic_load(&g.failed))
 		die("generating identities into %s failed", path);
