@@ -1068,8 +1068,10 @@ static void print_report(double secs, struct proc_sample p0, struct proc_sample 
 
 	for (unsigned i = 0; i < o.peers; i++)
 		up += nodes[i].up;
-	printf("# %u peers (%u up at the end), %u members, %.1f s; steady window %.1f s\n", o.peers, up,
-	       o.members, secs, steady_s);
+	printf("# %u peers (%u up at the end), %u members, %.1f s", o.peers, up, o.members, secs);
+	if (o.peers)
+		printf("; steady window %.1f s", steady_s);
+	printf("\n");
 	rl += (size_t)snprintf(res + rl, sizeof res - rl, "result peers=%u members=%u up=%u", o.peers,
 			       o.members, up);
 	for (int k = 0; k < K_N; k++) {

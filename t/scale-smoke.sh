@@ -3,14 +3,19 @@
 # identities of t/scale-ids) in namespace gen, each from a UDP port of
 # its own, say HELLO, ask WHOIS every second, and 20 of them send each
 # other ECHOs through the root in pairs.  Every HELLO and WHOIS gets its
-# answer, every relayed packet arrives, and the root stays up.  Each peer
-# has a /24 of its own: a root takes one new identity per /24 every 2 s.
+# answer, every relayed packet arrives, and the root stays up.  Then 20
+# members ask a controller (sqlite) for the config of a public network,
+# all at once: each gets the whole config, signed by the controller.
+# Each node has a /24 of its own: a root or controller takes one new
+# identity per /24 every 2 s.
 #
-#   root 198.18.0.1/16 --- bridge --- gen 198.18.1.10 ... 198.18.50.10
+#   root 198.18.0.1/16 ---+--- bridge --- gen 198.18.1.10 ... 198.18.50.10
+#   ctl 198.18.0.2/16 ----/
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/netns.sh"
 ns_require
-plan 8
+command -v jq > /dev/null || skip_all "needs jq"
+plan 11
 
 GEN=$builddir/bench/scale-gen
 ns_bridge
@@ -40,3 +45,18 @@ is "$(val whois_answered)/$(val whois_errors)/$(val whois_drops)" "$(val whois_s
 ok "$([ "$(val relay_sent)" -ge 20 ] 2>/dev/null; echo $?)" "pairs relayed ECHOs ($(val relay_sent))"
 is "$(val relay_delivered)" "$(val relay_sent)" "every relayed packet delivered"
 ok "$(kill -0 "$zt_pid_root" 2>/dev/null; echo $?)" "the root is still running"
+
+ns_host ctl 198.18.0.2/16
+zt_services=$(zt_ctl_service) zt_start ctl
+net=$(zt_ctl_network '{"name":"scale","private":false,"v4AssignMode":{"zt":true},
+	"ipAssignmentPools":[{"ipRangeStart":"198.19.0.10","ipRangeEnd":"198.19.0.200"}],
+	"routes":[{"target":"198.19.0.0/24"}]}')
+ns_exec gen "$GEN" --ids "$srcdir/t/scale-ids" --controller 198.18.0.2/9993 \
+	--controller-id "$ns_tmp/ctl/identity.public" --network "$net" --members 20 --offset 0 \
+	--rate 0 --timeout 20 $binds > "$ns_tmp/out" 2> "$ns_tmp/err"
+ok $? "scale-gen ran against the controller"
+sed 's/^/# /' "$ns_tmp/out" "$ns_tmp/err"
+res=$(grep '^result ' "$ns_tmp/out")
+is "$(val config_sent)/$(val config_answered)/$(val config_errors)/$(val config_drops)" "20/20/0/0" \
+	"all 20 members have their config"
+ok "$(kill -0 "$zt_pid_ctl" 2>/dev/null; echo $?)" "the controller is still running"
