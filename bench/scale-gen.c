@@ -736,8 +736,9 @@ static void rx_ok(struct node *n, const uint8_t *pl, size_t len, int64_t now)
 	}
 }
 
-/* An ERROR answers the request too (WHOIS of a peer that left: not
- * found; a config request to a private network: access denied). */
+/* An ERROR answers the request too (a config request to a private
+ * network: access denied; a WHOIS, from a target that reports unknown
+ * addresses, which 1.14 and zt do not: they stay silent). */
 static void rx_error(struct node *n, const uint8_t *pl, size_t len, int64_t now)
 {
 	struct zt_error e;
