@@ -482,6 +482,7 @@ static void node_close(struct node *n)
 	if (n->up && n->role == PEER)
 		peers_up--;
 	n->up = false;
+	n->confirmed = false;
 }
 
 /* ---- sending ---- */
@@ -860,6 +861,14 @@ static void hello_expire(struct node *n, int64_t now)
 	}
 }
 
+/* Whether the target has a path to n: it learns one from n's OK to its
+ * confirming HELLO (wire.md §7.3); a target that sends none has had a
+ * second since its OK(HELLO). */
+static bool reachable(const struct node *n, int64_t now)
+{
+	return n->up && (n->confirmed || now - n->up_at >= 1000000);
+}
+
 static void peer_tick(struct node *n, unsigned idx, int64_t now, bool loading)
 {
 	if (n->fd < 0) {
@@ -898,8 +907,9 @@ static void peer_tick(struct node *n, unsigned idx, int64_t now, bool loading)
 		send_whois(n, now);
 		n->next_whois = now + (int64_t)o.whois_ms * 1000;
 	}
-	/* the lower of a pair sends for both once both are up */
-	if (n->partner > (int)idx && n->up && nodes[n->partner].up && now >= n->next_relay) {
+	/* the lower of a pair sends for both once the root can reach both */
+	if (n->partner > (int)idx && reachable(n, now) && reachable(&nodes[n->partner], now) &&
+	    now >= n->next_relay) {
 		send_relay(n);
 		send_relay(&nodes[n->partner]);
 		n->next_relay = now + RELAY_MS * 1000;
@@ -921,7 +931,7 @@ static void member_tick(struct node *n, unsigned idx, int64_t now, bool loading)
 	} else if (n->ms == M_HELLO && n->up) {
 		/* ask once the target knows our path (it confirms it with a
 		 * HELLO, wire.md §7.3), or a second after its OK anyway */
-		if (n->confirmed || now - n->up_at >= 1000000)
+		if (reachable(n, now))
 			send_ncr(n, now);
 	} else if (n->ms == M_HELLO && now - n->start > (int64_t)(o.timeout * 1e6)) {
 		hello_expire(n, INT64_MAX);
