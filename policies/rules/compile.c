@@ -848,7 +848,9 @@ static bool rulec_arg(struct rulec *c, const struct rulec_scope *sc, size_t i, c
 {
 	size_t k;
 
-	if (!rulec_is_word(c, i) || rulec_is_reserved(c->toks[i].text))
+	/* a keyword may be a value ("ipprotocol icmp"); one that is not is
+	 * refused by the match's own check, naming what was expected */
+	if (!rulec_is_word(c, i))
 		return rulec_expected(c, i, what);
 	a->at = i;
 	a->text = c->toks[i].text;
