@@ -74,6 +74,7 @@ struct rulec {
 	struct rulec_macro *macros;
 	size_t nmacros;
 	struct rulec_items base;
+	unsigned expansions;        /* includes expanded so far */
 };
 
 static const char *const rulec_reserved[] = {
@@ -622,9 +623,12 @@ static bool rulec_tag(struct rulec *c)
 		return rulec_expected(c, name_at, "tag: expected a name");
 	if (!(name = rulec_def_name(c, "tag", c->toks[name_at].text, name_at)))
 		return false;
-	if (rulec_find_tag(c, name)) {
+	if (rulec_find_tag(c, name) || c->ntags == RULEC_MAX_TAGS) {
 		free(name);
-		return rulec_expected(c, name_at, "tag: expected a name not defined before");
+		return c->ntags == RULEC_MAX_TAGS ?
+		       rulec_fail_at(c, rulec_line(c, name_at), rulec_col(c, name_at), "tag: more than "
+				     "%u tags", RULEC_MAX_TAGS) :
+		       rulec_expected(c, name_at, "tag: expected a name not defined before");
 	}
 	def = json_pack("{s:n, s:n, s:{}, s:{}}", "id", "default", "enums", "flags");
 	t = realloc(c->tags, (c->ntags + 1) * sizeof *t);
@@ -654,6 +658,11 @@ static bool rulec_cap(struct rulec *c)
 		return rulec_expected(c, name_at, "cap: expected a name");
 	if (!(name = rulec_def_name(c, "cap", c->toks[name_at].text, name_at)))
 		return false;
+	if (c->ncaps == RULEC_MAX_CAPS) {
+		free(name);
+		return rulec_fail_at(c, rulec_line(c, name_at), rulec_col(c, name_at),
+				     "cap: more than %u capabilities", RULEC_MAX_CAPS);
+	}
 	for (i = 0; i < c->ncaps && strcmp(c->caps[i].name, name); i++)
 		;
 	if (i < c->ncaps || !(cap = realloc(c->caps, (c->ncaps + 1) * sizeof *cap))) {
@@ -728,6 +737,9 @@ static bool rulec_macro(struct rulec *c)
 
 	if (!rulec_is_word(c, at))
 		return rulec_expected(c, at, "macro: expected a name");
+	if (c->nmacros == RULEC_MAX_MACROS)
+		return rulec_fail_at(c, rulec_line(c, at), rulec_col(c, at), "macro: more than %u macros",
+				     RULEC_MAX_MACROS);
 	if (!(m = realloc(c->macros, (c->nmacros + 1) * sizeof *m)))
 		return rulec_oom(c);
 	c->macros = m;
@@ -1073,6 +1085,9 @@ static bool rulec_matches_to_end(struct rulec *c, const struct rulec_scope *sc, 
 		} else if (!not_ && rulec_lower_is(c, i, "not")) {
 			not_ = true;
 			i++;
+		} else if (json_array_size(out) >= RULEC_MAX_RULES) {
+			return rulec_fail_at(c, c->toks[i].line, c->toks[i].col, "more than %u rule entries",
+					     RULEC_MAX_RULES);
 		} else if (!rulec_match(c, sc, &i, not_, or_, out)) {
 			return false;
 		} else {
@@ -1154,6 +1169,9 @@ static bool rulec_include(struct rulec *c, const struct rulec_scope *sc, size_t 
 	else if (depth >= RULEC_MAX_DEPTH)
 		rulec_fail_at(c, rulec_line(c, at), rulec_col(c, at), "include: macros nested more than "
 			      "%u deep (does '%s' include itself?)", RULEC_MAX_DEPTH, m->name);
+	else if (++c->expansions > RULEC_MAX_EXPANSIONS)
+		rulec_fail_at(c, rulec_line(c, at), rulec_col(c, at), "include: more than %u macros "
+			      "expanded in all", RULEC_MAX_EXPANSIONS);
 	else
 		ok = true;
 	for (k = 0; ok && k < (size_t)n; k++)   /* an argument may be the caller's parameter */

@@ -14,8 +14,14 @@
 /* Entries of the base rule set and of each capability (as ZeroTier One). */
 #define RULEC_MAX_RULES 1024u
 #define RULEC_MAX_CAP_RULES 64u
-/* Depth of macros including macros. */
+/* Depth of macros including macros, and includes expanded in all, so
+ * that no source makes the compiler work for long. */
 #define RULEC_MAX_DEPTH 16u
+#define RULEC_MAX_EXPANSIONS 4096u
+/* Definitions (tags and capabilities as a network config holds them). */
+#define RULEC_MAX_TAGS 128u
+#define RULEC_MAX_CAPS 128u
+#define RULEC_MAX_MACROS 1024u
 
 /* Where and why a source was refused; line and column count from 1 (0
  * when the failure has no place, such as running out of memory). */
