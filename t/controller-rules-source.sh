@@ -11,7 +11,7 @@
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/ctl-api.sh"
 
-plan 22
+plan 23
 
 # ---- zt-cli rules compile ----
 cat > "$tmp/ok.rules" <<'RULES'
@@ -42,6 +42,8 @@ printf 'accept\n  ipprotocol tcp\n  dport 70000\n;\n' > "$tmp/bad.rules"
 is "$?/$(cat "$tmp/out")/$(cat "$tmp/err")" \
 	"1//$tmp/bad.rules:3:9: dport: expected a port or range from 0 to 65535, got '70000'" \
 	"a bad source: exit 1, file:line:col and what was expected on stderr"
+is "$(printf 'accept; # all\n' | "$builddir/zt-cli" rules compile - | jq -c .rules)" '[{"type":"ACTION_ACCEPT"}]' \
+	"- compiles standard input"
 "$builddir/zt-cli" rules compile "$tmp/nothing.rules" > /dev/null 2> "$tmp/err"
 like "$?/$(cat "$tmp/err")" "^1/zt-cli: $tmp/nothing.rules: No such file" "a missing file: exit 1"
 
