@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define ZT_MODULE_ABI 3   /* bump on any incompatible change */
+#define ZT_MODULE_ABI 4   /* bump on any incompatible change */
 
 #if defined(__GNUC__)
 #define ZT_EXPORT __attribute__((visibility("default")))
