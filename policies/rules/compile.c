@@ -498,10 +498,10 @@ static bool rulec_tag_value(struct rulec *c, json_t *def, bool is_flag)
 	int64_t v;
 	char *name, what[80];
 
-	if (is_flag ? !rulec_is_word(c, at) || !rulec_flag_bits(c, set, at, &v) :
-	    !rulec_id(c, kind, at, &v))
-		return is_flag && !rulec_is_word(c, at) ?
-		       rulec_expected(c, at, "flag: expected bit indexes 0 to 31") : false;
+	if (is_flag && !rulec_is_word(c, at))
+		return rulec_expected(c, at, "flag: expected bit indexes 0 to 31");
+	if (is_flag ? !rulec_flag_bits(c, set, at, &v) : !rulec_id(c, kind, at, &v))
+		return false;
 	snprintf(what, sizeof what, "%s: expected a name after the value", kind);
 	if (!rulec_is_word(c, at + 1))
 		return rulec_expected(c, at + 1, what);
