@@ -6,30 +6,10 @@
 #
 #   ztd: udp 127.0.0.1:<any>, controller, api 127.0.0.1:<any>
 . "$srcdir/t/tap.sh"
-. "$srcdir/t/store.sh"
-
-command -v curl > /dev/null || skip_all "needs curl"
-command -v jq > /dev/null || skip_all "needs jq"
-command -v perl > /dev/null || skip_all "needs perl"
-
-tmp=$(mktemp -d) || bail "mktemp"
-pid=""
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; zt_store_cleanup; rm -rf "$tmp"' EXIT
+. "$srcdir/t/ctl-api.sh"
 
 plan 77
 
-home=$tmp/ctl
-mkdir -p "$home" "$tmp/store"
-store=$(zt_store_stanza "$tmp/store") || bail "no store stanza"
-sed -n 's/^planet_v1_hex: //p' "$VECTORS/planet-testbed.txt" |
-	perl -ne 'chomp; print pack "H*", $_' > "$home/planet"
-cat > "$tmp/ctl.yaml" <<YAML
-node: { home: $home, log-level: debug }
-transports: [ { use: udp, listen: ["127.0.0.1:0"] } ]
-services:
-  - { use: controller, store: $store }
-  - { use: api, listen: ["127.0.0.1:0"] }
-YAML
 cat > "$tmp/bad.yaml" <<YAML
 node: { home: $home }
 services:
@@ -40,25 +20,6 @@ YAML
 like "$?/$(cat "$tmp/bad.out")" "^1/.*bad.yaml:3:.*controller: store: no store named '5'" \
 	"store: 5 is refused with file, line and reason"
 
-# start: ztd in the background, its pid in $pid, the API's port in $port
-start() {
-	[ -f "$tmp/log" ] && cat "$tmp/log" >> "$tmp/all.log"
-	: > "$tmp/log"
-	"$ZTD" -c "$tmp/ctl.yaml" 2> "$tmp/log" &
-	pid=$!
-	for i in $(seq 300); do
-		grep -q 'ztd: info: started' "$tmp/log" && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! grep -q 'ztd: info: started' "$tmp/log"; then
-		sed 's/^/# /' "$tmp/log"
-		bail "ztd did not start"
-	fi
-	port=$(sed -n 's/.*api: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/log")
-	url="http://127.0.0.1:$port"
-}
-
 start
 ok 0 "ztd with the controller and the api starts"
 like "$(cat "$tmp/log")" "controller: controller [0-9a-f]{10}, store $ZT_TEST_STORE" \
@@ -67,17 +28,6 @@ tok=$(cat "$home/authtoken.secret")
 auth="X-ZT1-Auth: $tok"
 addr=$(curl -s -H "$auth" "$url/status" | jq -r .address)
 like "$addr" '^[0-9a-f]{10}$' "the node's address"
-
-# req METHOD PATH [BODY]: the status code; the body is in $tmp/body
-req() {
-	if [ $# -ge 3 ]; then
-		curl -s -o "$tmp/body" -w '%{http_code}' -X "$1" -H "$auth" --data-binary "$3" "$url$2"
-	else
-		curl -s -o "$tmp/body" -w '%{http_code}' -X "$1" -H "$auth" "$url$2"
-	fi
-}
-body() { cat "$tmp/body"; }
-field() { jq -r "$1" "$tmp/body"; }
 
 # ---- status ----
 is "$(req GET /controller)" 200 "GET /controller: 200"

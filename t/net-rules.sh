@@ -2,8 +2,10 @@
 # Flow rules from the controller, enforced by the rules policy on the
 # members' ingress: the network first drops ICMP and accepts the rest
 # (ping fails, ARP and TCP pass), then accepts everything (ping passes),
-# then drops TCP to port 5555 only (that connection fails, ping passes).
-# Every change reaches the members with a new config.
+# then drops TCP to port 5555 only (that connection fails, ping passes),
+# then drops ICMP again by a source in the rules language that the
+# controller compiles (rulesSource).  Every change reaches the members
+# with a new config.
 #
 #   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 (controller)
 #                              |-- a 198.18.0.11 [zt0] ingress: rules
@@ -12,7 +14,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 9
+plan 12
 
 zt_lab a:11 b:12
 
@@ -58,5 +60,11 @@ port_blocked() { ! tcp_ok 5555; }
 zt_wait 60 port_blocked; ok $? "TCP to port 5555 is dropped once the rules say so"
 tcp_ok 5556; ok $? "TCP to port 5556 still passes"
 pings; ok $? "and ping passes"
+ctl_api -X POST -d '{"rulesSource":"# no ping here\ndrop\n  ipprotocol icmp\n;\naccept;\n"}' \
+	"http://127.0.0.1:9993/controller/network/$net" > /dev/null
+is "$(ctl_api "http://127.0.0.1:9993/controller/network/$net" | jq -c '[.rules[].type]')" \
+	'["MATCH_IP_PROTOCOL","ACTION_DROP","ACTION_ACCEPT"]' "a rules source is compiled by the controller"
+zt_wait 60 no_ping; ok $? "... and its ICMP drop is enforced: ping is dropped"
+tcp_ok 5556; ok $? "... while TCP passes"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; zt_log b; }
 tap_done

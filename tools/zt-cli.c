@@ -16,6 +16,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "compile.h"
+
 #define CLI_TOKEN_MAX 256
 #define CLI_BODY_MAX (64u << 20)
 
@@ -67,7 +69,9 @@ static void cli_help(FILE *f)
 		"  orbit <id> <seed>      orbit a moon through one of its roots\n"
 		"  deorbit <id>           stop orbiting a moon\n"
 		"  ping <address>         ECHO a peer and show its latency and path\n"
-		"  /<path>                GET an API path and print the body\n",
+		"  /<path>                GET an API path and print the body\n"
+		"  rules compile <file>   compile a flow rules source (- for stdin) to the\n"
+		"                         controller's rules, capabilities and tags JSON\n",
 		PACKAGE_VERSION, ZT_DEFAULT_HOME);
 }
 
@@ -910,6 +914,62 @@ static int cli_check(const char *command, const char *arg1, const char *arg2)
 	return -1;
 }
 
+/* ---- rules compile: no service needed ---- */
+
+/* The whole of path (or stdin for "-"), NUL-terminated, up to the
+ * compiler's limit plus one byte so that a longer source is refused. */
+static char *cli_slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(RULEC_MAX_SOURCE + 2);
+	if (buf) {
+		*len = fread(buf, 1, RULEC_MAX_SOURCE + 1, f);
+		if (ferror(f)) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[*len] = 0;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+static int cli_rules_compile(const char *sub, const char *path)
+{
+	struct rulec_error err;
+	size_t len = 0;
+	json_t *out;
+	char *src;
+
+	if (!sub || strcmp(sub, "compile") || !path) {
+		fprintf(stderr, "usage: zt-cli rules compile <file>\n");
+		return 2;
+	}
+	if (!(src = cli_slurp(path, &len))) {
+		fprintf(stderr, "zt-cli: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	out = rulec_compile(src, len, &err);
+	free(src);
+	if (!out) {
+		if (err.line)
+			fprintf(stderr, "%s:%u:%u: %s\n", path, err.line, err.col, err.what);
+		else
+			fprintf(stderr, "%s: %s\n", path, err.what);
+		return 1;
+	}
+	json_dumpf(out, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(out);
+	return fflush(stdout) ? 1 : 0;
+}
+
 /* ---- main ---- */
 
 static int cli_setup(struct cli *c)
@@ -1025,6 +1085,8 @@ int main(int argc, char **argv)
 		cli_help(stdout);
 		return 0;
 	}
+	if (!strcmp(command, "rules"))
+		return cli_rules_compile(i + 1 < argc ? argv[i + 1] : NULL, i + 2 < argc ? argv[i + 2] : NULL);
 	if (command[0] != '/' && strcmp(command, "info") && strcmp(command, "status") &&
 	    strcmp(command, "listpeers") && strcmp(command, "peers") && strcmp(command, "ping") &&
 	    strcmp(command, "listnetworks") && strcmp(command, "join") && strcmp(command, "leave") &&

@@ -331,8 +331,10 @@ static bool ctl_rule_parse(const json_t *in, struct ctl_rule *r)
 		x = y = 0;
 		if (json_object_get(in, "flags") && !ctl_field(in, "flags", UINT32_MAX, &x))
 			return false;
-		if (r->type->kind == CTL_R_TEE && json_object_get(in, "length") &&
-		    !ctl_field(in, "length", UINT16_MAX, &y))
+		b = json_object_get(in, "length");
+		if (r->type->kind == CTL_R_TEE && json_is_integer(b) && json_integer_value(b) == -1)
+			y = UINT16_MAX;   /* the rules language's "whole frame", as 1.x reads it */
+		else if (r->type->kind == CTL_R_TEE && b && !ctl_field(in, "length", UINT16_MAX, &y))
 			return false;
 		ctl_put(r->v, a, 8);
 		ctl_put(r->v + 8, x, 4);

@@ -50,7 +50,8 @@ bool ctl_network_same(const struct zt_store_network *a, const struct zt_store_ne
 	       ctl_str_eq(a->dns, b->dns) && ctl_str_eq(a->auth_tokens, b->auth_tokens) &&
 	       a->has_trace_target == b->has_trace_target && a->trace_target == b->trace_target &&
 	       a->trace_level == b->trace_level && a->ctmd == b->ctmd &&
-	       a->creation_time == b->creation_time;
+	       a->creation_time == b->creation_time && ctl_str_eq(a->rules_source, b->rules_source) &&
+	       ctl_str_eq(a->capabilities, b->capabilities) && ctl_str_eq(a->tags, b->tags);
 }
 
 static bool ctl_member_same(const struct zt_store_member *a, const struct zt_store_member *b)

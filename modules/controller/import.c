@@ -110,8 +110,17 @@ int ctl_import_member(struct zt_store_member *m, const json_t *o, int64_t now, c
 
 int ctl_import_network(struct zt_store_network *n, const json_t *o, const char **why)
 {
-	if (check_bools(o, network_bools, why) < 0 || ctl_network_apply(n, o, why) < 0 ||
-	    get_int(o, "creationTime", &n->creation_time, why) < 0 || get_revision(o, &n->revision, why) < 0)
-		return -EINVAL;
-	return 0;
+	/* the reference keeps rulesSource as opaque text beside the rules it
+	 * was compiled into elsewhere: the rules are imported, not the text */
+	json_t *body = json_copy((json_t *)o);
+	int err;
+
+	if (!body)
+		return -ENOMEM;
+	json_object_del(body, "rulesSource");
+	err = check_bools(o, network_bools, why) < 0 || ctl_network_apply(n, body, why) < 0 ||
+	      get_int(o, "creationTime", &n->creation_time, why) < 0 ||
+	      get_revision(o, &n->revision, why) < 0 ? -EINVAL : 0;
+	json_decref(body);
+	return err;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "build.h"
+#include "../../policies/rules/compile.h"
 #include "controller.h"
 
 /* ---- new objects ---- */
@@ -83,6 +84,9 @@ json_t *ctl_network_json(const struct zt_store_network *n)
 	json_object_set_new(o, "ipAssignmentPools", ctl_json_text(n->pools, "[]"));
 	json_object_set_new(o, "routes", ctl_json_text(n->routes, "[]"));
 	json_object_set_new(o, "rules", ctl_json_text(n->rules, "[]"));
+	json_object_set_new(o, "rulesSource", json_string(n->rules_source ? n->rules_source : ""));
+	json_object_set_new(o, "capabilities", ctl_json_text(n->capabilities, "[]"));
+	json_object_set_new(o, "tags", ctl_json_text(n->tags, "[]"));
 	json_object_set_new(o, "dns", ctl_json_text(n->dns, "[]"));
 	json_object_set_new(o, "authTokens", ctl_json_text(n->auth_tokens, "[null]"));
 	json_object_set_new(o, "remoteTraceTarget", n->has_trace_target ? ctl_hex(n->trace_target, 10) : json_null());
@@ -213,6 +217,87 @@ static json_t *ctl_ip_json(const union zt_sockaddr *sa)
 	return ctl_ip_text(sa, t) < 0 ? NULL : json_string(t);
 }
 
+/* Rules as the builder reads them (build.c), those it cannot read left
+ * out as the reference does, at most ZT_NETCONF_MAX_RULES; NULL when out
+ * of memory. */
+static json_t *ctl_rules_normalized(const json_t *rules)
+{
+	json_t *arr = json_array(), *r;
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(rules, i, e) {
+		r = ctl_rule_normalize(e);
+		if (r && json_array_size(arr) < ZT_NETCONF_MAX_RULES)
+			json_array_append_new(arr, r);
+		else
+			json_decref(r);
+	}
+	return arr;
+}
+
+/* The capabilities of a compiled source, their rules normalized. */
+static json_t *ctl_caps_normalized(const json_t *caps)
+{
+	json_t *arr = json_array(), *cap;
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(caps, i, e) {
+		cap = json_deep_copy(e);
+		if (!cap || json_object_set_new(cap, "rules", ctl_rules_normalized(json_object_get(e, "rules"))) < 0 ||
+		    json_array_append_new(arr, cap) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/* A failed compilation's message: where, and what was expected. */
+static _Thread_local char ctl_source_why[sizeof ((struct rulec_error *)0)->what + 48];
+
+/* rulesSource: a flow rules source compiled (zt-rules(7)) into the
+ * network's rules, capabilities and tags, kept with them; "" or null
+ * drop the source and keep the rules. */
+static int ctl_apply_source(struct zt_store_network *n, const json_t *v, const char **why)
+{
+	struct rulec_error err;
+	json_t *out;
+	char *text;
+
+	if (json_is_null(v) || (json_is_string(v) && !json_string_length(v))) {
+		free(n->rules_source);
+		free(n->capabilities);
+		free(n->tags);
+		n->rules_source = n->capabilities = n->tags = NULL;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return *why = "rulesSource: not a string", -EINVAL;
+	out = rulec_compile(json_string_value(v), json_string_length(v), &err);
+	if (!out) {
+		if (err.line)
+			snprintf(ctl_source_why, sizeof ctl_source_why, "rulesSource:%u:%u: %s", err.line,
+				 err.col, err.what);
+		else
+			snprintf(ctl_source_why, sizeof ctl_source_why, "rulesSource: %s", err.what);
+		return *why = ctl_source_why, strcmp(err.what, "out of memory") ? -EINVAL : -ENOMEM;
+	}
+	text = strdup(json_string_value(v));
+	if (!text || !ctl_set_json(&n->rules, ctl_rules_normalized(json_object_get(out, "rules"))) ||
+	    !ctl_set_json(&n->capabilities, ctl_caps_normalized(json_object_get(out, "capabilities"))) ||
+	    !ctl_set_json(&n->tags, json_incref(json_object_get(out, "tags")))) {
+		free(text);
+		json_decref(out);
+		return -ENOMEM;
+	}
+	free(n->rules_source);
+	n->rules_source = text;
+	json_decref(out);
+	return 0;
+}
+
 /* Apply a POST body to a network: 0, or -EINVAL with why (n is then
  * partly changed: the caller works on a copy), -ENOMEM. */
 int ctl_network_apply(struct zt_store_network *n, const json_t *body, const char **why)
@@ -317,17 +402,18 @@ int ctl_network_apply(struct zt_store_network *n, const json_t *body, const char
 	if ((v = json_object_get(body, "rules"))) {
 		if (!json_is_array(v))
 			return *why = "rules: not an array", -EINVAL;
-		arr = json_array();
-		json_array_foreach(v, i, e) {
-			json_t *r = ctl_rule_normalize(e);
-
-			if (r && json_array_size(arr) < ZT_NETCONF_MAX_RULES)
-				json_array_append_new(arr, r);
-			else
-				json_decref(r);
-		}
-		if (!ctl_set_json(&n->rules, arr))
+		if (!ctl_set_json(&n->rules, ctl_rules_normalized(v)))
 			return -ENOMEM;
+	}
+	/* a source given wins over the rules beside it; rules given alone
+	 * replace what a source made */
+	if ((v = json_object_get(body, "rulesSource"))) {
+		int err = ctl_apply_source(n, v, why);
+
+		if (err < 0)
+			return err;
+	} else if (json_object_get(body, "rules") && ctl_apply_source(n, json_null(), why) < 0) {
+		return -ENOMEM;
 	}
 	if ((v = json_object_get(body, "dns"))) {
 		if (json_is_object(v)) {

@@ -84,13 +84,17 @@ const char *const pg_migrations[] = {
 	" last_authorized_credential_type, last_authorized_credential, v_major, v_minor,"
 	" v_rev, v_proto, revision, creation_time ON members"
 	" FOR EACH ROW EXECUTE FUNCTION zt_store_notify();",
+	/* 1 -> 2: a network's flow rules source and what was compiled from it */
+	"ALTER TABLE networks ADD COLUMN rules_source text, ADD COLUMN capabilities text,"
+	" ADD COLUMN tags text;",
 };
 
 const size_t pg_schema_nmigrations = sizeof pg_migrations / sizeof pg_migrations[0];
 
 #define PG_NET_COLS "id, name, private, enable_broadcast, mtu, multicast_limit, v4_zt," \
 	" v6_rfc4193, v6_6plane, v6_zt, ip_pools, routes, rules, dns, auth_tokens," \
-	" remote_trace_target, remote_trace_level, ctmd, revision, creation_time"
+	" remote_trace_target, remote_trace_level, ctmd, revision, creation_time," \
+	" rules_source, capabilities, tags"
 #define PG_MEM_COLS "network_id, address, identity, name, authorized, active_bridge," \
 	" no_auto_assign_ips, remote_trace_target, remote_trace_level, last_authorized_time," \
 	" last_deauthorized_time, last_authorized_credential_type, last_authorized_credential," \
@@ -108,12 +112,13 @@ const struct pg_statement pg_statements[PG_NSTMTS] = {
 	[PG_NET_GET] = { "net_get", "SELECT " PG_NET_COLS " FROM networks WHERE id = $1", 1 },
 	[PG_NET_PUT] = { "net_put",
 		"INSERT INTO networks (" PG_NET_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-		" $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+		" $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
 		" ON CONFLICT (id) DO UPDATE SET name = $2, private = $3, enable_broadcast = $4,"
 		" mtu = $5, multicast_limit = $6, v4_zt = $7, v6_rfc4193 = $8, v6_6plane = $9,"
 		" v6_zt = $10, ip_pools = $11, routes = $12, rules = $13, dns = $14,"
 		" auth_tokens = $15, remote_trace_target = $16, remote_trace_level = $17,"
-		" ctmd = $18, revision = $19, creation_time = $20", 20 },
+		" ctmd = $18, revision = $19, creation_time = $20, rules_source = $21,"
+		" capabilities = $22, tags = $23", 23 },
 	[PG_NET_DELETE] = { "net_delete", "DELETE FROM networks WHERE id = $1", 1 },
 	[PG_MEM_ALL] = { "mem_all", "SELECT " PG_MEM_COLS ", last_seen FROM members"
 		" ORDER BY network_id, address", 0 },

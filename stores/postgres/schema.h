@@ -43,7 +43,7 @@ struct pg_statement {
 extern const struct pg_statement pg_statements[PG_NSTMTS];
 
 /* Column order of the network and member statements. */
-#define PG_NET_NCOLS 20
+#define PG_NET_NCOLS 23
 #define PG_MEM_NCOLS 20
 
 /* The member columns a put writes, by name, in the statements' order

@@ -187,6 +187,9 @@ static int pg_row_network(const PGresult *r, int row, struct zt_store_network *n
 	n->ctmd = pg_col_int(r, row, 17);
 	n->revision = (uint64_t)pg_col_int(r, row, 18);
 	n->creation_time = pg_col_int(r, row, 19);
+	n->rules_source = pg_col_dup(r, row, 20, &oom);
+	n->capabilities = pg_col_dup(r, row, 21, &oom);
+	n->tags = pg_col_dup(r, row, 22, &oom);
 	if (oom) {
 		zt_store_network_clear(n);
 		return -ENOMEM;
@@ -608,6 +611,9 @@ static void pg_net_params(struct pg_params *p, const struct zt_store_network *n)
 		pg_p_text(p, NULL);
 	pg_p_int(p, (int64_t)n->revision);
 	pg_p_int(p, n->creation_time);
+	pg_p_text(p, n->rules_source);
+	pg_p_text(p, n->capabilities);
+	pg_p_text(p, n->tags);
 }
 
 static void pg_member_params(struct pg_params *p, const struct zt_store_member *m)

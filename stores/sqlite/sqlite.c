@@ -27,7 +27,7 @@
 #include <zt/module.h>
 #include <zt/store.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store {
 	struct zt_inst *zi;
@@ -105,9 +105,15 @@ static const char schema_v2[] =
 static const char schema_v3[] =
 	"CREATE INDEX IF NOT EXISTS members_bridges ON members(network_id, address)"
 	" WHERE active_bridge != 0 AND authorized != 0;";
+/* Version 4: a network's flow rules source and the capabilities and tags
+ * compiled from it (NULL: none). */
+static const char schema_v4[] =
+	"ALTER TABLE networks ADD COLUMN rules_source TEXT;"
+	"ALTER TABLE networks ADD COLUMN capabilities TEXT;"
+	"ALTER TABLE networks ADD COLUMN tags TEXT;";
 
 /* migrations[v] takes a file from version v to v + 1 */
-static const char *const migrations[STORE_SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3 };
+static const char *const migrations[STORE_SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3, schema_v4 };
 
 static void store_set_err(struct store *s, const char *what)
 {
@@ -462,7 +468,8 @@ static void store_col_opt_addr(sqlite3_stmt *st, int i, bool *has, uint64_t *v)
 
 #define STORE_NET_COLS "id, name, private, enable_broadcast, mtu, multicast_limit, v4_zt," \
 	" v6_rfc4193, v6_6plane, v6_zt, ip_pools, routes, rules, dns, auth_tokens," \
-	" remote_trace_target, remote_trace_level, ctmd, revision, creation_time"
+	" remote_trace_target, remote_trace_level, ctmd, revision, creation_time," \
+	" rules_source, capabilities, tags"
 
 static int store_network_get(void *state, uint64_t id, struct zt_store_network *out)
 {
@@ -505,7 +512,13 @@ static int store_network_get(void *state, uint64_t id, struct zt_store_network *
 	n.ctmd = sqlite3_column_int64(st, 17);
 	n.revision = (uint64_t)sqlite3_column_int64(st, 18);
 	n.creation_time = sqlite3_column_int64(st, 19);
-	if (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens) {
+	n.rules_source = store_col_text(st, 20);
+	n.capabilities = store_col_text(st, 21);
+	n.tags = store_col_text(st, 22);
+	if (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens ||
+	    (sqlite3_column_type(st, 20) != SQLITE_NULL && !n.rules_source) ||
+	    (sqlite3_column_type(st, 21) != SQLITE_NULL && !n.capabilities) ||
+	    (sqlite3_column_type(st, 22) != SQLITE_NULL && !n.tags)) {
 		zt_store_network_clear(&n);
 		err = -ENOMEM;
 		goto out;
@@ -528,13 +541,14 @@ static int store_network_put(void *state, const struct zt_store_network *n)
 		return err;
 	err = store_prepare(s, "INSERT INTO networks (" STORE_NET_COLS ") VALUES"
 			    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-			    " ?16, ?17, ?18, ?19, ?20)"
+			    " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
 			    " ON CONFLICT(id) DO UPDATE SET name = ?2, private = ?3,"
 			    " enable_broadcast = ?4, mtu = ?5, multicast_limit = ?6, v4_zt = ?7,"
 			    " v6_rfc4193 = ?8, v6_6plane = ?9, v6_zt = ?10, ip_pools = ?11,"
 			    " routes = ?12, rules = ?13, dns = ?14, auth_tokens = ?15,"
 			    " remote_trace_target = ?16, remote_trace_level = ?17, ctmd = ?18,"
-			    " revision = ?19, creation_time = ?20", &st);
+			    " revision = ?19, creation_time = ?20, rules_source = ?21,"
+			    " capabilities = ?22, tags = ?23", &st);
 	if (err < 0)
 		goto fail;
 	store_bind_hex(st, 1, n->id, 16);
@@ -560,6 +574,9 @@ static int store_network_put(void *state, const struct zt_store_network *n)
 		sqlite3_bind_null(st, 18);
 	sqlite3_bind_int64(st, 19, (sqlite3_int64)n->revision);
 	sqlite3_bind_int64(st, 20, n->creation_time);
+	store_bind_text(st, 21, n->rules_source);
+	store_bind_text(st, 22, n->capabilities);
+	store_bind_text(st, 23, n->tags);
 	err = store_step_done(s, st, "write network");
 	sqlite3_finalize(st);
 	if (err < 0)

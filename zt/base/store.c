@@ -303,6 +303,9 @@ void zt_store_network_clear(struct zt_store_network *n)
 	free(n->rules);
 	free(n->dns);
 	free(n->auth_tokens);
+	free(n->rules_source);
+	free(n->capabilities);
+	free(n->tags);
 	memset(n, 0, sizeof *n);
 }
 
@@ -332,9 +335,12 @@ int zt_store_network_copy(struct zt_store_network *dst, const struct zt_store_ne
 {
 	*dst = *src;
 	dst->name = dst->pools = dst->routes = dst->rules = dst->dns = dst->auth_tokens = NULL;
+	dst->rules_source = dst->capabilities = dst->tags = NULL;
 	if (!store_dup(&dst->name, src->name) || !store_dup(&dst->pools, src->pools) ||
 	    !store_dup(&dst->routes, src->routes) || !store_dup(&dst->rules, src->rules) ||
-	    !store_dup(&dst->dns, src->dns) || !store_dup(&dst->auth_tokens, src->auth_tokens)) {
+	    !store_dup(&dst->dns, src->dns) || !store_dup(&dst->auth_tokens, src->auth_tokens) ||
+	    !store_dup(&dst->rules_source, src->rules_source) ||
+	    !store_dup(&dst->capabilities, src->capabilities) || !store_dup(&dst->tags, src->tags)) {
 		zt_store_network_clear(dst);
 		return -ENOMEM;
 	}

@@ -14,7 +14,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define ZT_MODULE_ABI 4   /* bump on any incompatible change (4: store commit_async, member_bridges) */
+#define ZT_MODULE_ABI 4   /* bump on any incompatible change (4: store commit_async, member_bridges,
+                             network rules_source, capabilities, tags) */
 
 #if defined(__GNUC__)
 #define ZT_EXPORT __attribute__((visibility("default")))

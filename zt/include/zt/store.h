@@ -49,6 +49,9 @@ struct zt_store_network {
 	int64_t ctmd;               /* certificateTimeoutWindowSize, 0: not set */
 	uint64_t revision;
 	int64_t creation_time;
+	char *rules_source;         /* the flow rules source of rules, NULL: none */
+	char *capabilities;         /* JSON: [{"id","default","rules"}] from the source, NULL: [] */
+	char *tags;                 /* JSON: [{"id","default"}] from the source, NULL: [] */
 };
 
 struct zt_store_member {
