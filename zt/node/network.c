@@ -65,6 +65,9 @@ struct member *zt_network_member(struct zt_network *n, uint64_t address, bool cr
 			return NULL;
 		n->members = v;
 		n->cap_members = cap;
+		/* the usable capabilities point into the records, which moved */
+		for (unsigned i = 0; i < n->n_members; i++)
+			zt_member_usable(n, &n->members[i]);
 	}
 	memset(&n->members[n->n_members], 0, sizeof *n->members);
 	n->members[n->n_members].address = address;
@@ -73,12 +76,31 @@ struct member *zt_network_member(struct zt_network *n, uint64_t address, bool cr
 }
 
 
-/* A new config's rule table goes to every policy that takes one. */
+/* A new config's rule table, with our own tags and capabilities, goes
+ * to every policy that takes one. */
 static void policy_rules(struct zt_network *n)
 {
-	struct zt_policy_rules r = { n->cfg->rules, n->cfg->rules_len, n->cfg->nrules, n->cfg->flags };
+	struct zt_policy_tag tags[ZT_NETCONF_MAX_TAGS];
+	struct zt_policy_cap caps[ZT_NETCONF_MAX_CAPS];
+	struct zt_policy_rules r = { n->cfg->rules, n->cfg->rules_len, n->cfg->nrules, n->cfg->flags,
+				     tags, 0, caps, 0 };
 	struct zt_inst *const *chains[2] = { n->ingress, n->egress };
 	unsigned counts[2] = { n->n_ingress, n->n_egress };
+
+	/* the config's tags come sorted by id (netconf.c); a repeated id
+	 * keeps the first, as 1.14's lookup finds it */
+	for (unsigned i = 0; i < n->cfg->ntags && i < ZT_NETCONF_MAX_TAGS; i++)
+		if (!r.ntags || tags[r.ntags - 1].id != n->cfg->tags[i].id)
+			tags[r.ntags++] = (struct zt_policy_tag){ n->cfg->tags[i].id, n->cfg->tags[i].value };
+	for (unsigned i = 0; i < n->cfg->ncaps && i < ZT_NETCONF_MAX_CAPS; i++) {
+		const struct zt_cap *cp = &n->cfg->caps[i];
+		bool dup = false;
+
+		for (unsigned j = 0; j < r.ncaps; j++)
+			dup |= caps[j].id == cp->id;
+		if (!dup)
+			caps[r.ncaps++] = (struct zt_policy_cap){ cp->id, cp->rules, cp->rules_len, cp->nrules };
+	}
 
 	for (unsigned c = 0; c < 2; c++)
 		for (unsigned i = 0; i < counts[c]; i++) {
@@ -90,7 +112,106 @@ static void policy_rules(struct zt_network *n)
 		}
 }
 
-/* ---- credentials (§5.7) ---- */
+/* ---- credentials (§5.6, §5.7) ---- */
+
+static int64_t member_rev_threshold(const struct member *m, uint8_t type, uint32_t id)
+{
+	for (unsigned i = 0; i < m->nrevs; i++)
+		if (m->revs[i].type == type && m->revs[i].id == id)
+			return m->revs[i].threshold;
+	return ZT_REV_NONE;
+}
+
+/* Records a (type, id) threshold; the oldest entry makes room. */
+static void member_rev_set(struct member *m, uint8_t type, uint32_t id, int64_t threshold)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nrevs; i++)
+		if (m->revs[i].type == type && m->revs[i].id == id)
+			break;
+	if (i == m->nrevs) {
+		if (m->nrevs == ZT_MEMBER_REVS)
+			memmove(m->revs, m->revs + 1, --m->nrevs * sizeof *m->revs);
+		i = m->nrevs++;
+		m->revs[i].type = type;
+		m->revs[i].id = id;
+	}
+	m->revs[i].threshold = threshold;
+}
+
+/* Rebuilds what the rules may use of m's tags and capabilities: those
+ * within ctmd of our config's timestamp and not revoked (§5.6). */
+void zt_member_usable(const struct zt_network *n, struct member *m)
+{
+	const struct zt_netconf *cfg = n->cfg;
+
+	m->n_usable_tags = m->n_usable_caps = 0;
+	if (!n->configured)
+		return;
+	for (unsigned i = 0; i < m->ntags; i++)
+		if (zt_cred_usable(m->tag_ts[i], cfg->ts, cfg->ctmd,
+				   member_rev_threshold(m, ZT_CRED_TAG, m->tags[i].id)))
+			m->usable_tags[m->n_usable_tags++] = m->tags[i];
+	for (unsigned i = 0; i < m->ncaps; i++) {
+		const struct member_cap *mc = &m->caps[i];
+
+		if (zt_cred_usable(mc->ts, cfg->ts, cfg->ctmd, member_rev_threshold(m, ZT_CRED_CAPABILITY, mc->id)))
+			m->usable_caps[m->n_usable_caps++] =
+				(struct zt_policy_cap){ mc->id, mc->rules, mc->len, mc->n };
+	}
+}
+
+/* A tag shown by a member, about itself (§5.6): kept if the controller
+ * signed it, it is not older than the one held, and not revoked. */
+static bool member_tag_in(struct member *m, const struct zt_tag *t, const struct zt_identity *ctl)
+{
+	unsigned i = 0;
+
+	while (i < m->ntags && m->tags[i].id < t->id)
+		i++;
+	if (i < m->ntags && m->tags[i].id == t->id &&
+	    (m->tag_ts[i] > t->ts || (m->tag_ts[i] == t->ts && m->tags[i].value == t->value)))
+		return false;
+	if (member_rev_threshold(m, ZT_CRED_TAG, t->id) >= t->ts || zt_tag_verify(t, ctl) < 0)
+		return false;
+	if (i == m->ntags || m->tags[i].id != t->id) {
+		if (m->ntags == ZT_MEMBER_TAGS)
+			return false;
+		memmove(&m->tags[i + 1], &m->tags[i], (m->ntags - i) * sizeof *m->tags);
+		memmove(&m->tag_ts[i + 1], &m->tag_ts[i], (m->ntags - i) * sizeof *m->tag_ts);
+		m->ntags++;
+	}
+	m->tags[i] = (struct zt_policy_tag){ t->id, t->value };
+	m->tag_ts[i] = t->ts;
+	return true;
+}
+
+/* A capability shown by a member: as a tag, and its custody chain must
+ * verify and end at the member (§5.2). */
+static bool member_cap_in(struct member *m, const struct zt_cap *cp, zt_identity_lookup_fn lookup, void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < m->ncaps && m->caps[i].id != cp->id; i++)
+		;
+	if (i < m->ncaps && m->caps[i].ts >= cp->ts)
+		return false;
+	if (cp->rules_len > ZT_MEMBER_CAP_BYTES || zt_cap_issued_to(cp) != m->address ||
+	    member_rev_threshold(m, ZT_CRED_CAPABILITY, cp->id) >= cp->ts || zt_cap_verify(cp, lookup, arg) < 0)
+		return false;
+	if (i == m->ncaps) {
+		if (m->ncaps == ZT_MEMBER_CAPS)
+			return false;
+		m->ncaps++;
+	}
+	m->caps[i].id = cp->id;
+	m->caps[i].ts = cp->ts;
+	m->caps[i].n = cp->nrules;
+	m->caps[i].len = cp->rules_len;
+	memcpy(m->caps[i].rules, cp->rules, cp->rules_len);
+	return true;
+}
 
 static void creds_build(struct zt_network *n)
 {
@@ -202,6 +323,8 @@ static bool config_apply(struct zt_network *n, const uint8_t *dict, size_t len, 
 	creds_build(n);
 	zt_network_groups_update(n);
 	policy_rules(n);
+	for (unsigned i = 0; i < n->n_members; i++)
+		zt_member_usable(n, &n->members[i]);
 	zt_network_port_configure(n);
 	zt_network_announce(n, now);
 	return true;
@@ -277,12 +400,18 @@ static void rx_revocation(struct zt_core *c, const struct zt_net_rx *r, const st
 	struct zt_network *n = zt_network_find(c, v->nwid);
 	struct zt_peer *ctl;
 	struct member *m;
-	int64_t cred_threshold = ZT_REV_NONE;
+	int64_t cred_threshold;
 
 	if (!n || !(ctl = zt_peer_or_self(c, zt_nwid_controller(n->id))) ||
-	    !(m = zt_network_member(n, v->target, true)) ||
-	    zt_rev_accept(v, &ctl->id, &m->com_threshold, &cred_threshold) != ZT_CRED_ACCEPTED)
+	    !(m = zt_network_member(n, v->target, true)))
 		return;
+	cred_threshold = member_rev_threshold(m, v->type, v->cred_id);
+	if (zt_rev_accept(v, &ctl->id, &m->com_threshold, &cred_threshold) != ZT_CRED_ACCEPTED)
+		return;
+	if (v->type == ZT_CRED_TAG || v->type == ZT_CRED_CAPABILITY) {
+		member_rev_set(m, v->type, v->cred_id, cred_threshold);
+		zt_member_usable(n, m);
+	}
 	m->gate_epoch = 0;
 	zt_logf(ZT_LOG_INFO, "network %s: member %010llx revoked by the controller", n->name,
 		(unsigned long long)v->target);
@@ -302,6 +431,47 @@ static void rx_revocation(struct zt_core *c, const struct zt_net_rx *r, const st
 	}
 }
 
+static const struct zt_identity *identity_lookup(uint64_t addr, void *arg)
+{
+	struct zt_peer *p = zt_peer_or_self(arg, addr);
+
+	return p ? &p->id : NULL;
+}
+
+/* The member a tag or capability is about, on a network we are in, and
+ * the controller that must have signed it. */
+static struct member *cred_member(struct zt_core *c, uint64_t nwid, uint64_t issued_to, struct zt_network **np,
+				  const struct zt_identity **ctl)
+{
+	struct zt_network *n = zt_network_find(c, nwid);
+	struct zt_peer *p;
+
+	if (!n || !n->configured || !issued_to || issued_to == c->self.address ||
+	    !(p = zt_peer_or_self(c, zt_nwid_controller(nwid))))
+		return NULL;
+	*np = n;
+	*ctl = &p->id;
+	return zt_network_member(n, issued_to, true);
+}
+
+/* Tags and capabilities, filed under the member they were issued to. */
+static void rx_tags_caps(struct zt_core *c, const struct zt_netcreds *nc)
+{
+	const struct zt_identity *ctl;
+	struct zt_network *n;
+	struct member *m;
+	struct zt_tag tag;
+	struct zt_cap cap;
+
+	for (unsigned i = 0; zt_netcreds_tag(nc, i, &tag) == 0; i++)
+		if ((m = cred_member(c, tag.nwid, tag.issued_to, &n, &ctl)) && member_tag_in(m, &tag, ctl))
+			zt_member_usable(n, m);
+	for (unsigned i = 0; zt_netcreds_cap(nc, i, &cap) == 0; i++)
+		if ((m = cred_member(c, cap.nwid, zt_cap_issued_to(&cap), &n, &ctl)) &&
+		    member_cap_in(m, &cap, identity_lookup, c))
+			zt_member_usable(n, m);
+}
+
 void zt_network_credentials_in(struct zt_core *c, const struct zt_net_rx *r)
 {
 	struct zt_netcreds nc;
@@ -312,6 +482,7 @@ void zt_network_credentials_in(struct zt_core *c, const struct zt_net_rx *r)
 		return;
 	for (unsigned i = 0; zt_netcreds_rev(&nc, i, &rev) == 0; i++)
 		rx_revocation(c, r, &rev);
+	rx_tags_caps(c, &nc);
 	for (unsigned i = 0; zt_netcreds_com(&nc, i, &com) == 0; i++) {
 		struct zt_network *n = zt_network_find(c, zt_com_nwid(&com));
 		struct zt_peer *ctl;

@@ -160,6 +160,15 @@ static bool gate(struct zt_network *n, struct zt_peer *p)
 	return m->gate_ok;
 }
 
+/* What the rules may use of the remote member of a frame (§6.2). */
+static void ctx_member(struct zt_policy_ctx *ctx, const struct member *m)
+{
+	ctx->peer_tags = m ? m->usable_tags : NULL;
+	ctx->n_peer_tags = m ? m->n_usable_tags : 0;
+	ctx->peer_caps = m ? m->usable_caps : NULL;
+	ctx->n_peer_caps = m ? m->n_usable_caps : 0;
+}
+
 static int policy_chain(const struct zt_network *n, struct zt_inst *const *chain, unsigned count,
 			const struct zt_policy_ctx *ctx, const struct zt_frame *f)
 {
@@ -347,7 +356,7 @@ static void deliver(struct zt_network *n, const struct port_queue *q, uint64_t f
 	uint8_t *eth = payload - 14;
 	struct zt_frame f = { eth, 14 + len };
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, from,
-				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true };
+				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true, NULL, 0, NULL, 0 };
 
 	if (len > ZT_PKT_MAX - 14 || (n->configured && !zt_frame_fits(n->cfg->mtu, ethertype, len))) {
 		NC_DROP(n, NC_BAD_FRAMES, NC_RX_DROPPED);
@@ -358,6 +367,7 @@ static void deliver(struct zt_network *n, const struct port_queue *q, uint64_t f
 	memmove(eth + 6, src, 6);
 	eth[12] = ethertype >> 8;
 	eth[13] = ethertype & 0xff;
+	ctx_member(&ctx, zt_network_member(n, from, false));
 	if (policy_chain(n, n->ingress, n->n_ingress, &ctx, &f) != ZT_ACCEPT) {
 		NC_DROP(n, NC_POLICY_DROPS, NC_RX_DROPPED);
 		return;
@@ -406,7 +416,8 @@ static void send_ext(struct zt_network *n, uint64_t to, const struct zt_frame *f
  * was learned behind, else to every active bridge (32 at most). */
 static void send_to_bridges(struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
-	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false,
+				     NULL, 0, NULL, 0 };
 	uint64_t self = n->core->self.address, via = bridge_route(n, f->data), bridges[ZT_NETCONF_MAX_SPECIALISTS];
 	unsigned count = 0;
 
@@ -431,6 +442,7 @@ static void send_to_bridges(struct zt_network *n, const struct zt_frame *f, int6
 		bridges[i] = bridges[j];
 		bridges[j] = tmp;
 		ctx.dest = bridges[i];   /* each copy judged for its bridge */
+		ctx_member(&ctx, zt_network_member(n, bridges[i], false));
 		if (policy_chain(n, n->egress, n->n_egress, &ctx, f) == ZT_ACCEPT)
 			send_ext(n, bridges[i], f, now);
 	}
@@ -593,7 +605,8 @@ static bool ndp_emulate(struct zt_network *n, const struct zt_frame *f)
 /* A frame the host sent on the port (§2.6). */
 static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
-	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false,
+				     NULL, 0, NULL, 0 };
 	const uint8_t *to = f->data, *src = f->data + 6;
 	uint8_t *payload = f->data + 14;
 	uint16_t ethertype;
@@ -620,8 +633,10 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 	if (zt_mac_is_multicast(to) && ndp_emulate(n, f))
 		return;
 	to_member = !zt_mac_is_multicast(to) && zt_mac_to_address(n->id, to, &dest) == 0;
-	if (to_member)
+	if (to_member) {
 		ctx.dest = dest;
+		ctx_member(&ctx, zt_network_member(n, dest, false));
+	}
 	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT) {
 		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
 		return;
@@ -1014,7 +1029,8 @@ bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint
 
 bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
-	struct zt_policy_ctx ctx = { n->id, l->core->self.address, l->core->self.address, 0, false };
+	struct zt_policy_ctx ctx = { n->id, l->core->self.address, l->core->self.address, 0, false,
+				     NULL, 0, NULL, 0 };
 	const uint8_t *to = f->data;
 	const struct member *m;
 	struct zt_peer_path *pp;
@@ -1026,6 +1042,7 @@ bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_
 	    !(m = zt_network_member(n, ctx.dest, false)) || (n->creds_len && zt_network_creds_due(n, m, now, false)) ||
 	    !(p = zt_peer_find(l->core, ctx.dest)) || !(pp = zt_lane_route(l, p, now)))
 		return false;
+	ctx_member(&ctx, m);
 	zt_wr_init(&w, l->tx + ZT_HDR_PAYLOAD, ZT_PKT_MAX - ZT_HDR_PAYLOAD);
 	zt_wr_u64(&w, n->id);
 	zt_wr_bytes(&w, f->data + 12, f->len - 12);   /* the ethertype and the payload */
