@@ -61,18 +61,18 @@ refused() {
 # ---- where the file is ----
 conf ""
 run; ok $? "ztd starts with the controller and no store: key"
-like "$(cat "$tmp/log")" "sqlite: $home/controller.db: schema version 2" "the default store is <home>/controller.db"
+like "$(cat "$tmp/log")" "sqlite: $home/controller.db: schema version 3" "the default store is <home>/controller.db"
 stop
 conf "{ path: \"$tmp/old-form.db\" }"
 run; ok $? "the old form store: { path } starts"
-like "$(cat "$tmp/log")" "sqlite: $tmp/old-form.db: schema version 2" "... with sqlite on that file"
-is "$(sqlite3 "$tmp/old-form.db" 'SELECT version FROM schema_version; PRAGMA journal_mode')" "2
+like "$(cat "$tmp/log")" "sqlite: $tmp/old-form.db: schema version 3" "... with sqlite on that file"
+is "$(sqlite3 "$tmp/old-form.db" 'SELECT version FROM schema_version; PRAGMA journal_mode')" "3
 wal" "the file has its schema version in schema_version, and is in WAL mode"
 stop
 
 conf main "{ use: sqlite, instance: main, path: \"$tmp/old-form.db\" }"
 run; ok $? "a store named under stores: starts"
-like "$(cat "$tmp/log")" "main: $tmp/old-form.db: schema version 2" "... opens its file"
+like "$(cat "$tmp/log")" "main: $tmp/old-form.db: schema version 3" "... opens its file"
 like "$(cat "$tmp/log")" "controller: controller [0-9a-f]{10}, store main" "... as the controller's store"
 stop
 
@@ -80,13 +80,15 @@ stop
 cp "$tmp/old-form.db" "$tmp/v1.db"
 sqlite3 "$tmp/v1.db" "INSERT INTO networks (id, name, revision, creation_time)
 	VALUES ('26b7ab6cb8000001', 'from v1', 1, 1700000000000);
-	ALTER TABLE members DROP COLUMN last_seen; DROP TABLE schema_version; PRAGMA user_version = 1" ||
+	ALTER TABLE members DROP COLUMN last_seen; DROP TABLE schema_version; PRAGMA user_version = 1;
+	ALTER TABLE networks DROP COLUMN tags; ALTER TABLE networks DROP COLUMN capabilities;
+	ALTER TABLE members DROP COLUMN tags; ALTER TABLE members DROP COLUMN capabilities" ||
 	bail "cannot make a version 1 file"
 conf "{ use: sqlite, path: \"$tmp/v1.db\" }"
 run; ok $? "ztd starts on a version 1 file"
-like "$(cat "$tmp/log")" "$tmp/v1.db: schema migrated from version 1 to 2" "... migrates it and says so"
-is "$(sqlite3 "$tmp/v1.db" "SELECT version FROM schema_version; SELECT name FROM networks")" "2
-from v1" "... to version 2, its data kept"
+like "$(cat "$tmp/log")" "$tmp/v1.db: schema migrated from version 1 to 3" "... migrates it and says so"
+is "$(sqlite3 "$tmp/v1.db" "SELECT version FROM schema_version; SELECT name, tags FROM networks")" "3
+from v1|[]" "... to version 3, its data kept, no tags"
 stop
 
 # ---- refused, untouched ----
@@ -102,6 +104,6 @@ sqlite3 "$tmp/foreign.db" "CREATE TABLE accounts (id INTEGER); INSERT INTO accou
 refused "$tmp/foreign.db" "someone else's database" "has tables but no store schema version: not a zt store"
 cp "$tmp/old-form.db" "$tmp/newer.db"
 sqlite3 "$tmp/newer.db" "UPDATE schema_version SET version = 99"
-refused "$tmp/newer.db" "a newer schema" "schema version 99 is newer than this sqlite store's 2: refused"
+refused "$tmp/newer.db" "a newer schema" "schema version 99 is newer than this sqlite store's 3: refused"
 is "$(grep -c -e 'Sanitizer' -e 'runtime error' "$tmp/log")" 0 "no sanitizer reports"
 tap_done

@@ -198,7 +198,8 @@ static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_
 		err = zt_store_network_copy(&n, &old);
 	else
 		ctl_network_defaults(&n, id, ctl_now()), err = 0;
-	if (!err && (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens))
+	if (!err && (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens || !n.tags ||
+		     !n.capabilities))
 		err = -ENOMEM;
 	if (!err)
 		err = ctl_network_apply(&n, body, &why);

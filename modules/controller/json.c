@@ -25,6 +25,8 @@ void ctl_network_defaults(struct zt_store_network *n, uint64_t id, int64_t now)
 	n->pools = strdup("[]");
 	n->routes = strdup("[]");
 	n->rules = strdup(CTL_DEFAULT_RULES);
+	n->tags = strdup("[]");
+	n->capabilities = strdup("[]");
 	n->dns = strdup("[]");
 	n->auth_tokens = strdup("[null]");
 	n->creation_time = now;
@@ -83,6 +85,8 @@ json_t *ctl_network_json(const struct zt_store_network *n)
 	json_object_set_new(o, "ipAssignmentPools", ctl_json_text(n->pools, "[]"));
 	json_object_set_new(o, "routes", ctl_json_text(n->routes, "[]"));
 	json_object_set_new(o, "rules", ctl_json_text(n->rules, "[]"));
+	json_object_set_new(o, "capabilities", ctl_json_text(n->capabilities, "[]"));
+	json_object_set_new(o, "tags", ctl_json_text(n->tags, "[]"));
 	json_object_set_new(o, "dns", ctl_json_text(n->dns, "[]"));
 	json_object_set_new(o, "authTokens", ctl_json_text(n->auth_tokens, "[null]"));
 	json_object_set_new(o, "remoteTraceTarget", n->has_trace_target ? ctl_hex(n->trace_target, 10) : json_null());
@@ -119,6 +123,8 @@ json_t *ctl_member_json(const struct zt_store_member *m)
 	for (i = 0; i < m->nips; i++)
 		json_array_append_new(ips, json_string(m->ips[i]));
 	json_object_set_new(o, "ipAssignments", ips);
+	json_object_set_new(o, "capabilities", ctl_json_text(m->capabilities, "[]"));
+	json_object_set_new(o, "tags", ctl_json_text(m->tags, "[]"));
 	if (m->name)
 		json_object_set_new(o, "name", json_string(m->name));
 	if (m->identity)
@@ -329,6 +335,12 @@ int ctl_network_apply(struct zt_store_network *n, const json_t *body, const char
 		if (!ctl_set_json(&n->rules, arr))
 			return -ENOMEM;
 	}
+	if ((v = json_object_get(body, "tags")) &&
+	    (arr = ctl_tag_defs_normalize(v, why), !arr || !ctl_set_json(&n->tags, arr)))
+		return arr ? -ENOMEM : -EINVAL;
+	if ((v = json_object_get(body, "capabilities")) &&
+	    (arr = ctl_cap_defs_normalize(v, why), !arr || !ctl_set_json(&n->capabilities, arr)))
+		return arr ? -ENOMEM : -EINVAL;
 	if ((v = json_object_get(body, "dns"))) {
 		if (json_is_object(v)) {
 			const json_t *d = json_object_get(v, "domain"), *sv = json_object_get(v, "servers");
@@ -390,6 +402,7 @@ static bool ctl_has_ip_text(const struct zt_store_member *m, const char *t)
 int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now, const char **why)
 {
 	const json_t *v, *e;
+	json_t *arr;
 	bool auth = m->authorized;
 	union zt_sockaddr sa;
 	char t[CTL_IP_TEXT];
@@ -432,6 +445,12 @@ int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now,
 		m->ips = tmp.ips;
 		m->nips = tmp.nips;
 	}
+	if ((v = json_object_get(body, "tags")) &&
+	    (arr = ctl_member_tags_normalize(v, why), !arr || !ctl_set_json(&m->tags, arr)))
+		return arr ? -ENOMEM : -EINVAL;
+	if ((v = json_object_get(body, "capabilities")) &&
+	    (arr = ctl_member_caps_normalize(v, why), !arr || !ctl_set_json(&m->capabilities, arr)))
+		return arr ? -ENOMEM : -EINVAL;
 	ctl_get_trace(body, &m->has_trace_target, &m->trace_target);
 	if (ctl_get_uint(body, "remoteTraceLevel", 255, &m->trace_level) < 0)
 		return *why = "remoteTraceLevel: not an integer 0..255", -EINVAL;

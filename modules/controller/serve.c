@@ -185,6 +185,10 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 	if (err == -ENOENT) {
 		is_new = true;
 		ctl_member_init(&m, nwid, id->address, now);
+		if (ctl_member_default_caps(&m, &net) < 0) {
+			ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
+			goto out;
+		}
 	} else if (err < 0 || zt_store_member_copy(&m, &old) < 0) {
 		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: %s", nwid, a,
 		       err < 0 ? zt_store_error(c->store) : strerror(ENOMEM));

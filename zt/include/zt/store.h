@@ -41,6 +41,8 @@ struct zt_store_network {
 	char *pools;                /* JSON: [{"ipRangeStart":..,"ipRangeEnd":..}] */
 	char *routes;               /* JSON: [{"target":"ip/bits","via":ip|null}] */
 	char *rules;                /* JSON: rule objects (networks.md §6.5) */
+	char *tags;                 /* JSON: [{"id":n,"default":n|null}], NULL: [] */
+	char *capabilities;         /* JSON: [{"id":n,"default":b,"rules":[..]}], NULL: [] */
 	char *dns;                  /* JSON: {"domain":..,"servers":[..]} or [] */
 	char *auth_tokens;          /* JSON: {token: expiry ms} or [null] */
 	bool has_trace_target;
@@ -67,6 +69,8 @@ struct zt_store_member {
 	int64_t last_authorized_time, last_deauthorized_time;
 	char *auth_cred_type;       /* lastAuthorizedCredentialType, NULL: null */
 	char *auth_cred;            /* lastAuthorizedCredential, NULL: null */
+	char *tags;                 /* JSON: [[id, value], ..], NULL: [] */
+	char *capabilities;         /* JSON: [id, ..], NULL: [] */
 	int v_major, v_minor, v_rev, v_proto;   /* -1: unknown */
 	uint64_t revision;
 	int64_t creation_time;
