@@ -100,6 +100,9 @@ static const struct zt_policy_tag *peer_tags;
 static unsigned n_peer_tags;
 static const struct zt_policy_cap *peer_caps;
 static unsigned n_peer_caps;
+/* Where the policy says what to copy or redirect; NULL: a caller that
+ * cannot (the policy then only counts). */
+static struct zt_policy_out *judge_out;
 
 static void peer_holds(const struct zt_policy_tag *tags, unsigned ntags, const struct zt_policy_cap *caps,
 		       unsigned ncaps)
@@ -114,7 +117,7 @@ static void peer_holds(const struct zt_policy_tag *tags, unsigned ntags, const s
 static char judge_ctx(const struct fr *f, bool inbound, uint64_t peer)
 {
 	struct zt_policy_ctx ctx = { 0x8056c2e21c000001ULL, SELF, inbound ? peer : SELF, inbound ? SELF : peer,
-				     inbound, peer_tags, n_peer_tags, peer_caps, n_peer_caps };
+				     inbound, peer_tags, n_peer_tags, peer_caps, n_peer_caps, judge_out };
 	struct zt_frame zf = { (uint8_t *)f->b, f->len };
 	uint64_t nm = zt_inst_counter(zi, "no_match");
 	enum zt_verdict v = ops->judge(st, &ctx, &zf);
@@ -762,6 +765,37 @@ static void test_forward(void)
 	is_int(run_in("02 0e 00ffff1111111111 00000000 0000 | 00 00", &f), 'A', "tee target uses the low 40 bits");
 }
 
+/* With a kernel that acts on them (ctx->out): copies and redirects as
+ * networks.md §6.2 makes them. */
+static void test_forward_out(void)
+{
+	struct fr f = tcp4(1, 2, 0);
+	size_t plen = f.len - 14;
+	struct zt_policy_out out;
+	uint64_t copies = zt_inst_counter(zi, "copies"), redirects = zt_inst_counter(zi, "redirects");
+
+	judge_out = &out;
+	is_int(run("02 0e 0000003333333333 00000000 0010 | 01 00", &f), 'A', "tee of 16 bytes: accepted");
+	ok(out.copy_to == OTHER && out.copy_len == 16 && !out.copy_watch && !out.redirect_to && !out.super_accept,
+	   "... a copy of 16 payload bytes to the third member");
+	is_int(run("03 0e 0000003333333333 00000000 0000 | 01 00", &f), 'A', "watch of the whole frame: accepted");
+	ok(out.copy_to == OTHER && out.copy_len == plen && out.copy_watch, "... the whole payload, watched");
+	is_int(run("02 0e 0000003333333333 00000000 ffff | 01 00", &f), 'A', "tee longer than the frame");
+	is_int((int)out.copy_len, (int)plen, "... is cut to the payload");
+	is_int(zt_inst_counter(zi, "copies"), copies + 3, "the copies are counted");
+	is_int(run("04 0e 0000003333333333 00000000 0000 | 00 00", &f), 'A', "redirect: decides, the DROP after it unseen");
+	ok(out.redirect_to == OTHER && !out.copy_to, "... to the third member");
+	is_int(zt_inst_counter(zi, "redirects"), redirects + 1, "the redirect is counted");
+	is_int(run("24 01 11 | 04 0e 0000003333333333 00000000 0000 | 00 00", &f), 'D',
+	       "a redirect whose matches fail does nothing");
+	is_int(run("02 0e 0000003333333333 00000000 0000 | 00 00", &f), 'D', "tee then drop: dropped");
+	is_int(run_in("02 0e 0000001111111111 00000000 0000 | 00 00", &f), 'A', "tee to self inbound");
+	ok(out.super_accept && !out.copy_to, "... super-accepts: delivered whatever its MACs");
+	is_int(run_in("01 00", &f), 'A', "a plain accept");
+	ok(!out.super_accept && !out.copy_to && !out.redirect_to, "... asks for nothing");
+	judge_out = NULL;
+}
+
 static void test_tables(void)
 {
 	static uint8_t big[2 * 1025 + 2];
@@ -896,7 +930,7 @@ int main(void)
 	char err[256];
 	struct ev_loop *loop = ev_default_loop(0);
 
-	plan(245);
+	plan(261);
 	k = zt_kernel_new(loop);
 	if (!k)
 		bail("no kernel");
@@ -922,6 +956,7 @@ int main(void)
 	test_own_creds_refused();
 	test_logic();
 	test_forward();
+	test_forward_out();
 	test_tables();
 	test_defaults();
 	test_random();

@@ -131,11 +131,11 @@ struct rules {
 
 	uint64_t *accepted, *dropped, *no_match, *malformed_tables, *short_frames;
 	uint64_t *copies_not_sent, *redirects_not_done;
-	uint64_t *cap_accepted, *malformed_caps;
+	uint64_t *cap_accepted, *malformed_caps, *copies, *redirects;
 };
 
 /* Results of evaluating one table, §6.2. */
-enum rules_result { RULES_NO_MATCH, RULES_DROP, RULES_ACCEPT, RULES_SUPER_ACCEPT };
+enum rules_result { RULES_NO_MATCH, RULES_DROP, RULES_ACCEPT, RULES_SUPER_ACCEPT, RULES_REDIRECT };
 
 /* A match's outcome: plain 0/1 (NOT applies), or hardNo/hardYes (NOT ignored). */
 enum { RULES_M0 = 0, RULES_M1 = 1, RULES_HARD_NO = 2, RULES_HARD_YES = 3 };
@@ -725,14 +725,35 @@ static unsigned rules_match(struct rules *s, const struct rules_rule *r, const s
 
 /* ---- evaluation, §6.2 ---- */
 
+/* A TEE, WATCH or REDIRECT to a third member that fired: with a kernel
+ * that acts on it (ctx->out), the copy target or the new destination
+ * goes into out (REDIRECT then decides, §6.2); without, evaluation goes
+ * on and it is counted. */
+static bool rules_forward(struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx,
+			  const struct rules_frame *fr, struct zt_policy_out *out)
+{
+	if (r->type == RULES_A_REDIRECT) {
+		if (!ctx->out) {
+			count(s->redirects_not_done);
+			return false;
+		}
+		out->redirect_to = r->v.fwd.addr;
+		return true;
+	}
+	out->copy_to = r->v.fwd.addr;
+	out->copy_len = r->v.fwd.len && r->v.fwd.len < fr->len ? r->v.fwd.len : fr->len;
+	out->copy_watch = r->type == RULES_A_WATCH;
+	return false;
+}
+
 static enum rules_result rules_eval(struct rules *s, const struct rules_rule *table, unsigned n,
-				    const struct zt_policy_ctx *ctx, struct rules_frame *fr, bool *copy)
+				    const struct zt_policy_ctx *ctx, struct rules_frame *fr, struct zt_policy_out *out)
 {
 	uint64_t me = ctx->self & RULES_ADDR_MASK, zs = ctx->source & RULES_ADDR_MASK;
 	uint64_t zd = ctx->dest & RULES_ADDR_MASK;
 	bool set = true, skip_drop = false, super = false;
 
-	*copy = false;
+	memset(out, 0, sizeof *out);
 	for (unsigned i = 0; i < n; i++) {
 		const struct rules_rule *r = &table[i];
 		unsigned m, v;
@@ -769,11 +790,8 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
 				}
 				if (r->v.fwd.addr == zd)
 					continue;
-				/* a copy or a redirect zt cannot make: go on */
-				if (r->type == RULES_A_REDIRECT)
-					count(s->redirects_not_done);
-				else
-					*copy = true;
+				if (rules_forward(s, r, ctx, fr, out))
+					return RULES_REDIRECT;
 				continue;
 			case RULES_A_BREAK:
 				return RULES_NO_MATCH;
@@ -795,16 +813,17 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
  * sender's, as the kernel holds them (verified, usable), decoded here
  * onto the stack since they change with every sender.  A DROP in a
  * capability only ends that capability. */
-static bool rules_caps(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr, bool *copy)
+static enum rules_result rules_caps(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
+				    struct zt_policy_out *out)
 {
 	if (!ctx->inbound) {
 		for (unsigned i = 0; i < s->ncaps; i++) {
-			enum rules_result r = rules_eval(s, s->caps[i].r, s->caps[i].n, ctx, fr, copy);
+			enum rules_result r = rules_eval(s, s->caps[i].r, s->caps[i].n, ctx, fr, out);
 
-			if (r == RULES_ACCEPT || r == RULES_SUPER_ACCEPT)
-				return true;
+			if (r != RULES_NO_MATCH && r != RULES_DROP)
+				return r;
 		}
-		return false;
+		return RULES_NO_MATCH;
 	}
 	for (unsigned i = 0; ctx->peer_caps && i < ctx->n_peer_caps; i++) {
 		const struct zt_policy_cap *c = &ctx->peer_caps[i];
@@ -817,11 +836,11 @@ static bool rules_caps(struct rules *s, const struct zt_policy_ctx *ctx, struct 
 			continue;
 		}
 		rules_decode_table(table, c->rules, c->n);
-		r = rules_eval(s, table, c->n, ctx, fr, copy);
-		if (r == RULES_ACCEPT || r == RULES_SUPER_ACCEPT)
-			return true;
+		r = rules_eval(s, table, c->n, ctx, fr, out);
+		if (r != RULES_NO_MATCH && r != RULES_DROP)
+			return r;
 	}
-	return false;
+	return RULES_NO_MATCH;
 }
 
 static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx, const struct zt_frame *f)
@@ -829,7 +848,7 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 	struct rules *s = state;
 	struct rules_frame fr;
 	enum rules_result res;
-	bool copy;
+	struct zt_policy_out out;
 
 	if (!f || !f->data || f->len < 14) {
 		count(s->short_frames);
@@ -852,16 +871,23 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 	fr.nh = 0;
 	fr.pos = 0;
 
-	res = rules_eval(s, s->table, s->n, ctx, &fr, &copy);
-	if (res == RULES_NO_MATCH && rules_caps(s, ctx, &fr, &copy)) {
+	res = rules_eval(s, s->table, s->n, ctx, &fr, &out);
+	if (res == RULES_NO_MATCH && (res = rules_caps(s, ctx, &fr, &out)) != RULES_NO_MATCH)
 		count(s->cap_accepted);
-		res = RULES_ACCEPT;
-	}
 	switch (res) {
 	case RULES_ACCEPT:
 	case RULES_SUPER_ACCEPT:
-		if (copy)
+	case RULES_REDIRECT:
+		out.super_accept = res == RULES_SUPER_ACCEPT;
+		if (ctx->out) {
+			*ctx->out = out;
+			if (out.copy_to)
+				count(s->copies);
+			if (out.redirect_to)
+				count(s->redirects);
+		} else if (out.copy_to) {
 			count(s->copies_not_sent);
+		}
 		count(s->accepted);
 		return ZT_ACCEPT;
 	case RULES_DROP:
@@ -890,6 +916,8 @@ static int rules_counters(struct rules *s)
 		ZT_COUNTER_FIELD(struct rules, redirects_not_done),
 		ZT_COUNTER_FIELD(struct rules, cap_accepted),
 		ZT_COUNTER_FIELD(struct rules, malformed_caps),
+		ZT_COUNTER_FIELD(struct rules, copies),
+		ZT_COUNTER_FIELD(struct rules, redirects),
 	};
 
 	return zt_counters_bind(s->zi, s, fields, sizeof fields / sizeof fields[0]);

@@ -50,6 +50,18 @@ uint64_t zt_iface_nwid(const struct zt_inst *zi)
 	return 0;
 }
 
+/* Does a table hold a TEE, WATCH or REDIRECT (networks.md §6.1)? */
+static bool rules_may_forward(const uint8_t *rules, size_t len)
+{
+	for (size_t pos = 0; pos + 2 <= len; pos += 2u + rules[pos + 1]) {
+		unsigned type = rules[pos] & 63;
+
+		if (type >= 2 && type <= 4)
+			return true;
+	}
+	return false;
+}
+
 struct member *zt_network_member(struct zt_network *n, uint64_t address, bool create)
 {
 	for (unsigned i = 0; i < n->n_members; i++)
@@ -102,6 +114,11 @@ static void policy_rules(struct zt_network *n)
 			caps[r.ncaps++] = (struct zt_policy_cap){ cp->id, cp->rules, cp->rules_len, cp->nrules };
 	}
 
+	/* the capabilities other members hold are added as they come
+	 * (zt_member_usable) */
+	n->rules_forward = rules_may_forward(r.rules, r.len);
+	for (unsigned i = 0; i < r.ncaps && !n->rules_forward; i++)
+		n->rules_forward = rules_may_forward(caps[i].rules, caps[i].len);
 	for (unsigned c = 0; c < 2; c++)
 		for (unsigned i = 0; i < counts[c]; i++) {
 			const struct zt_module *m = zt_inst_module(chains[c][i]);
@@ -142,7 +159,7 @@ static void member_rev_set(struct member *m, uint8_t type, uint32_t id, int64_t 
 
 /* Rebuilds what the rules may use of m's tags and capabilities: those
  * within ctmd of our config's timestamp and not revoked (§5.6). */
-void zt_member_usable(const struct zt_network *n, struct member *m)
+void zt_member_usable(struct zt_network *n, struct member *m)
 {
 	const struct zt_netconf *cfg = n->cfg;
 
@@ -156,9 +173,10 @@ void zt_member_usable(const struct zt_network *n, struct member *m)
 	for (unsigned i = 0; i < m->ncaps; i++) {
 		const struct member_cap *mc = &m->caps[i];
 
-		if (zt_cred_usable(mc->ts, cfg->ts, cfg->ctmd, member_rev_threshold(m, ZT_CRED_CAPABILITY, mc->id)))
-			m->usable_caps[m->n_usable_caps++] =
-				(struct zt_policy_cap){ mc->id, mc->rules, mc->len, mc->n };
+		if (!zt_cred_usable(mc->ts, cfg->ts, cfg->ctmd, member_rev_threshold(m, ZT_CRED_CAPABILITY, mc->id)))
+			continue;
+		m->usable_caps[m->n_usable_caps++] = (struct zt_policy_cap){ mc->id, mc->rules, mc->len, mc->n };
+		n->rules_forward |= rules_may_forward(mc->rules, mc->len);
 	}
 }
 

@@ -143,6 +143,8 @@ struct bridge_route {
 struct zt_network {
 	struct zt_core *core;
 	uint64_t id;
+	bool rules_forward;      /* the rules may TEE, WATCH or REDIRECT: the main
+				  * loop takes every frame (it sends the copies) */
 	bool dynamic;            /* joined at run time: its port is ours */
 	char name[17];
 	struct zt_inst *iface;
@@ -212,7 +214,7 @@ struct pending_mcast {
 struct member *zt_network_member(struct zt_network *n, uint64_t address, bool create);
 /* Rebuilds m's usable tags and capabilities (after a credential or a
  * config arrived, or the records moved). */
-void zt_member_usable(const struct zt_network *n, struct member *m);
+void zt_member_usable(struct zt_network *n, struct member *m);
 bool zt_network_creds_due(const struct zt_network *n, const struct member *m, int64_t now, bool asked);
 void zt_network_creds_push(struct zt_network *n, struct member *m, int64_t now, bool asked);
 void zt_network_credentials_in(struct zt_core *c, const struct zt_net_rx *r);

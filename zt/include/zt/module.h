@@ -247,6 +247,18 @@ struct zt_policy_cap {
 	unsigned n;
 };
 
+/* What a policy asks of the kernel for a frame it accepts (the flow
+ * rules' TEE, WATCH and REDIRECT, networks.md §6.4); the kernel zeroes it
+ * before a chain and acts on it after. */
+struct zt_policy_out {
+	uint64_t copy_to;            /* TEE/WATCH: a copy to this member, 0: none */
+	size_t copy_len;             /* of the payload (after the Ethernet header) */
+	bool copy_watch;             /* WATCH rather than TEE */
+	uint64_t redirect_to;        /* REDIRECT: the frame goes there instead, 0: no */
+	bool super_accept;           /* this node is the target of a copy or redirect:
+				      * deliver it whatever its destination MAC */
+};
+
 /* Who a frame is between: ZeroTier addresses (0 when unknown, e.g. the
  * destination of a multicast), the network, and the direction; and what
  * the node holds of the remote member (the sender inbound, the
@@ -261,6 +273,7 @@ struct zt_policy_ctx {
 	unsigned n_peer_tags;
 	const struct zt_policy_cap *peer_caps;
 	unsigned n_peer_caps;
+	struct zt_policy_out *out;   /* NULL: the caller cannot copy or redirect */
 };
 
 /* The rule table of the network's current config (networks.md §6.1),
