@@ -408,6 +408,8 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 
 		if (revoked)
 			ctl_revoke(c, nwid, addr);
+		else if (exists)
+			ctl_revoke_dropped(c, &old, &m);
 		/* an active bridge more or less changes every member's config (S) */
 		if (was_bridge != (m.authorized && m.active_bridge))
 			ctl_push(c, nwid, 0);

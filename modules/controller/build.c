@@ -1221,6 +1221,12 @@ int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc)
 int ctl_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member,
 		   int64_t now, uint32_t id, uint8_t *out, size_t cap)
 {
+	return ctl_cred_revocation(sg, nwid, member, ZT_CRED_COM, 0, now, id, out, cap);
+}
+
+int ctl_cred_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member, uint8_t type,
+			uint32_t cred_id, int64_t threshold, uint32_t id, uint8_t *out, size_t cap)
+{
 	struct zt_revocation rev;
 	struct zt_wr w;
 	uint8_t msg[256];
@@ -1229,12 +1235,12 @@ int ctl_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member,
 	memset(&rev, 0, sizeof rev);
 	rev.id = id;
 	rev.nwid = nwid;
-	rev.cred_id = 0;
-	rev.threshold = now;
+	rev.cred_id = cred_id;
+	rev.threshold = threshold;
 	rev.flags = ZT_REV_FAST_PROPAGATE;
 	rev.target = member;
 	rev.signer = sg->address;
-	rev.type = ZT_CRED_COM;
+	rev.type = type;
 	rev.sig.type = 1;
 	rev.sig.len = ZT_SIG_LEN;
 	len = zt_rev_signing_input(&rev, msg, sizeof msg);

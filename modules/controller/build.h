@@ -93,5 +93,9 @@ int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc);
  * bytes written to out, or a negative errno. */
 int ctl_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member,
 		   int64_t now, uint32_t id, uint8_t *out, size_t cap);
+/* The same for one credential of the member (type ZT_CRED_TAG or
+ * ZT_CRED_CAPABILITY and its id) up to threshold. */
+int ctl_cred_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member, uint8_t type,
+			uint32_t cred_id, int64_t threshold, uint32_t id, uint8_t *out, size_t cap);
 
 #endif
