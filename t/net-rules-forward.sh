@@ -15,7 +15,7 @@
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v tcpdump > /dev/null || bail "needs tcpdump (scripts/setup.sh)"
-plan 9
+plan 10
 
 zt_lab a:11 b:12 o:13 p:14
 zt_tap_network forward 5
@@ -65,5 +65,6 @@ grep -q "Flags" "$ns_tmp/b.cap"
 ok $(( ! $? )) "b never sees it"
 redirected=$(zt_inst_counter a "rules@$net.egress" redirects)
 [ "$redirected" -gt 0 ]; ok $? "a's egress redirected ($redirected)"
+is "$(cat "$ns_tmp"/*/log | grep -c -e 'Sanitizer' -e 'runtime error')" 0 "no sanitizer reports in any ztd log"
 [ $tap_failed -eq 0 ] || { zt_log a; zt_log o; zt_log p; sed 's/^/# /' "$ns_tmp/o.cap" "$ns_tmp/p.cap"; }
 tap_done

@@ -15,7 +15,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 15
+plan 16
 
 zt_lab a:11 b:12 c:13
 
@@ -96,5 +96,6 @@ member a '{"capabilities":[]}' > /dev/null
 ssh_gone() { ! tcp_to a 22; }
 zt_wait 30 ssh_gone; ok $? "with the capability taken from a, b's ingress stops its SSH (revoked)"
 zt_wait 30 tcp_to a 80; ok $? "... while TCP 80 still passes"
+is "$(cat "$ns_tmp"/*/log | grep -c -e 'Sanitizer' -e 'runtime error')" 0 "no sanitizer reports in any ztd log"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; zt_log b; zt_log c; }
 tap_done
