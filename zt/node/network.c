@@ -77,9 +77,6 @@ struct member *zt_network_member(struct zt_network *n, uint64_t address, bool cr
 			return NULL;
 		n->members = v;
 		n->cap_members = cap;
-		/* the usable capabilities point into the records, which moved */
-		for (unsigned i = 0; i < n->n_members; i++)
-			zt_member_usable(n, &n->members[i]);
 	}
 	memset(&n->members[n->n_members], 0, sizeof *n->members);
 	n->members[n->n_members].address = address;
@@ -133,28 +130,40 @@ static void policy_rules(struct zt_network *n)
 
 static int64_t member_rev_threshold(const struct member *m, uint8_t type, uint32_t id)
 {
-	for (unsigned i = 0; i < m->nrevs; i++)
-		if (m->revs[i].type == type && m->revs[i].id == id)
-			return m->revs[i].threshold;
+	for (unsigned i = 0; m->creds && i < m->creds->nrevs; i++)
+		if (m->creds->revs[i].type == type && m->creds->revs[i].id == id)
+			return m->creds->revs[i].threshold;
 	return ZT_REV_NONE;
+}
+
+/* m's credential record, made on first use; NULL without memory. */
+static struct member_creds *member_creds(struct member *m)
+{
+	if (!m->creds)
+		m->creds = calloc(1, sizeof *m->creds);
+	return m->creds;
 }
 
 /* Records a (type, id) threshold; the oldest entry makes room. */
 static void member_rev_set(struct member *m, uint8_t type, uint32_t id, int64_t threshold)
 {
+	struct member_creds *mc = member_creds(m);
 	unsigned i;
 
-	for (i = 0; i < m->nrevs; i++)
-		if (m->revs[i].type == type && m->revs[i].id == id)
+	if (!mc)
+		return;
+
+	for (i = 0; i < mc->nrevs; i++)
+		if (mc->revs[i].type == type && mc->revs[i].id == id)
 			break;
-	if (i == m->nrevs) {
-		if (m->nrevs == ZT_MEMBER_REVS)
-			memmove(m->revs, m->revs + 1, --m->nrevs * sizeof *m->revs);
-		i = m->nrevs++;
-		m->revs[i].type = type;
-		m->revs[i].id = id;
+	if (i == mc->nrevs) {
+		if (mc->nrevs == ZT_MEMBER_REVS)
+			memmove(mc->revs, mc->revs + 1, --mc->nrevs * sizeof *mc->revs);
+		i = mc->nrevs++;
+		mc->revs[i].type = type;
+		mc->revs[i].id = id;
 	}
-	m->revs[i].threshold = threshold;
+	mc->revs[i].threshold = threshold;
 }
 
 /* Rebuilds what the rules may use of m's tags and capabilities: those
@@ -163,19 +172,23 @@ void zt_member_usable(struct zt_network *n, struct member *m)
 {
 	const struct zt_netconf *cfg = n->cfg;
 
-	m->n_usable_tags = m->n_usable_caps = 0;
+	struct member_creds *c = m->creds;
+
+	if (!c)
+		return;
+	c->n_usable_tags = c->n_usable_caps = 0;
 	if (!n->configured)
 		return;
-	for (unsigned i = 0; i < m->ntags; i++)
-		if (zt_cred_usable(m->tag_ts[i], cfg->ts, cfg->ctmd,
-				   member_rev_threshold(m, ZT_CRED_TAG, m->tags[i].id)))
-			m->usable_tags[m->n_usable_tags++] = m->tags[i];
-	for (unsigned i = 0; i < m->ncaps; i++) {
-		const struct member_cap *mc = &m->caps[i];
+	for (unsigned i = 0; i < c->ntags; i++)
+		if (zt_cred_usable(c->tag_ts[i], cfg->ts, cfg->ctmd,
+				   member_rev_threshold(m, ZT_CRED_TAG, c->tags[i].id)))
+			c->usable_tags[c->n_usable_tags++] = c->tags[i];
+	for (unsigned i = 0; i < c->ncaps; i++) {
+		const struct member_cap *mc = &c->caps[i];
 
 		if (!zt_cred_usable(mc->ts, cfg->ts, cfg->ctmd, member_rev_threshold(m, ZT_CRED_CAPABILITY, mc->id)))
 			continue;
-		m->usable_caps[m->n_usable_caps++] = (struct zt_policy_cap){ mc->id, mc->rules, mc->len, mc->n };
+		c->usable_caps[c->n_usable_caps++] = (struct zt_policy_cap){ mc->id, mc->rules, mc->len, mc->n };
 		n->rules_forward |= rules_may_forward(mc->rules, mc->len);
 	}
 }
@@ -184,24 +197,27 @@ void zt_member_usable(struct zt_network *n, struct member *m)
  * signed it, it is not older than the one held, and not revoked. */
 static bool member_tag_in(struct member *m, const struct zt_tag *t, const struct zt_identity *ctl)
 {
+	struct member_creds *c = member_creds(m);
 	unsigned i = 0;
 
-	while (i < m->ntags && m->tags[i].id < t->id)
+	if (!c)
+		return false;
+	while (i < c->ntags && c->tags[i].id < t->id)
 		i++;
-	if (i < m->ntags && m->tags[i].id == t->id &&
-	    (m->tag_ts[i] > t->ts || (m->tag_ts[i] == t->ts && m->tags[i].value == t->value)))
+	if (i < c->ntags && c->tags[i].id == t->id &&
+	    (c->tag_ts[i] > t->ts || (c->tag_ts[i] == t->ts && c->tags[i].value == t->value)))
 		return false;
 	if (member_rev_threshold(m, ZT_CRED_TAG, t->id) >= t->ts || zt_tag_verify(t, ctl) < 0)
 		return false;
-	if (i == m->ntags || m->tags[i].id != t->id) {
-		if (m->ntags == ZT_MEMBER_TAGS)
+	if (i == c->ntags || c->tags[i].id != t->id) {
+		if (c->ntags == ZT_MEMBER_TAGS)
 			return false;
-		memmove(&m->tags[i + 1], &m->tags[i], (m->ntags - i) * sizeof *m->tags);
-		memmove(&m->tag_ts[i + 1], &m->tag_ts[i], (m->ntags - i) * sizeof *m->tag_ts);
-		m->ntags++;
+		memmove(&c->tags[i + 1], &c->tags[i], (c->ntags - i) * sizeof *c->tags);
+		memmove(&c->tag_ts[i + 1], &c->tag_ts[i], (c->ntags - i) * sizeof *c->tag_ts);
+		c->ntags++;
 	}
-	m->tags[i] = (struct zt_policy_tag){ t->id, t->value };
-	m->tag_ts[i] = t->ts;
+	c->tags[i] = (struct zt_policy_tag){ t->id, t->value };
+	c->tag_ts[i] = t->ts;
 	return true;
 }
 
@@ -209,25 +225,28 @@ static bool member_tag_in(struct member *m, const struct zt_tag *t, const struct
  * verify and end at the member (§5.2). */
 static bool member_cap_in(struct member *m, const struct zt_cap *cp, zt_identity_lookup_fn lookup, void *arg)
 {
+	struct member_creds *c = member_creds(m);
 	unsigned i;
 
-	for (i = 0; i < m->ncaps && m->caps[i].id != cp->id; i++)
+	if (!c)
+		return false;
+	for (i = 0; i < c->ncaps && c->caps[i].id != cp->id; i++)
 		;
-	if (i < m->ncaps && m->caps[i].ts >= cp->ts)
+	if (i < c->ncaps && c->caps[i].ts >= cp->ts)
 		return false;
 	if (cp->rules_len > ZT_MEMBER_CAP_BYTES || zt_cap_issued_to(cp) != m->address ||
 	    member_rev_threshold(m, ZT_CRED_CAPABILITY, cp->id) >= cp->ts || zt_cap_verify(cp, lookup, arg) < 0)
 		return false;
-	if (i == m->ncaps) {
-		if (m->ncaps == ZT_MEMBER_CAPS)
+	if (i == c->ncaps) {
+		if (c->ncaps == ZT_MEMBER_CAPS)
 			return false;
-		m->ncaps++;
+		c->ncaps++;
 	}
-	m->caps[i].id = cp->id;
-	m->caps[i].ts = cp->ts;
-	m->caps[i].n = cp->nrules;
-	m->caps[i].len = cp->rules_len;
-	memcpy(m->caps[i].rules, cp->rules, cp->rules_len);
+	c->caps[i].id = cp->id;
+	c->caps[i].ts = cp->ts;
+	c->caps[i].n = cp->nrules;
+	c->caps[i].len = cp->rules_len;
+	memcpy(c->caps[i].rules, cp->rules, cp->rules_len);
 	return true;
 }
 
@@ -654,6 +673,8 @@ void zt_network_free(struct zt_network *n)
 	zt_netcache_free(n->cache);
 	free(n->pending);
 	free(n->routes);
+	for (unsigned i = 0; i < n->n_members; i++)
+		free(n->members[i].creds);
 	free(n->members);
 	free(n);
 }

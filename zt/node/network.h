@@ -85,7 +85,9 @@ uint64_t zt_network_id(const struct zt_network *n);
 
 /* What a member holds besides its COM (networks.md §5.6): tags and
  * capabilities keyed by id, with revocation thresholds per (type, id).
- * Fixed room, so that a member record never moves its parts. */
+ * Allocated for a member when it first shows or loses one, so that the
+ * members that have none cost a pointer, and never moved: the usable
+ * capabilities point into it. */
 #define ZT_MEMBER_TAGS 32
 #define ZT_MEMBER_CAPS 8
 #define ZT_MEMBER_CAP_BYTES 512  /* encoded rules of one capability */
@@ -105,11 +107,7 @@ struct member_rev {
 	int64_t threshold;
 };
 
-struct member {
-	uint64_t address;
-	bool has_com;
-	struct zt_com com;
-	int64_t com_threshold;   /* its COMs up to this timestamp are revoked */
+struct member_creds {
 	unsigned ntags, ncaps, nrevs;
 	struct zt_policy_tag tags[ZT_MEMBER_TAGS];   /* sorted by id */
 	int64_t tag_ts[ZT_MEMBER_TAGS];
@@ -120,6 +118,14 @@ struct member {
 	unsigned n_usable_tags, n_usable_caps;
 	struct zt_policy_tag usable_tags[ZT_MEMBER_TAGS];
 	struct zt_policy_cap usable_caps[ZT_MEMBER_CAPS];
+};
+
+struct member {
+	uint64_t address;
+	bool has_com;
+	struct zt_com com;
+	int64_t com_threshold;   /* its COMs up to this timestamp are revoked */
+	struct member_creds *creds;   /* NULL: none shown, none revoked */
 	uint64_t gate_epoch;     /* gate_ok holds for the network's gate_epoch */
 	bool gate_ok;
 	int64_t pushed;          /* our credentials pushed to it */

@@ -163,10 +163,12 @@ static bool gate(struct zt_network *n, struct zt_peer *p)
 /* What the rules may use of the remote member of a frame (§6.2). */
 static void ctx_member(struct zt_policy_ctx *ctx, const struct member *m)
 {
-	ctx->peer_tags = m ? m->usable_tags : NULL;
-	ctx->n_peer_tags = m ? m->n_usable_tags : 0;
-	ctx->peer_caps = m ? m->usable_caps : NULL;
-	ctx->n_peer_caps = m ? m->n_usable_caps : 0;
+	const struct member_creds *c = m ? m->creds : NULL;
+
+	ctx->peer_tags = c ? c->usable_tags : NULL;
+	ctx->n_peer_tags = c ? c->n_usable_tags : 0;
+	ctx->peer_caps = c ? c->usable_caps : NULL;
+	ctx->n_peer_caps = c ? c->n_usable_caps : 0;
 }
 
 static int policy_chain(const struct zt_network *n, struct zt_inst *const *chain, unsigned count,
