@@ -22,7 +22,7 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v sqlite3 > /dev/null || skip_all "needs sqlite3 (apt-get install sqlite3)"
 ZT_TEST_STORE=sqlite
-plan 16
+plan 17
 
 api_url=http://127.0.0.1:9993
 now() { date +%s.%N; }
@@ -47,13 +47,18 @@ zt_wait 30 ns_exec a ping -c 1 -W 1 "$ipb"; ok $? "a pings b ($ipa -> $ipb)"
 
 # ---- 1. a member ----
 id_a=$(cat "$ns_tmp/a/identity.secret")
+pub_a=$(cat "$ns_tmp/a/identity.public")
 zt_kill a
+# as if killed while generating its identity, between the secret's write
+# and the public one's
+rm "$ns_tmp/a/identity.public"
 t0=$(now)
 zt_start a
 up_a() { zt_is_status a OK && [ "$(zt_net_ip a)" = "$ipa" ] && ns_exec a ping -c 1 -W 1 "$ipb"; }
 zt_wait 60 up_a; ok $? "a killed and restarted: network OK, same address, reaches b"
 echo "# recovered in $(since "$t0") s: member killed (SIGKILL), from its restart to OK and a ping answered"
 is "$(cat "$ns_tmp/a/identity.secret")" "$id_a" "a's identity is the same"
+is "$(cat "$ns_tmp/a/identity.public")" "$pub_a" "its missing identity.public is written again"
 is "$(zt_api a "$api_url/network" | jq -r '.[].id')" "$net" "a's network joined at run time is still joined"
 
 # ---- 2. the controller, during API writes and config requests ----

@@ -118,6 +118,23 @@ static void secret_protect(const char *path)
 	}
 }
 
+/* identity.public is written after identity.secret: a crash in between
+ * leaves only the secret one, so write the public one again from it. */
+static void public_restore(const struct zt_identity *id, const char *public)
+{
+	char text[ZT_ID_TEXT_MAX + 8];
+	int rc;
+
+	if (access(public, F_OK) == 0 || errno != ENOENT)
+		return;
+	zt_identity_to_text(id, text, false);
+	rc = zt_file_write(public, text, strlen(text), 0644);
+	if (rc < 0)
+		zt_logf(ZT_LOG_WARN, "%s: cannot write the public identity: %s", public, strerror(-rc));
+	else
+		zt_logf(ZT_LOG_INFO, "%s: missing, written again from the secret identity", public);
+}
+
 static void generate_progress(uint64_t hashes, void *arg)
 {
 }
@@ -143,6 +160,8 @@ static int identity_load(struct zt_core *c)
 			rc = -EINVAL;
 		}
 		sodium_memzero(text, sizeof text);
+		if (rc == 0)
+			public_restore(&c->self, public);
 		goto out;
 	}
 	if (rc != -ENOENT) {
