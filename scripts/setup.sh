@@ -16,7 +16,7 @@ packages="build-essential autoconf automake libtool pkg-config
 	libldns-dev bind9-dnsutils
 	clang libclang-rt-14-dev
 	iproute2 nftables iputils-ping tcpdump procps psmisc curl jq netcat-openbsd prometheus python3
-	libsystemd-dev systemd dbus-daemon util-linux socat
+	libsystemd-dev systemd dbus-daemon util-linux socat faketime
 	debhelper dpkg-dev fakeroot lintian"
 missing=""
 for p in $packages; do

@@ -238,21 +238,43 @@ static int api_read_token(struct api *a, const char *path, char *tok, size_t *tl
 	return 0;
 }
 
-/* Create the token file: 24 characters of a-z0-9, mode 0600. */
+/* fsync the directory of path: its new name lasts a power loss too. */
+static void api_sync_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash || slash == path || (size_t)(slash - path) >= sizeof dir)
+		return;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Create the token file: 24 characters of a-z0-9, mode 0600.  Written
+ * to a temporary file, synced, then linked to its name (which fails if
+ * another process made it meanwhile): a crash never leaves an empty or
+ * half-written token that the next start would refuse. */
 static int api_make_token(struct api *a, const char *path)
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	char tok[API_TOKEN_LEN];
+	char tok[API_TOKEN_LEN], tmp[4096 + 16];
 	size_t i, off = 0;
 	int fd, err = 0;
 
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
 	for (i = 0; i < sizeof tok; i++)
 		tok[i] = set[randombytes_uniform(sizeof set - 1)];
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
-		if (err != -EEXIST)
-			zt_log(a->zi, ZT_LOG_ERR, "create %s: %s", path, strerror(-err));
+		zt_log(a->zi, ZT_LOG_ERR, "create %s: %s", tmp, strerror(-err));
 		sodium_memzero(tok, sizeof tok);
 		return err;
 	}
@@ -272,11 +294,16 @@ static int api_make_token(struct api *a, const char *path)
 	if (close(fd) < 0 && !err)
 		err = -errno;
 	sodium_memzero(tok, sizeof tok);
+	if (!err && link(tmp, path) < 0)
+		err = -errno;
+	unlink(tmp);
+	if (err == -EEXIST)
+		return err;
 	if (err) {
 		zt_log(a->zi, ZT_LOG_ERR, "write %s: %s", path, strerror(-err));
-		unlink(path);
 		return err;
 	}
+	api_sync_dir(path);
 	zt_log(a->zi, ZT_LOG_INFO, "created %s", path);
 	return 0;
 }
@@ -326,7 +353,7 @@ static void api_write_port(struct api *a, const char *home)
 		zt_log(a->zi, ZT_LOG_WARN, "create %s: %s", tmp, strerror(errno));
 		return;
 	}
-	good = write(fd, text, (size_t)len) == len;
+	good = write(fd, text, (size_t)len) == len && fsync(fd) == 0;
 	if (close(fd) < 0)
 		good = false;
 	if (!good || rename(tmp, path) < 0) {

@@ -36,25 +36,66 @@ int zt_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-/* Write a file atomically (temp + rename), so a crash leaves the old or
- * the new contents, never half of one. */
+/* fsync the directory holding path, so that a rename or a new name in it
+ * lasts a power loss too, not only a crash of the process. */
+static int dir_sync(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, rc = 0;
+
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path) >= (int)sizeof dir)
+		return -ENAMETOOLONG;
+	if (!dir[0])
+		snprintf(dir, sizeof dir, "/");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Write a file atomically (temp, fsync, rename, fsync of the directory),
+ * so a crash leaves the old or the new contents, never half of one, and
+ * a full or read-only disk leaves the old file as it was. */
 int zt_file_write(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char tmp[4096];
+	const uint8_t *p = data;
+	size_t off = 0;
 	int fd, rc = 0;
 
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
-		rc = -errno ? -errno : -EIO;
-	close(fd);
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
-	if (rc < 0)
+	if (rc < 0) {
 		unlink(tmp);
-	return rc;
+		return rc;
+	}
+	return dir_sync(path);
 }
 
 char *zt_home_path(const struct zt_core *c, const char *name)
@@ -75,6 +116,23 @@ static void secret_protect(const char *path)
 		zt_secret_protect(NULL, fd, path);
 		close(fd);
 	}
+}
+
+/* identity.public is written after identity.secret: a crash in between
+ * leaves only the secret one, so write the public one again from it. */
+static void public_restore(const struct zt_identity *id, const char *public)
+{
+	char text[ZT_ID_TEXT_MAX + 8];
+	int rc;
+
+	if (access(public, F_OK) == 0 || errno != ENOENT)
+		return;
+	zt_identity_to_text(id, text, false);
+	rc = zt_file_write(public, text, strlen(text), 0644);
+	if (rc < 0)
+		zt_logf(ZT_LOG_WARN, "%s: cannot write the public identity: %s", public, strerror(-rc));
+	else
+		zt_logf(ZT_LOG_INFO, "%s: missing, written again from the secret identity", public);
 }
 
 static void generate_progress(uint64_t hashes, void *arg)
@@ -102,6 +160,8 @@ static int identity_load(struct zt_core *c)
 			rc = -EINVAL;
 		}
 		sodium_memzero(text, sizeof text);
+		if (rc == 0)
+			public_restore(&c->self, public);
 		goto out;
 	}
 	if (rc != -ENOENT) {
@@ -253,6 +313,7 @@ void zt_core_world_install(struct zt_core *c, const struct zt_world *w)
 {
 	struct zt_world *slot = NULL;
 	char *path = NULL;
+	int rc;
 
 	if (w->type == ZT_WORLD_PLANET) {
 		if (!zt_world_update_ok(&c->planet, w))
@@ -286,8 +347,8 @@ void zt_core_world_install(struct zt_core *c, const struct zt_world *w)
 	*slot = *w;
 	zt_logf(ZT_LOG_INFO, "%s %016llx updated to revision %llu", w->type == ZT_WORLD_PLANET ? "planet" : "moon",
 		(unsigned long long)w->id, (unsigned long long)w->ts);
-	if (path && world_save(path, w) < 0)
-		zt_logf(ZT_LOG_WARN, "%s: cannot save the world update", path);
+	if (path && (rc = world_save(path, w)) < 0)
+		zt_logf(ZT_LOG_WARN, "%s: cannot save the world update: %s", path, strerror(-rc));
 	free(path);
 	upstreams_build(c);
 }
@@ -384,6 +445,7 @@ void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p)
 {
 	char name[64], text[ZT_ID_TEXT_MAX], a[11];
 	char *path;
+	int rc;
 
 	zt_address_fmt(p->id.address, a);
 	snprintf(name, sizeof name, "peers.d/%s.peer", a);
@@ -391,8 +453,8 @@ void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p)
 	if (!path)
 		return;
 	zt_identity_to_text(&p->id, text, false);
-	if (zt_file_write(path, text, strlen(text), 0644) < 0 && !c->cache_warned) {
-		zt_logf(ZT_LOG_WARN, "%s: cannot write the peer cache: %s", path, strerror(errno));
+	if ((rc = zt_file_write(path, text, strlen(text), 0644)) < 0 && !c->cache_warned) {
+		zt_logf(ZT_LOG_WARN, "%s: cannot write the peer cache: %s", path, strerror(-rc));
 		c->cache_warned = true;
 	}
 	free(path);
@@ -513,6 +575,9 @@ int zt_core_orbit(struct zt_core *c, uint64_t id, uint64_t seed)
 		return -ENOMEM;
 	snprintf(text, sizeof text, "%010llx", (unsigned long long)seed);
 	rc = zt_file_write(path, text, strlen(text), 0644);
+	if (rc < 0)
+		zt_logf(ZT_LOG_WARN, "%s: %s: the moon will not be orbited again after a restart", path,
+			strerror(-rc));
 	free(path);
 	zt_logf(ZT_LOG_INFO, "moon %016llx: orbiting through %s", (unsigned long long)id, text);
 	return rc;

@@ -207,6 +207,8 @@ void zt_netcache_remove(struct zt_core *c, uint64_t nwid)
 
 	if (path && unlink(path) == 0)
 		zt_logf(ZT_LOG_INFO, "%s: the cached config is removed", path);
+	else if (path && errno != ENOENT)
+		zt_logf(ZT_LOG_WARN, "%s: cannot remove the cached config: %s", path, strerror(errno));
 	free(path);
 }
 
@@ -224,6 +226,7 @@ void zt_core_paths_learned(struct zt_core *c, const struct zt_peer *p)
 {
 	char text[ZT_PEER_PATHS * (ZT_INETADDR_TEXT_MAX + 1)], *path;
 	size_t len = 0;
+	int rc;
 
 	/* a root's leaves find it again on their own */
 	if (c->is_root || p->upstream || !(path = paths_file(c, p->id.address)))
@@ -234,8 +237,8 @@ void zt_core_paths_learned(struct zt_core *c, const struct zt_peer *p)
 		len += strlen(text + len);
 		text[len++] = '\n';
 	}
-	if (zt_file_write(path, text, len, 0644) < 0 && !c->cache_warned) {
-		zt_logf(ZT_LOG_WARN, "%s: cannot write the peer cache: %s", path, strerror(errno));
+	if ((rc = zt_file_write(path, text, len, 0644)) < 0 && !c->cache_warned) {
+		zt_logf(ZT_LOG_WARN, "%s: cannot write the peer cache: %s", path, strerror(-rc));
 		c->cache_warned = true;
 	}
 	free(path);

@@ -895,8 +895,7 @@ static bool in_config(const struct zt_core *c, uint64_t nwid, const char *join_p
 int zt_core_join(struct zt_core *c, uint64_t nwid)
 {
 	char *path = zt_network_file(c, nwid, "join");
-	FILE *f;
-	int rc;
+	int rc, werr;
 
 	if (!path)
 		return -ENOMEM;
@@ -907,12 +906,11 @@ int zt_core_join(struct zt_core *c, uint64_t nwid)
 	rc = join(c, nwid);
 	if (rc == 0) {
 		zt_networks_dir_make(c);
-		f = fopen(path, "w");
-		if (f)
-			fclose(f);
-		else
+		/* the join is acknowledged once it would outlast a crash */
+		werr = zt_file_write(path, "", 0, 0644);
+		if (werr < 0)
 			zt_logf(ZT_LOG_WARN, "%s: %s: the network will not be joined again after a restart",
-				path, strerror(errno));
+				path, strerror(-werr));
 	}
 	free(path);
 	return rc;
@@ -947,8 +945,9 @@ int zt_core_leave(struct zt_core *c, uint64_t nwid)
 	zt_network_free(n);
 	ports_destroy(&jp);
 	path = zt_network_file(c, nwid, "join");
-	if (path)
-		unlink(path);
+	if (path && unlink(path) < 0 && errno != ENOENT)
+		zt_logf(ZT_LOG_WARN, "%s: %s: the network will be joined again after a restart", path,
+			strerror(errno));
 	free(path);
 	zt_netcache_remove(c, nwid);
 	return 0;
