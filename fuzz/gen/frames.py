@@ -111,7 +111,7 @@ def ndp():
     # a host on our port asks for another member's address...
     write('ndp-advert', 'ns-rfc4193', ns(rfc4193(self_), solicited_node(rfc4193(peer)),
                                          rfc4193(peer), host_mac))
-    write('ndp-advert', 'ns-6plane', ns(sixplane(self_), solicited_node(sixplane(self_)),
+    write('ndp-advert', 'ns-6plane', ns(sixplane(self_), solicited_node(sixplane(peer)),
                                         sixplane(peer), host_mac))
     # ... and for our own (duplicate address detection style, no option)
     write('ndp-advert', 'ns-self', ns(rfc4193(peer), solicited_node(rfc4193(self_)), rfc4193(self_)))
