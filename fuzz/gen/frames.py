@@ -11,6 +11,10 @@ the tcp relay would send them:
   inetaddr-parse InetAddress binary forms (nil, IPv4, IPv6) and text forms
   tcp-frame      a record cut in the middle, and an IPv6-addressed datagram
   beacon-parse   the legacy 13-byte LAN beacon
+  offload        frames a host hands the tap or utun port with their
+                 virtio_net_hdr: TCPv4 super-frames to segment (plain
+                 and ECN), a plain TCPv4 frame, a UDPv6 frame whose
+                 checksum the port is asked to finish
 
 Usage: fuzz/gen/frames.py [VECTORS_DIR [SEEDS_DIR]] (defaults: t/vectors
 and fuzz/seeds beside this script).  The datagram inside tcp-frame's
@@ -188,6 +192,37 @@ def beacon():
     write('beacon-parse', 'legacy', bytes.fromhex('4a706b02b009f921') + (0xeb17d0df38).to_bytes(5, 'big'))
 
 
+def offload():
+    """fuzz/offload.c's input: a virtio_net_hdr (little-endian), 2 bytes
+    that pick the MTU (1280 + n % 8721) and the Ethernet frame."""
+    a, b = '02:92:bf:8d:b6:29', '02:eb:17:d0:df:38'
+    needs_csum, tcpv4, ecn = 1, 1, 0x80
+
+    def vnet(flags=0, gso=0, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0, mtu_pick=0):
+        return struct.pack('<BBHHHH', flags, gso, hdr_len, gso_size, csum_start, csum_offset) + \
+            struct.pack('>H', mtu_pick)
+
+    def tcp4(payload):
+        # checksums left 0: the port fills them in (or is asked to)
+        tcp = struct.pack('>HHIIBBHHH', 40000, 80, 1000, 0, 0x50, 0x18, 0xffff, 0, 0)
+        ip = struct.pack('>BBHHHBBH', 0x45, 0, 20 + len(tcp) + len(payload), 1, 0x4000, 64, 6, 0)
+        return ether(b, a, 0x0800, ip + ip4('198.19.1.5') + ip4('198.19.1.6') + tcp + payload)
+
+    def udp6(payload):
+        udp = struct.pack('>HHHH', 5353, 9993, 8 + len(payload), 0) + payload
+        ip = struct.pack('>IHBB', 0x60000000, len(udp), 17, 64) + ip6('fd00::5') + ip6('fd00::6')
+        return ether(b, a, 0x86dd, ip + udp)
+
+    hdr = 14 + 20 + 20   # Ethernet, IPv4, TCP: where the TCP payload starts
+    write('offload', 'gso-tcp4', vnet(needs_csum, tcpv4, hdr, 1400, 34, 16, 1500 - 1280) +
+          tcp4(bytes(i % 256 for i in range(3072))))
+    write('offload', 'gso-tcp4-ecn', vnet(needs_csum, tcpv4 | ecn, hdr, 500, 34, 16) +
+          tcp4(b'y' * 1600))
+    write('offload', 'plain-tcp4', vnet(mtu_pick=2800 - 1280) + tcp4(b'x' * 100))
+    write('offload', 'csum-udp6', vnet(needs_csum, csum_start=14 + 40, csum_offset=6) +
+          udp6(b'hello' * 20))
+
+
 if __name__ == '__main__':
     neigh()
     ndp()
@@ -196,3 +231,4 @@ if __name__ == '__main__':
     inetaddr()
     tcp_frame()
     beacon()
+    offload()
