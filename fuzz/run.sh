@@ -32,6 +32,7 @@ for t in "$@"; do
 	"./$t" -max_total_time="$seconds" -timeout=30 -print_final_stats=1 \
 		-artifact_prefix="$regress/" "$@" > "$log" 2>&1
 	rc=$?
+	rmdir "$regress" 2>/dev/null   # only if libFuzzer left nothing there
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	# the last status line: "#N <event> cov: C ft: F corp: K/..."
 	last=$(grep -E '^#[0-9]+' "$log" | tail -1)
