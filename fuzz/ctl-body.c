@@ -6,7 +6,9 @@
  * answer, posted again, is accepted.  Posting an answer is a fixed point
  * after one pass: the first render may show stored text the API would
  * normalise (the default rules spell out "not"/"or": false), so it is the
- * second and third renders that must be equal. */
+ * second and third renders that must be equal.  The same body is read as
+ * the dns module's servers (POST .../dns-service), whose render reads
+ * back to the same servers. */
 #include <assert.h>
 #include <errno.h>
 #include <stdint.h>
@@ -94,6 +96,29 @@ static void member(const json_t *body)
 	zt_store_member_clear(&m);
 }
 
+/* The dns module's servers (dns-service): what is accepted renders as a
+ * body that reads back to the same servers. */
+static void dns_service(const json_t *body)
+{
+	struct zt_dns d, again;
+	const char *why = NULL;
+	json_t *out, *out2;
+
+	memset(&d, 0, sizeof d);
+	if (ctl_dns_servers_apply(&d, body, &why) < 0) {
+		assert(why);
+		return;
+	}
+	out = ctl_dns_servers_json(&d);
+	assert(out);
+	memset(&again, 0, sizeof again);
+	assert(ctl_dns_servers_apply(&again, out, &why) == 0);
+	out2 = ctl_dns_servers_json(&again);
+	assert(json_equal(out, out2));
+	json_decref(out2);
+	json_decref(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* the API's flags: api.c reads the body with json_loadb(..., 0) */
@@ -102,6 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (json_is_object(o)) {
 		network(o);
 		member(o);
+		dns_service(o);
 	}
 	json_decref(o);
 	return 0;

@@ -3,8 +3,10 @@
  * one idle timer per connection, requests read by http.c (libhttp-parser)
  * and bodies built by jansson.  See api(7).  The module's files:
  *   api.c       the module: options, create/start/stop, token and port
- *               files, routing a path and dispatching it to its resource
- *   api.h       what the files share: state, connection, request, routes
+ *               files, dispatching a request to its resource
+ *   api.h       what the files share: state, connection, request
+ *   request.c   what a request asks, without I/O: the route of its path,
+ *               what its JSON body says (request.h, fuzz/api-body)
  *   conn.c      HTTP plumbing: listening, accepting, reading requests,
  *               the token check, answering, timeouts
  *   http.c      the request reader over libhttp-parser, without I/O
@@ -44,119 +46,7 @@ bool api_is_loopback(const union zt_sockaddr *a)
 	return false;
 }
 
-/* ---- routing ---- */
-
-/* Exactly 10 hex digits. */
-bool api_parse_addr(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len != 10 && len != 6)
-		return false;
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)s[i], d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return false;
-		v = (v << 4) | (uint64_t)d;
-	}
-	*out = v;
-	return true;
-}
-
-/* The route of a path (empty segments ignored), or 0 if none. */
-static bool api_parse_nwid(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t hi, lo;
-
-	if (len != 16 || !api_parse_addr(s, 10, &hi) || !api_parse_addr(s + 10, 6, &lo))
-		return false;
-	*out = hi << 24 | lo;
-	return true;
-}
-
-int api_route(const char *url, uint64_t *peer, uint64_t *nwid)
-{
-	const char *seg[4];
-	size_t len[4], n = 0;
-	const char *p = url;
-
-	while (*p) {
-		const char *e;
-
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		e = strchr(p, '/');
-		if (!e)
-			e = p + strlen(p);
-		if (n == 4)
-			return 0;
-		seg[n] = p;
-		len[n] = (size_t)(e - p);
-		n++;
-		p = e;
-	}
-#define SEG(i, s) (len[i] == sizeof(s) - 1 && memcmp(seg[i], s, len[i]) == 0)
-	if (n == 1 && SEG(0, "status"))
-		return API_R_STATUS;
-	if (n == 1 && SEG(0, "health"))
-		return API_R_HEALTH;
-	if (n == 1 && SEG(0, "network"))
-		return API_R_NETWORKS;
-	if (n == 2 && SEG(0, "network") && api_parse_nwid(seg[1], len[1], nwid))
-		return API_R_NETWORK;
-	if (n == 1 && SEG(0, "moon"))
-		return API_R_MOONS;
-	/* a moon by its 16 hex digits, or by 10 as ZeroTier One takes it */
-	if (n == 2 && SEG(0, "moon") && ((len[1] == 10 && api_parse_addr(seg[1], 10, nwid)) ||
-					 api_parse_nwid(seg[1], len[1], nwid)))
-		return API_R_MOON;
-	if (n == 1 && SEG(0, "config"))
-		return API_R_CONFIG;
-	if (n == 2 && SEG(0, "config") && SEG(1, "settings"))
-		return API_R_CONFIG_SETTINGS;
-	if (n == 1 && SEG(0, "metrics"))
-		return API_R_METRICS;
-	if (n >= 1 && SEG(0, "peer")) {
-		if (n == 1)
-			return API_R_PEERS;
-		if (!api_parse_addr(seg[1], len[1], peer))
-			return 0;
-		if (n == 2)
-			return API_R_PEER;
-		if (n == 3 && SEG(2, "echo"))
-			return API_R_ECHO;
-	}
-#undef SEG
-	return 0;
-}
-
-/* The methods a route takes, and its Allow header. */
-unsigned api_route_methods(int route, const char **allow)
-{
-	switch (route) {
-	case API_R_ECHO:
-	case API_R_CONFIG_SETTINGS:
-		*allow = "POST, PUT";
-		return API_M_POST;
-	case API_R_NETWORK:
-	case API_R_MOON:
-		*allow = "GET, HEAD, POST, PUT, DELETE";
-		return API_M_GET | API_M_POST | API_M_DELETE;
-	default:
-		*allow = "GET, HEAD";
-		return API_M_GET;
-	}
-}
+/* ---- dispatch ---- */
 
 /* Answer a request whose head and body are in, by its route. */
 int api_handle(struct api *a, struct api_conn *c, struct api_req *rq)

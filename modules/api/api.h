@@ -17,6 +17,7 @@
 
 #include "cidr.h"
 #include "http.h"
+#include "request.h"
 
 /* Listen addresses one instance may have. */
 #define API_MAX_LISTEN 16
@@ -122,34 +123,8 @@ struct api_conn {
 	char in[API_IN_SIZE];
 };
 
-enum {
-	API_R_STATUS = 1,
-	API_R_HEALTH,
-	API_R_PEERS,
-	API_R_PEER,
-	API_R_ECHO,
-	API_R_SERVICE,              /* a path another service registered */
-	API_R_NETWORKS,
-	API_R_NETWORK,
-	API_R_MOONS,
-	API_R_MOON,
-	API_R_CONFIG,
-	API_R_CONFIG_SETTINGS,
-	API_R_METRICS,
-};
-
-/* Methods, as a mask of what a route takes (HEAD is GET, PUT is POST). */
-enum {
-	API_M_GET = 1,
-	API_M_POST = 2,
-	API_M_DELETE = 4,
-};
-
 /* api.c: routing and dispatch */
 bool api_is_loopback(const union zt_sockaddr *a);
-bool api_parse_addr(const char *s, size_t len, uint64_t *out);
-int api_route(const char *url, uint64_t *peer, uint64_t *nwid);
-unsigned api_route_methods(int route, const char **allow);
 int api_handle(struct api *a, struct api_conn *c, struct api_req *rq);
 
 /* conn.c: listening, connections, reading requests, answering */
@@ -160,7 +135,6 @@ void api_conn_free(struct api_conn *c);
 /* A pending request was answered (err: api_reply's): send the answer
  * and go on with the connection. */
 void api_conn_resume(struct api_conn *c, int err);
-json_t *api_body_object(const struct api_req *rq);
 int api_respond(struct api_conn *c, unsigned status, const char *type,
 		const char *allow, const char *body, size_t len);
 int api_reply(struct api *a, struct api_conn *c, unsigned status, json_t *j);

@@ -59,28 +59,9 @@ int api_config(struct api *a, struct api_conn *c)
  * run time; {} (nothing to merge) is accepted, anything else is 400. */
 int api_config_settings(struct api *a, struct api_conn *c, struct api_req *rq)
 {
-	json_error_t jerr;
-	const char *key;
-	json_t *j;
+	char why[API_WHY_MAX];
 
-	if (!rq->len)
-		return api_fail(a, c, 400, "the body must be a JSON object");
-	j = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, &jerr);
-	if (!j)
-		return api_fail(a, c, 400, "invalid JSON body: %s", jerr.text);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		return api_fail(a, c, 400, "the body must be a JSON object");
-	}
-	key = json_object_iter_key(json_object_iter(j));
-	if (key) {
-		int ret;
-
-		ret = api_fail(a, c, 400,
-			       "%.64s: zt has no local.conf: settings are made in ztd.yaml", key);
-		json_decref(j);
-		return ret;
-	}
-	json_decref(j);
+	if (!api_body_config_settings(rq->body, rq->len, why, sizeof why))
+		return api_fail(a, c, 400, "%s", why);
 	return api_reply_empty(a, c, 200);
 }

@@ -244,22 +244,6 @@ int api_fail(struct api *a, struct api_conn *c, unsigned status, const char *fmt
 	return api_reply(a, c, status, api_error_json(status, msg));
 }
 
-/* The request body as a JSON object, or NULL when it is empty, not JSON
- * or not an object: /network and /moon then take it as {} (§9.2). */
-json_t *api_body_object(const struct api_req *rq)
-{
-	json_t *j;
-
-	if (!rq->len)
-		return NULL;
-	j = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, NULL);
-	if (j && !json_is_object(j)) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
 /* ---- requests ---- */
 
 static void api_req_clear(struct api_conn *c)

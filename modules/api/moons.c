@@ -101,18 +101,15 @@ static int api_moon_reply(struct api *a, struct api_conn *c,
 static int api_moon_orbit(struct api *a, struct api_conn *c, struct api_req *rq)
 {
 	struct zt_moon_info mi;
-	json_t *body = api_body_object(rq);
-	const json_t *sv = json_object_get(body, "seed");
-	const char *ss = json_string_value(sv);
-	uint64_t seed = 0;
+	json_t *body = api_body_object(rq->body, rq->len);
+	uint64_t seed;
 	bool known;
 	int err;
 
-	if (sv && (!ss || strlen(ss) != 10 || !api_parse_addr(ss, 10, &seed) || !seed)) {
-		json_decref(body);
-		return api_fail(a, c, 400, "seed: must be an address, 10 hex digits");
-	}
+	err = api_body_seed(body, &seed);
 	json_decref(body);
+	if (err < 0)
+		return api_fail(a, c, 400, "seed: must be an address, 10 hex digits");
 	memset(&mi, 0, sizeof mi);
 	known = zt_core_moon(a->core, rq->nwid, &mi) == 0;
 	if (known && !mi.waiting)

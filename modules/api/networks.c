@@ -152,31 +152,13 @@ static int api_network_reply(struct api *a, struct api_conn *c, uint64_t nwid)
 	return api_reply(a, c, 200, j);
 }
 
-/* The boolean local settings (§9.4) of a POST body; other types are
- * ignored, as ZeroTier One ignores them.  The mask of those given. */
-static unsigned api_settings_of(const json_t *body, struct zt_net_settings *s)
-{
-	unsigned mask = 0;
-
-	zt_net_settings_default(s);
-	for (unsigned i = 0; i < ZT_NET_SETTINGS; i++) {
-		const json_t *v = json_object_get(body, zt_net_setting_names[i]);
-
-		if (json_is_boolean(v)) {
-			*zt_net_setting(s, i) = json_is_true(v);
-			mask |= 1u << i;
-		}
-	}
-	return mask;
-}
-
 /* POST /network/<nwid>: join (if not joined yet), then apply the local
  * settings the body gives. */
 static int api_network_join(struct api *a, struct api_conn *c, struct api_req *rq)
 {
-	json_t *body = api_body_object(rq);
+	json_t *body = api_body_object(rq->body, rq->len);
 	struct zt_net_settings s;
-	unsigned mask = api_settings_of(body, &s);
+	unsigned mask = api_body_settings(body, &s);
 	int err;
 
 	json_decref(body);

@@ -242,19 +242,12 @@ int api_peer(struct api *a, struct api_conn *c, uint64_t address)
  * must be JSON. */
 int api_peer_echo(struct api *a, struct api_conn *c, struct api_req *rq)
 {
+	char why[API_WHY_MAX];
 	int err;
 
-	if (rq->len) {
-		json_error_t jerr;
-		char msg[256];
-		json_t *j = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, &jerr);
-
-		if (!j) {
-			(*a->bad_requests)++;
-			snprintf(msg, sizeof msg, "invalid JSON body: %s", jerr.text);
-			return api_reply(a, c, 400, api_error_json(400, msg));
-		}
-		json_decref(j);
+	if (!api_body_is_json(rq->body, rq->len, why, sizeof why)) {
+		(*a->bad_requests)++;
+		return api_reply(a, c, 400, api_error_json(400, why));
 	}
 	err = zt_core_echo(a->core, rq->peer);
 	if (err == -ENOENT)

@@ -422,17 +422,6 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 	return 0;
 }
 
-static json_t *ctl_dns_servers_json(const struct zt_dns *d)
-{
-	json_t *arr = json_array();
-	char text[CTL_IP_TEXT];
-
-	for (size_t i = 0; d && i < ZT_DNS_SERVERS; i++)
-		if (d->servers[i].sa.sa_family != AF_UNSPEC && ctl_ip_text(&d->servers[i], text) == 0)
-			json_array_append_new(arr, json_string(text));
-	return json_pack("{so}", "servers", arr);
-}
-
 /* The servers the dns module of this ztd answers on for the network
  * (zt-dns(7)): POST {"servers": [IP, ...]} announces them (at most 4; []
  * withdraws them), DELETE withdraws them, GET shows them.  Held in
@@ -441,9 +430,9 @@ static json_t *ctl_dns_servers_json(const struct zt_dns *d)
 static int ctl_api_dns_service(struct ctl *c, uint64_t nwid, const struct zt_api_request *rq,
 			       struct zt_api_response *rs)
 {
+	const char *why = NULL;
 	struct zt_dns d;
-	json_t *body, *servers, *v;
-	size_t i;
+	json_t *body;
 	int err;
 
 	if (!ctl_network_exists(c, nwid, rs))
@@ -454,18 +443,10 @@ static int ctl_api_dns_service(struct ctl *c, uint64_t nwid, const struct zt_api
 	if (strcmp(rq->method, "DELETE")) {
 		if (!(body = ctl_body(c, rq, rs)))
 			return 0;
-		servers = json_object_get(body, "servers");
-		if (!json_is_array(servers) || json_array_size(servers) > ZT_DNS_SERVERS) {
-			json_decref(body);
-			return ctl_reply_error(c, rs, 400, "servers: not an array of at most 4 IPs");
-		}
-		json_array_foreach(servers, i, v) {
-			if (ctl_ip_parse(json_string_value(v), &d.servers[i]) < 0) {
-				json_decref(body);
-				return ctl_reply_error(c, rs, 400, "servers: not an IP");
-			}
-		}
+		err = ctl_dns_servers_apply(&d, body, &why);
 		json_decref(body);
+		if (err < 0)
+			return ctl_reply_error(c, rs, 400, why);
 	}
 	err = ctl_dns_service_set(c, nwid, &d);
 	if (err < 0)

@@ -114,6 +114,11 @@ json_t *ctl_network_json(const struct zt_store_network *n);
 json_t *ctl_member_json(const struct zt_store_member *m);
 int ctl_network_apply(struct zt_store_network *n, const json_t *body, const char **why);
 int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now, const char **why);
+/* The dns module's servers (/unstable/controller/network/<nwid>/dns-service):
+ * {"servers": [IP, ...]} (at most ZT_DNS_SERVERS) read into d, or -EINVAL
+ * and why; and d as that body. */
+int ctl_dns_servers_apply(struct zt_dns *d, const json_t *body, const char **why);
+json_t *ctl_dns_servers_json(const struct zt_dns *d);
 
 /* api.c: the HTTP API under /controller */
 int ctl_api(void *state, const struct zt_api_request *rq, struct zt_api_response *rs);

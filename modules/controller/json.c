@@ -543,3 +543,34 @@ int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now,
 	}
 	return 0;
 }
+
+/* ---- the dns module's servers ---- */
+
+int ctl_dns_servers_apply(struct zt_dns *d, const json_t *body, const char **why)
+{
+	const json_t *servers = json_object_get(body, "servers"), *v;
+	size_t i;
+
+	if (!json_is_array(servers) || json_array_size(servers) > ZT_DNS_SERVERS) {
+		*why = "servers: not an array of at most 4 IPs";
+		return -EINVAL;
+	}
+	json_array_foreach(servers, i, v) {
+		if (ctl_ip_parse(json_string_value(v), &d->servers[i]) < 0) {
+			*why = "servers: not an IP";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+json_t *ctl_dns_servers_json(const struct zt_dns *d)
+{
+	json_t *arr = json_array();
+	char text[CTL_IP_TEXT];
+
+	for (size_t i = 0; d && i < ZT_DNS_SERVERS; i++)
+		if (d->servers[i].sa.sa_family != AF_UNSPEC && ctl_ip_text(&d->servers[i], text) == 0)
+			json_array_append_new(arr, json_string(text));
+	return json_pack("{so}", "servers", arr);
+}
