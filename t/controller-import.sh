@@ -16,7 +16,7 @@
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v jq > /dev/null || skip_all "needs jq"
-plan 22
+plan 25
 
 fix=$srcdir/t/import/controller.d
 net=26b7ab6cb8000007
@@ -35,7 +35,7 @@ store=$(zt_store_stanza "$ns_tmp/ctl-store") || bail "no store stanza"
 "$builddir/zt-import" -s "$store" "$fix" > "$ns_tmp/import.out" 2> "$ns_tmp/import.err"
 is $? 2 "zt-import exits 2: some files skipped, the rest imported"
 out=$(cat "$ns_tmp/import.out")
-like "$out" "imported 2 networks and 4 members; 10 fields not imported; 4 files skipped" "... the summary"
+like "$out" "imported 2 networks and 4 members; 4 fields not imported; 4 files skipped" "... the summary"
 like "$out" "network/$net.json: imported network $net \"lab\"" "... a network"
 like "$out" "member/eb17d0df38.json: imported member eb17d0df38 of $net, authorized, 198\.19\.7\.42" \
 	"... a member, authorized, with its address"
@@ -43,8 +43,8 @@ like "$out" "member/1111111111.json: skipped: line 4: " "a truncated file is ski
 like "$out" "member/2222222222.json: skipped: authorized: not true or false" "... a wrong type with its field"
 like "$out" "member/3333333333.json: skipped: its id is not the one its file name says" "... a wrong id"
 like "$out" "network/26b7ab6cb80000b2.json: skipped: line 1: " "... a network file that is not JSON"
-like "$out" "network/$net.json: tags: not imported: zt's controller has no tag definitions" \
-	"tags are reported as not imported, with why"
+like "$out" "network/$net.json: rulesSource: not imported: the rules are imported compiled" \
+	"a field not imported is reported, with why"
 like "$out" "26b7ab6cb80000a1.json: frobnicate: not imported: not understood" "an unknown field is reported"
 
 ns_bridge
@@ -63,6 +63,11 @@ is "$(echo "$office" | jq -c '[.name, .private, .enableBroadcast, .mtu, .multica
 is "$(echo "$office" | jq -c '[.ipAssignmentPools[].ipRangeStart, .routes[].via]')" \
 	'["198.19.8.1","fd00:7::1",null,"198.19.8.1",null]' "... its IP pools and routes"
 is "$(echo "$office" | jq -c '[.rules[].type]')" '["MATCH_TAGS_DIFFERENCE","ACTION_ACCEPT"]' "... its rules"
+is "$(echo "$office" | jq -c '[.capabilities[] | .id, .default, (.rules | length)]')" '[1,true,1]' "... its capabilities"
+is "$(ctl_api "http://127.0.0.1:9993/controller/network/$net" | jq -c .tags)" '[{"default":1,"id":1000}]' \
+	"... and another's tag definitions"
+is "$(ctl_api "http://127.0.0.1:9993/controller/network/$net/member/eb17d0df38" | jq -c .tags)" '[[1000,1]]' \
+	"a member's tags are imported"
 m=$(ctl_api "http://127.0.0.1:9993/controller/network/$net/member/81326a05a8")
 is "$(echo "$m" | jq -c '[.authorized, .name, .noAutoAssignIps, .ipAssignments, .lastAuthorizedTime, .vMinor]')" \
 	'[true,"server",true,["198.19.7.43"],1700000400000,14]' "a member's fields are imported"

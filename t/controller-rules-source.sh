@@ -5,13 +5,14 @@
 # source as rulesSource, stores it with the rules, capabilities and tags
 # compiled from it (they survive a restart), refuses a bad source with
 # its line:col as a 400 that changes nothing, and forgets the source
-# when rules are given alone.
+# when rules, capabilities or tags are given alone (the source wins
+# when given with them).
 #
 #   ztd: udp 127.0.0.1:<any>, controller, api 127.0.0.1:<any>
 . "$srcdir/t/tap.sh"
 . "$srcdir/t/ctl-api.sh"
 
-plan 23
+plan 25
 
 # ---- zt-cli rules compile ----
 cat > "$tmp/ok.rules" <<'RULES'
@@ -95,6 +96,11 @@ is "$(json '[.rules, .rulesSource, .capabilities, .tags]')" '[[{"type":"ACTION_D
 	"... replace the source and what it made"
 is "$(req POST "/controller/network/$nw" '{"rulesSource":""}')/$(json '[.rules, .rulesSource]')" \
 	'200/[[{"type":"ACTION_DROP"}],""]' "an empty rulesSource keeps the rules"
+is "$(req POST "/controller/network/$nw" "{\"rulesSource\":$src,\"capabilities\":[{\"id\":1}],\"tags\":[]}")/$(json '[(.capabilities | map(.id)), (.tags | map(.id))]')" \
+	'200/[[7],[10]]' "a source wins over capabilities and tags beside it"
+is "$(req POST "/controller/network/$nw" '{"tags":[{"id":11}]}')/$(json '[.rulesSource, (.capabilities | map(.id)), .tags, (.rules | length)]')" \
+	'200/["",[7],[{"default":null,"id":11}],5]' \
+	"tags given alone replace the source's, keep its capabilities and rules, and forget the source"
 
 kill -TERM $pid
 wait $pid

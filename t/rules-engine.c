@@ -76,7 +76,7 @@ static unsigned entries(const uint8_t *b, size_t len)
 
 static int load_bytes(const uint8_t *b, size_t len, unsigned n, uint64_t flags)
 {
-	struct zt_policy_rules r = { b, len, n, flags };
+	struct zt_policy_rules r = { b, len, n, flags, NULL, 0, NULL, 0 };
 
 	return ops->rules(st, &r);
 }
@@ -94,11 +94,30 @@ static int load(const char *table)
 	return load_f(table, 0);
 }
 
+/* What the kernel hands over of the remote member: its tags, sorted by
+ * id, and its capabilities. */
+static const struct zt_policy_tag *peer_tags;
+static unsigned n_peer_tags;
+static const struct zt_policy_cap *peer_caps;
+static unsigned n_peer_caps;
+/* Where the policy says what to copy or redirect; NULL: a caller that
+ * cannot (the policy then only counts). */
+static struct zt_policy_out *judge_out;
+
+static void peer_holds(const struct zt_policy_tag *tags, unsigned ntags, const struct zt_policy_cap *caps,
+		       unsigned ncaps)
+{
+	peer_tags = tags;
+	n_peer_tags = ntags;
+	peer_caps = caps;
+	n_peer_caps = ncaps;
+}
+
 /* 'A' accepted, 'D' dropped by a rule, 'N' dropped for no match. */
 static char judge_ctx(const struct fr *f, bool inbound, uint64_t peer)
 {
 	struct zt_policy_ctx ctx = { 0x8056c2e21c000001ULL, SELF, inbound ? peer : SELF, inbound ? SELF : peer,
-				     inbound };
+				     inbound, peer_tags, n_peer_tags, peer_caps, n_peer_caps, judge_out };
 	struct zt_frame zf = { (uint8_t *)f->b, f->len };
 	uint64_t nm = zt_inst_counter(zi, "no_match");
 	enum zt_verdict v = ops->judge(st, &ctx, &zf);
@@ -106,6 +125,25 @@ static char judge_ctx(const struct fr *f, bool inbound, uint64_t peer)
 	if (v == ZT_ACCEPT)
 		return 'A';
 	return zt_inst_counter(zi, "no_match") != nm ? 'N' : 'D';
+}
+
+/* A table with the node's own tags and capabilities. */
+static int load_own(const char *table, const struct zt_policy_tag *tags, unsigned ntags,
+		    const struct zt_policy_cap *caps, unsigned ncaps)
+{
+	static uint8_t b[8192];
+	size_t len = hex(table, b, sizeof b);
+	struct zt_policy_rules r = { b, len, entries(b, len), 0, tags, ntags, caps, ncaps };
+
+	return ops->rules(st, &r);
+}
+
+/* A capability's rules from hex, in a buffer of its own. */
+static struct zt_policy_cap cap_of(uint32_t id, const char *rules, uint8_t *buf, size_t cap)
+{
+	size_t len = hex(rules, buf, cap);
+
+	return (struct zt_policy_cap){ id, buf, len, entries(buf, len) };
 }
 
 static char judge(const struct fr *f, bool inbound)
@@ -558,6 +596,132 @@ static void test_tags_unknown(void)
 	is_int(judge(&f, false), 'N', "not unassigned match 63 with flag 0x08");
 }
 
+/* The own tag 10 is 2 (and 20 is 7) for all of these. */
+static char tag_case(const char *table, bool inbound, const struct zt_policy_tag *remote, unsigned nremote,
+		     const struct fr *f)
+{
+	static const struct zt_policy_tag own[] = { { 10, 2 }, { 20, 7 } };
+
+	if (load_own(table, own, 2, NULL, 0) < 0)
+		return '!';
+	peer_holds(remote, nremote, NULL, 0);
+	return judge(f, inbound);
+}
+
+static void test_tags(void)
+{
+	static const struct zt_policy_tag r1[] = { { 10, 1 } }, r2[] = { { 10, 2 } }, r3[] = { { 10, 3 } },
+		r4[] = { { 10, 4 } }, r5[] = { { 10, 5 } }, other[] = { { 11, 2 } },
+		several[] = { { 5, 9 }, { 10, 3 }, { 30, 1 } };
+	struct fr f = tcp4(1, 2, 0);
+
+	is_int(tag_case("30 08 0000000a 00000002 | 01 00", true, r2, 1, &f), 'A', "teq: both 2");
+	is_int(tag_case("30 08 0000000a 00000002 | 01 00", true, r3, 1, &f), 'N', "teq: remote 3");
+	is_int(tag_case("b0 08 0000000a 00000002 | 01 00", true, r3, 1, &f), 'A', "not teq: remote 3, plain");
+	is_int(tag_case("30 08 0000000b 00000002 | 01 00", false, other, 1, &f), 'N', "teq: no own tag 11, hardNo");
+	is_int(tag_case("2c 08 0000000a 00000001 | 01 00", true, r3, 1, &f), 'A', "tdiff 1: |2 - 3| = 1");
+	is_int(tag_case("2c 08 0000000a 00000001 | 01 00", true, r1, 1, &f), 'A', "tdiff 1: |2 - 1| = 1");
+	is_int(tag_case("2c 08 0000000a 00000001 | 01 00", true, r5, 1, &f), 'N', "tdiff 1: |2 - 5| = 3");
+	is_int(tag_case("2d 08 0000000a 00000002 | 01 00", true, r3, 1, &f), 'A', "tand: 2 & 3 = 2");
+	is_int(tag_case("2d 08 0000000a 00000002 | 01 00", true, r1, 1, &f), 'N', "tand: 2 & 1 = 0");
+	is_int(tag_case("2e 08 0000000a 00000003 | 01 00", true, r1, 1, &f), 'A', "tor: 2 | 1 = 3");
+	is_int(tag_case("2e 08 0000000a 00000003 | 01 00", true, r4, 1, &f), 'N', "tor: 2 | 4 = 6");
+	is_int(tag_case("2f 08 0000000a 00000001 | 01 00", true, r3, 1, &f), 'A', "txor: 2 ^ 3 = 1");
+	is_int(tag_case("2f 08 0000000a 00000001 | 01 00", true, r2, 1, &f), 'N', "txor: 2 ^ 2 = 0");
+	is_int(tag_case("2f 08 0000000a 00000001 | 01 00", true, several, 3, &f), 'A', "found among several remote tags");
+	is_int(tag_case("30 08 0000000a 00000002 | 01 00", true, NULL, 0, &f), 'N',
+	       "teq inbound, remote unknown: hardNo");
+	is_int(tag_case("b0 08 0000000a 00000002 | 01 00", true, NULL, 0, &f), 'N', "not teq inbound, remote unknown");
+	is_int(tag_case("30 08 0000000a 00000002 | 00 00 | 01 00", false, NULL, 0, &f), 'A',
+	       "teq outbound, remote unknown: hardYes, the next DROP skipped");
+	is_int(tag_case("30 08 0000000a 00000002 | 00 00 | 01 00", false, r2, 1, &f), 'D',
+	       "teq outbound, remote known: the DROP fires");
+
+	is_int(tag_case("31 08 0000000a 00000002 | 01 00", false, NULL, 0, &f), 'A', "tseq outbound: own 2");
+	is_int(tag_case("31 08 0000000a 00000003 | 01 00", false, r3, 1, &f), 'N', "tseq outbound: own 2, not 3");
+	is_int(tag_case("31 08 00000014 00000007 | 01 00", false, NULL, 0, &f), 'A', "tseq outbound: own tag 20");
+	is_int(tag_case("31 08 0000000a 00000003 | 01 00", true, r3, 1, &f), 'A', "tseq inbound: sender's 3");
+	is_int(tag_case("31 08 0000000a 00000002 | 01 00", true, r3, 1, &f), 'N', "tseq inbound: sender's 3, not 2");
+	is_int(tag_case("32 08 0000000a 00000002 | 01 00", true, r5, 1, &f), 'A', "treq inbound: own 2");
+	is_int(tag_case("32 08 0000000a 00000005 | 01 00", true, r5, 1, &f), 'N', "treq inbound: own 2, not 5");
+	is_int(tag_case("32 08 0000000a 00000005 | 01 00", false, r5, 1, &f), 'A', "treq outbound: receiver's 5");
+	is_int(tag_case("32 08 0000000a 00000002 | 01 00", false, r5, 1, &f), 'N', "treq outbound: receiver's 5, not 2");
+	is_int(tag_case("b2 08 0000000a 00000002 | 01 00", false, r5, 1, &f), 'A', "not treq outbound: plain");
+
+	/* networks.md §6.6: clients (tag 10 = 2) may not talk to clients */
+	{
+		const char *t = "32 08 0000000a 00000002 | 31 08 0000000a 00000002 | 00 00 | 01 00";
+
+		is_int(tag_case(t, true, r2, 1, &f), 'D', "client from client: dropped inbound");
+		is_int(tag_case(t, true, r1, 1, &f), 'A', "client from server: accepted");
+		is_int(tag_case(t, false, NULL, 0, &f), 'A', "client to an unknown receiver: left to it");
+		is_int(tag_case(t, false, r2, 1, &f), 'D', "client to a known client: dropped outbound");
+		is_int(tag_case(t, false, r1, 1, &f), 'A', "client to a known server: accepted");
+	}
+	peer_holds(NULL, 0, NULL, 0);
+}
+
+static void test_capabilities(void)
+{
+	uint8_t b1[64], b2[64], b3[64], bad[8];
+	struct zt_policy_cap ssh = cap_of(200, "24 01 06 | 28 04 0016 0016 | 01 00", b1, sizeof b1);
+	struct zt_policy_cap drop_all = cap_of(100, "00 00", b2, sizeof b2);
+	struct zt_policy_cap web = cap_of(300, "24 01 06 | 28 04 0050 0050 | 01 00", b3, sizeof b3);
+	struct zt_policy_cap both[2] = { ssh, drop_all }, truncated = { 7, bad, 2, 1 };
+	struct fr t22 = tcp4(40000, 22, 0x02), t80 = tcp4(40000, 80, 0x02), a = arp();
+	uint64_t acc = zt_inst_counter(zi, "cap_accepted"), mal = zt_inst_counter(zi, "malformed_caps");
+	const char *base = "25 02 0806 | 01 00";       /* ARP only */
+
+	memcpy(bad, "\x24\x05", 2);   /* a value of 5 bytes, none there */
+	ok(load_own(base, NULL, 0, both, 2) == 0, "a table with two own capabilities");
+	peer_holds(NULL, 0, NULL, 0);
+	is_int(judge(&t22, false), 'A', "outbound tcp 22: the own capability accepts");
+	is_int(zt_inst_counter(zi, "cap_accepted"), acc + 1, "counted as accepted by a capability");
+	is_int(judge(&t80, false), 'N', "outbound tcp 80: no capability accepts");
+	is_int(judge(&a, false), 'A', "ARP: the base rules accept");
+	is_int(judge(&t22, true), 'N', "inbound tcp 22: our own capability does not count");
+	peer_holds(NULL, 0, &ssh, 1);
+	is_int(judge(&t22, true), 'A', "inbound tcp 22: the sender's capability accepts");
+	is_int(judge(&t80, true), 'N', "inbound tcp 80: the sender's capability does not");
+	peer_holds(NULL, 0, &drop_all, 1);
+	is_int(judge(&t22, true), 'N', "a DROP in a capability only ends it: no match");
+	{
+		struct zt_policy_cap held[3] = { drop_all, truncated, web };
+
+		peer_holds(NULL, 0, held, 3);
+		is_int(judge(&t80, true), 'A', "the next capability is tried after a DROP and a bad one");
+		is_int(zt_inst_counter(zi, "malformed_caps"), mal + 1, "the malformed capability is counted");
+	}
+	ok(load_own("24 01 06 | 00 00 | 01 00", NULL, 0, &ssh, 1) == 0, "base rules that drop tcp");
+	peer_holds(NULL, 0, &ssh, 1);
+	is_int(judge(&t22, false), 'D', "a base DROP decides before capabilities (outbound)");
+	is_int(judge(&t22, true), 'D', "a base DROP decides before capabilities (inbound)");
+	peer_holds(NULL, 0, NULL, 0);
+}
+
+static void test_own_creds_refused(void)
+{
+	static const struct zt_policy_tag unsorted[] = { { 20, 1 }, { 10, 1 } };
+	uint8_t b1[8], big[2 * 65];
+	struct zt_policy_cap c = cap_of(1, "01 00", b1, sizeof b1), dup[2] = { c, c }, many, cut = c;
+	uint64_t mal = zt_inst_counter(zi, "malformed_tables");
+	struct fr t = tcp4(1, 2, 0);
+
+	for (unsigned i = 0; i < 65; i++) {
+		big[2 * i] = 1;
+		big[2 * i + 1] = 0;
+	}
+	many = (struct zt_policy_cap){ 2, big, sizeof big, 65 };
+	cut.len = 1;
+	ok(load_own("01 00", NULL, 0, NULL, 0) == 0, "accept-all table loaded");
+	is_int(load_own("00 00", unsorted, 2, NULL, 0), -EINVAL, "own tags out of order: refused");
+	is_int(load_own("00 00", NULL, 0, dup, 2), -EINVAL, "a capability id twice: refused");
+	is_int(load_own("00 00", NULL, 0, &many, 1), -EINVAL, "a capability of 65 rules: refused");
+	is_int(load_own("00 00", NULL, 0, &cut, 1), -EINVAL, "a truncated capability: refused");
+	is_int(zt_inst_counter(zi, "malformed_tables"), mal + 4, "each refusal counted");
+	is_int(judge(&t, false), 'A', "the previous table still judges");
+}
+
 static void test_logic(void)
 {
 	struct fr tcp = tcp4(1, 22, 0), udp = udp4(1, 53), echo = icmp4(8, 0), a = arp();
@@ -599,6 +763,37 @@ static void test_forward(void)
 	is_int(run("04 0e 0000002222222222 00000000 0000 | 01 00", &f), 'A', "redirect to the destination: no-op");
 	is_int(zt_inst_counter(zi, "redirects_not_done"), r + 1, "no-op redirects are not counted");
 	is_int(run_in("02 0e 00ffff1111111111 00000000 0000 | 00 00", &f), 'A', "tee target uses the low 40 bits");
+}
+
+/* With a kernel that acts on them (ctx->out): copies and redirects as
+ * networks.md §6.2 makes them. */
+static void test_forward_out(void)
+{
+	struct fr f = tcp4(1, 2, 0);
+	size_t plen = f.len - 14;
+	struct zt_policy_out out;
+	uint64_t copies = zt_inst_counter(zi, "copies"), redirects = zt_inst_counter(zi, "redirects");
+
+	judge_out = &out;
+	is_int(run("02 0e 0000003333333333 00000000 0010 | 01 00", &f), 'A', "tee of 16 bytes: accepted");
+	ok(out.copy_to == OTHER && out.copy_len == 16 && !out.copy_watch && !out.redirect_to && !out.super_accept,
+	   "... a copy of 16 payload bytes to the third member");
+	is_int(run("03 0e 0000003333333333 00000000 0000 | 01 00", &f), 'A', "watch of the whole frame: accepted");
+	ok(out.copy_to == OTHER && out.copy_len == plen && out.copy_watch, "... the whole payload, watched");
+	is_int(run("02 0e 0000003333333333 00000000 ffff | 01 00", &f), 'A', "tee longer than the frame");
+	is_int((int)out.copy_len, (int)plen, "... is cut to the payload");
+	is_int(zt_inst_counter(zi, "copies"), copies + 3, "the copies are counted");
+	is_int(run("04 0e 0000003333333333 00000000 0000 | 00 00", &f), 'A', "redirect: decides, the DROP after it unseen");
+	ok(out.redirect_to == OTHER && !out.copy_to, "... to the third member");
+	is_int(zt_inst_counter(zi, "redirects"), redirects + 1, "the redirect is counted");
+	is_int(run("24 01 11 | 04 0e 0000003333333333 00000000 0000 | 00 00", &f), 'D',
+	       "a redirect whose matches fail does nothing");
+	is_int(run("02 0e 0000003333333333 00000000 0000 | 00 00", &f), 'D', "tee then drop: dropped");
+	is_int(run_in("02 0e 0000001111111111 00000000 0000 | 00 00", &f), 'A', "tee to self inbound");
+	ok(out.super_accept && !out.copy_to, "... super-accepts: delivered whatever its MACs");
+	is_int(run_in("01 00", &f), 'A', "a plain accept");
+	ok(!out.super_accept && !out.copy_to && !out.redirect_to, "... asks for nothing");
+	judge_out = NULL;
 }
 
 static void test_tables(void)
@@ -666,7 +861,7 @@ static void test_defaults(void)
 	struct zt_inst *a = zt_kernel_instance(k, ZT_POLICY, "{ use: rules, instance: a }", err, sizeof err);
 	struct zt_inst *bad = zt_kernel_instance(k, ZT_POLICY, "{ use: rules, instance: b, default: maybe }", err,
 						 sizeof err);
-	struct zt_policy_ctx ctx = { 1, SELF, SELF, PEER, false };
+	struct zt_policy_ctx ctx = { 1, SELF, SELF, PEER, false, NULL, 0, NULL, 0 };
 	struct fr f = tcp4(1, 2, 0);
 	struct zt_frame zf = { f.b, f.len };
 
@@ -695,7 +890,7 @@ static void test_random(void)
 	for (int round = 0; round < 20000; round++) {
 		size_t len = 0, flen = (size_t)rand() % 120;
 		unsigned n = (unsigned)rand() % 40;
-		struct zt_policy_ctx ctx = { 1, SELF, PEER, rand() % 2 ? SELF : 0, rand() % 2 };
+		struct zt_policy_ctx ctx = { 1, SELF, PEER, rand() % 2 ? SELF : 0, rand() % 2, NULL, 0, NULL, 0 };
 		struct zt_frame zf;
 		enum zt_verdict v;
 
@@ -735,7 +930,7 @@ int main(void)
 	char err[256];
 	struct ev_loop *loop = ev_default_loop(0);
 
-	plan(191);
+	plan(261);
 	k = zt_kernel_new(loop);
 	if (!k)
 		bail("no kernel");
@@ -756,8 +951,12 @@ int main(void)
 	test_characteristics();
 	test_size_random_integer();
 	test_tags_unknown();
+	test_tags();
+	test_capabilities();
+	test_own_creds_refused();
 	test_logic();
 	test_forward();
+	test_forward_out();
 	test_tables();
 	test_defaults();
 	test_random();

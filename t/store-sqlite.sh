@@ -82,13 +82,15 @@ sqlite3 "$tmp/v1.db" "INSERT INTO networks (id, name, revision, creation_time)
 	VALUES ('26b7ab6cb8000001', 'from v1', 1, 1700000000000);
 	ALTER TABLE members DROP COLUMN last_seen; DROP TABLE schema_version; PRAGMA user_version = 1;
 	ALTER TABLE networks DROP COLUMN rules_source; ALTER TABLE networks DROP COLUMN capabilities;
-	ALTER TABLE networks DROP COLUMN tags" ||
+	ALTER TABLE networks DROP COLUMN tags; ALTER TABLE members DROP COLUMN tags;
+	ALTER TABLE members DROP COLUMN capabilities; DROP INDEX members_bridges" ||
 	bail "cannot make a version 1 file"
 conf "{ use: sqlite, path: \"$tmp/v1.db\" }"
 run; ok $? "ztd starts on a version 1 file"
 like "$(cat "$tmp/log")" "$tmp/v1.db: schema migrated from version 1 to 4" "... migrates it and says so"
-is "$(sqlite3 "$tmp/v1.db" "SELECT version FROM schema_version; SELECT name FROM networks")" "4
-from v1" "... to version 4, its data kept"
+is "$(sqlite3 "$tmp/v1.db" "SELECT version FROM schema_version;
+	SELECT name, quote(rules_source), capabilities, tags FROM networks")" "4
+from v1|NULL|[]|[]" "... to version 4, its data kept, no rules source, capabilities or tags"
 is "$(sqlite3 "$tmp/v1.db" "EXPLAIN QUERY PLAN SELECT address FROM members WHERE network_id = 'x'
 	AND active_bridge != 0 AND authorized != 0 ORDER BY address" | grep -c 'INDEX members_bridges')" 1 \
 	"... with the index of active bridges, which the bridges' query searches"

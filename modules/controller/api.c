@@ -198,7 +198,8 @@ static int ctl_api_network_post(struct ctl *c, uint64_t id, const struct zt_api_
 		err = zt_store_network_copy(&n, &old);
 	else
 		ctl_network_defaults(&n, id, ctl_now()), err = 0;
-	if (!err && (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens))
+	if (!err && (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens || !n.tags ||
+		     !n.capabilities))
 		err = -ENOMEM;
 	if (!err)
 		err = ctl_network_apply(&n, body, &why);
@@ -407,6 +408,8 @@ static int ctl_api_member(struct ctl *c, uint64_t nwid, uint64_t addr,
 
 		if (revoked)
 			ctl_revoke(c, nwid, addr);
+		else if (exists)
+			ctl_revoke_dropped(c, &old, &m);
 		/* an active bridge more or less changes every member's config (S) */
 		if (was_bridge != (m.authorized && m.active_bridge))
 			ctl_push(c, nwid, 0);

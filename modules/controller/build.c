@@ -504,13 +504,14 @@ json_t *ctl_rule_normalize(const json_t *in)
 	return ctl_rule_parse(in, &r) ? ctl_rule_json(&r) : NULL;
 }
 
-int ctl_rules_encode(const json_t *rules, uint8_t *out, size_t cap, unsigned *nrules)
+/* Encodes the first max rules that parse. */
+static int ctl_rules_encode_max(const json_t *rules, uint8_t *out, size_t cap, unsigned max, unsigned *nrules)
 {
 	struct ctl_rule r;
 	size_t i, len = 0;
 	unsigned n = 0;
 
-	for (i = 0; i < json_array_size(rules) && n < ZT_NETCONF_MAX_RULES; i++) {
+	for (i = 0; i < json_array_size(rules) && n < max; i++) {
 		if (!ctl_rule_parse(json_array_get(rules, i), &r))
 			continue;
 		if (cap - len < 2u + r.type->len)
@@ -523,6 +524,190 @@ int ctl_rules_encode(const json_t *rules, uint8_t *out, size_t cap, unsigned *nr
 	}
 	*nrules = n;
 	return (int)len;
+}
+
+int ctl_rules_encode(const json_t *rules, uint8_t *out, size_t cap, unsigned *nrules)
+{
+	return ctl_rules_encode_max(rules, out, cap, ZT_NETCONF_MAX_RULES, nrules);
+}
+
+/* ---- tags and capabilities (§8.6, §8.7) ---- */
+
+static bool ctl_u32(const json_t *v, uint32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+		return false;
+	*out = (uint32_t)json_integer_value(v);
+	return true;
+}
+
+/* An entry of a list keyed by a u32 id, in input order (pos). */
+struct ctl_keyed {
+	uint32_t id;
+	size_t pos;
+	json_t *v;          /* owned */
+};
+
+static int ctl_keyed_cmp(const void *a, const void *b)
+{
+	const struct ctl_keyed *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* The entries sorted by id, the last of each id kept (NULL without
+ * memory); frees the rest. */
+static json_t *ctl_keyed_array(struct ctl_keyed *k, size_t n)
+{
+	json_t *arr = json_array();
+
+	qsort(k, n, sizeof *k, ctl_keyed_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (arr && (i + 1 == n || k[i + 1].id != k[i].id))
+			json_array_append_new(arr, k[i].v);
+		else
+			json_decref(k[i].v);
+	}
+	free(k);
+	return arr;
+}
+
+/* Normalizes each element of in with one(elem, &id, why) into a sorted,
+ * deduplicated array. */
+static json_t *ctl_keyed_normalize(const json_t *in, const char *what, const char **why,
+				   json_t *(*one)(const json_t *e, uint32_t *id, const char **why))
+{
+	struct ctl_keyed *k;
+	const json_t *e;
+	size_t i, n;
+
+	if (!json_is_array(in))
+		return *why = what, NULL;
+	n = json_array_size(in);
+	if (!(k = calloc(n ? n : 1, sizeof *k)))
+		return *why = "out of memory", NULL;
+	json_array_foreach(in, i, e) {
+		k[i].pos = i;
+		if (!(k[i].v = one(e, &k[i].id, why))) {
+			while (i--)
+				json_decref(k[i].v);
+			free(k);
+			return NULL;
+		}
+	}
+	return ctl_keyed_array(k, n);
+}
+
+static json_t *ctl_tag_def(const json_t *e, uint32_t *id, const char **why)
+{
+	const json_t *d = json_object_get(e, "default");
+	json_t *o;
+	uint32_t v = 0;
+
+	if (!json_is_object(e) || !ctl_u32(json_object_get(e, "id"), id))
+		return *why = "tags: each needs an id 0..4294967295", NULL;
+	if (d && !json_is_null(d) && !ctl_u32(d, &v))
+		return *why = "tags: default must be null or 0..4294967295", NULL;
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(*id));
+	json_object_set_new(o, "default", d && !json_is_null(d) ? json_integer(v) : json_null());
+	return o;
+}
+
+json_t *ctl_tag_defs_normalize(const json_t *in, const char **why)
+{
+	return ctl_keyed_normalize(in, "tags: not an array", why, ctl_tag_def);
+}
+
+static json_t *ctl_cap_def(const json_t *e, uint32_t *id, const char **why)
+{
+	const json_t *rules = json_object_get(e, "rules"), *r;
+	json_t *o, *arr;
+	bool dflt = false;
+	size_t i;
+
+	if (!json_is_object(e) || !ctl_u32(json_object_get(e, "id"), id))
+		return *why = "capabilities: each needs an id 0..4294967295", NULL;
+	if (json_object_get(e, "default") && !ctl_json_bool(json_object_get(e, "default"), &dflt))
+		return *why = "capabilities: default must be a boolean", NULL;
+	if (rules && !json_is_array(rules))
+		return *why = "capabilities: rules must be an array", NULL;
+	arr = json_array();
+	json_array_foreach(rules, i, r) {
+		json_t *n = ctl_rule_normalize(r);
+
+		if (n && json_array_size(arr) < ZT_CAP_MAX_RULES)
+			json_array_append_new(arr, n);
+		else
+			json_decref(n);
+	}
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(*id));
+	json_object_set_new(o, "default", json_boolean(dflt));
+	json_object_set_new(o, "rules", arr);
+	return o;
+}
+
+json_t *ctl_cap_defs_normalize(const json_t *in, const char **why)
+{
+	return ctl_keyed_normalize(in, "capabilities: not an array", why, ctl_cap_def);
+}
+
+static json_t *ctl_member_tag(const json_t *e, uint32_t *id, const char **why)
+{
+	uint32_t v;
+
+	if (!json_is_array(e) || json_array_size(e) != 2 || !ctl_u32(json_array_get(e, 0), id) ||
+	    !ctl_u32(json_array_get(e, 1), &v))
+		return *why = "tags: each must be [id, value], both 0..4294967295", NULL;
+	return json_pack("[II]", (json_int_t)*id, (json_int_t)v);
+}
+
+json_t *ctl_member_tags_normalize(const json_t *in, const char **why)
+{
+	return ctl_keyed_normalize(in, "tags: not an array", why, ctl_member_tag);
+}
+
+static json_t *ctl_member_cap(const json_t *e, uint32_t *id, const char **why)
+{
+	if (!ctl_u32(e, id))
+		return *why = "capabilities: each must be an id 0..4294967295", NULL;
+	return json_integer(*id);
+}
+
+json_t *ctl_member_caps_normalize(const json_t *in, const char **why)
+{
+	return ctl_keyed_normalize(in, "capabilities: not an array", why, ctl_member_cap);
+}
+
+int ctl_member_default_caps(struct zt_store_member *m, const struct zt_store_network *net)
+{
+	json_t *defs = json_loads(net->capabilities ? net->capabilities : "[]", 0, NULL);
+	json_t *have = json_loads(m->capabilities ? m->capabilities : "[]", 0, NULL), *e, *norm;
+	const char *why;
+	char *text;
+	size_t i;
+
+	if (!defs || !have) {
+		json_decref(defs);
+		json_decref(have);
+		return 0;               /* nothing readable to add */
+	}
+	json_array_foreach(defs, i, e)
+		if (json_is_true(json_object_get(e, "default")))
+			json_array_append(have, json_object_get(e, "id"));
+	norm = ctl_member_caps_normalize(have, &why);
+	json_decref(have);
+	json_decref(defs);
+	text = norm ? json_dumps(norm, JSON_COMPACT) : NULL;
+	json_decref(norm);
+	if (!text)
+		return -ENOMEM;
+	free(m->capabilities);
+	m->capabilities = text;
+	return 0;
 }
 
 /* ---- IP assignment (§8.2) ---- */
@@ -863,6 +1048,117 @@ static int ctl_sign_coo(const struct ctl_build *b, struct zt_netconf *nc)
 	return 0;
 }
 
+/* TAG (§8.3): the member's pairs, then the network's defaults for the
+ * ids it lacks; one signed tag per id, ascending. */
+static int ctl_sign_tags(const struct ctl_build *b, struct zt_netconf *nc)
+{
+	json_t *mine = json_loads(b->member->tags ? b->member->tags : "[]", 0, NULL);
+	json_t *defs = json_loads(b->net->tags ? b->net->tags : "[]", 0, NULL), *all, *e;
+	const char *why;
+	size_t i;
+	int err = 0;
+
+	all = json_array();
+	json_array_foreach(defs, i, e)
+		if (json_is_integer(json_object_get(e, "default")))
+			json_array_append_new(all, json_pack("[OO]", json_object_get(e, "id"),
+							     json_object_get(e, "default")));
+	json_array_extend(all, mine);           /* the member's own win: later in the list */
+	json_decref(mine);
+	json_decref(defs);
+	mine = ctl_member_tags_normalize(all, &why);
+	json_decref(all);
+	json_array_foreach(mine, i, e) {
+		struct zt_tag *t = &nc->tags[nc->ntags];
+		uint8_t msg[64];
+		int len;
+
+		if (nc->ntags == ZT_NETCONF_MAX_TAGS)
+			break;
+		memset(t, 0, sizeof *t);
+		t->nwid = nc->nwid;
+		t->ts = nc->ts;
+		t->id = (uint32_t)json_integer_value(json_array_get(e, 0));
+		t->value = (uint32_t)json_integer_value(json_array_get(e, 1));
+		t->issued_to = b->member->address;
+		t->signer = b->signer->address;
+		t->sig.type = 1;
+		t->sig.len = ZT_SIG_LEN;
+		if ((len = zt_tag_signing_input(t, msg, sizeof msg)) < 0 ||
+		    (err = b->signer->sign(b->signer->ctx, msg, (size_t)len, t->sig.sig)) < 0)
+			break;
+		nc->ntags++;
+	}
+	json_decref(mine);
+	return err < 0 ? err : 0;
+}
+
+/* The network's capability with this id, or NULL. */
+static const json_t *ctl_cap_def_find(const json_t *defs, json_int_t id)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(defs, i, e)
+		if (json_integer_value(json_object_get(e, "id")) == id)
+			return e;
+	return NULL;
+}
+
+/* CAP (§8.3): each of the member's capability ids the network defines,
+ * its rules encoded after the base table in rules_buf, signed to the
+ * member (max chain 1). */
+static int ctl_sign_caps(const struct ctl_build *b, struct zt_netconf *nc, size_t used)
+{
+	json_t *ids = json_loads(b->member->capabilities ? b->member->capabilities : "[]", 0, NULL);
+	json_t *defs = json_loads(b->net->capabilities ? b->net->capabilities : "[]", 0, NULL), *e;
+	size_t i;
+	int err = 0;
+
+	json_array_foreach(ids, i, e) {
+		const json_t *def = ctl_cap_def_find(defs, json_integer_value(e));
+		struct zt_cap *c = &nc->caps[nc->ncaps];
+		uint8_t msg[ZT_CAP_MAX_RULES * 260 + 64];
+		unsigned n;
+		int len;
+
+		if (!def || !json_is_integer(e))
+			continue;
+		if (nc->ncaps == ZT_NETCONF_MAX_CAPS)
+			break;
+		memset(c, 0, sizeof *c);
+		len = ctl_rules_encode_max(json_object_get(def, "rules"), b->rules_buf + used,
+					   CTL_RULES_MAX_BYTES - used, ZT_CAP_MAX_RULES, &n);
+		if (len < 0) {
+			err = len;
+			break;
+		}
+		c->nwid = nc->nwid;
+		c->ts = nc->ts;
+		c->id = (uint32_t)json_integer_value(e);
+		c->nrules = (uint16_t)n;
+		c->rules = b->rules_buf + used;
+		c->rules_len = (size_t)len;
+		c->max_chain = 1;
+		used += (size_t)len;
+		if ((len = zt_cap_signing_input(c, msg, sizeof msg)) < 0) {
+			err = len;
+			break;
+		}
+		c->chain[0].to = b->member->address;
+		c->chain[0].from = b->signer->address;
+		c->chain[0].sig.type = 1;
+		c->chain[0].sig.len = ZT_SIG_LEN;
+		if ((err = b->signer->sign(b->signer->ctx, msg, (size_t)len, c->chain[0].sig.sig)) < 0)
+			break;
+		c->nchain = 1;
+		nc->ncaps++;
+	}
+	json_decref(ids);
+	json_decref(defs);
+	return err;
+}
+
 int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc)
 {
 	const struct zt_store_network *net = b->net;
@@ -902,11 +1198,13 @@ int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc)
 		nc->nrules = 1;
 	} else {
 		rules = json_loads(net->rules ? net->rules : "[]", 0, NULL);
-		len = ctl_rules_encode(rules, b->rules_buf, CTL_RULES_MAX_BYTES, &nc->nrules);
+		len = ctl_rules_encode(rules, b->rules_buf, CTL_BASE_RULES_MAX_BYTES, &nc->nrules);
 		json_decref(rules);
 		if (len < 0)
 			return len;
 		nc->rules_len = (size_t)len;
+		if ((err = ctl_sign_caps(b, nc, nc->rules_len)) < 0 || (err = ctl_sign_tags(b, nc)) < 0)
+			return err;
 	}
 	nc->rules = b->rules_buf;
 	ctl_routes(net, nc);
@@ -932,6 +1230,12 @@ int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc)
 int ctl_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member,
 		   int64_t now, uint32_t id, uint8_t *out, size_t cap)
 {
+	return ctl_cred_revocation(sg, nwid, member, ZT_CRED_COM, 0, now, id, out, cap);
+}
+
+int ctl_cred_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member, uint8_t type,
+			uint32_t cred_id, int64_t threshold, uint32_t id, uint8_t *out, size_t cap)
+{
 	struct zt_revocation rev;
 	struct zt_wr w;
 	uint8_t msg[256];
@@ -940,12 +1244,12 @@ int ctl_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member,
 	memset(&rev, 0, sizeof rev);
 	rev.id = id;
 	rev.nwid = nwid;
-	rev.cred_id = 0;
-	rev.threshold = now;
+	rev.cred_id = cred_id;
+	rev.threshold = threshold;
 	rev.flags = ZT_REV_FAST_PROPAGATE;
 	rev.target = member;
 	rev.signer = sg->address;
-	rev.type = ZT_CRED_COM;
+	rev.type = type;
 	rev.sig.type = 1;
 	rev.sig.len = ZT_SIG_LEN;
 	len = zt_rev_signing_input(&rev, msg, sizeof msg);

@@ -12,14 +12,17 @@
 
 #include <jansson.h>
 
+#include <zt/credential.h>
 #include <zt/identity.h>
 #include <zt/module.h>
 #include <zt/netconf.h>
 
 #include <zt/store.h>
 
-/* Longest rule table the builder encodes: 1024 rules of at most 21 bytes. */
-#define CTL_RULES_MAX_BYTES (ZT_NETCONF_MAX_RULES * 21)
+/* Room for what the builder encodes: the base table (1024 rules of at
+ * most 21 bytes) and the rules of every capability (128 of 64 rules). */
+#define CTL_BASE_RULES_MAX_BYTES (ZT_NETCONF_MAX_RULES * 21)
+#define CTL_RULES_MAX_BYTES (CTL_BASE_RULES_MAX_BYTES + ZT_NETCONF_MAX_CAPS * ZT_CAP_MAX_RULES * 21)
 /* Room for IP text, "ffff:...:ffff" or "255.255.255.255". */
 #define CTL_IP_TEXT 48
 
@@ -48,6 +51,21 @@ int ctl_ip_text(const union zt_sockaddr *sa, char out[CTL_IP_TEXT]);
  * bits, or -EINVAL. */
 int ctl_cidr_parse(const char *s, union zt_sockaddr *sa);
 
+/* Network "tags" (§8.6): [{"id": n, "default": n or null}] sorted by id,
+ * the last of an id kept; NULL with why for anything else. */
+json_t *ctl_tag_defs_normalize(const json_t *in, const char **why);
+/* Network "capabilities": [{"id": n, "default": bool, "rules": [...]}]
+ * sorted by id, the last of an id kept, rules normalized (unparsable
+ * ones dropped, at most 64). */
+json_t *ctl_cap_defs_normalize(const json_t *in, const char **why);
+/* Member "tags": [[id, value]] sorted by id, the last value kept. */
+json_t *ctl_member_tags_normalize(const json_t *in, const char **why);
+/* Member "capabilities": [id] sorted, unique. */
+json_t *ctl_member_caps_normalize(const json_t *in, const char **why);
+/* A new member gets the network's capabilities marked default (§8.3):
+ * 0 or -ENOMEM. */
+int ctl_member_default_caps(struct zt_store_member *m, const struct zt_store_network *net);
+
 /* ---- building a config ---- */
 
 struct ctl_build {
@@ -66,7 +84,8 @@ struct ctl_build {
  * those of b->dns_service when the network has a domain and names no
  * server itself), allocating IPs from
  * the pools into b->member (§8.2), with a signed COM and, when there are
- * static IPs, a signed COO.  0, -EIO (store), -ENOMEM, or the signer's
+ * static IPs, a signed COO; with b->revr > 0, the member's tags and
+ * capabilities, signed (§8.3).  0, -EIO (store), -ENOMEM, or the signer's
  * error. */
 int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc);
 
@@ -74,5 +93,9 @@ int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc);
  * bytes written to out, or a negative errno. */
 int ctl_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member,
 		   int64_t now, uint32_t id, uint8_t *out, size_t cap);
+/* The same for one credential of the member (type ZT_CRED_TAG or
+ * ZT_CRED_CAPABILITY and its id) up to threshold. */
+int ctl_cred_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member, uint8_t type,
+			uint32_t cred_id, int64_t threshold, uint32_t id, uint8_t *out, size_t cap);
 
 #endif

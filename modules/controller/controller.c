@@ -47,11 +47,11 @@ bool ctl_network_same(const struct zt_store_network *a, const struct zt_store_ne
 	       a->v6_rfc4193 == b->v6_rfc4193 && a->v6_6plane == b->v6_6plane &&
 	       a->v6_zt == b->v6_zt && ctl_str_eq(a->pools, b->pools) &&
 	       ctl_str_eq(a->routes, b->routes) && ctl_str_eq(a->rules, b->rules) &&
+	       ctl_str_eq(a->tags, b->tags) && ctl_str_eq(a->capabilities, b->capabilities) &&
 	       ctl_str_eq(a->dns, b->dns) && ctl_str_eq(a->auth_tokens, b->auth_tokens) &&
 	       a->has_trace_target == b->has_trace_target && a->trace_target == b->trace_target &&
 	       a->trace_level == b->trace_level && a->ctmd == b->ctmd &&
-	       a->creation_time == b->creation_time && ctl_str_eq(a->rules_source, b->rules_source) &&
-	       ctl_str_eq(a->capabilities, b->capabilities) && ctl_str_eq(a->tags, b->tags);
+	       a->creation_time == b->creation_time && ctl_str_eq(a->rules_source, b->rules_source);
 }
 
 static bool ctl_member_same(const struct zt_store_member *a, const struct zt_store_member *b)
@@ -74,7 +74,8 @@ static bool ctl_member_same(const struct zt_store_member *a, const struct zt_sto
 	       ctl_str_eq(a->auth_cred_type, b->auth_cred_type) &&
 	       ctl_str_eq(a->auth_cred, b->auth_cred) && a->v_major == b->v_major &&
 	       a->v_minor == b->v_minor && a->v_rev == b->v_rev && a->v_proto == b->v_proto &&
-	       a->creation_time == b->creation_time;
+	       a->creation_time == b->creation_time && ctl_str_eq(a->tags, b->tags) &&
+	       ctl_str_eq(a->capabilities, b->capabilities);
 }
 
 /* Save m if it differs from old (NULL: new), with the next revision.

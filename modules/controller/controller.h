@@ -96,6 +96,8 @@ void ctl_store_changed(void *ctx, enum zt_store_change what, uint64_t nwid, uint
 void ctl_store_active(void *ctx, bool active);
 void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member);
 void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target);
+/* Revokes the tags and capabilities old held that m no longer does. */
+void ctl_revoke_dropped(struct ctl *c, const struct zt_store_member *old, const struct zt_store_member *m);
 
 /* dns-service.c: the DNS servers a dns module announces (through
  * /unstable/controller/network/<nwid>/dns-service in api.c) */

@@ -26,6 +26,8 @@ void ctl_network_defaults(struct zt_store_network *n, uint64_t id, int64_t now)
 	n->pools = strdup("[]");
 	n->routes = strdup("[]");
 	n->rules = strdup(CTL_DEFAULT_RULES);
+	n->tags = strdup("[]");
+	n->capabilities = strdup("[]");
 	n->dns = strdup("[]");
 	n->auth_tokens = strdup("[null]");
 	n->creation_time = now;
@@ -123,6 +125,8 @@ json_t *ctl_member_json(const struct zt_store_member *m)
 	for (i = 0; i < m->nips; i++)
 		json_array_append_new(ips, json_string(m->ips[i]));
 	json_object_set_new(o, "ipAssignments", ips);
+	json_object_set_new(o, "capabilities", ctl_json_text(m->capabilities, "[]"));
+	json_object_set_new(o, "tags", ctl_json_text(m->tags, "[]"));
 	if (m->name)
 		json_object_set_new(o, "name", json_string(m->name));
 	if (m->identity)
@@ -236,41 +240,22 @@ static json_t *ctl_rules_normalized(const json_t *rules)
 	return arr;
 }
 
-/* The capabilities of a compiled source, their rules normalized. */
-static json_t *ctl_caps_normalized(const json_t *caps)
-{
-	json_t *arr = json_array(), *cap;
-	const json_t *e;
-	size_t i;
-
-	json_array_foreach(caps, i, e) {
-		cap = json_deep_copy(e);
-		if (!cap || json_object_set_new(cap, "rules", ctl_rules_normalized(json_object_get(e, "rules"))) < 0 ||
-		    json_array_append_new(arr, cap) < 0) {
-			json_decref(arr);
-			return NULL;
-		}
-	}
-	return arr;
-}
-
 /* A failed compilation's message: where, and what was expected. */
 static _Thread_local char ctl_source_why[sizeof ((struct rulec_error *)0)->what + 48];
 
 /* rulesSource: a flow rules source compiled (zt-rules(7)) into the
  * network's rules, capabilities and tags, kept with them; "" or null
- * drop the source and keep the rules. */
+ * drop the source and keep the rules, capabilities and tags. */
 static int ctl_apply_source(struct zt_store_network *n, const json_t *v, const char **why)
 {
 	struct rulec_error err;
-	json_t *out;
+	json_t *out, *rules, *caps, *tags;
 	char *text;
+	bool ok;
 
 	if (json_is_null(v) || (json_is_string(v) && !json_string_length(v))) {
 		free(n->rules_source);
-		free(n->capabilities);
-		free(n->tags);
-		n->rules_source = n->capabilities = n->tags = NULL;
+		n->rules_source = NULL;
 		return 0;
 	}
 	if (!json_is_string(v))
@@ -284,17 +269,25 @@ static int ctl_apply_source(struct zt_store_network *n, const json_t *v, const c
 			snprintf(ctl_source_why, sizeof ctl_source_why, "rulesSource: %s", err.what);
 		return *why = ctl_source_why, strcmp(err.what, "out of memory") ? -EINVAL : -ENOMEM;
 	}
-	text = strdup(json_string_value(v));
-	if (!text || !ctl_set_json(&n->rules, ctl_rules_normalized(json_object_get(out, "rules"))) ||
-	    !ctl_set_json(&n->capabilities, ctl_caps_normalized(json_object_get(out, "capabilities"))) ||
-	    !ctl_set_json(&n->tags, json_incref(json_object_get(out, "tags")))) {
-		free(text);
-		json_decref(out);
-		return -ENOMEM;
+	/* the capabilities and tags in the shapes the API takes them, so that
+	 * members get them as credentials alike (build.c) */
+	caps = ctl_cap_defs_normalize(json_object_get(out, "capabilities"), why);
+	tags = caps ? ctl_tag_defs_normalize(json_object_get(out, "tags"), why) : NULL;
+	rules = ctl_rules_normalized(json_object_get(out, "rules"));
+	json_decref(out);
+	if (!caps || !tags) {
+		json_decref(caps);
+		json_decref(rules);
+		return -EINVAL;
 	}
+	/* each set takes its JSON, so all three run */
+	ok = ctl_set_json(&n->rules, rules);
+	ok = ctl_set_json(&n->capabilities, caps) && ok;
+	ok = ctl_set_json(&n->tags, tags) && ok;
+	if (!ok || !(text = strdup(json_string_value(v))))
+		return -ENOMEM;
 	free(n->rules_source);
 	n->rules_source = text;
-	json_decref(out);
 	return 0;
 }
 
@@ -405,15 +398,23 @@ int ctl_network_apply(struct zt_store_network *n, const json_t *body, const char
 		if (!ctl_set_json(&n->rules, ctl_rules_normalized(v)))
 			return -ENOMEM;
 	}
-	/* a source given wins over the rules beside it; rules given alone
-	 * replace what a source made */
+	if ((v = json_object_get(body, "tags")) &&
+	    (arr = ctl_tag_defs_normalize(v, why), !arr || !ctl_set_json(&n->tags, arr)))
+		return arr ? -ENOMEM : -EINVAL;
+	if ((v = json_object_get(body, "capabilities")) &&
+	    (arr = ctl_cap_defs_normalize(v, why), !arr || !ctl_set_json(&n->capabilities, arr)))
+		return arr ? -ENOMEM : -EINVAL;
+	/* a source given wins over the rules, capabilities and tags beside
+	 * it; any of them given alone replaces its part and forgets the
+	 * source, which no longer says what the network holds */
 	if ((v = json_object_get(body, "rulesSource"))) {
 		int err = ctl_apply_source(n, v, why);
 
 		if (err < 0)
 			return err;
-	} else if (json_object_get(body, "rules") && ctl_apply_source(n, json_null(), why) < 0) {
-		return -ENOMEM;
+	} else if (json_object_get(body, "rules") || json_object_get(body, "tags") ||
+		   json_object_get(body, "capabilities")) {
+		ctl_apply_source(n, json_null(), why);
 	}
 	if ((v = json_object_get(body, "dns"))) {
 		if (json_is_object(v)) {
@@ -476,6 +477,7 @@ static bool ctl_has_ip_text(const struct zt_store_member *m, const char *t)
 int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now, const char **why)
 {
 	const json_t *v, *e;
+	json_t *arr;
 	bool auth = m->authorized;
 	union zt_sockaddr sa;
 	char t[CTL_IP_TEXT];
@@ -518,6 +520,12 @@ int ctl_member_apply(struct zt_store_member *m, const json_t *body, int64_t now,
 		m->ips = tmp.ips;
 		m->nips = tmp.nips;
 	}
+	if ((v = json_object_get(body, "tags")) &&
+	    (arr = ctl_member_tags_normalize(v, why), !arr || !ctl_set_json(&m->tags, arr)))
+		return arr ? -ENOMEM : -EINVAL;
+	if ((v = json_object_get(body, "capabilities")) &&
+	    (arr = ctl_member_caps_normalize(v, why), !arr || !ctl_set_json(&m->capabilities, arr)))
+		return arr ? -ENOMEM : -EINVAL;
 	ctl_get_trace(body, &m->has_trace_target, &m->trace_target);
 	if (ctl_get_uint(body, "remoteTraceLevel", 255, &m->trace_level) < 0)
 		return *why = "remoteTraceLevel: not an integer 0..255", -EINVAL;

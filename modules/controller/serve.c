@@ -235,6 +235,10 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 	if (err == -ENOENT) {
 		is_new = true;
 		ctl_member_init(&m, nwid, id->address, now);
+		if (ctl_member_default_caps(&m, &net) < 0) {
+			ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
+			goto out;
+		}
 	} else if (err < 0 || zt_store_member_copy(&m, &old) < 0) {
 		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: %s", nwid, a,
 		       err < 0 ? zt_store_error(c->store) : strerror(ENOMEM));
@@ -444,7 +448,9 @@ void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member)
 
 /* Revoke target's COM on nwid at every online member of the network,
  * the target included. */
-void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
+/* A revocation of target's credential (type, cred_id; the COM for type
+ * ZT_CRED_COM) to every online member. */
+static void ctl_revoke_cred(struct ctl *c, uint64_t nwid, uint64_t target, uint8_t type, uint32_t cred_id)
 {
 	struct ctl_signer sg = { c->address, ctl_sign, c };
 	uint8_t buf[CTL_REV_MAX];
@@ -457,7 +463,11 @@ void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
 	if (!c->core || ctl_defer(c, true, nwid, target))
 		return;
 	randombytes_buf(&id, sizeof id);
-	len = ctl_revocation(&sg, nwid, target, now, id, buf, sizeof buf);
+	/* a tag or capability: up to just before now, since the receivers
+	 * raise the COM threshold too (networks.md §5.6) and the member's new
+	 * config, signed from now on, must pass */
+	len = type == ZT_CRED_COM ? ctl_revocation(&sg, nwid, target, now, id, buf, sizeof buf) :
+		ctl_cred_revocation(&sg, nwid, target, type, cred_id, now - 1, id, buf, sizeof buf);
 	zt_address_fmt(target, a);
 	if (len < 0) {
 		zt_log(c->zi, ZT_LOG_ERR, "member %016" PRIx64 "/%s: cannot sign a revocation: %s",
@@ -476,6 +486,37 @@ void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
 		}
 	}
 	zt_log(c->zi, ZT_LOG_INFO, "member %016" PRIx64 "/%s: deauthorized, COM revoked", nwid, a);
+}
+
+void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
+{
+	ctl_revoke_cred(c, nwid, target, ZT_CRED_COM, 0);
+}
+
+/* The u32 ids of a JSON array ([id] or [[id, value]]) not in another. */
+static void ctl_revoke_missing(struct ctl *c, const struct zt_store_member *m, const char *was, const char *now,
+			       uint8_t type)
+{
+	json_t *a = json_loads(was ? was : "[]", 0, NULL), *b = json_loads(now ? now : "[]", 0, NULL), *e, *f;
+	size_t i, j;
+
+	json_array_foreach(a, i, e) {
+		json_int_t id = json_integer_value(json_is_array(e) ? json_array_get(e, 0) : e);
+		bool kept = false;
+
+		json_array_foreach(b, j, f)
+			kept |= json_integer_value(json_is_array(f) ? json_array_get(f, 0) : f) == id;
+		if (!kept)
+			ctl_revoke_cred(c, m->nwid, m->address, type, (uint32_t)id);
+	}
+	json_decref(a);
+	json_decref(b);
+}
+
+void ctl_revoke_dropped(struct ctl *c, const struct zt_store_member *old, const struct zt_store_member *m)
+{
+	ctl_revoke_missing(c, m, old->capabilities, m->capabilities, ZT_CRED_CAPABILITY);
+	ctl_revoke_missing(c, m, old->tags, m->tags, ZT_CRED_TAG);
 }
 
 /* ---- changes made elsewhere (the other controller of a pair) ---- */

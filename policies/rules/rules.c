@@ -16,6 +16,9 @@
 #include <zt/module.h>
 
 #define RULES_MAX 1024                  /* base table limit, §6.1 */
+#define RULES_CAP_MAX 64                /* rules in a capability, §5.2 */
+#define RULES_CAPS_MAX 128              /* capabilities in a config, §4.4 */
+#define RULES_TAGS_MAX 128              /* tags in a config, §4.4 */
 #define RULES_ADDR_MASK 0xffffffffffULL /* ZeroTier addresses are 40 bits */
 #define RULES_FLAG_UNKNOWN_MATCH 0x08ULL
 
@@ -106,21 +109,33 @@ struct rules_rule {
 	} v;
 };
 
+/* A decoded table: the base rules, or a capability's. */
+struct rules_table {
+	uint32_t id;                /* the capability's */
+	unsigned n;
+	struct rules_rule *r;
+};
+
 struct rules {
 	struct zt_inst *zi;
 	bool default_accept;        /* verdict until the first table arrives */
 	bool have_table;
 	struct rules_rule *table;
 	unsigned n;
+	struct zt_policy_tag *tags; /* the node's own, sorted by id */
+	unsigned ntags;
+	struct rules_table *caps;   /* the node's own, ascending id */
+	unsigned ncaps;
 	uint64_t flags;
 	uint64_t rng;               /* MATCH_RANDOM's generator state */
 
 	uint64_t *accepted, *dropped, *no_match, *malformed_tables, *short_frames;
 	uint64_t *copies_not_sent, *redirects_not_done;
+	uint64_t *cap_accepted, *malformed_caps, *copies, *redirects;
 };
 
 /* Results of evaluating one table, §6.2. */
-enum rules_result { RULES_NO_MATCH, RULES_DROP, RULES_ACCEPT, RULES_SUPER_ACCEPT };
+enum rules_result { RULES_NO_MATCH, RULES_DROP, RULES_ACCEPT, RULES_SUPER_ACCEPT, RULES_REDIRECT };
 
 /* A match's outcome: plain 0/1 (NOT applies), or hardNo/hardYes (NOT ignored). */
 enum { RULES_M0 = 0, RULES_M1 = 1, RULES_HARD_NO = 2, RULES_HARD_YES = 3 };
@@ -249,43 +264,128 @@ static void rules_decode(struct rules_rule *r, uint8_t t, const uint8_t *v)
 	}
 }
 
-/* Checks the whole encoded table; 0, or -EINVAL with why filled in. */
-static int rules_check(const struct zt_policy_rules *r, char *why, size_t whylen)
+/* Checks a whole encoded table of n entries in len bytes, at most max
+ * of them; 0, or -EINVAL with why filled in. */
+static int rules_check(const uint8_t *rules, size_t len, unsigned n, unsigned max, char *why, size_t whylen)
 {
 	size_t pos = 0;
 
-	if (r->n > RULES_MAX) {
-		snprintf(why, whylen, "%u entries, at most %u allowed", r->n, RULES_MAX);
+	if (n > max) {
+		snprintf(why, whylen, "%u entries, at most %u allowed", n, max);
 		return -EINVAL;
 	}
-	if (r->len && !r->rules) {
+	if (len && !rules) {
 		snprintf(why, whylen, "no table bytes");
 		return -EINVAL;
 	}
-	for (unsigned i = 0; i < r->n; i++) {
-		uint8_t type, len;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t type, vlen;
 
-		if (r->len - pos < 2) {
+		if (len - pos < 2) {
 			snprintf(why, whylen, "entry %u: truncated header", i);
 			return -EINVAL;
 		}
-		type = r->rules[pos] & 63;
-		len = r->rules[pos + 1];
-		if (r->len - pos - 2 < len) {
-			snprintf(why, whylen, "entry %u: value of %u bytes runs past the table", i, len);
+		type = rules[pos] & 63;
+		vlen = rules[pos + 1];
+		if (len - pos - 2 < vlen) {
+			snprintf(why, whylen, "entry %u: value of %u bytes runs past the table", i, vlen);
 			return -EINVAL;
 		}
-		if (len < rules_minlen[type]) {
-			snprintf(why, whylen, "entry %u: type %u has %u bytes, needs %u", i, type, len,
+		if (vlen < rules_minlen[type]) {
+			snprintf(why, whylen, "entry %u: type %u has %u bytes, needs %u", i, type, vlen,
 				 rules_minlen[type]);
 			return -EINVAL;
 		}
-		pos += 2u + len;
+		pos += 2u + vlen;
 	}
-	if (pos != r->len) {
-		snprintf(why, whylen, "%zu bytes after the %u entries", r->len - pos, r->n);
+	if (pos != len) {
+		snprintf(why, whylen, "%zu bytes after the %u entries", len - pos, n);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Decodes a checked table into out (room for n). */
+static void rules_decode_table(struct rules_rule *out, const uint8_t *rules, unsigned n)
+{
+	size_t pos = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		rules_decode(&out[i], rules[pos], rules + pos + 2);
+		pos += 2u + rules[pos + 1];
+	}
+}
+
+/* Checks what comes with a config besides the table: the own tags
+ * (sorted by id, no duplicates) and capabilities (distinct ids, each a
+ * valid table of at most 64 rules). */
+static int rules_check_creds(const struct zt_policy_rules *r, char *why, size_t whylen)
+{
+	if (r->ntags > RULES_TAGS_MAX || (r->ntags && !r->tags)) {
+		snprintf(why, whylen, "%u tags, at most %u allowed", r->ntags, RULES_TAGS_MAX);
+		return -EINVAL;
+	}
+	for (unsigned i = 1; i < r->ntags; i++)
+		if (r->tags[i].id <= r->tags[i - 1].id) {
+			snprintf(why, whylen, "tag %u: ids not ascending", i);
+			return -EINVAL;
+		}
+	if (r->ncaps > RULES_CAPS_MAX || (r->ncaps && !r->caps)) {
+		snprintf(why, whylen, "%u capabilities, at most %u allowed", r->ncaps, RULES_CAPS_MAX);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < r->ncaps; i++) {
+		char inner[80];
+
+		for (unsigned j = 0; j < i; j++)
+			if (r->caps[j].id == r->caps[i].id) {
+				snprintf(why, whylen, "capability %u given twice", r->caps[i].id);
+				return -EINVAL;
+			}
+		if (rules_check(r->caps[i].rules, r->caps[i].len, r->caps[i].n, RULES_CAP_MAX, inner,
+				sizeof inner) < 0) {
+			snprintf(why, whylen, "capability %u: %s", r->caps[i].id, inner);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int rules_cap_cmp(const void *a, const void *b)
+{
+	const struct rules_table *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void rules_caps_free(struct rules_table *caps, unsigned n)
+{
+	for (unsigned i = 0; caps && i < n; i++)
+		free(caps[i].r);
+	free(caps);
+}
+
+/* The own capabilities decoded, in ascending id (§6.4 tries them so). */
+static int rules_caps_decode(const struct zt_policy_rules *r, struct rules_table **out)
+{
+	struct rules_table *caps;
+
+	*out = NULL;
+	if (!r->ncaps)
+		return 0;
+	if (!(caps = calloc(r->ncaps, sizeof *caps)))
+		return -ENOMEM;
+	for (unsigned i = 0; i < r->ncaps; i++) {
+		caps[i].id = r->caps[i].id;
+		caps[i].n = r->caps[i].n;
+		if (caps[i].n && !(caps[i].r = calloc(caps[i].n, sizeof *caps[i].r))) {
+			rules_caps_free(caps, r->ncaps);
+			return -ENOMEM;
+		}
+		rules_decode_table(caps[i].r, r->caps[i].rules, caps[i].n);
+	}
+	qsort(caps, r->ncaps, sizeof *caps, rules_cap_cmp);
+	*out = caps;
 	return 0;
 }
 
@@ -293,8 +393,9 @@ static int rules_rules(void *state, const struct zt_policy_rules *r)
 {
 	struct rules *s = state;
 	struct rules_rule *table = NULL;
-	char why[96];
-	size_t pos = 0;
+	struct zt_policy_tag *tags = NULL;
+	struct rules_table *caps = NULL;
+	char why[128];
 	int err;
 
 	if (!r) {
@@ -302,25 +403,31 @@ static int rules_rules(void *state, const struct zt_policy_rules *r)
 		zt_log(s->zi, ZT_LOG_ERR, "rule table refused: none given");
 		return -EINVAL;
 	}
-	if ((err = rules_check(r, why, sizeof why)) < 0) {
+	if ((err = rules_check(r->rules, r->len, r->n, RULES_MAX, why, sizeof why)) < 0 ||
+	    (err = rules_check_creds(r, why, sizeof why)) < 0) {
 		(*s->malformed_tables)++;
 		zt_log(s->zi, ZT_LOG_ERR, "rule table refused, keeping the previous one: %s", why);
 		return err;
 	}
-	if (r->n) {
-		table = calloc(r->n, sizeof *table);
-		if (!table) {
-			zt_log(s->zi, ZT_LOG_ERR, "rule table of %u entries: out of memory", r->n);
-			return -ENOMEM;
-		}
+	if ((r->n && !(table = calloc(r->n, sizeof *table))) ||
+	    (r->ntags && !(tags = malloc(r->ntags * sizeof *tags))) || rules_caps_decode(r, &caps) < 0) {
+		zt_log(s->zi, ZT_LOG_ERR, "rule table of %u entries: out of memory", r->n);
+		free(table);
+		free(tags);
+		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < r->n; i++) {
-		rules_decode(&table[i], r->rules[pos], r->rules + pos + 2);
-		pos += 2u + r->rules[pos + 1];
-	}
+	rules_decode_table(table, r->rules, r->n);
+	if (r->ntags)
+		memcpy(tags, r->tags, r->ntags * sizeof *tags);
 	free(s->table);
+	free(s->tags);
+	rules_caps_free(s->caps, s->ncaps);
 	s->table = table;
 	s->n = r->n;
+	s->tags = tags;
+	s->ntags = r->ntags;
+	s->caps = caps;
+	s->ncaps = r->ncaps;
 	s->flags = r->flags;
 	s->have_table = true;
 	return 0;
@@ -474,25 +581,71 @@ static unsigned rules_integer(const struct rules_rule *r, const struct rules_fra
 	return x >= r->v.num.start && x <= r->v.num.start + (uint64_t)r->v.num.span;
 }
 
-/* Tags: zt's policies know no tags, neither the node's own (TAG of the
- * config) nor a remote member's; §6.3 with both absent. */
-static unsigned rules_tag(const struct rules_rule *r, bool inbound, bool super, bool *skip_drop)
+/* The tag with this id in a list sorted by id, or NULL. */
+static const struct zt_policy_tag *rules_tag_find(const struct zt_policy_tag *t, unsigned n, uint32_t id)
 {
-	switch (r->type) {
-	case RULES_M_TAG_SENDER:
+	unsigned lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (t[mid].id == id)
+			return &t[mid];
+		if (t[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Tag matches, §6.3: the own tags from the config, the remote member's
+ * (sender inbound, destination outbound) from the context.  A remote tag
+ * that is not known yet does not stop a frame on the side that cannot
+ * know it; the other side enforces it. */
+static unsigned rules_tag(const struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx,
+			  bool super, bool *skip_drop)
+{
+	const struct zt_policy_tag *own = rules_tag_find(s->tags, s->ntags, r->v.tag.id);
+	const struct zt_policy_tag *remote = ctx->peer_tags ?
+		rules_tag_find(ctx->peer_tags, ctx->n_peer_tags, r->v.tag.id) : NULL;
+	uint32_t x = r->v.tag.value;
+
+	if (r->type == RULES_M_TAG_SENDER || r->type == RULES_M_TAG_RECEIVER) {
+		bool sender = r->type == RULES_M_TAG_SENDER;
+
 		if (super) {
 			*skip_drop = true;
 			return RULES_HARD_YES;
 		}
-		return RULES_HARD_NO;       /* inbound: remote absent; outbound: own absent */
-	case RULES_M_TAG_RECEIVER:
-		if (super || !inbound) {    /* outbound: the receiver's tag is not known yet */
-			*skip_drop = true;
-			return RULES_HARD_YES;
-		}
-		return RULES_HARD_NO;       /* inbound: own tag absent */
-	default:
-		return RULES_HARD_NO;       /* TAGS_*: no own tag */
+		if (sender != ctx->inbound)          /* our own side of the frame */
+			return own ? own->value == x : RULES_HARD_NO;
+		if (remote)
+			return remote->value == x;
+		if (sender)
+			return RULES_HARD_NO;
+		*skip_drop = true;                   /* the receiver enforces it */
+		return RULES_HARD_YES;
+	}
+	if (!own)
+		return RULES_HARD_NO;
+	if (!remote) {
+		if (ctx->inbound && !super)
+			return RULES_HARD_NO;
+		*skip_drop = true;
+		return RULES_HARD_YES;
+	}
+	switch (r->type) {
+	case RULES_M_TAGS_DIFFERENCE:
+		return (own->value > remote->value ? own->value - remote->value : remote->value - own->value) <= x;
+	case RULES_M_TAGS_AND:
+		return (own->value & remote->value) == x;
+	case RULES_M_TAGS_OR:
+		return (own->value | remote->value) == x;
+	case RULES_M_TAGS_XOR:
+		return (own->value ^ remote->value) == x;
+	default:                                     /* TAGS_EQUAL */
+		return own->value == x && remote->value == x;
 	}
 }
 
@@ -562,7 +715,7 @@ static unsigned rules_match(struct rules *s, const struct rules_rule *r, const s
 	case RULES_M_TAGS_EQUAL:
 	case RULES_M_TAG_SENDER:
 	case RULES_M_TAG_RECEIVER:
-		return rules_tag(r, ctx->inbound, super, skip_drop);
+		return rules_tag(s, r, ctx, super, skip_drop);
 	case RULES_M_INTEGER_RANGE:
 		return rules_integer(r, fr);
 	default:                            /* unassigned */
@@ -572,16 +725,37 @@ static unsigned rules_match(struct rules *s, const struct rules_rule *r, const s
 
 /* ---- evaluation, §6.2 ---- */
 
-static enum rules_result rules_eval(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
-				    bool *copy)
+/* A TEE, WATCH or REDIRECT to a third member that fired: with a kernel
+ * that acts on it (ctx->out), the copy target or the new destination
+ * goes into out (REDIRECT then decides, §6.2); without, evaluation goes
+ * on and it is counted. */
+static bool rules_forward(struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx,
+			  const struct rules_frame *fr, struct zt_policy_out *out)
+{
+	if (r->type == RULES_A_REDIRECT) {
+		if (!ctx->out) {
+			count(s->redirects_not_done);
+			return false;
+		}
+		out->redirect_to = r->v.fwd.addr;
+		return true;
+	}
+	out->copy_to = r->v.fwd.addr;
+	out->copy_len = r->v.fwd.len && r->v.fwd.len < fr->len ? r->v.fwd.len : fr->len;
+	out->copy_watch = r->type == RULES_A_WATCH;
+	return false;
+}
+
+static enum rules_result rules_eval(struct rules *s, const struct rules_rule *table, unsigned n,
+				    const struct zt_policy_ctx *ctx, struct rules_frame *fr, struct zt_policy_out *out)
 {
 	uint64_t me = ctx->self & RULES_ADDR_MASK, zs = ctx->source & RULES_ADDR_MASK;
 	uint64_t zd = ctx->dest & RULES_ADDR_MASK;
 	bool set = true, skip_drop = false, super = false;
 
-	*copy = false;
-	for (unsigned i = 0; i < s->n; i++) {
-		const struct rules_rule *r = &s->table[i];
+	memset(out, 0, sizeof *out);
+	for (unsigned i = 0; i < n; i++) {
+		const struct rules_rule *r = &table[i];
 		unsigned m, v;
 
 		if (r->type <= RULES_A_LAST) {
@@ -616,11 +790,8 @@ static enum rules_result rules_eval(struct rules *s, const struct zt_policy_ctx 
 				}
 				if (r->v.fwd.addr == zd)
 					continue;
-				/* a copy or a redirect zt cannot make: go on */
-				if (r->type == RULES_A_REDIRECT)
-					count(s->redirects_not_done);
-				else
-					*copy = true;
+				if (rules_forward(s, r, ctx, fr, out))
+					return RULES_REDIRECT;
 				continue;
 			case RULES_A_BREAK:
 				return RULES_NO_MATCH;
@@ -637,12 +808,47 @@ static enum rules_result rules_eval(struct rules *s, const struct zt_policy_ctx 
 	return RULES_NO_MATCH;
 }
 
+/* §6.4 step 2: does a capability accept what the base rules left
+ * undecided?  Outbound the node's own, in ascending id; inbound the
+ * sender's, as the kernel holds them (verified, usable), decoded here
+ * onto the stack since they change with every sender.  A DROP in a
+ * capability only ends that capability. */
+static enum rules_result rules_caps(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
+				    struct zt_policy_out *out)
+{
+	if (!ctx->inbound) {
+		for (unsigned i = 0; i < s->ncaps; i++) {
+			enum rules_result r = rules_eval(s, s->caps[i].r, s->caps[i].n, ctx, fr, out);
+
+			if (r != RULES_NO_MATCH && r != RULES_DROP)
+				return r;
+		}
+		return RULES_NO_MATCH;
+	}
+	for (unsigned i = 0; ctx->peer_caps && i < ctx->n_peer_caps; i++) {
+		const struct zt_policy_cap *c = &ctx->peer_caps[i];
+		struct rules_rule table[RULES_CAP_MAX];
+		enum rules_result r;
+		char why[80];
+
+		if (rules_check(c->rules, c->len, c->n, RULES_CAP_MAX, why, sizeof why) < 0) {
+			count(s->malformed_caps);
+			continue;
+		}
+		rules_decode_table(table, c->rules, c->n);
+		r = rules_eval(s, table, c->n, ctx, fr, out);
+		if (r != RULES_NO_MATCH && r != RULES_DROP)
+			return r;
+	}
+	return RULES_NO_MATCH;
+}
+
 static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx, const struct zt_frame *f)
 {
 	struct rules *s = state;
 	struct rules_frame fr;
 	enum rules_result res;
-	bool copy;
+	struct zt_policy_out out;
 
 	if (!f || !f->data || f->len < 14) {
 		count(s->short_frames);
@@ -665,12 +871,23 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 	fr.nh = 0;
 	fr.pos = 0;
 
-	res = rules_eval(s, ctx, &fr, &copy);
+	res = rules_eval(s, s->table, s->n, ctx, &fr, &out);
+	if (res == RULES_NO_MATCH && (res = rules_caps(s, ctx, &fr, &out)) != RULES_NO_MATCH)
+		count(s->cap_accepted);
 	switch (res) {
 	case RULES_ACCEPT:
 	case RULES_SUPER_ACCEPT:
-		if (copy)
+	case RULES_REDIRECT:
+		out.super_accept = res == RULES_SUPER_ACCEPT;
+		if (ctx->out) {
+			*ctx->out = out;
+			if (out.copy_to)
+				count(s->copies);
+			if (out.redirect_to)
+				count(s->redirects);
+		} else if (out.copy_to) {
 			count(s->copies_not_sent);
+		}
 		count(s->accepted);
 		return ZT_ACCEPT;
 	case RULES_DROP:
@@ -679,7 +896,7 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 	case RULES_NO_MATCH:
 		break;
 	}
-	/* §6.4: no capabilities reach a policy, so nothing accepted: drop */
+	/* §6.4: neither the table nor a capability accepted it */
 	count(s->no_match);
 	count(s->dropped);
 	return ZT_DROP;
@@ -697,6 +914,10 @@ static int rules_counters(struct rules *s)
 		ZT_COUNTER_FIELD(struct rules, short_frames),
 		ZT_COUNTER_FIELD(struct rules, copies_not_sent),
 		ZT_COUNTER_FIELD(struct rules, redirects_not_done),
+		ZT_COUNTER_FIELD(struct rules, cap_accepted),
+		ZT_COUNTER_FIELD(struct rules, malformed_caps),
+		ZT_COUNTER_FIELD(struct rules, copies),
+		ZT_COUNTER_FIELD(struct rules, redirects),
 	};
 
 	return zt_counters_bind(s->zi, s, fields, sizeof fields / sizeof fields[0]);
@@ -737,6 +958,8 @@ static void rules_destroy(void *state)
 	if (!s)
 		return;
 	free(s->table);
+	free(s->tags);
+	rules_caps_free(s->caps, s->ncaps);
 	free(s);
 }
 

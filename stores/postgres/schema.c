@@ -84,9 +84,22 @@ const char *const pg_migrations[] = {
 	" last_authorized_credential_type, last_authorized_credential, v_major, v_minor,"
 	" v_rev, v_proto, revision, creation_time ON members"
 	" FOR EACH ROW EXECUTE FUNCTION zt_store_notify();",
-	/* 1 -> 2: a network's flow rules source and what was compiled from it */
-	"ALTER TABLE networks ADD COLUMN rules_source text, ADD COLUMN capabilities text,"
-	" ADD COLUMN tags text;",
+	/* 1 -> 2: the flow rules (zt-rules(7), networks.md §8.6, §8.7): a
+	 * network's rules source (NULL: none), its tag definitions and
+	 * capabilities, a member's tags and capability ids, as JSON; a
+	 * member's are changes the other controller must hear of */
+	"ALTER TABLE networks ADD COLUMN rules_source text,"
+	" ADD COLUMN capabilities text NOT NULL DEFAULT '[]',"
+	" ADD COLUMN tags text NOT NULL DEFAULT '[]';"
+	"ALTER TABLE members ADD COLUMN tags text NOT NULL DEFAULT '[]',"
+	" ADD COLUMN capabilities text NOT NULL DEFAULT '[]';"
+	"DROP TRIGGER members_notify ON members;"
+	"CREATE TRIGGER members_notify AFTER INSERT OR DELETE OR UPDATE OF"
+	" identity, name, authorized, active_bridge, no_auto_assign_ips, remote_trace_target,"
+	" remote_trace_level, last_authorized_time, last_deauthorized_time,"
+	" last_authorized_credential_type, last_authorized_credential, v_major, v_minor,"
+	" v_rev, v_proto, revision, creation_time, tags, capabilities ON members"
+	" FOR EACH ROW EXECUTE FUNCTION zt_store_notify();",
 };
 
 const size_t pg_schema_nmigrations = sizeof pg_migrations / sizeof pg_migrations[0];
@@ -98,13 +111,13 @@ const size_t pg_schema_nmigrations = sizeof pg_migrations / sizeof pg_migrations
 #define PG_MEM_COLS "network_id, address, identity, name, authorized, active_bridge," \
 	" no_auto_assign_ips, remote_trace_target, remote_trace_level, last_authorized_time," \
 	" last_deauthorized_time, last_authorized_credential_type, last_authorized_credential," \
-	" v_major, v_minor, v_rev, v_proto, revision, creation_time"
+	" v_major, v_minor, v_rev, v_proto, revision, creation_time, tags, capabilities"
 
 const char *const pg_member_cols[PG_MEM_NCOLS - 1] = {
 	"network_id", "address", "identity", "name", "authorized", "active_bridge",
 	"no_auto_assign_ips", "remote_trace_target", "remote_trace_level", "last_authorized_time",
 	"last_deauthorized_time", "last_authorized_credential_type", "last_authorized_credential",
-	"v_major", "v_minor", "v_rev", "v_proto", "revision", "creation_time",
+	"v_major", "v_minor", "v_rev", "v_proto", "revision", "creation_time", "tags", "capabilities",
 };
 
 const struct pg_statement pg_statements[PG_NSTMTS] = {
@@ -126,14 +139,15 @@ const struct pg_statement pg_statements[PG_NSTMTS] = {
 		" WHERE network_id = $1 AND address = $2", 2 },
 	[PG_MEM_PUT] = { "mem_put",
 		"INSERT INTO members (" PG_MEM_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-		" $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+		" $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
 		" ON CONFLICT (network_id, address) DO UPDATE SET identity = $3, name = $4,"
 		" authorized = $5, active_bridge = $6, no_auto_assign_ips = $7,"
 		" remote_trace_target = $8, remote_trace_level = $9, last_authorized_time = $10,"
 		" last_deauthorized_time = $11, last_authorized_credential_type = $12,"
 		" last_authorized_credential = $13, v_major = $14, v_minor = $15, v_rev = $16,"
-		" v_proto = $17, revision = greatest(members.revision + 1, $18), creation_time = $19"
-		" RETURNING revision", 19 },
+		" v_proto = $17, revision = greatest(members.revision + 1, $18), creation_time = $19,"
+		" tags = $20, capabilities = $21"
+		" RETURNING revision", 21 },
 	/* the row is still the copy the write was made from */
 	[PG_MEM_CAS] = { "mem_cas",
 		"UPDATE members SET identity = $3, name = $4,"
@@ -141,8 +155,8 @@ const struct pg_statement pg_statements[PG_NSTMTS] = {
 		" remote_trace_target = $8, remote_trace_level = $9, last_authorized_time = $10,"
 		" last_deauthorized_time = $11, last_authorized_credential_type = $12,"
 		" last_authorized_credential = $13, v_major = $14, v_minor = $15, v_rev = $16,"
-		" v_proto = $17, revision = $18, creation_time = $19"
-		" WHERE network_id = $1 AND address = $2 AND revision = $20", 20 },
+		" v_proto = $17, revision = $18, creation_time = $19, tags = $20, capabilities = $21"
+		" WHERE network_id = $1 AND address = $2 AND revision = $22", 22 },
 	[PG_MEM_DELETE] = { "mem_delete",
 		"DELETE FROM members WHERE network_id = $1 AND address = $2", 2 },
 	[PG_IPS_ALL] = { "ips_all", "SELECT network_id, address, ip FROM member_ips"

@@ -44,7 +44,7 @@ extern const struct pg_statement pg_statements[PG_NSTMTS];
 
 /* Column order of the network and member statements. */
 #define PG_NET_NCOLS 23
-#define PG_MEM_NCOLS 20
+#define PG_MEM_NCOLS 22
 
 /* The member columns a put writes, by name, in the statements' order
  * (PG_MEM_NCOLS - 1: not last_seen); revision is at PG_COL_REVISION. */

@@ -225,7 +225,9 @@ static int pg_row_member(const PGresult *r, int row, struct zt_store_member *m)
 	m->v_proto = (int)pg_col_int(r, row, 16);
 	m->revision = (uint64_t)pg_col_int(r, row, 17);
 	m->creation_time = pg_col_int(r, row, 18);
-	m->last_seen = pg_col_int(r, row, 19);
+	m->tags = pg_col_dup(r, row, 19, &oom);
+	m->capabilities = pg_col_dup(r, row, 20, &oom);
+	m->last_seen = pg_col_int(r, row, 21);
 	if (oom) {
 		zt_store_member_clear(m);
 		return -ENOMEM;
@@ -612,8 +614,8 @@ static void pg_net_params(struct pg_params *p, const struct zt_store_network *n)
 	pg_p_int(p, (int64_t)n->revision);
 	pg_p_int(p, n->creation_time);
 	pg_p_text(p, n->rules_source);
-	pg_p_text(p, n->capabilities);
-	pg_p_text(p, n->tags);
+	pg_p_text(p, n->capabilities ? n->capabilities : "[]");
+	pg_p_text(p, n->tags ? n->tags : "[]");
 }
 
 static void pg_member_params(struct pg_params *p, const struct zt_store_member *m)
@@ -640,6 +642,8 @@ static void pg_member_params(struct pg_params *p, const struct zt_store_member *
 	pg_p_int(p, m->v_proto);
 	pg_p_int(p, (int64_t)m->revision);
 	pg_p_int(p, m->creation_time);
+	pg_p_text(p, m->tags ? m->tags : "[]");
+	pg_p_text(p, m->capabilities ? m->capabilities : "[]");
 }
 
 /* A text[] literal of the IPs: {"a","b"}; IP text has no quote or

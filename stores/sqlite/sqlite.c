@@ -105,12 +105,15 @@ static const char schema_v2[] =
 static const char schema_v3[] =
 	"CREATE INDEX IF NOT EXISTS members_bridges ON members(network_id, address)"
 	" WHERE active_bridge != 0 AND authorized != 0;";
-/* Version 4: a network's flow rules source and the capabilities and tags
- * compiled from it (NULL: none). */
+/* Version 4: the flow rules (zt-rules(7), networks.md §8.6, §8.7): a
+ * network's rules source (NULL: none), its tag definitions and
+ * capabilities, and a member's tags and capability ids, as JSON. */
 static const char schema_v4[] =
 	"ALTER TABLE networks ADD COLUMN rules_source TEXT;"
-	"ALTER TABLE networks ADD COLUMN capabilities TEXT;"
-	"ALTER TABLE networks ADD COLUMN tags TEXT;";
+	"ALTER TABLE networks ADD COLUMN capabilities TEXT NOT NULL DEFAULT '[]';"
+	"ALTER TABLE networks ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';"
+	"ALTER TABLE members ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';"
+	"ALTER TABLE members ADD COLUMN capabilities TEXT NOT NULL DEFAULT '[]';";
 
 /* migrations[v] takes a file from version v to v + 1 */
 static const char *const migrations[STORE_SCHEMA_VERSION] = { schema_v1, schema_v2, schema_v3, schema_v4 };
@@ -515,10 +518,8 @@ static int store_network_get(void *state, uint64_t id, struct zt_store_network *
 	n.rules_source = store_col_text(st, 20);
 	n.capabilities = store_col_text(st, 21);
 	n.tags = store_col_text(st, 22);
-	if (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens ||
-	    (sqlite3_column_type(st, 20) != SQLITE_NULL && !n.rules_source) ||
-	    (sqlite3_column_type(st, 21) != SQLITE_NULL && !n.capabilities) ||
-	    (sqlite3_column_type(st, 22) != SQLITE_NULL && !n.tags)) {
+	if (!n.name || !n.pools || !n.routes || !n.rules || !n.dns || !n.auth_tokens || !n.tags ||
+	    !n.capabilities || (sqlite3_column_type(st, 20) != SQLITE_NULL && !n.rules_source)) {
 		zt_store_network_clear(&n);
 		err = -ENOMEM;
 		goto out;
@@ -575,8 +576,8 @@ static int store_network_put(void *state, const struct zt_store_network *n)
 	sqlite3_bind_int64(st, 19, (sqlite3_int64)n->revision);
 	sqlite3_bind_int64(st, 20, n->creation_time);
 	store_bind_text(st, 21, n->rules_source);
-	store_bind_text(st, 22, n->capabilities);
-	store_bind_text(st, 23, n->tags);
+	store_bind_text(st, 22, n->capabilities ? n->capabilities : "[]");
+	store_bind_text(st, 23, n->tags ? n->tags : "[]");
 	err = store_step_done(s, st, "write network");
 	sqlite3_finalize(st);
 	if (err < 0)
@@ -670,7 +671,7 @@ static int store_network_ids(void *state, uint64_t **ids, size_t *n)
 #define STORE_MEM_COLS "network_id, address, identity, name, authorized, active_bridge," \
 	" no_auto_assign_ips, remote_trace_target, remote_trace_level, last_authorized_time," \
 	" last_deauthorized_time, last_authorized_credential_type, last_authorized_credential," \
-	" v_major, v_minor, v_rev, v_proto, revision, creation_time"
+	" v_major, v_minor, v_rev, v_proto, revision, creation_time, tags, capabilities"
 /* what is read: the columns put() writes and last_seen, which only seen() writes */
 #define STORE_MEM_READ STORE_MEM_COLS ", last_seen"
 
@@ -724,11 +725,13 @@ static int store_member_row(sqlite3_stmt *st, struct zt_store_member *m)
 	m->v_proto = sqlite3_column_int(st, 16);
 	m->revision = (uint64_t)sqlite3_column_int64(st, 17);
 	m->creation_time = sqlite3_column_int64(st, 18);
-	m->last_seen = sqlite3_column_int64(st, 19);
+	m->tags = store_col_text(st, 19);
+	m->capabilities = store_col_text(st, 20);
+	m->last_seen = sqlite3_column_int64(st, 21);
 	if ((sqlite3_column_type(st, 2) != SQLITE_NULL && !m->identity) ||
 	    (sqlite3_column_type(st, 3) != SQLITE_NULL && !m->name) ||
 	    (sqlite3_column_type(st, 11) != SQLITE_NULL && !m->auth_cred_type) ||
-	    (sqlite3_column_type(st, 12) != SQLITE_NULL && !m->auth_cred)) {
+	    (sqlite3_column_type(st, 12) != SQLITE_NULL && !m->auth_cred) || !m->tags || !m->capabilities) {
 		zt_store_member_clear(m);
 		return -ENOMEM;
 	}
@@ -784,14 +787,14 @@ static int store_member_put(void *state, const struct zt_store_member *m)
 		return err;
 	err = store_prepare(s, "INSERT INTO members (" STORE_MEM_COLS ") VALUES"
 			    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-			    " ?16, ?17, ?18, ?19)"
+			    " ?16, ?17, ?18, ?19, ?20, ?21)"
 			    " ON CONFLICT(network_id, address) DO UPDATE SET identity = ?3,"
 			    " name = ?4, authorized = ?5, active_bridge = ?6, no_auto_assign_ips = ?7,"
 			    " remote_trace_target = ?8, remote_trace_level = ?9,"
 			    " last_authorized_time = ?10, last_deauthorized_time = ?11,"
 			    " last_authorized_credential_type = ?12, last_authorized_credential = ?13,"
 			    " v_major = ?14, v_minor = ?15, v_rev = ?16, v_proto = ?17,"
-			    " revision = ?18, creation_time = ?19", &st);
+			    " revision = ?18, creation_time = ?19, tags = ?20, capabilities = ?21", &st);
 	if (err < 0)
 		goto fail;
 	store_bind_hex(st, 1, m->nwid, 16);
@@ -813,6 +816,8 @@ static int store_member_put(void *state, const struct zt_store_member *m)
 	sqlite3_bind_int(st, 17, m->v_proto);
 	sqlite3_bind_int64(st, 18, (sqlite3_int64)m->revision);
 	sqlite3_bind_int64(st, 19, m->creation_time);
+	store_bind_text(st, 20, m->tags ? m->tags : "[]");
+	store_bind_text(st, 21, m->capabilities ? m->capabilities : "[]");
 	err = store_step_done(s, st, "write member");
 	sqlite3_finalize(st);
 	if (err < 0)

@@ -301,11 +301,11 @@ void zt_store_network_clear(struct zt_store_network *n)
 	free(n->pools);
 	free(n->routes);
 	free(n->rules);
+	free(n->tags);
+	free(n->capabilities);
 	free(n->dns);
 	free(n->auth_tokens);
 	free(n->rules_source);
-	free(n->capabilities);
-	free(n->tags);
 	memset(n, 0, sizeof *n);
 }
 
@@ -318,6 +318,8 @@ void zt_store_member_clear(struct zt_store_member *m)
 	free(m->name);
 	free(m->auth_cred_type);
 	free(m->auth_cred);
+	free(m->tags);
+	free(m->capabilities);
 	memset(m, 0, sizeof *m);
 }
 
@@ -335,12 +337,12 @@ int zt_store_network_copy(struct zt_store_network *dst, const struct zt_store_ne
 {
 	*dst = *src;
 	dst->name = dst->pools = dst->routes = dst->rules = dst->dns = dst->auth_tokens = NULL;
-	dst->rules_source = dst->capabilities = dst->tags = NULL;
+	dst->tags = dst->capabilities = dst->rules_source = NULL;
 	if (!store_dup(&dst->name, src->name) || !store_dup(&dst->pools, src->pools) ||
 	    !store_dup(&dst->routes, src->routes) || !store_dup(&dst->rules, src->rules) ||
+	    !store_dup(&dst->tags, src->tags) || !store_dup(&dst->capabilities, src->capabilities) ||
 	    !store_dup(&dst->dns, src->dns) || !store_dup(&dst->auth_tokens, src->auth_tokens) ||
-	    !store_dup(&dst->rules_source, src->rules_source) ||
-	    !store_dup(&dst->capabilities, src->capabilities) || !store_dup(&dst->tags, src->tags)) {
+	    !store_dup(&dst->rules_source, src->rules_source)) {
 		zt_store_network_clear(dst);
 		return -ENOMEM;
 	}
@@ -364,11 +366,13 @@ int zt_store_member_copy(struct zt_store_member *dst, const struct zt_store_memb
 {
 	*dst = *src;
 	dst->identity = dst->name = dst->auth_cred_type = dst->auth_cred = NULL;
+	dst->tags = dst->capabilities = NULL;
 	dst->ips = NULL;
 	dst->nips = 0;
 	if (!store_dup(&dst->identity, src->identity) || !store_dup(&dst->name, src->name) ||
 	    !store_dup(&dst->auth_cred_type, src->auth_cred_type) ||
-	    !store_dup(&dst->auth_cred, src->auth_cred))
+	    !store_dup(&dst->auth_cred, src->auth_cred) || !store_dup(&dst->tags, src->tags) ||
+	    !store_dup(&dst->capabilities, src->capabilities))
 		goto fail;
 	for (size_t i = 0; i < src->nips; i++)
 		if (zt_store_member_add_ip(dst, src->ips[i]) < 0)

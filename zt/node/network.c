@@ -50,6 +50,18 @@ uint64_t zt_iface_nwid(const struct zt_inst *zi)
 	return 0;
 }
 
+/* Does a table hold a TEE, WATCH or REDIRECT (networks.md §6.1)? */
+static bool rules_may_forward(const uint8_t *rules, size_t len)
+{
+	for (size_t pos = 0; pos + 2 <= len; pos += 2u + rules[pos + 1]) {
+		unsigned type = rules[pos] & 63;
+
+		if (type >= 2 && type <= 4)
+			return true;
+	}
+	return false;
+}
+
 /* Members are kept in an array (walked by announcements and
  * revocations) and found through an address map: a frame's lookup costs
  * the same with 2 members or 100,000. */
@@ -87,6 +99,7 @@ static void member_forget(struct zt_network *n, unsigned i)
 	uint64_t address = n->members[i].address;
 	unsigned last = --n->n_members;
 
+	free(n->members[i].creds);
 	zt_addrmap_del(&n->member_index, address);
 	if (i != last) {
 		n->members[i] = n->members[last];
@@ -95,9 +108,10 @@ static void member_forget(struct zt_network *n, unsigned i)
 }
 
 /* Housekeeping: members whose peer the node forgot (nothing heard for
- * ZT_PEER_ACTIVITY_MS) and that we have not sent to meanwhile go; one
- * revoked by the controller stays, so that its old COM is never taken
- * again.  A member coming back shows its COM again when asked (§3.10). */
+ * ZT_PEER_ACTIVITY_MS) and that we have not sent to meanwhile go, their
+ * credentials with them; one revoked by the controller (its COM, a tag
+ * or a capability) stays, so that what was revoked is never taken again.
+ * A member coming back shows its credentials again when asked (§3.10). */
 void zt_networks_housekeep(struct zt_core *c, int64_t now)
 {
 	for (unsigned k = 0; k < c->n_nets; k++) {
@@ -106,7 +120,8 @@ void zt_networks_housekeep(struct zt_core *c, int64_t now)
 		for (unsigned i = 0; i < n->n_members;) {
 			const struct member *m = &n->members[i];
 
-			if (m->com_threshold == ZT_REV_NONE && now - m->pushed >= ZT_PEER_ACTIVITY_MS &&
+			if (m->com_threshold == ZT_REV_NONE && !(m->creds && m->creds->nrevs) &&
+			    now - m->pushed >= ZT_PEER_ACTIVITY_MS &&
 			    now - m->announced >= ZT_PEER_ACTIVITY_MS && !zt_peer_find(c, m->address))
 				member_forget(n, i);
 			else
@@ -115,13 +130,37 @@ void zt_networks_housekeep(struct zt_core *c, int64_t now)
 	}
 }
 
-/* A new config's rule table goes to every policy that takes one. */
+/* A new config's rule table, with our own tags and capabilities, goes
+ * to every policy that takes one. */
 static void policy_rules(struct zt_network *n)
 {
-	struct zt_policy_rules r = { n->cfg->rules, n->cfg->rules_len, n->cfg->nrules, n->cfg->flags };
+	struct zt_policy_tag tags[ZT_NETCONF_MAX_TAGS];
+	struct zt_policy_cap caps[ZT_NETCONF_MAX_CAPS];
+	struct zt_policy_rules r = { n->cfg->rules, n->cfg->rules_len, n->cfg->nrules, n->cfg->flags,
+				     tags, 0, caps, 0 };
 	struct zt_inst *const *chains[2] = { n->ingress, n->egress };
 	unsigned counts[2] = { n->n_ingress, n->n_egress };
 
+	/* the config's tags come sorted by id (netconf.c); a repeated id
+	 * keeps the first, as 1.14's lookup finds it */
+	for (unsigned i = 0; i < n->cfg->ntags && i < ZT_NETCONF_MAX_TAGS; i++)
+		if (!r.ntags || tags[r.ntags - 1].id != n->cfg->tags[i].id)
+			tags[r.ntags++] = (struct zt_policy_tag){ n->cfg->tags[i].id, n->cfg->tags[i].value };
+	for (unsigned i = 0; i < n->cfg->ncaps && i < ZT_NETCONF_MAX_CAPS; i++) {
+		const struct zt_cap *cp = &n->cfg->caps[i];
+		bool dup = false;
+
+		for (unsigned j = 0; j < r.ncaps; j++)
+			dup |= caps[j].id == cp->id;
+		if (!dup)
+			caps[r.ncaps++] = (struct zt_policy_cap){ cp->id, cp->rules, cp->rules_len, cp->nrules };
+	}
+
+	/* the capabilities other members hold are added as they come
+	 * (zt_member_usable) */
+	n->rules_forward = rules_may_forward(r.rules, r.len);
+	for (unsigned i = 0; i < r.ncaps && !n->rules_forward; i++)
+		n->rules_forward = rules_may_forward(caps[i].rules, caps[i].len);
 	for (unsigned c = 0; c < 2; c++)
 		for (unsigned i = 0; i < counts[c]; i++) {
 			const struct zt_module *m = zt_inst_module(chains[c][i]);
@@ -132,7 +171,129 @@ static void policy_rules(struct zt_network *n)
 		}
 }
 
-/* ---- credentials (§5.7) ---- */
+/* ---- credentials (§5.6, §5.7) ---- */
+
+static int64_t member_rev_threshold(const struct member *m, uint8_t type, uint32_t id)
+{
+	for (unsigned i = 0; m->creds && i < m->creds->nrevs; i++)
+		if (m->creds->revs[i].type == type && m->creds->revs[i].id == id)
+			return m->creds->revs[i].threshold;
+	return ZT_REV_NONE;
+}
+
+/* m's credential record, made on first use; NULL without memory. */
+static struct member_creds *member_creds(struct member *m)
+{
+	if (!m->creds)
+		m->creds = calloc(1, sizeof *m->creds);
+	return m->creds;
+}
+
+/* Records a (type, id) threshold; the oldest entry makes room. */
+static void member_rev_set(struct member *m, uint8_t type, uint32_t id, int64_t threshold)
+{
+	struct member_creds *mc = member_creds(m);
+	unsigned i;
+
+	if (!mc)
+		return;
+
+	for (i = 0; i < mc->nrevs; i++)
+		if (mc->revs[i].type == type && mc->revs[i].id == id)
+			break;
+	if (i == mc->nrevs) {
+		if (mc->nrevs == ZT_MEMBER_REVS)
+			memmove(mc->revs, mc->revs + 1, --mc->nrevs * sizeof *mc->revs);
+		i = mc->nrevs++;
+		mc->revs[i].type = type;
+		mc->revs[i].id = id;
+	}
+	mc->revs[i].threshold = threshold;
+}
+
+/* Rebuilds what the rules may use of m's tags and capabilities: those
+ * within ctmd of our config's timestamp and not revoked (§5.6). */
+void zt_member_usable(struct zt_network *n, struct member *m)
+{
+	const struct zt_netconf *cfg = n->cfg;
+
+	struct member_creds *c = m->creds;
+
+	if (!c)
+		return;
+	c->n_usable_tags = c->n_usable_caps = 0;
+	if (!n->configured)
+		return;
+	for (unsigned i = 0; i < c->ntags; i++)
+		if (zt_cred_usable(c->tag_ts[i], cfg->ts, cfg->ctmd,
+				   member_rev_threshold(m, ZT_CRED_TAG, c->tags[i].id)))
+			c->usable_tags[c->n_usable_tags++] = c->tags[i];
+	for (unsigned i = 0; i < c->ncaps; i++) {
+		const struct member_cap *mc = &c->caps[i];
+
+		if (!zt_cred_usable(mc->ts, cfg->ts, cfg->ctmd, member_rev_threshold(m, ZT_CRED_CAPABILITY, mc->id)))
+			continue;
+		c->usable_caps[c->n_usable_caps++] = (struct zt_policy_cap){ mc->id, mc->rules, mc->len, mc->n };
+		n->rules_forward |= rules_may_forward(mc->rules, mc->len);
+	}
+}
+
+/* A tag shown by a member, about itself (§5.6): kept if the controller
+ * signed it, it is not older than the one held, and not revoked. */
+static bool member_tag_in(struct member *m, const struct zt_tag *t, const struct zt_identity *ctl)
+{
+	struct member_creds *c = member_creds(m);
+	unsigned i = 0;
+
+	if (!c)
+		return false;
+	while (i < c->ntags && c->tags[i].id < t->id)
+		i++;
+	if (i < c->ntags && c->tags[i].id == t->id &&
+	    (c->tag_ts[i] > t->ts || (c->tag_ts[i] == t->ts && c->tags[i].value == t->value)))
+		return false;
+	if (member_rev_threshold(m, ZT_CRED_TAG, t->id) >= t->ts || zt_tag_verify(t, ctl) < 0)
+		return false;
+	if (i == c->ntags || c->tags[i].id != t->id) {
+		if (c->ntags == ZT_MEMBER_TAGS)
+			return false;
+		memmove(&c->tags[i + 1], &c->tags[i], (c->ntags - i) * sizeof *c->tags);
+		memmove(&c->tag_ts[i + 1], &c->tag_ts[i], (c->ntags - i) * sizeof *c->tag_ts);
+		c->ntags++;
+	}
+	c->tags[i] = (struct zt_policy_tag){ t->id, t->value };
+	c->tag_ts[i] = t->ts;
+	return true;
+}
+
+/* A capability shown by a member: as a tag, and its custody chain must
+ * verify and end at the member (§5.2). */
+static bool member_cap_in(struct member *m, const struct zt_cap *cp, zt_identity_lookup_fn lookup, void *arg)
+{
+	struct member_creds *c = member_creds(m);
+	unsigned i;
+
+	if (!c)
+		return false;
+	for (i = 0; i < c->ncaps && c->caps[i].id != cp->id; i++)
+		;
+	if (i < c->ncaps && c->caps[i].ts >= cp->ts)
+		return false;
+	if (cp->rules_len > ZT_MEMBER_CAP_BYTES || zt_cap_issued_to(cp) != m->address ||
+	    member_rev_threshold(m, ZT_CRED_CAPABILITY, cp->id) >= cp->ts || zt_cap_verify(cp, lookup, arg) < 0)
+		return false;
+	if (i == c->ncaps) {
+		if (c->ncaps == ZT_MEMBER_CAPS)
+			return false;
+		c->ncaps++;
+	}
+	c->caps[i].id = cp->id;
+	c->caps[i].ts = cp->ts;
+	c->caps[i].n = cp->nrules;
+	c->caps[i].len = cp->rules_len;
+	memcpy(c->caps[i].rules, cp->rules, cp->rules_len);
+	return true;
+}
 
 static void creds_build(struct zt_network *n)
 {
@@ -244,6 +405,8 @@ static bool config_apply(struct zt_network *n, const uint8_t *dict, size_t len, 
 	creds_build(n);
 	zt_network_groups_update(n);
 	policy_rules(n);
+	for (unsigned i = 0; i < n->n_members; i++)
+		zt_member_usable(n, &n->members[i]);
 	zt_network_port_configure(n);
 	zt_network_announce(n, now);
 	return true;
@@ -319,12 +482,18 @@ static void rx_revocation(struct zt_core *c, const struct zt_net_rx *r, const st
 	struct zt_network *n = zt_network_find(c, v->nwid);
 	struct zt_peer *ctl;
 	struct member *m;
-	int64_t cred_threshold = ZT_REV_NONE;
+	int64_t cred_threshold;
 
 	if (!n || !(ctl = zt_peer_or_self(c, zt_nwid_controller(n->id))) ||
-	    !(m = zt_network_member(n, v->target, true)) ||
-	    zt_rev_accept(v, &ctl->id, &m->com_threshold, &cred_threshold) != ZT_CRED_ACCEPTED)
+	    !(m = zt_network_member(n, v->target, true)))
 		return;
+	cred_threshold = member_rev_threshold(m, v->type, v->cred_id);
+	if (zt_rev_accept(v, &ctl->id, &m->com_threshold, &cred_threshold) != ZT_CRED_ACCEPTED)
+		return;
+	if (v->type == ZT_CRED_TAG || v->type == ZT_CRED_CAPABILITY) {
+		member_rev_set(m, v->type, v->cred_id, cred_threshold);
+		zt_member_usable(n, m);
+	}
 	m->gate_epoch = 0;
 	zt_logf(ZT_LOG_INFO, "network %s: member %010llx revoked by the controller", n->name,
 		(unsigned long long)v->target);
@@ -344,6 +513,47 @@ static void rx_revocation(struct zt_core *c, const struct zt_net_rx *r, const st
 	}
 }
 
+static const struct zt_identity *identity_lookup(uint64_t addr, void *arg)
+{
+	struct zt_peer *p = zt_peer_or_self(arg, addr);
+
+	return p ? &p->id : NULL;
+}
+
+/* The member a tag or capability is about, on a network we are in, and
+ * the controller that must have signed it. */
+static struct member *cred_member(struct zt_core *c, uint64_t nwid, uint64_t issued_to, struct zt_network **np,
+				  const struct zt_identity **ctl)
+{
+	struct zt_network *n = zt_network_find(c, nwid);
+	struct zt_peer *p;
+
+	if (!n || !n->configured || !issued_to || issued_to == c->self.address ||
+	    !(p = zt_peer_or_self(c, zt_nwid_controller(nwid))))
+		return NULL;
+	*np = n;
+	*ctl = &p->id;
+	return zt_network_member(n, issued_to, true);
+}
+
+/* Tags and capabilities, filed under the member they were issued to. */
+static void rx_tags_caps(struct zt_core *c, const struct zt_netcreds *nc)
+{
+	const struct zt_identity *ctl;
+	struct zt_network *n;
+	struct member *m;
+	struct zt_tag tag;
+	struct zt_cap cap;
+
+	for (unsigned i = 0; zt_netcreds_tag(nc, i, &tag) == 0; i++)
+		if ((m = cred_member(c, tag.nwid, tag.issued_to, &n, &ctl)) && member_tag_in(m, &tag, ctl))
+			zt_member_usable(n, m);
+	for (unsigned i = 0; zt_netcreds_cap(nc, i, &cap) == 0; i++)
+		if ((m = cred_member(c, cap.nwid, zt_cap_issued_to(&cap), &n, &ctl)) &&
+		    member_cap_in(m, &cap, identity_lookup, c))
+			zt_member_usable(n, m);
+}
+
 void zt_network_credentials_in(struct zt_core *c, const struct zt_net_rx *r)
 {
 	struct zt_netcreds nc;
@@ -354,6 +564,7 @@ void zt_network_credentials_in(struct zt_core *c, const struct zt_net_rx *r)
 		return;
 	for (unsigned i = 0; zt_netcreds_rev(&nc, i, &rev) == 0; i++)
 		rx_revocation(c, r, &rev);
+	rx_tags_caps(c, &nc);
 	for (unsigned i = 0; zt_netcreds_com(&nc, i, &com) == 0; i++) {
 		struct zt_network *n = zt_network_find(c, zt_com_nwid(&com));
 		struct zt_peer *ctl;
@@ -507,6 +718,8 @@ void zt_network_free(struct zt_network *n)
 	zt_netcache_free(n->cache);
 	free(n->pending);
 	free(n->routes);
+	for (unsigned i = 0; i < n->n_members; i++)
+		free(n->members[i].creds);
 	free(n->members);
 	zt_addrmap_free(&n->member_index);
 	free(n);

@@ -91,11 +91,49 @@ uint64_t zt_network_id(const struct zt_network *n);
 
 /* ---- inside the network layer: network.c and port.c ---- */
 
+/* What a member holds besides its COM (networks.md §5.6): tags and
+ * capabilities keyed by id, with revocation thresholds per (type, id).
+ * Allocated for a member when it first shows or loses one, so that the
+ * members that have none cost a pointer, and never moved: the usable
+ * capabilities point into it. */
+#define ZT_MEMBER_TAGS 32
+#define ZT_MEMBER_CAPS 8
+#define ZT_MEMBER_CAP_BYTES 512  /* encoded rules of one capability */
+#define ZT_MEMBER_REVS 16
+
+struct member_cap {
+	uint32_t id;
+	int64_t ts;
+	unsigned n;
+	size_t len;
+	uint8_t rules[ZT_MEMBER_CAP_BYTES];
+};
+
+struct member_rev {
+	uint8_t type;            /* ZT_CRED_TAG or ZT_CRED_CAPABILITY */
+	uint32_t id;
+	int64_t threshold;
+};
+
+struct member_creds {
+	unsigned ntags, ncaps, nrevs;
+	struct zt_policy_tag tags[ZT_MEMBER_TAGS];   /* sorted by id */
+	int64_t tag_ts[ZT_MEMBER_TAGS];
+	struct member_cap caps[ZT_MEMBER_CAPS];
+	struct member_rev revs[ZT_MEMBER_REVS];
+	/* what the rules may use now (time-valid against our config, not
+	 * revoked), rebuilt when either changes; handed to the policies */
+	unsigned n_usable_tags, n_usable_caps;
+	struct zt_policy_tag usable_tags[ZT_MEMBER_TAGS];
+	struct zt_policy_cap usable_caps[ZT_MEMBER_CAPS];
+};
+
 struct member {
 	uint64_t address;
 	bool has_com;
 	struct zt_com com;
 	int64_t com_threshold;   /* its COMs up to this timestamp are revoked */
+	struct member_creds *creds;   /* NULL: none shown, none revoked */
 	uint64_t gate_epoch;     /* gate_ok holds for the network's gate_epoch */
 	bool gate_ok;
 	int64_t pushed;          /* our credentials pushed to it */
@@ -119,6 +157,8 @@ struct bridge_route {
 struct zt_network {
 	struct zt_core *core;
 	uint64_t id;
+	bool rules_forward;      /* the rules may TEE, WATCH or REDIRECT: the main
+				  * loop takes every frame (it sends the copies) */
 	bool dynamic;            /* joined at run time: its port is ours */
 	char name[17];
 	struct zt_inst *iface;
@@ -187,6 +227,9 @@ struct pending_mcast {
 
 /* network.c: members, credentials, configs. */
 struct member *zt_network_member(struct zt_network *n, uint64_t address, bool create);
+/* Rebuilds m's usable tags and capabilities (after a credential or a
+ * config arrived, or the records moved). */
+void zt_member_usable(struct zt_network *n, struct member *m);
 bool zt_network_creds_due(const struct zt_network *n, const struct member *m, int64_t now, bool asked);
 void zt_network_creds_push(struct zt_network *n, struct member *m, int64_t now, bool asked);
 void zt_network_credentials_in(struct zt_core *c, const struct zt_net_rx *r);

@@ -160,6 +160,17 @@ static bool gate(struct zt_network *n, struct zt_peer *p)
 	return m->gate_ok;
 }
 
+/* What the rules may use of the remote member of a frame (§6.2). */
+static void ctx_member(struct zt_policy_ctx *ctx, const struct member *m)
+{
+	const struct member_creds *c = m ? m->creds : NULL;
+
+	ctx->peer_tags = c ? c->usable_tags : NULL;
+	ctx->n_peer_tags = c ? c->n_usable_tags : 0;
+	ctx->peer_caps = c ? c->usable_caps : NULL;
+	ctx->n_peer_caps = c ? c->n_usable_caps : 0;
+}
+
 static int policy_chain(const struct zt_network *n, struct zt_inst *const *chain, unsigned count,
 			const struct zt_policy_ctx *ctx, const struct zt_frame *f)
 {
@@ -339,6 +350,75 @@ void zt_network_meet(struct zt_network *n, struct zt_peer *p, int64_t now)
 
 /* ---- the port ---- */
 
+static bool ext_frame_to(struct zt_network *n, uint64_t to, const uint8_t *eth, size_t len, uint8_t flags,
+			 int64_t now);
+
+/* What the rules asked of an accepted frame (§6.4): a TEE or WATCH copy
+ * of its first out->copy_len payload bytes, and a REDIRECT of the whole
+ * frame, as EXT_FRAMEs flagged as 1.14 flags them (§3.2).  True when the
+ * frame was redirected: it goes nowhere else then. */
+static bool rules_act(struct zt_network *n, const struct zt_policy_out *out, const uint8_t *eth, size_t len,
+		      bool inbound, int64_t now)
+{
+	if (out->copy_to && out->copy_to != n->core->self.address) {
+		uint8_t flags = out->copy_watch ? (inbound ? 0x1c : 0x16) : (inbound ? 0x08 : 0x02);
+
+		ext_frame_to(n, out->copy_to, eth, 14 + (out->copy_len < len - 14 ? out->copy_len : len - 14),
+			     flags, now);
+	}
+	if (!out->redirect_to || out->redirect_to == n->core->self.address)
+		return false;
+	if (ext_frame_to(n, out->redirect_to, eth, len, inbound ? 0x0a : 0x04, now))
+		NC_INC(n, NC_TX_FRAMES);
+	return true;
+}
+
+/* The ingress chain on a frame from member `from`, whose payload sits in
+ * a packet buffer with room for the Ethernet header before it (written
+ * here).  out: what the rules ask besides. */
+static bool ingress(struct zt_network *n, uint64_t from, const uint8_t dst[6], const uint8_t src[6],
+		    uint16_t ethertype, uint8_t *payload, size_t len, struct zt_policy_out *out)
+{
+	uint8_t *eth = payload - 14;
+	struct zt_frame f = { eth, 14 + len };
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, from,
+				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true, NULL, 0, NULL, 0,
+				     out };
+
+	memset(out, 0, sizeof *out);
+	if (len > ZT_PKT_MAX - 14 || (n->configured && !zt_frame_fits(n->cfg->mtu, ethertype, len))) {
+		NC_DROP(n, NC_BAD_FRAMES, NC_RX_DROPPED);
+		return false;
+	}
+	/* dst and src may already be there (EXT_FRAME): memmove */
+	memmove(eth, dst, 6);
+	memmove(eth + 6, src, 6);
+	eth[12] = ethertype >> 8;
+	eth[13] = ethertype & 0xff;
+	ctx_member(&ctx, zt_network_member(n, from, false));
+	if (policy_chain(n, n->ingress, n->n_ingress, &ctx, &f) != ZT_ACCEPT) {
+		NC_DROP(n, NC_POLICY_DROPS, NC_RX_DROPPED);
+		return false;
+	}
+	return true;
+}
+
+/* A frame ingress() accepted: copied or redirected as the rules asked,
+ * then to the port unless redirected. */
+static void hand_over(struct zt_network *n, const struct port_queue *q, const struct zt_policy_out *out,
+		      uint8_t *payload, size_t len)
+{
+	struct zt_frame f = { payload - 14, 14 + len };
+
+	/* only the main loop sends (rules_forward keeps such frames off the
+	 * workers' lanes) */
+	if (q == &n->queues[0] && (out->copy_to || out->redirect_to) &&
+	    rules_act(n, out, f.data, f.len, true, zt_core_now(n->core)))
+		return;
+	NC_INC(n, NC_RX_FRAMES);
+	q->ops->tx(q->state, &f, 1);
+}
+
 /* Hands a frame to the port.  The payload sits in a writable packet
  * buffer with at least 14 bytes before it (the ZeroTier header and the
  * verb's fields), where the Ethernet header is written: no copy of the
@@ -346,26 +426,10 @@ void zt_network_meet(struct zt_network *n, struct zt_peer *p, int64_t now)
 static void deliver(struct zt_network *n, const struct port_queue *q, uint64_t from, const uint8_t dst[6],
 		    const uint8_t src[6], uint16_t ethertype, uint8_t *payload, size_t len)
 {
-	uint8_t *eth = payload - 14;
-	struct zt_frame f = { eth, 14 + len };
-	struct zt_policy_ctx ctx = { n->id, n->core->self.address, from,
-				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true };
+	struct zt_policy_out out;
 
-	if (len > ZT_PKT_MAX - 14 || (n->configured && !zt_frame_fits(n->cfg->mtu, ethertype, len))) {
-		NC_DROP(n, NC_BAD_FRAMES, NC_RX_DROPPED);
-		return;
-	}
-	/* dst and src may already be there (EXT_FRAME): memmove */
-	memmove(eth, dst, 6);
-	memmove(eth + 6, src, 6);
-	eth[12] = ethertype >> 8;
-	eth[13] = ethertype & 0xff;
-	if (policy_chain(n, n->ingress, n->n_ingress, &ctx, &f) != ZT_ACCEPT) {
-		NC_DROP(n, NC_POLICY_DROPS, NC_RX_DROPPED);
-		return;
-	}
-	NC_INC(n, NC_RX_FRAMES);
-	q->ops->tx(q->state, &f, 1);
+	if (ingress(n, from, dst, src, ethertype, payload, len, &out))
+		hand_over(n, q, &out, payload, len);
 }
 
 /* ---- sending frames (§2.6, §7.4) ---- */
@@ -385,9 +449,9 @@ static void send_unicast(struct zt_network *n, uint64_t to, uint16_t ethertype, 
 		NC_INC(n, NC_TX_FRAMES);
 }
 
-/* EXT_FRAME with flags 0 and both MACs (§2.6 steps 5 and 6): a frame
- * bridged in from the host, or one for a MAC behind a bridge. */
-static void send_ext(struct zt_network *n, uint64_t to, const struct zt_frame *f, int64_t now)
+/* An EXT_FRAME of len bytes of an Ethernet frame (§3.2) to member to. */
+static bool ext_frame_to(struct zt_network *n, uint64_t to, const uint8_t *eth, size_t len, uint8_t flags,
+			 int64_t now)
 {
 	uint8_t pl[ZT_PKT_MAX];
 	struct zt_wr w;
@@ -395,9 +459,16 @@ static void send_ext(struct zt_network *n, uint64_t to, const struct zt_frame *f
 	zt_network_creds_push(n, zt_network_member(n, to, true), now, false);
 	zt_wr_init(&w, pl, sizeof pl);
 	zt_wr_u64(&w, n->id);
-	zt_wr_u8(&w, 0);
-	zt_wr_bytes(&w, f->data, f->len);   /* dst, src, ethertype, payload: the order of the wire */
-	if (!w.err && zt_vl1_send(n->core, to, ZT_VERB_EXT_FRAME, pl, w.len, now) == 0) {
+	zt_wr_u8(&w, flags);
+	zt_wr_bytes(&w, eth, len);   /* dst, src, ethertype, payload: the order of the wire */
+	return !w.err && zt_vl1_send(n->core, to, ZT_VERB_EXT_FRAME, pl, w.len, now) == 0;
+}
+
+/* EXT_FRAME with flags 0 and both MACs (§2.6 steps 5 and 6): a frame
+ * bridged in from the host, or one for a MAC behind a bridge. */
+static void send_ext(struct zt_network *n, uint64_t to, const struct zt_frame *f, int64_t now)
+{
+	if (ext_frame_to(n, to, f->data, f->len, 0, now)) {
 		NC_INC(n, NC_TX_FRAMES);
 		if (memcmp(f->data + 6, n->mac, 6) != 0)
 			NC_INC(n, NC_TX_BRIDGED);
@@ -408,7 +479,8 @@ static void send_ext(struct zt_network *n, uint64_t to, const struct zt_frame *f
  * was learned behind, else to every active bridge (32 at most). */
 static void send_to_bridges(struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
-	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false,
+				     NULL, 0, NULL, 0, NULL };
 	uint64_t self = n->core->self.address, via = bridge_route(n, f->data), bridges[ZT_NETCONF_MAX_SPECIALISTS];
 	unsigned count = 0;
 
@@ -433,6 +505,7 @@ static void send_to_bridges(struct zt_network *n, const struct zt_frame *f, int6
 		bridges[i] = bridges[j];
 		bridges[j] = tmp;
 		ctx.dest = bridges[i];   /* each copy judged for its bridge */
+		ctx_member(&ctx, zt_network_member(n, bridges[i], false));
 		if (policy_chain(n, n->egress, n->n_egress, &ctx, f) == ZT_ACCEPT)
 			send_ext(n, bridges[i], f, now);
 	}
@@ -595,7 +668,9 @@ static bool ndp_emulate(struct zt_network *n, const struct zt_frame *f)
 /* A frame the host sent on the port (§2.6). */
 static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
-	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false };
+	struct zt_policy_out out = { 0 };
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false,
+				     NULL, 0, NULL, 0, &out };
 	const uint8_t *to = f->data, *src = f->data + 6;
 	uint8_t *payload = f->data + 14;
 	uint16_t ethertype;
@@ -622,12 +697,16 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 	if (zt_mac_is_multicast(to) && ndp_emulate(n, f))
 		return;
 	to_member = !zt_mac_is_multicast(to) && zt_mac_to_address(n->id, to, &dest) == 0;
-	if (to_member)
+	if (to_member) {
 		ctx.dest = dest;
+		ctx_member(&ctx, zt_network_member(n, dest, false));
+	}
 	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT) {
 		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
 		return;
 	}
+	if ((out.copy_to || out.redirect_to) && rules_act(n, &out, f->data, f->len, false, now))
+		return;
 	if (zt_mac_is_multicast(to)) {
 		struct zt_mcast_group g;
 		uint32_t target;
@@ -717,7 +796,8 @@ static void rx_ext_frame(struct zt_network *n, const struct port_queue *q, const
 {
 	struct zt_rd rd;
 	const uint8_t *dst, *src;
-	uint8_t flags, from_mac[6];
+	uint8_t flags, from_mac[6], mac_dst[6], mac_src[6];
+	struct zt_policy_out out;
 	uint16_t ethertype;
 	struct zt_com com;
 
@@ -733,15 +813,23 @@ static void rx_ext_frame(struct zt_network *n, const struct port_queue *q, const
 		return;
 	if (mac_is_zero(src) || zt_mac_is_multicast(src) || memcmp(src, n->mac, 6) == 0)
 		return;
+	/* the rules first (§3.2): a frame copied or redirected to us is
+	 * delivered as it is, whatever its MACs */
+	memcpy(mac_dst, dst, 6);
+	memcpy(mac_src, src, 6);
+	if (!ingress(n, r->peer->id.address, mac_dst, mac_src, ethertype, r->pl + rd.pos, zt_rd_left(&rd), &out))
+		return;
 	zt_mac_from_address(n->id, r->peer->id.address, from_mac);
-	if (memcmp(src, from_mac, 6) != 0 && !bridged_in(n, r->peer->id.address, src, r->now))
+	if (!out.super_accept && memcmp(mac_src, from_mac, 6) != 0 &&
+	    !bridged_in(n, r->peer->id.address, mac_src, r->now))
 		return;
 	/* for a MAC not ours: a group's, or one behind us if we bridge */
-	if (memcmp(dst, n->mac, 6) != 0 && (zt_mac_is_multicast(dst) ? n->cfg->mcast_limit == 0 : !n->bridge)) {
+	if (!out.super_accept && memcmp(mac_dst, n->mac, 6) != 0 &&
+	    (zt_mac_is_multicast(mac_dst) ? n->cfg->mcast_limit == 0 : !n->bridge)) {
 		NC_DROP(n, NC_RX_NOT_BRIDGE, NC_RX_DROPPED);
 		return;
 	}
-	deliver(n, q, r->peer->id.address, dst, src, ethertype, r->pl + rd.pos, zt_rd_left(&rd));
+	hand_over(n, q, &out, r->pl + rd.pos, zt_rd_left(&rd));
 	if (flags & 0x10) {
 		uint8_t ack[8];
 
@@ -1007,7 +1095,8 @@ bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint
 	n = zt_network_find(l->core, nwid);
 	/* EXT_FRAME goes to the main loop: it may want an OK, or teach a
 	 * bridge route, which changes the network */
-	if (verb == ZT_VERB_EXT_FRAME || !n || !(q = &n->queues[l->index])->ops || !gate_known(n, p, now))
+	if (verb == ZT_VERB_EXT_FRAME || !n || n->rules_forward || !(q = &n->queues[l->index])->ops ||
+	    !gate_known(n, p, now))
 		return false;
 	ZT_STORE(p->last_nontrivial, now);
 	ZT_STORE(p->last_trust, now);
@@ -1017,18 +1106,22 @@ bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint
 
 bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
-	struct zt_policy_ctx ctx = { n->id, l->core->self.address, l->core->self.address, 0, false };
+	struct zt_policy_ctx ctx = { n->id, l->core->self.address, l->core->self.address, 0, false,
+				     NULL, 0, NULL, 0, NULL };
 	const uint8_t *to = f->data;
 	const struct member *m;
 	struct zt_peer_path *pp;
 	struct zt_peer *p;
 	struct zt_wr w;
 
-	if (f->len < 14 || !n->configured || memcmp(f->data + 6, n->mac, 6) != 0 || zt_mac_is_multicast(to) ||
+	/* copies and redirects are sent by the main loop */
+	if (f->len < 14 || !n->configured || n->rules_forward || memcmp(f->data + 6, n->mac, 6) != 0 ||
+	    zt_mac_is_multicast(to) ||
 	    memcmp(to, n->mac, 6) == 0 || zt_mac_to_address(n->id, to, &ctx.dest) < 0 ||
 	    !(m = zt_network_member(n, ctx.dest, false)) || (n->creds_len && zt_network_creds_due(n, m, now, false)) ||
 	    !(p = zt_peer_find(l->core, ctx.dest)) || !(pp = zt_lane_route(l, p, now)))
 		return false;
+	ctx_member(&ctx, m);
 	zt_wr_init(&w, l->tx + ZT_HDR_PAYLOAD, ZT_PKT_MAX - ZT_HDR_PAYLOAD);
 	zt_wr_u64(&w, n->id);
 	zt_wr_bytes(&w, f->data + 12, f->len - 12);   /* the ethertype and the payload */

@@ -15,7 +15,8 @@
 #include <sys/socket.h>
 
 #define ZT_MODULE_ABI 4   /* bump on any incompatible change (4: store commit_async, member_bridges,
-                             network rules_source, capabilities, tags) */
+                             network rules_source, tags and capabilities, member tags and
+                             capabilities; policies get tags, capabilities and zt_policy_out) */
 
 #if defined(__GNUC__)
 #define ZT_EXPORT __attribute__((visibility("default")))
@@ -235,22 +236,60 @@ void zt_iface_multicast(struct zt_inst *zi, const uint8_t *macs, unsigned n);
 
 enum zt_verdict { ZT_ACCEPT = 0, ZT_DROP = 1 };
 
+/* A member's tag (networks.md §5.3), verified and usable (§5.6). */
+struct zt_policy_tag {
+	uint32_t id, value;
+};
+
+/* A capability's rules (§5.2, encoded as §6.1), verified and usable. */
+struct zt_policy_cap {
+	uint32_t id;
+	const uint8_t *rules;
+	size_t len;
+	unsigned n;
+};
+
+/* What a policy asks of the kernel for a frame it accepts (the flow
+ * rules' TEE, WATCH and REDIRECT, networks.md §6.4); the kernel zeroes it
+ * before a chain and acts on it after. */
+struct zt_policy_out {
+	uint64_t copy_to;            /* TEE/WATCH: a copy to this member, 0: none */
+	size_t copy_len;             /* of the payload (after the Ethernet header) */
+	bool copy_watch;             /* WATCH rather than TEE */
+	uint64_t redirect_to;        /* REDIRECT: the frame goes there instead, 0: no */
+	bool super_accept;           /* this node is the target of a copy or redirect:
+				      * deliver it whatever its destination MAC */
+};
+
 /* Who a frame is between: ZeroTier addresses (0 when unknown, e.g. the
- * destination of a multicast), the network, and the direction. */
+ * destination of a multicast), the network, and the direction; and what
+ * the node holds of the remote member (the sender inbound, the
+ * destination outbound, nothing when it is unknown): its tags, sorted
+ * by id, and its capabilities.  All borrowed for the call. */
 struct zt_policy_ctx {
 	uint64_t nwid;
 	uint64_t self;
 	uint64_t source, dest;
 	bool inbound;                /* from the network to the host */
+	const struct zt_policy_tag *peer_tags;
+	unsigned n_peer_tags;
+	const struct zt_policy_cap *peer_caps;
+	unsigned n_peer_caps;
+	struct zt_policy_out *out;   /* NULL: the caller cannot copy or redirect */
 };
 
 /* The rule table of the network's current config (networks.md §6.1),
- * handed to a policy on every config change; borrowed for the call. */
+ * handed to a policy on every config change, with the node's own tags
+ * (sorted by id) and capabilities; borrowed for the call. */
 struct zt_policy_rules {
 	const uint8_t *rules;        /* n encoded rules */
 	size_t len;
 	unsigned n;
 	uint64_t flags;              /* the config's flags (0x08: unknown matches match) */
+	const struct zt_policy_tag *tags;
+	unsigned ntags;
+	const struct zt_policy_cap *caps;
+	unsigned ncaps;
 };
 
 struct zt_policy_ops {

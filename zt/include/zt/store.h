@@ -41,6 +41,8 @@ struct zt_store_network {
 	char *pools;                /* JSON: [{"ipRangeStart":..,"ipRangeEnd":..}] */
 	char *routes;               /* JSON: [{"target":"ip/bits","via":ip|null}] */
 	char *rules;                /* JSON: rule objects (networks.md §6.5) */
+	char *tags;                 /* JSON: [{"id":n,"default":n|null}], NULL: [] */
+	char *capabilities;         /* JSON: [{"id":n,"default":b,"rules":[..]}], NULL: [] */
 	char *dns;                  /* JSON: {"domain":..,"servers":[..]} or [] */
 	char *auth_tokens;          /* JSON: {token: expiry ms} or [null] */
 	bool has_trace_target;
@@ -49,9 +51,8 @@ struct zt_store_network {
 	int64_t ctmd;               /* certificateTimeoutWindowSize, 0: not set */
 	uint64_t revision;
 	int64_t creation_time;
-	char *rules_source;         /* the flow rules source of rules, NULL: none */
-	char *capabilities;         /* JSON: [{"id","default","rules"}] from the source, NULL: [] */
-	char *tags;                 /* JSON: [{"id","default"}] from the source, NULL: [] */
+	char *rules_source;         /* the flow rules source rules, tags and capabilities were
+				     * compiled from, NULL: none */
 };
 
 struct zt_store_member {
@@ -70,6 +71,8 @@ struct zt_store_member {
 	int64_t last_authorized_time, last_deauthorized_time;
 	char *auth_cred_type;       /* lastAuthorizedCredentialType, NULL: null */
 	char *auth_cred;            /* lastAuthorizedCredential, NULL: null */
+	char *tags;                 /* JSON: [[id, value], ..], NULL: [] */
+	char *capabilities;         /* JSON: [id, ..], NULL: [] */
 	int v_major, v_minor, v_rev, v_proto;   /* -1: unknown */
 	uint64_t revision;
 	int64_t creation_time;
