@@ -54,7 +54,7 @@ bool ctl_network_same(const struct zt_store_network *a, const struct zt_store_ne
 	       ctl_str_eq(a->capabilities, b->capabilities) && ctl_str_eq(a->tags, b->tags);
 }
 
-static bool ctl_member_same(const struct zt_store_member *a, const struct zt_store_member *b)
+bool ctl_member_same(const struct zt_store_member *a, const struct zt_store_member *b)
 {
 	size_t i;
 
