@@ -111,6 +111,15 @@ pg_db() {
 	echo "host=$PG_DIR/sock port=$PG_PORT user=zt dbname=$1"
 }
 
+# pg_freeze, pg_thaw: stop (SIGSTOP) and continue the server's processes,
+# the postmaster and its children: a database that answers nothing
+pg_pids() {
+	pm=$(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null) || return 0
+	echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+}
+pg_freeze() { kill -STOP $(pg_pids); }
+pg_thaw() { [ -f "$PG_DIR/data/postmaster.pid" ] && kill -CONT $(pg_pids) 2>/dev/null; return 0; }
+
 zt_pg_stanza() {
 	db=zt_$(printf '%s' "$1" | md5sum | cut -c1-12)
 	ci=$(pg_db "$db") || return 1

@@ -5,10 +5,13 @@
 # controller's networks) and members keep pinging each other; once the
 # server runs again (SIGCONT) the write answers 200 and is in the
 # database.  A write that gets no COMMIT within write-timeout answers an
-# error (504), never a success.
+# error (504), never a success.  Nor does a config request whose write
+# (a new member, the address it gets from the pool) waits for its COMMIT:
+# the member gets its config only once the write is durable, and
+# meanwhile the controller answers and members ping each other.
 #
 #   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 --- PostgreSQL (t/pg.sh)
-#                              \-- a .11, b .12 [zt0]
+#                              \-- a .11, b .12, c .13 [zt0]
 ZT_TEST_STORE=postgres
 export ZT_TEST_STORE
 . "$srcdir/t/tap.sh"
@@ -16,15 +19,8 @@ export ZT_TEST_STORE
 . "$srcdir/t/pg.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-plan 16
+plan 23
 
-# the server's processes: the postmaster and its children
-pg_pids() {
-	pm=$(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null) || return 0
-	echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"
-}
-pg_freeze() { kill -STOP $(pg_pids); }
-pg_thaw() { [ -f "$PG_DIR/data/postmaster.pid" ] && kill -CONT $(pg_pids) 2>/dev/null; return 0; }
 # a stopped server cannot be stopped: let it run before the cleanup
 trap 'pg_thaw; ns_cleanup' EXIT
 
@@ -35,7 +31,7 @@ ctl_with() {
 		zt_start ctl
 }
 ns_bridge
-for h in root:1 ctl:2 a:11 b:12; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
+for h in root:1 ctl:2 a:11 b:12 c:13; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
 zt_world root 198.18.0.1/9993
 zt_start root
 ctl_with 120s
@@ -89,6 +85,34 @@ is "$(cat "$ns_tmp/w1")" 200 "after SIGCONT the write answers 200"
 is "$(jq -r .authorized "$ns_tmp/w1.body")" true "... with the member"
 is "$(pg_psql "SELECT count(*) FROM members WHERE address IN ('4000000001', '4000000004') AND authorized" "$ci")" 2 \
 	"... both are in the database"
+
+# a new member c joins a public network and asks for its config: it is
+# written with the address it is given, and told only after the COMMIT
+open=$(zt_ctl_network '{"name":"open","private":false,"v4AssignMode":{"zt":true},
+	"ipAssignmentPools":[{"ipRangeStart":"198.19.6.10","ipRangeEnd":"198.19.6.200"}],
+	"routes":[{"target":"198.19.6.0/24"}]}')
+pg_freeze
+zt_networks="networks:
+  - id: \"$open\"
+    iface: { use: tap, name: zt0 }" zt_start c
+c_addr=$(zt_address c)
+zt_wait 60 grep -q "member $open/$c_addr: config waits for the COMMIT" "$ns_tmp/ctl/log"
+ok $? "a new member's config request waits for the COMMIT of its member"
+cli ctl info | grep -q "$(zt_address ctl)"
+ok $? "zt-cli info on the controller answers meanwhile"
+ns_exec a ping -c 1 -W 5 "$ip_b" > /dev/null
+ok $? "a pings b meanwhile"
+net=$open
+! zt_is_status c OK && ! zt_has_ip c
+ok $? "c has no config before the COMMIT"
+pg_thaw
+zt_wait 60 zt_is_status c OK
+ok $? "after SIGCONT c gets its config"
+ip_c=$(zt_net_ip c)
+case "$ip_c" in 198.19.6.*) pool=0 ;; *) pool=1 ;; esac
+ok $pool "... with an address from the pool ($ip_c)"
+is "$(pg_psql "SELECT ip FROM members JOIN member_ips USING (network_id, address)
+	WHERE address = '$c_addr' AND authorized" "$ci")" "$ip_c" "... and c is in the database with it"
 
 # a write that gets no COMMIT in time
 zt_stop ctl

@@ -6,7 +6,8 @@
  * pushes go out) or failed (then nothing of it is reported).  Meanwhile
  * the loop serves packets, config requests and reads from the store's
  * cache.  Writes run one at a time, in arrival order: each is built on
- * what the previous one committed (revisions, IP assignments). */
+ * what the previous one committed (revisions, IP assignments); the
+ * config requests' writes (serve.c) queue here with them. */
 #include "config.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@ struct ctl_after {
 struct ctl_write {
 	struct ctl_write *next;
 	struct ctl *c;
+	struct ctl_member_write *member;   /* a config request's, else an API write */
 	struct zt_api_pending *p;
 	char *method, *path, *body;
 	size_t body_len;
@@ -37,6 +39,8 @@ struct ctl_write {
 
 static void ctl_write_free(struct ctl_write *w)
 {
+	if (w->member)
+		ctl_member_write_free(w->member);
 	free(w->method);
 	free(w->path);
 	free(w->body);
@@ -68,7 +72,7 @@ bool ctl_defer(struct ctl *c, bool revoke, uint64_t nwid, uint64_t address)
 	return true;
 }
 
-static void ctl_write_counts(struct ctl *c, uint64_t v[4])
+void ctl_write_counts(struct ctl *c, uint64_t v[4])
 {
 	v[0] = *c->network_changes;
 	v[1] = *c->member_changes;
@@ -76,7 +80,7 @@ static void ctl_write_counts(struct ctl *c, uint64_t v[4])
 	v[3] = *c->member_deauths;
 }
 
-static void ctl_write_uncount(struct ctl *c, const uint64_t d[4])
+void ctl_write_uncount(struct ctl *c, const uint64_t d[4])
 {
 	*c->network_changes -= d[0];
 	*c->member_changes -= d[1];
@@ -98,8 +102,6 @@ static void ctl_write_error(struct ctl *c, struct zt_api_response *rs, int err)
 	rs->body = json_dumps(j, CTL_JSON_FLAGS);
 	json_decref(j);
 }
-
-static void ctl_write_next(struct ctl *c);
 
 static void ctl_write_done(void *ctx, int err)
 {
@@ -168,19 +170,46 @@ static int ctl_write_run(struct ctl *c, struct ctl_write *w, struct zt_api_respo
 	return ZT_API_PENDING;
 }
 
-/* The next queued write, once none is in flight. */
-static void ctl_write_next(struct ctl *c)
+bool ctl_writes_busy(const struct ctl *c)
+{
+	return c->writing || c->member_writing || c->write_queue;
+}
+
+int ctl_write_enqueue_member(struct ctl *c, struct ctl_member_write *mw)
+{
+	struct ctl_write *w = calloc(1, sizeof *w);
+
+	if (!w)
+		return -ENOMEM;
+	w->c = c;
+	w->member = mw;
+	*c->write_queue_tail = w;
+	c->write_queue_tail = &w->next;
+	return 0;
+}
+
+void ctl_write_next(struct ctl *c)
 {
 	struct ctl_write *w;
 	struct zt_api_response rs;
 	int ret;
 
-	while (!c->writing && (w = c->write_queue)) {
+	while (!c->writing && !c->member_writing && (w = c->write_queue)) {
 		struct zt_api_pending *p = w->p;
 
 		if (!(c->write_queue = w->next))
 			c->write_queue_tail = &c->write_queue;
+		if (w->member && !c->stopping) {
+			ctl_member_write_run(c, w->member);
+			w->member = NULL;
+			ctl_write_free(w);
+			continue;
+		}
 		if (c->stopping) {
+			if (!p) {
+				ctl_write_free(w);
+				continue;
+			}
 			ctl_write_free(w);
 			zt_api_pending_done(p, 503, strdup(CTL_STOPPING_JSON));
 			continue;
@@ -235,7 +264,7 @@ int ctl_api_async(void *state, const struct zt_api_request *rq, struct zt_api_re
 	}
 	if (!(w = ctl_write_new(c, rq, p)))
 		return -ENOMEM;
-	if (c->writing || c->write_queue) {
+	if (ctl_writes_busy(c)) {
 		*c->write_queue_tail = w;
 		c->write_queue_tail = &w->next;
 		return ZT_API_PENDING;

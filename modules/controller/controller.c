@@ -54,7 +54,7 @@ bool ctl_network_same(const struct zt_store_network *a, const struct zt_store_ne
 	       a->creation_time == b->creation_time && ctl_str_eq(a->rules_source, b->rules_source);
 }
 
-static bool ctl_member_same(const struct zt_store_member *a, const struct zt_store_member *b)
+bool ctl_member_same(const struct zt_store_member *a, const struct zt_store_member *b)
 {
 	size_t i;
 

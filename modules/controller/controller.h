@@ -43,6 +43,7 @@ struct ctl_seen {
 	uint64_t nwid, address;
 	int64_t last_request;
 	bool unsaved;               /* last_request not yet given to the store's seen() */
+	bool pending;               /* a write of this member is queued or awaits its COMMIT */
 	struct zt_identity id;
 	size_t meta_len;
 	uint8_t meta[ZT_NCREQ_META_READ_MAX];
@@ -78,12 +79,16 @@ struct ctl {
 	struct ctl_write *deferring;    /* its handler is running: pushes wait */
 	struct ctl_write *writing;      /* in flight */
 	struct ctl_write *write_queue, **write_queue_tail;
+	/* a config request's write awaiting its COMMIT (serve.c) */
+	struct ctl_member_write *member_writing;
+	bool member_turn;           /* a queued one is being served: it writes now */
 	bool stopping;
 };
 
 /* controller.c: the module, and saving what changed */
 int64_t ctl_now(void);
 bool ctl_network_same(const struct zt_store_network *a, const struct zt_store_network *b);
+bool ctl_member_same(const struct zt_store_member *a, const struct zt_store_member *b);
 int ctl_member_save(struct ctl *c, const struct zt_store_member *old, struct zt_store_member *m);
 
 /* serve.c: answering config requests, pushes and revocations */
@@ -98,6 +103,11 @@ void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member);
 void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target);
 /* Revokes the tags and capabilities old held that m no longer does. */
 void ctl_revoke_dropped(struct ctl *c, const struct zt_store_member *old, const struct zt_store_member *m);
+/* A member's write queued behind others (postgres): run at its turn
+ * (served again, on what is then committed), or freed unrun. */
+struct ctl_member_write;
+void ctl_member_write_run(struct ctl *c, struct ctl_member_write *mw);
+void ctl_member_write_free(struct ctl_member_write *mw);
 
 /* dns-service.c: the DNS servers a dns module announces (through
  * /unstable/controller/network/<nwid>/dns-service in api.c) */
@@ -129,5 +139,14 @@ int ctl_api_async(void *state, const struct zt_api_request *rq, struct zt_api_re
  * built: true if kept. */
 bool ctl_defer(struct ctl *c, bool revoke, uint64_t nwid, uint64_t address);
 void ctl_writes_stop(struct ctl *c);
+/* Whether a write is in flight or queued: a new one waits its turn. */
+bool ctl_writes_busy(const struct ctl *c);
+/* Queue mw behind the writes in flight; 0 or -ENOMEM (mw not taken). */
+int ctl_write_enqueue_member(struct ctl *c, struct ctl_member_write *mw);
+/* The next queued writes, once none is in flight. */
+void ctl_write_next(struct ctl *c);
+/* The change counters, to undo what a failed write counted. */
+void ctl_write_counts(struct ctl *c, uint64_t v[4]);
+void ctl_write_uncount(struct ctl *c, const uint64_t d[4]);
 
 #endif

@@ -198,11 +198,204 @@ static void ctl_error(struct ctl *c, const struct zt_netconf_request *rq, unsign
 		       rq->nwid, strerror(-err));
 }
 
-/* Answer a request (rq) or push a config (rq NULL) to member id on nwid.
- * Pushes send nothing when the member may not have a config. */
-static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id,
-		      const uint8_t *meta, size_t meta_len, const struct zt_netconf_request *rq)
+/* Who is served: member id on nwid with its request's metadata; asked:
+ * answering a request (now, rq, or later, after a write queued behind
+ * others), else a push. */
+struct ctl_ask {
+	uint64_t nwid;
+	const struct zt_identity *id;
+	const uint8_t *meta;
+	size_t meta_len;
+	bool asked;
+};
+
+/* A config request's (or push's) write of its member with a store that
+ * has commit_async: the config goes out after the COMMIT, so that an
+ * address handed out is durable before the member hears of it. */
+struct ctl_member_write {
+	struct ctl *c;
+	uint64_t nwid;
+	struct zt_identity id;
+	uint8_t meta[ZT_NCREQ_META_READ_MAX];
+	size_t meta_len;
+	bool asked;
+	uint8_t *config;            /* sent once committed; NULL: nothing to send */
+	size_t config_len;
+	uint64_t changes[4];        /* what the save counted, undone on failure */
+};
+
+static void ctl_serve(struct ctl *c, const struct ctl_ask *q, const struct zt_netconf_request *rq);
+
+/* A request's identity (public part) and metadata kept beyond the
+ * request's call: the metadata's length kept. */
+static size_t ctl_keep_request(struct zt_identity *id, uint8_t meta[ZT_NCREQ_META_READ_MAX],
+			       const struct zt_identity *from, const uint8_t *from_meta, size_t len)
 {
+	*id = *from;
+	id->has_private = false;
+	sodium_memzero(id->priv, sizeof id->priv);
+	if (len > ZT_NCREQ_META_READ_MAX)
+		len = ZT_NCREQ_META_READ_MAX;
+	if (len)
+		memcpy(meta, from_meta, len);
+	return len;
+}
+
+void ctl_member_write_free(struct ctl_member_write *mw)
+{
+	if (!mw)
+		return;
+	free(mw->config);
+	sodium_memzero(mw, sizeof *mw);
+	free(mw);
+}
+
+static struct ctl_member_write *ctl_member_write_new(struct ctl *c, const struct ctl_ask *q,
+						     const uint8_t *config, size_t len)
+{
+	struct ctl_member_write *mw = calloc(1, sizeof *mw);
+
+	if (!mw)
+		return NULL;
+	mw->c = c;
+	mw->nwid = q->nwid;
+	mw->meta_len = ctl_keep_request(&mw->id, mw->meta, q->id, q->meta, q->meta_len);
+	mw->asked = q->asked;
+	if (config && len) {
+		if (!(mw->config = malloc(len))) {
+			free(mw);
+			return NULL;
+		}
+		memcpy(mw->config, config, len);
+		mw->config_len = len;
+	}
+	return mw;
+}
+
+static void ctl_member_pending(struct ctl *c, uint64_t nwid, uint64_t address, bool pending)
+{
+	struct ctl_seen *s = ctl_seen_find(c, nwid, address);
+
+	if (s)
+		s->pending = pending;
+}
+
+/* A queued write's turn: serve it again on what is committed now. */
+void ctl_member_write_run(struct ctl *c, struct ctl_member_write *mw)
+{
+	struct ctl_ask q = { mw->nwid, &mw->id, mw->meta, mw->meta_len, mw->asked };
+
+	ctl_member_pending(c, mw->nwid, mw->id.address, false);
+	c->member_turn = true;
+	ctl_serve(c, &q, NULL);
+	c->member_turn = false;
+	ctl_member_write_free(mw);
+}
+
+static void ctl_member_write_done(void *ctx, int err)
+{
+	struct ctl_member_write *mw = ctx;
+	struct ctl *c = mw->c;
+	char a[11];
+
+	c->member_writing = NULL;
+	ctl_member_pending(c, mw->nwid, mw->id.address, false);
+	zt_address_fmt(mw->id.address, a);
+	if (err) {
+		/* nothing is sent: the member asks again */
+		zt_log(c->zi, ZT_LOG_WARN, "member %016" PRIx64 "/%s: not stored, no config sent: %s",
+		       mw->nwid, a, zt_store_error(c->store));
+		ctl_write_uncount(c, mw->changes);
+		(*c->failures)++;
+	} else if (mw->config && c->core && !c->stopping) {
+		err = zt_core_netconf_push(c->core, mw->id.address, mw->nwid, mw->config, mw->config_len);
+		if (err < 0)
+			zt_log(c->zi, ZT_LOG_WARN, "member %016" PRIx64 "/%s: cannot send the config: %s",
+			       mw->nwid, a, strerror(-err));
+		else if (mw->asked)
+			(*c->configs)++;
+		else
+			(*c->pushes)++;
+	}
+	ctl_member_write_free(mw);
+	ctl_write_next(c);
+}
+
+/* Save m (old NULL: new) for q: at once with a store without
+ * commit_async, else in a transaction committed without the loop
+ * waiting, config (if any) sent once it is durable.  0: saved or
+ * unchanged, the caller answers now; 1: the write is pending (or queued
+ * behind others, to be served again at its turn), the caller sends
+ * nothing; or a negative errno (logged). */
+static int ctl_serve_save(struct ctl *c, const struct ctl_ask *q, const struct zt_store_member *old,
+			  struct zt_store_member *m, const uint8_t *config, size_t len)
+{
+	struct ctl_member_write *mw;
+	uint64_t before[4], after[4];
+	int err;
+
+	if (!zt_store_can_wait(c->store)) {
+		err = ctl_member_save(c, old, m);
+		return err < 0 ? err : 0;
+	}
+	if (old && ctl_member_same(old, m))
+		return 0;   /* nothing to write: answered from the cache */
+	if (!c->member_turn && ctl_writes_busy(c)) {
+		struct ctl_seen *s = ctl_seen_find(c, q->nwid, q->id->address);
+
+		/* one write per member at a time; it is served at its turn */
+		if (s && s->pending)
+			return 1;
+		if (!(mw = ctl_member_write_new(c, q, NULL, 0)))
+			return -ENOMEM;
+		if ((err = ctl_write_enqueue_member(c, mw)) < 0) {
+			ctl_member_write_free(mw);
+			return err;
+		}
+		if (s)
+			s->pending = true;
+		return 1;
+	}
+	if ((err = zt_store_begin(c->store)) < 0)
+		return err;
+	ctl_write_counts(c, before);
+	err = ctl_member_save(c, old, m);
+	ctl_write_counts(c, after);
+	if (err <= 0 || !(mw = ctl_member_write_new(c, q, config, len))) {
+		zt_store_rollback(c->store);
+		ctl_write_uncount(c, (uint64_t[4]){ after[0] - before[0], after[1] - before[1],
+						    after[2] - before[2], after[3] - before[3] });
+		return err <= 0 ? err : -ENOMEM;
+	}
+	for (int i = 0; i < 4; i++)
+		mw->changes[i] = after[i] - before[i];
+	if ((err = zt_store_commit_async(c->store, ctl_member_write_done, mw)) < 0) {
+		char a[11];
+
+		zt_address_fmt(q->id->address, a);
+		zt_log(c->zi, ZT_LOG_WARN, "member %016" PRIx64 "/%s: not stored, no config sent: %s",
+		       q->nwid, a, zt_store_error(c->store));
+		ctl_write_uncount(c, mw->changes);
+		ctl_member_write_free(mw);
+		return err;
+	}
+	c->member_writing = mw;
+	ctl_member_pending(c, q->nwid, q->id->address, true);
+	{
+		char a[11];
+
+		zt_address_fmt(q->id->address, a);
+		zt_log(c->zi, ZT_LOG_DEBUG, "member %016" PRIx64 "/%s: config waits for the COMMIT", q->nwid, a);
+	}
+	return 1;
+}
+
+/* Answer a request (rq) or push a config (rq NULL) to q's member.
+ * Pushes send nothing when the member may not have a config. */
+static void ctl_serve(struct ctl *c, const struct ctl_ask *q, const struct zt_netconf_request *rq)
+{
+	uint64_t nwid = q->nwid;
+	const struct zt_identity *id = q->id;
 	struct zt_store_network net;
 	struct zt_store_member old, m;
 	struct zt_ncreq_meta md;
@@ -220,7 +413,7 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 	memset(&m, 0, sizeof m);
 	zt_address_fmt(id->address, a);
 	memset(&md, 0, sizeof md);
-	zt_ncreq_meta_parse(&md, meta, meta_len);
+	zt_ncreq_meta_parse(&md, q->meta, q->meta_len);
 
 	err = zt_store_network_get(c->store, nwid, &net);
 	if (err < 0) {
@@ -266,13 +459,13 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 	}
 	/* recorded for members still waiting too, so that they show once
 	 * authorized through the API */
-	if (rq) {
+	if (q->asked) {
 		m.v_major = (int)md.majv;
 		m.v_minor = (int)md.minv;
 		m.v_rev = (int)md.revv;
 		m.v_proto = (int)md.pv;
 	}
-	if (!m.authorized && rq) {
+	if (!m.authorized && q->asked) {
 		const char *type = NULL, *token = ctl_meta_token(&md);
 
 		if (!net.priv)
@@ -289,9 +482,11 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 		}
 	}
 	if (!m.authorized) {
-		if (rq) {
-			ctl_member_save(c, is_new ? NULL : &old, &m);
-			(*c->denied)++;
+		if (q->asked) {
+			/* the error goes out now: it hands out nothing */
+			ctl_serve_save(c, q, is_new ? NULL : &old, &m, NULL, 0);
+			if (rq)
+				(*c->denied)++;
 		}
 		ctl_error(c, rq, ZT_ERR_NETWORK_ACCESS_DENIED);
 		goto out;
@@ -317,18 +512,23 @@ static void ctl_serve(struct ctl *c, uint64_t nwid, const struct zt_identity *id
 		ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
 		goto out;
 	}
-	if (ctl_member_save(c, is_new ? NULL : &old, &m) < 0) {
+	err = ctl_serve_save(c, q, is_new ? NULL : &old, &m, w.p, w.len);
+	if (err < 0) {
 		(*c->failures)++;
 		ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
 		goto out;
 	}
+	if (err > 0)
+		goto out;   /* sent once committed */
 	if (rq) {
 		err = zt_core_netconf_reply(c->core, rq, w.p, w.len);
 		if (!err)
 			(*c->configs)++;
 	} else {
 		err = zt_core_netconf_push(c->core, id->address, nwid, w.p, w.len);
-		if (!err)
+		if (!err && q->asked)
+			(*c->configs)++;
+		else if (!err)
 			(*c->pushes)++;
 	}
 	if (err < 0)
@@ -372,13 +572,13 @@ static void ctl_request(void *state, const struct zt_netconf_request *rq)
 		s->next_unsaved = c->unsaved;
 		c->unsaved = s;
 	}
-	s->id = *rq->member;
-	s->id.has_private = false;
-	sodium_memzero(s->id.priv, sizeof s->id.priv);
-	s->meta_len = rq->meta_len < sizeof s->meta ? rq->meta_len : sizeof s->meta;
-	if (s->meta_len)
-		memcpy(s->meta, rq->meta, s->meta_len);
-	ctl_serve(c, rq->nwid, &s->id, s->meta, s->meta_len, rq);
+	s->meta_len = ctl_keep_request(&s->id, s->meta, rq->member, rq->meta, rq->meta_len);
+	if (s->pending) {
+		/* its write is under way: answered when it is committed */
+		(*c->rate_limited)++;
+		return;
+	}
+	ctl_serve(c, &(struct ctl_ask){ rq->nwid, &s->id, s->meta, s->meta_len, true }, rq);
 }
 
 /* 1.14's controller_* families (node/Metrics.cpp): the networks and
@@ -434,14 +634,15 @@ void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member)
 		/* one member: found, not searched for among all of them */
 		s = ctl_seen_find(c, nwid, member);
 		if (s && ctl_online(s, now))
-			ctl_serve(c, nwid, &s->id, s->meta, s->meta_len, NULL);
+			ctl_serve(c, &(struct ctl_ask){ nwid, &s->id, s->meta, s->meta_len, false }, NULL);
 		return;
 	}
 	for (size_t i = 0; i < c->seen_buckets; i++) {
 		for (s = c->seen[i]; s; s = next) {
 			next = s->next;
 			if (s->nwid == nwid && ctl_online(s, now))
-				ctl_serve(c, nwid, &s->id, s->meta, s->meta_len, NULL);
+				ctl_serve(c, &(struct ctl_ask){ nwid, &s->id, s->meta, s->meta_len, false },
+					  NULL);
 		}
 	}
 }
