@@ -1,5 +1,5 @@
 /* The flow rules language compiler (policies/rules/compile.c) on the
- * sources of t/rules-compile/: each NAME.rules compiles to the JSON of
+ * sources of t/rules-sources/: each NAME.rules compiles to the JSON of
  * NAME.json (checked in, written from the reference's documented meaning
  * of each construct), and each err-NAME.rules, whose first line is
  * "# expect: LINE:COL: message", is refused with exactly that message. */
