@@ -22,7 +22,7 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v sqlite3 > /dev/null || skip_all "needs sqlite3 (apt-get install sqlite3)"
 ZT_TEST_STORE=sqlite
-plan 17
+plan 19
 
 api_url=http://127.0.0.1:9993
 now() { date +%s.%N; }
@@ -52,6 +52,11 @@ zt_kill a
 # as if killed while generating its identity, between the secret's write
 # and the public one's
 rm "$ns_tmp/a/identity.public"
+# and as if killed in the middle of two state writes: one temp file of
+# a writer that is gone (no pid is that large), one of a live process
+mkdir -p "$ns_tmp/a/networks.d"
+printf half > "$ns_tmp/a/networks.d/$net.netconf.tmp.99999999"
+printf live > "$ns_tmp/a/identity.public.tmp.$$"
 t0=$(now)
 zt_start a
 up_a() { zt_is_status a OK && [ "$(zt_net_ip a)" = "$ipa" ] && ns_exec a ping -c 1 -W 1 "$ipb"; }
@@ -59,6 +64,9 @@ zt_wait 60 up_a; ok $? "a killed and restarted: network OK, same address, reache
 echo "# recovered in $(since "$t0") s: member killed (SIGKILL), from its restart to OK and a ping answered"
 is "$(cat "$ns_tmp/a/identity.secret")" "$id_a" "a's identity is the same"
 is "$(cat "$ns_tmp/a/identity.public")" "$pub_a" "its missing identity.public is written again"
+[ ! -e "$ns_tmp/a/networks.d/$net.netconf.tmp.99999999" ]; ok $? "a crashed write's temp file is removed at start"
+[ -e "$ns_tmp/a/identity.public.tmp.$$" ]; ok $? "a live process's temp file is left alone"
+rm -f "$ns_tmp/a/identity.public.tmp.$$"
 is "$(zt_api a "$api_url/network" | jq -r '.[].id')" "$net" "a's network joined at run time is still joined"
 
 # ---- 2. the controller, during API writes and config requests ----

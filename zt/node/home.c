@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -96,6 +98,51 @@ int zt_file_write(const char *path, const void *data, size_t len, mode_t mode)
 		return rc;
 	}
 	return dir_sync(path);
+}
+
+/* A temporary file of zt_file_write ("<name>.tmp.<pid>") whose writer
+ * is gone was left by a crash between create and rename: remove it, so
+ * it neither piles up nor is taken for a state file by a scan. */
+static bool stale_temp(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+	char *end;
+	long pid;
+
+	if (!t || t == name)
+		return false;
+	errno = 0;
+	pid = strtol(t + 5, &end, 10);
+	if (errno || *end || end == t + 5 || pid <= 0)
+		return false;
+	return pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void temps_sweep(const char *home, const char *sub)
+{
+	char dir[4096], path[4096 + 256];
+	struct dirent *e;
+	DIR *d;
+
+	if (snprintf(dir, sizeof dir, "%s%s%s", home, sub[0] ? "/" : "", sub) >= (int)sizeof dir || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d))) {
+		if (!stale_temp(e->d_name))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (unlink(path) == 0)
+			zt_logf(ZT_LOG_INFO, "%s: removed, left by a write a crash interrupted", path);
+	}
+	closedir(d);
+}
+
+/* Every directory zt_file_write writes into. */
+static void home_temps_sweep(const char *home)
+{
+	static const char *const subs[] = { "", "networks.d", "peers.d", "moons.d" };
+
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		temps_sweep(home, subs[i]);
 }
 
 char *zt_home_path(const struct zt_core *c, const char *name)
@@ -374,7 +421,8 @@ static void moons_scan(struct zt_core *c, const char *dir)
 			}
 			continue;
 		}
-		if (!strstr(e->d_name, ".moon"))
+		/* <id>.moon exactly: not a writer's <id>.moon.tmp.<pid> */
+		if (strlen(e->d_name) != 21 || strcmp(e->d_name + 16, ".moon"))
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
 		if (world_load(path, &m) < 0 || m.type != ZT_WORLD_MOON) {
@@ -617,6 +665,7 @@ int zt_home_load(struct zt_core *c, const struct zt_core_conf *conf)
 {
 	int rc;
 
+	home_temps_sweep(c->home);
 	if ((rc = identity_load(c)) < 0 || (rc = worlds_load(c, conf)) < 0)
 		return rc;
 	zt_core_public_identity(c, &c->self_peer.id);
