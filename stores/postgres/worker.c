@@ -1006,7 +1006,8 @@ static void pg_fail_jobs(struct pg *s, int err, const char *why)
 	while ((j = s->jobs)) {
 		s->jobs = j->next;
 		j->err = err;
-		snprintf(j->msg, sizeof j->msg, "%s", why);
+		/* the server's message may be longer than a job's: cut it */
+		snprintf(j->msg, sizeof j->msg, "%.*s", (int)sizeof j->msg - 1, why);
 		pg_job_finish(s, j);
 	}
 	s->jobs_tail = &s->jobs;
