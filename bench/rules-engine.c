@@ -166,7 +166,8 @@ static struct zt_policy_tag tag(const char *name, const char *value)
 	const json_t *v = json_object_get(json_object_get(t, "enums"), value);
 
 	if (!t || !v)
-		fail("the source has no tag or enum value %s", value);
+		fail("the source has no tag %s with an enum value %s (the bench needs those of bench/rules.src)",
+		     name, value);
 	return (struct zt_policy_tag){ (uint32_t)json_integer_value(json_object_get(t, "id")),
 				       (uint32_t)json_integer_value(v) };
 }
@@ -405,7 +406,7 @@ static double ns_per_frame(struct judging *j)
 	for (int r = 0; r < REPEATS; r++) {
 		double t0 = now(), t;
 		unsigned long n = 0;
-		unsigned accepted = 0;
+		unsigned long accepted = 0;
 
 		do {
 			for (int i = 0; i < 4096; i++)
@@ -447,7 +448,7 @@ static void cap_decider(struct judging *j, char *out, size_t cap)
 }
 
 /* What decides the frame under the rule set: "rule N" (the Nth action of
- * the base rules, counting from 1), "cap NAME" or "no rule".  The base
+ * the base rules, counting from 1), "capability ID" or "no rule".  The base
  * rules are loaded cut after each action in turn, without capabilities:
  * the first cut at which the frame no longer falls through (no_match)
  * ends with the deciding rule (a BREAK also leaves it to the
