@@ -746,6 +746,24 @@ static void test_logic(void)
 	is_int(run("25 02 0806 | 01 00", &tcp), 'N', "exhausted table drops (1.14)");
 }
 
+/* A rule that cannot fire on a frame of its class (IPv4 TCP, UDP, ICMP)
+ * is passed over as a whole, unless its matches have an effect: a tag
+ * match evaluated before a failing ICMP match still skips the next DROP. */
+static void test_passed_over(void)
+{
+	struct fr tcp = tcp4(1, 22, 0), udp = udp4(1, 53), echo = icmp4(8, 0);
+
+	peer_holds(NULL, 0, NULL, 0);
+	is_int(run("32 08 00000001 00000001 | 26 03 080000 | 00 00 | 00 00 | 01 00", &tcp), 'A',
+	       "treq (receiver unknown) and icmp on TCP: the next DROP is still skipped");
+	is_int(run("26 03 080000 | 00 00 | 00 00 | 01 00", &tcp), 'D', "icmp on TCP alone: the next DROP fires");
+	is_int(run("26 03 080000 | 64 01 06 | 01 00", &tcp), 'A', "icmp or tcp: TCP");
+	is_int(run("26 03 080000 | 64 01 06 | 01 00", &udp), 'N', "icmp or tcp: UDP");
+	is_int(run("a4 01 11 | 01 00", &tcp), 'A', "not udp: TCP");
+	is_int(run("28 04 0000 ffff | 01 00", &echo), 'N', "any dport: not on ICMP");
+	is_int(run("a8 04 0000 ffff | 01 00", &echo), 'A', "not any dport: ICMP");
+}
+
 static void test_forward(void)
 {
 	struct fr f = tcp4(1, 2, 0);
@@ -930,7 +948,7 @@ int main(void)
 	char err[256];
 	struct ev_loop *loop = ev_default_loop(0);
 
-	plan(261);
+	plan(268);
 	k = zt_kernel_new(loop);
 	if (!k)
 		bail("no kernel");
@@ -955,6 +973,7 @@ int main(void)
 	test_capabilities();
 	test_own_creds_refused();
 	test_logic();
+	test_passed_over();
 	test_forward();
 	test_forward_out();
 	test_tables();

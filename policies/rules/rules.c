@@ -88,10 +88,20 @@ static const uint8_t rules_minlen[64] = {
 #define RULES_CF_BROADCAST 0x2000000000000000ULL
 #define RULES_CF_IP_AUTH   0x1000000000000000ULL
 
+/* Frame classes for which each rule (its matches and action) is judged
+ * once, when the table is decoded: IPv4 frames of these protocols. */
+enum { RULES_CLASS_TCP4, RULES_CLASS_UDP4, RULES_CLASS_ICMP4, RULES_CLASSES, RULES_CLASS_NONE = RULES_CLASSES };
+static const uint8_t rules_class_proto[RULES_CLASSES] = { 6, 17, 1 };
+
 /* One decoded rule. */
 struct rules_rule {
 	uint8_t t;          /* as encoded: NOT, OR, type */
 	uint8_t type;       /* t & 63 */
+	bool first;         /* the first entry of a rule (its matches and action) */
+	uint16_t skip;      /* the next entry that is an action or an OR match */
+	/* first: per frame class, the first entry of the first rule from
+	 * this one on that may decide a frame of the class (n: none) */
+	uint16_t next[RULES_CLASSES];
 	union {
 		uint64_t addr;                                  /* ZT source/dest */
 		struct { uint64_t addr; uint16_t len; } fwd;    /* TEE, WATCH, REDIRECT */
@@ -100,7 +110,7 @@ struct rules_rule {
 		struct { uint8_t mask, start, end; } tos;
 		struct { uint8_t type, code, flags; } icmp;
 		struct { uint16_t start, end; } range;
-		struct { uint32_t id, value; } tag;
+		struct { uint32_t id, value, own; bool has_own; } tag;  /* own: the node's value */
 		struct { uint64_t start; uint32_t span; uint16_t idx; uint8_t format; } num;
 		uint64_t mask;
 		uint32_t u32;
@@ -140,7 +150,9 @@ enum rules_result { RULES_NO_MATCH, RULES_DROP, RULES_ACCEPT, RULES_SUPER_ACCEPT
 /* A match's outcome: plain 0/1 (NOT applies), or hardNo/hardYes (NOT ignored). */
 enum { RULES_M0 = 0, RULES_M1 = 1, RULES_HARD_NO = 2, RULES_HARD_YES = 3 };
 
-/* What judge() knows about the frame, with the IPv6 walk done on demand. */
+/* What judge() knows about the frame: what every rule may ask is parsed
+ * once per frame, on demand (the IPv6 walk, the ports, the
+ * characteristics), not once per rule. */
 struct rules_frame {
 	const uint8_t *dst, *src;   /* Ethernet header */
 	const uint8_t *p;           /* payload */
@@ -151,6 +163,11 @@ struct rules_frame {
 	int walk;                   /* -1 not yet, 0 failed, 1 done */
 	uint8_t nh;                 /* final next header after the walk */
 	size_t pos;                 /* its offset */
+	unsigned cls;               /* its class, RULES_CLASS_NONE: none */
+	int ports;                  /* -1 not yet; RULES_M1: sport, dport read; else what a port match gives */
+	uint16_t sport, dport;
+	bool have_cf;
+	uint64_t cf;                /* the characteristics, once have_cf */
 };
 
 static uint64_t rules_be(const uint8_t *p, unsigned n)
@@ -181,8 +198,15 @@ static uint32_t rules_random(struct rules *s)
 
 /* ---- the table ---- */
 
-static void rules_decode(struct rules_rule *r, uint8_t t, const uint8_t *v)
+static const struct zt_policy_tag *rules_tag_find(const struct zt_policy_tag *t, unsigned n, uint32_t id);
+
+/* Decodes one entry; a tag match also gets the node's own value of the
+ * tag (tags: the node's, sorted by id), which comes with the table. */
+static void rules_decode(struct rules_rule *r, uint8_t t, const uint8_t *v, const struct zt_policy_tag *tags,
+			 unsigned ntags)
 {
+	const struct zt_policy_tag *own;
+
 	memset(r, 0, sizeof *r);
 	r->t = t;
 	r->type = t & 63;
@@ -251,6 +275,10 @@ static void rules_decode(struct rules_rule *r, uint8_t t, const uint8_t *v)
 	case RULES_M_TAG_RECEIVER:
 		r->v.tag.id = (uint32_t)rules_be(v, 4);
 		r->v.tag.value = (uint32_t)rules_be(v + 4, 4);
+		if ((own = rules_tag_find(tags, ntags, r->v.tag.id))) {
+			r->v.tag.own = own->value;
+			r->v.tag.has_own = true;
+		}
 		break;
 	case RULES_M_INTEGER_RANGE:
 		/* §6.1: the reader keeps end - start in 32 bits */
@@ -305,15 +333,118 @@ static int rules_check(const uint8_t *rules, size_t len, unsigned n, unsigned ma
 	return 0;
 }
 
-/* Decodes a checked table into out (room for n). */
-static void rules_decode_table(struct rules_rule *out, const uint8_t *rules, unsigned n)
+static bool rules_is_l4_ports(uint8_t proto);
+
+/* A match's value on every IPv4 frame of protocol proto: 0, 1, or -1
+ * when it depends on the frame (as rules_match() would find it). */
+static int rules_class_value(const struct rules_rule *r, uint8_t proto)
+{
+	unsigned m;
+
+	switch (r->type) {
+	case RULES_M_ETHERTYPE:
+		m = r->v.u16 == 0x0800;
+		break;
+	case RULES_M_IP_PROTOCOL:
+		m = r->v.u8 == proto;
+		break;
+	case RULES_M_VLAN_ID:
+		m = r->v.u16 == 0;
+		break;
+	case RULES_M_VLAN_PCP:
+	case RULES_M_VLAN_DEI:
+		m = r->v.u8 == 0;
+		break;
+	case RULES_M_ICMP:
+		return proto == 1 ? -1 : 0;             /* hardNo: NOT does not apply */
+	case RULES_M_IPV6_SOURCE:
+	case RULES_M_IPV6_DEST:
+		return 0;                               /* hardNo */
+	case RULES_M_SPORT:
+	case RULES_M_DPORT:
+		if (rules_is_l4_ports(proto))
+			return -1;
+		m = RULES_M0;
+		break;
+	default:
+		return -1;
+	}
+	return (int)(m ^ (unsigned)(r->t >> 7));
+}
+
+/* Does the rule of entries [from, to] (to its action) never fire on an
+ * IPv4 frame of protocol proto, with no effect of its matches on the
+ * rest?  Followed as rules_eval() evaluates it: a match that would be
+ * evaluated and has an effect (a tag match may skip a later DROP,
+ * RANDOM draws a number) keeps the rule. */
+static bool rules_never_fires(const struct rules_rule *t, unsigned from, unsigned to, uint8_t proto)
+{
+	int set = 1;                            /* 0, 1, or -1: not known */
+
+	if (t[to].type == RULES_A_TEE || t[to].type == RULES_A_WATCH || t[to].type == RULES_A_REDIRECT)
+		return false;                   /* a TEE not fired still counts (super) */
+	for (unsigned i = from; i < to; i++) {
+		bool or = t[i].t & RULES_OR;
+		int v;
+
+		if (set == 0 && !or)
+			continue;               /* not evaluated */
+		if (t[i].type == RULES_M_RANDOM || (t[i].type >= RULES_M_TAGS_DIFFERENCE &&
+						    t[i].type <= RULES_M_TAG_RECEIVER))
+			return false;
+		v = rules_class_value(&t[i], proto);
+		if (or)
+			set = set == 1 || v == 1 ? 1 : set == 0 && v == 0 ? 0 : -1;
+		else
+			set = set == 0 || v == 0 ? 0 : set == 1 && v == 1 ? 1 : -1;
+	}
+	return set == 0;
+}
+
+/* Marks the first entry of each rule and where a frame of each class
+ * goes on from there.  Matches after the last action are a rule that
+ * never fires, kept as it is. */
+static void rules_classify(struct rules_rule *t, unsigned n)
+{
+	for (unsigned c = 0; c < RULES_CLASSES; c++) {
+		unsigned next = n, end = n;
+
+		for (unsigned i = n; i-- > 0;) {
+			bool first = i == 0 || t[i - 1].type <= RULES_A_LAST;
+
+			if (t[i].type <= RULES_A_LAST && end == n)
+				end = i;
+			if (!first)
+				continue;
+			t[i].first = true;
+			if (end == n || !rules_never_fires(t, i, end, rules_class_proto[c]))
+				next = i;
+			t[i].next[c] = (uint16_t)next;
+			end = n;
+		}
+	}
+}
+
+/* Decodes a checked table into out (room for n), with the node's own
+ * tags.  Each entry learns where evaluation goes on when a match has
+ * failed: the matches up to the next action or OR match are skipped. */
+static void rules_decode_table(struct rules_rule *out, const uint8_t *rules, unsigned n,
+			       const struct zt_policy_tag *tags, unsigned ntags, bool classify)
 {
 	size_t pos = 0;
+	unsigned next = n;
 
 	for (unsigned i = 0; i < n; i++) {
-		rules_decode(&out[i], rules[pos], rules + pos + 2);
+		rules_decode(&out[i], rules[pos], rules + pos + 2, tags, ntags);
 		pos += 2u + rules[pos + 1];
 	}
+	for (unsigned i = n; i-- > 0;) {
+		out[i].skip = (uint16_t)next;
+		if (out[i].type <= RULES_A_LAST || (out[i].t & RULES_OR))
+			next = i;
+	}
+	if (classify)
+		rules_classify(out, n);
 }
 
 /* Checks what comes with a config besides the table: the own tags
@@ -382,7 +513,7 @@ static int rules_caps_decode(const struct zt_policy_rules *r, struct rules_table
 			rules_caps_free(caps, r->ncaps);
 			return -ENOMEM;
 		}
-		rules_decode_table(caps[i].r, r->caps[i].rules, caps[i].n);
+		rules_decode_table(caps[i].r, r->caps[i].rules, caps[i].n, r->tags, r->ntags, true);
 	}
 	qsort(caps, r->ncaps, sizeof *caps, rules_cap_cmp);
 	*out = caps;
@@ -416,7 +547,7 @@ static int rules_rules(void *state, const struct zt_policy_rules *r)
 		free(tags);
 		return -ENOMEM;
 	}
-	rules_decode_table(table, r->rules, r->n);
+	rules_decode_table(table, r->rules, r->n, r->tags, r->ntags, true);
 	if (r->ntags)
 		memcpy(tags, r->tags, r->ntags * sizeof *tags);
 	free(s->table);
@@ -518,26 +649,46 @@ static uint64_t rules_characteristics(const struct zt_policy_ctx *ctx, struct ru
 	return cf;
 }
 
-static unsigned rules_port(const struct rules_rule *r, struct rules_frame *fr)
+/* The frame's ports, read once: fr->ports is RULES_M1 with sport and
+ * dport, or what a port match gives without them (RULES_M0: a protocol
+ * without ports or too short; RULES_HARD_NO: not IP, or the IPv6 walk
+ * failed). */
+static void rules_ports(struct rules_frame *fr)
 {
 	const uint8_t *p = fr->p;
-	unsigned off = r->type == RULES_M_SPORT ? 0 : 2, port;
+	size_t at;
 
+	fr->ports = RULES_HARD_NO;
 	if (fr->ip4) {
+		fr->ports = RULES_M0;
 		if (!rules_is_l4_ports(p[9]) || fr->len <= (size_t)fr->ihl + 4)
-			return RULES_M0;
-		port = (unsigned)(p[fr->ihl + off] << 8 | p[fr->ihl + off + 1]);
-		return port >= r->v.range.start && port <= r->v.range.end;
-	}
-	if (fr->ip6) {
-		if (!rules_walk(fr))
-			return RULES_HARD_NO;
+			return;
+		at = fr->ihl;
+	} else if (fr->ip6 && rules_walk(fr)) {
+		fr->ports = RULES_M0;
 		if (!rules_is_l4_ports(fr->nh) || fr->len <= fr->pos + 4)
-			return RULES_M0;
-		port = (unsigned)(p[fr->pos + off] << 8 | p[fr->pos + off + 1]);
-		return port > 0 && port >= r->v.range.start && port <= r->v.range.end;
+			return;
+		at = fr->pos;
+	} else {
+		return;
 	}
-	return RULES_HARD_NO;
+	fr->sport = (uint16_t)(p[at] << 8 | p[at + 1]);
+	fr->dport = (uint16_t)(p[at + 2] << 8 | p[at + 3]);
+	fr->ports = RULES_M1;
+}
+
+static unsigned rules_port(const struct rules_rule *r, struct rules_frame *fr)
+{
+	unsigned port;
+
+	if (fr->ports < 0)
+		rules_ports(fr);
+	if (fr->ports != RULES_M1)
+		return (unsigned)fr->ports;
+	port = r->type == RULES_M_SPORT ? fr->sport : fr->dport;
+	if (fr->ip6 && port == 0)       /* as 1.14: port 0 is in no range over IPv6 */
+		return RULES_M0;
+	return port >= r->v.range.start && port <= r->v.range.end;
 }
 
 static unsigned rules_icmp(const struct rules_rule *r, struct rules_frame *fr)
@@ -603,13 +754,11 @@ static const struct zt_policy_tag *rules_tag_find(const struct zt_policy_tag *t,
  * (sender inbound, destination outbound) from the context.  A remote tag
  * that is not known yet does not stop a frame on the side that cannot
  * know it; the other side enforces it. */
-static unsigned rules_tag(const struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx,
-			  bool super, bool *skip_drop)
+static unsigned rules_tag(const struct rules_rule *r, const struct zt_policy_ctx *ctx, bool super, bool *skip_drop)
 {
-	const struct zt_policy_tag *own = rules_tag_find(s->tags, s->ntags, r->v.tag.id);
 	const struct zt_policy_tag *remote = ctx->peer_tags ?
 		rules_tag_find(ctx->peer_tags, ctx->n_peer_tags, r->v.tag.id) : NULL;
-	uint32_t x = r->v.tag.value;
+	uint32_t x = r->v.tag.value, own = r->v.tag.own;
 
 	if (r->type == RULES_M_TAG_SENDER || r->type == RULES_M_TAG_RECEIVER) {
 		bool sender = r->type == RULES_M_TAG_SENDER;
@@ -619,7 +768,7 @@ static unsigned rules_tag(const struct rules *s, const struct rules_rule *r, con
 			return RULES_HARD_YES;
 		}
 		if (sender != ctx->inbound)          /* our own side of the frame */
-			return own ? own->value == x : RULES_HARD_NO;
+			return r->v.tag.has_own ? own == x : RULES_HARD_NO;
 		if (remote)
 			return remote->value == x;
 		if (sender)
@@ -627,7 +776,7 @@ static unsigned rules_tag(const struct rules *s, const struct rules_rule *r, con
 		*skip_drop = true;                   /* the receiver enforces it */
 		return RULES_HARD_YES;
 	}
-	if (!own)
+	if (!r->v.tag.has_own)
 		return RULES_HARD_NO;
 	if (!remote) {
 		if (ctx->inbound && !super)
@@ -637,15 +786,15 @@ static unsigned rules_tag(const struct rules *s, const struct rules_rule *r, con
 	}
 	switch (r->type) {
 	case RULES_M_TAGS_DIFFERENCE:
-		return (own->value > remote->value ? own->value - remote->value : remote->value - own->value) <= x;
+		return (own > remote->value ? own - remote->value : remote->value - own) <= x;
 	case RULES_M_TAGS_AND:
-		return (own->value & remote->value) == x;
+		return (own & remote->value) == x;
 	case RULES_M_TAGS_OR:
-		return (own->value | remote->value) == x;
+		return (own | remote->value) == x;
 	case RULES_M_TAGS_XOR:
-		return (own->value ^ remote->value) == x;
+		return (own ^ remote->value) == x;
 	default:                                     /* TAGS_EQUAL */
-		return own->value == x && remote->value == x;
+		return own == x && remote->value == x;
 	}
 }
 
@@ -703,7 +852,11 @@ static unsigned rules_match(struct rules *s, const struct rules_rule *r, const s
 	case RULES_M_DPORT:
 		return rules_port(r, fr);
 	case RULES_M_CHARACTERISTICS:
-		return (rules_characteristics(ctx, fr) & r->v.mask) != 0;
+		if (!fr->have_cf) {
+			fr->cf = rules_characteristics(ctx, fr);
+			fr->have_cf = true;
+		}
+		return (fr->cf & r->v.mask) != 0;
 	case RULES_M_FRAME_SIZE:
 		return fr->len >= r->v.range.start && fr->len <= r->v.range.end;
 	case RULES_M_RANDOM:
@@ -715,7 +868,7 @@ static unsigned rules_match(struct rules *s, const struct rules_rule *r, const s
 	case RULES_M_TAGS_EQUAL:
 	case RULES_M_TAG_SENDER:
 	case RULES_M_TAG_RECEIVER:
-		return rules_tag(s, r, ctx, super, skip_drop);
+		return rules_tag(r, ctx, super, skip_drop);
 	case RULES_M_INTEGER_RANGE:
 		return rules_integer(r, fr);
 	default:                            /* unassigned */
@@ -758,6 +911,13 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
 		const struct rules_rule *r = &table[i];
 		unsigned m, v;
 
+		/* rules that never fire on frames of this class are passed over */
+		if (r->first && fr->cls != RULES_CLASS_NONE && r->next[fr->cls] != i) {
+			if ((i = r->next[fr->cls]) >= n)
+				break;
+			r = &table[i];
+		}
+
 		if (r->type <= RULES_A_LAST) {
 			bool fwd = r->type == RULES_A_TEE || r->type == RULES_A_WATCH || r->type == RULES_A_REDIRECT;
 
@@ -799,8 +959,10 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
 				continue;
 			}
 		}
-		if (!set && !(r->t & RULES_OR))
+		if (!set && !(r->t & RULES_OR)) {
+			i = r->skip - 1u;       /* the matches up to there are skipped too */
 			continue;
+		}
 		m = rules_match(s, r, ctx, fr, zs, zd, super, &skip_drop);
 		v = m == RULES_HARD_NO ? 0 : m == RULES_HARD_YES ? 1 : m ^ (unsigned)(r->t >> 7);
 		set = (r->t & RULES_OR) ? (set || v) : (set && v);
@@ -835,7 +997,8 @@ static enum rules_result rules_caps(struct rules *s, const struct zt_policy_ctx 
 			count(s->malformed_caps);
 			continue;
 		}
-		rules_decode_table(table, c->rules, c->n);
+		/* decoded for this frame only: not worth classifying */
+		rules_decode_table(table, c->rules, c->n, s->tags, s->ntags, false);
 		r = rules_eval(s, table, c->n, ctx, fr, out);
 		if (r != RULES_NO_MATCH && r != RULES_DROP)
 			return r;
@@ -870,6 +1033,14 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 	fr.walk = -1;
 	fr.nh = 0;
 	fr.pos = 0;
+	fr.cls = RULES_CLASS_NONE;
+	for (unsigned c = 0; fr.ip4 && c < RULES_CLASSES; c++)
+		if (fr.p[9] == rules_class_proto[c])
+			fr.cls = c;
+	fr.ports = -1;
+	fr.sport = fr.dport = 0;
+	fr.have_cf = false;
+	fr.cf = 0;
 
 	res = rules_eval(s, s->table, s->n, ctx, &fr, &out);
 	if (res == RULES_NO_MATCH && (res = rules_caps(s, ctx, &fr, &out)) != RULES_NO_MATCH)
