@@ -376,6 +376,7 @@ static char *api_metrics_text(struct api *a, size_t *len)
 	ps.lines = true;
 	zt_core_peers(a->core, api_peer_metric, &ps);
 	api_reference_metrics(a, f);
+	api_rule_metrics(a, f);
 	if (ferror(f)) {
 		fclose(f);
 		free(text);
