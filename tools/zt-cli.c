@@ -1113,8 +1113,7 @@ static int cli_rules_explain(struct cli *c, const char *nwid, char *const *words
 		rc = cli_unreachable(c, &r);
 	} else if (r.status != 200) {
 		j = json_loadb(r.body, r.len, 0, NULL);
-		fprintf(stderr, "zt-cli: rules explain: %s\n", j ? cli_str(json_object_get(j, "error"), "message",
-								    r.body) : r.body);
+		fprintf(stderr, "zt-cli: rules explain: %s\n", j ? cli_str(j, "description", r.body) : r.body);
 		json_decref(j);
 		rc = 1;
 	} else if (!(j = json_loadb(r.body, r.len, 0, &jerr))) {
