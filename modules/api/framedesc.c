@@ -140,10 +140,10 @@ static bool fdesc_ip(struct fdesc_parser *p, struct fdesc *d)
 	fam = strchr(src, ':') ? 6 : 4;
 	if (inet_pton(fam == 6 ? AF_INET6 : AF_INET, src, d->src) != 1)
 		return fdesc_fail(p, p->i - 1, "expected a source IP address");
-	if (!(arrow = fdesc_next(p, "'->'")))
-		return false;
-	if (strcmp(arrow, "->"))
-		return fdesc_fail(p, p->i - 1, "expected '->'");
+	/* the arrow may be left out: a shell takes an unquoted > for a redirection */
+	arrow = p->i < p->n ? p->w[p->i] : NULL;
+	if (arrow && !strcmp(arrow, "->"))
+		p->i++;
 	if (!(dst = fdesc_next(p, "a destination IP address")))
 		return false;
 	if (inet_pton(fam == 6 ? AF_INET6 : AF_INET, dst, d->dst) != 1)
