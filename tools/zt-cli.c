@@ -1019,7 +1019,7 @@ static void cli_rules_print(const json_t *j)
 			snprintf(head, sizeof head, "rules (policy %s, %s)", cli_str(r, "policy", "?"),
 				 cli_str(r, "chain", "?"));
 		if (strcmp(head, last)) {
-			printf("%s%s:\n  %5s %12s %14s  %s\n", last[0] ? "\n" : "", head, "rule", "frames", "bytes", "");
+			printf("%s%s:\n  %5s %12s %14s\n", last[0] ? "\n" : "", head, "rule", "frames", "bytes");
 			snprintf(last, sizeof last, "%s", head);
 		}
 		if (!text)

@@ -101,11 +101,12 @@ static void api_rule_metric(void *ctx, const char *policy, bool ingress, const s
 
 	if (r->cap)
 		snprintf(cap, sizeof cap, "%" PRIu32, r->cap_id);
-	/* every outcome counted, and a rule's own action even at 0, so
-	 * that its series exists from the start */
+	/* every outcome counted, and a rule's own action even at 0 in the
+	 * chain's direction (ingress: inbound), so that its series exists
+	 * from the start */
 	for (unsigned d = 0; d < 2; d++)
 		for (unsigned k = 0; k < ZT_RULE_OUTCOMES; k++) {
-			if (!r->frames[d][k] && k != r->action)
+			if (!r->frames[d][k] && (k != r->action || d != (unsigned)ingress))
 				continue;
 			fprintf(m->f, "zt_rule_%s_total{network=\"%016" PRIx64 "\",policy=\"%s\",chain=\"%s\","
 				"capability=\"%s\",rule=\"%u\",direction=\"%s\",action=\"%s\"} %" PRIu64 "\n",
