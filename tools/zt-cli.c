@@ -1030,7 +1030,9 @@ static void cli_rules_print(const json_t *j)
 		cli_rule_outcomes(r);
 		putchar('\n');
 	}
-	printf("\ntags:");
+	if (!json_array_size(rules))
+		printf("no policy of this network counts its rules (zt-rules(7))\n");
+	printf("%stags:", json_array_size(rules) ? "\n" : "");
 	json_array_foreach(tags, i, t)
 		printf(" %lld=%lld", cli_int(t, "id", 0), cli_int(t, "value", 0));
 	printf("%s\n", json_array_size(tags) ? "" : " none");
