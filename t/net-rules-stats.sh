@@ -15,7 +15,7 @@
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v jq > /dev/null || skip_all "needs jq"
-plan 18
+plan 20
 
 zt_lab a:11 b:12
 
@@ -104,6 +104,11 @@ is "$(rule_count b 2 '' drop)" "$drops" "dry runs change no counter"
 err=$(cli b rules explain "$net" from "$A" ip "$ipa" "->" "$ipb" tcpp 22 2>&1); rc=$?
 is "$rc/$err" "1/zt-cli: rules explain: word 7 'tcpp': expected inbound, outbound, from, to, ethertype, ip, tcp, udp, sctp, icmp, proto, sport, a TCP flag, tos or size" \
 	"a bad description is refused, naming the word and what was expected"
+err=$(cli b rules explain "$net" to "$A" ip "$ipb" "$ipa" udp 53 2>&1); rc=$?
+is "$rc/$err" "1/zt-cli: rules explain: no policy on the egress chain explains its decisions" \
+	"an outbound frame where the egress chain has no rules policy: said so"
+is "$(zt_api b -o /dev/null -w '%{http_code}' http://127.0.0.1:9993/network/ffffffffffffffff/rules)" 404 \
+	"the rules of a network not joined: 404"
 is "$(cat "$ns_tmp"/*/log | grep -c -e 'Sanitizer' -e 'runtime error')" 0 "no sanitizer reports in any ztd log"
 [ $tap_failed -eq 0 ] || { zt_log ctl; zt_log a; zt_log b; }
 tap_done
