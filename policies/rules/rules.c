@@ -586,7 +586,7 @@ static uint64_t rules_characteristics(const struct zt_policy_ctx *ctx, struct ru
 	return cf;
 }
 
-static unsigned rules_port(const struct rules_rule *r, struct rules_frame *fr)
+static inline __attribute__((always_inline)) unsigned rules_port(const struct rules_rule *r, struct rules_frame *fr)
 {
 	const uint8_t *p = fr->p;
 	unsigned off = r->type == RULES_M_SPORT ? 0 : 2, port;
@@ -717,8 +717,11 @@ static unsigned rules_tag(const struct rules *s, const struct rules_rule *r, con
 	}
 }
 
-static unsigned rules_match(struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx,
-			    struct rules_frame *fr, uint64_t zs, uint64_t zd, bool super, bool *skip_drop)
+/* Inlined into each copy of the table loop, as it was into the one loop
+ * before there were two. */
+static inline __attribute__((always_inline)) unsigned
+rules_match(struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
+	    uint64_t zs, uint64_t zd, bool super, bool *skip_drop)
 {
 	const uint8_t *p = fr->p;
 
@@ -817,14 +820,14 @@ static bool rules_forward(struct rules *s, const struct rules_rule *r, const str
 
 static void rules_text_entry(const struct rules_rule *r, char *out, size_t len);
 
-/* A dry run records each entry it goes through. */
-static void rules_step(struct rules_run *run, const struct rules_rule *r, unsigned i, int result)
+/* A dry run records each entry it goes through; out of line, so that
+ * the data path only tests whether it traces. */
+static __attribute__((noinline, cold)) void rules_step(struct rules_run *run, const struct rules_rule *r,
+						       unsigned i, int result)
 {
 	struct zt_policy_explain *ex = run->trace;
 	struct zt_policy_step *st;
 
-	if (!ex)
-		return;
 	if (ex->n_steps == ZT_POLICY_STEPS_MAX) {
 		ex->truncated = true;
 		return;
@@ -838,9 +841,12 @@ static void rules_step(struct rules_run *run, const struct rules_rule *r, unsign
 	rules_text_entry(r, st->text, sizeof st->text);
 }
 
-static enum rules_result rules_eval(struct rules *s, const struct rules_rule *table, unsigned n,
-				    const struct zt_policy_ctx *ctx, struct rules_frame *fr, struct zt_policy_out *out,
-				    struct rules_run *run)
+/* §6.2 on one table.  Inlined twice by rules_eval(), tracing a
+ * constant in each: the data path's copy has no trace tests at all, and
+ * the dry run's is the same code with the steps recorded. */
+static inline __attribute__((always_inline)) enum rules_result
+rules_eval_table(struct rules *s, const struct rules_rule *table, unsigned n, const struct zt_policy_ctx *ctx,
+		 struct rules_frame *fr, struct zt_policy_out *out, struct rules_run *run, const bool tracing)
 {
 	uint64_t me = ctx->self & RULES_ADDR_MASK, zs = ctx->source & RULES_ADDR_MASK;
 	uint64_t zd = ctx->dest & RULES_ADDR_MASK;
@@ -852,11 +858,12 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
 		const struct rules_rule *r = &table[i];
 		unsigned m, v;
 
-		run->at = i;
 		if (r->type <= RULES_A_LAST) {
 			bool fwd = r->type == RULES_A_TEE || r->type == RULES_A_WATCH || r->type == RULES_A_REDIRECT;
 
-			rules_step(run, r, i, set);
+			run->at = i;        /* where a return below decides */
+			if (tracing)
+				rules_step(run, r, i, set);
 			if (!set) {
 				if (ctx->inbound && fwd && r->v.fwd.addr == me)
 					super = true;
@@ -886,7 +893,7 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
 				}
 				if (r->v.fwd.addr == zd)
 					continue;
-				if (rules_forward(s, r, ctx, fr, out, !run->trace))
+				if (rules_forward(s, r, ctx, fr, out, !tracing))
 					return RULES_REDIRECT;
 				if (out->copy_to)
 					run->copy_at = (int)i;
@@ -898,16 +905,27 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
 			}
 		}
 		if (!set && !(r->t & RULES_OR)) {
-			rules_step(run, r, i, -1);
+			if (tracing)
+				rules_step(run, r, i, -1);
 			continue;
 		}
 		m = rules_match(s, r, ctx, fr, zs, zd, super, &skip_drop);
 		v = m == RULES_HARD_NO ? 0 : m == RULES_HARD_YES ? 1 : m ^ (unsigned)(r->t >> 7);
-		rules_step(run, r, i, (int)v);
+		if (tracing)
+			rules_step(run, r, i, (int)v);
 		set = (r->t & RULES_OR) ? (set || v) : (set && v);
 	}
 	run->at = n;
 	return RULES_NO_MATCH;
+}
+
+static enum rules_result rules_eval(struct rules *s, const struct rules_rule *table, unsigned n,
+				    const struct zt_policy_ctx *ctx, struct rules_frame *fr, struct zt_policy_out *out,
+				    struct rules_run *run)
+{
+	if (run->trace)
+		return rules_eval_table(s, table, n, ctx, fr, out, run, true);
+	return rules_eval_table(s, table, n, ctx, fr, out, run, false);
 }
 
 /* §6.4 step 2: does a capability accept what the base rules left
@@ -950,8 +968,11 @@ static enum rules_result rules_caps(struct rules *s, const struct zt_policy_ctx 
 	return RULES_NO_MATCH;
 }
 
-/* The frame as the matches read it. */
-static void rules_frame_init(struct rules_frame *fr, const struct zt_frame *f)
+/* The frame as the matches read it.  This, rules_decide() and
+ * rules_port() are forced inline: the compiler stopped inlining them
+ * once the table loop had its dry-run twin, and each call showed in the
+ * data path's instruction count. */
+static inline __attribute__((always_inline)) void rules_frame_init(struct rules_frame *fr, const struct zt_frame *f)
 {
 	fr->dst = f->data;
 	fr->src = f->data + 6;
@@ -969,7 +990,7 @@ static void rules_frame_init(struct rules_frame *fr, const struct zt_frame *f)
 /* §6.4: the base table, then the capabilities if it did not decide.
  * run tells where it was decided: a capability's entry, or the base
  * table's (its BREAK, or its end when nothing matched). */
-static enum rules_result rules_decide(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
+static inline __attribute__((always_inline)) enum rules_result rules_decide(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
 				      struct zt_policy_out *out, struct rules_run *run)
 {
 	enum rules_result res;
