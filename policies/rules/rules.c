@@ -990,8 +990,9 @@ static inline __attribute__((always_inline)) void rules_frame_init(struct rules_
 /* §6.4: the base table, then the capabilities if it did not decide.
  * run tells where it was decided: a capability's entry, or the base
  * table's (its BREAK, or its end when nothing matched). */
-static inline __attribute__((always_inline)) enum rules_result rules_decide(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
-				      struct zt_policy_out *out, struct rules_run *run)
+static inline __attribute__((always_inline)) enum rules_result
+rules_decide(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr, struct zt_policy_out *out,
+	     struct rules_run *run)
 {
 	enum rules_result res;
 	unsigned base_at;
