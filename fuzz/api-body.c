@@ -40,11 +40,18 @@ static void route_again(int route, uint64_t peer, uint64_t nwid)
 		assert(peer >> 40 == 0);
 		snprintf(path, sizeof path, "/peer/%010" PRIx64 "/echo", peer);
 		break;
+	case API_R_NETWORK_RULES:
+		snprintf(path, sizeof path, "/network/%016" PRIx64 "/rules", nwid);
+		break;
+	case API_R_NETWORK_EXPLAIN:
+		snprintf(path, sizeof path, "/network/%016" PRIx64 "/rules/explain", nwid);
+		break;
 	default:
 		return;
 	}
 	assert(api_route(path, &p2, &n2) == route);
-	if (route == API_R_NETWORK || route == API_R_MOON)
+	if (route == API_R_NETWORK || route == API_R_MOON || route == API_R_NETWORK_RULES ||
+	    route == API_R_NETWORK_EXPLAIN)
 		assert(n2 == nwid);
 	else
 		assert(p2 == peer);
@@ -66,7 +73,7 @@ static void path(const uint8_t *data, size_t size)
 	free(url);
 	/* API_R_SERVICE comes from another service's registration, never
 	 * from the path itself */
-	assert(route >= 0 && route <= API_R_METRICS && route != API_R_SERVICE);
+	assert(route >= 0 && route <= API_R_NETWORK_EXPLAIN && route != API_R_SERVICE);
 	if (!route)
 		return;
 	methods = api_route_methods(route, &allow);

@@ -943,12 +943,175 @@ static void test_random(void)
 	is_int(bad, 0, "20000 random tables and frames judged");
 }
 
+/* ---- per-rule counters and dry runs ---- */
+
+/* The counters of one rule as rule_list() visits them. */
+struct found {
+	bool cap;
+	uint32_t cap_id;
+	unsigned index;
+	struct zt_policy_rule r;
+	char text[160];
+	bool seen, has_text;
+};
+
+static void find_rule(void *ctx, const struct zt_policy_rule *r)
+{
+	struct found *f = ctx;
+
+	if (r->cap != f->cap || (r->cap && r->cap_id != f->cap_id) || r->index != f->index)
+		return;
+	f->r = *r;
+	f->seen = true;
+	f->has_text = r->text != NULL;
+	snprintf(f->text, sizeof f->text, "%s", r->text ? r->text : "");
+}
+
+static struct found rule_at(bool cap, uint32_t cap_id, unsigned index)
+{
+	struct found f = { .cap = cap, .cap_id = cap_id, .index = index };
+
+	ops->rule_list(st, find_rule, &f);
+	return f;
+}
+
+static uint64_t count_of(bool cap, uint32_t cap_id, unsigned index, bool inbound, unsigned outcome)
+{
+	struct found f = rule_at(cap, cap_id, index);
+
+	return f.seen ? f.r.frames[inbound][outcome] : UINT64_MAX;
+}
+
+static struct zt_policy_explain ex;
+
+static int explain(const struct fr *f, bool inbound)
+{
+	struct zt_policy_out fwd;
+	struct zt_policy_ctx ctx = { 0x8056c2e21c000001ULL, SELF, inbound ? PEER : SELF, inbound ? SELF : PEER,
+				     inbound, peer_tags, n_peer_tags, peer_caps, n_peer_caps, &fwd };
+	struct zt_frame zf = { (uint8_t *)f->b, f->len };
+
+	return ops->explain(st, &ctx, &zf, &ex);
+}
+
+/* drop icmp; accept tcp 80; the own capability 200 accepts tcp 22 */
+#define COUNTED_TABLE "24 01 01 | 00 00 | 24 01 06 | 28 04 0050 0050 | 01 00"
+
+static void test_counters(void)
+{
+	uint8_t b1[64], b2[64];
+	struct zt_policy_cap ssh = cap_of(200, "24 01 06 | 28 04 0016 0016 | 01 00", b1, sizeof b1);
+	struct zt_policy_cap web = cap_of(300, "24 01 06 | 28 04 1f90 1f90 | 01 00", b2, sizeof b2);
+	struct fr t80 = tcp4(40000, 80, 0x02), t22 = tcp4(40000, 22, 0x02), ping = icmp4(8, 0);
+	struct fr u53 = udp4(40000, 53), t8080 = tcp4(40000, 8080, 0x02);
+	struct found f;
+
+	ok(ops->rule_list && ops->explain, "rules lists its rules and explains");
+	ok(load_own(COUNTED_TABLE, NULL, 0, &ssh, 1) == 0, "a table and an own capability");
+	peer_holds(NULL, 0, NULL, 0);
+	f = rule_at(false, 0, 4);
+	ok(f.seen && f.r.action == ZT_RULE_ACCEPT && !strcmp(f.text, "accept ipprotocol 6 dport 80;"),
+	   "rule 4 in the rules language: accept ipprotocol 6 dport 80;");
+	is_str(rule_at(false, 0, 1).text, "drop ipprotocol 1;", "rule 1: drop ipprotocol 1;");
+	is_str(rule_at(true, 200, 2).text, "accept ipprotocol 6 dport 22;", "the capability's rule");
+	f = rule_at(false, 0, 5);
+	ok(f.seen && !f.has_text && f.r.action == ZT_RULE_DEFAULT, "the end of the table is listed, without text");
+	ok(!rule_at(false, 0, 0).seen, "a match entry is not a rule of its own");
+
+	judge(&t80, false);
+	judge(&t80, false);
+	judge(&ping, true);
+	judge(&t22, false);
+	judge(&u53, false);
+	f = rule_at(false, 0, 4);
+	ok(f.r.frames[0][ZT_RULE_ACCEPT] == 2 && f.r.bytes[0][ZT_RULE_ACCEPT] == 2 * t80.len &&
+	   f.r.frames[1][ZT_RULE_ACCEPT] == 0, "rule 4 counts the two outbound tcp 80 frames and their bytes");
+	is_int(count_of(false, 0, 1, true, ZT_RULE_DROP), 1, "rule 1 counts the inbound ping it dropped");
+	is_int(count_of(true, 200, 2, false, ZT_RULE_ACCEPT), 1, "the capability's rule counts tcp 22");
+	is_int(count_of(false, 0, 5, false, ZT_RULE_DEFAULT), 1, "the end of the table counts the udp frame");
+	peer_holds(NULL, 0, &web, 1);
+	judge(&t8080, true);
+	f = rule_at(true, 300, 2);
+	ok(f.seen && !f.has_text && f.r.frames[1][ZT_RULE_ACCEPT] == 1,
+	   "another member's capability is counted by id and rule, without text");
+	peer_holds(NULL, 0, NULL, 0);
+
+	ok(load_own(COUNTED_TABLE, NULL, 0, &ssh, 1) == 0 && count_of(false, 0, 4, false, ZT_RULE_ACCEPT) == 2,
+	   "the same rules pushed again keep their counters");
+	ok(load_own(COUNTED_TABLE, NULL, 0, NULL, 0) == 0 && count_of(false, 0, 4, false, ZT_RULE_ACCEPT) == 0 &&
+	   !rule_at(true, 300, 2).seen, "other capabilities start the counters again");
+
+	ok(load("02 0e 0000003333333333 00000000 0000 | 01 00") == 0, "a table with a tee");
+	judge_out = &(struct zt_policy_out){ 0 };
+	judge(&t80, false);
+	judge_out = NULL;
+	ok(count_of(false, 0, 0, false, ZT_RULE_TEE) == 1 && count_of(false, 0, 1, false, ZT_RULE_ACCEPT) == 1,
+	   "a tee counts the copy at its rule and the frame where it is accepted");
+	is_str(rule_at(false, 0, 0).text, "tee 0 3333333333;", "the tee's text");
+}
+
+static void test_explain(void)
+{
+	uint8_t b1[64];
+	struct zt_policy_cap ssh = cap_of(200, "24 01 06 | 28 04 0016 0016 | 01 00", b1, sizeof b1);
+	struct fr t80 = tcp4(40000, 80, 0x02), t22 = tcp4(40000, 22, 0x02), ping = icmp4(8, 0);
+	struct fr u53 = udp4(40000, 53);
+	uint64_t accepted, dropped, before;
+
+	ok(load_own(COUNTED_TABLE, NULL, 0, &ssh, 1) == 0, "the counted table again");
+	peer_holds(NULL, 0, NULL, 0);
+	accepted = zt_inst_counter(zi, "accepted");
+	dropped = zt_inst_counter(zi, "dropped");
+	before = count_of(false, 0, 4, false, ZT_RULE_ACCEPT);
+
+	ok(explain(&t80, false) == 0 && ex.verdict == ZT_ACCEPT && !ex.cap && ex.index == 4 &&
+	   ex.outcome == ZT_RULE_ACCEPT, "tcp 80 outbound: accepted by rule 4");
+	ok(ex.n_steps == 5 && !ex.steps[0].action && ex.steps[0].result == 0 &&
+	   !strcmp(ex.steps[0].text, "ipprotocol 1") && ex.steps[1].action && ex.steps[1].result == 0 &&
+	   ex.steps[2].result == 1 && !strcmp(ex.steps[3].text, "dport 80") && ex.steps[3].result == 1 &&
+	   ex.steps[4].action && ex.steps[4].result == 1 && !strcmp(ex.steps[4].text, "accept"),
+	   "... the trace: icmp not matched, drop not reached, tcp and dport 80 matched, accept reached");
+	ok(strstr(ex.why, "rule 4 accepts it") != NULL, "... and why says so");
+
+	ok(explain(&ping, true) == 0 && ex.verdict == ZT_DROP && ex.index == 1 && ex.outcome == ZT_RULE_DROP &&
+	   ex.n_steps == 2 && ex.steps[0].result == 1, "a ping inbound: dropped by rule 1, after 2 entries");
+	ok(strstr(ex.why, "rule 1 drops it") != NULL, "... why: rule 1 drops it");
+
+	ok(explain(&t22, false) == 0 && ex.verdict == ZT_ACCEPT && ex.cap && ex.cap_id == 200 && ex.index == 2,
+	   "tcp 22 outbound: allowed by capability 200, rule 2");
+	ok(ex.n_steps == 8 && ex.steps[3].result == 0 && ex.steps[4].action && ex.steps[4].result == 0 && ex.steps[5].cap &&
+	   ex.steps[5].cap_id == 200, "... the trace: the base rules (dport 80 fails, accept skipped), then the capability");
+	ok(strstr(ex.why, "capability 200 rule 2 accepts it") != NULL, "... why names the capability");
+
+	ok(explain(&u53, false) == 0 && ex.verdict == ZT_DROP && ex.index == 5 && ex.outcome == ZT_RULE_DEFAULT &&
+	   strstr(ex.why, "dropped by default"), "udp: no rule decides, dropped by default");
+
+	ok(load("24 01 11 | 05 00 | 01 00") == 0 && explain(&u53, false) == 0 && ex.verdict == ZT_DROP &&
+	   ex.index == 1 && ex.outcome == ZT_RULE_BREAK, "udp through a BREAK: rule 1 breaks, dropped");
+
+	ok(load("04 0e 0000003333333333 00000000 0000 | 00 00") == 0 && explain(&t80, false) == 0 &&
+	   ex.verdict == ZT_ACCEPT && ex.outcome == ZT_RULE_REDIRECT && ex.out.redirect_to == OTHER,
+	   "a redirect is explained with its target");
+
+	ok(load_own(COUNTED_TABLE, NULL, 0, &ssh, 1) == 0, "the counted table once more");
+	is_int(zt_inst_counter(zi, "accepted"), accepted, "dry runs count no frame accepted");
+	is_int(zt_inst_counter(zi, "dropped"), dropped, "... nor dropped");
+	is_int(count_of(false, 0, 4, false, ZT_RULE_ACCEPT), before, "... nor any rule's counter");
+
+	{
+		struct fr short_f = { .len = 10 };
+
+		ok(explain(&short_f, false) == 0 && ex.verdict == ZT_DROP && strstr(ex.why, "shorter"),
+		   "a frame shorter than its Ethernet header is explained as dropped");
+	}
+}
+
 int main(void)
 {
 	char err[256];
 	struct ev_loop *loop = ev_default_loop(0);
 
-	plan(268);
+	plan(302);
 	k = zt_kernel_new(loop);
 	if (!k)
 		bail("no kernel");
@@ -979,6 +1142,8 @@ int main(void)
 	test_tables();
 	test_defaults();
 	test_random();
+	test_counters();
+	test_explain();
 
 	zt_kernel_free(k);
 	return tap_done();

@@ -71,7 +71,10 @@ static void cli_help(FILE *f)
 		"  ping <address>         ECHO a peer and show its latency and path\n"
 		"  /<path>                GET an API path and print the body\n"
 		"  rules compile <file>   compile a flow rules source (- for stdin) to the\n"
-		"                         controller's rules, capabilities and tags JSON\n",
+		"                         controller's rules, capabilities and tags JSON\n"
+		"  rules <nwid>           the network's rules with the frames each decided\n"
+		"  rules explain <nwid> <frame description>\n"
+		"                         which rule would decide such a frame, and why\n",
 		PACKAGE_VERSION, ZT_DEFAULT_HOME);
 }
 
@@ -970,6 +973,192 @@ static int cli_rules_compile(const char *sub, const char *path)
 	return fflush(stdout) ? 1 : 0;
 }
 
+static int cli_setup(struct cli *c);
+
+/* ---- rules <nwid>, rules explain: a network's rules in the service ---- */
+
+static bool cli_is_nwid(const char *s)
+{
+	return s && strlen(s) == 16 && strspn(s, "0123456789abcdefABCDEF") == 16;
+}
+
+/* "(inbound drop 3, outbound accept 2)": the outcomes a rule counted. */
+static void cli_rule_outcomes(const json_t *rule)
+{
+	static const char *const dirs[] = { "inbound", "outbound" };
+	const char *sep = "  (";
+
+	for (unsigned d = 0; d < 2; d++) {
+		const json_t *o = json_object_get(rule, dirs[d]), *v;
+		const char *k;
+
+		json_object_foreach((json_t *)o, k, v) {
+			printf("%s%s %s %lld", sep, dirs[d], k, cli_int(v, "frames", 0));
+			sep = ", ";
+		}
+	}
+	if (strcmp(sep, "  ("))
+		putchar(')');
+}
+
+/* One line per rule, under a heading per policy, chain and capability. */
+static void cli_rules_print(const json_t *j)
+{
+	const json_t *rules = json_object_get(j, "rules"), *r, *tags = json_object_get(j, "tags"), *t;
+	char last[160] = "", head[160];
+	size_t i;
+
+	json_array_foreach(rules, i, r) {
+		const json_t *cap = json_object_get(r, "capability");
+		const char *text = cli_str(r, "rule", NULL);
+
+		if (json_is_integer(cap))
+			snprintf(head, sizeof head, "capability %lld (policy %s, %s)", (long long)json_integer_value(cap),
+				 cli_str(r, "policy", "?"), cli_str(r, "chain", "?"));
+		else
+			snprintf(head, sizeof head, "rules (policy %s, %s)", cli_str(r, "policy", "?"),
+				 cli_str(r, "chain", "?"));
+		if (strcmp(head, last)) {
+			printf("%s%s:\n  %5s %12s %14s\n", last[0] ? "\n" : "", head, "rule", "frames", "bytes");
+			snprintf(last, sizeof last, "%s", head);
+		}
+		if (!text)
+			text = !strcmp(cli_str(r, "action", ""), "default") ? "(end: no rule decided)" :
+			       "(a rule of another member's capability)";
+		printf("  %5lld %12lld %14lld  %s", cli_int(r, "index", 0), cli_int(r, "frames", 0),
+		       cli_int(r, "bytes", 0), text);
+		cli_rule_outcomes(r);
+		putchar('\n');
+	}
+	if (!json_array_size(rules))
+		printf("no policy of this network counts its rules (zt-rules(7))\n");
+	printf("%stags:", json_array_size(rules) ? "\n" : "");
+	json_array_foreach(tags, i, t)
+		printf(" %lld=%lld", cli_int(t, "id", 0), cli_int(t, "value", 0));
+	printf("%s\n", json_array_size(tags) ? "" : " none");
+}
+
+static int cli_rules_show(struct cli *c, const char *nwid)
+{
+	char path[64];
+	json_t *j;
+	int rc = 0;
+
+	snprintf(path, sizeof path, "/network/%s/rules", nwid);
+	if (!(j = cli_get_json(c, path, "rules", &rc)))
+		return rc;
+	if (c->json)
+		cli_print_json(j);
+	else
+		cli_rules_print(j);
+	json_decref(j);
+	return 0;
+}
+
+/* What the daemon answered to a dry run, as text. */
+static void cli_explain_print(const json_t *j)
+{
+	const json_t *cap = json_object_get(j, "capability"), *trace = json_object_get(j, "trace"), *s;
+	const char *peer = cli_str(j, "peer", NULL);
+	size_t i;
+
+	printf("%s %s %s: %s, ", cli_str(j, "direction", "?"),
+	       !strcmp(cli_str(j, "direction", ""), "inbound") ? "from" : "to", peer ? peer : "(group)",
+	       cli_str(j, "verdict", "?"));
+	if (json_is_integer(cap))
+		printf("capability %lld rule %lld", (long long)json_integer_value(cap), cli_int(j, "index", 0));
+	else
+		printf("rule %lld", cli_int(j, "index", 0));
+	printf(" (%s, policy %s)\n%s\n", cli_str(j, "action", "?"), cli_str(j, "policy", "?"), cli_str(j, "why", ""));
+	json_array_foreach(trace, i, s) {
+		const json_t *sc = json_object_get(s, "capability");
+		char where[40];
+
+		if (json_is_integer(sc))
+			snprintf(where, sizeof where, "cap %lld rule %lld", (long long)json_integer_value(sc),
+				 cli_int(s, "index", 0));
+		else
+			snprintf(where, sizeof where, "rule %lld", cli_int(s, "index", 0));
+		printf("  %-18s %-36s %s\n", where, cli_str(s, "entry", ""), cli_str(s, "result", ""));
+	}
+	if (cli_bool(j, "traceTruncated"))
+		printf("  ... (trace truncated)\n");
+}
+
+static int cli_rules_explain(struct cli *c, const char *nwid, char *const *words, int n)
+{
+	char path[80], *text = NULL, *body;
+	size_t len = 0;
+	struct cli_resp r;
+	json_error_t jerr;
+	json_t *j;
+	FILE *f = open_memstream(&text, &len);
+	int rc = 0;
+
+	if (!f) {
+		fprintf(stderr, "zt-cli: out of memory\n");
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? " " : "", words[i]);
+	if (fclose(f) || !(j = json_pack("{s:s}", "frame", text)) || !(body = json_dumps(j, 0))) {
+		fprintf(stderr, "zt-cli: out of memory\n");
+		free(text);
+		return 1;
+	}
+	free(text);
+	json_decref(j);
+	snprintf(path, sizeof path, "/network/%s/rules/explain", nwid);
+	cli_request(c, "POST", path, body, &r);
+	free(body);
+	if (r.status == 0) {
+		rc = cli_unreachable(c, &r);
+	} else if (r.status != 200) {
+		j = json_loadb(r.body, r.len, 0, NULL);
+		fprintf(stderr, "zt-cli: rules explain: %s\n", j ? cli_str(j, "description", r.body) : r.body);
+		json_decref(j);
+		rc = 1;
+	} else if (!(j = json_loadb(r.body, r.len, 0, &jerr))) {
+		printf("%ld rules invalid JSON response: %s\n", r.status, jerr.text);
+		rc = 1;
+	} else {
+		if (c->json)
+			cli_print_json(j);
+		else
+			cli_explain_print(j);
+		json_decref(j);
+	}
+	cli_resp_clear(&r);
+	return rc;
+}
+
+/* rules compile <file> | rules <nwid> | rules explain <nwid> <words>... */
+static int cli_rules(struct cli *c, char *const *args, int n)
+{
+	const char *usage = "usage: zt-cli rules compile <file>\n"
+			    "       zt-cli rules <nwid>\n"
+			    "       zt-cli rules explain <nwid> <frame description>\n";
+	bool explain = n >= 1 && !strcmp(args[0], "explain");
+	int rc;
+
+	if (n >= 1 && !strcmp(args[0], "compile"))
+		return cli_rules_compile(args[0], n >= 2 ? args[1] : NULL);
+	if (explain ? n < 3 || !cli_is_nwid(args[1]) : n != 1 || !cli_is_nwid(args[0])) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	if ((rc = cli_setup(c)))
+		return rc;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(c->curl = curl_easy_init())) {
+		fprintf(stderr, "zt-cli: cannot initialize libcurl\n");
+		return 1;
+	}
+	rc = explain ? cli_rules_explain(c, args[1], args + 2, n - 2) : cli_rules_show(c, args[0]);
+	curl_easy_cleanup(c->curl);
+	curl_global_cleanup();
+	return rc;
+}
+
 /* ---- main ---- */
 
 static int cli_setup(struct cli *c)
@@ -1086,7 +1275,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(command, "rules"))
-		return cli_rules_compile(i + 1 < argc ? argv[i + 1] : NULL, i + 2 < argc ? argv[i + 2] : NULL);
+		return cli_rules(&c, argv + i + 1, argc - i - 1);
 	if (command[0] != '/' && strcmp(command, "info") && strcmp(command, "status") &&
 	    strcmp(command, "listpeers") && strcmp(command, "peers") && strcmp(command, "ping") &&
 	    strcmp(command, "listnetworks") && strcmp(command, "join") && strcmp(command, "leave") &&

@@ -15,6 +15,8 @@
  *   status.c    /status, /health, /peer     networks.c  /network
  *   moons.c     /moon                       config.c    /config
  *   metrics.c   /metrics (Prometheus)
+ *   rules.c     /network/<nwid>/rules: rule counters and dry runs
+ *   framedesc.c the frame descriptions of dry runs, without I/O
  *   service.c   paths of other services (the controller's /controller) */
 #include "config.h"
 
@@ -73,6 +75,10 @@ int api_handle(struct api *a, struct api_conn *c, struct api_req *rq)
 		return api_config_settings(a, c, rq);
 	case API_R_METRICS:
 		return api_metrics(a, c);
+	case API_R_NETWORK_RULES:
+		return api_network_rules(a, c, rq->nwid);
+	case API_R_NETWORK_EXPLAIN:
+		return api_network_explain(a, c, rq);
 	case API_R_PEERS:
 		return api_peers(a, c);
 	case API_R_PEER:

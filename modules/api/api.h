@@ -174,6 +174,10 @@ int api_config_settings(struct api *a, struct api_conn *c, struct api_req *rq);
 
 /* metrics.c: /metrics */
 int api_metrics(struct api *a, struct api_conn *c);
+/* rules.c */
+int api_network_rules(struct api *a, struct api_conn *c, uint64_t nwid);
+int api_network_explain(struct api *a, struct api_conn *c, struct api_req *rq);
+void api_rule_metrics(struct api *a, FILE *f);
 
 /* service.c: paths other services registered (the controller's) */
 int api_service(struct api *a, struct api_conn *c, struct api_req *rq);

@@ -366,6 +366,7 @@ static char *api_metrics_text(struct api *a, size_t *len)
 		fprintf(f, " %" PRIu64 "\n", v);
 	}
 	api_samples_free(&ss);
+	api_rule_metrics(a, f);
 	ps.f = f;
 	zt_core_peers(a->core, api_peer_metric, &ps);
 	fprintf(f, "# HELP zt_peers peers known, by whether traffic to them goes direct or through a root\n"

@@ -80,6 +80,12 @@ int api_route(const char *url, uint64_t *peer, uint64_t *nwid)
 		return API_R_NETWORKS;
 	if (n == 2 && SEG(0, "network") && api_parse_nwid(seg[1], len[1], nwid))
 		return API_R_NETWORK;
+	if (n >= 3 && SEG(0, "network") && SEG(2, "rules") && api_parse_nwid(seg[1], len[1], nwid)) {
+		if (n == 3)
+			return API_R_NETWORK_RULES;
+		if (n == 4 && SEG(3, "explain"))
+			return API_R_NETWORK_EXPLAIN;
+	}
 	if (n == 1 && SEG(0, "moon"))
 		return API_R_MOONS;
 	/* a moon by its 16 hex digits, or by 10 as ZeroTier One takes it */
@@ -112,6 +118,7 @@ unsigned api_route_methods(int route, const char **allow)
 	switch (route) {
 	case API_R_ECHO:
 	case API_R_CONFIG_SETTINGS:
+	case API_R_NETWORK_EXPLAIN:
 		*allow = "POST, PUT";
 		return API_M_POST;
 	case API_R_NETWORK:

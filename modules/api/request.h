@@ -27,6 +27,8 @@ enum {
 	API_R_CONFIG,
 	API_R_CONFIG_SETTINGS,
 	API_R_METRICS,
+	API_R_NETWORK_RULES,        /* /network/<nwid>/rules */
+	API_R_NETWORK_EXPLAIN,      /* /network/<nwid>/rules/explain */
 };
 
 /* Methods, as a mask of what a route takes (HEAD is GET, PUT is POST). */

@@ -6,7 +6,9 @@
  * bounds-checks the frame.  See zt-rules(7). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,22 @@ struct rules_table {
 	struct rules_rule *r;
 };
 
+/* Per-rule counters: frames and bytes by direction and outcome. */
+struct rules_counts {
+	uint64_t frames[2][ZT_RULE_OUTCOMES];   /* [0] outbound, [1] inbound */
+	uint64_t bytes[2][ZT_RULE_OUTCOMES];
+};
+
+/* Capabilities' counters, by (id, entry): a fixed open-addressed table
+ * whose slots a lane claims with one compare-and-swap, since inbound
+ * capabilities are the senders' and not known when the rules arrive. */
+#define RULES_CAP_SLOTS 256
+struct rules_cap_slot {
+	uint64_t key;               /* 0 free, else RULES_CAP_KEY */
+	struct rules_counts c;
+};
+#define RULES_CAP_KEY(id, index) (1ULL << 63 | (uint64_t)(id) << 16 | (index))
+
 struct rules {
 	struct zt_inst *zi;
 	bool default_accept;        /* verdict until the first table arrives */
@@ -138,10 +156,13 @@ struct rules {
 	unsigned ncaps;
 	uint64_t flags;
 	uint64_t rng;               /* MATCH_RANDOM's generator state */
+	uint64_t digest;            /* of the table and own capabilities the counters are for */
+	struct rules_counts *counts;          /* n + 1: per entry, and the end of the table */
+	struct rules_cap_slot *cap_slots;     /* RULES_CAP_SLOTS */
 
 	uint64_t *accepted, *dropped, *no_match, *malformed_tables, *short_frames;
 	uint64_t *copies_not_sent, *redirects_not_done;
-	uint64_t *cap_accepted, *malformed_caps, *copies, *redirects;
+	uint64_t *cap_accepted, *malformed_caps, *copies, *redirects, *rule_counts_lost;
 };
 
 /* Results of evaluating one table, §6.2. */
@@ -168,6 +189,16 @@ struct rules_frame {
 	uint16_t sport, dport;
 	bool have_cf;
 	uint64_t cf;                /* the characteristics, once have_cf */
+};
+
+/* One evaluation of a table: where it ended, and in a dry run the trace
+ * of the entries it went through. */
+struct rules_run {
+	unsigned at;                /* the deciding entry (the table's length: none) */
+	int copy_at;                /* the entry whose TEE or WATCH set the copy, -1: none */
+	struct zt_policy_explain *trace;   /* NULL on the data path */
+	bool cap;
+	uint32_t cap_id;
 };
 
 static uint64_t rules_be(const uint8_t *p, unsigned n)
@@ -520,12 +551,36 @@ static int rules_caps_decode(const struct zt_policy_rules *r, struct rules_table
 	return 0;
 }
 
+/* FNV-1a, to tell a new rule set from the same one pushed again. */
+static uint64_t rules_fnv(uint64_t h, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t rules_digest(const struct zt_policy_rules *r)
+{
+	uint64_t h = rules_fnv(0xcbf29ce484222325ULL, r->rules, r->len);
+
+	for (unsigned i = 0; i < r->ncaps; i++) {
+		uint8_t id[4] = { (uint8_t)(r->caps[i].id >> 24), (uint8_t)(r->caps[i].id >> 16),
+				  (uint8_t)(r->caps[i].id >> 8), (uint8_t)r->caps[i].id };
+
+		h = rules_fnv(rules_fnv(h, id, 4), r->caps[i].rules, r->caps[i].len);
+	}
+	return h;
+}
+
 static int rules_rules(void *state, const struct zt_policy_rules *r)
 {
 	struct rules *s = state;
 	struct rules_rule *table = NULL;
 	struct zt_policy_tag *tags = NULL;
 	struct rules_table *caps = NULL;
+	struct rules_counts *counts = NULL;
+	uint64_t digest;
+	bool same;
 	char why[128];
 	int err;
 
@@ -540,12 +595,25 @@ static int rules_rules(void *state, const struct zt_policy_rules *r)
 		zt_log(s->zi, ZT_LOG_ERR, "rule table refused, keeping the previous one: %s", why);
 		return err;
 	}
+	digest = rules_digest(r);
+	same = s->have_table && digest == s->digest && r->n == s->n;
 	if ((r->n && !(table = calloc(r->n, sizeof *table))) ||
-	    (r->ntags && !(tags = malloc(r->ntags * sizeof *tags))) || rules_caps_decode(r, &caps) < 0) {
+	    (r->ntags && !(tags = malloc(r->ntags * sizeof *tags))) || rules_caps_decode(r, &caps) < 0 ||
+	    (!same && !(counts = calloc(r->n + 1u, sizeof *counts)))) {
 		zt_log(s->zi, ZT_LOG_ERR, "rule table of %u entries: out of memory", r->n);
 		free(table);
 		free(tags);
+		rules_caps_free(caps, r->ncaps);
 		return -ENOMEM;
+	}
+	/* the counters stay with the rules they count: a new table or new
+	 * own capabilities start them again, the same ones pushed with a
+	 * config refresh keep them */
+	if (!same) {
+		free(s->counts);
+		s->counts = counts;
+		memset(s->cap_slots, 0, RULES_CAP_SLOTS * sizeof *s->cap_slots);
+		s->digest = digest;
 	}
 	rules_decode_table(table, r->rules, r->n, r->tags, r->ntags, true);
 	if (r->ntags)
@@ -798,8 +866,11 @@ static unsigned rules_tag(const struct rules_rule *r, const struct zt_policy_ctx
 	}
 }
 
-static unsigned rules_match(struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx,
-			    struct rules_frame *fr, uint64_t zs, uint64_t zd, bool super, bool *skip_drop)
+/* Inlined into each copy of the table loop, as it was into the one loop
+ * before there were two. */
+static inline __attribute__((always_inline)) unsigned
+rules_match(struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
+	    uint64_t zs, uint64_t zd, bool super, bool *skip_drop)
 {
 	const uint8_t *p = fr->p;
 
@@ -883,11 +954,12 @@ static unsigned rules_match(struct rules *s, const struct rules_rule *r, const s
  * goes into out (REDIRECT then decides, §6.2); without, evaluation goes
  * on and it is counted. */
 static bool rules_forward(struct rules *s, const struct rules_rule *r, const struct zt_policy_ctx *ctx,
-			  const struct rules_frame *fr, struct zt_policy_out *out)
+			  const struct rules_frame *fr, struct zt_policy_out *out, bool counting)
 {
 	if (r->type == RULES_A_REDIRECT) {
 		if (!ctx->out) {
-			count(s->redirects_not_done);
+			if (counting)
+				count(s->redirects_not_done);
 			return false;
 		}
 		out->redirect_to = r->v.fwd.addr;
@@ -899,20 +971,49 @@ static bool rules_forward(struct rules *s, const struct rules_rule *r, const str
 	return false;
 }
 
-static enum rules_result rules_eval(struct rules *s, const struct rules_rule *table, unsigned n,
-				    const struct zt_policy_ctx *ctx, struct rules_frame *fr, struct zt_policy_out *out)
+static void rules_text_entry(const struct rules_rule *r, char *out, size_t len);
+
+/* A dry run records each entry it goes through; out of line, so that
+ * the data path only tests whether it traces. */
+static __attribute__((noinline, cold)) void rules_step(struct rules_run *run, const struct rules_rule *r,
+						       unsigned i, int result)
+{
+	struct zt_policy_explain *ex = run->trace;
+	struct zt_policy_step *st;
+
+	if (ex->n_steps == ZT_POLICY_STEPS_MAX) {
+		ex->truncated = true;
+		return;
+	}
+	st = &ex->steps[ex->n_steps++];
+	st->cap = run->cap;
+	st->cap_id = run->cap_id;
+	st->index = i;
+	st->action = r->type <= RULES_A_LAST;
+	st->result = result;
+	rules_text_entry(r, st->text, sizeof st->text);
+}
+
+/* §6.2 on one table.  Inlined twice by rules_eval(), tracing a
+ * constant in each: the data path's copy has no trace tests at all, and
+ * the dry run's is the same code with the steps recorded. */
+static inline __attribute__((always_inline)) enum rules_result
+rules_eval_table(struct rules *s, const struct rules_rule *table, unsigned n, const struct zt_policy_ctx *ctx,
+		 struct rules_frame *fr, struct zt_policy_out *out, struct rules_run *run, const bool tracing)
 {
 	uint64_t me = ctx->self & RULES_ADDR_MASK, zs = ctx->source & RULES_ADDR_MASK;
 	uint64_t zd = ctx->dest & RULES_ADDR_MASK;
 	bool set = true, skip_drop = false, super = false;
 
 	memset(out, 0, sizeof *out);
+	run->copy_at = -1;
 	for (unsigned i = 0; i < n; i++) {
 		const struct rules_rule *r = &table[i];
 		unsigned m, v;
 
-		/* rules that never fire on frames of this class are passed over */
-		if (r->first && fr->cls != RULES_CLASS_NONE && r->next[fr->cls] != i) {
+		/* rules that never fire on frames of this class are passed over
+		 * (a dry run goes through them all, to show each) */
+		if (!tracing && r->first && fr->cls != RULES_CLASS_NONE && r->next[fr->cls] != i) {
 			if ((i = r->next[fr->cls]) >= n)
 				break;
 			r = &table[i];
@@ -921,6 +1022,9 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
 		if (r->type <= RULES_A_LAST) {
 			bool fwd = r->type == RULES_A_TEE || r->type == RULES_A_WATCH || r->type == RULES_A_REDIRECT;
 
+			run->at = i;        /* where a return below decides */
+			if (tracing)
+				rules_step(run, r, i, set);
 			if (!set) {
 				if (ctx->inbound && fwd && r->v.fwd.addr == me)
 					super = true;
@@ -950,8 +1054,10 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
 				}
 				if (r->v.fwd.addr == zd)
 					continue;
-				if (rules_forward(s, r, ctx, fr, out))
+				if (rules_forward(s, r, ctx, fr, out, !tracing))
 					return RULES_REDIRECT;
+				if (out->copy_to)
+					run->copy_at = (int)i;
 				continue;
 			case RULES_A_BREAK:
 				return RULES_NO_MATCH;
@@ -960,14 +1066,29 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
 			}
 		}
 		if (!set && !(r->t & RULES_OR)) {
-			i = r->skip - 1u;       /* the matches up to there are skipped too */
+			if (tracing)
+				rules_step(run, r, i, -1);
+			else
+				i = r->skip - 1u;       /* the matches up to there are skipped too */
 			continue;
 		}
 		m = rules_match(s, r, ctx, fr, zs, zd, super, &skip_drop);
 		v = m == RULES_HARD_NO ? 0 : m == RULES_HARD_YES ? 1 : m ^ (unsigned)(r->t >> 7);
+		if (tracing)
+			rules_step(run, r, i, (int)v);
 		set = (r->t & RULES_OR) ? (set || v) : (set && v);
 	}
+	run->at = n;
 	return RULES_NO_MATCH;
+}
+
+static enum rules_result rules_eval(struct rules *s, const struct rules_rule *table, unsigned n,
+				    const struct zt_policy_ctx *ctx, struct rules_frame *fr, struct zt_policy_out *out,
+				    struct rules_run *run)
+{
+	if (run->trace)
+		return rules_eval_table(s, table, n, ctx, fr, out, run, true);
+	return rules_eval_table(s, table, n, ctx, fr, out, run, false);
 }
 
 /* §6.4 step 2: does a capability accept what the base rules left
@@ -976,12 +1097,15 @@ static enum rules_result rules_eval(struct rules *s, const struct rules_rule *ta
  * onto the stack since they change with every sender.  A DROP in a
  * capability only ends that capability. */
 static enum rules_result rules_caps(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr,
-				    struct zt_policy_out *out)
+				    struct zt_policy_out *out, struct rules_run *run)
 {
+	run->cap = true;
 	if (!ctx->inbound) {
 		for (unsigned i = 0; i < s->ncaps; i++) {
-			enum rules_result r = rules_eval(s, s->caps[i].r, s->caps[i].n, ctx, fr, out);
+			enum rules_result r;
 
+			run->cap_id = s->caps[i].id;
+			r = rules_eval(s, s->caps[i].r, s->caps[i].n, ctx, fr, out, run);
 			if (r != RULES_NO_MATCH && r != RULES_DROP)
 				return r;
 		}
@@ -994,22 +1118,127 @@ static enum rules_result rules_caps(struct rules *s, const struct zt_policy_ctx 
 		char why[80];
 
 		if (rules_check(c->rules, c->len, c->n, RULES_CAP_MAX, why, sizeof why) < 0) {
-			count(s->malformed_caps);
+			if (!run->trace)
+				count(s->malformed_caps);
 			continue;
 		}
 		/* decoded for this frame only: not worth classifying */
 		rules_decode_table(table, c->rules, c->n, s->tags, s->ntags, false);
-		r = rules_eval(s, table, c->n, ctx, fr, out);
+		run->cap_id = c->id;
+		r = rules_eval(s, table, c->n, ctx, fr, out, run);
 		if (r != RULES_NO_MATCH && r != RULES_DROP)
 			return r;
 	}
 	return RULES_NO_MATCH;
 }
 
+/* The frame as the matches read it.  This, rules_decide() and
+ * rules_port() are forced inline: the compiler stopped inlining them
+ * once the table loop had its dry-run twin, and each call showed in the
+ * data path's instruction count. */
+static inline __attribute__((always_inline)) void rules_frame_init(struct rules_frame *fr, const struct zt_frame *f)
+{
+	fr->dst = f->data;
+	fr->src = f->data + 6;
+	fr->ethertype = (uint16_t)(f->data[12] << 8 | f->data[13]);
+	fr->p = f->data + 14;
+	fr->len = f->len - 14;
+	fr->ip4 = fr->ethertype == 0x0800 && fr->len >= 20;
+	fr->ip6 = fr->ethertype == 0x86dd && fr->len >= 40;
+	fr->ihl = fr->ip4 ? (fr->p[0] & 15u) * 4 : 0;
+	fr->walk = -1;
+	fr->nh = 0;
+	fr->pos = 0;
+	fr->cls = RULES_CLASS_NONE;
+	for (unsigned c = 0; fr->ip4 && c < RULES_CLASSES; c++)
+		if (fr->p[9] == rules_class_proto[c])
+			fr->cls = c;
+	fr->ports = -1;
+	fr->sport = fr->dport = 0;
+	fr->have_cf = false;
+	fr->cf = 0;
+}
+
+/* §6.4: the base table, then the capabilities if it did not decide.
+ * run tells where it was decided: a capability's entry, or the base
+ * table's (its BREAK, or its end when nothing matched). */
+static inline __attribute__((always_inline)) enum rules_result
+rules_decide(struct rules *s, const struct zt_policy_ctx *ctx, struct rules_frame *fr, struct zt_policy_out *out,
+	     struct rules_run *run)
+{
+	enum rules_result res;
+	unsigned base_at;
+	int base_copy;
+
+	run->cap = false;
+	run->cap_id = 0;
+	res = rules_eval(s, s->table, s->n, ctx, fr, out, run);
+	if (res != RULES_NO_MATCH)
+		return res;
+	base_at = run->at;
+	base_copy = run->copy_at;
+	if ((res = rules_caps(s, ctx, fr, out, run)) == RULES_NO_MATCH) {
+		run->cap = false;
+		run->cap_id = 0;
+		run->at = base_at;
+		run->copy_at = base_copy;
+	}
+	return res;
+}
+
+/* The counter outcome of a decision. */
+static unsigned rules_outcome(const struct rules *s, enum rules_result res, const struct rules_run *run)
+{
+	switch (res) {
+	case RULES_DROP:
+		return ZT_RULE_DROP;
+	case RULES_REDIRECT:
+		return ZT_RULE_REDIRECT;
+	case RULES_ACCEPT:
+	case RULES_SUPER_ACCEPT:
+		return ZT_RULE_ACCEPT;
+	default:
+		return run->at < s->n ? ZT_RULE_BREAK : ZT_RULE_DEFAULT;
+	}
+}
+
+/* The counters of a capability's entry: its slot, claimed on first use;
+ * NULL when all slots are taken. */
+static struct rules_counts *rules_cap_counts(struct rules *s, uint32_t id, unsigned index)
+{
+	uint64_t key = RULES_CAP_KEY(id, index), h = key * 0x9e3779b97f4a7c15ULL;
+
+	for (unsigned k = 0; k < RULES_CAP_SLOTS; k++) {
+		struct rules_cap_slot *sl = &s->cap_slots[(h >> 56 ^ k) % RULES_CAP_SLOTS];
+		uint64_t cur = __atomic_load_n(&sl->key, __ATOMIC_RELAXED), free_key = 0;
+
+		if (cur == key)
+			return &sl->c;
+		if (!cur && (__atomic_compare_exchange_n(&sl->key, &free_key, key, false, __ATOMIC_RELAXED,
+							 __ATOMIC_RELAXED) || free_key == key))
+			return &sl->c;
+	}
+	return NULL;
+}
+
+static void rules_bump(struct rules *s, bool cap, uint32_t cap_id, unsigned at, bool inbound, unsigned outcome,
+		       size_t bytes)
+{
+	struct rules_counts *c = cap ? rules_cap_counts(s, cap_id, at) : s->counts ? &s->counts[at] : NULL;
+
+	if (!c) {
+		count(s->rule_counts_lost);
+		return;
+	}
+	count(&c->frames[inbound][outcome]);
+	__atomic_fetch_add(&c->bytes[inbound][outcome], bytes, __ATOMIC_RELAXED);
+}
+
 static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx, const struct zt_frame *f)
 {
 	struct rules *s = state;
 	struct rules_frame fr;
+	struct rules_run run = { 0 };
 	enum rules_result res;
 	struct zt_policy_out out;
 
@@ -1022,29 +1251,11 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 		count(s->default_accept ? s->accepted : s->dropped);
 		return s->default_accept ? ZT_ACCEPT : ZT_DROP;
 	}
-	fr.dst = f->data;
-	fr.src = f->data + 6;
-	fr.ethertype = (uint16_t)(f->data[12] << 8 | f->data[13]);
-	fr.p = f->data + 14;
-	fr.len = f->len - 14;
-	fr.ip4 = fr.ethertype == 0x0800 && fr.len >= 20;
-	fr.ip6 = fr.ethertype == 0x86dd && fr.len >= 40;
-	fr.ihl = fr.ip4 ? (fr.p[0] & 15u) * 4 : 0;
-	fr.walk = -1;
-	fr.nh = 0;
-	fr.pos = 0;
-	fr.cls = RULES_CLASS_NONE;
-	for (unsigned c = 0; fr.ip4 && c < RULES_CLASSES; c++)
-		if (fr.p[9] == rules_class_proto[c])
-			fr.cls = c;
-	fr.ports = -1;
-	fr.sport = fr.dport = 0;
-	fr.have_cf = false;
-	fr.cf = 0;
-
-	res = rules_eval(s, s->table, s->n, ctx, &fr, &out);
-	if (res == RULES_NO_MATCH && (res = rules_caps(s, ctx, &fr, &out)) != RULES_NO_MATCH)
+	rules_frame_init(&fr, f);
+	res = rules_decide(s, ctx, &fr, &out, &run);
+	if (run.cap && res != RULES_NO_MATCH)
 		count(s->cap_accepted);
+	rules_bump(s, run.cap, run.cap_id, run.at, ctx->inbound, rules_outcome(s, res, &run), f->len);
 	switch (res) {
 	case RULES_ACCEPT:
 	case RULES_SUPER_ACCEPT:
@@ -1059,6 +1270,9 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 		} else if (out.copy_to) {
 			count(s->copies_not_sent);
 		}
+		if (out.copy_to && run.copy_at >= 0)
+			rules_bump(s, run.cap, run.cap_id, (unsigned)run.copy_at, ctx->inbound,
+				   out.copy_watch ? ZT_RULE_WATCH : ZT_RULE_TEE, f->len);
 		count(s->accepted);
 		return ZT_ACCEPT;
 	case RULES_DROP:
@@ -1071,6 +1285,343 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 	count(s->no_match);
 	count(s->dropped);
 	return ZT_DROP;
+}
+
+/* ---- the rules as text, for rule_list() and explain() ---- */
+
+static const char *const rules_chr_names[64] = {
+	[63] = "inbound", [62] = "multicast", [61] = "broadcast", [60] = "ipauth", [59] = "macauth",
+	[0] = "tcp_fin", [1] = "tcp_syn", [2] = "tcp_rst", [3] = "tcp_psh", [4] = "tcp_ack",
+	[5] = "tcp_urg", [6] = "tcp_ece", [7] = "tcp_cwr", [8] = "tcp_ns", [9] = "tcp_rs2",
+	[10] = "tcp_rs1", [11] = "tcp_rs0",
+};
+
+static const char *const rules_tag_words[] = {
+	[RULES_M_TAGS_DIFFERENCE - RULES_M_TAGS_DIFFERENCE] = "tdiff",
+	[RULES_M_TAGS_AND - RULES_M_TAGS_DIFFERENCE] = "tand",
+	[RULES_M_TAGS_OR - RULES_M_TAGS_DIFFERENCE] = "tor",
+	[RULES_M_TAGS_XOR - RULES_M_TAGS_DIFFERENCE] = "txor",
+	[RULES_M_TAGS_EQUAL - RULES_M_TAGS_DIFFERENCE] = "teq",
+	[RULES_M_TAG_SENDER - RULES_M_TAGS_DIFFERENCE] = "tseq",
+	[RULES_M_TAG_RECEIVER - RULES_M_TAGS_DIFFERENCE] = "treq",
+};
+
+/* "a" or "a-b" */
+static int rules_text_range(char *out, size_t len, const char *kw, unsigned a, unsigned b)
+{
+	return a == b ? snprintf(out, len, "%s %u", kw, a) : snprintf(out, len, "%s %u-%u", kw, a, b);
+}
+
+static void rules_text_chr(uint64_t mask, char *out, size_t len)
+{
+	size_t pos = (size_t)snprintf(out, len, "chr ");
+
+	for (int b = 63; b >= 0 && pos < len; b--)
+		if (mask >> b & 1)
+			pos += (size_t)(rules_chr_names[b] ? snprintf(out + pos, len - pos, "%s,", rules_chr_names[b]) :
+					snprintf(out + pos, len - pos, "%d,", b));
+	if (pos < len && out[pos - 1] == ',')
+		out[pos - 1] = 0;
+}
+
+/* A match's text in the language of zt-rules(7), without NOT/OR; what
+ * the language cannot say (INTEGER_RANGE, unassigned types) in plain words. */
+static void rules_text_match(const struct rules_rule *r, char *out, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const uint8_t *m = r->v.mac;
+
+	if (r->type >= RULES_M_TAGS_DIFFERENCE && r->type <= RULES_M_TAG_RECEIVER) {
+		snprintf(out, len, "%s %" PRIu32 " %" PRIu32, rules_tag_words[r->type - RULES_M_TAGS_DIFFERENCE],
+			 r->v.tag.id, r->v.tag.value);
+		return;
+	}
+	switch (r->type) {
+	case RULES_M_ZT_SOURCE:
+	case RULES_M_ZT_DEST:
+		snprintf(out, len, "%s %010" PRIx64, r->type == RULES_M_ZT_SOURCE ? "ztsrc" : "ztdest", r->v.addr);
+		return;
+	case RULES_M_VLAN_ID:
+		snprintf(out, len, "vlan %u", r->v.u16);
+		return;
+	case RULES_M_VLAN_PCP:
+	case RULES_M_VLAN_DEI:
+		snprintf(out, len, "%s %u", r->type == RULES_M_VLAN_PCP ? "vlanpcp" : "vlandei", r->v.u8);
+		return;
+	case RULES_M_MAC_SOURCE:
+	case RULES_M_MAC_DEST:
+		snprintf(out, len, "%s %02x:%02x:%02x:%02x:%02x:%02x", r->type == RULES_M_MAC_SOURCE ? "macsrc" :
+			 "macdest", m[0], m[1], m[2], m[3], m[4], m[5]);
+		return;
+	case RULES_M_IPV4_SOURCE:
+	case RULES_M_IPV4_DEST:
+	case RULES_M_IPV6_SOURCE:
+	case RULES_M_IPV6_DEST: {
+		bool v6 = r->type == RULES_M_IPV6_SOURCE || r->type == RULES_M_IPV6_DEST;
+		bool src = r->type == RULES_M_IPV4_SOURCE || r->type == RULES_M_IPV6_SOURCE;
+
+		inet_ntop(v6 ? AF_INET6 : AF_INET, r->v.ip.ip, ip, sizeof ip);
+		snprintf(out, len, "%s %s/%u", src ? "ipsrc" : "ipdest", ip, r->v.ip.bits);
+		return;
+	}
+	case RULES_M_IP_TOS:
+		snprintf(out, len, "iptos 0x%02x %u-%u", r->v.tos.mask, r->v.tos.start, r->v.tos.end);
+		return;
+	case RULES_M_IP_PROTOCOL:
+		snprintf(out, len, "ipprotocol %u", r->v.u8);
+		return;
+	case RULES_M_ETHERTYPE:
+		snprintf(out, len, "ethertype 0x%04x", r->v.u16);
+		return;
+	case RULES_M_ICMP:
+		if (r->v.icmp.flags & 0x01)
+			snprintf(out, len, "icmp %u %u", r->v.icmp.type, r->v.icmp.code);
+		else
+			snprintf(out, len, "icmp %u -1", r->v.icmp.type);
+		return;
+	case RULES_M_SPORT:
+	case RULES_M_DPORT:
+	case RULES_M_FRAME_SIZE:
+		rules_text_range(out, len, r->type == RULES_M_SPORT ? "sport" : r->type == RULES_M_DPORT ? "dport" :
+				 "framesize", r->v.range.start, r->v.range.end);
+		return;
+	case RULES_M_CHARACTERISTICS:
+		rules_text_chr(r->v.mask, out, len);
+		return;
+	case RULES_M_RANDOM:
+		snprintf(out, len, "random %.6f", (double)r->v.u32 / 4294967295.0);
+		return;
+	case RULES_M_INTEGER_RANGE:
+		snprintf(out, len, "(integer range %" PRIu64 "-%" PRIu64 " at byte %u, format 0x%02x)",
+			 r->v.num.start, r->v.num.start + r->v.num.span, r->v.num.idx, r->v.num.format);
+		return;
+	default:
+		snprintf(out, len, "(match type %u)", r->type);
+		return;
+	}
+}
+
+/* An entry's text: an action with its arguments, or a match with its
+ * "or " and "not " (AND is the language's default between matches). */
+static void rules_text_entry(const struct rules_rule *r, char *out, size_t len)
+{
+	static const char *const actions[] = { "drop", "accept", "tee", "watch", "redirect", "break", "priority" };
+	size_t pos = 0;
+
+	if (r->type <= RULES_A_LAST) {
+		if (r->type == RULES_A_TEE || r->type == RULES_A_WATCH)
+			snprintf(out, len, "%s %d %010" PRIx64, actions[r->type], r->v.fwd.len == 0xffff ? -1 :
+				 (int)r->v.fwd.len, r->v.fwd.addr);
+		else if (r->type == RULES_A_REDIRECT)
+			snprintf(out, len, "redirect %010" PRIx64, r->v.fwd.addr);
+		else if (r->type <= RULES_A_PRIORITY)
+			snprintf(out, len, "%s", actions[r->type]);
+		else
+			snprintf(out, len, "(action type %u)", r->type);
+		return;
+	}
+	if (r->t & RULES_OR)
+		pos += (size_t)snprintf(out, len, "or ");
+	if ((r->t & RULES_NOT) && pos < len)
+		pos += (size_t)snprintf(out + pos, len - pos, "not ");
+	if (pos < len)
+		rules_text_match(r, out + pos, len - pos);
+}
+
+/* The rule that ends at action entry `at`: the action, its matches,
+ * ";".  Allocated; NULL if out of memory. */
+static char *rules_text_rule(const struct rules_rule *table, unsigned at)
+{
+	unsigned first = at;
+	char entry[96], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	while (first > 0 && table[first - 1].type > RULES_A_LAST)
+		first--;
+	if (!(f = open_memstream(&text, &len)))
+		return NULL;
+	rules_text_entry(&table[at], entry, sizeof entry);
+	fputs(entry, f);
+	for (unsigned i = first; i < at; i++) {
+		rules_text_entry(&table[i], entry, sizeof entry);
+		fprintf(f, " %s", entry);
+	}
+	fputc(';', f);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* ---- counters and dry runs, on the main loop ---- */
+
+static void rules_counts_load(struct zt_policy_rule *pr, const struct rules_counts *c)
+{
+	for (unsigned d = 0; d < 2; d++)
+		for (unsigned o = 0; o < ZT_RULE_OUTCOMES; o++) {
+			pr->frames[d][o] = __atomic_load_n(&c->frames[d][o], __ATOMIC_RELAXED);
+			pr->bytes[d][o] = __atomic_load_n(&c->bytes[d][o], __ATOMIC_RELAXED);
+		}
+}
+
+/* What an action entry decides when reached (for zt_policy_rule). */
+static unsigned rules_entry_action(const struct rules_table *t, unsigned i)
+{
+	if (i == t->n)
+		return ZT_RULE_DEFAULT;
+	switch (t->r[i].type) {
+	case RULES_A_DROP:
+		return ZT_RULE_DROP;
+	case RULES_A_ACCEPT:
+	case RULES_A_PRIORITY:
+		return ZT_RULE_ACCEPT;
+	case RULES_A_TEE:
+		return ZT_RULE_TEE;
+	case RULES_A_WATCH:
+		return ZT_RULE_WATCH;
+	case RULES_A_REDIRECT:
+		return ZT_RULE_REDIRECT;
+	case RULES_A_BREAK:
+		return ZT_RULE_BREAK;
+	default:
+		return ZT_RULE_OUTCOMES;
+	}
+}
+
+/* A table's action entries and its end, with their counters (NULL
+ * counts: a capability's, from its slots). */
+static void rules_list_table(struct rules *s, const struct rules_table *t, const struct rules_counts *counts,
+			     void (*fn)(void *ctx, const struct zt_policy_rule *r), void *ctx)
+{
+	for (unsigned i = 0; i <= t->n; i++) {
+		struct zt_policy_rule pr = { .cap = !counts, .cap_id = t->id, .index = i };
+		const struct rules_counts *c = counts ? &counts[i] : NULL;
+		char *text = NULL;
+
+		if (i < t->n && t->r[i].type > RULES_A_LAST)
+			continue;
+		pr.action = rules_entry_action(t, i);
+		if (!counts) {
+			/* find its slot without claiming one */
+			for (unsigned k = 0; k < RULES_CAP_SLOTS && !c; k++)
+				if (__atomic_load_n(&s->cap_slots[k].key, __ATOMIC_RELAXED) == RULES_CAP_KEY(t->id, i))
+					c = &s->cap_slots[k].c;
+		}
+		if (c)
+			rules_counts_load(&pr, c);
+		if (i < t->n)
+			pr.text = text = rules_text_rule(t->r, i);
+		fn(ctx, &pr);
+		free(text);
+	}
+}
+
+static bool rules_own_cap(const struct rules *s, uint32_t id)
+{
+	for (unsigned i = 0; i < s->ncaps; i++)
+		if (s->caps[i].id == id)
+			return true;
+	return false;
+}
+
+static void rules_rule_list(void *state, void (*fn)(void *ctx, const struct zt_policy_rule *r), void *ctx)
+{
+	struct rules *s = state;
+	struct rules_table base = { 0, s->n, s->table };
+
+	if (!s->have_table)
+		return;
+	rules_list_table(s, &base, s->counts, fn, ctx);
+	for (unsigned i = 0; i < s->ncaps; i++)
+		rules_list_table(s, &s->caps[i], NULL, fn, ctx);
+	/* other members' capabilities that decided frames here (inbound) */
+	for (unsigned k = 0; k < RULES_CAP_SLOTS; k++) {
+		uint64_t key = __atomic_load_n(&s->cap_slots[k].key, __ATOMIC_RELAXED);
+		struct zt_policy_rule pr = { .cap = true, .action = ZT_RULE_OUTCOMES };
+
+		if (!key || rules_own_cap(s, (uint32_t)(key >> 16)))
+			continue;
+		pr.cap_id = (uint32_t)(key >> 16);
+		pr.index = (unsigned)(key & 0xffff);
+		rules_counts_load(&pr, &s->cap_slots[k].c);
+		fn(ctx, &pr);
+	}
+}
+
+/* Why the decision, in words, from the last steps of the trace. */
+static void rules_explain_why(const struct rules *s, enum rules_result res, const struct rules_run *run,
+			      struct zt_policy_explain *ex)
+{
+	char where[48];
+
+	if (run->cap)
+		snprintf(where, sizeof where, "capability %" PRIu32 " rule %u", run->cap_id, run->at);
+	else
+		snprintf(where, sizeof where, "rule %u", run->at);
+	switch (res) {
+	case RULES_DROP:
+		snprintf(ex->why, sizeof ex->why, "%s drops it: all its matches hold", where);
+		break;
+	case RULES_ACCEPT:
+		snprintf(ex->why, sizeof ex->why, "%s accepts it: all its matches hold%s", where,
+			 run->cap ? " (the base rules did not decide)" : "");
+		break;
+	case RULES_SUPER_ACCEPT:
+		snprintf(ex->why, sizeof ex->why, "%s accepts it: this member is the target of a copy or "
+			 "redirect", where);
+		break;
+	case RULES_REDIRECT:
+		snprintf(ex->why, sizeof ex->why, "%s redirects it to %010" PRIx64, where, ex->out.redirect_to);
+		break;
+	case RULES_NO_MATCH:
+		if (run->at < s->n)
+			snprintf(ex->why, sizeof ex->why, "rule %u breaks out of the base rules and no capability "
+				 "accepts it: dropped by default", run->at);
+		else
+			snprintf(ex->why, sizeof ex->why, "no rule decides and no capability accepts it: dropped "
+				 "by default");
+		break;
+	}
+}
+
+static int rules_explain(void *state, const struct zt_policy_ctx *ctx, const struct zt_frame *f,
+			 struct zt_policy_explain *ex)
+{
+	struct rules *s = state;
+	struct rules_frame fr;
+	struct rules_run run = { 0 };
+	enum rules_result res;
+
+	memset(ex, 0, sizeof *ex);
+	run.trace = ex;
+	if (!f || !f->data || f->len < 14) {
+		ex->verdict = ZT_DROP;
+		ex->outcome = ZT_RULE_DROP;
+		snprintf(ex->why, sizeof ex->why, "a frame of %zu bytes is shorter than an Ethernet header",
+			 f ? f->len : 0);
+		return 0;
+	}
+	if (!s->have_table) {
+		ex->verdict = s->default_accept ? ZT_ACCEPT : ZT_DROP;
+		ex->outcome = ZT_RULE_DEFAULT;
+		snprintf(ex->why, sizeof ex->why, "no rule table from the controller yet: the policy's default, %s",
+			 s->default_accept ? "accept" : "drop");
+		return 0;
+	}
+	rules_frame_init(&fr, f);
+	res = rules_decide(s, ctx, &fr, &ex->out, &run);
+	ex->verdict = res == RULES_ACCEPT || res == RULES_SUPER_ACCEPT || res == RULES_REDIRECT ? ZT_ACCEPT : ZT_DROP;
+	ex->out.super_accept = res == RULES_SUPER_ACCEPT;
+	if (ex->verdict == ZT_DROP)
+		memset(&ex->out, 0, sizeof ex->out);
+	ex->cap = run.cap;
+	ex->cap_id = run.cap_id;
+	ex->index = run.at;
+	ex->outcome = rules_outcome(s, res, &run);
+	rules_explain_why(s, res, &run, ex);
+	return 0;
 }
 
 /* ---- the module ---- */
@@ -1089,6 +1640,7 @@ static int rules_counters(struct rules *s)
 		ZT_COUNTER_FIELD(struct rules, malformed_caps),
 		ZT_COUNTER_FIELD(struct rules, copies),
 		ZT_COUNTER_FIELD(struct rules, redirects),
+		ZT_COUNTER_FIELD(struct rules, rule_counts_lost),
 	};
 
 	return zt_counters_bind(s->zi, s, fields, sizeof fields / sizeof fields[0]);
@@ -1113,11 +1665,16 @@ static int rules_create(struct zt_inst *zi, const struct zt_node *conf, void **s
 	s->default_accept = !def || strcmp(def, "accept") == 0;
 	if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != (ssize_t)sizeof s->rng)
 		s->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)s;
+	if (!(s->cap_slots = calloc(RULES_CAP_SLOTS, sizeof *s->cap_slots))) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	if ((err = rules_counters(s)) < 0)
 		goto fail;
 	*state = s;
 	return 0;
 fail:
+	free(s->cap_slots);
 	free(s);
 	return err;
 }
@@ -1131,12 +1688,16 @@ static void rules_destroy(void *state)
 	free(s->table);
 	free(s->tags);
 	rules_caps_free(s->caps, s->ncaps);
+	free(s->counts);
+	free(s->cap_slots);
 	free(s);
 }
 
 static const struct zt_policy_ops rules_ops = {
 	.judge = rules_judge,
 	.rules = rules_rules,
+	.rule_list = rules_rule_list,
+	.explain = rules_explain,
 };
 
 static const struct zt_opt rules_opts[] = {

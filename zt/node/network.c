@@ -778,6 +778,8 @@ static void network_info(const struct zt_network *n, struct zt_network_info *out
 		memcpy(out->groups[out->n_groups].mac, n->own[i].mac, 6);
 		out->groups[out->n_groups++].adi = n->own[i].adi;
 	}
+	for (unsigned i = 0; i < n->cfg->ntags && out->n_tags < ZT_INFO_MAX_TAGS; i++)
+		out->tags[out->n_tags++] = (struct zt_policy_tag){ n->cfg->tags[i].id, n->cfg->tags[i].value };
 }
 
 static int net_cmp(const void *a, const void *b)

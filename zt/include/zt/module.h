@@ -14,9 +14,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define ZT_MODULE_ABI 4   /* bump on any incompatible change (4: store commit_async, member_bridges,
+#define ZT_MODULE_ABI 5   /* bump on any incompatible change (4: store commit_async, member_bridges,
                              network rules_source, tags and capabilities, member tags and
-                             capabilities; policies get tags, capabilities and zt_policy_out) */
+                             capabilities; policies get tags, capabilities and zt_policy_out;
+                             5: policies' rule_list and explain) */
 
 #if defined(__GNUC__)
 #define ZT_EXPORT __attribute__((visibility("default")))
@@ -292,6 +293,59 @@ struct zt_policy_rules {
 	unsigned ncaps;
 };
 
+/* What decided a frame at one rule of a policy, for its per-rule
+ * counters (ZT_RULE_*, named by ZT_RULE_OUTCOME_NAMES): accepted,
+ * dropped, a TEE or WATCH copy made (the frame is counted again where it
+ * is decided), redirected, a BREAK that left the frame to the
+ * capabilities and the default drop, or no rule of the table decided. */
+enum { ZT_RULE_ACCEPT, ZT_RULE_DROP, ZT_RULE_TEE, ZT_RULE_WATCH, ZT_RULE_REDIRECT, ZT_RULE_BREAK,
+       ZT_RULE_DEFAULT, ZT_RULE_OUTCOMES };
+#define ZT_RULE_OUTCOME_NAMES { "accept", "drop", "tee", "watch", "redirect", "break", "default" }
+
+/* One rule of a policy with its counters (rule_list()): the action
+ * entry at index of the base table or of capability cap_id; index equal
+ * to the table's length stands for the end of the table (no rule
+ * decided).  text is the rule in the language of zt-rules(7), NULL for a
+ * capability only seen on frames of other members. */
+struct zt_policy_rule {
+	bool cap;
+	uint32_t cap_id;
+	unsigned index;
+	unsigned action;            /* ZT_RULE_* the entry decides when reached (DEFAULT: the
+				     * end; ZT_RULE_OUTCOMES: an action that never decides) */
+	const char *text;
+	uint64_t frames[2][ZT_RULE_OUTCOMES];   /* [0] outbound, [1] inbound */
+	uint64_t bytes[2][ZT_RULE_OUTCOMES];
+};
+
+/* One entry of a dry run (explain()): a match and whether it held, or
+ * an action and whether it was reached with its matches true. */
+struct zt_policy_step {
+	bool cap;
+	uint32_t cap_id;
+	unsigned index;
+	bool action;
+	int result;                 /* 1 matched / taken, 0 not, -1 skipped (an AND already false) */
+	char text[80];              /* the entry in the rules language: "not ipprotocol 1", "accept" */
+};
+
+#define ZT_POLICY_STEPS_MAX 512
+
+/* The answer of a dry run: the verdict, what decided it and why, and
+ * the entries evaluated in order (at most ZT_POLICY_STEPS_MAX). */
+struct zt_policy_explain {
+	enum zt_verdict verdict;
+	bool cap;                   /* decided by capability cap_id */
+	uint32_t cap_id;
+	unsigned index;             /* the deciding entry, as zt_policy_rule's */
+	unsigned outcome;           /* ZT_RULE_* */
+	char why[200];
+	struct zt_policy_out out;   /* what the kernel would be asked (not done) */
+	unsigned n_steps;
+	bool truncated;
+	struct zt_policy_step steps[ZT_POLICY_STEPS_MAX];
+};
+
 struct zt_policy_ops {
 	/* With node workers, judge() runs on several threads at once: it may
 	 * only read its state, apart from atomic counters.  rules() never runs
@@ -299,6 +353,14 @@ struct zt_policy_ops {
 	enum zt_verdict (*judge)(void *state, const struct zt_policy_ctx *ctx, const struct zt_frame *f);
 	/* Optional: take the network's rule table (copy what you keep). */
 	int (*rules)(void *state, const struct zt_policy_rules *r);
+	/* Optional, on the main loop: visit the rules with their counters
+	 * (summed over the data-path lanes). */
+	void (*rule_list)(void *state, void (*fn)(void *ctx, const struct zt_policy_rule *r), void *ctx);
+	/* Optional, on the main loop: judge f as judge() would, with the same
+	 * evaluation, but change no counter and ask nothing of the kernel;
+	 * fill *out.  0 or -errno. */
+	int (*explain)(void *state, const struct zt_policy_ctx *ctx, const struct zt_frame *f,
+		       struct zt_policy_explain *out);
 };
 
 /* ---- the descriptor ---- */

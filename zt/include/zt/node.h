@@ -115,6 +115,7 @@ const char *zt_core_path_transport(const struct zt_core *c, uint32_t local_socke
 #define ZT_INFO_MAX_ADDRS 32
 #define ZT_INFO_MAX_ROUTES 64
 #define ZT_INFO_MAX_GROUPS 64
+#define ZT_INFO_MAX_TAGS 128
 
 struct zt_network_info {
 	uint64_t nwid;
@@ -139,6 +140,8 @@ struct zt_network_info {
 	unsigned settings_fixed;          /* bits of those ztd.yaml sets */
 	struct zt_dns dns;                /* pushed by the controller (empty until configured) */
 	bool dns_applied;                 /* on the host now (allowDNS, a valid domain) */
+	unsigned n_tags;                  /* the node's own tags from the config, by id */
+	struct zt_policy_tag tags[ZT_INFO_MAX_TAGS];
 };
 
 /* Visit joined networks in ascending id order; one network: -ENOENT if not joined. */
@@ -159,6 +162,23 @@ int zt_core_network_set(struct zt_core *c, uint64_t nwid, const struct zt_net_se
 /* Leave a network joined at run time: the port goes away, the file too.
  * -ENOENT if not joined, -EPERM for a network listed in ztd.yaml. */
 int zt_core_leave(struct zt_core *c, uint64_t nwid);
+
+/* The rules of a joined network's policies that count them (rule_list,
+ * e.g. the rules policy), with their counters: fn gets each rule with
+ * the policy instance's name and whether it is on the ingress chain.
+ * -ENOENT if not joined. */
+int zt_core_network_rules(const struct zt_core *c, uint64_t nwid,
+			  void (*fn)(void *ctx, const char *policy, bool ingress, const struct zt_policy_rule *r),
+			  void *ctx);
+/* A dry run of frame f (zt-rules(7), EXPLAIN): inbound from member peer
+ * through the ingress chain, or outbound to peer through the egress
+ * chain, with what the node holds of peer (its tags and capabilities),
+ * by each policy that can explain (explain op) until one drops it.
+ * Nothing is counted, copied or redirected.  0 with *out and *policy
+ * (the instance's name, valid until the network goes) filled in;
+ * -ENOENT if not joined, -EOPNOTSUPP if no policy of the chain explains. */
+int zt_core_network_explain(const struct zt_core *c, uint64_t nwid, bool inbound, uint64_t peer,
+			    const struct zt_frame *f, struct zt_policy_explain *out, const char **policy);
 
 /* ---- moons (wire.md §6.5) ---- */
 
