@@ -34,8 +34,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
-fc=$builddir/t/framecheck
-[ -x "$fc" ] || bail "no $fc (make check builds it)"
+ns_framecheck
 kinds="ipv4-tcp ipv4-udp ipv4-icmp ipv6-tcp ipv6-udp ipv6-icmp"
 plan $((4 + 3 * 12 + 6 + 1))
 

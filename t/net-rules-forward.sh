@@ -3,7 +3,8 @@
 # policy and the kernel (networks.md §6.4): everything a sends is copied
 # to an observer member, where tcpdump sees it on the TAP, and TCP to
 # port 80 is redirected to a proxy member, which sees the frame with its
-# original destination while the server never gets it.
+# original destination while the server never gets it; then a WATCH of
+# 40 bytes copies only the start of each frame.
 #
 #   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 (controller)
 #                              |-- a 198.18.0.11 [zt0] the client
@@ -15,7 +16,7 @@
 ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v tcpdump > /dev/null || bail "needs tcpdump (scripts/setup.sh)"
-plan 10
+plan 12
 
 zt_lab a:11 b:12 o:13 p:14
 zt_tap_network forward 5
@@ -65,6 +66,20 @@ grep -q "Flags" "$ns_tmp/b.cap"
 ok $(( ! $? )) "b never sees it"
 redirected=$(zt_inst_counter a "rules@$net.egress" redirects)
 [ "$redirected" -gt 0 ]; ok $? "a's egress redirected ($redirected)"
+# WATCH, with a length: the copies carry the first 40 bytes of the
+# payload only (the IPv4 header and 20 bytes of ICMP)
+rev_a=$(zt_api a "http://127.0.0.1:9993/network/$net" | jq -r .netconfRevision)
+zt_set_rules "[{\"type\":\"MATCH_SOURCE_ZEROTIER_ADDRESS\",\"zt\":\"$A\"},
+	{\"type\":\"ACTION_WATCH\",\"address\":\"$O\",\"flags\":0,\"length\":40},{\"type\":\"ACTION_ACCEPT\"}]"
+newer_a() { [ "$(zt_api a "http://127.0.0.1:9993/network/$net" | jq -r .netconfRevision)" -gt "$rev_a" ]; }
+zt_wait 30 newer_a || diag "a did not get the WATCH rules"
+watched() {
+	ns_exec a ping -c 1 -W 1 "$ipb" > /dev/null 2>&1
+	grep -q "truncated-ip - 44 bytes missing.*$ipa > $ipb: ICMP echo request" "$ns_tmp/o.cap"
+}
+zt_wait 20 watched
+ok $? "with WATCH of 40 bytes, o sees a's echo requests cut to 40 bytes of payload"
+ns_exec a ping -c 1 -W 2 "$ipb" > /dev/null; ok $? "... and the frames themselves still reach b"
 is "$(cat "$ns_tmp"/*/log | grep -c -e 'Sanitizer' -e 'runtime error')" 0 "no sanitizer reports in any ztd log"
 [ $tap_failed -eq 0 ] || { zt_log a; zt_log o; zt_log p; sed 's/^/# /' "$ns_tmp/o.cap" "$ns_tmp/p.cap"; }
 tap_done

@@ -44,6 +44,12 @@ ns_require() {
 
 ns_name() { echo "zt$1$ns_id"; }
 
+# ns_framecheck: fc, the path of t/framecheck (built by make check)
+ns_framecheck() {
+	fc=$builddir/t/framecheck
+	[ -x "$fc" ] || bail "no $fc (make check builds it)"
+}
+
 ns_bridge() {
 	ip link add "$ns_br" type bridge || bail "cannot create bridge"
 	ip link set "$ns_br" up
