@@ -102,7 +102,8 @@ static void network_body(const json_t *body)
 }
 
 /* POST /moon/<id>: a seed taken is the body's "seed", a non-zero address
- * in 10 hex digits; none is taken only when there is no "seed". */
+ * in 10 hex digits and nothing more (a \u0000 in it is refused); none is
+ * taken only when there is no "seed". */
 static void moon_body(const json_t *body)
 {
 	const char *text = json_string_value(json_object_get(body, "seed"));
@@ -115,6 +116,8 @@ static void moon_body(const json_t *body)
 	if (rc <= 0)
 		return;
 	assert(text && seed && seed >> 40 == 0);
+	/* all of the string: no NUL ends it early */
+	assert(json_string_length(json_object_get(body, "seed")) == 10);
 	snprintf(again, sizeof again, "%010" PRIx64, seed);
 	assert(strcasecmp(again, text) == 0);
 }

@@ -14,7 +14,7 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v jq > /dev/null || skip_all "needs jq"
 command -v curl > /dev/null || skip_all "needs curl"
-plan 167
+plan 169
 
 ns_bridge
 for h in root:1 ctl:2 a:11; do ns_host "${h%:*}" "198.18.0.${h#*:}/24"; done
@@ -183,6 +183,11 @@ is "$(code -X POST -d '{}' "$api_url/moon/$moon")/$(body)" "200/{}" "POST /moon/
 is "$(code -X POST -d '{"seed":' "$api_url/moon/$moon")/$(body)" "200/{}" "... with invalid JSON: taken as {}"
 is "$(code -X POST -d '{"seed":"xyz"}' "$api_url/moon/$moon")" 400 "POST /moon/<id> with a bad seed: 400"
 is "$(code -X POST -d '{"seed":12}' "$api_url/moon/$moon")" 400 "... or a seed that is not a string: 400"
+# \u0000 is JSON: the seed is read to its end, not to the NUL, and refused
+is "$(code -X POST -d "{\"seed\":\"$ctl_addr\\u0000\"}" "$api_url/moon/$moon")/$(body | jq -r .description)" \
+	"400/seed: must be an address, 10 hex digits" "POST /moon/<id> with a seed holding \\u0000: 400, and why"
+is "$(code -X POST -d "{\"seed\":\"${ctl_addr%??}\\u0000\\u0000\"}" "$api_url/moon/$moon")" 400 \
+	"... also when its length is that of an address"
 is "$(code "$api_url/moon")/$(body)" "200/[]" "... and nothing is orbited"
 is "$(code "$api_url/moon/123")/$(body)" "404/{}" "GET /moon/<not an id>: 404 {}"
 is "$(code "$api_url/moon/$moon")/$(body)" "200/{}" "GET /moon/<id> not orbited: 200 {}"

@@ -238,15 +238,36 @@ static void keypair_file(void)
 	unlink(path);
 }
 
+/* moons.d/<id>.seed: what the node writes and what it refuses. */
+static void seed_files(void)
+{
+	uint64_t id = 0, seed = 0;
+
+	ok(zt_moon_seed_name("000000eb17d0DF38.seed", &id) == 0 && id == 0xeb17d0df38ULL,
+	   "a seed file's name is the moon id (either case) and .seed");
+	ok(zt_moon_seed_name("eb17d0df38.seed", &id) < 0 && zt_moon_seed_name("000000eb17d0df38.seed.tmp.7", &id) < 0 &&
+	   zt_moon_seed_name("000000eb17d0dg38.seed", &id) < 0, "... 16 hex digits, nothing after");
+	ok(zt_moon_seed_text("eb17d0df38", 10, &seed) == 0 && seed == 0xeb17d0df38ULL &&
+	   zt_moon_seed_text("eb17d0df39\n", 11, &seed) == 0 && seed == 0xeb17d0df39ULL,
+	   "its text is the root's address, a newline after it allowed");
+	seed = 1;
+	ok(zt_moon_seed_text("eb17d0df38\n\n", 12, &seed) < 0 && zt_moon_seed_text("eb17d0df3", 9, &seed) < 0 &&
+	   zt_moon_seed_text("0000eb17d0df38", 14, &seed) < 0 && zt_moon_seed_text("eb17d0df3\0", 10, &seed) < 0 &&
+	   seed == 1, "other lengths and characters are refused, and change nothing");
+	ok(zt_moon_seed_text("ff17d0df38", 10, &seed) < 0 && zt_moon_seed_text("0000000000", 10, &seed) < 0,
+	   "so are reserved addresses");
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
 		bail("sodium_init");
-	plan(10 + 9 + 5 + 6 + 2);
+	plan(10 + 9 + 5 + 6 + 2 + 5);
 	round_trip();
 	malformed();
 	odd_forms();
 	updates();
 	keypair_file();
+	seed_files();
 	return tap_done();
 }

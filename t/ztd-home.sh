@@ -16,7 +16,7 @@ command -v nc > /dev/null || skip_all "needs nc"
 tmp=$(mktemp -d) || bail "mktemp"
 pid=""
 trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-plan 20
+plan 23
 
 # ---- a home written by other tools ----
 home=$tmp/home
@@ -34,6 +34,9 @@ roots:
 YAML
 moon=$(printf '%016x' "0x$addr")
 "$builddir/zt-mkworld" make "$tmp/moon.yaml" "$home/moons.d/$moon.moon" > /dev/null || bail "zt-mkworld make"
+# seed files as an operator writes them: one good, one a reserved address
+printf '48b374b5da\n' > "$home/moons.d/000000000001abcd.seed"
+printf 'ff00000001' > "$home/moons.d/000000000002abcd.seed"
 printf 'sometoken0123456789abcde\n' > "$home/authtoken.secret"
 printf 'metricstoken0123456789ab\n' > "$home/metricstoken.secret"
 chmod 0644 "$home/identity.secret" "$home/authtoken.secret"
@@ -69,6 +72,14 @@ is "$(api "$url/status" | jq -r .address)" "$addr" "the token in the file still 
 # ---- a root of a moon only ----
 like "$(cat "$tmp/log")" "this node is a root of moon $moon" "a root of a moon says so, with the moon's id"
 is "$(grep -c 'root of planet' "$tmp/log")" 0 "... and does not call it a planet"
+
+# ---- seed files of moons.d ----
+is "$(api "$url/moon/000000000001abcd" | jq -c '[.id, .waiting]')" '["000000000001abcd",true]' \
+	"a seed file in moons.d (a newline after the address) is a moon waited for"
+like "$(cat "$tmp/log")" "000000000002abcd.seed: must hold the address of one of the moon's roots" \
+	"one holding a reserved address is logged ..."
+is "$(api "$url/moon/000000000002abcd")/$(api -X DELETE "$url/moon/000000000001abcd")" '{}/{"result":true}' \
+	"... and ignored (the good one deorbited)"
 
 # ---- moons by 10 hex digits ----
 is "$(api "$url/moon/$addr" | jq -r '"\(.id) \(.waiting)"')" "$moon false" \

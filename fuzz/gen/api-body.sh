@@ -24,6 +24,7 @@ seed network-array '[true]'
 seed moon-seed '{"seed":"eb17d0df38"}'
 seed moon-bad-seed '{"seed":"xyz"}'
 seed moon-number-seed '{"seed":12}'
+seed moon-nul-seed '{"seed":"eb17d0df38\u0000"}'
 # POST /config/settings, and an echo's malformed body
 seed config-empty '{}'
 seed config-setting '{"primaryPort":9994}'

@@ -134,14 +134,16 @@ unsigned api_route_methods(int route, const char **allow)
 /* ---- bodies ---- */
 
 /* The request body as a JSON object, or NULL when it is empty, not JSON
- * or not an object: /network and /moon then take it as {} (§9.2). */
+ * or not an object: /network and /moon then take it as {} (§9.2).  A
+ * string may hold \u0000 (it is JSON): taken, the string is refused by
+ * what reads it, rather than the whole body silently taken as {}. */
 json_t *api_body_object(const char *body, size_t len)
 {
 	json_t *j;
 
 	if (!len)
 		return NULL;
-	j = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+	j = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 	if (j && !json_is_object(j)) {
 		json_decref(j);
 		return NULL;
@@ -177,7 +179,8 @@ int api_body_seed(const json_t *body, uint64_t *seed)
 	*seed = 0;
 	if (!sv)
 		return 0;
-	if (!ss || strlen(ss) != 10 || !api_parse_addr(ss, 10, seed) || !*seed)
+	/* the string's length, not strlen: "eb17d0df38\u0000..." is not an address */
+	if (!ss || json_string_length(sv) != 10 || !api_parse_addr(ss, 10, seed) || !*seed)
 		return -1;
 	return 1;
 }

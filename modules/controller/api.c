@@ -12,6 +12,7 @@
 
 #include "build.h"
 #include "controller.h"
+#include "route.h"
 
 static int ctl_reply(struct zt_api_response *rs, int status, json_t *j)
 {
@@ -43,32 +44,6 @@ static int ctl_reply_status(struct ctl *c, struct zt_api_response *rs, int statu
 {
 	(*c->api_errors)++;
 	return ctl_reply(rs, status, NULL);
-}
-
-/* Parse a hex id of exactly n digits (either case). */
-static bool ctl_parse_id(const char *s, size_t len, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-	int d;
-
-	if (len != n)
-		return false;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-
-		if (ch >= '0' && ch <= '9')
-			d = ch - '0';
-		else if (ch >= 'a' && ch <= 'f')
-			d = ch - 'a' + 10;
-		else if (ch >= 'A' && ch <= 'F')
-			d = ch - 'A' + 10;
-		else
-			return false;
-		v = v << 4 | (uint64_t)d;
-	}
-	*out = v;
-	return true;
 }
 
 /* The request body as a JSON object: empty is {}.  NULL and rs set on
@@ -459,125 +434,71 @@ static int ctl_api_dns_service(struct ctl *c, uint64_t nwid, const struct zt_api
 	return ctl_reply(rs, 200, ctl_dns_servers_json(&d));
 }
 
-/* Path segments after the prefix, at most 5. */
-struct ctl_path {
-	unsigned n;
-	const char *seg[5];
-	size_t len[5];
-};
-
-static bool ctl_split(const char *p, struct ctl_path *out)
-{
-	const char *q;
-
-	out->n = 0;
-	while (*p && *p != '?') {
-		while (*p == '/')
-			p++;
-		if (!*p || *p == '?')
-			break;
-		q = p;
-		while (*q && *q != '/' && *q != '?')
-			q++;
-		if (out->n == 5)
-			return false;
-		out->seg[out->n] = p;
-		out->len[out->n++] = (size_t)(q - p);
-		p = q;
-	}
-	return true;
-}
-
-static bool ctl_seg(const struct ctl_path *p, unsigned i, const char *s)
-{
-	return i < p->n && p->len[i] == strlen(s) && !memcmp(p->seg[i], s, p->len[i]);
-}
-
 static int ctl_method_not_allowed(struct ctl *c, struct zt_api_response *rs)
 {
 	return ctl_reply_status(c, rs, 405);
 }
 
+/* GET /controller/network/<nwid> */
+static int ctl_api_network_get(struct ctl *c, uint64_t nwid, struct zt_api_response *rs)
+{
+	struct zt_store_network net;
+	int err = zt_store_network_get(c->store, nwid, &net);
+
+	if (err == -ENOENT)
+		return ctl_reply_status(c, rs, 404);
+	if (err < 0)
+		return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
+	ctl_reply(rs, 200, ctl_network_json(&net));
+	zt_store_network_clear(&net);
+	return 0;
+}
+
+static int ctl_api_network(struct ctl *c, uint64_t nwid, const struct zt_api_request *rq,
+			   struct zt_api_response *rs)
+{
+	if (!strcmp(rq->method, "GET"))
+		return ctl_api_network_get(c, nwid, rs);
+	if (!strcmp(rq->method, "DELETE"))
+		return ctl_api_network_delete(c, nwid, rs);
+	return ctl_api_network_post(c, nwid, rq, rs);
+}
+
 int ctl_api(void *state, const struct zt_api_request *rq, struct zt_api_response *rs)
 {
 	struct ctl *c = state;
-	struct ctl_path p;
-	bool unstable, get, post, del;
-	unsigned base;
-	uint64_t nwid, addr;
+	struct ctl_route r;
 
 	rs->status = 200;
 	rs->body = NULL;
-	if (!ctl_split(rq->path, &p))
-		return -ENOENT;
-	unstable = ctl_seg(&p, 0, "unstable");
-	base = unstable ? 1 : 0;
-	if (!ctl_seg(&p, base, "controller"))
+	ctl_route(rq->method, rq->path, &r);
+	if (r.kind == CTL_ROUTE_FOREIGN)
 		return -ENOENT;
 	(*c->api_requests)++;
-	get = !strcmp(rq->method, "GET");
-	post = !strcmp(rq->method, "POST") || !strcmp(rq->method, "PUT");
-	del = !strcmp(rq->method, "DELETE");
-	if (p.n == base + 1 && !unstable)
-		return get ? ctl_api_status(c, rs) : ctl_method_not_allowed(c, rs);
-	if (!c->store)
+	if (r.needs_store && !c->store)
 		return ctl_reply_error(c, rs, 503, "the database is not ready");
-	if (!ctl_seg(&p, base + 1, "network"))
-		return -ENOENT;
-	if (p.n == base + 2) {
-		if (get)
-			return ctl_api_list(c, rs, unstable);
-		if (post && !unstable)
-			return ctl_api_network_post(c, 0, rq, rs);
+	switch (r.kind) {
+	case CTL_ROUTE_FOREIGN:
+	case CTL_ROUTE_NONE:
+		break;
+	case CTL_ROUTE_NOT_ALLOWED:
 		return ctl_method_not_allowed(c, rs);
-	}
-	if (!ctl_parse_id(p.seg[base + 2], p.len[base + 2], 16, &nwid)) {
-		/* <own address>______: a new network with a random number */
-		if (!unstable && p.n == base + 3 && p.len[base + 2] == 16 &&
-		    !memcmp(p.seg[base + 2] + 10, "______", 6) &&
-		    ctl_parse_id(p.seg[base + 2], 10, 10, &addr)) {
-			if (!post)
-				return ctl_method_not_allowed(c, rs);
-			if (addr != c->address)
-				return ctl_reply_error(c, rs, 400, "not this controller's address");
-			return ctl_api_network_post(c, 0, rq, rs);
-		}
-		return -ENOENT;
-	}
-	if (unstable) {
-		if (p.n == base + 4 && ctl_seg(&p, base + 3, "member"))
-			return get ? ctl_api_members(c, nwid, rs, true) : ctl_method_not_allowed(c, rs);
-		if (p.n == base + 4 && ctl_seg(&p, base + 3, "dns-service"))
-			return get || post || del ? ctl_api_dns_service(c, nwid, rq, rs) : ctl_method_not_allowed(c, rs);
-		return -ENOENT;
-	}
-	if (p.n == base + 3) {
-		if (get) {
-			struct zt_store_network net;
-			int err = zt_store_network_get(c->store, nwid, &net);
-
-			if (err == -ENOENT)
-				return ctl_reply_status(c, rs, 404);
-			if (err < 0)
-				return ctl_reply_error(c, rs, 500, zt_store_error(c->store));
-			ctl_reply(rs, 200, ctl_network_json(&net));
-			zt_store_network_clear(&net);
-			return 0;
-		}
-		if (post)
-			return ctl_api_network_post(c, nwid, rq, rs);
-		if (del)
-			return ctl_api_network_delete(c, nwid, rs);
-		return ctl_method_not_allowed(c, rs);
-	}
-	if (!ctl_seg(&p, base + 3, "member"))
-		return -ENOENT;
-	if (p.n == base + 4)
-		return get ? ctl_api_members(c, nwid, rs, false) : ctl_method_not_allowed(c, rs);
-	if (p.n == base + 5 && ctl_parse_id(p.seg[base + 4], p.len[base + 4], 10, &addr)) {
-		if (!get && !post && !del)
-			return ctl_method_not_allowed(c, rs);
-		return ctl_api_member(c, nwid, addr, rq, rs);
+	case CTL_ROUTE_STATUS:
+		return ctl_api_status(c, rs);
+	case CTL_ROUTE_NETWORKS:
+		return ctl_api_list(c, rs, r.unstable);
+	case CTL_ROUTE_NETWORK_NEW:
+		if (r.by_address && r.address != c->address)
+			return ctl_reply_error(c, rs, 400, "not this controller's address");
+		return ctl_api_network_post(c, 0, rq, rs);
+	case CTL_ROUTE_NETWORK:
+		return ctl_api_network(c, r.nwid, rq, rs);
+	case CTL_ROUTE_MEMBERS:
+		return ctl_api_members(c, r.nwid, rs, r.unstable);
+	case CTL_ROUTE_MEMBER:
+		return ctl_api_member(c, r.nwid, r.address, rq, rs);
+	case CTL_ROUTE_DNS_SERVICE:
+		return ctl_api_dns_service(c, r.nwid, rq, rs);
 	}
 	return -ENOENT;
 }

@@ -21,6 +21,10 @@ void zt_vlogf(enum zt_log_level level, const char *prefix, const char *fmt, va_l
 int zt_module_path_set(const char *const *dirs, size_t n);
 /* Find, dlopen and check a module by name; NULL with a one-line reason. */
 const struct zt_module *zt_module_load(const char *name, char *err, size_t errlen);
+/* A program whose modules are linked into it (fuzz/conf-pipeline) names
+ * them here, a NULL-terminated list: the loader then finds modules among
+ * them only, by name, and opens no file.  NULL: from files again. */
+void zt_module_use_linked(const struct zt_module *const *mods);
 /* The file a loaded module came from. */
 const char *zt_module_file(const struct zt_module *m);
 void zt_module_unload_all(void);

@@ -21,6 +21,7 @@ struct loaded {
 };
 
 static struct loaded *loaded_modules;
+static const struct zt_module *const *linked_modules;
 static char **search_dirs;
 static size_t search_ndirs;
 
@@ -204,6 +205,24 @@ fail:
 	return NULL;
 }
 
+void zt_module_use_linked(const struct zt_module *const *mods)
+{
+	linked_modules = mods;
+}
+
+static const struct zt_module *linked_find(const char *name, char *err, size_t errlen)
+{
+	if (strchr(name, '/')) {
+		snprintf(err, errlen, "%s: this program loads no module file (its modules are linked in)", name);
+		return NULL;
+	}
+	for (const struct zt_module *const *m = linked_modules; *m; m++)
+		if (strcmp((*m)->name, name) == 0)
+			return *m;
+	snprintf(err, errlen, "no module '%s' linked into this program", name);
+	return NULL;
+}
+
 const struct zt_module *zt_module_load(const char *name, char *err, size_t errlen)
 {
 	struct loaded *l;
@@ -211,6 +230,8 @@ const struct zt_module *zt_module_load(const char *name, char *err, size_t errle
 	struct stat st;
 	size_t used;
 
+	if (linked_modules)
+		return linked_find(name, err, errlen);
 	if (strchr(name, '/')) {
 		/* a file named directly: its descriptor names the module */
 		l = loaded_find_file(name);

@@ -761,14 +761,21 @@ static void pl_create(struct zt_pipeline *p)
 
 struct zt_pipeline *zt_pipeline_load(const char *file, const char *text, struct ev_loop *loop)
 {
+	return zt_pipeline_load_conf(zt_conf_parse(file, text, false), loop);
+}
+
+struct zt_pipeline *zt_pipeline_load_conf(struct zt_conf *conf, struct ev_loop *loop)
+{
 	struct zt_pipeline *p = calloc(1, sizeof *p);
 	struct zt_node *root, *v;
 
-	if (!p)
+	if (!p) {
+		zt_conf_free(conf);
 		return NULL;
+	}
 	p->log_level = ZT_LOG_INFO;
 	p->core_conf.busy_poll_us = ZT_SPIN_DEFAULT_USEC;
-	p->conf = zt_conf_parse(file, text, false);
+	p->conf = conf;
 	p->kernel = zt_kernel_new(loop);
 	p->joined_default = zt_conf_parse("(the default of joined:)", joined_default, true);
 	if (!p->conf || !p->kernel || !p->joined_default || p->joined_default->errors)

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "conf.h"
 #include "internal.h"
 
 struct zt_pipeline;
@@ -14,6 +15,10 @@ struct zt_pipeline;
  * checks.  Prints every error as file:line:col and returns NULL if there
  * was any. */
 struct zt_pipeline *zt_pipeline_load(const char *file, const char *text, struct ev_loop *loop);
+/* The same from a parsed config (zt_conf_parse; a quiet one keeps its
+ * first error in conf->first_error and prints nothing), which the
+ * pipeline takes, also when it returns NULL. */
+struct zt_pipeline *zt_pipeline_load_conf(struct zt_conf *conf, struct ev_loop *loop);
 /* Before start: the home directory instead of node.home (ztd --home), and
  * the planet used when neither node.planet nor <home>/planet exists. */
 int zt_pipeline_set_home(struct zt_pipeline *p, const char *home);

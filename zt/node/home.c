@@ -400,29 +400,54 @@ void zt_core_world_install(struct zt_core *c, const struct zt_world *w)
 	upstreams_build(c);
 }
 
+/* moons.d/<id>.seed: a moon orbited through a seed that has not come yet. */
+static void seed_load(struct zt_core *c, const char *dir, const char *name)
+{
+	char path[4096], text[16];
+	uint64_t id, seed;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (zt_moon_seed_name(name, &id) < 0) {
+		zt_logf(ZT_LOG_WARN, "%s: not a seed file (<moon id, 16 hex digits>.seed); ignored", path);
+		return;
+	}
+	rc = zt_file_read(path, (uint8_t *)text, sizeof text, &len);
+	if (rc < 0 && rc != -EFBIG) {
+		zt_logf(ZT_LOG_WARN, "%s: %s; ignored", path, strerror(-rc));
+		return;
+	}
+	if (rc == -EFBIG || zt_moon_seed_text(text, len, &seed) < 0) {
+		zt_logf(ZT_LOG_WARN, "%s: must hold the address of one of the moon's roots (10 hex digits); ignored",
+			path);
+		return;
+	}
+	if (c->n_seeds == ZT_MAX_MOONS) {
+		zt_logf(ZT_LOG_WARN, "%s: more than %d moons; ignored", path, ZT_MAX_MOONS);
+		return;
+	}
+	c->seeds[c->n_seeds].id = id;
+	c->seeds[c->n_seeds].seed = seed;
+	c->n_seeds++;
+}
+
 static void moons_scan(struct zt_core *c, const char *dir)
 {
 	DIR *d = dir ? opendir(dir) : NULL;
 	struct dirent *e;
 
 	while (d && (e = readdir(d))) {
+		size_t nl = strlen(e->d_name);
 		char path[4096];
 		struct zt_world m;
 
-		if (strstr(e->d_name, ".seed") && strlen(e->d_name) == 21 && c->n_seeds < ZT_MAX_MOONS) {
-			char text[16] = "";
-			size_t len;
-
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			if (zt_file_read(path, (uint8_t *)text, sizeof text - 1, &len) == 0 && len >= 10) {
-				c->seeds[c->n_seeds].id = strtoull(e->d_name, NULL, 16);
-				c->seeds[c->n_seeds].seed = strtoull(text, NULL, 16);
-				c->n_seeds++;
-			}
+		if (nl > 5 && strcmp(e->d_name + nl - 5, ".seed") == 0) {
+			seed_load(c, dir, e->d_name);
 			continue;
 		}
 		/* <id>.moon exactly: not a writer's <id>.moon.tmp.<pid> */
-		if (strlen(e->d_name) != 21 || strcmp(e->d_name + 16, ".moon"))
+		if (nl != 21 || strcmp(e->d_name + 16, ".moon"))
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
 		if (world_load(path, &m) < 0 || m.type != ZT_WORLD_MOON) {

@@ -34,6 +34,30 @@ bool zt_address_reserved(uint64_t address)
 	return address == 0 || (address >> 32) == 0xff;
 }
 
+bool zt_hex_parse(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n > 16)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		unsigned d;
+
+		if (ch >= '0' && ch <= '9')
+			d = (unsigned)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			d = (unsigned)(ch - 'a' + 10);
+		else if (ch >= 'A' && ch <= 'F')
+			d = (unsigned)(ch - 'A' + 10);
+		else
+			return false;
+		v = v << 4 | d;
+	}
+	*out = v;
+	return true;
+}
+
 uint64_t zt_address_read(const uint8_t p[ZT_ADDR_LEN])
 {
 	uint64_t a = 0;

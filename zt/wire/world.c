@@ -175,6 +175,26 @@ bool zt_world_update_ok(const struct zt_world *existing, const struct zt_world *
 	       zt_world_verify(candidate, existing->update_key);
 }
 
+int zt_moon_seed_name(const char *name, uint64_t *id)
+{
+	if (strlen(name) != 16 + 5 || strcmp(name + 16, ".seed") != 0 || !zt_hex_parse(name, 16, id))
+		return -EINVAL;
+	return 0;
+}
+
+int zt_moon_seed_text(const char *text, size_t len, uint64_t *seed)
+{
+	uint64_t v;
+
+	/* what zt_core_orbit writes, or an operator's echo */
+	if (len == 11 && text[10] == '\n')
+		len = 10;
+	if (len != 10 || !zt_hex_parse(text, 10, &v) || zt_address_reserved(v))
+		return -EINVAL;
+	*seed = v;
+	return 0;
+}
+
 int zt_keypair_read(const char *path, uint8_t keypair[ZT_KEYPAIR_LEN])
 {
 	uint8_t buf[ZT_KEYPAIR_LEN + 1];

@@ -29,6 +29,9 @@ bool zt_address_reserved(uint64_t address);
 uint64_t zt_address_read(const uint8_t p[ZT_ADDR_LEN]);
 void zt_address_write(uint64_t address, uint8_t p[ZT_ADDR_LEN]);
 void zt_address_fmt(uint64_t address, char out[11]);
+/* Exactly n (at most 16) hex digits at s, either case: their value, or
+ * false (for ids and addresses read from names and paths). */
+bool zt_hex_parse(const char *s, size_t n, uint64_t *out);
 
 /* Binary form (wire.md §1.6).  from_bin returns bytes consumed or a
  * negative errno (-EINVAL malformed, -EMSGSIZE truncated). */

@@ -56,6 +56,13 @@ bool zt_world_verify(const struct zt_world *w, const uint8_t pub[ZT_PUB_LEN]);
 /* The update rule of §6.3: existing may be NULL (or of type null). */
 bool zt_world_update_ok(const struct zt_world *existing, const struct zt_world *candidate);
 
+/* moons.d/<id>.seed, kept while a moon orbited through a seed has not
+ * arrived (§6.5).  The file name: the moon id in 16 hex digits, then
+ * ".seed".  The text: the address of one of its roots, 10 hex digits, a
+ * newline after them allowed; not a reserved address.  0, or -EINVAL. */
+int zt_moon_seed_name(const char *name, uint64_t *id);
+int zt_moon_seed_text(const char *text, size_t len, uint64_t *seed);
+
 /* Read a 128-byte key pair file: 0 or a negative errno. */
 int zt_keypair_read(const char *path, uint8_t keypair[ZT_KEYPAIR_LEN]);
 
