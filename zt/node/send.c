@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include <zt/dptrace.h>
 #include <zt/netconf.h>
 
 #include "send.h"
@@ -207,6 +208,7 @@ int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_pee
 {
 	unsigned suite = lane_suite(l, p, pkt[ZT_HDR_VERB]);
 
+	ZT_TRACE("seal", len);
 	lane_count_tx(l, p, pkt, len);
 	zt_lane_packet_id(l, pkt);
 	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, len > ZT_MTU_DEFAULT);
@@ -214,6 +216,7 @@ int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_pee
 		return -EINVAL;
 	if (zt_armor(key, pkt, len, suite) < 0)
 		return -EIO;
+	ZT_TRACE("armored", len);
 	return (int)len;
 }
 
