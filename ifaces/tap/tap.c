@@ -312,10 +312,11 @@ static int tap_write(void *port, const struct virtio_net_hdr *h, const uint8_t *
 	};
 	ssize_t w;
 
+	ZT_TRACE("tap-write", len);
 	do
 		w = p->offload ? writev(p->fd, iov, 2) : write(p->fd, d, len);
 	while (w < 0 && errno == EINTR);
-	ZT_TRACE_END("tap-write", len);
+	ZT_TRACE_END("tap-written", len);
 	return w < 0 ? -errno : 0;
 }
 

@@ -406,9 +406,12 @@ static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
 	unsigned off = 0, sent = 0;
 
 	while (off < cnt) {
-		int r = sendmmsg(s->fd, u->txmsg + off, cnt - off, MSG_DONTWAIT);
-		int err = r < 0 ? errno : EIO;
+		int r, err;
 		struct msghdr *h = &u->txmsg[off].msg_hdr;
+
+		ZT_TRACE("sendmsg", udp_msg_bytes(h));
+		r = sendmmsg(s->fd, u->txmsg + off, cnt - off, MSG_DONTWAIT);
+		err = r < 0 ? errno : EIO;
 
 		if (r < 0 && err == EINTR)
 			continue;
@@ -441,7 +444,7 @@ static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
 			off++;
 			continue;
 		}
-		ZT_TRACE_END("sendmsg", udp_msg_bytes(h));
+		ZT_TRACE_END("sent", udp_msg_bytes(h));
 		for (int i = 0; i < r; i++, off++) {
 			h = &u->txmsg[off].msg_hdr;
 			*u->tx_bytes += udp_msg_bytes(h);
