@@ -39,6 +39,10 @@
 #   zt-all-off     all of the above at once
 #   zt-workers     a data-path loop per CPU instead of one (node workers:
 #                  auto; not a technique switched off, the one switched on)
+#   zt-workers2    two data-path loops (node workers: 2); "zt" is workers: 1
+#   zt-ref, zt-ref-salsa   "zt" and "zt-salsa" from another build, ZT_BUILD_REF
+#                  (e.g. main's, for a before/after in one run:
+#                  ZT_BUILD_REF=/path/to/main/_build/plain ... raw zt zt-ref)
 #
 # Topology inside the harness's two namespaces: a root and a network
 # controller run in namespace A on other UDP ports (9994, 9995) and are not
@@ -172,6 +176,21 @@ zt_variant zt-no-tapgro "no TAP GRO (tap gro: false)" "" "" ", gro: false"
 zt_variant zt-no-udpgso "no UDP GSO/GRO (udp gso: false, gro: false)" "" ", gso: false, gro: false" ""
 zt_variant zt-salsa "Salsa20/12-Poly1305 (cipher: salsa2012)" ", cipher: salsa2012" "" ""
 zt_variant zt-workers "one data-path loop per CPU (node workers: auto)" ", workers: auto" "" ""
+zt_variant zt-workers2 "two data-path loops (node workers: 2)" ", workers: 2" "" ""
 zt_variant zt-no-busypoll "no busy-poll after traffic (busy-poll: 0)" ", busy-poll: 0" "" ""
 zt_variant zt-all-off "every technique off" ", cipher: salsa2012, busy-poll: 0" ", batch: 1, gso: false, gro: false" \
 	", batch: 1, offload: false"
+
+# zt_ref NAME NODE-OPTS: system NAME is zt built in $ZT_BUILD_REF with these
+# node options on a and b (each system runs in a subshell of its own).
+zt_ref() {
+	local fn=${1//-/_}
+	eval "sys_${fn}_pkgs() { sys_zt_pkgs; }"
+	eval "sys_${fn}_ready() { sys_zt_ready; }"
+	eval "sys_${fn}_check() { [ -n \"\${ZT_BUILD_REF:-}\" ] || { echo 'set ZT_BUILD_REF to the other build'; return 1; }; ZT_BUILD=\$ZT_BUILD_REF; sys_zt_check; }"
+	eval "sys_${fn}_version() { ZT_BUILD=\$ZT_BUILD_REF; sys_zt_version; }"
+	eval "sys_${fn}_note() { ZT_WHAT=\"the build in \$ZT_BUILD_REF${2:+ (node$2)}\"; sys_zt_note; }"
+	eval "sys_${fn}_up() { ZT_BUILD=\$ZT_BUILD_REF ZT_NODE_OPTS='$2'; sys_zt_up; }"
+}
+zt_ref zt-ref ""
+zt_ref zt-ref-salsa ", cipher: salsa2012"

@@ -308,6 +308,33 @@ static void timeouts_and_eviction(void)
 	zt_reasm_free(t);
 }
 
+/* Packets whose pieces wait in slots with free ones between them (the
+ * lookup stops once it has seen every live entry and a free slot). */
+static void interleaved(void)
+{
+	struct zt_reasm *t = zt_reasm_new(ZT_REASM_SLOTS);
+	static uint8_t tails[10][ZT_PKT_MAX];
+	size_t tail_len[10];
+	int i, done = 0;
+
+	for (i = 0; i < 10; i++) {
+		make_pkt(2000 + (size_t)i, 1432);
+		split(2000 + (size_t)i, 1432);
+		zt_reasm_input(t, dg[0], dlen[0], 100, out, sizeof out);
+		memcpy(tails[i], dg[1], dlen[1]);
+		tail_len[i] = dlen[1];
+	}
+	/* every other one completes: free slots open up among the live */
+	for (i = 0; i < 10; i += 2)
+		done += zt_reasm_input(t, tails[i], tail_len[i], 101, out, sizeof out) == 2000 + i;
+	is_int(zt_reasm_expire(t, 102), 5, "five of ten packets complete, five wait");
+	for (i = 9; i > 0; i -= 2)
+		done += zt_reasm_input(t, tails[i], tail_len[i], 103, out, sizeof out) == 2000 + i;
+	is_int(done, 10, "each piece finds its packet's slot, in any order");
+	is_int(zt_reasm_expire(t, 104), 0, "nothing left");
+	zt_reasm_free(t);
+}
+
 static void flood(void)
 {
 	struct zt_reasm *t = zt_reasm_new(ZT_REASM_SLOTS);
@@ -389,13 +416,14 @@ static void take_in_place(void)
 
 int main(void)
 {
-	plan(5 + 13 + 10 + 3 + 12 + 7 + 2 + 4 + 2);
+	plan(5 + 13 + 10 + 3 + 12 + 7 + 3 + 2 + 4 + 2);
 	classify();
 	counts();
 	round_trips();
 	even_split();
 	duplicates_and_errors();
 	timeouts_and_eviction();
+	interleaved();
 	flood();
 	hops();
 	take_in_place();

@@ -13,7 +13,7 @@ LAYERS="base wire node daemon"   # bottom up
 # must be placed here, or the check fails naming it.
 public_layer() {
 	case "$1" in
-	module.h | kernel.h | store.h) echo base ;;
+	module.h | kernel.h | store.h | dptrace.h) echo base ;;
 	identity.h | crypto.h | packet.h | fragment.h | inetaddr.h | dict.h | world.h | \
 		credential.h | netconf.h | beacon.h) echo wire ;;
 	node.h | nat.h) echo node ;;

@@ -9,15 +9,40 @@
 
 #include "offload.h"
 
+/* Four 32-bit lanes (GCC's and clang's vector extension: SSE2 on x86-64,
+ * NEON on arm64, plain words where there is no SIMD). */
+typedef uint32_t offload_lanes __attribute__((vector_size(16)));
+
+/* Turns of 32 bytes before the lanes are folded: a turn adds at most
+ * 2 * 0xffff to a lane, which holds 32768 such turns. */
+#define OFFLOAD_SUM_TURNS 32768
+
 /* The one's complement sum of len bytes, as 16-bit words loaded in host
  * order (the sum does not depend on the order, RFC 1071); an odd last byte
  * is padded with a zero.  Pieces summed one after the other must all have
- * an even length except the last. */
+ * an even length except the last.  The bulk goes 32 bytes a turn, each
+ * 32-bit lane adding its two words: the sender's ztd sums every byte of a
+ * TCP stream here (the segments' checksums), and this loop was a fifth of
+ * its instructions when it took 4 bytes a turn. */
 static uint64_t offload_sum(uint64_t acc, const uint8_t *d, size_t len)
 {
 	uint32_t w;
 	uint16_t h;
 
+	while (len >= 32) {
+		offload_lanes a = { 0 }, b = { 0 };
+
+		for (unsigned turns = 0; len >= 32 && turns < OFFLOAD_SUM_TURNS; d += 32, len -= 32, turns++) {
+			offload_lanes v, x;
+
+			memcpy(&v, d, sizeof v);
+			memcpy(&x, d + 16, sizeof x);
+			a += (v & 0xffff) + (v >> 16);
+			b += (x & 0xffff) + (x >> 16);
+		}
+		for (unsigned i = 0; i < 4; i++)
+			acc += (uint64_t)a[i] + b[i];
+	}
 	for (; len >= 4; d += 4, len -= 4) {
 		memcpy(&w, d, 4);
 		acc += w;

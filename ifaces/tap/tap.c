@@ -34,6 +34,7 @@
 #include <ev.h>
 #include <libmnl/libmnl.h>
 
+#include <zt/dptrace.h>
 #include <zt/module.h>
 
 #include "../lib/iflink.h"
@@ -229,6 +230,7 @@ static void tap_read_vnet(struct tap *p, struct ev_loop *loop, ev_io *w)
 			continue;
 		}
 		len = (size_t)r - OFFLOAD_VNET_HLEN;
+		ZT_TRACE("tap-read", len);
 		/* a frame that filled the buffer may have been cut */
 		if (len >= TAP_GBUF_SIZE) {
 			(*p->offload_dropped)++;
@@ -281,6 +283,7 @@ static void tap_on_read(struct ev_loop *loop, ev_io *w, int revents)
 
 		if (r < 0)
 			break;
+		ZT_TRACE("tap-read", (size_t)r);
 		if (r < OFFLOAD_ETH_HLEN) {
 			(*p->rx_short)++;
 			continue;
@@ -309,9 +312,11 @@ static int tap_write(void *port, const struct virtio_net_hdr *h, const uint8_t *
 	};
 	ssize_t w;
 
+	ZT_TRACE("tap-write", len);
 	do
 		w = p->offload ? writev(p->fd, iov, 2) : write(p->fd, d, len);
 	while (w < 0 && errno == EINTR);
+	ZT_TRACE_END("tap-written", len);
 	return w < 0 ? -errno : 0;
 }
 

@@ -23,6 +23,7 @@
 
 #include <ev.h>
 
+#include <zt/dptrace.h>
 #include <zt/inetaddr.h>
 #include <zt/module.h>
 
@@ -250,6 +251,7 @@ static void udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 				(*u->rx_errors)++;
 			return;
 		}
+		ZT_TRACE("recvmsg", r ? u->rxmsg[0].msg_len : 0);
 		for (i = 0; i < (unsigned)r; i++) {
 			struct msghdr *h = &u->rxmsg[i].msg_hdr;
 			union zt_sockaddr *peer = &u->rxpeer[i];
@@ -404,9 +406,12 @@ static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
 	unsigned off = 0, sent = 0;
 
 	while (off < cnt) {
-		int r = sendmmsg(s->fd, u->txmsg + off, cnt - off, MSG_DONTWAIT);
-		int err = r < 0 ? errno : EIO;
+		int r, err;
 		struct msghdr *h = &u->txmsg[off].msg_hdr;
+
+		ZT_TRACE("sendmsg", udp_msg_bytes(h));
+		r = sendmmsg(s->fd, u->txmsg + off, cnt - off, MSG_DONTWAIT);
+		err = r < 0 ? errno : EIO;
 
 		if (r < 0 && err == EINTR)
 			continue;
@@ -439,6 +444,7 @@ static unsigned udp_flush(struct udp *u, struct udp_sock *s, unsigned cnt)
 			off++;
 			continue;
 		}
+		ZT_TRACE_END("sent", udp_msg_bytes(h));
 		for (int i = 0; i < r; i++, off++) {
 			h = &u->txmsg[off].msg_hdr;
 			*u->tx_bytes += udp_msg_bytes(h);

@@ -97,13 +97,19 @@ struct zt_peer {
 };
 
 #define ZT_TXQ_LEN 64
+/* Slots of ZT_MTU_DEFAULT bytes behind them: half as many again as
+ * datagrams, since a packet sealed in place (zt_lane_tx_buf) keeps the
+ * slots of its whole length while its head and fragments go out. */
+#define ZT_TXQ_SLOTS (ZT_TXQ_LEN + ZT_TXQ_LEN / 2)
 
 /* Datagrams waiting to go out on one transport: sent together (one
- * sendmmsg) when full and before the loop sleeps. */
+ * sendmmsg) when full and before the loop sleeps.  Their bytes are in
+ * the slots, contiguous: slots [0, used) are taken (only while n > 0). */
 struct zt_txq {
 	unsigned n;
+	unsigned used;
 	struct zt_dgram d[ZT_TXQ_LEN];
-	uint8_t buf[ZT_TXQ_LEN][ZT_MTU_DEFAULT];
+	uint8_t buf[ZT_TXQ_SLOTS][ZT_MTU_DEFAULT];
 };
 
 struct zt_transport_ref {

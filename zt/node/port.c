@@ -730,8 +730,9 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 	}
 }
 
-/* Frames from the port itself: with workers, those the fast path can
- * send go without the write lock. */
+/* Frames from the port itself: those the fast path can send are built
+ * in place in the send queue (one copy, no lookups of the slow path's);
+ * with workers, they go without the write lock. */
 void zt_port_rx(void *arg, struct zt_inst *from, struct zt_frame *f, unsigned count)
 {
 	struct zt_network *n = arg;
@@ -741,7 +742,7 @@ void zt_port_rx(void *arg, struct zt_inst *from, struct zt_frame *f, unsigned co
 	zt_spin_kick(&c->spin);
 	zt_workers_read(c);
 	for (unsigned i = 0; i < count; i++) {
-		if (c->pool && zt_lane_frame_out(&c->lane, n, &f[i], now))
+		if (zt_lane_frame_out(&c->lane, n, &f[i], now))
 			continue;
 		zt_workers_write(c);
 		port_frame(n, &f[i], now);
@@ -1113,6 +1114,8 @@ bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_
 	struct zt_peer_path *pp;
 	struct zt_peer *p;
 	struct zt_wr w;
+	uint8_t *pkt;
+	size_t len;
 
 	/* copies and redirects are sent by the main loop */
 	if (f->len < 14 || !n->configured || n->rules_forward || memcmp(f->data + 6, n->mac, 6) != 0 ||
@@ -1122,14 +1125,19 @@ bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_
 	    !(p = zt_peer_find(l->core, ctx.dest)) || !(pp = zt_lane_route(l, p, now)))
 		return false;
 	ctx_member(&ctx, m);
-	zt_wr_init(&w, l->tx + ZT_HDR_PAYLOAD, ZT_PKT_MAX - ZT_HDR_PAYLOAD);
+	/* the packet: header, network id, the ethertype and the payload */
+	len = ZT_HDR_PAYLOAD + 8 + f->len - 12;
+	if (len > ZT_PKT_MAX)
+		return false;
+	pkt = zt_lane_tx_buf(l, pp->path, len);
+	zt_wr_init(&w, pkt + ZT_HDR_PAYLOAD, len - ZT_HDR_PAYLOAD);
 	zt_wr_u64(&w, n->id);
-	zt_wr_bytes(&w, f->data + 12, f->len - 12);   /* the ethertype and the payload */
+	zt_wr_bytes(&w, f->data + 12, f->len - 12);
 	if (w.err)
 		return false;
 	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT)
 		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
-	else if (zt_lane_send(l, p, pp, ZT_VERB_FRAME, w.len, now))
+	else if (zt_lane_send(l, p, pp, pkt, ZT_VERB_FRAME, w.len, now))
 		NC_INC(n, NC_TX_FRAMES);
 	return true;
 }

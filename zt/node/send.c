@@ -26,11 +26,22 @@
 #include <string.h>
 #include <sodium.h>
 
+#include <zt/dptrace.h>
 #include <zt/netconf.h>
 
 #include "send.h"
 
 /* ---- sending ---- */
+
+/* A transport's queue (struct zt_txq): datagrams wait in its slots and
+ * leave together.  A packet the fast path builds in the queue itself
+ * (zt_lane_tx_buf) is sealed there and its head goes out from there; only
+ * its fragments are copied, each into a slot of its own. */
+
+static unsigned txq_slots(size_t len)
+{
+	return (unsigned)((len + ZT_MTU_DEFAULT - 1) / ZT_MTU_DEFAULT);
+}
 
 static void txq_flush(struct zt_lane *l, struct zt_transport_ref *t)
 {
@@ -39,7 +50,7 @@ static void txq_flush(struct zt_lane *l, struct zt_transport_ref *t)
 	if (!t->txq || !t->txq->n)   /* a worker lane without a queue of t */
 		return;
 	if (ZT_LOAD(l->core->silent)) {
-		t->txq->n = 0;
+		t->txq->n = t->txq->used = 0;
 		return;
 	}
 	sent = t->ops->send(t->state, t->txq->d, t->txq->n);
@@ -47,7 +58,7 @@ static void txq_flush(struct zt_lane *l, struct zt_transport_ref *t)
 		l->counters[ZT_C_tx_failed] += t->txq->n - (sent > 0 ? sent : 0);
 	for (int i = 0; i < sent; i++)
 		l->counters[ZT_C_tx_bytes + (t - l->transports)] += t->txq->d[i].len;
-	t->txq->n = 0;
+	t->txq->n = t->txq->used = 0;
 }
 
 void zt_lane_flush(struct zt_lane *l)
@@ -61,19 +72,42 @@ void zt_vl1_flush(struct zt_core *c)
 	zt_lane_flush(&c->lane);
 }
 
+/* The first free slot of t's queue, with room behind it for slots more
+ * slots and dgrams more datagrams: what waits goes out first if not. */
+static uint8_t *txq_room(struct zt_lane *l, struct zt_transport_ref *t, unsigned slots, unsigned dgrams)
+{
+	struct zt_txq *q = t->txq;
+
+	if (!q->n)   /* emptied without a flush (a transport removed) */
+		q->used = 0;
+	if (q->n + dgrams > ZT_TXQ_LEN || q->used + slots > ZT_TXQ_SLOTS)
+		txq_flush(l, t);
+	return q->buf[q->used];
+}
+
+/* Queue the len bytes at data, in q's slots, as a datagram on path. */
+static void txq_put(struct zt_txq *q, const struct zt_path *path, uint8_t *data, size_t len)
+{
+	struct zt_dgram *d = &q->d[q->n++];
+
+	d->peer = path->addr;
+	d->local = path->local;
+	d->data = data;
+	d->len = len;
+}
+
 /* Queue a datagram on its path's transport (sent in a batch). */
 static bool lane_dgram_send(struct zt_lane *l, struct zt_path *path, uint8_t *data, size_t len, int64_t now)
 {
 	struct zt_transport_ref *t = &l->transports[path->transport];
-	struct zt_txq *q = t->txq;
-	struct zt_dgram *d;
+	uint8_t *out;
 
 	if (!t->ops) {   /* a transport a reload removed */
 		l->counters[ZT_C_tx_failed]++;
 		return false;
 	}
 	ZT_STORE(path->last_out, now);
-	if (len > sizeof q->buf[0]) {
+	if (len > ZT_MTU_DEFAULT) {
 		struct zt_dgram big = { .peer = path->addr, .local = path->local, .data = data, .len = len };
 
 		txq_flush(l, t);   /* keep the order */
@@ -86,15 +120,10 @@ static bool lane_dgram_send(struct zt_lane *l, struct zt_path *path, uint8_t *da
 		l->counters[ZT_C_tx_failed]++;
 		return false;
 	}
-	if (q->n == ZT_TXQ_LEN)
-		txq_flush(l, t);
-	d = &q->d[q->n];
-	d->peer = path->addr;
-	d->local = path->local;
-	d->data = q->buf[q->n];
-	d->len = len;
-	memcpy(d->data, data, len);
-	q->n++;
+	out = txq_room(l, t, 1, 1);
+	memcpy(out, data, len);
+	txq_put(t->txq, path, out, len);
+	t->txq->used++;
 	return true;
 }
 
@@ -103,20 +132,54 @@ bool zt_dgram_send(struct zt_core *c, struct zt_path *path, uint8_t *data, size_
 	return lane_dgram_send(&c->lane, path, data, len, now);
 }
 
+uint8_t *zt_lane_tx_buf(struct zt_lane *l, const struct zt_path *path, size_t len)
+{
+	struct zt_transport_ref *t = &l->transports[path->transport];
+	int n = zt_frag_count(len, ZT_MTU_DEFAULT);
+
+	if (!t->ops || !t->txq || n < 1 || len > ZT_PKT_MAX)
+		return l->tx;
+	return txq_room(l, t, txq_slots(len) + (unsigned)n - 1, (unsigned)n);
+}
+
+/* A packet zt_lane_tx_buf placed in t's queue, with the room it asked
+ * for still there: nothing was queued on t since. */
+static bool txq_in_place(const struct zt_transport_ref *t, const uint8_t *pkt, size_t len, int n)
+{
+	const struct zt_txq *q = t->txq;
+
+	return t->ops && q && pkt == q->buf[q->n ? q->used : 0] && q->n + (unsigned)n <= ZT_TXQ_LEN &&
+	       (q->n ? q->used : 0) + txq_slots(len) + (unsigned)n - 1 <= ZT_TXQ_SLOTS;
+}
+
 bool zt_lane_send_packet(struct zt_lane *l, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now)
 {
+	struct zt_transport_ref *t = &l->transports[path->transport];
 	int n = zt_frag_count(len, ZT_MTU_DEFAULT);
 	int size = zt_frag_size(len, ZT_MTU_DEFAULT);
+	size_t head;
 
 	if (n < 1 || size < 1)
 		return false;
-	if (!lane_dgram_send(l, path, pkt, len < (size_t)size ? len : (size_t)size, now))
+	head = len < (size_t)size ? len : (size_t)size;
+	if (txq_in_place(t, pkt, len, n)) {
+		/* the whole packet keeps its slots: the fragments are cut from it */
+		if (!t->txq->n)
+			t->txq->used = 0;
+		t->txq->used += txq_slots(len);
+		ZT_STORE(path->last_out, now);
+		txq_put(t->txq, path, pkt, head);
+	} else if (!lane_dgram_send(l, path, pkt, head, now)) {
 		return false;
+	}
 	for (int i = 1; i < n; i++) {
-		int fl = zt_frag_build(pkt, len, (unsigned)size, i, l->frag, ZT_MTU_DEFAULT);
+		uint8_t *out = txq_room(l, t, 1, 1);   /* never flushes a packet in place: its room was kept */
+		int fl = zt_frag_build(pkt, len, (unsigned)size, i, out, ZT_MTU_DEFAULT);
 
-		if (fl < 0 || !lane_dgram_send(l, path, l->frag, fl, now))
+		if (fl < 0)
 			return false;
+		txq_put(t->txq, path, out, (size_t)fl);
+		t->txq->used++;
 	}
 	return true;
 }
@@ -207,6 +270,7 @@ int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_pee
 {
 	unsigned suite = lane_suite(l, p, pkt[ZT_HDR_VERB]);
 
+	ZT_TRACE("seal", len);
 	lane_count_tx(l, p, pkt, len);
 	zt_lane_packet_id(l, pkt);
 	pkt[ZT_HDR_FLAGS] = zt_flags_make(suite, len > ZT_MTU_DEFAULT);
@@ -214,6 +278,7 @@ int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_pee
 		return -EINVAL;
 	if (zt_armor(key, pkt, len, suite) < 0)
 		return -EIO;
+	ZT_TRACE("armored", len);
 	return (int)len;
 }
 
@@ -306,11 +371,14 @@ struct zt_peer_path *zt_lane_route(struct zt_lane *l, struct zt_peer *p, int64_t
 	/* an extra socket (natprobe.c) is the instance's: the main loop sends */
 	if (l->index && pp->path->local >= ZT_TRANSPORT_EXTRA_BASE)
 		return NULL;
+	/* a path through a relay that UDP beside it replaces: zt_pkt_send */
+	if (pp->path->fallback && zt_peer_beside_fallback(p, now))
+		return NULL;
 	return pp;
 }
 
-bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp, uint8_t verb, size_t pl_len,
-		  int64_t now)
+bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp, uint8_t *pkt, uint8_t verb,
+		  size_t pl_len, int64_t now)
 {
 	struct zt_hdr h = { .dest = p->id.address, .src = l->core->self.address, .verb = verb };
 	const struct zt_peer_key *key = zt_lane_key(l, p);
@@ -319,15 +387,15 @@ bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp,
 
 	if (!key)
 		return false;
-	zt_wr_init(&w, l->tx, ZT_HDR_PAYLOAD);
+	zt_wr_init(&w, pkt, ZT_HDR_PAYLOAD);
 	zt_hdr_write(&w, &h);
-	if (zt_lane_seal(l, key, p, l->tx, len, 0) < 0) {
+	if (zt_lane_seal(l, key, p, pkt, len, 0) < 0) {
 		ZT_LANE_COUNT(l, tx_failed);
 		return true;
 	}
 	ZT_LANE_COUNT(l, tx_packets);
 	ZT_LANE_COUNT(l, tx_fast);
-	zt_lane_send_packet(l, pp->path, l->tx, len, now);
+	zt_lane_send_packet(l, pp->path, pkt, len, now);
 	return true;
 }
 

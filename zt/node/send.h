@@ -45,11 +45,16 @@ void zt_lane_keys_clear(struct lane_keys *k);
 /* p's best direct path if this lane can send on it (it has a queue of
  * the path's transport), else NULL: the main loop relays or queues. */
 struct zt_peer_path *zt_lane_route(struct zt_lane *l, struct zt_peer *p, int64_t now);
-/* Send the packet whose payload the caller wrote at l->tx +
- * ZT_HDR_PAYLOAD to p on pp (from zt_lane_route).  False only if the
- * lane cannot make p's key. */
-bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp, uint8_t verb, size_t pl_len,
-		  int64_t now);
+/* Where to build a packet of len bytes that goes out on path: in the
+ * send queue of the path's transport, where it is sealed and its head
+ * queued without a copy (what was queued before goes out first if the
+ * queue lacks room), else l->tx.  Room for len bytes, up to ZT_PKT_MAX. */
+uint8_t *zt_lane_tx_buf(struct zt_lane *l, const struct zt_path *path, size_t len);
+/* Send the packet whose payload the caller wrote at pkt + ZT_HDR_PAYLOAD
+ * (pkt from zt_lane_tx_buf for pp's path, or l->tx) to p on pp (from
+ * zt_lane_route).  False only if the lane cannot make p's key. */
+bool zt_lane_send(struct zt_lane *l, struct zt_peer *p, struct zt_peer_path *pp, uint8_t *pkt, uint8_t verb,
+		  size_t pl_len, int64_t now);
 
 /* The network layer's packets: to an address (queued while WHOIS asks
  * for its identity), an OK and an ERROR to a peer.  0 or -errno. */

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include <zt/dict.h>
+#include <zt/dptrace.h>
 
 #include "core.h"
 #include "network.h"
@@ -679,10 +680,12 @@ void zt_vl1_packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_pat
 			return;
 		}
 	}
+	ZT_TRACE("dearmor", len);
 	if (!authenticated_hello && zt_dearmor(&r.peer->key, pkt, len) < 0) {
 		ZT_COUNT(c, rx_mac_fail);
 		return;
 	}
+	ZT_TRACE("dearmored", len);
 	packet_accept(c, &r, authenticated_hello);
 }
 

@@ -152,6 +152,7 @@ struct reasm_meta {
 
 struct zt_reasm {
 	unsigned slots;
+	unsigned live;          /* slots used */
 	struct reasm_meta *meta;
 	uint8_t (*buf)[ZT_PKT_MAX];
 };
@@ -196,30 +197,46 @@ unsigned zt_reasm_expire(struct zt_reasm *t, int64_t now)
 			t->meta[i].used = false;
 		live += t->meta[i].used;
 	}
+	t->live = live;
 	return live;
 }
 
+static void slot_free(struct zt_reasm *t, struct reasm_meta *m)
+{
+	if (m->used) {
+		m->used = false;
+		t->live--;
+	}
+}
+
 /* The live entry for id, else a fresh one in a free, expired or the
- * oldest slot. */
+ * oldest slot.  The scan stops once it has seen every live entry and a
+ * free slot: packets come whole in a turn or two, so few are live and
+ * a packet's head no longer visits every slot. */
 static unsigned slot_get(struct zt_reasm *t, uint64_t id, int64_t now)
 {
-	unsigned i, pick = 0;
+	unsigned i, pick = 0, seen = 0;
 	bool free_found = false;
 
 	for (i = 0; i < t->slots; i++) {
 		struct reasm_meta *m = &t->meta[i];
 
 		if (m->used && expired(m, now))
-			m->used = false;
-		if (m->used && m->id == id)
-			return i;
-		if (free_found)
-			continue;
-		if (!m->used)
+			slot_free(t, m);
+		if (m->used) {
+			if (m->id == id)
+				return i;
+			seen++;
+			if (!free_found && m->created < t->meta[pick].created)
+				pick = i;
+		} else if (!free_found) {
 			free_found = true, pick = i;
-		else if (m->created < t->meta[pick].created)
-			pick = i;
+		}
+		if (free_found && seen == t->live)
+			break;
 	}
+	if (!t->meta[pick].used)
+		t->live++;
 	memset(&t->meta[pick], 0, sizeof t->meta[pick]);
 	t->meta[pick].used = true;
 	t->meta[pick].id = id;
@@ -238,7 +255,7 @@ static int complete(struct zt_reasm *t, unsigned s, uint8_t *out, size_t cap, ui
 
 	if (!m->total || m->have != (1u << m->total) - 1)
 		return 0;
-	m->used = false;
+	slot_free(t, m);
 	for (i = 0; i < m->total && m->off[i] == pos; i++)
 		pos += m->len[i];
 	if (pkt && i == m->total) {
@@ -265,7 +282,7 @@ static int piece_put(struct zt_reasm *t, unsigned s, unsigned i,
 	if (m->have & (1u << i))
 		return -EEXIST;
 	if (len > (size_t)ZT_PKT_MAX - m->fill) {
-		m->used = false;
+		slot_free(t, m);
 		return -EMSGSIZE;
 	}
 	memcpy(t->buf[s] + m->fill, data, len);
