@@ -419,6 +419,10 @@ void zt_push_paths_tick(struct zt_core *c, int64_t now);
  * a file written atomically (temp file, fsync, rename).  0 or -errno. */
 int zt_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len);
 int zt_file_write(const char *path, const void *data, size_t len, mode_t mode);
+/* The same without the fsyncs, for the peer cache (peers.d): after a
+ * power loss the file may be old, empty or gone, never half written over
+ * by a crash of the process; its readers skip what does not parse. */
+int zt_file_write_cache(const char *path, const void *data, size_t len, mode_t mode);
 /* An instance serves this node (zt_inst_core, in core.c, reads it back). */
 static inline void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
 {
