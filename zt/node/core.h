@@ -287,6 +287,14 @@ struct zt_core {
 	struct zt_nat_mapping externals[ZT_NAT_MAX];   /* NAT helpers' states (external.c) */
 	unsigned n_externals;
 	const char *nat_type;          /* as the surface reports show it (external.c) */
+	/* the addresses we listen on, as zt_core_status lists them, read
+	 * again at most every ZT_LISTENING_MS by the NAT classification
+	 * (external.c), which runs on every surface report: a controller
+	 * gets one from each member of a herd, and each reading is a
+	 * netlink dump of the interfaces */
+	union zt_sockaddr listening[16];
+	size_t n_listening;
+	int64_t listening_at;
 	struct zt_natprobe *natprobe;  /* crossing a symmetric NAT (natprobe.c); NULL: off */
 	struct zt_lan_state lan;       /* lan.c */
 	struct zt_pending_rv {         /* RENDEZVOUS naming a peer we did not know yet */
