@@ -2,7 +2,8 @@
  * a kill -9 in the middle of a transaction) and its config builder (IP
  * pools without duplicates, the config of a member parsed back with the
  * netconf codec, COM, COO and revocation signatures, and the 1.14 vector
- * config reproduced byte for byte). */
+ * config reproduced byte for byte), and the member's config kept for its
+ * repeats. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -745,13 +746,80 @@ static void test_config(struct ctx *x)
 	free(vec);
 }
 
+/* The serialized config of member on nwid built at now, into out (cap
+ * ZT_DICT_CONFIG_CAP): its length, 0 on failure. */
+static size_t config_bytes(struct ctx *x, uint64_t nwid, const struct zt_identity *member, uint64_t revr,
+			   int64_t now, uint8_t *out)
+{
+	struct zt_wr w;
+
+	if (build_for(x, nwid, member, revr, now) < 0)
+		return 0;
+	zt_wr_init(&w, out, ZT_DICT_CONFIG_CAP - 1);
+	return zt_netconf_write(x->nc, &w) == 0 ? w.len : 0;
+}
+
+/* A member's config kept for its repeats (serve.c answers them from it):
+ * the same bytes as a fresh build, and stale after each kind of change. */
+static void test_cache(struct ctx *x)
+{
+	const int64_t t = 1700000000000;
+	const uint64_t nwid = 0x26b7ab6cb8000001ULL, gen = 7;
+	struct ctl_config_cache cc = { 0 };
+	struct zt_store_network n;
+	struct zt_identity member;
+	uint8_t *built = malloc(ZT_DICT_CONFIG_CAP), *fresh = malloc(ZT_DICT_CONFIG_CAP);
+	const uint8_t *got;
+	size_t blen, flen, glen = 0;
+	char *v;
+
+	if (!built || !fresh)
+		bail("out of memory");
+	v = vector("member_identity_public");
+	if (zt_identity_from_text(&member, v) < 0)
+		bail("member identity");
+	free(v);
+	blen = config_bytes(x, nwid, &member, 1, t, built);
+	ok(blen > 0 && ctl_cache_put(&cc, built, blen, gen, 1, t) == 0, "cache: a config built and kept");
+	memset(built, 0, blen);     /* the cache has its own copy */
+	flen = config_bytes(x, nwid, &member, 1, t, fresh);
+	got = ctl_cache_get(&cc, gen, 1, t + CTL_CACHE_MS - 1, &glen);
+	ok(got && glen == flen && !memcmp(got, fresh, flen),
+	   "cache: answered until its window ends, byte for byte a fresh build from the same inputs");
+	ok(!ctl_cache_get(&cc, gen, 1, t + CTL_CACHE_MS, &glen) && !ctl_cache_get(&cc, gen, 1, t - 1, &glen),
+	   "cache: stale once CTL_CACHE_MS old (and with the clock set back)");
+	ok(!ctl_cache_get(&cc, gen + 1, 1, t + 1, &glen),
+	   "cache: stale once the network's generation moves (network, bridges, revocation, DNS)");
+	ok(!ctl_cache_get(&cc, gen, 0, t + 1, &glen), "cache: stale for a request of another rules engine revision");
+
+	/* why a network change must make it stale: the same build differs */
+	if (zt_store_network_get(x->s, nwid, &n) < 0)
+		bail("network");
+	free(n.name);
+	n.name = strdup("renamed");
+	n.revision++;
+	zt_store_network_put(x->s, &n);
+	zt_store_network_clear(&n);
+	flen = config_bytes(x, nwid, &member, 1, t, fresh);
+	got = ctl_cache_get(&cc, gen, 1, t + 1, &glen);
+	ok(flen && got && (glen != flen || memcmp(got, fresh, flen)),
+	   "cache: after a network change a fresh build differs from the cached one");
+	ok(ctl_cache_put(&cc, fresh, flen, gen + 1, 1, t + 1) == 0 &&
+	   (got = ctl_cache_get(&cc, gen + 1, 1, t + 2, &glen)) && glen == flen && !memcmp(got, fresh, flen),
+	   "cache: replaced by the new build");
+	ctl_cache_drop(&cc);
+	ok(!ctl_cache_get(&cc, gen + 1, 1, t + 2, &glen) && !cc.bytes, "cache: dropped (a member's change)");
+	free(built);
+	free(fresh);
+}
+
 int main(void)
 {
 	struct ctx x;
 	struct zt_store *s;
 	char *v;
 
-	plan(81);
+	plan(89);
 	snprintf(dir, sizeof dir, "%s/zt-ctl-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		bail("mkdtemp");
@@ -776,6 +844,7 @@ int main(void)
 	test_pools(&x);
 	test_config(&x);
 	test_dns_service(&x);
+	test_cache(&x);
 
 	zt_netconf_free(x.nc);
 	free(x.rules);

@@ -3,7 +3,8 @@
 # config error at its line; a database unreachable at start is named
 # (without its password) and retried with backoff until it comes, then
 # used; a schema newer than the store's is refused, naming both versions,
-# and left as it was.
+# and left as it was; a version 2 schema is migrated to 3 (the index of
+# active bridges).
 #
 #   ztd: udp 127.0.0.1:<any>, controller on postgres, api 127.0.0.1:<any>
 . "$srcdir/t/tap.sh"
@@ -12,7 +13,7 @@
 tmp=$(mktemp -d) || bail "mktemp"
 pid=""
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; pg_cleanup; rm -rf "$tmp"' EXIT
-plan 8
+plan 11
 
 home=$tmp/ctl
 mkdir -p "$home"
@@ -66,7 +67,23 @@ pid=""
 pg_psql "UPDATE schema_version SET version = 99"
 config "$PG_CONNINFO"
 "$ZTD" -c "$tmp/ctl.yaml" > "$tmp/out" 2>&1
-like "$?/$(grep -c "schema version 99 is newer than this store's 2" "$tmp/out")" "^1/1\$" \
+like "$?/$(grep -c "schema version 99 is newer than this store's 3" "$tmp/out")" "^1/1\$" \
 	"a newer schema is refused once, naming both versions"
 is "$(pg_psql "SELECT version FROM schema_version")" 99 "... and left as it was"
+
+# a version 2 database, as the store before the index of active bridges made it
+pg_psql "UPDATE schema_version SET version = 2"
+pg_psql "DROP INDEX members_bridges"
+"$ZTD" -c "$tmp/ctl.yaml" 2> "$tmp/log2" &
+pid=$!
+zt_wait 60 grep -q "networks loaded" "$tmp/log2"
+ok $? "ztd starts on a version 2 database"
+like "$(cat "$tmp/log2")" "schema version 2 -> 3" "... migrates it and says so"
+is "$(pg_psql "SELECT version FROM schema_version")/$(pg_psql \
+	"SELECT indexdef FROM pg_indexes WHERE indexname = 'members_bridges'")" \
+	"3/CREATE INDEX members_bridges ON public.members USING btree (network_id, address) WHERE (active_bridge AND authorized)" \
+	"... to version 3, with the index of authorized active bridges"
+kill $pid
+wait $pid
+pid=""
 tap_done

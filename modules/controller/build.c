@@ -1225,6 +1225,37 @@ int ctl_build_config(const struct ctl_build *b, struct zt_netconf *nc)
 	return 0;
 }
 
+/* ---- a member's config kept for its repeats ---- */
+
+const uint8_t *ctl_cache_get(const struct ctl_config_cache *cc, uint64_t gen, uint64_t revr, int64_t now,
+			     size_t *len)
+{
+	if (!cc->bytes || cc->gen != gen || cc->revr != revr || now < cc->ts || now - cc->ts >= CTL_CACHE_MS)
+		return NULL;
+	*len = cc->len;
+	return cc->bytes;
+}
+
+int ctl_cache_put(struct ctl_config_cache *cc, const uint8_t *bytes, size_t len, uint64_t gen, uint64_t revr,
+		  int64_t ts)
+{
+	uint8_t *copy = len <= cc->len && cc->bytes ? cc->bytes : realloc(cc->bytes, len ? len : 1);
+
+	if (!copy) {
+		ctl_cache_drop(cc);
+		return -ENOMEM;
+	}
+	memcpy(copy, bytes, len);
+	*cc = (struct ctl_config_cache){ copy, len, ts, gen, revr };
+	return 0;
+}
+
+void ctl_cache_drop(struct ctl_config_cache *cc)
+{
+	free(cc->bytes);
+	memset(cc, 0, sizeof *cc);
+}
+
 /* ---- revocation (§5.5, §8.4) ---- */
 
 int ctl_revocation(const struct ctl_signer *sg, uint64_t nwid, uint64_t member,

@@ -66,6 +66,33 @@ json_t *ctl_member_caps_normalize(const json_t *in, const char **why);
  * 0 or -ENOMEM. */
 int ctl_member_default_caps(struct zt_store_member *m, const struct zt_store_network *net);
 
+/* ---- a member's config kept for its repeats ---- */
+
+/* How long a config built for a member answers its repeated requests:
+ * well inside the shortest credential time window (ZT_CTMD_MIN, 5 min),
+ * so its COM agrees with those of members served fresh, and shorter
+ * than the 60 s after which a member asks again for a fresh one. */
+#define CTL_CACHE_MS 30000
+
+/* The bytes of the config dictionary sent, with what it was built from:
+ * the generation of the network's configs and the request's rules engine
+ * revision, and the time it was built (its timestamp). */
+struct ctl_config_cache {
+	uint8_t *bytes;
+	size_t len;
+	int64_t ts;
+	uint64_t gen, revr;
+};
+
+/* The cached config if it was built for this generation and revr less
+ * than CTL_CACHE_MS before now (len set), else NULL. */
+const uint8_t *ctl_cache_get(const struct ctl_config_cache *cc, uint64_t gen, uint64_t revr, int64_t now,
+			     size_t *len);
+/* Keep a copy of bytes: 0, or -ENOMEM with the cache emptied. */
+int ctl_cache_put(struct ctl_config_cache *cc, const uint8_t *bytes, size_t len, uint64_t gen, uint64_t revr,
+		  int64_t ts);
+void ctl_cache_drop(struct ctl_config_cache *cc);
+
 /* ---- building a config ---- */
 
 struct ctl_build {

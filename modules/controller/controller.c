@@ -131,6 +131,7 @@ static int ctl_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	}
 	c->write_queue_tail = &c->write_queue;
 	c->requests = zt_counter(zi, "config_requests");
+	c->cached = zt_counter(zi, "configs_cached");
 	c->rate_limited = zt_counter(zi, "requests_rate_limited");
 	c->not_found = zt_counter(zi, "requests_not_found");
 	c->denied = zt_counter(zi, "requests_denied");
@@ -145,7 +146,7 @@ static int ctl_create(struct zt_inst *zi, const struct zt_node *conf, void **sta
 	c->member_changes = zt_counter(zi, "member_changes");
 	c->member_auths = zt_counter(zi, "member_auths");
 	c->member_deauths = zt_counter(zi, "member_deauths");
-	if (!c->requests || !c->rate_limited || !c->not_found || !c->denied || !c->configs ||
+	if (!c->requests || !c->cached || !c->rate_limited || !c->not_found || !c->denied || !c->configs ||
 	    !c->pushes || !c->revocations || !c->failures || !c->api_requests || !c->api_errors || !c->standby ||
 	    !c->network_changes || !c->member_changes || !c->member_auths || !c->member_deauths) {
 		ctl_destroy(c);

@@ -19,6 +19,8 @@
 
 #include <zt/store.h>
 
+#include "build.h"
+
 #define CTL_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 /* buckets of the members heard from, at first: doubled as they fill */
 #define CTL_SEEN_MIN_BUCKETS 1024
@@ -36,10 +38,26 @@ struct ctl_dns_service {
 	struct zt_dns servers;      /* domain unused */
 };
 
+/* A network with members heard from: its list of them, so that a push
+ * or a revocation to the network visits only its own, and the generation
+ * of its configs, raised by any change that may alter every member's
+ * (network written or deleted, bridges, revocations, this ztd's DNS
+ * servers), so that the members' cached configs are not answered again. */
+struct ctl_net {
+	struct ctl_net *next;
+	uint64_t nwid, gen;
+	struct ctl_seen *members;   /* linked by net_prev/net_next */
+};
+
 /* A member heard from recently: for the rate limit and for pushes. */
 struct ctl_seen {
 	struct ctl_seen *next;
 	struct ctl_seen *next_unsaved;   /* in ctl.unsaved while unsaved */
+	/* in its network's list, and in ctl's list by last request, oldest
+	 * first, which pruning eats from the front */
+	struct ctl_seen *net_prev, *net_next, *lru_prev, *lru_next;
+	struct ctl_net *net;
+	struct ctl_config_cache config;  /* the last config sent, for its repeats */
 	uint64_t nwid, address;
 	int64_t last_request;
 	bool unsaved;               /* last_request not yet given to the store's seen() */
@@ -68,10 +86,13 @@ struct ctl {
 	struct ctl_seen **seen;
 	size_t seen_buckets, n_seen;
 	struct ctl_seen *unsaved;
+	struct ctl_seen *oldest, *newest;    /* by last request */
+	struct ctl_net *nets;
 	ev_timer prune;
 	ev_timer flush;             /* hands the store the last requests, in batches */
 	struct ctl_dns_service *dns_services;
 
+	uint64_t *cached;               /* requests answered from a member's cached config */
 	uint64_t *requests, *rate_limited, *not_found, *denied, *configs, *pushes,
 		 *revocations, *failures, *api_requests, *api_errors, *standby;
 	uint64_t *network_changes, *member_changes, *member_auths, *member_deauths;

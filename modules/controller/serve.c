@@ -75,41 +75,123 @@ static int ctl_seen_grow(struct ctl *c)
 	return 0;
 }
 
+/* ---- networks with members heard from ---- */
+
+/* A list: networks are few next to their members, and it is walked only
+ * when a member is heard from for the first time, a push or a
+ * revocation, not per request. */
+static struct ctl_net *ctl_net_find(struct ctl *c, uint64_t nwid)
+{
+	struct ctl_net *n;
+
+	for (n = c->nets; n; n = n->next)
+		if (n->nwid == nwid)
+			return n;
+	return NULL;
+}
+
+/* Every cached config of the network is stale. */
+static void ctl_net_changed(struct ctl *c, uint64_t nwid)
+{
+	struct ctl_net *n = ctl_net_find(c, nwid);
+
+	if (n)
+		n->gen++;
+}
+
+static void ctl_net_free_if_empty(struct ctl *c, struct ctl_net *n)
+{
+	struct ctl_net **pp;
+
+	if (n->members)
+		return;
+	for (pp = &c->nets; *pp != n; pp = &(*pp)->next)
+		;
+	*pp = n->next;
+	free(n);
+}
+
+static void ctl_lru_unlink(struct ctl *c, struct ctl_seen *s)
+{
+	*(s->lru_prev ? &s->lru_prev->lru_next : &c->oldest) = s->lru_next;
+	*(s->lru_next ? &s->lru_next->lru_prev : &c->newest) = s->lru_prev;
+	s->lru_prev = s->lru_next = NULL;
+}
+
+/* s is the member heard from last: the newest of the list by last request. */
+static void ctl_lru_append(struct ctl *c, struct ctl_seen *s)
+{
+	s->lru_prev = c->newest;
+	s->lru_next = NULL;
+	*(c->newest ? &c->newest->lru_next : &c->oldest) = s;
+	c->newest = s;
+}
+
 /* A member heard from for the first time: NULL if memory is short. */
 static struct ctl_seen *ctl_seen_add(struct ctl *c, uint64_t nwid, uint64_t address)
 {
+	struct ctl_net *n = ctl_net_find(c, nwid);
 	struct ctl_seen *s;
 
 	/* a table that cannot grow stays usable, with longer chains */
 	if ((!c->seen || c->n_seen >= c->seen_buckets) && ctl_seen_grow(c) < 0 && !c->seen)
 		return NULL;
-	if (!(s = calloc(1, sizeof *s)))
+	if (!n) {
+		if (!(n = calloc(1, sizeof *n)))
+			return NULL;
+		n->nwid = nwid;
+		n->next = c->nets;
+		c->nets = n;
+	}
+	if (!(s = calloc(1, sizeof *s))) {
+		ctl_net_free_if_empty(c, n);
 		return NULL;
+	}
 	s->nwid = nwid;
 	s->address = address;
 	ctl_seen_link(c->seen, c->seen_buckets, s);
+	s->net = n;
+	s->net_next = n->members;
+	if (n->members)
+		n->members->net_prev = s;
+	n->members = s;
+	ctl_lru_append(c, s);
 	c->n_seen++;
 	return s;
 }
 
+/* Out of every list, and freed. */
+static void ctl_seen_forget(struct ctl *c, struct ctl_seen *s)
+{
+	struct ctl_seen **pp = &c->seen[ctl_seen_hash(s->nwid, s->address, c->seen_buckets)];
+	struct ctl_net *n = s->net;
+
+	while (*pp != s)
+		pp = &(*pp)->next;
+	*pp = s->next;
+	*(s->net_prev ? &s->net_prev->net_next : &n->members) = s->net_next;
+	if (s->net_next)
+		s->net_next->net_prev = s->net_prev;
+	ctl_net_free_if_empty(c, n);
+	ctl_lru_unlink(c, s);
+	c->n_seen--;
+	ctl_cache_drop(&s->config);
+	sodium_memzero(s, sizeof *s);
+	free(s);
+}
+
 /* Forget members not heard from for CTL_ONLINE_MS once the store has
- * had their last request (all: every one, at stop, after the flush). */
+ * had their last request (all: every one, at stop, after the flush).
+ * The list by last request holds the ones to forget at its front: a
+ * prune visits those and the few still unsaved, not every member. */
 void ctl_seen_prune(struct ctl *c, int64_t now, bool all)
 {
-	struct ctl_seen **pp, *s;
+	struct ctl_seen *s, *next;
 
-	for (size_t i = 0; i < c->seen_buckets; i++) {
-		pp = &c->seen[i];
-		while ((s = *pp)) {
-			if (all || (!s->unsaved && now - s->last_request >= CTL_ONLINE_MS)) {
-				*pp = s->next;
-				c->n_seen--;
-				sodium_memzero(s, sizeof *s);
-				free(s);
-			} else {
-				pp = &s->next;
-			}
-		}
+	for (s = c->oldest; s && (all || now - s->last_request >= CTL_ONLINE_MS); s = next) {
+		next = s->lru_next;
+		if (all || !s->unsaved)
+			ctl_seen_forget(c, s);
 	}
 	if (all) {
 		free(c->seen);
@@ -402,6 +484,7 @@ static void ctl_serve(struct ctl *c, const struct ctl_ask *q, const struct zt_ne
 	struct zt_identity rec;
 	struct ctl_signer sg = { c->address, ctl_sign, c };
 	struct ctl_build b;
+	struct ctl_seen *seen;
 	struct zt_wr w;
 	char a[11];
 	bool is_new = false;
@@ -411,6 +494,9 @@ static void ctl_serve(struct ctl *c, const struct ctl_ask *q, const struct zt_ne
 	memset(&net, 0, sizeof net);
 	memset(&old, 0, sizeof old);
 	memset(&m, 0, sizeof m);
+	/* built again from the store: what was cached goes */
+	if ((seen = ctl_seen_find(c, nwid, id->address)))
+		ctl_cache_drop(&seen->config);
 	zt_address_fmt(id->address, a);
 	memset(&md, 0, sizeof md);
 	zt_ncreq_meta_parse(&md, q->meta, q->meta_len);
@@ -531,6 +617,10 @@ static void ctl_serve(struct ctl *c, const struct ctl_ask *q, const struct zt_ne
 		else if (!err)
 			(*c->pushes)++;
 	}
+	/* a repeat of the request is answered with the same bytes (a write
+	 * of the member went before: what was built is what is stored) */
+	if (!err && seen && seen->net)
+		ctl_cache_put(&seen->config, w.p, w.len, seen->net->gen, md.revr, now);
 	if (err < 0)
 		zt_log(c->zi, ZT_LOG_WARN, "member %016" PRIx64 "/%s: cannot send the config: %s",
 		       nwid, a, strerror(-err));
@@ -541,6 +631,28 @@ out:
 	zt_store_network_clear(&net);
 	zt_store_member_clear(&old);
 	zt_store_member_clear(&m);
+}
+
+/* A repeated request (its answer lost, or a herd's retry) answered with
+ * the config sent last, while nothing it was built from changed: no
+ * store read, no signature.  True if answered. */
+static bool ctl_cached_reply(struct ctl *c, struct ctl_seen *s, const struct zt_netconf_request *rq, int64_t now)
+{
+	struct zt_ncreq_meta md;
+	const uint8_t *bytes;
+	size_t len;
+
+	if (!s->config.bytes)
+		return false;
+	memset(&md, 0, sizeof md);
+	zt_ncreq_meta_parse(&md, s->meta, s->meta_len);
+	if (!(bytes = ctl_cache_get(&s->config, s->net->gen, md.revr, now, &len)))
+		return false;
+	if (zt_core_netconf_reply(c->core, rq, bytes, len) < 0)
+		return false;
+	(*c->configs)++;
+	(*c->cached)++;
+	return true;
 }
 
 static void ctl_request(void *state, const struct zt_netconf_request *rq)
@@ -567,17 +679,23 @@ static void ctl_request(void *state, const struct zt_netconf_request *rq)
 		return;
 	}
 	s->last_request = now;
+	ctl_lru_unlink(c, s);
+	ctl_lru_append(c, s);
 	if (!s->unsaved) {
 		s->unsaved = true;
 		s->next_unsaved = c->unsaved;
 		c->unsaved = s;
 	}
+	if (!zt_identity_equal(&s->id, rq->member))
+		ctl_cache_drop(&s->config);   /* built for the identity checked then */
 	s->meta_len = ctl_keep_request(&s->id, s->meta, rq->member, rq->meta, rq->meta_len);
 	if (s->pending) {
 		/* its write is under way: answered when it is committed */
 		(*c->rate_limited)++;
 		return;
 	}
+	if (ctl_cached_reply(c, s, rq, now))
+		return;
 	ctl_serve(c, &(struct ctl_ask){ rq->nwid, &s->id, s->meta, s->meta_len, true }, rq);
 }
 
@@ -626,8 +744,18 @@ const struct zt_controller_ops ctl_ops = {
 void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member)
 {
 	struct ctl_seen *s, *next;
+	struct ctl_net *n;
 	int64_t now = ctl_now();
 
+	/* the change is in the store, or about to be: the configs cached
+	 * are stale now (and again after a deferred write's COMMIT, when
+	 * this is called again, for those built in between) */
+	if (member) {
+		if ((s = ctl_seen_find(c, nwid, member)))
+			ctl_cache_drop(&s->config);
+	} else {
+		ctl_net_changed(c, nwid);
+	}
 	if (!c->core || ctl_defer(c, false, nwid, member))
 		return;
 	if (member) {
@@ -637,13 +765,13 @@ void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member)
 			ctl_serve(c, &(struct ctl_ask){ nwid, &s->id, s->meta, s->meta_len, false }, NULL);
 		return;
 	}
-	for (size_t i = 0; i < c->seen_buckets; i++) {
-		for (s = c->seen[i]; s; s = next) {
-			next = s->next;
-			if (s->nwid == nwid && ctl_online(s, now))
-				ctl_serve(c, &(struct ctl_ask){ nwid, &s->id, s->meta, s->meta_len, false },
-					  NULL);
-		}
+	if (!(n = ctl_net_find(c, nwid)))
+		return;
+	/* serving does not forget members: the list holds */
+	for (s = n->members; s; s = next) {
+		next = s->net_next;
+		if (ctl_online(s, now))
+			ctl_serve(c, &(struct ctl_ask){ nwid, &s->id, s->meta, s->meta_len, false }, NULL);
 	}
 }
 
@@ -656,11 +784,15 @@ static void ctl_revoke_cred(struct ctl *c, uint64_t nwid, uint64_t target, uint8
 	struct ctl_signer sg = { c->address, ctl_sign, c };
 	uint8_t buf[CTL_REV_MAX];
 	struct ctl_seen *s;
+	struct ctl_net *n;
 	int64_t now = ctl_now();
 	uint32_t id;
 	int len, err;
 	char a[11];
 
+	/* the member lost something, or the network went: no config cached
+	 * for it may be answered again */
+	ctl_net_changed(c, nwid);
 	if (!c->core || ctl_defer(c, true, nwid, target))
 		return;
 	randombytes_buf(&id, sizeof id);
@@ -676,15 +808,13 @@ static void ctl_revoke_cred(struct ctl *c, uint64_t nwid, uint64_t target, uint8
 		return;
 	}
 	(*c->revocations)++;
-	for (size_t i = 0; i < c->seen_buckets; i++) {
-		for (s = c->seen[i]; s; s = s->next) {
-			if (s->nwid != nwid || !ctl_online(s, now))
-				continue;
-			err = zt_core_credentials_send(c->core, s->address, buf, (size_t)len);
-			if (err < 0)
-				zt_log(c->zi, ZT_LOG_DEBUG, "revocation of %s to %010" PRIx64 ": %s",
-				       a, s->address, strerror(-err));
-		}
+	for (s = (n = ctl_net_find(c, nwid)) ? n->members : NULL; s; s = s->net_next) {
+		if (!ctl_online(s, now))
+			continue;
+		err = zt_core_credentials_send(c->core, s->address, buf, (size_t)len);
+		if (err < 0)
+			zt_log(c->zi, ZT_LOG_DEBUG, "revocation of %s to %010" PRIx64 ": %s",
+			       a, s->address, strerror(-err));
 	}
 	zt_log(c->zi, ZT_LOG_INFO, "member %016" PRIx64 "/%s: deauthorized, COM revoked", nwid, a);
 }
@@ -738,6 +868,9 @@ void ctl_store_changed(void *ctx, enum zt_store_change what, uint64_t nwid, uint
 		ctl_push(c, nwid, 0);
 		return;
 	}
+	/* another writer's member may be a bridge now, or no longer one:
+	 * every member's config may differ */
+	ctl_net_changed(c, nwid);
 	err = zt_store_member_get(c->store, nwid, address, &m);
 	if (err == 0)
 		in = m.authorized;
@@ -757,6 +890,9 @@ void ctl_store_active(void *ctx, bool active)
 {
 	struct ctl *c = ctx;
 
+	/* the other controller may have written anything meanwhile */
+	for (struct ctl_net *n = c->nets; n; n = n->next)
+		n->gen++;
 	if (c->core)
 		zt_core_set_silent(c->core, !active);
 	zt_log(c->zi, ZT_LOG_INFO, "%s: this controller is now %s", zt_inst_name(zt_store_inst(c->store)),

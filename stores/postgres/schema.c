@@ -100,6 +100,11 @@ const char *const pg_migrations[] = {
 	" last_authorized_credential_type, last_authorized_credential, v_major, v_minor,"
 	" v_rev, v_proto, revision, creation_time, tags, capabilities ON members"
 	" FOR EACH ROW EXECUTE FUNCTION zt_store_notify();",
+	/* 2 -> 3: the authorized active bridges, which every config lists
+	 * (the sqlite store's schema 3): found in an index, not by reading
+	 * every member of the network */
+	"CREATE INDEX IF NOT EXISTS members_bridges ON members(network_id, address)"
+	" WHERE active_bridge AND authorized;",
 };
 
 const size_t pg_schema_nmigrations = sizeof pg_migrations / sizeof pg_migrations[0];

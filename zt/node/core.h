@@ -293,6 +293,14 @@ struct zt_core {
 	struct zt_nat_mapping externals[ZT_NAT_MAX];   /* NAT helpers' states (external.c) */
 	unsigned n_externals;
 	const char *nat_type;          /* as the surface reports show it (external.c) */
+	/* the addresses we listen on, as zt_core_status lists them, read
+	 * again at most every ZT_LISTENING_MS by the NAT classification
+	 * (external.c), which runs on every surface report: a controller
+	 * gets one from each member of a herd, and each reading is a
+	 * netlink dump of the interfaces */
+	union zt_sockaddr listening[16];
+	size_t n_listening;
+	int64_t listening_at;
 	struct zt_natprobe *natprobe;  /* crossing a symmetric NAT (natprobe.c); NULL: off */
 	struct zt_lan_state lan;       /* lan.c */
 	struct zt_pending_rv {         /* RENDEZVOUS naming a peer we did not know yet */
@@ -425,6 +433,10 @@ void zt_push_paths_tick(struct zt_core *c, int64_t now);
  * a file written atomically (temp file, fsync, rename).  0 or -errno. */
 int zt_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len);
 int zt_file_write(const char *path, const void *data, size_t len, mode_t mode);
+/* The same without the fsyncs, for the peer cache (peers.d): after a
+ * power loss the file may be old, empty or gone, never half written over
+ * by a crash of the process; its readers skip what does not parse. */
+int zt_file_write_cache(const char *path, const void *data, size_t len, mode_t mode);
 /* An instance serves this node (zt_inst_core, in core.c, reads it back). */
 static inline void zt_core_bind_inst(struct zt_inst *zi, struct zt_core *c)
 {

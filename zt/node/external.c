@@ -89,13 +89,24 @@ uint16_t zt_core_udp_port(const struct zt_core *c)
 	return 0;
 }
 
-static bool external_is_local(const struct zt_core *c, const union zt_sockaddr *a)
+#define ZT_LISTENING_MS 10000
+
+static void external_listening_refresh(struct zt_core *c, int64_t now)
 {
 	struct zt_status st;
 
+	if (c->listening_at && now - c->listening_at >= 0 && now - c->listening_at < ZT_LISTENING_MS)
+		return;
 	zt_core_status(c, &st);
-	for (size_t i = 0; i < st.n_listening && i < 16; i++)
-		if (zt_inetaddr_equal(&st.listening[i], a, true))
+	c->n_listening = st.n_listening < 16 ? st.n_listening : 16;
+	memcpy(c->listening, st.listening, c->n_listening * sizeof c->listening[0]);
+	c->listening_at = now;
+}
+
+static bool external_is_local(const struct zt_core *c, const union zt_sockaddr *a)
+{
+	for (size_t i = 0; i < c->n_listening; i++)
+		if (zt_inetaddr_equal(&c->listening[i], a, true))
 			return true;
 	return false;
 }
@@ -144,8 +155,11 @@ static const char *external_nat_hint(const struct zt_core *c, const char *type)
 void zt_core_nat_classify(struct zt_core *c)
 {
 	const struct zt_surface *x = NULL, *y = NULL;
-	const char *type = external_classify(c, &x, &y);
+	const char *type;
 	char a[ZT_INETADDR_TEXT_MAX], b[ZT_INETADDR_TEXT_MAX];
+
+	external_listening_refresh(c, zt_core_now(c));
+	type = external_classify(c, &x, &y);
 
 	if (c->nat_type && strcmp(c->nat_type, type) == 0)
 		return;

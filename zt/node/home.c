@@ -61,10 +61,11 @@ static int dir_sync(const char *path)
 	return rc;
 }
 
-/* Write a file atomically (temp, fsync, rename, fsync of the directory),
- * so a crash leaves the old or the new contents, never half of one, and
- * a full or read-only disk leaves the old file as it was. */
-int zt_file_write(const char *path, const void *data, size_t len, mode_t mode)
+/* Write a file through a temp file renamed over it, so a full or
+ * read-only disk leaves the old file as it was; durable: fsync of the
+ * file and of its directory, so a crash or power loss leaves the old or
+ * the new contents, never half of one. */
+static int file_write(const char *path, const void *data, size_t len, mode_t mode, bool durable)
 {
 	char tmp[4096];
 	const uint8_t *p = data;
@@ -87,7 +88,7 @@ int zt_file_write(const char *path, const void *data, size_t len, mode_t mode)
 		}
 		off += (size_t)n;
 	}
-	if (rc == 0 && fsync(fd) < 0)
+	if (rc == 0 && durable && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
@@ -97,7 +98,35 @@ int zt_file_write(const char *path, const void *data, size_t len, mode_t mode)
 		unlink(tmp);
 		return rc;
 	}
-	return dir_sync(path);
+	return durable ? dir_sync(path) : 0;
+}
+
+int zt_file_write(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return file_write(path, data, len, mode, true);
+}
+
+/* Whether path holds exactly data. */
+static bool file_holds(const char *path, const void *data, size_t len)
+{
+	uint8_t buf[4096];
+	size_t got;
+
+	return len < sizeof buf && zt_file_read(path, buf, sizeof buf, &got) == 0 && got == len &&
+	       !memcmp(buf, data, len);
+}
+
+/* The two fsyncs cost ~6 ms on a VM's disk: a controller learning the
+ * paths of 10,000 members after a restart would stall a minute on them.
+ * A cache's file lost or emptied by a power loss costs a HELLO.  And
+ * what a restart learns again is mostly what the file holds: left as it
+ * is, without making a temp file's inode (most of the kernel's time in
+ * such a herd). */
+int zt_file_write_cache(const char *path, const void *data, size_t len, mode_t mode)
+{
+	if (file_holds(path, data, len))
+		return 0;
+	return file_write(path, data, len, mode, false);
 }
 
 /* A temporary file of zt_file_write ("<name>.tmp.<pid>") whose writer
@@ -526,7 +555,7 @@ void zt_core_peer_learned(struct zt_core *c, const struct zt_peer *p)
 	if (!path)
 		return;
 	zt_identity_to_text(&p->id, text, false);
-	if ((rc = zt_file_write(path, text, strlen(text), 0644)) < 0 && !c->cache_warned) {
+	if ((rc = zt_file_write_cache(path, text, strlen(text), 0644)) < 0 && !c->cache_warned) {
 		zt_logf(ZT_LOG_WARN, "%s: cannot write the peer cache: %s", path, strerror(-rc));
 		c->cache_warned = true;
 	}

@@ -237,7 +237,7 @@ void zt_core_paths_learned(struct zt_core *c, const struct zt_peer *p)
 		len += strlen(text + len);
 		text[len++] = '\n';
 	}
-	if ((rc = zt_file_write(path, text, len, 0644)) < 0 && !c->cache_warned) {
+	if ((rc = zt_file_write_cache(path, text, len, 0644)) < 0 && !c->cache_warned) {
 		zt_logf(ZT_LOG_WARN, "%s: cannot write the peer cache: %s", path, strerror(-rc));
 		c->cache_warned = true;
 	}
