@@ -327,8 +327,10 @@ struct zt_core {
 	unsigned n_api;
 	struct zt_network **nets;
 	unsigned n_nets;
-	struct mcast_list **mcast;     /* member lists of multicast groups (network.c) */
-	unsigned n_mcast;
+	struct mcast_list **mcast;     /* member lists of multicast groups (port.c), hashed */
+	size_t mcast_buckets, n_mcast, mcast_members;
+	struct zt_wheel mcast_expiry;  /* lists by when their oldest LIKE runs out */
+	size_t mcast_visits;           /* lists expiry looked at, for tests */
 	const struct zt_controller_ops *ctl_ops;
 	void *ctl_state;
 	struct zt_peer self_peer;      /* we, as the sender of packets to ourselves (send.c, vl1.c) */
