@@ -8,29 +8,14 @@
  * roots are). */
 #include "config.h"
 
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
 #include "network.h"
+#include "heap.h"
 #include "tap.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
-static size_t heap_bytes(void)
-{
-	return __sanitizer_get_current_allocated_bytes();
-}
-#else
-/* the heap's and what large blocks malloc mapped apart */
-static size_t heap_bytes(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
-}
-#endif
 
 #define MEMBERS 100000
 #define NWID 0x8056c2e21c000001ULL

@@ -9,7 +9,6 @@
  * addresses (the table never checks proof of work). */
 #include "config.h"
 
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +16,9 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "heap.h"
 #include "tap.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
-static size_t heap_bytes(void)
-{
-	return __sanitizer_get_current_allocated_bytes();
-}
-#else
-/* the heap's and what large blocks malloc mapped apart */
-static size_t heap_bytes(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
-}
-#endif
 
 #define PEERS 5000
 #define SPREAD 100            /* paths learned over 100 s, 50 peers a second */
