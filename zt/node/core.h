@@ -50,7 +50,7 @@
 /* Peers whose AES contexts (~3 KiB each) are kept, besides those we
  * exchange frames with: the others share these, used last first out
  * (peer.c), so a root's 100,000 peers do not each hold a set */
-#define ZT_PEER_KEYS_KEPT 256
+#define ZT_PEER_KEYS_KEPT 64
 #define ZT_MAX_TRANSPORTS 8
 #define ZT_MAX_MOONS 8
 #define ZT_MAX_UPSTREAMS (ZT_WORLD_MAX_ROOTS * (1 + ZT_MAX_MOONS))
@@ -90,6 +90,7 @@ struct zt_key_slot {
 struct zt_peer {
 	struct zt_identity id;         /* public part only */
 	uint8_t k[ZT_KEY_LEN];         /* the session secret K (§2.2) */
+	uint8_t k0[ZT_AES_KEY_LEN], k1[ZT_AES_KEY_LEN];   /* AES-GMAC-SIV's, from K (§2.4.5) */
 	struct zt_key_slot *keyslot;   /* the keys made from it lately, or NULL */
 	int proto, vmajor, vminor, vrev;   /* -1 while unknown */
 	int64_t last_receive, last_nontrivial, last_hello, last_whois_in, last_trust;

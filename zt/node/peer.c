@@ -92,7 +92,8 @@ struct zt_peer *zt_peer_add(struct zt_core *c, const struct zt_identity *id)
 	p->id.has_private = false;
 	sodium_memzero(p->id.priv, sizeof p->id.priv);
 	/* K only: the AES contexts are made when first needed (zt_peer_key) */
-	if (zt_key_agree(&c->self, p->id.pub, p->k) < 0) {
+	if (zt_key_agree(&c->self, p->id.pub, p->k) < 0 || zt_aes_keys_derive(p->k, p->k0, p->k1) < 0) {
+		sodium_memzero(p->k, sizeof p->k);
 		free(p);
 		return NULL;
 	}
@@ -149,7 +150,7 @@ static struct zt_key_slot *keyslot_take(struct zt_core *c, struct zt_peer *p)
 
 	s->owner->keyslot = NULL;
 	keyslot_unlink(c, s);
-	if (zt_peer_key_rekey(&s->key, p->k) < 0) {
+	if (zt_peer_key_rekey(&s->key, p->k, p->k0, p->k1) < 0) {
 		free(s);       /* cleared by the failed rekey */
 		c->n_keys--;
 		return NULL;
@@ -237,6 +238,8 @@ static void peer_free(struct zt_core *c, struct zt_peer *p)
 		keyslot_free(c, p->keyslot);
 	zt_wheel_cancel(&c->peer_expiry, &p->expiry);
 	sodium_memzero(p->k, sizeof p->k);
+	sodium_memzero(p->k0, sizeof p->k0);
+	sodium_memzero(p->k1, sizeof p->k1);
 	free(p);
 }
 

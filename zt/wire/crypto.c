@@ -138,24 +138,18 @@ static int aes_rekey(EVP_CIPHER_CTX *ctx, const uint8_t *key)
 	return EVP_CipherInit_ex(ctx, NULL, NULL, key, NULL, -1) == 1 ? 0 : -EIO;
 }
 
-int zt_peer_key_rekey(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN])
+int zt_peer_key_rekey(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN], const uint8_t k0[ZT_AES_KEY_LEN],
+		      const uint8_t k1[ZT_AES_KEY_LEN])
 {
-	uint8_t k0[ZT_AES_KEY_LEN], k1[ZT_AES_KEY_LEN];
-	int rc = zt_aes_keys_derive(k, k0, k1);
-
-	if (rc == 0 && (aes_rekey(pk->k0_ecb, k0) < 0 || aes_rekey(pk->ecb_enc, k1) < 0 ||
-			aes_rekey(pk->ecb_dec, k1) < 0 || aes_rekey(pk->ctr, k1) < 0))
-		rc = -EIO;
-	if (rc == 0) {
-		/* H = AES_K0(0) again, from the context just re-keyed */
-		CRYPTO_gcm128_init(pk->gmac, pk->k0_ecb, aes_ecb_block);
-		memcpy(pk->k, k, ZT_KEY_LEN);
-	}
-	sodium_memzero(k0, sizeof k0);
-	sodium_memzero(k1, sizeof k1);
-	if (rc < 0)
+	if (aes_rekey(pk->k0_ecb, k0) < 0 || aes_rekey(pk->ecb_enc, k1) < 0 || aes_rekey(pk->ecb_dec, k1) < 0 ||
+	    aes_rekey(pk->ctr, k1) < 0) {
 		zt_peer_key_clear(pk);
-	return rc;
+		return -EIO;
+	}
+	/* H = AES_K0(0) again, from the context just re-keyed */
+	CRYPTO_gcm128_init(pk->gmac, pk->k0_ecb, aes_ecb_block);
+	memcpy(pk->k, k, ZT_KEY_LEN);
+	return 0;
 }
 
 int zt_peer_key_agree(struct zt_peer_key *pk, const struct zt_identity *local,

@@ -73,12 +73,15 @@ int zt_aes_keys_derive(const uint8_t k[ZT_KEY_LEN], uint8_t k0[ZT_AES_KEY_LEN],
 /* Set up pk from K: derives K0/K1 and expands the AES key schedules.
  * Returns 0, -ENOMEM or -EIO; pk is cleared on failure. */
 int zt_peer_key_init(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN]);
-/* Give pk, set up by zt_peer_key_init, another K: its contexts are kept
- * and only their key schedules made again (no allocation; a few µs where
- * zt_peer_key_init takes ~15).  For caches of keys that hold the AES state
- * of the peers used lately (a root's peers share a few).  Returns 0 or
- * -EIO, and pk is cleared on failure. */
-int zt_peer_key_rekey(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN]);
+/* Give pk, set up by zt_peer_key_init, another K, whose K0 and K1 the
+ * caller derived once (zt_aes_keys_derive: HMAC through OpenSSL 3 costs
+ * more than the rest): the contexts are kept and only their key
+ * schedules made again (no allocation; a few µs where zt_peer_key_init
+ * takes ~25).  For caches of keys that hold the AES state of the peers
+ * used lately (a root's peers share a few).  Returns 0 or -EIO, and pk
+ * is cleared on failure. */
+int zt_peer_key_rekey(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN], const uint8_t k0[ZT_AES_KEY_LEN],
+		      const uint8_t k1[ZT_AES_KEY_LEN]);
 /* zt_key_agree then zt_peer_key_init. */
 int zt_peer_key_agree(struct zt_peer_key *pk, const struct zt_identity *local,
 		      const struct zt_identity *remote);
