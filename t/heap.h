@@ -7,7 +7,9 @@
 #include <stddef.h>
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+/* the ASan runtime's (sanitizer/allocator_interface.h, which gcc does
+ * not ship) */
+size_t __sanitizer_get_current_allocated_bytes(void);
 static inline size_t heap_bytes(void)
 {
 	return __sanitizer_get_current_allocated_bytes();
