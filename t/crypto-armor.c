@@ -205,19 +205,50 @@ static void test_lz4(void)
 	       "garbage refused");
 }
 
+/* A key given another K in place (a root's shared contexts) armors as
+ * one made for that K; a key of K alone does suites 0 and 1, not 3. */
+static void test_rekey(const struct zt_peer_key *pa, const struct zt_peer_key *pb, const struct zt_peer_key *pc)
+{
+	struct zt_peer_key moved, konly = { 0 };
+	uint8_t k0[ZT_AES_KEY_LEN], k1[ZT_AES_KEY_LEN];
+
+	ok(zt_peer_key_init(&moved, pc->k) == 0 && zt_aes_keys_derive(pa->k, k0, k1) == 0 &&
+	   zt_peer_key_rekey(&moved, pa->k, k0, k1) == 0, "a key re-keyed");
+	packet_random(300, 0);
+	is_int(zt_armor(&moved, pkt, 300, ZT_SUITE_AES_GMAC_SIV), 0, "re-keyed: armors");
+	is_int(zt_dearmor(pb, pkt, 300), 0, "the other side opens it");
+	packet_random(300, 0);
+	zt_armor(pb, pkt, 300, ZT_SUITE_AES_GMAC_SIV);
+	ok(zt_dearmor(&moved, pkt, 300) == 0 && memcmp(pkt + ZT_PKT_HEADER, orig + ZT_PKT_HEADER, 300 - ZT_PKT_HEADER) == 0,
+	   "re-keyed: opens the other side's");
+	packet_random(300, 0);
+	zt_armor(pc, pkt, 300, ZT_SUITE_AES_GMAC_SIV);
+	is_int(zt_dearmor(&moved, pkt, 300), -EBADMSG, "re-keyed: the old K's packets no longer open");
+	zt_peer_key_clear(&moved);
+	memcpy(konly.k, pa->k, ZT_KEY_LEN);
+	packet_random(300, 0);
+	ok(zt_armor(&konly, pkt, 300, ZT_SUITE_POLY1305_SALSA2012) == 0 && zt_dearmor(pb, pkt, 300) == 0,
+	   "K alone: salsa2012 works");
+	packet_random(300, 0);
+	ok(zt_armor(&konly, pkt, 300, ZT_SUITE_AES_GMAC_SIV) == -EINVAL, "K alone: AES-GMAC-SIV refused, no crash");
+	zt_armor(pb, pkt, 300, ZT_SUITE_AES_GMAC_SIV);
+	is_int(zt_dearmor(&konly, pkt, 300), -EBADMSG, "K alone: an AES-GMAC-SIV packet does not open");
+}
+
 int main(void)
 {
 	struct zt_peer_key pa, pb, pc;
 
 	if (sodium_init() < 0)
 		bail("sodium_init");
-	plan(5 + 9 + 12 + 5 + 5 + 10);
+	plan(5 + 9 + 12 + 5 + 5 + 10 + 8);
 	test_keys(&pa, &pb, &pc);
 	test_round_trips(&pa, &pb);
 	test_tamper(&pa, &pb, &pc);
 	test_suites(&pa);
 	test_hello(&pa, &pb);
 	test_lz4();
+	test_rekey(&pa, &pb, &pc);
 	zt_peer_key_clear(&pa);
 	zt_peer_key_clear(&pb);
 	zt_peer_key_clear(&pc);

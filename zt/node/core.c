@@ -37,9 +37,10 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		zt_lan_tick(c, now);
 		zt_networks_tick(c, now);
 	}
+	/* peers and paths whose time has come, a few each tick */
+	zt_peers_housekeep(c, now);
 	if (now - c->last_housekeeping >= ZT_HOUSEKEEPING_MS) {
 		c->last_housekeeping = now;
-		zt_peers_housekeep(c, now);
 		zt_networks_housekeep(c, now);
 		zt_reasm_expire(c->reasm, now);
 	}

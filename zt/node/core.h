@@ -17,6 +17,7 @@
 
 #include "internal.h"
 #include "spin.h"
+#include "wheel.h"
 #include "wire.h"
 
 /* What we advertise: 12 since suite 3 (AES-GMAC-SIV) is implemented. */
@@ -46,6 +47,10 @@
 #define ZT_LATENCY_UNKNOWN 65535
 
 #define ZT_PEER_PATHS 16      /* 1.14 allows 64; 16 keeps a root's peers small */
+/* Peers whose AES contexts (~3 KiB each) are kept, besides those we
+ * exchange frames with: the others share these, used last first out
+ * (peer.c), so a root's 100,000 peers do not each hold a set */
+#define ZT_PEER_KEYS_KEPT 64
 #define ZT_MAX_TRANSPORTS 8
 #define ZT_MAX_MOONS 8
 #define ZT_MAX_UPSTREAMS (ZT_WORLD_MAX_ROOTS * (1 + ZT_MAX_MOONS))
@@ -63,6 +68,7 @@ struct zt_path {
 	bool fallback;                 /* over a fallback transport */
 	int64_t last_probe;            /* fallback: last HELLO on every transport */
 	struct zt_path *next;          /* hash chain */
+	struct zt_due expiry;          /* while no peer path points here: when it may go */
 };
 
 struct zt_peer_path {
@@ -74,9 +80,18 @@ struct zt_peer_path {
 
 #define ZT_PEER_COUNT(p, field) __atomic_fetch_add(&(p)->traffic.field, 1, __ATOMIC_RELAXED)
 
+/* A peer's AES contexts, while it has them (zt_peer_key) */
+struct zt_key_slot {
+	struct zt_peer_key key;
+	struct zt_peer *owner;
+	struct zt_key_slot *newer, *older;
+};
+
 struct zt_peer {
 	struct zt_identity id;         /* public part only */
-	struct zt_peer_key key;
+	uint8_t k[ZT_KEY_LEN];         /* the session secret K (§2.2) */
+	uint8_t k0[ZT_AES_KEY_LEN], k1[ZT_AES_KEY_LEN];   /* AES-GMAC-SIV's, from K (§2.4.5) */
+	struct zt_key_slot *keyslot;   /* the keys made from it lately, or NULL */
 	int proto, vmajor, vminor, vrev;   /* -1 while unknown */
 	int64_t last_receive, last_nontrivial, last_hello, last_whois_in, last_trust;
 	int64_t push_window_start;
@@ -86,10 +101,11 @@ struct zt_peer {
 	bool upstream;
 	enum zt_role role;
 	const struct zt_world_root *root;  /* stable endpoints, for upstreams */
-	unsigned n_paths;
-	struct zt_peer_path paths[ZT_PEER_PATHS];
+	unsigned n_paths, cap_paths;   /* cap_paths grows to ZT_PEER_PATHS as needed */
+	struct zt_peer_path *paths;
 	struct zt_peer_traffic traffic;   /* what /metrics shows of the peer */
 	struct zt_peer *next;          /* hash chain */
+	struct zt_due expiry;          /* when a path or the peer may expire */
 	/* on the core's busy list: frames were exchanged lately */
 	bool busy;
 	int64_t busy_marked;
@@ -275,6 +291,13 @@ struct zt_core {
 	 * checks' keepalives and path pushes visit these, not every peer (a
 	 * root's 100,000 never are) */
 	struct zt_peer *busy;
+	size_t n_busy;
+	/* peers' AES contexts (zt_peer_key), the one used last first */
+	struct zt_key_slot *keys_newest, *keys_oldest;
+	size_t n_keys;
+	/* peers and unused paths by when they may expire (housekeeping) */
+	struct zt_wheel peer_expiry, path_expiry;
+	size_t expiry_visits;          /* peers housekeeping looked at, for tests */
 	struct zt_path **paths;
 	size_t path_buckets, n_paths;
 	struct zt_lane lane;           /* the main loop's data path */
@@ -319,8 +342,10 @@ struct zt_core {
 	unsigned n_api;
 	struct zt_network **nets;
 	unsigned n_nets;
-	struct mcast_list **mcast;     /* member lists of multicast groups (network.c) */
-	unsigned n_mcast;
+	struct mcast_list **mcast;     /* member lists of multicast groups (port.c), hashed */
+	size_t mcast_buckets, n_mcast, mcast_members;
+	struct zt_wheel mcast_expiry;  /* lists by when their oldest LIKE runs out */
+	size_t mcast_visits;           /* lists expiry looked at, for tests */
 	const struct zt_controller_ops *ctl_ops;
 	void *ctl_state;
 	struct zt_peer self_peer;      /* we, as the sender of packets to ourselves (send.c, vl1.c) */
@@ -366,6 +391,11 @@ struct zt_peer *zt_peer_or_self(struct zt_core *c, uint64_t address);
 /* Make a peer from a public identity (key agreement once).  NULL if the
  * identity cannot be used (bad key) or memory is short. */
 struct zt_peer *zt_peer_add(struct zt_core *c, const struct zt_identity *id);
+/* p's keys for armoring on the main loop: its AES contexts made again
+ * from K if another peer took them (a few µs), the least used lately
+ * giving theirs up.  NULL only if memory is short.  Valid until the
+ * next call for another peer. */
+const struct zt_peer_key *zt_peer_key(struct zt_core *c, struct zt_peer *p);
 void zt_peer_remove(struct zt_core *c, struct zt_peer *p);
 void zt_peers_free(struct zt_core *c);
 /* The known path, or NULL; never adds one (workers may call it). */
@@ -380,7 +410,7 @@ bool zt_path_alive(const struct zt_path *p, int64_t now);
 bool zt_peer_path_expired(const struct zt_peer_path *pp, int64_t now);
 struct zt_peer_path *zt_peer_path_find(struct zt_peer *p, const struct zt_path *path);
 void zt_peer_path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *path, int64_t now);
-void zt_peer_paths_prune(struct zt_peer *p, int64_t now);
+void zt_peer_paths_prune(struct zt_core *c, struct zt_peer *p, int64_t now);
 /* Best path to send on (§7.4), NULL if none usable. */
 struct zt_peer_path *zt_peer_best_path(struct zt_peer *p, int64_t now, bool allow_expired);
 /* p's best path if it is alive and not over a fallback transport, else
@@ -392,7 +422,8 @@ struct zt_peer *zt_best_upstream(struct zt_core *c, int64_t now);
 void zt_peer_info(const struct zt_core *c, const struct zt_peer *p, struct zt_peer_info *out);
 /* A round-trip time measured to p, into its latency histogram. */
 void zt_peer_latency_sample(struct zt_peer *p, unsigned ms);
-/* Housekeeping: forget dead peers and unused paths. */
+/* Housekeeping: forget dead peers and unused paths, visiting only those
+ * whose time has come (c->peer_expiry, c->path_expiry). */
 void zt_peers_housekeep(struct zt_core *c, int64_t now);
 /* The main loop exchanges frames with p (a member's frame, our groups
  * announced to it): on the busy list for ZT_TRUST_MS at least.  A lane

@@ -18,7 +18,9 @@
 #define ZT_NET_MAX_MEMBERS_MIN 16
 #define ZT_NET_MAX_MEMBERS_MAX 16777216
 #define ZT_NET_MAX_OWN_GROUPS 64
-#define ZT_MCAST_MAX_MEMBERS 256
+/* member lists of groups (port.c): at most so many, each of at most
+ * node.max-members */
+#define ZT_MCAST_MAX_LISTS 262144
 #define ZT_MCAST_LIKE_TTL_MS 600000
 #define ZT_ANNOUNCE_MS 60000
 #define ZT_CONFIG_RETRY_MS 5000
@@ -73,6 +75,15 @@ void zt_networks_tick(struct zt_core *c, int64_t now);
 void zt_networks_housekeep(struct zt_core *c, int64_t now);
 /* Roots and controllers keep member lists of networks they have not joined. */
 void zt_mcast_free(struct zt_core *c);
+/* A member of a group (a LIKE, a gather's answer): added or refreshed,
+ * the group's pending multicasts sent to a new one. */
+void zt_mcast_like(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g, uint64_t address, int64_t now);
+/* A gather result for requester into w (§3.4), at most limit addresses. */
+struct zt_wr;
+void zt_mcast_gather(struct zt_core *c, struct zt_wr *w, struct zt_network *n, uint64_t nwid,
+		     const struct zt_mcast_group *g, uint64_t requester, unsigned limit);
+/* Members known of a group. */
+size_t zt_mcast_members(const struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g);
 
 /* The lanes' fast path (worker.c): a FRAME or EXT_FRAME delivered
  * through the lane's queue of the port; false leaves it to the main loop. */

@@ -91,7 +91,9 @@ struct zt_peer *zt_peer_add(struct zt_core *c, const struct zt_identity *id)
 	p->id = *id;
 	p->id.has_private = false;
 	sodium_memzero(p->id.priv, sizeof p->id.priv);
-	if (zt_peer_key_agree(&p->key, &c->self, &p->id) < 0) {
+	/* K only: the AES contexts are made when first needed (zt_peer_key) */
+	if (zt_key_agree(&c->self, p->id.pub, p->k) < 0 || zt_aes_keys_derive(p->k, p->k0, p->k1) < 0) {
+		sodium_memzero(p->k, sizeof p->k);
 		free(p);
 		return NULL;
 	}
@@ -101,7 +103,89 @@ struct zt_peer *zt_peer_add(struct zt_core *c, const struct zt_identity *id)
 	p->next = c->peers[h];
 	c->peers[h] = p;
 	c->n_peers++;
+	/* looked at first after as long as the old 30 s walk could wait */
+	zt_wheel_set(&c->peer_expiry, &p->expiry, zt_core_now(c) + ZT_HOUSEKEEPING_MS);
 	return p;
+}
+
+/* ---- keys: a root's peers share a few sets of AES contexts ---- */
+
+static void keyslot_unlink(struct zt_core *c, struct zt_key_slot *s)
+{
+	if (s->newer)
+		s->newer->older = s->older;
+	else
+		c->keys_newest = s->older;
+	if (s->older)
+		s->older->newer = s->newer;
+	else
+		c->keys_oldest = s->newer;
+	s->newer = s->older = NULL;
+}
+
+static void keyslot_link_newest(struct zt_core *c, struct zt_key_slot *s)
+{
+	s->newer = NULL;
+	s->older = c->keys_newest;
+	if (c->keys_newest)
+		c->keys_newest->newer = s;
+	else
+		c->keys_oldest = s;
+	c->keys_newest = s;
+}
+
+static void keyslot_free(struct zt_core *c, struct zt_key_slot *s)
+{
+	keyslot_unlink(c, s);
+	zt_peer_key_clear(&s->key);
+	free(s);
+	c->n_keys--;
+}
+
+/* The slot of the peer used least lately, made over to p; NULL if that
+ * failed (the slot is freed). */
+static struct zt_key_slot *keyslot_take(struct zt_core *c, struct zt_peer *p)
+{
+	struct zt_key_slot *s = c->keys_oldest;
+
+	s->owner->keyslot = NULL;
+	keyslot_unlink(c, s);
+	if (zt_peer_key_rekey(&s->key, p->k, p->k0, p->k1) < 0) {
+		free(s);       /* cleared by the failed rekey */
+		c->n_keys--;
+		return NULL;
+	}
+	return s;
+}
+
+const struct zt_peer_key *zt_peer_key(struct zt_core *c, struct zt_peer *p)
+{
+	struct zt_key_slot *s = p->keyslot;
+
+	if (s) {
+		if (s != c->keys_newest) {
+			keyslot_unlink(c, s);
+			keyslot_link_newest(c, s);
+		}
+		return &s->key;
+	}
+	/* the peers frames go to keep theirs: the data path never waits */
+	if (c->n_keys >= ZT_PEER_KEYS_KEPT + c->n_busy && c->keys_oldest) {
+		s = keyslot_take(c, p);
+	} else if ((s = calloc(1, sizeof *s))) {
+		if (zt_peer_key_init(&s->key, p->k) < 0) {
+			free(s);
+			s = NULL;
+		} else {
+			c->n_keys++;
+		}
+	}
+	if (!s)
+		return NULL;
+	s->owner = p;
+	p->keyslot = s;
+	keyslot_link_newest(c, s);
+	return &s->key;
 }
 
 void zt_peer_busy(struct zt_core *c, struct zt_peer *p, int64_t now)
@@ -110,6 +194,7 @@ void zt_peer_busy(struct zt_core *c, struct zt_peer *p, int64_t now)
 	if (p->busy || p == &c->self_peer)
 		return;
 	p->busy = true;
+	c->n_busy++;
 	p->busy_prev = NULL;
 	p->busy_next = c->busy;
 	if (c->busy)
@@ -128,6 +213,7 @@ static void peer_unbusy(struct zt_core *c, struct zt_peer *p)
 	if (p->busy_next)
 		p->busy_next->busy_prev = p->busy_prev;
 	p->busy = false;
+	c->n_busy--;
 	p->busy_prev = p->busy_next = NULL;
 }
 
@@ -141,11 +227,19 @@ bool zt_peer_still_busy(struct zt_core *c, struct zt_peer *p, int64_t now)
 	return false;
 }
 
-static void peer_free(struct zt_peer *p)
+static void path_unref(struct zt_core *c, struct zt_path *path);
+
+static void peer_free(struct zt_core *c, struct zt_peer *p)
 {
 	for (unsigned i = 0; i < p->n_paths; i++)
-		p->paths[i].path->refs--;
-	zt_peer_key_clear(&p->key);
+		path_unref(c, p->paths[i].path);
+	free(p->paths);
+	if (p->keyslot)
+		keyslot_free(c, p->keyslot);
+	zt_wheel_cancel(&c->peer_expiry, &p->expiry);
+	sodium_memzero(p->k, sizeof p->k);
+	sodium_memzero(p->k0, sizeof p->k0);
+	sodium_memzero(p->k1, sizeof p->k1);
 	free(p);
 }
 
@@ -158,7 +252,7 @@ void zt_peer_remove(struct zt_core *c, struct zt_peer *p)
 			*pp = p->next;
 			c->n_peers--;
 			peer_unbusy(c, p);
-			peer_free(p);
+			peer_free(c, p);
 			return;
 		}
 }
@@ -170,15 +264,25 @@ void zt_peers_free(struct zt_core *c)
 			struct zt_peer *p = c->peers[i];
 
 			c->peers[i] = p->next;
-			peer_free(p);
+			peer_free(c, p);
 		}
 	free(c->peers);
 	c->peers = NULL;
 	c->busy = NULL;
-	c->peer_buckets = c->n_peers = 0;
+	c->peer_buckets = c->n_peers = c->n_busy = 0;
 }
 
 /* ---- paths ---- */
+
+/* A path no peer path points to any more waits on the wheel for the
+ * time it may go (housekeeping); one in use again is left there. */
+static void path_unref(struct zt_core *c, struct zt_path *path)
+{
+	int64_t last = path->last_in > path->last_out ? path->last_in : path->last_out;
+
+	if (--path->refs == 0)
+		zt_wheel_set(&c->path_expiry, &path->expiry, last + ZT_PATH_EXPIRE_MS);
+}
 
 static bool path_is(const struct zt_path *p, unsigned transport, uint32_t local, const union zt_sockaddr *a)
 {
@@ -237,6 +341,7 @@ struct zt_path *zt_path_get(struct zt_core *c, unsigned transport, uint32_t loca
 	p->transport = transport;
 	p->local = local;
 	p->fallback = c->transports[transport].fallback;
+	zt_wheel_set(&c->path_expiry, &p->expiry, zt_core_now(c) + ZT_HOUSEKEEPING_MS);
 	if (addr->sa.sa_family == AF_INET6)
 		p->addr.in6 = addr->in6;
 	else
@@ -260,6 +365,7 @@ void zt_paths_free(struct zt_core *c)
 	free(c->paths);
 	c->paths = NULL;
 	c->path_buckets = c->n_paths = 0;
+	memset(&c->path_expiry, 0, sizeof c->path_expiry);
 }
 
 void zt_paths_forget_transport(struct zt_core *c, unsigned t)
@@ -270,7 +376,7 @@ void zt_paths_forget_transport(struct zt_core *c, unsigned t)
 
 			for (unsigned i = 0; i < p->n_paths; i++)
 				if (p->paths[i].path->transport == t)
-					p->paths[i].path->refs--;
+					path_unref(c, p->paths[i].path);
 				else
 					p->paths[kept++] = p->paths[i];
 			p->n_paths = kept;
@@ -278,8 +384,11 @@ void zt_paths_forget_transport(struct zt_core *c, unsigned t)
 	/* housekeeping frees them */
 	for (size_t b = 0; b < c->path_buckets; b++)
 		for (struct zt_path *p = c->paths[b]; p; p = p->next)
-			if (p->transport == t)
+			if (p->transport == t) {
 				p->last_in = p->last_out = 0;
+				if (!p->refs)
+					zt_wheel_set(&c->path_expiry, &p->expiry, 0);
+			}
 }
 
 bool zt_path_alive(const struct zt_path *p, int64_t now)
@@ -309,8 +418,20 @@ void zt_peer_path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *pa
 
 	if (zt_peer_path_find(p, path))
 		return;
-	if (p->n_paths < ZT_PEER_PATHS) {
+	if (p->n_paths == p->cap_paths && p->cap_paths < ZT_PEER_PATHS) {
+		/* most peers have one path or two: the array grows */
+		unsigned cap = p->cap_paths ? p->cap_paths * 2 : 1;
+		struct zt_peer_path *v = realloc(p->paths, (cap < ZT_PEER_PATHS ? cap : ZT_PEER_PATHS) * sizeof *v);
+
+		if (v) {
+			p->paths = v;
+			p->cap_paths = cap < ZT_PEER_PATHS ? cap : ZT_PEER_PATHS;
+		}
+	}
+	if (p->n_paths < p->cap_paths) {
 		slot = &p->paths[p->n_paths++];
+	} else if (!p->n_paths) {
+		return;        /* out of memory */
 	} else {
 		for (unsigned i = 0; i < p->n_paths && !slot; i++) {
 			struct zt_path *o = p->paths[i].path;
@@ -325,20 +446,21 @@ void zt_peer_path_learn(struct zt_core *c, struct zt_peer *p, struct zt_path *pa
 				if (p->paths[i].last_receive < slot->last_receive)
 					slot = &p->paths[i];
 		}
-		slot->path->refs--;
+		path_unref(c, slot->path);
 	}
 	slot->path = path;
 	slot->last_receive = now;
 	slot->priority = 1;
 	slot->latency = ZT_LATENCY_UNKNOWN;
 	path->refs++;
+	zt_wheel_set_earlier(&c->peer_expiry, &p->expiry, now + ZT_PATH_EXPIRE_MS);
 	zt_inetaddr_to_text(&path->addr, text, sizeof text);
 	zt_address_fmt(p->id.address, addr);
 	zt_logf(ZT_LOG_INFO, "peer %s: new direct path %s", addr, text);
 	zt_core_paths_learned(c, p);
 }
 
-void zt_peer_paths_prune(struct zt_peer *p, int64_t now)
+void zt_peer_paths_prune(struct zt_core *c, struct zt_peer *p, int64_t now)
 {
 	unsigned kept = 0;
 
@@ -349,7 +471,7 @@ void zt_peer_paths_prune(struct zt_peer *p, int64_t now)
 			zt_inetaddr_to_text(&p->paths[i].path->addr, text, sizeof text);
 			zt_address_fmt(p->id.address, addr);
 			zt_logf(ZT_LOG_INFO, "peer %s: path %s expired", addr, text);
-			p->paths[i].path->refs--;
+			path_unref(c, p->paths[i].path);
 			continue;
 		}
 		p->paths[kept++] = p->paths[i];
@@ -487,36 +609,74 @@ void zt_peer_info(const struct zt_core *c, const struct zt_peer *p, struct zt_pe
 	}
 }
 
+/* When p is next worth a look: its first path to expire, or (but an
+ * upstream) the peer itself. */
+static int64_t peer_due(const struct zt_peer *p, int64_t now)
+{
+	int64_t at = p->upstream ? now + ZT_PEER_ACTIVITY_MS : ZT_LOAD(p->last_receive) + ZT_PEER_ACTIVITY_MS;
+
+	for (unsigned i = 0; i < p->n_paths; i++) {
+		int64_t pat = ZT_LOAD(p->paths[i].last_receive) + ZT_PATH_EXPIRE_MS;
+
+		if (pat < at)
+			at = pat;
+	}
+	return at > now ? at : now + 1000;
+}
+
+struct expiry_ctx {
+	struct zt_core *c;
+	int64_t now;
+};
+
+static void peer_expire(void *ctx, struct zt_due *e)
+{
+	struct expiry_ctx *x = ctx;
+	struct zt_peer *p = zt_due_owner(e, struct zt_peer, expiry);
+
+	x->c->expiry_visits++;
+	zt_peer_paths_prune(x->c, p, x->now);
+	if (!p->upstream && x->now - ZT_LOAD(p->last_receive) >= ZT_PEER_ACTIVITY_MS) {
+		zt_peer_remove(x->c, p);
+		return;
+	}
+	zt_wheel_set(&x->c->peer_expiry, e, peer_due(p, x->now));
+}
+
+static void path_drop(struct zt_core *c, struct zt_path *path)
+{
+	struct zt_path **pp = &c->paths[sockaddr_hash(path->transport, path->local, &path->addr, c->path_buckets)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == path) {
+			*pp = path->next;
+			c->n_paths--;
+			free(path);
+			return;
+		}
+}
+
+static void path_expire(void *ctx, struct zt_due *e)
+{
+	struct expiry_ctx *x = ctx;
+	struct zt_path *p = zt_due_owner(e, struct zt_path, expiry);
+	int64_t last = p->last_in > p->last_out ? p->last_in : p->last_out;
+
+	if (p->refs)
+		return;        /* in use again: back on the wheel when it is not */
+	if (x->now - last >= ZT_PATH_EXPIRE_MS) {
+		path_drop(x->c, p);
+		return;
+	}
+	zt_wheel_set(&x->c->path_expiry, e, last + ZT_PATH_EXPIRE_MS);
+}
+
 void zt_peers_housekeep(struct zt_core *c, int64_t now)
 {
-	for (size_t i = 0; i < c->peer_buckets; i++) {
-		struct zt_peer *p = c->peers[i];
+	struct expiry_ctx x = { c, now };
 
-		while (p) {
-			struct zt_peer *next = p->next;
-
-			zt_peer_paths_prune(p, now);
-			if (!p->upstream && now - p->last_receive >= ZT_PEER_ACTIVITY_MS)
-				zt_peer_remove(c, p);
-			p = next;
-		}
-	}
-	for (size_t i = 0; i < c->path_buckets; i++) {
-		struct zt_path **pp = &c->paths[i];
-
-		while (*pp) {
-			struct zt_path *p = *pp;
-
-			if (p->refs == 0 && now - p->last_in >= ZT_PATH_EXPIRE_MS &&
-			    now - p->last_out >= ZT_PATH_EXPIRE_MS) {
-				*pp = p->next;
-				c->n_paths--;
-				free(p);
-				continue;
-			}
-			pp = &p->next;
-		}
-	}
+	zt_wheel_expire(&c->peer_expiry, now, peer_expire, &x);
+	zt_wheel_expire(&c->path_expiry, now, path_expire, &x);
 }
 
 void zt_peer_latency_sample(struct zt_peer *p, unsigned ms)

@@ -25,96 +25,308 @@
 #include "network.h"
 #include "worker.h"
 
-/* ---- member lists (§7.3), one table for every network ---- */
+/* ---- member lists (§7.3), one table for every network ----
+ *
+ * A list per (network, group) in a hash table; its members in an array
+ * in no order, found by address through an index (addrmap.h), and linked
+ * by the time of their last LIKE, so that expiry takes the oldest first
+ * and a list waits on a wheel (wheel.h) for its oldest to run out: a
+ * root with 100,000 members in a group finds, refreshes and expires each
+ * in constant time, and answers a GATHER from a random walk of as many
+ * as it sends. */
+
+#define MC_NONE UINT32_MAX
+
+struct mcast_member {
+	uint64_t address;
+	int64_t seen;                  /* last LIKE */
+	uint32_t older, newer;         /* positions, by seen */
+};
 
 struct mcast_list {
 	uint64_t nwid;
 	struct zt_mcast_group g;
-	unsigned n;
-	struct { uint64_t address; int64_t seen; } m[ZT_MCAST_MAX_MEMBERS];
+	struct mcast_list *next;       /* hash chain */
+	struct zt_due expiry;          /* when the oldest LIKE runs out */
+	struct mcast_member *m;
+	uint32_t n, cap, oldest, newest;
+	struct zt_addrmap index;       /* address -> position in m */
 	int64_t last_gather;
 };
 
-static struct mcast_list *mcast_find(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g, bool create)
+static size_t mcast_hash(uint64_t nwid, const struct zt_mcast_group *g, size_t buckets)
 {
-	struct mcast_list **v;
+	uint64_t h = nwid * 0x9e3779b97f4a7c15ULL;
 
-	for (unsigned i = 0; i < c->n_mcast; i++)
-		if (c->mcast[i]->nwid == nwid && zt_mcast_cmp(&c->mcast[i]->g, g) == 0)
-			return c->mcast[i];
-	if (!create || c->n_mcast >= 4096)
+	for (int i = 0; i < 6; i++)
+		h = (h ^ g->mac[i]) * 0x100000001b3ULL;
+	h = (h ^ g->adi) * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(h >> 23) & (buckets - 1);
+}
+
+static int mcast_grow(struct zt_core *c)
+{
+	size_t nb = c->mcast_buckets ? c->mcast_buckets * 2 : 64;
+	struct mcast_list **t = calloc(nb, sizeof *t);
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->mcast_buckets; i++)
+		while (c->mcast[i]) {
+			struct mcast_list *l = c->mcast[i];
+			size_t h = mcast_hash(l->nwid, &l->g, nb);
+
+			c->mcast[i] = l->next;
+			l->next = t[h];
+			t[h] = l;
+		}
+	free(c->mcast);
+	c->mcast = t;
+	c->mcast_buckets = nb;
+	return 0;
+}
+
+static struct mcast_list *mcast_find(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g, bool create,
+				     int64_t now)
+{
+	struct mcast_list *l;
+	size_t h;
+
+	if (c->mcast_buckets)
+		for (l = c->mcast[mcast_hash(nwid, g, c->mcast_buckets)]; l; l = l->next)
+			if (l->nwid == nwid && zt_mcast_cmp(&l->g, g) == 0)
+				return l;
+	if (!create || c->n_mcast >= ZT_MCAST_MAX_LISTS ||
+	    (c->n_mcast >= c->mcast_buckets && mcast_grow(c) < 0) || !(l = calloc(1, sizeof *l)))
 		return NULL;
-	v = realloc(c->mcast, (c->n_mcast + 1) * sizeof *v);
-	if (!v)
-		return NULL;
-	c->mcast = v;
-	if (!(v[c->n_mcast] = calloc(1, sizeof **v)))
-		return NULL;
-	v[c->n_mcast]->nwid = nwid;
-	v[c->n_mcast]->g = *g;
-	return v[c->n_mcast++];
+	l->nwid = nwid;
+	l->g = *g;
+	l->oldest = l->newest = MC_NONE;
+	h = mcast_hash(nwid, g, c->mcast_buckets);
+	l->next = c->mcast[h];
+	c->mcast[h] = l;
+	c->n_mcast++;
+	/* an empty list goes when a LIKE would have run out */
+	zt_wheel_set(&c->mcast_expiry, &l->expiry, now + ZT_MCAST_LIKE_TTL_MS);
+	return l;
+}
+
+static void list_free(struct zt_core *c, struct mcast_list *l)
+{
+	struct mcast_list **pp = &c->mcast[mcast_hash(l->nwid, &l->g, c->mcast_buckets)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	zt_wheel_cancel(&c->mcast_expiry, &l->expiry);
+	c->mcast_members -= l->n;
+	c->n_mcast--;
+	zt_addrmap_free(&l->index);
+	free(l->m);
+	free(l);
+}
+
+static void member_unlink(struct mcast_list *l, uint32_t i)
+{
+	struct mcast_member *e = &l->m[i];
+
+	if (e->newer != MC_NONE)
+		l->m[e->newer].older = e->older;
+	else
+		l->newest = e->older;
+	if (e->older != MC_NONE)
+		l->m[e->older].newer = e->newer;
+	else
+		l->oldest = e->newer;
+}
+
+static void member_link_newest(struct mcast_list *l, uint32_t i)
+{
+	l->m[i].newer = MC_NONE;
+	l->m[i].older = l->newest;
+	if (l->newest != MC_NONE)
+		l->m[l->newest].newer = i;
+	else
+		l->oldest = i;
+	l->newest = i;
+}
+
+/* Member i out; the last takes its place in the array. */
+static void member_remove(struct zt_core *c, struct mcast_list *l, uint32_t i)
+{
+	uint32_t last = l->n - 1;
+
+	member_unlink(l, i);
+	zt_addrmap_del(&l->index, l->m[i].address);
+	if (i != last) {
+		struct mcast_member *e = &l->m[i];
+
+		*e = l->m[last];
+		if (e->newer != MC_NONE)
+			l->m[e->newer].older = i;
+		else
+			l->newest = i;
+		if (e->older != MC_NONE)
+			l->m[e->older].newer = i;
+		else
+			l->oldest = i;
+		zt_addrmap_put(&l->index, e->address, i);   /* replaces: no memory needed */
+	}
+	l->n--;
+	c->mcast_members--;
+}
+
+/* Room for one more member: the array grows, or the oldest goes when
+ * the list holds as many as a network may (node.max-members). */
+static bool member_room(struct zt_core *c, struct mcast_list *l)
+{
+	struct mcast_member *v;
+	uint32_t cap;
+
+	if (c->max_members && l->n >= c->max_members && l->oldest != MC_NONE)
+		member_remove(c, l, l->oldest);
+	if (l->n < l->cap)
+		return true;
+	cap = l->cap ? l->cap * 2 : 4;
+	if (!(v = realloc(l->m, cap * sizeof *v)))
+		return false;
+	l->m = v;
+	l->cap = cap;
+	return true;
 }
 
 static void pending_send_to(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g,
 			    uint64_t address, int64_t now);
 
-/* Add or refresh a member; a new one gets the group's pending multicasts. */
-static void mcast_add(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g, uint64_t address, int64_t now)
+void zt_mcast_like(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g, uint64_t address, int64_t now)
 {
 	struct mcast_list *l;
-	unsigned oldest = 0;
+	uint32_t i;
 
-	if (address == c->self.address || !(l = mcast_find(c, nwid, g, true)))
+	if (address == c->self.address || !(l = mcast_find(c, nwid, g, true, now)))
 		return;
-	for (unsigned i = 0; i < l->n; i++) {
-		if (l->m[i].address == address) {
-			l->m[i].seen = now;
-			return;
+	i = zt_addrmap_get(&l->index, address);
+	if (i != ZT_ADDRMAP_NONE) {
+		l->m[i].seen = now;
+		if (l->newest != i) {
+			member_unlink(l, i);
+			member_link_newest(l, i);
 		}
-		if (l->m[i].seen < l->m[oldest].seen)
-			oldest = i;
+		return;
 	}
-	if (l->n < ZT_MCAST_MAX_MEMBERS)
-		oldest = l->n++;
-	l->m[oldest].address = address;
-	l->m[oldest].seen = now;
+	if (!member_room(c, l) || zt_addrmap_put(&l->index, address, l->n) < 0)
+		return;
+	i = l->n++;
+	c->mcast_members++;
+	l->m[i].address = address;
+	l->m[i].seen = now;
+	member_link_newest(l, i);
+	if (l->n == 1)
+		zt_wheel_set(&c->mcast_expiry, &l->expiry, now + ZT_MCAST_LIKE_TTL_MS);
 	pending_send_to(c, nwid, g, address, now);
+}
+
+struct mcast_expiry_ctx {
+	struct zt_core *c;
+	int64_t now;
+};
+
+/* A list whose oldest LIKE may have run out: those that did go, and the
+ * list with the last of them. */
+static void list_expire(void *ctx, struct zt_due *e)
+{
+	struct mcast_expiry_ctx *x = ctx;
+	struct mcast_list *l = zt_due_owner(e, struct mcast_list, expiry);
+
+	x->c->mcast_visits++;
+	while (l->oldest != MC_NONE && x->now - l->m[l->oldest].seen >= ZT_MCAST_LIKE_TTL_MS)
+		member_remove(x->c, l, l->oldest);
+	if (!l->n) {
+		list_free(x->c, l);
+		return;
+	}
+	zt_wheel_set(&x->c->mcast_expiry, e, l->m[l->oldest].seen + ZT_MCAST_LIKE_TTL_MS);
 }
 
 void zt_mcast_expire(struct zt_core *c, int64_t now)
 {
-	for (unsigned i = 0; i < c->n_mcast; i++) {
-		struct mcast_list *l = c->mcast[i];
-		unsigned kept = 0;
+	struct mcast_expiry_ctx x = { c, now };
 
-		for (unsigned k = 0; k < l->n; k++)
-			if (now - l->m[k].seen < ZT_MCAST_LIKE_TTL_MS)
-				l->m[kept++] = l->m[k];
-		l->n = kept;
-	}
+	zt_wheel_expire(&c->mcast_expiry, now, list_expire, &x);
 }
 
 void zt_mcast_free(struct zt_core *c)
 {
-	for (unsigned i = 0; i < c->n_mcast; i++)
-		free(c->mcast[i]);
+	for (size_t i = 0; i < c->mcast_buckets; i++)
+		while (c->mcast[i])
+			list_free(c, c->mcast[i]);
 	free(c->mcast);
 	c->mcast = NULL;
-	c->n_mcast = 0;
+	c->mcast_buckets = c->n_mcast = 0;
+	memset(&c->mcast_expiry, 0, sizeof c->mcast_expiry);
 }
 
-/* A gather result (§3.4): [4] total known [2] n [5n] addresses. */
-static void gather_result(struct zt_core *c, struct zt_wr *w, struct zt_network *n, uint64_t nwid,
-			  const struct zt_mcast_group *g, uint64_t requester, unsigned limit)
+size_t zt_mcast_members(const struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g)
 {
-	struct mcast_list *l = mcast_find(c, nwid, g, false);
+	const struct mcast_list *l = mcast_find((struct zt_core *)c, nwid, g, false, 0);
+
+	return l ? l->n : 0;
+}
+
+/* Positions 0..n-1, each once, in an order that differs each time: from
+ * a random start by a random step prime to n. */
+struct mcast_walk {
+	uint32_t n, pos, step, left;
+};
+
+static uint32_t gcd(uint32_t a, uint32_t b)
+{
+	while (b) {
+		uint32_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+static void walk_init(struct mcast_walk *w, uint32_t n)
+{
+	w->n = w->left = n;
+	w->pos = n ? randombytes_uniform(n) : 0;
+	w->step = n > 1 ? 1 + randombytes_uniform(n - 1) : 1;
+	while (n > 1 && gcd(w->step, n) != 1)
+		w->step = w->step % (n - 1) + 1;   /* 1 ends it */
+}
+
+static bool walk_next(struct mcast_walk *w, uint32_t *i)
+{
+	if (!w->left)
+		return false;
+	*i = w->pos;
+	w->pos = (uint32_t)(((uint64_t)w->pos + w->step) % w->n);
+	w->left--;
+	return true;
+}
+
+/* A gather result (§3.4): [4] total known [2] n [5n] addresses: us if
+ * subscribed, then members in random order but the requester, at most
+ * limit (the caller caps it at 65535) and what fits in a packet. */
+void zt_mcast_gather(struct zt_core *c, struct zt_wr *w, struct zt_network *n, uint64_t nwid,
+		     const struct zt_mcast_group *g, uint64_t requester, unsigned limit)
+{
+	struct mcast_list *l = mcast_find(c, nwid, g, false, 0);
 	bool subscribed = false;
 	unsigned total = l ? l->n : 0, count = 0;
+	struct mcast_walk walk;
 	size_t count_at;
+	uint32_t i;
 
 	if (n)
-		for (unsigned i = 0; i < n->n_own; i++)
-			if (zt_mcast_cmp(&n->own[i], g) == 0)
+		for (unsigned k = 0; k < n->n_own; k++)
+			if (zt_mcast_cmp(&n->own[k], g) == 0)
 				subscribed = true;
 	zt_wr_u32(w, total + subscribed);
 	count_at = w->len;
@@ -123,7 +335,8 @@ static void gather_result(struct zt_core *c, struct zt_wr *w, struct zt_network 
 		zt_wr_u40(w, c->self.address);
 		count++;
 	}
-	for (unsigned i = 0; l && i < l->n && count < limit && w->len + 5 < ZT_PKT_MAX - 64; i++)
+	walk_init(&walk, l ? l->n : 0);
+	while (count < limit && w->len + 5 <= ZT_PKT_MAX - 64 && walk_next(&walk, &i))
 		if (l->m[i].address != requester) {
 			zt_wr_u40(w, l->m[i].address);
 			count++;
@@ -566,11 +779,12 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 			   uint16_t ethertype, const uint8_t *payload, size_t len, int64_t now)
 {
 	struct zt_core *c = n->core;
-	struct mcast_list *l = mcast_find(c, n->id, g, true);
+	struct mcast_list *l = mcast_find(c, n->id, g, true, now);
 	unsigned limit = n->cfg->mcast_limit, sent = 0, known = l ? l->n : 0;
-	uint32_t gather_limit = known >= limit ? 1 : limit - known + 1;
+	uint32_t gather_limit = known >= limit ? 1 : limit - known + 1, m;
 	uint8_t pl[ZT_PKT_MAX];
 	struct pending_mcast *pm;
+	struct mcast_walk walk;
 	struct zt_wr w;
 
 	if (l && (known == 0 || now - l->last_gather >= ZT_ANNOUNCE_MS)) {
@@ -608,15 +822,10 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 			sent += multicast_to(n, a, pl, w.len, pm, now);
 	}
 	/* members in random order, at most `limit` in all */
-	for (unsigned i = 0; i < l->n && sent < limit; i++) {
-		unsigned j = i + randombytes_uniform(l->n - i);
-		typeof(l->m[0]) tmp = l->m[i];
-
-		l->m[i] = l->m[j];
-		l->m[j] = tmp;
-		if (!is_bridge(n, l->m[i].address))
-			sent += multicast_to(n, l->m[i].address, pl, w.len, pm, now);
-	}
+	walk_init(&walk, l->n);
+	while (sent < limit && walk_next(&walk, &m))
+		if (!is_bridge(n, l->m[m].address))
+			sent += multicast_to(n, l->m[m].address, pl, w.len, pm, now);
 	if (sent)
 		NC_INC(n, NC_TX_FRAMES);
 }
@@ -887,7 +1096,7 @@ static void rx_multicast_frame(struct zt_network *n, const struct zt_net_rx *r)
 		zt_wr_bytes(&w, g.mac, 6);
 		zt_wr_u32(&w, g.adi);
 		zt_wr_u8(&w, 0x02);
-		gather_result(c, &w, n, n->id, &g, r->peer->id.address, gather_limit);
+		zt_mcast_gather(c, &w, n, n->id, &g, r->peer->id.address, gather_limit > 65535 ? 65535 : gather_limit);
 		if (!w.err && gather_count(pl + 19) > 0)
 			zt_vl1_reply_ok(c, r->peer, ZT_VERB_MULTICAST_FRAME, r->id, pl, w.len, r->now);
 	}
@@ -908,7 +1117,7 @@ static void rx_like(struct zt_core *c, const struct zt_net_rx *r)
 		g.adi = zt_rd_u32(&rd);
 		if (c->is_root || (n && gate(n, r->peer)) ||
 		    (c->ctl_ops && zt_nwid_controller(nwid) == c->self.address))
-			mcast_add(c, nwid, &g, r->peer->id.address, r->now);
+			zt_mcast_like(c, nwid, &g, r->peer->id.address, r->now);
 	}
 }
 
@@ -950,7 +1159,7 @@ static void rx_gather(struct zt_core *c, const struct zt_net_rx *r)
 	zt_wr_u64(&w, nwid);
 	zt_wr_bytes(&w, g.mac, 6);
 	zt_wr_u32(&w, g.adi);
-	gather_result(c, &w, n, nwid, &g, r->peer->id.address, limit > 65535 ? 65535 : limit);
+	zt_mcast_gather(c, &w, n, nwid, &g, r->peer->id.address, limit > 65535 ? 65535 : limit);
 	if (!w.err && gather_count(pl + 18) > 0)
 		zt_vl1_reply_ok(c, r->peer, ZT_VERB_MULTICAST_GATHER, r->id, pl, w.len, r->now);
 }
@@ -1027,7 +1236,7 @@ static void ok_gather(struct zt_core *c, uint64_t nwid, const struct zt_mcast_gr
 		uint64_t a = zt_rd_u40(rd);
 
 		if (!rd->err)
-			mcast_add(c, nwid, g, a, now);
+			zt_mcast_like(c, nwid, g, a, now);
 	}
 }
 

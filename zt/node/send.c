@@ -285,7 +285,8 @@ int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_pee
 /* ... on the main loop, remembering its id for replies. */
 static int pkt_seal(struct zt_core *c, struct zt_peer *p, uint8_t *pkt, size_t len, size_t hello_tail)
 {
-	int rc = zt_lane_seal(&c->lane, &p->key, p, pkt, len, hello_tail);
+	const struct zt_peer_key *key = zt_peer_key(c, p);
+	int rc = key ? zt_lane_seal(&c->lane, key, p, pkt, len, hello_tail) : -ENOMEM;
 
 	if (rc >= 0)
 		expect_record(c, pkt);
@@ -342,14 +343,14 @@ const struct zt_peer_key *zt_lane_key(struct zt_lane *l, const struct zt_peer *p
 	struct lane_key *s;
 
 	if (!l->keys)
-		return &p->key;
+		return zt_peer_key(l->core, (struct zt_peer *)p);
 	s = &l->keys->slot[(a ^ a >> 17) % LANE_KEYS];
-	if (s->address == a && sodium_memcmp(s->key.k, p->key.k, ZT_KEY_LEN) == 0)
+	if (s->address == a && sodium_memcmp(s->key.k, p->k, ZT_KEY_LEN) == 0)
 		return &s->key;
 	if (s->address)
 		zt_peer_key_clear(&s->key);
 	s->address = 0;
-	if (zt_peer_key_init(&s->key, p->key.k) < 0)
+	if (zt_peer_key_init(&s->key, p->k) < 0)
 		return NULL;
 	s->address = a;
 	return &s->key;
@@ -794,7 +795,7 @@ static unsigned keepalive(struct zt_core *c, struct zt_peer *p, bool full, int64
 {
 	unsigned sent = 0, best_prio = 0;
 
-	zt_peer_paths_prune(p, now);
+	zt_peer_paths_prune(c, p, now);
 	for (unsigned i = 0; i < p->n_paths; i++)
 		if (p->paths[i].priority > best_prio)
 			best_prio = p->paths[i].priority;

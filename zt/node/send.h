@@ -38,8 +38,8 @@ int zt_lane_seal(struct zt_lane *l, const struct zt_peer_key *key, struct zt_pee
 		 size_t len, size_t hello_tail);
 /* An armored packet on a path, cut into fragments if it is longer than the MTU. */
 bool zt_lane_send_packet(struct zt_lane *l, struct zt_path *path, uint8_t *pkt, size_t len, int64_t now);
-/* The key to armor and dearmor with p on lane l: the peer's own on the
- * main loop, a copy of it in the worker's cache elsewhere. */
+/* The key to armor and dearmor with p on lane l: the core's (zt_peer_key)
+ * on the main loop, a copy in the worker's cache elsewhere. */
 const struct zt_peer_key *zt_lane_key(struct zt_lane *l, const struct zt_peer *p);
 void zt_lane_keys_clear(struct lane_keys *k);
 /* p's best direct path if this lane can send on it (it has a queue of

@@ -217,9 +217,12 @@ static void handle_hello(struct zt_core *c, struct rx *r, const struct zt_hello 
 		.minor = VERSION_MINOR, .revision = VERSION_REV, .has_addr = true, .addr = r->path->addr,
 	};
 	struct zt_hello hh = *h;
+	const struct zt_peer_key *key = zt_peer_key(c, r->peer);
 	struct zt_wr w;
 
-	if (zt_hello_crypt(&r->peer->key, r->pkt, r->len, ZT_HDR_PAYLOAD + h->tail_off) == 0 || !h->tail_len)
+	if (!key)
+		return;
+	if (zt_hello_crypt(key, r->pkt, r->len, ZT_HDR_PAYLOAD + h->tail_off) == 0 || !h->tail_len)
 		zt_hello_decode_moons(&hh, r->pl);
 	if (h->has_dest && h->dest.sa.sa_family != AF_UNSPEC && r->hops == 0 && !r->path->fallback)
 		surface_report(c, r->peer, &h->dest, r->now);
@@ -617,7 +620,7 @@ static struct zt_peer *hello_new_peer(struct zt_core *c, uint8_t *pkt, size_t le
 {
 	struct zt_hello h;
 	struct zt_identity id;
-	struct zt_peer_key key;
+	struct zt_peer_key key = { 0 };   /* K only: suite 0 needs no AES */
 	struct zt_peer *p;
 	char a[11];
 
@@ -626,16 +629,16 @@ static struct zt_peer *hello_new_peer(struct zt_core *c, uint8_t *pkt, size_t le
 		ZT_COUNT(c, rx_bad_hello);
 		return NULL;
 	}
-	if (zt_peer_key_agree(&key, &c->self, &id) < 0) {
+	if (zt_key_agree(&c->self, id.pub, key.k) < 0) {
 		ZT_COUNT(c, rx_bad_hello);
 		return NULL;
 	}
 	if (zt_dearmor(&key, pkt, len) < 0) {
-		zt_peer_key_clear(&key);
+		sodium_memzero(&key, sizeof key);
 		ZT_COUNT(c, rx_mac_fail);
 		return NULL;
 	}
-	zt_peer_key_clear(&key);
+	sodium_memzero(&key, sizeof key);
 	if (!validate_allowed(c, &path->addr, now)) {
 		ZT_COUNT(c, rx_rate_limited);
 		return NULL;
@@ -659,6 +662,7 @@ void zt_vl1_packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_pat
 {
 	struct zt_hdr h;
 	struct rx r = { .path = path, .pkt = pkt, .len = len, .now = now };
+	const struct zt_peer_key *key;
 	bool authenticated_hello = false;
 
 	if (zt_hdr_read(&h, pkt, len) < 0) {
@@ -681,7 +685,7 @@ void zt_vl1_packet_in(struct zt_core *c, uint8_t *pkt, size_t len, struct zt_pat
 		}
 	}
 	ZT_TRACE("dearmor", len);
-	if (!authenticated_hello && zt_dearmor(&r.peer->key, pkt, len) < 0) {
+	if (!authenticated_hello && (!(key = zt_peer_key(c, r.peer)) || zt_dearmor(key, pkt, len) < 0)) {
 		ZT_COUNT(c, rx_mac_fail);
 		return;
 	}

@@ -133,6 +133,25 @@ int zt_peer_key_init(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN])
 	return rc;
 }
 
+static int aes_rekey(EVP_CIPHER_CTX *ctx, const uint8_t *key)
+{
+	return EVP_CipherInit_ex(ctx, NULL, NULL, key, NULL, -1) == 1 ? 0 : -EIO;
+}
+
+int zt_peer_key_rekey(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN], const uint8_t k0[ZT_AES_KEY_LEN],
+		      const uint8_t k1[ZT_AES_KEY_LEN])
+{
+	if (aes_rekey(pk->k0_ecb, k0) < 0 || aes_rekey(pk->ecb_enc, k1) < 0 || aes_rekey(pk->ecb_dec, k1) < 0 ||
+	    aes_rekey(pk->ctr, k1) < 0) {
+		zt_peer_key_clear(pk);
+		return -EIO;
+	}
+	/* H = AES_K0(0) again, from the context just re-keyed */
+	CRYPTO_gcm128_init(pk->gmac, pk->k0_ecb, aes_ecb_block);
+	memcpy(pk->k, k, ZT_KEY_LEN);
+	return 0;
+}
+
 int zt_peer_key_agree(struct zt_peer_key *pk, const struct zt_identity *local,
 		      const struct zt_identity *remote)
 {
@@ -300,6 +319,8 @@ static int siv_armor(const struct zt_peer_key *pk, uint8_t *pkt, size_t len)
 {
 	uint8_t v[16], s[16];
 
+	if (!pk->ctr)
+		return -EINVAL;   /* K only (crypto.h) */
 	memcpy(v, pkt, 8);
 	if (siv_tag(pk, pkt, len, pkt, v + 8) < 0 || aes_block(pk->ecb_enc, v, s) < 0 ||
 	    siv_ctr(pk, s, pkt + ZT_PKT_HEADER, len - ZT_PKT_HEADER) < 0)
@@ -313,6 +334,8 @@ static int siv_dearmor(const struct zt_peer_key *pk, uint8_t *pkt, size_t len)
 {
 	uint8_t s[16], v[16], t8[8];
 
+	if (!pk->ctr)
+		return -EBADMSG;  /* K only (crypto.h) */
 	memcpy(s, pkt, 8);
 	memcpy(s + 8, pkt + ZT_PKT_IDX_MAC, 8);
 	if (siv_ctr(pk, s, pkt + ZT_PKT_HEADER, len - ZT_PKT_HEADER) < 0 ||

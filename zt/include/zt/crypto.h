@@ -48,9 +48,10 @@ static inline unsigned zt_pkt_suite(const uint8_t *pkt)
 struct evp_cipher_ctx_st;
 struct gcm128_context;
 
-/* Everything needed to armor and dearmor with one peer, made once per
- * peer.  The AES contexts are scratch state: one key must not be used by
- * two threads at once. */
+/* Everything needed to armor and dearmor with one peer.  The AES
+ * contexts are scratch state: one key must not be used by two threads at
+ * once.  A key with k set and no contexts (zeroed) serves suites 0 and 1
+ * only: suite 3 fails as with a wrong key. */
 struct zt_peer_key {
 	uint8_t k[ZT_KEY_LEN];
 	struct evp_cipher_ctx_st *k0_ecb;   /* AES-256 blocks under K0, for GMAC */
@@ -72,6 +73,15 @@ int zt_aes_keys_derive(const uint8_t k[ZT_KEY_LEN], uint8_t k0[ZT_AES_KEY_LEN],
 /* Set up pk from K: derives K0/K1 and expands the AES key schedules.
  * Returns 0, -ENOMEM or -EIO; pk is cleared on failure. */
 int zt_peer_key_init(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN]);
+/* Give pk, set up by zt_peer_key_init, another K, whose K0 and K1 the
+ * caller derived once (zt_aes_keys_derive: HMAC through OpenSSL 3 costs
+ * more than the rest): the contexts are kept and only their key
+ * schedules made again (no allocation; a few µs where zt_peer_key_init
+ * takes ~25).  For caches of keys that hold the AES state of the peers
+ * used lately (a root's peers share a few).  Returns 0 or -EIO, and pk
+ * is cleared on failure. */
+int zt_peer_key_rekey(struct zt_peer_key *pk, const uint8_t k[ZT_KEY_LEN], const uint8_t k0[ZT_AES_KEY_LEN],
+		      const uint8_t k1[ZT_AES_KEY_LEN]);
 /* zt_key_agree then zt_peer_key_init. */
 int zt_peer_key_agree(struct zt_peer_key *pk, const struct zt_identity *local,
 		      const struct zt_identity *remote);
