@@ -34,6 +34,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +68,8 @@ struct opts {
 	unsigned n_binds;
 	double duration, ramp, rate, pairs, churn, away, timeout;
 	int pid;
+	long rss_base_kib;     /* the target's RSS before any node, if not at our start */
+	unsigned procs;        /* processes to run the nodes in (0: as RLIMIT_NOFILE asks) */
 	unsigned whois_ms, hello_ms;
 };
 
@@ -101,6 +104,12 @@ static void usage(FILE *f)
 	      "  --ramp S            seconds over which the peers start (10)\n"
 	      "  --timeout S         an answer later than this is a drop (10)\n"
 	      "  --pid PID           the target's process, for its CPU and memory\n"
+	      "  --rss-base KIB      its RSS with no node yet (default: read at start;\n"
+	      "                      give it when the target already holds them, e.g.\n"
+	      "                      peers loaded from its peer cache)\n"
+	      "  --procs K           run the nodes in K processes (default: as many as\n"
+	      "                      RLIMIT_NOFILE asks, a socket a node; pairs and the\n"
+	      "                      WHOIS each peer asks stay within its process)\n"
 	      "  -h, --help          this text\n"
 	      "Prints a report, then a line \"result key=value...\" for scripts.\n", f);
 }
@@ -161,6 +170,7 @@ static void parse_opts(int argc, char **argv)
 		{ "network", 1, 0, 'N' }, { "members", 1, 0, 'm' }, { "rate", 1, 0, 'x' },
 		{ "offset", 1, 0, 'o' }, { "bind", 1, 0, 'b' }, { "duration", 1, 0, 'd' },
 		{ "ramp", 1, 0, 'u' }, { "timeout", 1, 0, 't' }, { "pid", 1, 0, 'P' },
+		{ "rss-base", 1, 0, 'B' }, { "procs", 1, 0, 'X' },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	bool has_offset = false;
@@ -200,6 +210,8 @@ static void parse_opts(int argc, char **argv)
 		case 'u': o.ramp = parse_num(optarg, 0, 1e6); break;
 		case 't': o.timeout = parse_num(optarg, 0.1, 1e4); break;
 		case 'P': o.pid = (int)parse_num(optarg, 1, 1e9); break;
+		case 'B': o.rss_base_kib = (long)parse_num(optarg, 1, 1e9); break;
+		case 'X': o.procs = (unsigned)parse_num(optarg, 1, 256); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -430,6 +442,10 @@ struct node {
 
 static struct node *nodes;
 static unsigned n_nodes, peers_up;
+/* The nodes this process runs: all of them, or with --procs (a process
+ * holds a socket a node and RLIMIT_NOFILE may be low) a share, pairs
+ * kept together; indices into nodes[], peers first. */
+static unsigned *mine, n_mine, n_mine_peers;
 static int ep;
 static struct { uint64_t sent, delivered; } relay;
 static struct { uint64_t leaves, rejoins, rendezvous, answered, ncr_retries, other, bad; } misc;
@@ -560,8 +576,8 @@ static void send_whois(struct node *n, int64_t now)
 
 	/* else another peer the root knows (a root need not answer for
 	 * addresses it has never heard of) */
-	for (int tries = 0; tries < 4; tries++) {
-		const struct node *x = &nodes[rnd_below(o.peers)];
+	for (int tries = 0; tries < 4 && n_mine_peers; tries++) {
+		const struct node *x = &nodes[mine[rnd_below(n_mine_peers)]];
 
 		if (x != n && x->up) {
 			who = x->id->address;
@@ -953,12 +969,12 @@ static void churn_tick(int64_t now, double dt_s)
 	static double owed;
 	unsigned tries;
 
-	if (!o.churn || !o.peers)
+	if (!o.churn || !n_mine_peers)
 		return;
-	owed += o.peers * o.churn / 100.0 * dt_s / 60.0;
+	owed += n_mine_peers * o.churn / 100.0 * dt_s / 60.0;
 	for (; owed >= 1; owed--) {
 		for (tries = 0; tries < 16; tries++) {
-			struct node *n = &nodes[rnd_below(o.peers)];
+			struct node *n = &nodes[mine[rnd_below(n_mine_peers)]];
 
 			if (n->partner >= 0 || n->fd < 0 || !n->up || n->back_at)
 				continue;
@@ -980,6 +996,15 @@ struct proc_sample {
 	bool ok;
 	double cpu_s;
 	long rss_kib;
+};
+
+/* What a run saw of the target besides the counters: its length, the
+ * target's samples at the start, after the ramp and at the end, and the
+ * peers up at the end. */
+struct outcome {
+	double secs, steady_s;
+	struct proc_sample p0, p1, p2;
+	unsigned up;
 };
 
 static struct proc_sample proc_read(int pid)
@@ -1013,23 +1038,36 @@ static struct proc_sample proc_read(int pid)
 
 /* ---- setup and the run ---- */
 
-static void raise_nofile(unsigned need)
+/* Raise RLIMIT_NOFILE toward need (root may raise the hard limit, where
+ * it has CAP_SYS_RESOURCE); returns what it is then. */
+static unsigned long raise_nofile(unsigned need)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
-	if (rl.rlim_max < need) {
-		rl.rlim_max = need;   /* root may raise it; others get the error below */
-		if (setrlimit(RLIMIT_NOFILE, &(struct rlimit){ need, need }) == 0)
-			return;
-		getrlimit(RLIMIT_NOFILE, &rl);
-	}
+		return 1024;
+	if (rl.rlim_max < need &&
+	    setrlimit(RLIMIT_NOFILE, &(struct rlimit){ need, need }) == 0)
+		return need;
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < need)
-		fprintf(stderr, PROG ": warning: %u sockets wanted, RLIMIT_NOFILE is %lu\n", need,
-			(unsigned long)rl.rlim_cur);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return rl.rlim_cur;
+}
+
+/* The processes to run the nodes in: --procs, or as many as the open
+ * files limit asks (a socket a node, and a few more). */
+static unsigned procs_needed(void)
+{
+	unsigned nodes_n = o.peers + o.members;
+	unsigned long limit = raise_nofile(nodes_n + 64);
+	unsigned long each = limit > 128 ? limit - 64 : 64;
+
+	unsigned long procs = o.procs ? o.procs : (nodes_n + each - 1) / each;
+
+	if (procs > 256)
+		die("%u nodes need %lu processes at RLIMIT_NOFILE %lu (256 at most)", nodes_n, procs, limit);
+	return procs ? (unsigned)procs : 1;
 }
 
 static void nodes_setup(const struct pool *p)
@@ -1070,15 +1108,14 @@ static void nodes_setup(const struct pool *p)
 	}
 }
 
-static void print_report(double secs, struct proc_sample p0, struct proc_sample p1,
-			 struct proc_sample p2, double steady_s)
+static void print_report(const struct outcome *out)
 {
-	unsigned up = 0;
+	double secs = out->secs, steady_s = out->steady_s;
+	struct proc_sample p0 = out->p0, p1 = out->p1, p2 = out->p2;
+	unsigned up = out->up;
 	char res[2048];
 	size_t rl = 0;
 
-	for (unsigned i = 0; i < o.peers; i++)
-		up += nodes[i].up;
 	printf("# %u peers (%u up at the end), %u members, %.1f s", o.peers, up, o.members, secs);
 	if (o.peers)
 		printf("; steady window %.1f s", steady_s);
@@ -1145,9 +1182,12 @@ static void print_report(double secs, struct proc_sample p0, struct proc_sample 
 
 static bool members_pending(void)
 {
-	for (unsigned i = o.peers; i < n_nodes; i++)
-		if (nodes[i].ms == M_WAIT || nodes[i].ms == M_HELLO || nodes[i].ms == M_CONFIG)
+	for (unsigned k = n_mine_peers; k < n_mine; k++) {
+		const struct node *n = &nodes[mine[k]];
+
+		if (n->ms == M_WAIT || n->ms == M_HELLO || n->ms == M_CONFIG)
 			return true;
+	}
 	return false;
 }
 
@@ -1155,14 +1195,18 @@ static bool answers_pending(void)
 {
 	if (relay.delivered < relay.sent)
 		return true;   /* some may still be on their way */
-	for (unsigned i = 0; i < o.peers; i++)
-		if (nodes[i].hello_id || nodes[i].hello_prev_id || nodes[i].whois_id)
+	for (unsigned k = 0; k < n_mine_peers; k++) {
+		const struct node *n = &nodes[mine[k]];
+
+		if (n->hello_id || n->hello_prev_id || n->whois_id)
 			return true;
+	}
 	return members_pending();
 }
 
-static void run(void)
+static struct outcome run(void)
 {
+	struct outcome out = { 0 };
 	struct epoll_event evs[256];
 	struct proc_sample p0, p1 = { 0 }, p2;
 	int64_t t0, now, end, grace_end, last_tick, t_end = 0;
@@ -1172,6 +1216,8 @@ static void run(void)
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die("epoll: %s", strerror(errno));
 	p0 = proc_read(o.pid);
+	if (o.rss_base_kib)
+		p0.rss_kib = o.rss_base_kib;
 	t0 = now_us();
 	for (unsigned i = 0; i < n_nodes; i++) {
 		nodes[i].start += t0;
@@ -1192,7 +1238,7 @@ static void run(void)
 		/* the steady window opens after the ramp, once every peer is up
 		 * (a root validating a crowd of new identities lags behind) */
 		if (!ramped && now >= t0 + (int64_t)(o.ramp * 1e6) &&
-		    (peers_up == o.peers || now >= end - (int64_t)((o.duration - o.ramp) * 5e5))) {
+		    (peers_up == n_mine_peers || now >= end - (int64_t)((o.duration - o.ramp) * 5e5))) {
 			ramped = true;
 			p1 = proc_read(o.pid);
 			steady_s = -(now / 1e6);
@@ -1206,7 +1252,9 @@ static void run(void)
 			t_end = now;
 			grace_end = now + (int64_t)(o.timeout * 1e6);
 		}
-		for (unsigned i = 0; i < n_nodes; i++) {
+		for (unsigned k = 0; k < n_mine; k++) {
+			unsigned i = mine[k];
+
 			if (nodes[i].role == PEER)
 				peer_tick(&nodes[i], i, now, loading);
 			else
@@ -1220,14 +1268,185 @@ static void run(void)
 	}
 	if (!ramped)
 		steady_s = 0;
-	print_report((t_end - t0) / 1e6, p0, p1, p2, steady_s);
+	out.secs = (t_end - t0) / 1e6;
+	out.steady_s = steady_s;
+	out.p0 = p0;
+	out.p1 = p1;
+	out.p2 = p2;
+	for (unsigned k = 0; k < n_mine_peers; k++)
+		out.up += nodes[mine[k]].up;
+	return out;
+}
+
+/* ---- running in several processes ---- */
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			die("writing to the parent: %s", strerror(errno));
+		p += w;
+		len -= (size_t)w;
+	}
+}
+
+static bool read_all(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = read(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		len -= (size_t)r;
+	}
+	return true;
+}
+
+/* Process `me` of `procs` runs every procs-th pair of peers and every
+ * procs-th member. */
+static void share_nodes(unsigned me, unsigned procs)
+{
+	if (!(mine = malloc((n_nodes ? n_nodes : 1) * sizeof *mine)))
+		die("out of memory");
+	n_mine = 0;
+	for (unsigned i = 0; i < o.peers; i++)
+		if ((i / 2) % procs == me)
+			mine[n_mine++] = i;
+	n_mine_peers = n_mine;
+	for (unsigned i = o.peers; i < n_nodes; i++)
+		if ((i - o.peers) % procs == me)
+			mine[n_mine++] = i;
+}
+
+/* A child's results to its parent: the outcome, the counters, then the
+ * latencies. */
+struct counts {
+	struct outcome out;
+	uint64_t sent[K_N], answered[K_N], errors[K_N], drops[K_N], n[K_N];
+	uint64_t relay_sent, relay_delivered;
+	uint64_t misc[7];
+	int64_t t_first_member, t_last_member;
+};
+
+static void report_to_parent(int fd, const struct outcome *out)
+{
+	struct counts c = { .out = *out };
+
+	for (int k = 0; k < K_N; k++) {
+		c.sent[k] = st[k].sent;
+		c.answered[k] = st[k].answered;
+		c.errors[k] = st[k].errors;
+		c.drops[k] = st[k].drops;
+		c.n[k] = st[k].n;
+	}
+	c.relay_sent = relay.sent;
+	c.relay_delivered = relay.delivered;
+	memcpy(c.misc, &misc, sizeof c.misc);
+	c.t_first_member = t_first_member;
+	c.t_last_member = t_last_member;
+	write_all(fd, &c, sizeof c);
+	for (int k = 0; k < K_N; k++)
+		write_all(fd, st[k].lat_us, st[k].n * sizeof *st[k].lat_us);
+}
+
+/* Add a child's results to ours; the target's samples are the first
+ * child's (all ran at once). */
+static bool merge_child(int fd, bool first, struct outcome *out)
+{
+	struct counts c;
+	uint64_t m[7];
+
+	if (!read_all(fd, &c, sizeof c))
+		return false;
+	for (int k = 0; k < K_N; k++) {
+		struct stat_k *s = &st[k];
+
+		s->sent += c.sent[k];
+		s->answered += c.answered[k];
+		s->errors += c.errors[k];
+		s->drops += c.drops[k];
+		if (c.n[k] && !(s->lat_us = realloc(s->lat_us, (s->n + c.n[k]) * sizeof *s->lat_us)))
+			die("out of memory");
+		if (c.n[k] && !read_all(fd, s->lat_us + s->n, c.n[k] * sizeof *s->lat_us))
+			return false;
+		s->n += c.n[k];
+		s->cap = s->n;
+	}
+	relay.sent += c.relay_sent;
+	relay.delivered += c.relay_delivered;
+	memcpy(m, &misc, sizeof m);
+	for (int i = 0; i < 7; i++)
+		m[i] += c.misc[i];
+	memcpy(&misc, m, sizeof m);
+	if (c.t_first_member && (!t_first_member || c.t_first_member < t_first_member))
+		t_first_member = c.t_first_member;
+	if (c.t_last_member > t_last_member)
+		t_last_member = c.t_last_member;
+	if (first) {
+		*out = c.out;
+		out->up = 0;
+	}
+	out->up += c.out.up;
+	return true;
+}
+
+/* Run the nodes in `procs` child processes at once and merge what they
+ * saw into one report. */
+static struct outcome run_procs(unsigned procs)
+{
+	struct outcome out = { 0 };
+	pid_t pids[256];   /* --procs is at most 256 */
+	int fds[256];
+	bool ok = true;
+
+	fflush(NULL);
+	for (unsigned me = 0; me < procs; me++) {
+		int pfd[2];
+
+		if (pipe(pfd) < 0 || (pids[me] = fork()) < 0)
+			die("cannot start process %u: %s", me, strerror(errno));
+		if (pids[me] == 0) {
+			struct outcome mine_out;
+
+			close(pfd[0]);
+			share_nodes(me, procs);
+			mine_out = run();
+			report_to_parent(pfd[1], &mine_out);
+			_exit(0);
+		}
+		close(pfd[1]);
+		fds[me] = pfd[0];
+	}
+	for (unsigned me = 0; me < procs; me++) {
+		int status;
+
+		ok &= merge_child(fds[me], me == 0, &out);
+		close(fds[me]);
+		ok &= waitpid(pids[me], &status, 0) == pids[me] && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0;
+	}
+	if (!ok)
+		die("a process of the run failed");
+	return out;
 }
 
 int main(int argc, char **argv)
 {
 	char defpath[4096];
 	struct pool pool = { 0 };
-	unsigned need;
+	struct outcome out;
+	unsigned need, procs;
 
 	parse_opts(argc, argv);
 	if (getrandom(&rng_state, sizeof rng_state, 0) != sizeof rng_state || !rng_state)
@@ -1262,9 +1481,16 @@ int main(int argc, char **argv)
 			pool.n, need, need);
 		return 2;
 	}
-	raise_nofile(o.peers + o.members + 64);
+	procs = procs_needed();
 	nodes_setup(&pool);
-	run();
+	if (procs > 1) {
+		printf("# %u processes (RLIMIT_NOFILE: a socket a node)\n", procs);
+		out = run_procs(procs);
+	} else {
+		share_nodes(0, 1);
+		out = run();
+	}
+	print_report(&out);
 	for (unsigned i = 0; i < n_nodes; i++) {
 		node_close(&nodes[i]);
 		zt_peer_key_clear(&nodes[i].key);
@@ -1275,6 +1501,7 @@ int main(int argc, char **argv)
 		free(nodes[i].casm);
 	}
 	free(nodes);
+	free(mine);
 	for (int k = 0; k < K_N; k++)
 		free(st[k].lat_us);
 	for (unsigned i = 0; i < pool.n; i++)

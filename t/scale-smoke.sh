@@ -2,7 +2,8 @@
 # bench/scale-gen against a real zt root, small: 50 simulated peers (the
 # identities of t/scale-ids) in namespace gen, each from a UDP port of
 # its own, say HELLO, ask WHOIS every second, and 20 of them send each
-# other ECHOs through the root in pairs.  Every HELLO and WHOIS gets its
+# other ECHOs through the root in pairs; run in 3 processes (as when
+# RLIMIT_NOFILE is lower than the nodes' sockets), their counts merged.  Every HELLO and WHOIS gets its
 # answer, every relayed packet arrives, and the root stays up.  Then 20
 # members ask a controller (sqlite) for the config of a public network,
 # all at once: each gets the whole config, signed by the controller.
@@ -15,7 +16,7 @@
 . "$srcdir/t/netns.sh"
 ns_require
 command -v jq > /dev/null || skip_all "needs jq"
-plan 11
+plan 12
 
 GEN=$builddir/bench/scale-gen
 ns_bridge
@@ -30,9 +31,11 @@ zt_start root
 # churn 0: a peer that leaves takes its answers with it
 ns_exec gen "$GEN" --ids "$srcdir/t/scale-ids" --root 198.18.0.1/9993 \
 	--root-id "$ns_tmp/root/identity.public" --peers 50 --pairs 0.4 --churn 0 \
-	--whois-ms 1000 --duration 8 --ramp 2 $binds \
+	--whois-ms 1000 --duration 8 --ramp 2 --procs 3 $binds \
 	--pid "$zt_pid_root" > "$ns_tmp/out" 2> "$ns_tmp/err"
 ok $? "scale-gen ran"
+grep -q '^# 3 processes' "$ns_tmp/out"
+ok $? "in 3 processes"
 sed 's/^/# /' "$ns_tmp/out" "$ns_tmp/err"
 res=$(grep '^result ' "$ns_tmp/out")
 val() { printf '%s\n' $res | sed -n "s/^$1=//p"; }
