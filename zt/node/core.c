@@ -37,11 +37,11 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		zt_lan_tick(c, now);
 		zt_networks_tick(c, now);
 	}
-	/* peers and paths whose time has come, a few each tick */
+	/* peers, paths and members whose time has come, a few each tick */
 	zt_peers_housekeep(c, now);
+	zt_networks_housekeep(c, now);
 	if (now - c->last_housekeeping >= ZT_HOUSEKEEPING_MS) {
 		c->last_housekeeping = now;
-		zt_networks_housekeep(c, now);
 		zt_reasm_expire(c->reasm, now);
 	}
 }
@@ -75,12 +75,7 @@ struct zt_core *zt_core_new(const struct zt_core_conf *conf, struct ev_loop *loo
 	c->workers = conf->workers ? conf->workers : 1;
 	c->max_members = conf->max_members ? conf->max_members : ZT_NET_MAX_MEMBERS_DEFAULT;
 	c->loop_in = zt_vl1_loop_in;   /* packets to ourselves: see send.c */
-	c->lane.core = c;
-	c->lane.transports = c->transports;
-	c->lane.counters = c->counters;
-	c->lane.frag = c->frag;
-	c->lane.tx = c->tx;
-	c->lane.buf = c->buf;
+	ZT_LANE_OVER(&c->lane, c, c);
 	randombytes_buf(&c->packet_id_mask, sizeof c->packet_id_mask);
 	c->packet_id_mask |= 1;
 	c->txq = calloc(ZT_QUEUE_LEN, sizeof *c->txq);

@@ -152,6 +152,11 @@ struct zt_lane {
 	struct zt_reasm *reasm;
 	struct lane_keys *keys;        /* workers: their copies of peer keys */
 };
+/* Lane l of core c over owner's queues, counters and buffers (the
+ * core's own for the main loop, a worker's), which have these names. */
+#define ZT_LANE_OVER(l, c, owner) \
+	((l)->core = (c), (l)->transports = (owner)->transports, (l)->counters = (owner)->counters, \
+	 (l)->frag = (owner)->frag, (l)->tx = (owner)->tx, (l)->buf = (owner)->buf)
 
 /* Where the pushed DNS goes besides <home>/networks.d/<nwid>.resolv.conf
  * (node.dns-backend, ztd.yaml(5)). */
@@ -346,6 +351,8 @@ struct zt_core {
 	size_t mcast_buckets, n_mcast, mcast_members;
 	struct zt_wheel mcast_expiry;  /* lists by when their oldest LIKE runs out */
 	size_t mcast_visits;           /* lists expiry looked at, for tests */
+	struct zt_wheel member_due;    /* networks' members by when to look at them (network.c) */
+	size_t member_visits;          /* members looked at, for tests */
 	const struct zt_controller_ops *ctl_ops;
 	void *ctl_state;
 	struct zt_peer self_peer;      /* we, as the sender of packets to ourselves (send.c, vl1.c) */
@@ -374,6 +381,12 @@ static inline int64_t zt_core_now(const struct zt_core *c)
 {
 	return (int64_t)(ev_now(c->loop) * 1000.0);
 }
+
+/* What the callbacks of the core's wheels (wheel.h) are handed. */
+struct zt_due_ctx {
+	struct zt_core *c;
+	int64_t now;
+};
 
 #define ZT_COUNT(c, name) ((c)->counters[ZT_C_##name]++)
 #define ZT_LANE_COUNT(l, name) ((l)->counters[ZT_C_##name]++)

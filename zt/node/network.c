@@ -62,12 +62,16 @@ static bool rules_may_forward(const uint8_t *rules, size_t len)
 	return false;
 }
 
-/* Members are kept in an array (walked by announcements and
- * revocations) and found through an address map: a frame's lookup costs
- * the same with 2 members or 100,000. */
+/* Members are kept in an array (walked when our groups or the
+ * revocations change) and found through an address map: a frame's
+ * lookup costs the same with 2 members or 100,000.  Each waits on the
+ * core's wheel of members (c->member_due) for its next announcement or
+ * its forgetting, so that a tick looks only at the members due. */
 struct member *zt_network_member(struct zt_network *n, uint64_t address, bool create)
 {
 	uint32_t i = zt_addrmap_get(&n->member_index, address);
+	struct member_due *due;
+	struct member *m;
 
 	if (i != ZT_ADDRMAP_NONE)
 		return &n->members[i];
@@ -85,21 +89,32 @@ struct member *zt_network_member(struct zt_network *n, uint64_t address, bool cr
 		n->members = v;
 		n->cap_members = cap;
 	}
-	if (zt_addrmap_put(&n->member_index, address, n->n_members) < 0)
+	if (!(due = malloc(sizeof *due)))
 		return NULL;
-	memset(&n->members[n->n_members], 0, sizeof *n->members);
-	n->members[n->n_members].address = address;
-	n->members[n->n_members].com_threshold = ZT_REV_NONE;
-	return &n->members[n->n_members++];
+	if (zt_addrmap_put(&n->member_index, address, n->n_members) < 0) {
+		free(due);
+		return NULL;
+	}
+	*due = (struct member_due){ .n = n, .address = address };
+	m = &n->members[n->n_members++];
+	memset(m, 0, sizeof *m);
+	m->address = address;
+	m->com_threshold = ZT_REV_NONE;
+	m->due = due;
+	/* a new member hears our groups at the next tick, if it may */
+	zt_wheel_set(&n->core->member_due, &due->due, zt_core_now(n->core));
+	return m;
 }
 
 /* The last member takes the place of the one forgotten. */
-static void member_forget(struct zt_network *n, unsigned i)
+static void member_forget(struct zt_network *n, uint32_t i)
 {
 	uint64_t address = n->members[i].address;
 	unsigned last = --n->n_members;
 
 	free(n->members[i].creds);
+	zt_wheel_cancel(&n->core->member_due, &n->members[i].due->due);
+	free(n->members[i].due);
 	zt_addrmap_del(&n->member_index, address);
 	if (i != last) {
 		n->members[i] = n->members[last];
@@ -107,27 +122,57 @@ static void member_forget(struct zt_network *n, unsigned i)
 	}
 }
 
-/* Housekeeping: members whose peer the node forgot (nothing heard for
- * ZT_PEER_ACTIVITY_MS) and that we have not sent to meanwhile go, their
- * credentials with them; one revoked by the controller (its COM, a tag
- * or a capability) stays, so that what was revoked is never taken again.
+/* A member whose peer the node forgot (nothing heard for
+ * ZT_PEER_ACTIVITY_MS) and that we have not sent to meanwhile goes, its
+ * credentials with it; one revoked by the controller (its COM, a tag or
+ * a capability) stays, so that what was revoked is never taken again.
  * A member coming back shows its credentials again when asked (§3.10). */
+static bool member_forgettable(struct zt_core *c, const struct member *m, int64_t now)
+{
+	return m->com_threshold == ZT_REV_NONE && !(m->creds && m->creds->nrevs) &&
+	       now - m->pushed >= ZT_PEER_ACTIVITY_MS && now - m->announced >= ZT_PEER_ACTIVITY_MS &&
+	       !zt_peer_find(c, m->address);
+}
+
+/* When m is next worth a look, just looked at: its next announcement
+ * (ZT_ANNOUNCE_MS after the last; if it got none, as its peer is not
+ * known or not through the gate, ZT_ANNOUNCE_MS from now, as the walk
+ * of every member did), or earlier the time it may be forgotten. */
+static int64_t member_next_look(const struct member *m, int64_t now)
+{
+	int64_t announce = m->announced + ZT_ANNOUNCE_MS;
+	int64_t forget = (m->pushed > m->announced ? m->pushed : m->announced) + ZT_PEER_ACTIVITY_MS;
+
+	if (announce <= now)
+		announce = now + ZT_ANNOUNCE_MS;
+	return forget > now && forget < announce ? forget : announce;
+}
+
+/* Times only move later unseen by the wheel (a frame's announcement, a
+ * push): what is not due yet when its entry comes up waits again. */
+static void member_look(void *ctx, struct zt_due *e)
+{
+	struct zt_due_ctx *x = ctx;
+	struct member_due *due = zt_due_owner(e, struct member_due, due);
+	struct zt_network *n = due->n;
+	uint32_t i = zt_addrmap_get(&n->member_index, due->address);
+	struct member *m = &n->members[i];
+
+	x->c->member_visits++;
+	if (x->now - m->announced >= ZT_ANNOUNCE_MS)
+		zt_member_announce(n, m, x->now);
+	if (member_forgettable(x->c, m, x->now)) {
+		member_forget(n, i);
+		return;
+	}
+	zt_wheel_set(&x->c->member_due, e, member_next_look(m, x->now));
+}
+
 void zt_networks_housekeep(struct zt_core *c, int64_t now)
 {
-	for (unsigned k = 0; k < c->n_nets; k++) {
-		struct zt_network *n = c->nets[k];
+	struct zt_due_ctx x = { c, now };
 
-		for (unsigned i = 0; i < n->n_members;) {
-			const struct member *m = &n->members[i];
-
-			if (m->com_threshold == ZT_REV_NONE && !(m->creds && m->creds->nrevs) &&
-			    now - m->pushed >= ZT_PEER_ACTIVITY_MS &&
-			    now - m->announced >= ZT_PEER_ACTIVITY_MS && !zt_peer_find(c, m->address))
-				member_forget(n, i);
-			else
-				i++;
-		}
-	}
+	zt_wheel_expire(&c->member_due, now, member_look, &x);
 }
 
 /* A new config's rule table, with our own tags and capabilities, goes
@@ -643,8 +688,9 @@ void zt_networks_tick(struct zt_core *c, int64_t now)
 
 		if (now - n->last_request >= (n->configured && !n->from_cache ? ZT_CONFIG_REFRESH_MS : ZT_CONFIG_RETRY_MS))
 			config_request(n, now);
+		/* the members' own announcements are on the wheel */
 		if (n->configured && now - n->last_announce >= ZT_ANNOUNCE_MS)
-			zt_network_announce(n, now);
+			zt_network_announce_upstream(n, now);
 	}
 	zt_mcast_expire(c, now);
 }
@@ -718,8 +764,11 @@ void zt_network_free(struct zt_network *n)
 	zt_netcache_free(n->cache);
 	free(n->pending);
 	free(n->routes);
-	for (unsigned i = 0; i < n->n_members; i++)
+	for (unsigned i = 0; i < n->n_members; i++) {
 		free(n->members[i].creds);
+		zt_wheel_cancel(&c->member_due, &n->members[i].due->due);
+		free(n->members[i].due);
+	}
 	free(n->members);
 	zt_addrmap_free(&n->member_index);
 	free(n);

@@ -69,9 +69,12 @@ void zt_networks_online(struct zt_core *c, int64_t now);
 /* The networks' counters, as instance "network@<id>". */
 void zt_networks_counters(const struct zt_core *c,
 			  void (*fn)(void *ctx, const char *instance, const char *name, uint64_t value), void *ctx);
-/* Timers: config requests, announcements, expiry. */
+/* Timers: config requests, announcements to the controller and the
+ * roots, the member lists' expiry. */
 void zt_networks_tick(struct zt_core *c, int64_t now);
-/* Housekeeping: members of forgotten peers are forgotten too. */
+/* The members whose time has come (c->member_due), each tick: our
+ * groups announced to those due, the members of forgotten peers
+ * forgotten too. */
 void zt_networks_housekeep(struct zt_core *c, int64_t now);
 /* Roots and controllers keep member lists of networks they have not joined. */
 void zt_mcast_free(struct zt_core *c);
@@ -139,8 +142,18 @@ struct member_creds {
 	struct zt_policy_cap usable_caps[ZT_MEMBER_CAPS];
 };
 
+/* A member's place on the core's wheel of members (c->member_due), kept
+ * apart from the member, which moves in the array (growth, swap-remove):
+ * the member is found again by its network and address. */
+struct member_due {
+	struct zt_due due;
+	struct zt_network *n;
+	uint64_t address;
+};
+
 struct member {
 	uint64_t address;
+	struct member_due *due;   /* when to look at it next (announce, forget) */
 	bool has_com;
 	struct zt_com com;
 	int64_t com_threshold;   /* its COMs up to this timestamp are revoked */
@@ -250,7 +263,13 @@ void zt_network_config_chunk(struct zt_network *n, struct zt_peer *from, const u
 void zt_port_rx(void *arg, struct zt_inst *from, struct zt_frame *f, unsigned count);
 void zt_port_mcast(void *ctx, struct zt_inst *from, const uint8_t *macs, unsigned count);
 void zt_network_groups_update(struct zt_network *n);
+/* Our groups to the controller and the roots (each ZT_ANNOUNCE_MS), and
+ * with them to every member (our groups or config changed). */
+void zt_network_announce_upstream(struct zt_network *n, int64_t now);
 void zt_network_announce(struct zt_network *n, int64_t now);
+/* Our groups to member m, if its peer is known, not a root and through
+ * the gate. */
+void zt_member_announce(struct zt_network *n, struct member *m, int64_t now);
 void zt_mcast_expire(struct zt_core *c, int64_t now);
 /* network.c: the port's addresses and routes from the config, as the
  * local settings allow; the DNS too. */

@@ -624,14 +624,9 @@ static int64_t peer_due(const struct zt_peer *p, int64_t now)
 	return at > now ? at : now + 1000;
 }
 
-struct expiry_ctx {
-	struct zt_core *c;
-	int64_t now;
-};
-
 static void peer_expire(void *ctx, struct zt_due *e)
 {
-	struct expiry_ctx *x = ctx;
+	struct zt_due_ctx *x = ctx;
 	struct zt_peer *p = zt_due_owner(e, struct zt_peer, expiry);
 
 	x->c->expiry_visits++;
@@ -658,7 +653,7 @@ static void path_drop(struct zt_core *c, struct zt_path *path)
 
 static void path_expire(void *ctx, struct zt_due *e)
 {
-	struct expiry_ctx *x = ctx;
+	struct zt_due_ctx *x = ctx;
 	struct zt_path *p = zt_due_owner(e, struct zt_path, expiry);
 	int64_t last = p->last_in > p->last_out ? p->last_in : p->last_out;
 
@@ -673,7 +668,7 @@ static void path_expire(void *ctx, struct zt_due *e)
 
 void zt_peers_housekeep(struct zt_core *c, int64_t now)
 {
-	struct expiry_ctx x = { c, now };
+	struct zt_due_ctx x = { c, now };
 
 	zt_wheel_expire(&c->peer_expiry, now, peer_expire, &x);
 	zt_wheel_expire(&c->path_expiry, now, path_expire, &x);

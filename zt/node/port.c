@@ -228,16 +228,11 @@ void zt_mcast_like(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group
 	pending_send_to(c, nwid, g, address, now);
 }
 
-struct mcast_expiry_ctx {
-	struct zt_core *c;
-	int64_t now;
-};
-
 /* A list whose oldest LIKE may have run out: those that did go, and the
  * list with the last of them. */
 static void list_expire(void *ctx, struct zt_due *e)
 {
-	struct mcast_expiry_ctx *x = ctx;
+	struct zt_due_ctx *x = ctx;
 	struct mcast_list *l = zt_due_owner(e, struct mcast_list, expiry);
 
 	x->c->mcast_visits++;
@@ -252,7 +247,7 @@ static void list_expire(void *ctx, struct zt_due *e)
 
 void zt_mcast_expire(struct zt_core *c, int64_t now)
 {
-	struct mcast_expiry_ctx x = { c, now };
+	struct zt_due_ctx x = { c, now };
 
 	zt_wheel_expire(&c->mcast_expiry, now, list_expire, &x);
 }
@@ -525,7 +520,18 @@ static void announce_to(struct zt_network *n, uint64_t to, int64_t now)
 	zt_vl1_send(n->core, to, ZT_VERB_MULTICAST_LIKE, pl, w.len, now);
 }
 
-void zt_network_announce(struct zt_network *n, int64_t now)
+void zt_member_announce(struct zt_network *n, struct member *m, int64_t now)
+{
+	struct zt_peer *p = zt_peer_find(n->core, m->address);
+
+	if (!p || p->upstream || !gate(n, p))
+		return;
+	m->announced = now;
+	zt_peer_busy(n->core, p, now);
+	announce_to(n, p->id.address, now);
+}
+
+void zt_network_announce_upstream(struct zt_network *n, int64_t now)
 {
 	struct zt_core *c = n->core;
 
@@ -533,15 +539,15 @@ void zt_network_announce(struct zt_network *n, int64_t now)
 	announce_to(n, zt_nwid_controller(n->id), now);
 	for (unsigned i = 0; i < c->n_upstreams; i++)
 		announce_to(n, c->upstreams[i]->id.address, now);
-	for (unsigned i = 0; i < n->n_members; i++) {
-		struct zt_peer *p = zt_peer_find(c, n->members[i].address);
+}
 
-		if (p && !p->upstream && gate(n, p)) {
-			n->members[i].announced = now;
-			zt_peer_busy(c, p, now);
-			announce_to(n, p->id.address, now);
-		}
-	}
+/* Our groups or config changed: everyone hears of it at once (each
+ * member's next announcement then comes ZT_ANNOUNCE_MS later). */
+void zt_network_announce(struct zt_network *n, int64_t now)
+{
+	zt_network_announce_upstream(n, now);
+	for (unsigned i = 0; i < n->n_members; i++)
+		zt_member_announce(n, &n->members[i], now);
 }
 
 /* A member met on the LAN with no root or controller to introduce us

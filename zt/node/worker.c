@@ -435,13 +435,8 @@ static struct worker *worker_new(struct zt_workers *pool, unsigned index)
 		free(w);
 		return NULL;
 	}
-	w->lane.core = pool->core;
+	ZT_LANE_OVER(&w->lane, pool->core, w);
 	w->lane.index = index;
-	w->lane.transports = w->transports;
-	w->lane.counters = w->counters;
-	w->lane.frag = w->frag;
-	w->lane.tx = w->tx;
-	w->lane.buf = w->buf;
 	w->lane.keys = &w->keys;
 	zt_spin_init(&w->spin, w->loop, pool->core->busy_poll_us);
 	ev_async_init(&w->stop, on_stop);
