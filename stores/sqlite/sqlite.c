@@ -291,7 +291,11 @@ static int store_create_private(struct store *s, char *err, size_t errlen)
 
 /* An existing database (known to be ours: its schema was read) and its
  * -wal and -shm files that group or others may use are made 0600, with
- * a warning: they hold the controller's networks and members. */
+ * a warning: they hold the controller's networks and members.  Called
+ * with no connection open: closing any descriptor of a file drops every
+ * POSIX lock the process holds on it, SQLite's among them, and another
+ * process (the sqlite3 shell, a backup) would then reset the -shm under
+ * our feet (SIGBUS) or write beside us. */
 static int store_tighten(struct store *s, char *err, size_t errlen)
 {
 	static const char *const ext[] = { "", "-wal", "-shm" };
@@ -321,6 +325,17 @@ static int store_tighten(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+static int store_connect(struct store *s, char *err, size_t errlen)
+{
+	if (sqlite3_open_v2(s->file, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", s->file, s->db ? sqlite3_errmsg(s->db) : strerror(ENOMEM));
+		return -EIO;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	return 0;
+}
+
 static int store_open(void *state, struct ev_loop *loop, const struct zt_store_user *user,
 		      char *err, size_t errlen)
 {
@@ -342,12 +357,8 @@ static int store_open(void *state, struct ev_loop *loop, const struct zt_store_u
 	s->err[0] = 0;
 	if (store_create_private(s, err, errlen) < 0)
 		return -EIO;
-	if (sqlite3_open_v2(s->file, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", s->file, s->db ? sqlite3_errmsg(s->db) : strerror(ENOMEM));
+	if (store_connect(s, err, errlen) < 0)
 		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, 5000);
 	/* nothing is written before the file is known to be ours */
 	if (store_version(s, &version) < 0) {
 		snprintf(err, errlen, "%s: %s: refused, the file is left as it is", s->file, s->err);
@@ -359,7 +370,9 @@ static int store_open(void *state, struct ev_loop *loop, const struct zt_store_u
 			 STORE_SCHEMA_VERSION);
 		goto fail;
 	}
-	if (store_tighten(s, err, errlen) < 0)
+	sqlite3_close(s->db);
+	s->db = NULL;
+	if (store_tighten(s, err, errlen) < 0 || store_connect(s, err, errlen) < 0)
 		goto fail;
 	if (store_exec(s, "PRAGMA journal_mode=WAL") < 0 ||
 	    store_exec(s, "PRAGMA synchronous=FULL") < 0 ||
