@@ -382,6 +382,8 @@ static void ctx_member(struct zt_policy_ctx *ctx, const struct member *m)
 	ctx->n_peer_tags = c ? c->n_usable_tags : 0;
 	ctx->peer_caps = c ? c->usable_caps : NULL;
 	ctx->n_peer_caps = c ? c->n_usable_caps : 0;
+	ctx->peer_coos = c ? c->coos : NULL;
+	ctx->n_peer_coos = c ? c->n_usable_coos : 0;
 }
 
 static int policy_chain(const struct zt_network *n, struct zt_inst *const *chain, unsigned count,
@@ -596,7 +598,7 @@ static bool ingress(struct zt_network *n, uint64_t from, const uint8_t dst[6], c
 	struct zt_frame f = { eth, 14 + len };
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, from,
 				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true, NULL, 0, NULL, 0,
-				     out };
+				     out, false, NULL, 0 };
 
 	memset(out, 0, sizeof *out);
 	if (len > ZT_PKT_MAX - 14 || (n->configured && !zt_frame_fits(n->cfg->mtu, ethertype, len))) {
@@ -688,17 +690,38 @@ static void send_ext(struct zt_network *n, uint64_t to, const struct zt_frame *f
 	}
 }
 
+/* One bridge's copy of a frame for a MAC behind a bridge: judged again
+ * by the egress chain with that bridge as its destination, as 1.14
+ * judges each (§2.6 step 6, §6.4).  Its TEE and WATCH copies were made
+ * when the frame was judged without a destination, so none here
+ * (no_copy); a REDIRECT sends it to its new destination instead of
+ * this bridge. */
+static void send_to_bridge(struct zt_network *n, uint64_t bridge, const struct zt_frame *f, int64_t now)
+{
+	struct zt_policy_out out = { 0 };
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, bridge, false,
+				     NULL, 0, NULL, 0, &out, .no_copy = true };
+
+	ctx_member(&ctx, zt_network_member(n, bridge, false));
+	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT) {
+		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
+		return;
+	}
+	if (out.redirect_to && rules_act(n, &out, f->data, f->len, false, now))
+		return;
+	send_ext(n, bridge, f, now);
+}
+
 /* Unicast to a MAC that is no member's (§2.6 step 6): to the bridge it
- * was learned behind, else to every active bridge (32 at most). */
+ * was learned behind, else to every active bridge (32 at most, picked at
+ * random when there are more). */
 static void send_to_bridges(struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
-	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false,
-				     NULL, 0, NULL, 0, NULL };
 	uint64_t self = n->core->self.address, via = bridge_route(n, f->data), bridges[ZT_NETCONF_MAX_SPECIALISTS];
 	unsigned count = 0;
 
 	if (via && via != self && is_bridge(n, via)) {
-		send_ext(n, via, f, now);
+		send_to_bridge(n, via, f, now);
 		return;
 	}
 	for (unsigned i = 0; i < n->cfg->nspecialists; i++) {
@@ -717,10 +740,7 @@ static void send_to_bridges(struct zt_network *n, const struct zt_frame *f, int6
 
 		bridges[i] = bridges[j];
 		bridges[j] = tmp;
-		ctx.dest = bridges[i];   /* each copy judged for its bridge */
-		ctx_member(&ctx, zt_network_member(n, bridges[i], false));
-		if (policy_chain(n, n->egress, n->n_egress, &ctx, f) == ZT_ACCEPT)
-			send_ext(n, bridges[i], f, now);
+		send_to_bridge(n, bridges[i], f, now);
 	}
 }
 
@@ -879,7 +899,7 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 {
 	struct zt_policy_out out = { 0 };
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false,
-				     NULL, 0, NULL, 0, &out };
+				     NULL, 0, NULL, 0, &out, false, NULL, 0 };
 	const uint8_t *to = f->data, *src = f->data + 6;
 	uint8_t *payload = f->data + 14;
 	uint16_t ethertype;
@@ -1317,7 +1337,7 @@ bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint
 bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
 	struct zt_policy_ctx ctx = { n->id, l->core->self.address, l->core->self.address, 0, false,
-				     NULL, 0, NULL, 0, NULL };
+				     NULL, 0, NULL, 0, NULL, false, NULL, 0 };
 	const uint8_t *to = f->data;
 	const struct member *m;
 	struct zt_peer_path *pp;
