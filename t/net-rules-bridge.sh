@@ -8,7 +8,9 @@
 # only when the destination is br, so only that second judgement can:
 # both for a MAC a learned behind br and for an unknown MAC flooded to
 # the active bridges.  br itself has no rules on its ingress, so that
-# its TAP shows what a sent it.
+# its TAP shows what a sent it.  A multicast is judged for each of its
+# recipients the same way: a rule that drops ICMP outbound to p keeps
+# a's broadcast pings from p only.
 #
 #   root 198.18.0.1 --- bridge --- ctl 198.18.0.2 (controller)
 #                              |-- a  198.18.0.11 [zt0] the sender
@@ -21,7 +23,7 @@ ns_require
 [ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 command -v tcpdump > /dev/null || bail "needs tcpdump (scripts/setup.sh)"
 command -v nc > /dev/null || bail "needs nc (scripts/setup.sh)"
-plan 11
+plan 13
 
 zt_lab a:11 br:12 o:13 p:14
 zt_tap_network rulesbridge 6
@@ -47,10 +49,14 @@ zt_set_rules "[
 	{\"type\":\"MATCH_IP_PROTOCOL\",\"ipProtocol\":6},
 	{\"type\":\"MATCH_IP_DEST_PORT_RANGE\",\"start\":80,\"end\":80},
 	{\"type\":\"ACTION_REDIRECT\",\"address\":\"$P\",\"flags\":0},
+	{\"type\":\"MATCH_CHARACTERISTICS\",\"mask\":\"8000000000000000\",\"not\":true},
+	{\"type\":\"MATCH_DEST_ZEROTIER_ADDRESS\",\"zt\":\"$P\"},
+	{\"type\":\"MATCH_IP_PROTOCOL\",\"ipProtocol\":1},
+	{\"type\":\"ACTION_DROP\"},
 	{\"type\":\"ACTION_ACCEPT\"}]"
 is "$(ctl_api "http://127.0.0.1:9993/controller/network/$net" | jq -r '[.rules[] | .type] | join(" ")')" \
-	"MATCH_SOURCE_ZEROTIER_ADDRESS ACTION_TEE MATCH_DEST_ZEROTIER_ADDRESS MATCH_IP_PROTOCOL MATCH_IP_DEST_PORT_RANGE ACTION_REDIRECT ACTION_ACCEPT" \
-	"the rules copy a's frames to o and redirect TCP 80 for br to p"
+	"MATCH_SOURCE_ZEROTIER_ADDRESS ACTION_TEE MATCH_DEST_ZEROTIER_ADDRESS MATCH_IP_PROTOCOL MATCH_IP_DEST_PORT_RANGE ACTION_REDIRECT MATCH_CHARACTERISTICS MATCH_DEST_ZEROTIER_ADDRESS MATCH_IP_PROTOCOL ACTION_DROP ACTION_ACCEPT" \
+	"the rules copy a's frames to o, redirect TCP 80 for br to p and send p no ICMP"
 zt_authorize true a o p
 ctl_api -X POST -d '{"authorized":true,"activeBridge":true,"noAutoAssignIps":true}' \
 	"http://127.0.0.1:9993/controller/network/$net/member/$BR" > /dev/null
@@ -64,8 +70,8 @@ ipa=$(zt_net_ip a)
 zt_wait 10 sh -c "ip netns exec $(ns_name a) ip -4 -o addr show dev zt0 | grep -q '$ipa/24'"
 
 ns_capture o zt0 "icmp"
-ns_capture p zt0 "tcp port 80"
-ns_capture br zt0 "tcp port 80"
+ns_capture p zt0 "tcp port 80 or icmp"
+ns_capture br zt0 "tcp port 80 or icmp"
 
 zt_wait 30 ns_exec a ping -c 1 -W 1 198.19.6.201 > /dev/null
 ok $? "a pings h1 behind br: the copies do not stop the frames"
@@ -93,6 +99,16 @@ zt_wait 20 redirected 198.19.6.250
 ok $? "p sees a's SYN to an unknown MAC's port 80, flooded to the active bridges (REDIRECT for br)"
 grep -q "Flags" "$ns_tmp/br.cap"
 ok $(( ! $? )) "br's TAP never sees a SYN to port 80"
+# a multicast is judged for each recipient too: a's broadcast pings go
+# to br, not to p (p's own ingress, inbound, would let them through)
+broadcast() {
+	ns_exec a ping -b -c 1 -W 1 198.19.6.255 > /dev/null 2>&1
+	grep -q "$ipa > 198.19.6.255: ICMP echo request" "$ns_tmp/br.cap"
+}
+zt_wait 20 broadcast
+ok $? "a's broadcast pings reach br"
+grep -q "ICMP" "$ns_tmp/p.cap"
+ok $(( ! $? )) "... and never p: a's rules keep them from p alone"
 redirected=$(zt_inst_counter a "rules@$net.egress" redirects)
 [ "$redirected" -ge 2 ]; ok $? "a's egress redirected them ($redirected)"
 is "$(zt_inst_counter a "rules@$net.egress" redirects_not_done)" 0 "... and passed over no REDIRECT"

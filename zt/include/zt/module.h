@@ -281,9 +281,10 @@ struct zt_policy_ctx {
 	unsigned n_peer_caps;
 	struct zt_policy_out *out;   /* NULL: the caller cannot copy or redirect */
 	bool no_copy;                /* no TEE or WATCH copy from this judgement, REDIRECT
-				      * still: one of a frame's judgements for each active
-				      * bridge it goes to, after the one that made its copies
-				      * (1.14's noTee, networks.md §2.6) */
+				      * still: one of a frame's judgements for each bridge
+				      * or multicast recipient it goes to, after the one
+				      * that made its copies (1.14's noTee, networks.md
+				      * §2.6, §7.4) */
 	const struct zt_coo *peer_coos;   /* the remote member's certificates of
 					   * ownership (§5.4), usable as its tags */
 	unsigned n_peer_coos;
