@@ -238,7 +238,7 @@ enum table { NO_TABLE, ACCEPT_ALL, RULE_SET };
 static void load(struct member *m, const struct encoded *t, bool with_caps)
 {
 	struct zt_policy_rules r = { t->b, t->len, t->n, 0, m->tags, m->ntags,
-				     with_caps ? m->caps : NULL, with_caps ? m->ncaps : 0 };
+				     with_caps ? m->caps : NULL, with_caps ? m->ncaps : 0, NULL, 0, NULL, 0 };
 
 	if (m->ops->rules(m->st, &r) < 0)
 		fail("%s: the rules policy refused the table", m->name);

@@ -41,15 +41,9 @@ ok $? "the four members are configured"
 ipa=$(zt_net_ip a) ipb=$(zt_net_ip b)
 zt_wait 10 sh -c "ip netns exec $(ns_name b) ip -4 -o addr show dev zt0 | grep -q '$ipb/24'"
 
-# capture NAME FILTER: tcpdump on NAME's zt0 into $ns_tmp/NAME.cap
-capture() {
-	ns_exec "$1" tcpdump -l -n -i zt0 "$2" > "$ns_tmp/$1.cap" 2> "$ns_tmp/$1.err" &
-	ns_pids="$ns_pids $!"
-	zt_wait 20 grep -q "listening on" "$ns_tmp/$1.err" || bail "tcpdump on $1 did not start: $(cat "$ns_tmp/$1.err")"
-}
-capture o "icmp"
-capture p "tcp port 80"
-capture b "tcp port 80"
+ns_capture o zt0 "icmp"
+ns_capture p zt0 "tcp port 80"
+ns_capture b zt0 "tcp port 80"
 
 zt_wait 20 ns_exec a ping -c 1 -W 1 "$ipb" > /dev/null; ok $? "a pings b: the copies do not stop the frames"
 zt_wait 10 grep -q "$ipa > $ipb: ICMP echo request" "$ns_tmp/o.cap"

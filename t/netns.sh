@@ -357,6 +357,14 @@ zt_inst_counter() {
 
 zt_log() { sed 's/^/#   /' "$ns_tmp/$1/log"; }
 
+# ns_capture NAME DEV FILTER: tcpdump on NAME's DEV into $ns_tmp/NAME.cap,
+# stopped with the test; returns once it listens
+ns_capture() {
+	ns_exec "$1" tcpdump -l -n -i "$2" "$3" > "$ns_tmp/$1.cap" 2> "$ns_tmp/$1.err" &
+	ns_pids="$ns_pids $!"
+	zt_wait 20 grep -q "listening on" "$ns_tmp/$1.err" || bail "tcpdump on $1 did not start: $(cat "$ns_tmp/$1.err")"
+}
+
 # ---- a home gateway with UPnP IGD, NAT-PMP and PCP (miniupnpd) ----
 #
 # ns_upnp_router NAME WAN-ADDR/len LAN-GW/len STUN-NAME: a NAT router like

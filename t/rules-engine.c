@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include <ev.h>
+#include <zt/credential.h>
 #include <zt/kernel.h>
 
 #include "tap.h"
@@ -76,7 +77,7 @@ static unsigned entries(const uint8_t *b, size_t len)
 
 static int load_bytes(const uint8_t *b, size_t len, unsigned n, uint64_t flags)
 {
-	struct zt_policy_rules r = { b, len, n, flags, NULL, 0, NULL, 0 };
+	struct zt_policy_rules r = { b, len, n, flags, NULL, 0, NULL, 0, NULL, 0, NULL, 0 };
 
 	return ops->rules(st, &r);
 }
@@ -103,6 +104,11 @@ static unsigned n_peer_caps;
 /* Where the policy says what to copy or redirect; NULL: a caller that
  * cannot (the policy then only counts). */
 static struct zt_policy_out *judge_out;
+/* A judgement of which no copy is made (a frame's copy for one bridge). */
+static bool judge_no_copy;
+/* The remote member's certificates of ownership. */
+static const struct zt_coo *peer_coos;
+static unsigned n_peer_coos;
 
 static void peer_holds(const struct zt_policy_tag *tags, unsigned ntags, const struct zt_policy_cap *caps,
 		       unsigned ncaps)
@@ -117,7 +123,8 @@ static void peer_holds(const struct zt_policy_tag *tags, unsigned ntags, const s
 static char judge_ctx(const struct fr *f, bool inbound, uint64_t peer)
 {
 	struct zt_policy_ctx ctx = { 0x8056c2e21c000001ULL, SELF, inbound ? peer : SELF, inbound ? SELF : peer,
-				     inbound, peer_tags, n_peer_tags, peer_caps, n_peer_caps, judge_out };
+				     inbound, peer_tags, n_peer_tags, peer_caps, n_peer_caps, judge_out, judge_no_copy,
+				     peer_coos, n_peer_coos };
 	struct zt_frame zf = { (uint8_t *)f->b, f->len };
 	uint64_t nm = zt_inst_counter(zi, "no_match");
 	enum zt_verdict v = ops->judge(st, &ctx, &zf);
@@ -133,7 +140,7 @@ static int load_own(const char *table, const struct zt_policy_tag *tags, unsigne
 {
 	static uint8_t b[8192];
 	size_t len = hex(table, b, sizeof b);
-	struct zt_policy_rules r = { b, len, entries(b, len), 0, tags, ntags, caps, ncaps };
+	struct zt_policy_rules r = { b, len, entries(b, len), 0, tags, ntags, caps, ncaps, NULL, 0, NULL, 0 };
 
 	return ops->rules(st, &r);
 }
@@ -764,6 +771,94 @@ static void test_passed_over(void)
 	is_int(run("a8 04 0000 ffff | 01 00", &echo), 'A', "not any dport: ICMP");
 }
 
+static union zt_sockaddr sockaddr_of(const char *ip, unsigned bits)
+{
+	union zt_sockaddr a;
+
+	memset(&a, 0, sizeof a);
+	if (inet_pton(AF_INET, ip, &a.in4.sin_addr) == 1) {
+		a.in4.sin_family = AF_INET;
+		a.in4.sin_port = htons((uint16_t)bits);
+	} else if (inet_pton(AF_INET6, ip, &a.in6.sin6_addr) == 1) {
+		a.in6.sin6_family = AF_INET6;
+		a.in6.sin6_port = htons((uint16_t)bits);
+	}
+	return a;
+}
+
+/* A table with the node's own certificates of ownership and addresses. */
+static int load_owned(const char *table, uint64_t flags, const struct zt_coo *coos, unsigned ncoos,
+		      const union zt_sockaddr *ips, unsigned nips)
+{
+	static uint8_t b[256];
+	size_t len = hex(table, b, sizeof b);
+	struct zt_policy_rules r = { b, len, entries(b, len), flags, NULL, 0, NULL, 0, coos, ncoos, ips, nips };
+
+	return ops->rules(st, &r);
+}
+
+/* The ipauth and macauth characteristics (§6.3): the sender's IP (IPv4
+ * source, ARP sender, IPv6 source, a Neighbour Advertisement's target)
+ * and its source MAC, owned by a certificate of ownership the sender
+ * showed (ingress) or one of the node's own (egress); an IPv6 address in
+ * the prefix of the node's own rfc4193 address with NDP emulation. */
+static void test_ownership(void)
+{
+	struct fr syn = tcp4(1, 2, 0x02), other = icmp4(8, 0), a = arp(), v6 = udp6(1, 2);
+	struct fr na = ip6(58, (const uint8_t[24]){ 136 }, 24), near = udp6(1, 2);
+	union zt_sockaddr owned = sockaddr_of("10.1.2.3", 32), owned6 = sockaddr_of("2001:db8::1", 128);
+	union zt_sockaddr rfc = sockaddr_of("fd00:1122:3344:5566:7799:9311:1111:1111", 88);
+	struct zt_coo ip_coo, mac_coo, empty;
+
+	memset(&ip_coo, 0, sizeof ip_coo);
+	zt_coo_add_ip(&ip_coo, &owned);
+	zt_coo_add_ip(&ip_coo, &owned6);
+	memset(&mac_coo, 0, sizeof mac_coo);
+	zt_coo_add_mac(&mac_coo, mac_self);
+	memset(&empty, 0, sizeof empty);
+	/* other: the source 10.1.2.4; the NA's target 2001:db8::1; near:
+	 * from an address in our rfc4193 /88 */
+	other.b[14 + 15] = 4;
+	memcpy(na.b + 14 + 48, &owned6.in6.sin6_addr, 16);
+	memset(na.b + 14 + 8, 0, 16);
+	inet_pton(AF_INET6, "fd00:1122:3344:5566:7799:9322:2222:2222", near.b + 14 + 8);
+
+	ok(load_owned("29 08 1000000000000000 | 01 00", 0, NULL, 0, NULL, 0) == 0, "ipauth: a table loads");
+	is_int(judge(&syn, true), 'N', "ipauth inbound: the sender showed no certificate");
+	peer_coos = &ip_coo;
+	n_peer_coos = 1;
+	is_int(judge(&syn, true), 'A', "ipauth inbound: the sender's certificate lists the IPv4 source");
+	is_int(judge(&other, true), 'N', "ipauth inbound: ... not another source");
+	is_int(judge(&v6, true), 'A', "ipauth inbound: the IPv6 source is listed");
+	is_int(judge(&na, true), 'A', "ipauth inbound: a neighbour advertisement's target is listed");
+	is_int(judge(&a, true), 'N', "ipauth inbound: an ARP sender not listed");
+	is_int(judge(&syn, false), 'N', "ipauth outbound: the remote member's certificates do not count");
+	n_peer_coos = 0;
+	is_int(judge(&syn, true), 'N', "ipauth inbound: certificates the kernel holds unusable do not count");
+	ok(load_owned("29 08 1000000000000000 | 01 00", 0, &ip_coo, 1, NULL, 0) == 0, "ipauth: own certificate");
+	is_int(judge(&syn, false), 'A', "ipauth outbound: our own certificate lists the source");
+	is_int(judge(&other, false), 'N', "ipauth outbound: ... not another");
+	is_int(judge(&syn, true), 'N', "ipauth inbound: our own certificate does not vouch for the sender");
+
+	ok(load_owned("29 08 1000000000000000 | 01 00", 0x04, &empty, 1, &rfc, 1) == 0,
+	   "ipauth: NDP emulation, our rfc4193 address");
+	is_int(judge(&near, true), 'A', "ipauth inbound: an address of our rfc4193 /88 is unspoofable");
+	is_int(judge(&v6, true), 'N', "ipauth inbound: ... not one outside it");
+	is_int(judge(&near, false), 'N', "ipauth outbound: the prefix does not count");
+	ok(load_owned("29 08 1000000000000000 | 01 00", 0, NULL, 0, &rfc, 1) == 0, "ipauth: no NDP emulation");
+	is_int(judge(&near, true), 'N', "ipauth inbound: without NDP emulation the prefix does not count");
+
+	ok(load_owned("29 08 0800000000000000 | 01 00", 0, &mac_coo, 1, NULL, 0) == 0, "macauth: a table loads");
+	is_int(judge(&syn, false), 'A', "macauth outbound: our certificate lists the source MAC");
+	peer_coos = &ip_coo;
+	n_peer_coos = 1;
+	is_int(judge(&syn, true), 'N', "macauth inbound: the sender's certificate lists no MAC");
+	peer_coos = &mac_coo;
+	is_int(judge(&syn, true), 'A', "macauth inbound: the sender's certificate lists its MAC");
+	peer_coos = NULL;
+	n_peer_coos = 0;
+}
+
 static void test_forward(void)
 {
 	struct fr f = tcp4(1, 2, 0);
@@ -811,6 +906,31 @@ static void test_forward_out(void)
 	ok(out.super_accept && !out.copy_to, "... super-accepts: delivered whatever its MACs");
 	is_int(run_in("01 00", &f), 'A', "a plain accept");
 	ok(!out.super_accept && !out.copy_to && !out.redirect_to, "... asks for nothing");
+	judge_out = NULL;
+}
+
+/* The judgement of a frame for each active bridge it is flooded to
+ * (no_copy, as 1.14's noTee): a REDIRECT still acts, a TEE or WATCH
+ * makes no copy and is counted as not sent, not as a copy. */
+static void test_forward_no_copy(void)
+{
+	struct fr f = tcp4(1, 2, 0);
+	struct zt_policy_out out;
+	uint64_t copies = zt_inst_counter(zi, "copies"), not_sent = zt_inst_counter(zi, "copies_not_sent");
+	uint64_t redirects = zt_inst_counter(zi, "redirects");
+
+	judge_out = &out;
+	judge_no_copy = true;
+	is_int(run("02 0e 0000003333333333 00000000 0010 | 01 00", &f), 'A', "no_copy: a tee, accepted");
+	ok(!out.copy_to && !out.copy_len && !out.copy_watch && !out.redirect_to, "... asks for no copy");
+	is_int(run("03 0e 0000003333333333 00000000 0000 | 01 00", &f), 'A', "no_copy: a watch, accepted");
+	ok(!out.copy_to, "... asks for no copy either");
+	is_int(zt_inst_counter(zi, "copies"), copies, "... neither is counted as a copy");
+	is_int(zt_inst_counter(zi, "copies_not_sent"), not_sent + 2, "... both are counted as not sent");
+	is_int(run("04 0e 0000003333333333 00000000 0000 | 00 00", &f), 'A', "no_copy: a redirect still decides");
+	ok(out.redirect_to == OTHER, "... to the third member");
+	is_int(zt_inst_counter(zi, "redirects"), redirects + 1, "... and is counted");
+	judge_no_copy = false;
 	judge_out = NULL;
 }
 
@@ -988,7 +1108,7 @@ static int explain(const struct fr *f, bool inbound)
 {
 	struct zt_policy_out fwd;
 	struct zt_policy_ctx ctx = { 0x8056c2e21c000001ULL, SELF, inbound ? PEER : SELF, inbound ? SELF : PEER,
-				     inbound, peer_tags, n_peer_tags, peer_caps, n_peer_caps, &fwd };
+				     inbound, peer_tags, n_peer_tags, peer_caps, n_peer_caps, &fwd, false, NULL, 0 };
 	struct zt_frame zf = { (uint8_t *)f->b, f->len };
 
 	return ops->explain(st, &ctx, &zf, &ex);
@@ -1111,7 +1231,7 @@ int main(void)
 	char err[256];
 	struct ev_loop *loop = ev_default_loop(0);
 
-	plan(302);
+	plan(334);
 	k = zt_kernel_new(loop);
 	if (!k)
 		bail("no kernel");
@@ -1139,6 +1259,8 @@ int main(void)
 	test_passed_over();
 	test_forward();
 	test_forward_out();
+	test_forward_no_copy();
+	test_ownership();
 	test_tables();
 	test_defaults();
 	test_random();

@@ -15,7 +15,10 @@
 #include <time.h>
 #include <sys/random.h>
 
+#include <zt/credential.h>
+#include <zt/inetaddr.h>
 #include <zt/module.h>
+#include <zt/netconf.h>
 
 #define RULES_MAX 1024                  /* base table limit, §6.1 */
 #define RULES_CAP_MAX 64                /* rules in a capability, §5.2 */
@@ -89,6 +92,7 @@ static const uint8_t rules_minlen[64] = {
 #define RULES_CF_MULTICAST 0x4000000000000000ULL
 #define RULES_CF_BROADCAST 0x2000000000000000ULL
 #define RULES_CF_IP_AUTH   0x1000000000000000ULL
+#define RULES_CF_MAC_AUTH  0x0800000000000000ULL
 
 /* Frame classes for which each rule (its matches and action) is judged
  * once, when the table is decoded: IPv4 frames of these protocols. */
@@ -155,6 +159,10 @@ struct rules {
 	struct rules_table *caps;   /* the node's own, ascending id */
 	unsigned ncaps;
 	uint64_t flags;
+	struct zt_coo coos[ZT_NETCONF_MAX_COOS];   /* the node's own certificates of ownership */
+	unsigned ncoos;
+	union zt_sockaddr ip6s[ZT_NETCONF_MAX_IPS];   /* its static IPv6 addresses (port: bits) */
+	unsigned nip6s;
 	uint64_t rng;               /* MATCH_RANDOM's generator state */
 	uint64_t digest;            /* of the table and own capabilities the counters are for */
 	struct rules_counts *counts;          /* n + 1: per entry, and the end of the table */
@@ -572,6 +580,20 @@ static uint64_t rules_digest(const struct zt_policy_rules *r)
 	return h;
 }
 
+/* What the ipauth and macauth characteristics need of the node: its own
+ * certificates of ownership, and its IPv6 addresses whose prefix makes
+ * an address unspoofable (§6.3). */
+static void rules_own_addresses(struct rules *s, const struct zt_policy_rules *r)
+{
+	s->ncoos = 0;
+	for (unsigned i = 0; r->coos && i < r->ncoos && s->ncoos < ZT_NETCONF_MAX_COOS; i++)
+		s->coos[s->ncoos++] = r->coos[i];
+	s->nip6s = 0;
+	for (unsigned i = 0; r->ips && i < r->nips && s->nip6s < ZT_NETCONF_MAX_IPS; i++)
+		if (r->ips[i].sa.sa_family == AF_INET6)
+			s->ip6s[s->nip6s++] = r->ips[i];
+}
+
 static int rules_rules(void *state, const struct zt_policy_rules *r)
 {
 	struct rules *s = state;
@@ -628,6 +650,7 @@ static int rules_rules(void *state, const struct zt_policy_rules *r)
 	s->caps = caps;
 	s->ncaps = r->ncaps;
 	s->flags = r->flags;
+	rules_own_addresses(s, r);
 	s->have_table = true;
 	return 0;
 }
@@ -694,7 +717,79 @@ static bool rules_ip6_eq(const uint8_t *addr, const uint8_t *rule, unsigned bits
 	return true;
 }
 
-static uint64_t rules_characteristics(const struct zt_policy_ctx *ctx, struct rules_frame *fr)
+/* The sender's IP of §6.3 in ip: an IPv4 source, an ARP's sender, a
+ * Neighbour Advertisement's target, an IPv6 source.  1: found, 0: none,
+ * 2: a Neighbour Solicitation, which 1.14 counts as authenticated. */
+static int rules_sender_ip(const struct rules_frame *fr, union zt_sockaddr *ip)
+{
+	const uint8_t *p = fr->p;
+
+	memset(ip, 0, sizeof *ip);
+	if (fr->ethertype == 0x0800 && fr->len >= 20) {
+		ip->in4.sin_family = AF_INET;
+		memcpy(&ip->in4.sin_addr, p + 12, 4);
+	} else if (fr->ethertype == 0x0806 && fr->len >= 28) {
+		ip->in4.sin_family = AF_INET;
+		memcpy(&ip->in4.sin_addr, p + 14, 4);
+	} else if (fr->ethertype == 0x86dd && fr->len >= 40) {
+		bool ndp = fr->len >= 64 && p[6] == 58 && (p[40] == 135 || p[40] == 136);
+
+		if (ndp && p[40] == 135)
+			return 2;
+		ip->in6.sin6_family = AF_INET6;
+		memcpy(&ip->in6.sin6_addr, p + (ndp ? 48 : 8), 16);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static bool rules_coos_own(const struct zt_coo *coos, unsigned n, const union zt_sockaddr *ip, const uint8_t *mac)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ip ? zt_coo_owns_ip(&coos[i], ip) : zt_coo_owns_mac(&coos[i], mac))
+			return true;
+	return false;
+}
+
+/* An IPv6 address in the prefix of one of our own rfc4193 (/88) or
+ * 6PLANE (/40) addresses, with NDP emulation on: a member cannot have
+ * another's, so 1.14 counts it as the sender's own. */
+static bool rules_unspoofable(const struct rules *s, const struct zt_policy_ctx *ctx, const union zt_sockaddr *ip)
+{
+	uint64_t peer;
+
+	if (ip->sa.sa_family != AF_INET6 || !(s->flags & ZT_NETCONF_F_NDP_EMULATION))
+		return false;
+	for (unsigned i = 0; i < s->nip6s; i++)
+		if (zt_ip6_ndp_peer(ctx->nwid, s->ip6s[i].in6.sin6_addr.s6_addr, zt_inetaddr_port(&s->ip6s[i]),
+				    ip->in6.sin6_addr.s6_addr, &peer) == 0)
+			return true;
+	return false;
+}
+
+/* §6.3's sender IP and MAC authenticated: on ingress by a certificate of
+ * ownership the sender showed (or an unspoofable IPv6 address), on
+ * egress by one of our own, as 1.14's Network.cpp decides them. */
+static uint64_t rules_authenticated(const struct rules *s, const struct zt_policy_ctx *ctx,
+				    const struct rules_frame *fr)
+{
+	const struct zt_coo *coos = ctx->inbound ? ctx->peer_coos : s->coos;
+	unsigned n = ctx->inbound ? (ctx->peer_coos ? ctx->n_peer_coos : 0) : s->ncoos;
+	union zt_sockaddr ip;
+	uint64_t cf = 0;
+	int has_ip = rules_sender_ip(fr, &ip);
+
+	if (has_ip == 2 || (has_ip == 1 && (rules_coos_own(coos, n, &ip, NULL) ||
+					     (ctx->inbound && rules_unspoofable(s, ctx, &ip)))))
+		cf |= RULES_CF_IP_AUTH;
+	if (rules_coos_own(coos, n, NULL, fr->src))
+		cf |= RULES_CF_MAC_AUTH;
+	return cf;
+}
+
+static uint64_t rules_characteristics(const struct rules *s, const struct zt_policy_ctx *ctx,
+				      struct rules_frame *fr)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	const uint8_t *p = fr->p;
@@ -706,10 +801,7 @@ static uint64_t rules_characteristics(const struct zt_policy_ctx *ctx, struct ru
 		cf |= RULES_CF_MULTICAST;
 	if (memcmp(fr->dst, bcast, 6) == 0)
 		cf |= RULES_CF_BROADCAST;
-	/* Only the Neighbour Solicitation counts as authenticated without a
-	 * COO; zt's policies see no COOs (zt-rules(7)). */
-	if (fr->ip6 && fr->len >= 64 && p[6] == 58 && p[40] == 135)
-		cf |= RULES_CF_IP_AUTH;
+	cf |= rules_authenticated(s, ctx, fr);
 	if (fr->ip4 && p[9] == 6 && fr->len >= (size_t)fr->ihl + 14)
 		cf |= (uint64_t)(p[fr->ihl + 12] & 0x0f) << 8 | p[fr->ihl + 13];
 	else if (fr->ip6 && rules_walk(fr) && fr->nh == 6 && fr->len > fr->pos + 14)
@@ -924,7 +1016,7 @@ rules_match(struct rules *s, const struct rules_rule *r, const struct zt_policy_
 		return rules_port(r, fr);
 	case RULES_M_CHARACTERISTICS:
 		if (!fr->have_cf) {
-			fr->cf = rules_characteristics(ctx, fr);
+			fr->cf = rules_characteristics(s, ctx, fr);
 			fr->have_cf = true;
 		}
 		return (fr->cf & r->v.mask) != 0;
@@ -1261,14 +1353,20 @@ static enum zt_verdict rules_judge(void *state, const struct zt_policy_ctx *ctx,
 	case RULES_SUPER_ACCEPT:
 	case RULES_REDIRECT:
 		out.super_accept = res == RULES_SUPER_ACCEPT;
+		/* a caller that cannot copy, or a judgement of which 1.14
+		 * makes no copy (no_copy), gets the verdict without it */
+		if (out.copy_to && (!ctx->out || ctx->no_copy)) {
+			count(s->copies_not_sent);
+			out.copy_to = 0;
+			out.copy_len = 0;
+			out.copy_watch = false;
+		}
 		if (ctx->out) {
 			*ctx->out = out;
 			if (out.copy_to)
 				count(s->copies);
 			if (out.redirect_to)
 				count(s->redirects);
-		} else if (out.copy_to) {
-			count(s->copies_not_sent);
 		}
 		if (out.copy_to && run.copy_at >= 0)
 			rules_bump(s, run.cap, run.cap_id, (unsigned)run.copy_at, ctx->inbound,

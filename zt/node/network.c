@@ -182,7 +182,7 @@ static void policy_rules(struct zt_network *n)
 	struct zt_policy_tag tags[ZT_NETCONF_MAX_TAGS];
 	struct zt_policy_cap caps[ZT_NETCONF_MAX_CAPS];
 	struct zt_policy_rules r = { n->cfg->rules, n->cfg->rules_len, n->cfg->nrules, n->cfg->flags,
-				     tags, 0, caps, 0 };
+				     tags, 0, caps, 0, n->cfg->coos, n->cfg->ncoos, n->cfg->ips, n->cfg->nips };
 	struct zt_inst *const *chains[2] = { n->ingress, n->egress };
 	unsigned counts[2] = { n->n_ingress, n->n_egress };
 
@@ -256,7 +256,8 @@ static void member_rev_set(struct member *m, uint8_t type, uint32_t id, int64_t 
 	mc->revs[i].threshold = threshold;
 }
 
-/* Rebuilds what the rules may use of m's tags and capabilities: those
+/* Rebuilds what the rules may use of m's tags, capabilities and
+ * certificates of ownership: those
  * within ctmd of our config's timestamp and not revoked (§5.6). */
 void zt_member_usable(struct zt_network *n, struct member *m)
 {
@@ -266,9 +267,19 @@ void zt_member_usable(struct zt_network *n, struct member *m)
 
 	if (!c)
 		return;
-	c->n_usable_tags = c->n_usable_caps = 0;
+	c->n_usable_tags = c->n_usable_caps = c->n_usable_coos = 0;
 	if (!n->configured)
 		return;
+	/* the usable certificates of ownership are moved to the front (they
+	 * are found by id, in no order) rather than copied: they are big */
+	for (unsigned i = 0; i < c->ncoos; i++)
+		if (zt_cred_usable(c->coos[i].ts, cfg->ts, cfg->ctmd,
+				   member_rev_threshold(m, ZT_CRED_COO, c->coos[i].id))) {
+			struct zt_coo tmp = c->coos[c->n_usable_coos];
+
+			c->coos[c->n_usable_coos++] = c->coos[i];
+			c->coos[i] = tmp;
+		}
 	for (unsigned i = 0; i < c->ntags; i++)
 		if (zt_cred_usable(c->tag_ts[i], cfg->ts, cfg->ctmd,
 				   member_rev_threshold(m, ZT_CRED_TAG, c->tags[i].id)))
@@ -337,6 +348,30 @@ static bool member_cap_in(struct member *m, const struct zt_cap *cp, zt_identity
 	c->caps[i].n = cp->nrules;
 	c->caps[i].len = cp->rules_len;
 	memcpy(c->caps[i].rules, cp->rules, cp->rules_len);
+	return true;
+}
+
+/* A certificate of ownership shown by a member (§5.4), about itself:
+ * kept by id as a tag is; 1.14 has the ipauth and macauth
+ * characteristics consult them (§6.3). */
+static bool member_coo_in(struct member *m, const struct zt_coo *o, const struct zt_identity *ctl)
+{
+	struct member_creds *c = member_creds(m);
+	unsigned i;
+
+	if (!c)
+		return false;
+	for (i = 0; i < c->ncoos && c->coos[i].id != o->id; i++)
+		;
+	if (zt_coo_accept(i < c->ncoos ? &c->coos[i] : NULL, member_rev_threshold(m, ZT_CRED_COO, o->id), o,
+			  ctl) != ZT_CRED_ACCEPTED)
+		return false;
+	if (i == c->ncoos) {
+		if (c->ncoos == ZT_MEMBER_COOS)
+			return false;
+		c->ncoos++;
+	}
+	c->coos[i] = *o;
 	return true;
 }
 
@@ -535,7 +570,7 @@ static void rx_revocation(struct zt_core *c, const struct zt_net_rx *r, const st
 	cred_threshold = member_rev_threshold(m, v->type, v->cred_id);
 	if (zt_rev_accept(v, &ctl->id, &m->com_threshold, &cred_threshold) != ZT_CRED_ACCEPTED)
 		return;
-	if (v->type == ZT_CRED_TAG || v->type == ZT_CRED_CAPABILITY) {
+	if (v->type == ZT_CRED_TAG || v->type == ZT_CRED_CAPABILITY || v->type == ZT_CRED_COO) {
 		member_rev_set(m, v->type, v->cred_id, cred_threshold);
 		zt_member_usable(n, m);
 	}
@@ -581,7 +616,8 @@ static struct member *cred_member(struct zt_core *c, uint64_t nwid, uint64_t iss
 	return zt_network_member(n, issued_to, true);
 }
 
-/* Tags and capabilities, filed under the member they were issued to. */
+/* Tags, capabilities and certificates of ownership, filed under the
+ * member they were issued to. */
 static void rx_tags_caps(struct zt_core *c, const struct zt_netcreds *nc)
 {
 	const struct zt_identity *ctl;
@@ -589,6 +625,7 @@ static void rx_tags_caps(struct zt_core *c, const struct zt_netcreds *nc)
 	struct member *m;
 	struct zt_tag tag;
 	struct zt_cap cap;
+	struct zt_coo coo;
 
 	for (unsigned i = 0; zt_netcreds_tag(nc, i, &tag) == 0; i++)
 		if ((m = cred_member(c, tag.nwid, tag.issued_to, &n, &ctl)) && member_tag_in(m, &tag, ctl))
@@ -596,6 +633,9 @@ static void rx_tags_caps(struct zt_core *c, const struct zt_netcreds *nc)
 	for (unsigned i = 0; zt_netcreds_cap(nc, i, &cap) == 0; i++)
 		if ((m = cred_member(c, cap.nwid, zt_cap_issued_to(&cap), &n, &ctl)) &&
 		    member_cap_in(m, &cap, identity_lookup, c))
+			zt_member_usable(n, m);
+	for (unsigned i = 0; zt_netcreds_coo(nc, i, &coo) == 0; i++)
+		if ((m = cred_member(c, coo.nwid, coo.issued_to, &n, &ctl)) && member_coo_in(m, &coo, ctl))
 			zt_member_usable(n, m);
 }
 

@@ -105,8 +105,8 @@ uint64_t zt_network_id(const struct zt_network *n);
 
 /* ---- inside the network layer: network.c and port.c ---- */
 
-/* What a member holds besides its COM (networks.md §5.6): tags and
- * capabilities keyed by id, with revocation thresholds per (type, id).
+/* What a member holds besides its COM (networks.md §5.6): tags,
+ * capabilities and certificates of ownership keyed by id, with revocation thresholds per (type, id).
  * Allocated for a member when it first shows or loses one, so that the
  * members that have none cost a pointer, and never moved: the usable
  * capabilities point into it. */
@@ -114,6 +114,7 @@ uint64_t zt_network_id(const struct zt_network *n);
 #define ZT_MEMBER_CAPS 8
 #define ZT_MEMBER_CAP_BYTES 512  /* encoded rules of one capability */
 #define ZT_MEMBER_REVS 16
+#define ZT_MEMBER_COOS 4
 
 struct member_cap {
 	uint32_t id;
@@ -124,20 +125,21 @@ struct member_cap {
 };
 
 struct member_rev {
-	uint8_t type;            /* ZT_CRED_TAG or ZT_CRED_CAPABILITY */
+	uint8_t type;            /* ZT_CRED_TAG, ZT_CRED_CAPABILITY or ZT_CRED_COO */
 	uint32_t id;
 	int64_t threshold;
 };
 
 struct member_creds {
-	unsigned ntags, ncaps, nrevs;
+	unsigned ntags, ncaps, nrevs, ncoos;
 	struct zt_policy_tag tags[ZT_MEMBER_TAGS];   /* sorted by id */
 	int64_t tag_ts[ZT_MEMBER_TAGS];
 	struct member_cap caps[ZT_MEMBER_CAPS];
 	struct member_rev revs[ZT_MEMBER_REVS];
+	struct zt_coo coos[ZT_MEMBER_COOS];          /* by id; the first n_usable_coos usable */
 	/* what the rules may use now (time-valid against our config, not
 	 * revoked), rebuilt when either changes; handed to the policies */
-	unsigned n_usable_tags, n_usable_caps;
+	unsigned n_usable_tags, n_usable_caps, n_usable_coos;
 	struct zt_policy_tag usable_tags[ZT_MEMBER_TAGS];
 	struct zt_policy_cap usable_caps[ZT_MEMBER_CAPS];
 };

@@ -377,6 +377,8 @@ static void ctx_member(struct zt_policy_ctx *ctx, const struct member *m)
 	ctx->n_peer_tags = c ? c->n_usable_tags : 0;
 	ctx->peer_caps = c ? c->usable_caps : NULL;
 	ctx->n_peer_caps = c ? c->n_usable_caps : 0;
+	ctx->peer_coos = c ? c->coos : NULL;
+	ctx->n_peer_coos = c ? c->n_usable_coos : 0;
 }
 
 static int policy_chain(const struct zt_network *n, struct zt_inst *const *chain, unsigned count,
@@ -602,7 +604,7 @@ static bool ingress(struct zt_network *n, uint64_t from, const uint8_t dst[6], c
 	struct zt_frame f = { eth, 14 + len };
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, from,
 				     zt_mac_is_multicast(dst) ? 0 : n->core->self.address, true, NULL, 0, NULL, 0,
-				     out };
+				     out, false, NULL, 0 };
 
 	memset(out, 0, sizeof *out);
 	if (len > ZT_PKT_MAX - 14 || (n->configured && !zt_frame_fits(n->cfg->mtu, ethertype, len))) {
@@ -694,17 +696,45 @@ static void send_ext(struct zt_network *n, uint64_t to, const struct zt_frame *f
 	}
 }
 
+/* Whether a frame the egress chain accepted without a destination (a
+ * multicast, or a unicast for a MAC behind a bridge) goes to member
+ * `to`: judged again with `to` as destination, as 1.14 judges each
+ * recipient (§2.6 step 6, §7.4 step 5).  Its TEE and WATCH copies were
+ * made by the first judgement, so none here (no_copy); a REDIRECT
+ * sends it to its new destination instead of `to`. */
+static bool judged_for(struct zt_network *n, uint64_t to, const struct zt_frame *f, int64_t now)
+{
+	struct zt_policy_out out = { 0 };
+	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, to, false,
+				     NULL, 0, NULL, 0, &out, .no_copy = true };
+
+	if (!n->n_egress)
+		return true;
+	ctx_member(&ctx, zt_network_member(n, to, false));
+	if (policy_chain(n, n->egress, n->n_egress, &ctx, f) != ZT_ACCEPT)
+		return false;
+	return !(out.redirect_to && rules_act(n, &out, f->data, f->len, false, now));
+}
+
+/* One bridge's copy of a frame for a MAC behind a bridge. */
+static void send_to_bridge(struct zt_network *n, uint64_t bridge, const struct zt_frame *f, int64_t now)
+{
+	if (judged_for(n, bridge, f, now))
+		send_ext(n, bridge, f, now);
+	else
+		NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
+}
+
 /* Unicast to a MAC that is no member's (§2.6 step 6): to the bridge it
- * was learned behind, else to every active bridge (32 at most). */
+ * was learned behind, else to every active bridge (32 at most, picked at
+ * random when there are more). */
 static void send_to_bridges(struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
-	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false,
-				     NULL, 0, NULL, 0, NULL };
 	uint64_t self = n->core->self.address, via = bridge_route(n, f->data), bridges[ZT_NETCONF_MAX_SPECIALISTS];
 	unsigned count = 0;
 
 	if (via && via != self && is_bridge(n, via)) {
-		send_ext(n, via, f, now);
+		send_to_bridge(n, via, f, now);
 		return;
 	}
 	for (unsigned i = 0; i < n->cfg->nspecialists; i++) {
@@ -723,10 +753,7 @@ static void send_to_bridges(struct zt_network *n, const struct zt_frame *f, int6
 
 		bridges[i] = bridges[j];
 		bridges[j] = tmp;
-		ctx.dest = bridges[i];   /* each copy judged for its bridge */
-		ctx_member(&ctx, zt_network_member(n, bridges[i], false));
-		if (policy_chain(n, n->egress, n->n_egress, &ctx, f) == ZT_ACCEPT)
-			send_ext(n, bridges[i], f, now);
+		send_to_bridge(n, bridges[i], f, now);
 	}
 }
 
@@ -766,13 +793,17 @@ static struct pending_mcast *pending_slot(struct zt_network *n, int64_t now)
 	return oldest;
 }
 
-/* One copy of a multicast to one recipient, recorded in the pending slot. */
-static bool multicast_to(struct zt_network *n, uint64_t to, const uint8_t *pl, size_t len,
+/* One copy of a multicast (f, its Ethernet frame) to one recipient,
+ * recorded in the pending slot.  One the rules keep from it counts as
+ * sent, as in 1.14 (OutboundMulticast::sendAndLog). */
+static bool multicast_to(struct zt_network *n, uint64_t to, const struct zt_frame *f, const uint8_t *pl, size_t len,
 			 struct pending_mcast *pm, int64_t now)
 {
-	zt_network_creds_push(n, zt_network_member(n, to, true), now, false);
-	if (zt_vl1_send(n->core, to, ZT_VERB_MULTICAST_FRAME, pl, len, now) < 0)
-		return false;
+	if (judged_for(n, to, f, now)) {
+		zt_network_creds_push(n, zt_network_member(n, to, true), now, false);
+		if (zt_vl1_send(n->core, to, ZT_VERB_MULTICAST_FRAME, pl, len, now) < 0)
+			return false;
+	}
 	if (pm && pm->n_sent < ZT_PENDING_MCAST_SENT)
 		pm->sent[pm->n_sent++] = to;
 	return true;
@@ -781,8 +812,8 @@ static bool multicast_to(struct zt_network *n, uint64_t to, const uint8_t *pl, s
 /* A multicast goes first to every active bridge (§7.4), which gets all
  * of the network's, then to the group's members; src is the bridged
  * source MAC, NULL for our own frames. */
-static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g, const uint8_t *src,
-			   uint16_t ethertype, const uint8_t *payload, size_t len, int64_t now)
+static void send_multicast(struct zt_network *n, const struct zt_frame *f, const struct zt_mcast_group *g,
+			   const uint8_t *src, uint16_t ethertype, const uint8_t *payload, size_t len, int64_t now)
 {
 	struct zt_core *c = n->core;
 	struct mcast_list *l = mcast_find(c, n->id, g, true, now);
@@ -791,6 +822,7 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 	uint8_t pl[ZT_PKT_MAX];
 	struct pending_mcast *pm;
 	struct mcast_walk walk;
+	struct zt_frame judged = { f->data, f->len };   /* the frame as sent: cut as below */
 	struct zt_wr w;
 
 	if (l && (known == 0 || now - l->last_gather >= ZT_ANNOUNCE_MS)) {
@@ -804,6 +836,7 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 	}
 	if (len > 10000)
 		len = 10000;
+	judged.len = 14 + len;
 	zt_wr_init(&w, pl, sizeof pl);
 	zt_wr_u64(&w, n->id);
 	zt_wr_u8(&w, src ? 0x06 : 0x02);
@@ -825,24 +858,47 @@ static void send_multicast(struct zt_network *n, const struct zt_mcast_group *g,
 		uint64_t a = n->cfg->specialists[i] & 0xffffffffffULL;
 
 		if ((n->cfg->specialists[i] & ZT_SPECIALIST_ACTIVE_BRIDGE) && a != c->self.address)
-			sent += multicast_to(n, a, pl, w.len, pm, now);
+			sent += multicast_to(n, a, &judged, pl, w.len, pm, now);
 	}
 	/* members in random order, at most `limit` in all */
 	walk_init(&walk, l->n);
 	while (sent < limit && walk_next(&walk, &m))
 		if (!is_bridge(n, l->m[m].address))
-			sent += multicast_to(n, l->m[m].address, pl, w.len, pm, now);
+			sent += multicast_to(n, l->m[m].address, &judged, pl, w.len, pm, now);
 	if (sent)
 		NC_INC(n, NC_TX_FRAMES);
+}
+
+/* The Ethernet frame of a pending multicast, rebuilt into buf (room
+ * for 14 + ZT_PKT_MAX) from the MULTICAST_FRAME payload send_multicast()
+ * wrote: network, flags, gather limit, [source MAC], group MAC and ADI,
+ * ethertype, payload. */
+static struct zt_frame pending_frame(const struct zt_network *n, const struct pending_mcast *pm, uint8_t *buf)
+{
+	size_t at = 8 + 1 + 4;
+	const uint8_t *src = n->mac;
+
+	if (pm->pl[8] & 0x04) {
+		src = pm->pl + at;
+		at += 6;
+	}
+	memcpy(buf, pm->pl + at, 6);
+	memcpy(buf + 6, src, 6);
+	memcpy(buf + 12, pm->pl + at + 10, 2);
+	at += 12;
+	memcpy(buf + 14, pm->pl + at, pm->len - at);
+	return (struct zt_frame){ buf, 14 + pm->len - at };
 }
 
 static void pending_send_to(struct zt_core *c, uint64_t nwid, const struct zt_mcast_group *g,
 			    uint64_t address, int64_t now)
 {
 	struct zt_network *n = zt_network_find(c, nwid);
+	uint8_t frame[14 + ZT_PKT_MAX];
 
 	for (unsigned i = 0; n && n->pending && i < ZT_PENDING_MCAST; i++) {
 		struct pending_mcast *pm = &n->pending[i];
+		struct zt_frame f;
 		bool done = false;
 
 		if (!pm->at || now - pm->at >= ZT_PENDING_MCAST_MS || zt_mcast_cmp(&pm->g, g) != 0 ||
@@ -852,9 +908,8 @@ static void pending_send_to(struct zt_core *c, uint64_t nwid, const struct zt_mc
 			done |= pm->sent[k] == address;
 		if (done)
 			continue;
-		zt_network_creds_push(n, zt_network_member(n, address, true), now, false);
-		if (zt_vl1_send(c, address, ZT_VERB_MULTICAST_FRAME, pm->pl, pm->len, now) == 0)
-			pm->sent[pm->n_sent++] = address;
+		f = pending_frame(n, pm, frame);
+		multicast_to(n, address, &f, pm->pl, pm->len, pm, now);
 	}
 }
 
@@ -885,7 +940,7 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 {
 	struct zt_policy_out out = { 0 };
 	struct zt_policy_ctx ctx = { n->id, n->core->self.address, n->core->self.address, 0, false,
-				     NULL, 0, NULL, 0, &out };
+				     NULL, 0, NULL, 0, &out, false, NULL, 0 };
 	const uint8_t *to = f->data, *src = f->data + 6;
 	uint8_t *payload = f->data + 14;
 	uint16_t ethertype;
@@ -932,7 +987,7 @@ static void port_frame(struct zt_network *n, const struct zt_frame *f, int64_t n
 			NC_DROP(n, NC_POLICY_DROPS, NC_TX_DROPPED);
 			return;
 		}
-		send_multicast(n, &g, bridged ? src : NULL, ethertype, payload, len, now);
+		send_multicast(n, f, &g, bridged ? src : NULL, ethertype, payload, len, now);
 	} else if (memcmp(to, n->mac, 6) == 0) {
 		deliver(n, &n->queues[0], n->core->self.address, to, src, ethertype, payload, len);
 	} else if (to_member && !mac_behind_bridge(n, to, dest)) {
@@ -1323,7 +1378,7 @@ bool zt_network_fast_in(struct zt_lane *l, struct zt_peer *p, uint8_t verb, uint
 bool zt_lane_frame_out(struct zt_lane *l, struct zt_network *n, const struct zt_frame *f, int64_t now)
 {
 	struct zt_policy_ctx ctx = { n->id, l->core->self.address, l->core->self.address, 0, false,
-				     NULL, 0, NULL, 0, NULL };
+				     NULL, 0, NULL, 0, NULL, false, NULL, 0 };
 	const uint8_t *to = f->data;
 	const struct member *m;
 	struct zt_peer_path *pp;

@@ -14,10 +14,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define ZT_MODULE_ABI 5   /* bump on any incompatible change (4: store commit_async, member_bridges,
+#define ZT_MODULE_ABI 6   /* bump on any incompatible change (4: store commit_async, member_bridges,
                              network rules_source, tags and capabilities, member tags and
                              capabilities; policies get tags, capabilities and zt_policy_out;
-                             5: policies' rule_list and explain) */
+                             5: policies' rule_list and explain; 6: zt_policy_ctx no_copy and
+                             peer_coos, zt_policy_rules coos and ips) */
 
 #if defined(__GNUC__)
 #define ZT_EXPORT __attribute__((visibility("default")))
@@ -237,6 +238,8 @@ void zt_iface_multicast(struct zt_inst *zi, const uint8_t *macs, unsigned n);
 
 enum zt_verdict { ZT_ACCEPT = 0, ZT_DROP = 1 };
 
+struct zt_coo;   /* <zt/credential.h> */
+
 /* A member's tag (networks.md §5.3), verified and usable (§5.6). */
 struct zt_policy_tag {
 	uint32_t id, value;
@@ -277,6 +280,14 @@ struct zt_policy_ctx {
 	const struct zt_policy_cap *peer_caps;
 	unsigned n_peer_caps;
 	struct zt_policy_out *out;   /* NULL: the caller cannot copy or redirect */
+	bool no_copy;                /* no TEE or WATCH copy from this judgement, REDIRECT
+				      * still: one of a frame's judgements for each bridge
+				      * or multicast recipient it goes to, after the one
+				      * that made its copies (1.14's noTee, networks.md
+				      * §2.6, §7.4) */
+	const struct zt_coo *peer_coos;   /* the remote member's certificates of
+					   * ownership (§5.4), usable as its tags */
+	unsigned n_peer_coos;
 };
 
 /* The rule table of the network's current config (networks.md §6.1),
@@ -291,6 +302,10 @@ struct zt_policy_rules {
 	unsigned ntags;
 	const struct zt_policy_cap *caps;
 	unsigned ncaps;
+	const struct zt_coo *coos;    /* the node's own certificates of ownership */
+	unsigned ncoos;
+	const union zt_sockaddr *ips; /* the node's static IPs (port: netmask bits) */
+	unsigned nips;
 };
 
 /* What decided a frame at one rule of a policy, for its per-rule
