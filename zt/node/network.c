@@ -113,6 +113,7 @@ static void member_forget(struct zt_network *n, uint32_t i)
 	unsigned last = --n->n_members;
 
 	free(n->members[i].creds);
+	free(n->members[i].coos);
 	zt_wheel_cancel(&n->core->member_due, &n->members[i].due->due);
 	free(n->members[i].due);
 	zt_addrmap_del(&n->member_index, address);
@@ -265,21 +266,23 @@ void zt_member_usable(struct zt_network *n, struct member *m)
 
 	struct member_creds *c = m->creds;
 
-	if (!c)
-		return;
-	c->n_usable_tags = c->n_usable_caps = c->n_usable_coos = 0;
+	m->n_usable_coos = 0;
+	if (c)
+		c->n_usable_tags = c->n_usable_caps = 0;
 	if (!n->configured)
 		return;
 	/* the usable certificates of ownership are moved to the front (they
 	 * are found by id, in no order) rather than copied: they are big */
-	for (unsigned i = 0; i < c->ncoos; i++)
-		if (zt_cred_usable(c->coos[i].ts, cfg->ts, cfg->ctmd,
-				   member_rev_threshold(m, ZT_CRED_COO, c->coos[i].id))) {
-			struct zt_coo tmp = c->coos[c->n_usable_coos];
+	for (unsigned i = 0; i < m->ncoos; i++)
+		if (zt_cred_usable(m->coos[i].ts, cfg->ts, cfg->ctmd,
+				   member_rev_threshold(m, ZT_CRED_COO, m->coos[i].id))) {
+			struct zt_coo tmp = m->coos[m->n_usable_coos];
 
-			c->coos[c->n_usable_coos++] = c->coos[i];
-			c->coos[i] = tmp;
+			m->coos[m->n_usable_coos++] = m->coos[i];
+			m->coos[i] = tmp;
 		}
+	if (!c)
+		return;
 	for (unsigned i = 0; i < c->ntags; i++)
 		if (zt_cred_usable(c->tag_ts[i], cfg->ts, cfg->ctmd,
 				   member_rev_threshold(m, ZT_CRED_TAG, c->tags[i].id)))
@@ -356,22 +359,22 @@ static bool member_cap_in(struct member *m, const struct zt_cap *cp, zt_identity
  * characteristics consult them (§6.3). */
 static bool member_coo_in(struct member *m, const struct zt_coo *o, const struct zt_identity *ctl)
 {
-	struct member_creds *c = member_creds(m);
 	unsigned i;
 
-	if (!c)
-		return false;
-	for (i = 0; i < c->ncoos && c->coos[i].id != o->id; i++)
+	for (i = 0; i < m->ncoos && m->coos[i].id != o->id; i++)
 		;
-	if (zt_coo_accept(i < c->ncoos ? &c->coos[i] : NULL, member_rev_threshold(m, ZT_CRED_COO, o->id), o,
+	if (zt_coo_accept(i < m->ncoos ? &m->coos[i] : NULL, member_rev_threshold(m, ZT_CRED_COO, o->id), o,
 			  ctl) != ZT_CRED_ACCEPTED)
 		return false;
-	if (i == c->ncoos) {
-		if (c->ncoos == ZT_MEMBER_COOS)
+	if (i == m->ncoos) {
+		struct zt_coo *v;
+
+		if (m->ncoos == ZT_MEMBER_COOS || !(v = realloc(m->coos, (m->ncoos + 1u) * sizeof *v)))
 			return false;
-		c->ncoos++;
+		m->coos = v;
+		m->ncoos++;
 	}
-	c->coos[i] = *o;
+	m->coos[i] = *o;
 	return true;
 }
 
@@ -806,6 +809,7 @@ void zt_network_free(struct zt_network *n)
 	free(n->routes);
 	for (unsigned i = 0; i < n->n_members; i++) {
 		free(n->members[i].creds);
+		free(n->members[i].coos);
 		zt_wheel_cancel(&c->member_due, &n->members[i].due->due);
 		free(n->members[i].due);
 	}

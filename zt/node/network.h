@@ -131,15 +131,14 @@ struct member_rev {
 };
 
 struct member_creds {
-	unsigned ntags, ncaps, nrevs, ncoos;
+	unsigned ntags, ncaps, nrevs;
 	struct zt_policy_tag tags[ZT_MEMBER_TAGS];   /* sorted by id */
 	int64_t tag_ts[ZT_MEMBER_TAGS];
 	struct member_cap caps[ZT_MEMBER_CAPS];
 	struct member_rev revs[ZT_MEMBER_REVS];
-	struct zt_coo coos[ZT_MEMBER_COOS];          /* by id; the first n_usable_coos usable */
 	/* what the rules may use now (time-valid against our config, not
 	 * revoked), rebuilt when either changes; handed to the policies */
-	unsigned n_usable_tags, n_usable_caps, n_usable_coos;
+	unsigned n_usable_tags, n_usable_caps;
 	struct zt_policy_tag usable_tags[ZT_MEMBER_TAGS];
 	struct zt_policy_cap usable_caps[ZT_MEMBER_CAPS];
 };
@@ -160,6 +159,10 @@ struct member {
 	struct zt_com com;
 	int64_t com_threshold;   /* its COMs up to this timestamp are revoked */
 	struct member_creds *creds;   /* NULL: none shown, none revoked */
+	/* its certificates of ownership by id, the first n_usable_coos
+	 * usable; apart from creds, as every member given IPs shows one */
+	struct zt_coo *coos;
+	uint8_t ncoos, n_usable_coos;
 	uint64_t gate_epoch;     /* gate_ok holds for the network's gate_epoch */
 	bool gate_ok;
 	int64_t pushed;          /* our credentials pushed to it */

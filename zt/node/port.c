@@ -377,8 +377,8 @@ static void ctx_member(struct zt_policy_ctx *ctx, const struct member *m)
 	ctx->n_peer_tags = c ? c->n_usable_tags : 0;
 	ctx->peer_caps = c ? c->usable_caps : NULL;
 	ctx->n_peer_caps = c ? c->n_usable_caps : 0;
-	ctx->peer_coos = c ? c->coos : NULL;
-	ctx->n_peer_coos = c ? c->n_usable_coos : 0;
+	ctx->peer_coos = m ? m->coos : NULL;
+	ctx->n_peer_coos = m ? m->n_usable_coos : 0;
 }
 
 static int policy_chain(const struct zt_network *n, struct zt_inst *const *chain, unsigned count,

@@ -74,8 +74,10 @@ int zt_core_network_explain(const struct zt_core *c, uint64_t nwid, bool inbound
 		ctx.n_peer_tags = m->creds->n_usable_tags;
 		ctx.peer_caps = m->creds->usable_caps;
 		ctx.n_peer_caps = m->creds->n_usable_caps;
-		ctx.peer_coos = m->creds->coos;
-		ctx.n_peer_coos = m->creds->n_usable_coos;
+	}
+	if (m) {
+		ctx.peer_coos = m->coos;
+		ctx.n_peer_coos = m->n_usable_coos;
 	}
 	/* the chain's policies in order, until one drops the frame; the
 	 * answer is the last one that explained it */
