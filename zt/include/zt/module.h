@@ -14,10 +14,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define ZT_MODULE_ABI 5   /* bump on any incompatible change (4: store commit_async, member_bridges,
+#define ZT_MODULE_ABI 6   /* bump on any incompatible change (4: store commit_async, member_bridges,
                              network rules_source, tags and capabilities, member tags and
                              capabilities; policies get tags, capabilities and zt_policy_out;
-                             5: policies' rule_list and explain) */
+                             5: policies' rule_list and explain; 6: store reads_own_writes) */
 
 #if defined(__GNUC__)
 #define ZT_EXPORT __attribute__((visibility("default")))
