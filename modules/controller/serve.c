@@ -500,6 +500,35 @@ static int ctl_batch_add(struct ctl *c, const struct ctl_ask *q, const struct zt
 	return 1;
 }
 
+/* Whether q's write must wait behind the writes under way (a store with
+ * commit_async, no batch being filled, not q's own turn). */
+static bool ctl_serve_must_queue(const struct ctl *c)
+{
+	return zt_store_can_wait(c->store) && !c->batch && !c->member_turn && ctl_writes_busy(c);
+}
+
+/* Queue q's write behind the others: served again, built and signed, at
+ * its turn.  1, or a negative errno. */
+static int ctl_serve_queue(struct ctl *c, const struct ctl_ask *q)
+{
+	struct ctl_seen *s = ctl_seen_find(c, q->nwid, q->id->address);
+	struct ctl_member_write *mw;
+	int err;
+
+	/* one write per member at a time */
+	if (s && s->pending)
+		return 1;
+	if (!(mw = ctl_member_write_new(c, q, NULL, 0)))
+		return -ENOMEM;
+	if ((err = ctl_write_enqueue_member(c, mw)) < 0) {
+		ctl_member_write_free(mw);
+		return err;
+	}
+	if (s)
+		s->pending = true;
+	return 1;
+}
+
 /* Save m (old NULL: new) for q: at once with a store without
  * commit_async, else in a transaction committed without the loop
  * waiting, config (if any) sent once it is durable: in the batch being
@@ -510,7 +539,6 @@ static int ctl_batch_add(struct ctl *c, const struct ctl_ask *q, const struct zt
 static int ctl_serve_save(struct ctl *c, const struct ctl_ask *q, const struct zt_store_member *old,
 			  struct zt_store_member *m, const uint8_t *config, size_t len)
 {
-	struct ctl_member_write *mw;
 	int err;
 
 	if (!zt_store_can_wait(c->store)) {
@@ -521,23 +549,8 @@ static int ctl_serve_save(struct ctl *c, const struct ctl_ask *q, const struct z
 		return 0;   /* nothing to write: answered from the cache */
 	if (c->batch)
 		return ctl_batch_add(c, q, old, m, config, len);
-	if (!c->member_turn && ctl_writes_busy(c)) {
-		struct ctl_seen *s = ctl_seen_find(c, q->nwid, q->id->address);
-
-		/* one write per member at a time; it is served at its turn,
-		 * with the others queued meanwhile */
-		if (s && s->pending)
-			return 1;
-		if (!(mw = ctl_member_write_new(c, q, NULL, 0)))
-			return -ENOMEM;
-		if ((err = ctl_write_enqueue_member(c, mw)) < 0) {
-			ctl_member_write_free(mw);
-			return err;
-		}
-		if (s)
-			s->pending = true;
-		return 1;
-	}
+	if (ctl_serve_must_queue(c))
+		return ctl_serve_queue(c, q);
 	if ((err = ctl_batch_open(c)) < 0)
 		return err;
 	err = ctl_batch_add(c, q, old, m, config, len);
@@ -648,6 +661,15 @@ static void ctl_serve(struct ctl *c, const struct ctl_ask *q, const struct zt_ne
 				(*c->denied)++;
 		}
 		ctl_error(c, rq, ZT_ERR_NETWORK_ACCESS_DENIED);
+		goto out;
+	}
+	if (is_new && ctl_serve_must_queue(c)) {
+		/* a write for certain, behind others: built and signed once,
+		 * at its turn, not now as well */
+		if (ctl_serve_queue(c, q) < 0) {
+			(*c->failures)++;
+			ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
+		}
 		goto out;
 	}
 	b.store = c->store;
