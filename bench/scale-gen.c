@@ -11,7 +11,8 @@
  *
  * Members (--controller): HELLO to the controller, then a
  * NETWORK_CONFIG_REQUEST for one of the networks, until every chunk of
- * the config is in (verified against the controller's identity), at a
+ * the config is in, as OK(NETWORK_CONFIG_REQUEST) or NETWORK_CONFIG
+ * (verified against the controller's identity), at a
  * steady rate or all at once (--rate 0, the thundering herd).
  *
  * Identities come from a pool file (one secret identity in text form a
@@ -826,6 +827,14 @@ static void rx_packet(struct node *n, uint8_t *p, size_t len, int64_t now)
 		else
 			misc.other++;
 		break;
+	case ZT_VERB_NETWORK_CONFIG:
+		/* a config the controller sends on its own answers too, as for
+		 * 1.14: zt's, when the member's write had to wait for its COMMIT */
+		if (key == &n->key && n->ms == M_CONFIG)
+			rx_config_chunk(n, p + ZT_HDR_PAYLOAD, len - ZT_HDR_PAYLOAD, now);
+		else
+			misc.other++;
+		break;
 	case ZT_VERB_RENDEZVOUS:
 		misc.rendezvous++;
 		break;
@@ -1128,7 +1137,8 @@ static void print_report(const struct outcome *out)
 
 		if (!s->sent)
 			continue;
-		qsort(s->lat_us, s->n, sizeof *s->lat_us, cmp_u32);
+		if (s->n)   /* none answered: no array to sort */
+			qsort(s->lat_us, s->n, sizeof *s->lat_us, cmp_u32);
 		printf("%-7s sent %" PRIu64 " answered %" PRIu64 " (%.2f%%, %" PRIu64
 		       " errors) drops %" PRIu64 "  ms p50 %.2f p90 %.2f p99 %.2f max %.2f\n",
 		       kind_name[k], s->sent, s->answered, pa, s->errors, s->drops, pct_ms(s, 0.5),

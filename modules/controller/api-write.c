@@ -1,5 +1,5 @@
 /* controller: /controller writes that wait for their COMMIT without the
- * loop waiting.  With a store that has commit_async (postgres), a POST or
+ * loop waiting.  With a store that has commit_async (sqlite, postgres), a POST or
  * DELETE runs the API's own handler inside begin/commit_async: its puts
  * are gathered, its pushes and revocations kept, and the HTTP answer is
  * given once the store says the transaction is durable (then the kept
@@ -7,7 +7,10 @@
  * the loop serves packets, config requests and reads from the store's
  * cache.  Writes run one at a time, in arrival order: each is built on
  * what the previous one committed (revisions, IP assignments); the
- * config requests' writes (serve.c) queue here with them. */
+ * config requests' writes (serve.c) queue here with them, and those
+ * queued one after another share a transaction when the store's reads
+ * see its open transaction (sqlite): one COMMIT for a herd of new
+ * members, not one each. */
 #include "config.h"
 
 #include <errno.h>
@@ -188,6 +191,29 @@ int ctl_write_enqueue_member(struct ctl *c, struct ctl_member_write *mw)
 	return 0;
 }
 
+/* The members' writes at the head of the queue, in one transaction
+ * (at most CTL_BATCH_MAX; one with a store whose reads do not see its
+ * open transaction, each then built on what the previous committed). */
+static void ctl_write_run_members(struct ctl *c)
+{
+	struct ctl_write *w;
+	size_t n = 0;
+
+	/* failing to open it, they go one by one, each in its own */
+	if (zt_store_can_group(c->store))
+		(void)ctl_batch_open(c);
+	do {
+		w = c->write_queue;
+		if (!(c->write_queue = w->next))
+			c->write_queue_tail = &c->write_queue;
+		ctl_member_write_run(c, w->member);
+		w->member = NULL;
+		ctl_write_free(w);
+	} while (c->batch && !c->batch->failed && ++n < CTL_BATCH_MAX && (w = c->write_queue) && w->member);
+	if (c->batch)
+		ctl_batch_close(c);
+}
+
 void ctl_write_next(struct ctl *c)
 {
 	struct ctl_write *w;
@@ -197,14 +223,12 @@ void ctl_write_next(struct ctl *c)
 	while (!c->writing && !c->member_writing && (w = c->write_queue)) {
 		struct zt_api_pending *p = w->p;
 
-		if (!(c->write_queue = w->next))
-			c->write_queue_tail = &c->write_queue;
 		if (w->member && !c->stopping) {
-			ctl_member_write_run(c, w->member);
-			w->member = NULL;
-			ctl_write_free(w);
+			ctl_write_run_members(c);
 			continue;
 		}
+		if (!(c->write_queue = w->next))
+			c->write_queue_tail = &c->write_queue;
 		if (c->stopping) {
 			if (!p) {
 				ctl_write_free(w);

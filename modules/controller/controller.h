@@ -100,8 +100,9 @@ struct ctl {
 	struct ctl_write *deferring;    /* its handler is running: pushes wait */
 	struct ctl_write *writing;      /* in flight */
 	struct ctl_write *write_queue, **write_queue_tail;
-	/* a config request's write awaiting its COMMIT (serve.c) */
-	struct ctl_member_write *member_writing;
+	/* config requests' writes (serve.c): the batch awaiting its COMMIT,
+	 * and the one being filled in an open transaction */
+	struct ctl_member_batch *member_writing, *batch;
 	bool member_turn;           /* a queued one is being served: it writes now */
 	bool stopping;
 };
@@ -124,11 +125,28 @@ void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member);
 void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target);
 /* Revokes the tags and capabilities old held that m no longer does. */
 void ctl_revoke_dropped(struct ctl *c, const struct zt_store_member *old, const struct zt_store_member *m);
-/* A member's write queued behind others (postgres): run at its turn
- * (served again, on what is then committed), or freed unrun. */
+/* A member's write queued behind others: run at its turn (served
+ * again, on what is then committed or written earlier in the batch), or
+ * freed unrun. */
 struct ctl_member_write;
 void ctl_member_write_run(struct ctl *c, struct ctl_member_write *mw);
 void ctl_member_write_free(struct ctl_member_write *mw);
+/* Members' writes in one transaction, made durable by one COMMIT, after
+ * which each member's config goes out (group commit): with a store whose
+ * reads see its open transaction's writes, the writes queued while a
+ * COMMIT was in progress share the next one. */
+#define CTL_BATCH_MAX 256
+struct ctl_member_batch {
+	struct ctl *c;
+	struct ctl_member_write *head, **tail;
+	size_t n;
+	bool failed;                /* a write failed: the transaction is dropped */
+};
+/* Open c->batch (begin): 0 or a negative errno (logged). */
+int ctl_batch_open(struct ctl *c);
+/* Close c->batch: COMMIT it, its configs sent once durable, or drop it
+ * (nothing in it, or failed: each member is told nothing and asks again). */
+void ctl_batch_close(struct ctl *c);
 
 /* dns-service.c: the DNS servers a dns module announces (through
  * /unstable/controller/network/<nwid>/dns-service in api.c) */

@@ -295,6 +295,7 @@ struct ctl_ask {
  * has commit_async: the config goes out after the COMMIT, so that an
  * address handed out is durable before the member hears of it. */
 struct ctl_member_write {
+	struct ctl_member_write *next;   /* in its batch */
 	struct ctl *c;
 	uint64_t nwid;
 	struct zt_identity id;
@@ -374,17 +375,15 @@ void ctl_member_write_run(struct ctl *c, struct ctl_member_write *mw)
 	ctl_member_write_free(mw);
 }
 
-static void ctl_member_write_done(void *ctx, int err)
+/* mw's write is durable (err 0: its config goes out) or not (nothing
+ * is sent: the member asks again). */
+static void ctl_member_write_done(struct ctl *c, struct ctl_member_write *mw, int err)
 {
-	struct ctl_member_write *mw = ctx;
-	struct ctl *c = mw->c;
 	char a[11];
 
-	c->member_writing = NULL;
 	ctl_member_pending(c, mw->nwid, mw->id.address, false);
 	zt_address_fmt(mw->id.address, a);
 	if (err) {
-		/* nothing is sent: the member asks again */
 		zt_log(c->zi, ZT_LOG_WARN, "member %016" PRIx64 "/%s: not stored, no config sent: %s",
 		       mw->nwid, a, zt_store_error(c->store));
 		ctl_write_uncount(c, mw->changes);
@@ -400,68 +399,97 @@ static void ctl_member_write_done(void *ctx, int err)
 			(*c->pushes)++;
 	}
 	ctl_member_write_free(mw);
+}
+
+/* Every write of the batch is done with err; the batch is freed. */
+static void ctl_batch_finish(struct ctl_member_batch *b, int err)
+{
+	struct ctl_member_write *mw;
+
+	while ((mw = b->head)) {
+		b->head = mw->next;
+		ctl_member_write_done(b->c, mw, err);
+	}
+	free(b);
+}
+
+/* The store's answer to the batch's COMMIT, from the loop. */
+static void ctl_batch_committed(void *ctx, int err)
+{
+	struct ctl_member_batch *b = ctx;
+	struct ctl *c = b->c;
+
+	c->member_writing = NULL;
+	ctl_batch_finish(b, err);
 	ctl_write_next(c);
 }
 
-/* Save m (old NULL: new) for q: at once with a store without
- * commit_async, else in a transaction committed without the loop
- * waiting, config (if any) sent once it is durable.  0: saved or
- * unchanged, the caller answers now; 1: the write is pending (or queued
- * behind others, to be served again at its turn), the caller sends
- * nothing; or a negative errno (logged). */
-static int ctl_serve_save(struct ctl *c, const struct ctl_ask *q, const struct zt_store_member *old,
-			  struct zt_store_member *m, const uint8_t *config, size_t len)
+int ctl_batch_open(struct ctl *c)
 {
-	struct ctl_member_write *mw;
+	struct ctl_member_batch *b = calloc(1, sizeof *b);
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	if ((err = zt_store_begin(c->store)) < 0) {
+		zt_log(c->zi, ZT_LOG_WARN, "members' writes: cannot begin a transaction: %s",
+		       zt_store_error(c->store));
+		free(b);
+		return err;
+	}
+	b->c = c;
+	b->tail = &b->head;
+	c->batch = b;
+	return 0;
+}
+
+void ctl_batch_close(struct ctl *c)
+{
+	struct ctl_member_batch *b = c->batch;
+	int err;
+
+	c->batch = NULL;
+	if (!b->head || b->failed) {
+		zt_store_rollback(c->store);
+		ctl_batch_finish(b, -EIO);
+		return;
+	}
+	c->member_writing = b;
+	if ((err = zt_store_commit_async(c->store, ctl_batch_committed, b)) < 0) {
+		c->member_writing = NULL;
+		ctl_batch_finish(b, err);
+		return;
+	}
+	zt_log(c->zi, ZT_LOG_DEBUG, "%zu members' writes in one COMMIT", b->n);
+}
+
+/* Save m (old NULL: new) for q in the open batch, config (if any) sent
+ * once it is committed: 1, or a negative errno (logged; the batch's
+ * transaction is then dropped). */
+static int ctl_batch_add(struct ctl *c, const struct ctl_ask *q, const struct zt_store_member *old,
+			 struct zt_store_member *m, const uint8_t *config, size_t len)
+{
+	struct ctl_member_batch *b = c->batch;
+	struct ctl_member_write *mw = ctl_member_write_new(c, q, config, len);
 	uint64_t before[4], after[4];
 	int err;
 
-	if (!zt_store_can_wait(c->store)) {
-		err = ctl_member_save(c, old, m);
-		return err < 0 ? err : 0;
-	}
-	if (old && ctl_member_same(old, m))
-		return 0;   /* nothing to write: answered from the cache */
-	if (!c->member_turn && ctl_writes_busy(c)) {
-		struct ctl_seen *s = ctl_seen_find(c, q->nwid, q->id->address);
-
-		/* one write per member at a time; it is served at its turn */
-		if (s && s->pending)
-			return 1;
-		if (!(mw = ctl_member_write_new(c, q, NULL, 0)))
-			return -ENOMEM;
-		if ((err = ctl_write_enqueue_member(c, mw)) < 0) {
-			ctl_member_write_free(mw);
-			return err;
-		}
-		if (s)
-			s->pending = true;
-		return 1;
-	}
-	if ((err = zt_store_begin(c->store)) < 0)
-		return err;
+	if (!mw)
+		return -ENOMEM;
 	ctl_write_counts(c, before);
 	err = ctl_member_save(c, old, m);
 	ctl_write_counts(c, after);
-	if (err <= 0 || !(mw = ctl_member_write_new(c, q, config, len))) {
-		zt_store_rollback(c->store);
-		ctl_write_uncount(c, (uint64_t[4]){ after[0] - before[0], after[1] - before[1],
-						    after[2] - before[2], after[3] - before[3] });
-		return err <= 0 ? err : -ENOMEM;
-	}
 	for (int i = 0; i < 4; i++)
 		mw->changes[i] = after[i] - before[i];
-	if ((err = zt_store_commit_async(c->store, ctl_member_write_done, mw)) < 0) {
-		char a[11];
-
-		zt_address_fmt(q->id->address, a);
-		zt_log(c->zi, ZT_LOG_WARN, "member %016" PRIx64 "/%s: not stored, no config sent: %s",
-		       q->nwid, a, zt_store_error(c->store));
+	if (err <= 0) {
 		ctl_write_uncount(c, mw->changes);
 		ctl_member_write_free(mw);
-		return err;
+		b->failed = err < 0;
+		return err < 0 ? err : -EINVAL;
 	}
-	c->member_writing = mw;
+	*b->tail = mw;
+	b->tail = &mw->next;
+	b->n++;
 	ctl_member_pending(c, q->nwid, q->id->address, true);
 	{
 		char a[11];
@@ -470,6 +498,64 @@ static int ctl_serve_save(struct ctl *c, const struct ctl_ask *q, const struct z
 		zt_log(c->zi, ZT_LOG_DEBUG, "member %016" PRIx64 "/%s: config waits for the COMMIT", q->nwid, a);
 	}
 	return 1;
+}
+
+/* Whether q's write must wait behind the writes under way (a store with
+ * commit_async, no batch being filled, not q's own turn). */
+static bool ctl_serve_must_queue(const struct ctl *c)
+{
+	return zt_store_can_wait(c->store) && !c->batch && !c->member_turn && ctl_writes_busy(c);
+}
+
+/* Queue q's write behind the others: served again, built and signed, at
+ * its turn.  1, or a negative errno. */
+static int ctl_serve_queue(struct ctl *c, const struct ctl_ask *q)
+{
+	struct ctl_seen *s = ctl_seen_find(c, q->nwid, q->id->address);
+	struct ctl_member_write *mw;
+	int err;
+
+	/* one write per member at a time */
+	if (s && s->pending)
+		return 1;
+	if (!(mw = ctl_member_write_new(c, q, NULL, 0)))
+		return -ENOMEM;
+	if ((err = ctl_write_enqueue_member(c, mw)) < 0) {
+		ctl_member_write_free(mw);
+		return err;
+	}
+	if (s)
+		s->pending = true;
+	return 1;
+}
+
+/* Save m (old NULL: new) for q: at once with a store without
+ * commit_async, else in a transaction committed without the loop
+ * waiting, config (if any) sent once it is durable: in the batch being
+ * filled, or in one of its own when no write is under way.  0: saved or
+ * unchanged, the caller answers now; 1: the write is pending (or queued
+ * behind others, to be served again at its turn), the caller sends
+ * nothing; or a negative errno (logged). */
+static int ctl_serve_save(struct ctl *c, const struct ctl_ask *q, const struct zt_store_member *old,
+			  struct zt_store_member *m, const uint8_t *config, size_t len)
+{
+	int err;
+
+	if (!zt_store_can_wait(c->store)) {
+		err = ctl_member_save(c, old, m);
+		return err < 0 ? err : 0;
+	}
+	if (old && ctl_member_same(old, m))
+		return 0;   /* nothing to write: answered from the cache */
+	if (c->batch)
+		return ctl_batch_add(c, q, old, m, config, len);
+	if (ctl_serve_must_queue(c))
+		return ctl_serve_queue(c, q);
+	if ((err = ctl_batch_open(c)) < 0)
+		return err;
+	err = ctl_batch_add(c, q, old, m, config, len);
+	ctl_batch_close(c);
+	return err;
 }
 
 /* Answer a request (rq) or push a config (rq NULL) to q's member.
@@ -575,6 +661,15 @@ static void ctl_serve(struct ctl *c, const struct ctl_ask *q, const struct zt_ne
 				(*c->denied)++;
 		}
 		ctl_error(c, rq, ZT_ERR_NETWORK_ACCESS_DENIED);
+		goto out;
+	}
+	if (is_new && ctl_serve_must_queue(c)) {
+		/* a write for certain, behind others: built and signed once,
+		 * at its turn, not now as well */
+		if (ctl_serve_queue(c, q) < 0) {
+			(*c->failures)++;
+			ctl_error(c, rq, ZT_ERR_OBJ_NOT_FOUND);
+		}
 		goto out;
 	}
 	b.store = c->store;

@@ -11,7 +11,13 @@
  * older file up to date with the migrations below, in one transaction.
  * A file that is not a database, fails SQLite's quick_check, holds other
  * tables than a store's, or has a newer schema than this module is
- * refused and left exactly as it was. */
+ * refused and left exactly as it was.
+ *
+ * commit_async COMMITs at once, on the loop, and calls done back from
+ * the loop's next iteration: a user answers its writes there, after the
+ * COMMIT, and meanwhile gathers the writes that arrive into the next
+ * transaction (reads see the open transaction's own writes: one
+ * connection), so that a herd of them shares one COMMIT and one fsync. */
 #include "config.h"
 
 #include <errno.h>
@@ -22,6 +28,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <sqlite3.h>
 
 #include <zt/module.h>
@@ -37,6 +44,17 @@ struct store {
 	unsigned depth;             /* nested store_begin calls */
 	bool failed;                /* an error inside the open transaction */
 	char err[512];
+	struct ev_loop *loop;       /* the user's, for commit_async's callbacks */
+	ev_timer later;             /* calls them back, in the next iteration */
+	struct store_done *done;    /* committed, their done not called yet */
+	size_t ndone, done_cap;
+	uint64_t *commits;          /* transactions committed (each one fsync) */
+};
+
+/* A commit_async whose done is to be called. */
+struct store_done {
+	void (*fn)(void *ctx, int err);
+	void *ctx;
 };
 
 /* Version 1: networks, members and their IPs (the controller's store
@@ -258,12 +276,39 @@ fail:
 	return -EIO;
 }
 
+/* Call back the commit_asyncs committed so far (a done may commit
+ * again: those wait for the next call). */
+static void store_done_run(struct store *s)
+{
+	struct store_done *v = s->done;
+	size_t n = s->ndone;
+
+	s->done = NULL;
+	s->ndone = s->done_cap = 0;
+	for (size_t i = 0; i < n; i++)
+		v[i].fn(v[i].ctx, 0);
+	free(v);
+}
+
+static void store_later_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	store_done_run(w->data);
+}
+
 static void store_close(void *state)
 {
 	struct store *s = state;
 
 	if (!s->db)
 		return;
+	/* what was committed is durable: said so before the file closes */
+	while (s->ndone)
+		store_done_run(s);
+	if (s->loop)
+		ev_timer_stop(s->loop, &s->later);
+	s->loop = NULL;
 	if (s->depth)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->depth = 0;
@@ -342,7 +387,6 @@ static int store_open(void *state, struct ev_loop *loop, const struct zt_store_u
 	struct store *s = state;
 	int64_t version = 0;
 
-	(void)loop;
 	if (s->db) {
 		snprintf(err, errlen, "%s: already open", s->file);
 		return -EBUSY;
@@ -381,6 +425,9 @@ static int store_open(void *state, struct ev_loop *loop, const struct zt_store_u
 		goto fail;
 	}
 	zt_log(s->zi, ZT_LOG_INFO, "%s: schema version %d", s->file, STORE_SCHEMA_VERSION);
+	s->loop = loop;
+	ev_timer_init(&s->later, store_later_cb, 0., 0.);
+	s->later.data = s;
 	return 0;
 fail:
 	sqlite3_close(s->db);
@@ -416,6 +463,7 @@ static int store_commit(void *state)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -EIO;
 	}
+	(*s->commits)++;
 	return 0;
 }
 
@@ -428,6 +476,40 @@ static void store_rollback(void *state)
 	if (--s->depth)
 		return;
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* COMMIT now; done from the loop's next iteration, so that the user
+ * answers after the COMMIT and never inside its own call. */
+static int store_commit_async(void *state, void (*done)(void *ctx, int err), void *ctx)
+{
+	struct store *s = state;
+	int err;
+
+	if (s->depth != 1 || !s->loop) {
+		snprintf(s->err, sizeof s->err, "commit_async: %s",
+			 s->loop ? "not the outermost transaction" : "no loop to call back from");
+		if (s->depth == 1)
+			store_rollback(s);
+		return -EINVAL;
+	}
+	/* room first: once committed, done must be called */
+	if (s->ndone == s->done_cap) {
+		size_t cap = s->done_cap ? 2 * s->done_cap : 16;
+		struct store_done *v = realloc(s->done, cap * sizeof *v);
+
+		if (!v) {
+			snprintf(s->err, sizeof s->err, "commit_async: %s", strerror(ENOMEM));
+			store_rollback(s);
+			return -ENOMEM;
+		}
+		s->done = v;
+		s->done_cap = cap;
+	}
+	if ((err = store_commit(s)) < 0)
+		return err;
+	s->done[s->ndone++] = (struct store_done){ done, ctx };
+	ev_timer_start(s->loop, &s->later);
+	return 0;
 }
 
 /* Run one write statement inside the current transaction. */
@@ -1045,6 +1127,7 @@ static int store_create(struct zt_inst *zi, const struct zt_node *conf, void **s
 		return -ENOMEM;
 	}
 	s->zi = zi;
+	s->commits = zt_counter(zi, "commits");
 	*state = s;
 	return 0;
 }
@@ -1068,6 +1151,8 @@ static const struct zt_store_ops store_ops = {
 	.member_bridges = store_member_bridges,
 	.ip_holder = store_ip_holder,
 	.seen = store_seen,
+	.commit_async = store_commit_async,
+	.reads_own_writes = true,
 };
 
 static const struct zt_opt store_opts[] = {

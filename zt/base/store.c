@@ -195,7 +195,7 @@ int zt_store_commit_async(struct zt_store *s, zt_store_done_fn *done, void *ctx)
 {
 	if (s->ops->commit_async)
 		return s->ops->commit_async(s->state, done, ctx);
-	/* a store that commits at once (sqlite) */
+	/* a store that commits at once, without commit_async */
 	done(ctx, s->ops->commit(s->state));
 	return 0;
 }
@@ -203,6 +203,11 @@ int zt_store_commit_async(struct zt_store *s, zt_store_done_fn *done, void *ctx)
 bool zt_store_can_wait(const struct zt_store *s)
 {
 	return s->ops->commit_async != NULL;
+}
+
+bool zt_store_can_group(const struct zt_store *s)
+{
+	return s->ops->reads_own_writes;
 }
 
 void zt_store_rollback(struct zt_store *s)

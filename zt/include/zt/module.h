@@ -18,7 +18,7 @@
                              network rules_source, tags and capabilities, member tags and
                              capabilities; policies get tags, capabilities and zt_policy_out;
                              5: policies' rule_list and explain; 6: zt_policy_ctx no_copy and
-                             peer_coos, zt_policy_rules coos and ips) */
+                             peer_coos, zt_policy_rules coos and ips, store reads_own_writes) */
 
 #if defined(__GNUC__)
 #define ZT_EXPORT __attribute__((visibility("default")))

@@ -174,7 +174,8 @@ struct zt_store_ops {
 	 * outermost begin.  A store calls done with -ETIMEDOUT after its own
 	 * limit, and at close, with an error, for what is still outstanding.
 	 * Reads between commit_async and done see the data as before the
-	 * transaction. */
+	 * transaction, or, with a store that commits before it returns and
+	 * only calls done later (sqlite), as after it. */
 	int (*commit_async)(void *state, void (*done)(void *ctx, int err), void *ctx);
 
 	/* Optional (NULL: users walk member_each).  The authorized active
@@ -182,6 +183,14 @@ struct zt_store_ops {
 	 * and their number into *n, found through an index rather than a
 	 * walk of the members (the controller asks on every config). */
 	int (*member_bridges)(void *state, uint64_t nwid, uint64_t *out, size_t max, size_t *n);
+
+	/* Whether reads inside begin/commit see that transaction's own puts
+	 * and deletes (sqlite: one connection; not postgres, whose reads
+	 * come from a cache of what is committed).  A user may then build
+	 * several independent writes one on another in one transaction,
+	 * made durable by one COMMIT (the controller's group commit of new
+	 * members); otherwise it commits each before building the next. */
+	bool reads_own_writes;
 };
 
 /* ---- using a store (the controller, tools, tests) ---- */
@@ -219,6 +228,8 @@ typedef void zt_store_done_fn(void *ctx, int err);
 int zt_store_commit_async(struct zt_store *s, zt_store_done_fn *done, void *ctx);
 /* Whether the store has commit_async (its writes may take a while). */
 bool zt_store_can_wait(const struct zt_store *s);
+/* Whether independent writes may share one transaction (ops.reads_own_writes). */
+bool zt_store_can_group(const struct zt_store *s);
 int zt_store_network_get(struct zt_store *s, uint64_t id, struct zt_store_network *out);
 int zt_store_network_put(struct zt_store *s, const struct zt_store_network *n);
 int zt_store_network_delete(struct zt_store *s, uint64_t id);
