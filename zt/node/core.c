@@ -40,6 +40,7 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	/* peers, paths and members whose time has come, a few each tick */
 	zt_peers_housekeep(c, now);
 	zt_networks_housekeep(c, now);
+	zt_identity_work_idle(ZT_POW_WORK_IDLE_MS);
 	if (now - c->last_housekeeping >= ZT_HOUSEKEEPING_MS) {
 		c->last_housekeeping = now;
 		zt_reasm_expire(c->reasm, now);

@@ -27,6 +27,7 @@
 /* wire.md §9 */
 #define ZT_PING_CHECK_MS 5000
 #define ZT_HOUSEKEEPING_MS 30000
+#define ZT_POW_WORK_IDLE_MS 2000   /* the identity check's 2 MiB, unused this long, go */
 #define ZT_HEARTBEAT_MS 14000
 #define ZT_PATH_ALIVE_MS 19000
 #define ZT_PATH_EXPIRE_MS 243000

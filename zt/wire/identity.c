@@ -181,10 +181,20 @@ static void pow_hash(const uint8_t pub[ZT_PUB_LEN], uint8_t d[64], uint8_t *work
 	pow_rounds(work, work + POW_MEM, d, key, nonce);
 }
 
-/* Each thread's work area, mapped at its first check and kept: a root or
- * controller checks an identity for every new peer, and mapping, faulting
- * in and unmapping 2 MiB each time was a fifth of a check's cost. */
+/* Each thread's work area, mapped at its first check and kept while
+ * checks keep coming: a root or controller checks an identity for every
+ * new peer, and mapping, faulting in and unmapping 2 MiB each time was a
+ * fifth of a check's cost; a leaf checks a few and should not hold it. */
 static _Thread_local uint8_t *pow_work_kept;
+static _Thread_local int64_t pow_work_used_ms;
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int zt_identity_hash(const uint8_t pub[ZT_PUB_LEN], uint8_t digest[ZT_POW_DIGEST_LEN])
 {
@@ -193,7 +203,16 @@ int zt_identity_hash(const uint8_t pub[ZT_PUB_LEN], uint8_t digest[ZT_POW_DIGEST
 	if (!pow_work_kept && !(pow_work_kept = pow_work_new()))
 		return -ENOMEM;
 	pow_hash(pub, digest, pow_work_kept);
+	pow_work_used_ms = monotonic_ms();
 	return 0;
+}
+
+void zt_identity_work_idle(int64_t idle_ms)
+{
+	if (pow_work_kept && monotonic_ms() - pow_work_used_ms >= idle_ms) {
+		pow_work_free(pow_work_kept);
+		pow_work_kept = NULL;
+	}
 }
 
 static bool pow_accepts(const uint8_t d[64], uint64_t address)

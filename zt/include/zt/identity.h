@@ -50,14 +50,19 @@ int zt_sign(const struct zt_identity *id, const void *msg, size_t len, uint8_t s
 bool zt_sig_verify(const uint8_t pub[ZT_PUB_LEN], const void *msg, size_t len,
 		   const uint8_t *sig, size_t siglen);
 
-/* H(pub) of wire.md §1.2: the 64-byte memory-hard digest.  Allocates
- * its 2 MiB work buffer for the call; returns 0 or -ENOMEM. */
+/* H(pub) of wire.md §1.2: the 64-byte memory-hard digest, in the calling
+ * thread's 2 MiB work area (mapped at its first use, kept until
+ * zt_identity_work_idle releases it); returns 0 or -ENOMEM. */
 #define ZT_POW_DIGEST_LEN 64
 int zt_identity_hash(const uint8_t pub[ZT_PUB_LEN], uint8_t digest[ZT_POW_DIGEST_LEN]);
 
 /* Validation (wire.md §1.7): address not reserved, digest[0] < 17 and
  * digest[59..63] == address.  False also when out of memory. */
 bool zt_identity_validate(const struct zt_identity *id);
+/* Unmaps the calling thread's proof-of-work area (2 MiB, kept between
+ * checks) if it has not been used for idle_ms: called now and then, it
+ * spares a leaf, which checks a few identities, from holding it. */
+void zt_identity_work_idle(int64_t idle_ms);
 
 /* Both public halves recomputed from a private key (wire.md §1.1). */
 void zt_identity_derive_public(const uint8_t priv[ZT_PRIV_LEN], uint8_t pub[ZT_PUB_LEN]);
