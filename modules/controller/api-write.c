@@ -25,6 +25,8 @@
 struct ctl_after {
 	bool revoke;                /* else push */
 	uint64_t nwid, address;
+	uint8_t type;               /* what a revocation revokes (ZT_CRED_COM, _TAG, ...) */
+	uint32_t cred_id;
 };
 
 struct ctl_write {
@@ -53,7 +55,7 @@ static void ctl_write_free(struct ctl_write *w)
 
 /* ctl_push and ctl_revoke while a write's handler runs: kept for after
  * the COMMIT (a config built before it would not hold the change). */
-bool ctl_defer(struct ctl *c, bool revoke, uint64_t nwid, uint64_t address)
+bool ctl_defer(struct ctl *c, bool revoke, uint64_t nwid, uint64_t address, uint8_t type, uint32_t cred_id)
 {
 	struct ctl_write *w = c->deferring;
 
@@ -71,7 +73,7 @@ bool ctl_defer(struct ctl *c, bool revoke, uint64_t nwid, uint64_t address)
 		w->after = v;
 		w->after_cap = cap;
 	}
-	w->after[w->nafter++] = (struct ctl_after){ revoke, nwid, address };
+	w->after[w->nafter++] = (struct ctl_after){ revoke, nwid, address, type, cred_id };
 	return true;
 }
 
@@ -120,7 +122,8 @@ static void ctl_write_done(void *ctx, int err)
 	} else if (!c->stopping) {
 		for (size_t i = 0; i < w->nafter; i++)
 			if (w->after[i].revoke)
-				ctl_revoke(c, w->after[i].nwid, w->after[i].address);
+				ctl_revoke_cred(c, w->after[i].nwid, w->after[i].address, w->after[i].type,
+						w->after[i].cred_id);
 			else
 				ctl_push(c, w->after[i].nwid, w->after[i].address);
 	}

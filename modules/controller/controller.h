@@ -123,6 +123,9 @@ void ctl_store_changed(void *ctx, enum zt_store_change what, uint64_t nwid, uint
 void ctl_store_active(void *ctx, bool active);
 void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member);
 void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target);
+/* Revoke one credential of target (ZT_CRED_COM, _TAG or _CAPABILITY, by
+ * id); during an API write, once it has committed. */
+void ctl_revoke_cred(struct ctl *c, uint64_t nwid, uint64_t target, uint8_t type, uint32_t cred_id);
 /* Revokes the tags and capabilities old held that m no longer does. */
 void ctl_revoke_dropped(struct ctl *c, const struct zt_store_member *old, const struct zt_store_member *m);
 /* A member's write queued behind others: run at its turn (served
@@ -176,7 +179,7 @@ int ctl_api_async(void *state, const struct zt_api_request *rq, struct zt_api_re
 		  struct zt_api_pending *p);
 /* Keep a push (or revocation) for after the COMMIT of the write being
  * built: true if kept. */
-bool ctl_defer(struct ctl *c, bool revoke, uint64_t nwid, uint64_t address);
+bool ctl_defer(struct ctl *c, bool revoke, uint64_t nwid, uint64_t address, uint8_t type, uint32_t cred_id);
 void ctl_writes_stop(struct ctl *c);
 /* Whether a write is in flight or queued: a new one waits its turn. */
 bool ctl_writes_busy(const struct ctl *c);

@@ -851,7 +851,7 @@ void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member)
 	} else {
 		ctl_net_changed(c, nwid);
 	}
-	if (!c->core || ctl_defer(c, false, nwid, member))
+	if (!c->core || ctl_defer(c, false, nwid, member, 0, 0))
 		return;
 	if (member) {
 		/* one member: found, not searched for among all of them */
@@ -874,7 +874,7 @@ void ctl_push(struct ctl *c, uint64_t nwid, uint64_t member)
  * the target included. */
 /* A revocation of target's credential (type, cred_id; the COM for type
  * ZT_CRED_COM) to every online member. */
-static void ctl_revoke_cred(struct ctl *c, uint64_t nwid, uint64_t target, uint8_t type, uint32_t cred_id)
+void ctl_revoke_cred(struct ctl *c, uint64_t nwid, uint64_t target, uint8_t type, uint32_t cred_id)
 {
 	struct ctl_signer sg = { c->address, ctl_sign, c };
 	uint8_t buf[CTL_REV_MAX];
@@ -888,7 +888,7 @@ static void ctl_revoke_cred(struct ctl *c, uint64_t nwid, uint64_t target, uint8
 	/* the member lost something, or the network went: no config cached
 	 * for it may be answered again */
 	ctl_net_changed(c, nwid);
-	if (!c->core || ctl_defer(c, true, nwid, target))
+	if (!c->core || ctl_defer(c, true, nwid, target, type, cred_id))
 		return;
 	randombytes_buf(&id, sizeof id);
 	/* a tag or capability: up to just before now, since the receivers
@@ -911,7 +911,11 @@ static void ctl_revoke_cred(struct ctl *c, uint64_t nwid, uint64_t target, uint8
 			zt_log(c->zi, ZT_LOG_DEBUG, "revocation of %s to %010" PRIx64 ": %s",
 			       a, s->address, strerror(-err));
 	}
-	zt_log(c->zi, ZT_LOG_INFO, "member %016" PRIx64 "/%s: deauthorized, COM revoked", nwid, a);
+	if (type == ZT_CRED_COM)
+		zt_log(c->zi, ZT_LOG_INFO, "member %016" PRIx64 "/%s: deauthorized, COM revoked", nwid, a);
+	else
+		zt_log(c->zi, ZT_LOG_INFO, "member %016" PRIx64 "/%s: %s %" PRIu32 " revoked", nwid, a,
+		       type == ZT_CRED_TAG ? "tag" : "capability", cred_id);
 }
 
 void ctl_revoke(struct ctl *c, uint64_t nwid, uint64_t target)
