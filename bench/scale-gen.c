@@ -1348,6 +1348,8 @@ struct counts {
 	uint64_t misc[7];
 	int64_t t_first_member, t_last_member;
 };
+/* misc's counters travel as an array: the two must stay the same size */
+_Static_assert(sizeof misc == sizeof ((struct counts *)0)->misc, "misc and counts.misc differ");
 
 static void report_to_parent(int fd, const struct outcome *out)
 {
@@ -1375,7 +1377,7 @@ static void report_to_parent(int fd, const struct outcome *out)
 static bool merge_child(int fd, bool first, struct outcome *out)
 {
 	struct counts c;
-	uint64_t m[7];
+	uint64_t m[sizeof c.misc / sizeof c.misc[0]];
 
 	if (!read_all(fd, &c, sizeof c))
 		return false;
@@ -1396,7 +1398,7 @@ static bool merge_child(int fd, bool first, struct outcome *out)
 	relay.sent += c.relay_sent;
 	relay.delivered += c.relay_delivered;
 	memcpy(m, &misc, sizeof m);
-	for (int i = 0; i < 7; i++)
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
 		m[i] += c.misc[i];
 	memcpy(&misc, m, sizeof m);
 	if (c.t_first_member && (!t_first_member || c.t_first_member < t_first_member))
