@@ -9,15 +9,15 @@ builddir=${builddir:-.}
 command -v python3 > /dev/null || bail "python3 is needed (scripts/setup.sh installs it)"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-gens="vectors.py frames.py api-body.sh conf.sh signed.c moon-seed.sh ctl-route.sh conf-pipeline.sh"
-plan 8
+gens="vectors.py frames.py api-body.sh conf.sh signed.c moon-seed.sh ctl-route.sh conf-pipeline.sh mkworld-desc.sh"
+plan 9
 for g in $gens; do
 	rm -rf "$out/seeds" && mkdir -p "$out/seeds"
 	case $g in
 	*.py) python3 "$srcdir/fuzz/gen/$g" "$srcdir/t/vectors" "$out/seeds" ;;
 	api-body.sh | moon-seed.sh | ctl-route.sh) sh "$srcdir/fuzz/gen/$g" "$out/seeds/${g%.sh}" ;;
 	conf.sh) sh "$srcdir/fuzz/gen/$g" "$srcdir" "$out/seeds/conf-yaml" ;;
-	conf-pipeline.sh) sh "$srcdir/fuzz/gen/$g" "$srcdir" "$out/seeds/conf-pipeline" ;;
+	conf-pipeline.sh | mkworld-desc.sh) sh "$srcdir/fuzz/gen/$g" "$srcdir" "$out/seeds/${g%.sh}" ;;
 	signed.c) "$builddir/fuzz/gen-signed" "$srcdir/t/vectors" "$out/seeds" ;;
 	esac
 	rc=$?

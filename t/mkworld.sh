@@ -44,7 +44,7 @@ head -c 100 "$w/previous.c25519" > "$w/short.c25519"
 
 cd "$w" || bail "no $w"
 set -- bad-*.yaml
-plan $(( $# * 3 + 62 ))
+plan $(( $# * 3 + 63 ))
 
 # ---- the vectors, byte for byte; run from outside w/ so paths are relative to the YAML ----
 cd "$tmp" || bail "no $tmp"
@@ -162,6 +162,13 @@ planet k2.c25519 k2.c25519 $((ts + 2)) > after.yaml
 "$MKWORLD" make after.yaml after.world > /dev/null
 "$MKWORLD" check-update rotate.world after.world > /dev/null
 ok $? "and the new key is accepted"
+
+# ---- an identity file that is no regular file is refused, not waited on ----
+mkfifo fifo.public || bail "mkfifo"
+sed 's/identity: root.public/identity: fifo.public/' fresh.yaml > fifo.yaml
+out=$(timeout 10 "$MKWORLD" make fifo.yaml fifo.world 2>&1)
+is "$?:$(printf '%s\n' "$out" | head -1)" "1:fifo.yaml:5:15: roots[0].identity: fifo.public: not a regular file" \
+	"a FIFO as a root's identity file is refused at once"
 
 # ---- usage ----
 "$MKWORLD" --help | grep -q '^Usage: zt-mkworld'
