@@ -9,11 +9,12 @@ builddir=${builddir:-.}
 command -v python3 > /dev/null || bail "python3 is needed (scripts/setup.sh installs it)"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-gens="vectors.py frames.py api-body.sh conf.sh signed.c moon-seed.sh ctl-route.sh conf-pipeline.sh mkworld-desc.sh"
-plan 9
+gens="vectors.py frames.py api-body.sh conf.sh signed.c moon-seed.sh ctl-route.sh conf-pipeline.sh mkworld-desc.sh rules-judge.py"
+plan 10
 for g in $gens; do
 	rm -rf "$out/seeds" && mkdir -p "$out/seeds"
 	case $g in
+	rules-judge.py) python3 "$srcdir/fuzz/gen/$g" "$out/seeds/rules-judge" ;;
 	*.py) python3 "$srcdir/fuzz/gen/$g" "$srcdir/t/vectors" "$out/seeds" ;;
 	api-body.sh | moon-seed.sh | ctl-route.sh) sh "$srcdir/fuzz/gen/$g" "$out/seeds/${g%.sh}" ;;
 	conf.sh) sh "$srcdir/fuzz/gen/$g" "$srcdir" "$out/seeds/conf-yaml" ;;
