@@ -7,11 +7,13 @@
  * the check zt-mkworld make does before it writes. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -39,11 +41,11 @@ static const char root_secret_tail[] =
 	":e15049f7867416f4379dc8a999c530c0c060ff51276436dcde3da7f98352cd09fb10349c5fdb8eabaa81b2b8"
 	"8420323309967aa7d5e8dbfd5f433fb804ac16cb";
 
-static char dir[64];
+static char dir[4096];
 
 static void write_file(const char *name, const void *p, size_t len)
 {
-	char path[128];
+	char path[4200];
 	FILE *f;
 
 	snprintf(path, sizeof path, "%s%s", dir, name);
@@ -55,7 +57,7 @@ static void remove_dir(void)
 {
 	static const char *const names[] = { "previous.c25519", "current.c25519", "moon.c25519", "short.c25519",
 					     "mismatched.c25519", "root.public", "root.secret" };
-	char path[128];
+	char path[4200];
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		snprintf(path, sizeof path, "%s%s", dir, names[i]);
@@ -69,13 +71,15 @@ static void make_dir(void)
 {
 	uint8_t previous[ZT_KEYPAIR_LEN], moon[ZT_KEYPAIR_LEN], mismatched[ZT_KEYPAIR_LEN];
 	char secret[sizeof root_public + sizeof root_secret_tail];
+	const char *tmp = getenv("TMPDIR");
 
 	if (sodium_init() < 0)
 		abort();
-	strcpy(dir, "/tmp/zt-fuzz-mkworld.XXXXXX");
-	if (!mkdtemp(dir))
+	/* one directory per process, under $TMPDIR like the tests'; one left
+	 * by a crashed run of the same pid is written over */
+	snprintf(dir, sizeof dir, "%s/zt-fuzz-mkworld.%ld/", tmp && *tmp ? tmp : "/tmp", (long)getpid());
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		abort();
-	strcat(dir, "/");
 	if (sodium_hex2bin(previous, sizeof previous, previous_key_hex, sizeof previous_key_hex - 1, NULL, NULL,
 			   NULL) < 0 ||
 	    sodium_hex2bin(moon, sizeof moon, moon_key_hex, sizeof moon_key_hex - 1, NULL, NULL, NULL) < 0)

@@ -27,6 +27,7 @@
 #include <ev.h>
 #include <zt/kernel.h>
 #include <zt/module.h>
+#include <zt/packet.h>
 
 #include "internal.h"
 
@@ -35,26 +36,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern const struct zt_module zt_module;   /* policies/rules/rules.c, linked in */
 
 #define MATCH_RANDOM 43
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool take(struct input *in, size_t n, const uint8_t **out)
-{
-	if (in->left < n)
-		return false;
-	*out = in->p;
-	in->p += n;
-	in->left -= n;
-	return true;
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Entries in a table, as the kernel counts them from the config; whether
  * one is a RANDOM match (whose result differs from one run to the next). */
@@ -80,41 +61,27 @@ static int tag_cmp(const void *a, const void *b)
 }
 
 /* n tags, sorted by id with one value per id, as the kernel hands them */
-static bool take_tags(struct input *in, unsigned n, struct zt_policy_tag *tags, unsigned *kept)
+static void read_tags(struct zt_rd *rd, unsigned n, struct zt_policy_tag *tags, unsigned *kept)
 {
-	const uint8_t *p;
-
 	*kept = 0;
 	for (unsigned i = 0; i < n; i++) {
-		if (!take(in, 8, &p))
-			return false;
-		tags[i].id = be32(p);
-		tags[i].value = be32(p + 4);
+		tags[i].id = zt_rd_u32(rd);
+		tags[i].value = zt_rd_u32(rd);
 	}
 	qsort(tags, n, sizeof *tags, tag_cmp);
 	for (unsigned i = 0; i < n; i++)
 		if (*kept == 0 || tags[*kept - 1].id != tags[i].id)
 			tags[(*kept)++] = tags[i];
-	return true;
 }
 
-static bool take_caps(struct input *in, unsigned n, struct zt_policy_cap *caps, bool *random)
+static void read_caps(struct zt_rd *rd, unsigned n, struct zt_policy_cap *caps, bool *random)
 {
-	const uint8_t *p;
-
 	for (unsigned i = 0; i < n; i++) {
-		size_t len;
-
-		if (!take(in, 6, &p))
-			return false;
-		caps[i].id = be32(p);
-		len = (size_t)p[4] << 8 | p[5];
-		if (!take(in, len, &caps[i].rules))
-			return false;
-		caps[i].len = len;
-		caps[i].n = entries(caps[i].rules, len, random);
+		caps[i].id = zt_rd_u32(rd);
+		caps[i].len = zt_rd_u16(rd);
+		caps[i].rules = zt_rd_ptr(rd, caps[i].len);
+		caps[i].n = caps[i].rules ? entries(caps[i].rules, caps[i].len, random) : 0;
 	}
-	return true;
 }
 
 static void rule_seen(void *ctx, const struct zt_policy_rule *r)
@@ -157,24 +124,28 @@ static void judge_and_explain(struct zt_inst *zi, const struct zt_policy_ctx *ct
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct zt_module *const linked[] = { &zt_module, NULL };
-	struct input in = { data, size };
 	struct zt_policy_tag own[3], peer[3];
 	struct zt_policy_cap caps[3];
 	struct zt_policy_out out = { 0 };
-	const uint8_t *flags, *counts, *ncaps, *tlen, *table;
-	unsigned n_own, n_peer;
+	const uint8_t *table;
+	unsigned flags, counts, ncaps, n_own, n_peer;
 	bool random = false;
 	struct zt_kernel *k;
 	struct zt_inst *zi;
+	struct zt_rd rd;
 	char err[256];
 	size_t len;
 
-	if (!take(&in, 1, &flags) || !take(&in, 1, &counts) ||
-	    !take_tags(&in, *counts & 3, own, &n_own) || !take_tags(&in, *counts >> 2 & 3, peer, &n_peer) ||
-	    !take(&in, 1, &ncaps) || !take_caps(&in, *ncaps & 3, caps, &random) || !take(&in, 2, &tlen))
-		return 0;
-	len = (size_t)tlen[0] << 8 | tlen[1];
-	if (!take(&in, len, &table))
+	zt_rd_init(&rd, data, size);
+	flags = zt_rd_u8(&rd);
+	counts = zt_rd_u8(&rd);
+	read_tags(&rd, counts & 3, own, &n_own);
+	read_tags(&rd, counts >> 2 & 3, peer, &n_peer);
+	ncaps = zt_rd_u8(&rd) & 3;
+	read_caps(&rd, ncaps, caps, &random);
+	len = zt_rd_u16(&rd);
+	table = zt_rd_ptr(&rd, len);
+	if (rd.err)
 		return 0;
 	zt_module_use_linked(linked);
 	if (!(k = zt_kernel_new(ev_default_loop(0))))
@@ -182,15 +153,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!(zi = zt_kernel_instance(k, ZT_POLICY, "{ use: rules }", err, sizeof err)))
 		abort();
 	{
-		struct zt_policy_rules r = { table, len, entries(table, len, &random), *flags & 0x02 ? 0x08 : 0,
-					     own, n_own, caps, *ncaps & 3, NULL, 0, NULL, 0 };
-		bool inbound = *flags & 0x01;
-		uint64_t remote = *flags & 0x10 ? 0 : 0x2222222222ULL;
+		struct zt_policy_rules r = { table, len, entries(table, len, &random), flags & 0x02 ? 0x08 : 0,
+					     own, n_own, caps, ncaps, NULL, 0, NULL, 0 };
+		bool inbound = flags & 0x01;
+		uint64_t remote = flags & 0x10 ? 0 : 0x2222222222ULL;
 		struct zt_policy_ctx ctx = { 0x8056c2e21c000001ULL, 0x1111111111ULL,
 					     inbound ? remote : 0x1111111111ULL, inbound ? 0x1111111111ULL : remote,
-					     inbound, peer, n_peer, caps, *ncaps & 3,
-					     *flags & 0x08 ? NULL : &out, *flags & 0x04, NULL, 0 };
-		struct zt_frame f = { (uint8_t *)in.p, in.left };
+					     inbound, peer, n_peer, caps, ncaps,
+					     flags & 0x08 ? NULL : &out, flags & 0x04, NULL, 0 };
+		struct zt_frame f = { (uint8_t *)data + rd.pos, zt_rd_left(&rd) };
 
 		(void)zt_inst_module(zi)->ops.policy->rules(zt_inst_state(zi), &r);
 		judge_and_explain(zi, &ctx, &f, random);
