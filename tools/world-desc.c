@@ -112,6 +112,19 @@ static bool desc_u64(const struct zt_node *n, const char *what, uint64_t *out)
 	return true;
 }
 
+/* path names a regular file (a FIFO or a device would block or never
+ * end); reported at n if not. */
+static bool regular_file(const struct zt_node *n, const char *path, struct stat *st)
+{
+	if (stat(path, st) < 0)
+		zt_node_error(n, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st->st_mode))
+		zt_node_error(n, "%s: not a regular file", path);
+	else
+		return true;
+	return false;
+}
+
 /* Read a key pair file named by n; report and return false on any problem. */
 static bool desc_keypair(const struct world_desc *d, const struct zt_node *n, uint8_t kp[ZT_KEYPAIR_LEN])
 {
@@ -127,20 +140,19 @@ static bool desc_keypair(const struct world_desc *d, const struct zt_node *n, ui
 		zt_node_error(n, "out of memory");
 		return false;
 	}
-	if (stat(path, &st) < 0) {
-		zt_node_error(n, "%s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		zt_node_error(n, "%s: not a regular file", path);
-	} else if (st.st_size != ZT_KEYPAIR_LEN) {
-		zt_node_error(n, "%s: %lld bytes, a key pair file has %d (public 64 || private 64)",
-			      path, (long long)st.st_size, ZT_KEYPAIR_LEN);
-	} else if ((rc = zt_keypair_read(path, kp)) < 0) {
-		zt_node_error(n, "%s: %s", path, rc == -EINVAL ? "not a 128-byte key pair file" : strerror(-rc));
-	} else if (!keypair_consistent(kp)) {
-		zt_node_error(n, "%s: the Ed25519 public key does not belong to the private key", path);
-		sodium_memzero(kp, ZT_KEYPAIR_LEN);
-	} else {
-		good = true;
+	if (regular_file(n, path, &st)) {
+		if (st.st_size != ZT_KEYPAIR_LEN)
+			zt_node_error(n, "%s: %lld bytes, a key pair file has %d (public 64 || private 64)",
+				      path, (long long)st.st_size, ZT_KEYPAIR_LEN);
+		else if ((rc = zt_keypair_read(path, kp)) < 0)
+			zt_node_error(n, "%s: %s", path,
+				      rc == -EINVAL ? "not a 128-byte key pair file" : strerror(-rc));
+		else if (!keypair_consistent(kp))
+			zt_node_error(n, "%s: the Ed25519 public key does not belong to the private key", path);
+		else
+			good = true;
+		if (!good)
+			sodium_memzero(kp, ZT_KEYPAIR_LEN);
 	}
 	free(path);
 	return good;
@@ -189,15 +201,12 @@ static bool desc_identity(const struct world_desc *d, const struct zt_node *n, s
 		zt_node_error(n, "out of memory");
 		return false;
 	}
-	/* a FIFO or a device would block or never end: regular files only */
-	if (stat(path, &st) < 0)
-		zt_node_error(n, "%s: %s", path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		zt_node_error(n, "%s: not a regular file", path);
-	else if (!(f = fopen(path, "rb")))
-		zt_node_error(n, "%s: %s", path, strerror(errno));
-	else
-		good = identity_file_read(n, path, f, id);
+	if (regular_file(n, path, &st)) {
+		if ((f = fopen(path, "rb")))
+			good = identity_file_read(n, path, f, id);
+		else
+			zt_node_error(n, "%s: %s", path, strerror(errno));
+	}
 	free(path);
 	return good;
 }
