@@ -74,7 +74,8 @@ services:
     allow-from: ["198.18.0.0/25", "2001:db8::/126"]
 YAML
 start() {
-	"$ZTD" -c "$tmp/ztd.yaml" 2> "$tmp/log" &
+	: > "$tmp/log"	# emptied first: the wait must not read the last start's log
+	"$ZTD" -c "$tmp/ztd.yaml" 2>> "$tmp/log" &
 	pid=$!
 	ztd_started "$tmp/log" $pid
 	port=$(sed -n 's/.*api: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/log")

@@ -35,7 +35,10 @@ YAML
 }
 # run: ztd until it has started (0) or exited (1); its log in $tmp/log
 run() {
-	"$ZTD" -c "$tmp/ztd.yaml" > "$tmp/log" 2>&1 &
+	# emptied here, not by the background redirect, so that the wait
+	# below cannot read the last run's "started" before the child opens it
+	: > "$tmp/log"
+	"$ZTD" -c "$tmp/ztd.yaml" >> "$tmp/log" 2>&1 &
 	pid=$!
 	for i in $(seq 300); do
 		grep -q 'ztd: info: started' "$tmp/log" && return 0

@@ -36,7 +36,8 @@ zc_run() {
 home=$ns_tmp/home
 log=$ns_tmp/log
 zc_start() {
-	(zc_run "$ZTD" --home "$home") > "$log" 2>&1 &
+	: > "$log"	# emptied first: the wait must not read the last start's log
+	(zc_run "$ZTD" --home "$home") >> "$log" 2>&1 &
 	zc_pid=$!
 	ns_pids="$ns_pids $zc_pid"
 	zt_wait 30 grep -q "info: started" "$log" || { sed 's/^/# /' "$log"; bail "ztd did not start"; }
