@@ -35,9 +35,7 @@ YAML
 }
 # run: ztd until it has started (0) or exited (1); its log in $tmp/log
 run() {
-	# emptied here, not by the background redirect, so that the wait
-	# below cannot read the last run's "started" before the child opens it
-	: > "$tmp/log"
+	: > "$tmp/log"	# emptied first: the wait must not read the last run's log
 	"$ZTD" -c "$tmp/ztd.yaml" >> "$tmp/log" 2>&1 &
 	pid=$!
 	for i in $(seq 300); do
