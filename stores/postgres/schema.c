@@ -102,9 +102,10 @@ const char *const pg_migrations[] = {
 	" FOR EACH ROW EXECUTE FUNCTION zt_store_notify();",
 	/* 2 -> 3: the authorized active bridges, which every config lists
 	 * (the sqlite store's schema 3): found in an index, not by reading
-	 * every member of the network */
-	"CREATE INDEX IF NOT EXISTS members_bridges ON members(network_id, address)"
-	" WHERE active_bridge AND authorized;",
+	 * every member of the network; in parentheses, as clang asks of
+	 * a two-line literal that could be a missing comma */
+	("CREATE INDEX IF NOT EXISTS members_bridges ON members(network_id, address)"
+	 " WHERE active_bridge AND authorized;"),
 };
 
 const size_t pg_schema_nmigrations = sizeof pg_migrations / sizeof pg_migrations[0];

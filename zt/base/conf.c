@@ -55,7 +55,8 @@ static const struct zt_node *node_instance(const struct zt_node *n)
 	return NULL;
 }
 
-static void node_report(const struct zt_node *pos, const struct zt_node *n, const char *fmt, va_list ap)
+static ZT_PRINTF(3, 0) void node_report(const struct zt_node *pos, const struct zt_node *n, const char *fmt,
+					va_list ap)
 {
 	char msg[4096], where[400] = "";
 	const struct zt_node *inst = node_instance(n);

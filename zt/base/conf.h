@@ -49,7 +49,7 @@ int zt_node_add_scalar(struct zt_node *map, const char *key, const char *text);
 
 /* Report an error at a node or at a position ("file:line:col: ..."). */
 void zt_conf_error(struct zt_conf *conf, unsigned line, unsigned col, const char *fmt, ...) ZT_PRINTF(4, 5);
-void zt_node_verror(const struct zt_node *n, const char *fmt, va_list ap);
+void zt_node_verror(const struct zt_node *n, const char *fmt, va_list ap) ZT_PRINTF(2, 0);
 /* An error positioned at pos but named after ctx's place, e.g. a problem
  * with 'use:' that is reported as the instance's. */
 void zt_node_error_at(const struct zt_node *pos, const struct zt_node *ctx, const char *fmt, ...) ZT_PRINTF(3, 4);
