@@ -24,8 +24,8 @@ command -v jq > /dev/null || skip_all "needs jq"
 [ -n "$ZT_API_NETNS" ] || skip_all "needs a network namespace (root, unshare)"
 
 tmp=$(mktemp -d) || bail "mktemp"
-pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+ztd_pid=""
+trap '[ -n "$ztd_pid" ] && kill $ztd_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 ip link set lo up
 ip addr add 198.18.0.1/32 dev lo
@@ -74,10 +74,7 @@ services:
     allow-from: ["198.18.0.0/25", "2001:db8::/126"]
 YAML
 start() {
-	: > "$tmp/log"	# emptied first: the wait must not read the last start's log
-	"$ZTD" -c "$tmp/ztd.yaml" 2>> "$tmp/log" &
-	pid=$!
-	ztd_started "$tmp/log" $pid
+	ztd_start "$tmp/log" "$ZTD" -c "$tmp/ztd.yaml"
 	port=$(sed -n 's/.*api: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/log")
 	port4=$(sed -n 's/.*api: listening on 198\.18\.0\.1:\([0-9]*\)$/\1/p' "$tmp/log")
 	port6=$(sed -n 's/.*api: listening on \[2001:db8::1\]:\([0-9]*\)$/\1/p' "$tmp/log")
@@ -85,10 +82,10 @@ start() {
 }
 stops=""
 stop() {
-	kill -TERM $pid
-	wait $pid
+	kill -TERM $ztd_pid
+	wait $ztd_pid
 	stops="$stops$?"
-	pid=""
+	ztd_pid=""
 	cat "$tmp/log" >> "$tmp/all.log"
 }
 start

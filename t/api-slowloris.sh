@@ -14,9 +14,9 @@ command -v curl > /dev/null || skip_all "needs curl"
 command -v python3 > /dev/null || skip_all "needs python3"
 
 tmp=$(mktemp -d) || bail "mktemp"
-pid=""
+ztd_pid=""
 loris=""
-trap '[ -n "$loris" ] && kill $loris 2>/dev/null; [ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -n "$loris" ] && kill $loris 2>/dev/null; [ -n "$ztd_pid" ] && kill $ztd_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 plan 14
 
@@ -27,9 +27,7 @@ transports: [ { use: udp, listen: ["127.0.0.1:0"] } ]
 services:
   - { use: api, listen: ["127.0.0.1:0"] }
 YAML
-"$ZTD" -c "$tmp/ztd.yaml" 2> "$tmp/log" &
-pid=$!
-ztd_started "$tmp/log" $pid
+ztd_start "$tmp/log" "$ZTD" -c "$tmp/ztd.yaml"
 port=$(cat "$tmp/home/zerotier-one.port")
 auth="X-ZT1-Auth: $(cat "$tmp/home/authtoken.secret")"
 export ZT_HOME="$tmp/home"
@@ -91,10 +89,10 @@ closed=$(sed -n 's/.* closed \([0-9]*\)$/\1/p' "$tmp/stats")
 ok $(( ${closed:-0} > 744 ? 0 : 1 )) \
 	"ztd closed held connections, not only the 744 over max-connections (${closed:-0} closed)"
 
-kill -TERM $pid
-wait $pid
+kill -TERM $ztd_pid
+wait $ztd_pid
 is "$?" 0 "ztd stops cleanly"
-pid=""
+ztd_pid=""
 counters=$(grep 'api: counters' "$tmp/log")
 like "$counters" "evicted=[1-9]" "the api counted the connections it evicted"
 # the single trickling connection above (under the slowloris, eviction

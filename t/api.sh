@@ -63,15 +63,9 @@ if $netns; then
 	"$ZTD" -c "$tmp/root.yaml" 2> "$tmp/root.log" &
 	pids="$pids $!"
 fi
-"$ZTD" -c "$tmp/leaf.yaml" 2> "$tmp/leaf.log" &
-leaf=$!
+ztd_start "$tmp/leaf.log" "$ZTD" -c "$tmp/leaf.yaml"
+leaf=$ztd_pid
 pids="$pids $leaf"
-for i in $(seq 300); do
-	grep -q 'ztd: info: started' "$tmp/leaf.log" && break
-	kill -0 $leaf 2>/dev/null || break
-	sleep 0.1
-done
-grep -q 'ztd: info: started' "$tmp/leaf.log" || { cat "$tmp/leaf.log" | sed 's/^/# /'; bail "ztd did not start"; }
 ok 0 "ztd with the api starts"
 
 port=$(cat "$tmp/leaf/zerotier-one.port")

@@ -4,7 +4,7 @@
 # store), home and store, and writes $tmp/ctl.yaml.
 #
 #   start          ztd in the background: pid, port, url (the API's);
-#                  each run's stderr in $tmp/log, earlier ones in all.log
+#                  each run's output in $tmp/log, earlier ones in all.log
 #   req M PATH [B] the HTTP status of METHOD PATH [BODY] (after start,
 #                  with auth set); the body is in $tmp/body
 #   body, field J  that body, and jq -r J of it
@@ -33,18 +33,8 @@ YAML
 
 start() {
 	[ -f "$tmp/log" ] && cat "$tmp/log" >> "$tmp/all.log"
-	: > "$tmp/log"
-	"$ZTD" -c "$tmp/ctl.yaml" 2> "$tmp/log" &
-	pid=$!
-	for i in $(seq 300); do
-		grep -q 'ztd: info: started' "$tmp/log" && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! grep -q 'ztd: info: started' "$tmp/log"; then
-		sed 's/^/# /' "$tmp/log"
-		bail "ztd did not start"
-	fi
+	ztd_start "$tmp/log" "$ZTD" -c "$tmp/ctl.yaml"
+	pid=$ztd_pid
 	port=$(sed -n 's/.*api: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/log")
 	url="http://127.0.0.1:$port"
 }

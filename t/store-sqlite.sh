@@ -12,8 +12,8 @@ command -v curl > /dev/null || skip_all "needs curl"
 command -v perl > /dev/null || skip_all "needs perl"
 
 tmp=$(mktemp -d) || bail "mktemp"
-pid=""
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+ztd_pid=""
+trap '[ -n "$ztd_pid" ] && kill -9 $ztd_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 plan 27
 
 home=$tmp/home
@@ -34,18 +34,8 @@ services:
 YAML
 }
 # run: ztd until it has started (0) or exited (1); its log in $tmp/log
-run() {
-	: > "$tmp/log"	# emptied first: the wait must not read the last run's log
-	"$ZTD" -c "$tmp/ztd.yaml" >> "$tmp/log" 2>&1 &
-	pid=$!
-	for i in $(seq 300); do
-		grep -q 'ztd: info: started' "$tmp/log" && return 0
-		kill -0 $pid 2>/dev/null || { wait $pid; pid=""; return 1; }
-		sleep 0.1
-	done
-	return 1
-}
-stop() { kill $pid; wait $pid 2>/dev/null; pid=""; }
+run() { ztd_launch "$tmp/log" "$ZTD" -c "$tmp/ztd.yaml"; }
+stop() { kill $ztd_pid; wait $ztd_pid 2>/dev/null; ztd_pid=""; }
 # refused FILE WHAT: ztd does not start on FILE, says WHAT, and FILE is
 # unchanged, its mode too
 refused() {
@@ -56,7 +46,7 @@ refused() {
 	like "$(cat "$tmp/log")" "controller: store sqlite: $1: $3" "... and says why, naming the file"
 	is "$(sha256sum "$1") $(stat -c %a "$1") $(ls "$1"-wal "$1"-journal 2>/dev/null)" "$sum " \
 		"... which is left as it was"
-	[ -n "$pid" ] && stop
+	[ -n "$ztd_pid" ] && stop
 }
 
 # ---- where the file is ----
@@ -80,12 +70,12 @@ like "$(cat "$tmp/log")" "controller: controller [0-9a-f]{10}, store main" "... 
 # must find the -shm in use, not reset it under ztd (SIGBUS in the next
 # checkpoint, or two writers unlocked)
 shm=$(stat -c %i "$tmp/old-form.db-shm")
-grep -q "POSIX .* $pid [0-9a-f]*:[0-9a-f]*:$shm " /proc/locks
+grep -q "POSIX .* $ztd_pid [0-9a-f]*:[0-9a-f]*:$shm " /proc/locks
 ok $? "ztd holds SQLite's lock on an existing file's -shm while it runs"
 sqlite3 "$tmp/old-form.db" "INSERT INTO networks (id, name, revision, creation_time)
 	VALUES ('26b7ab6cb8000002', 'beside ztd', 1, 1700000000000);
 	DELETE FROM networks WHERE id = '26b7ab6cb8000002'"
-is "$(sqlite3 "$tmp/old-form.db" 'PRAGMA integrity_check') $(kill -0 "$pid" 2>/dev/null && echo running)" \
+is "$(sqlite3 "$tmp/old-form.db" 'PRAGMA integrity_check') $(kill -0 "$ztd_pid" 2>/dev/null && echo running)" \
 	"ok running" "... and runs on after a sqlite3 shell wrote to the file, which is sound"
 stop
 

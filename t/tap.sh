@@ -39,15 +39,32 @@ like() {
 }
 tap_done() { [ "$tap_failed" -eq 0 ]; }
 
-# ztd_started LOG PID: wait up to 30 s for ztd (PID) to log that it started
-# in LOG; if it does not, show LOG and bail out.
-ztd_started() {
-	for i in $(seq 300); do
-		grep -q 'ztd: info: started' "$1" && return 0
-		kill -0 "$2" 2>/dev/null || break
+# ztd_launch LOG CMD...: start CMD, a ztd, in the background with its
+# output in LOG, and wait up to 30 s for it to log that it started;
+# ztd_pid is its pid.  LOG is emptied here, not by the background child:
+# a wait that ran before the child opened LOG would read an earlier
+# start's "started".  1 if ztd exits first (it is reaped, ztd_pid is
+# empty) or has not started in time (it still runs).
+ztd_launch() {
+	ztd_log=$1
+	shift
+	: > "$ztd_log"
+	"$@" >> "$ztd_log" 2>&1 &
+	ztd_pid=$!
+	for ztd_try in $(seq 300); do
+		grep -q 'ztd: info: started' "$ztd_log" && return 0
+		kill -0 "$ztd_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	grep -q 'ztd: info: started' "$1" && return 0
+	grep -q 'ztd: info: started' "$ztd_log" && return 0
+	kill -0 "$ztd_pid" 2>/dev/null || { wait "$ztd_pid"; ztd_pid=""; }
+	return 1
+}
+# ztd_start LOG CMD...: ztd_launch; if ztd did not start, kill it (if it
+# still runs) and bail out, showing LOG.
+ztd_start() {
+	ztd_launch "$@" && return 0
+	[ -n "$ztd_pid" ] && kill -9 "$ztd_pid" 2>/dev/null
 	sed 's/^/# /' "$1"
 	bail "ztd did not start"
 }

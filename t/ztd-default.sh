@@ -36,11 +36,9 @@ zc_run() {
 home=$ns_tmp/home
 log=$ns_tmp/log
 zc_start() {
-	: > "$log"	# emptied first: the wait must not read the last start's log
-	(zc_run "$ZTD" --home "$home") >> "$log" 2>&1 &
-	zc_pid=$!
+	ztd_start "$log" zc_run "$ZTD" --home "$home"
+	zc_pid=$ztd_pid
 	ns_pids="$ns_pids $zc_pid"
-	zt_wait 30 grep -q "info: started" "$log" || { sed 's/^/# /' "$log"; bail "ztd did not start"; }
 }
 zc_stop() { kill -TERM "$zc_pid"; wait "$zc_pid"; }
 api() { ns_exec zc curl -s -m 5 -H "X-ZT1-Auth: $(cat "$home/authtoken.secret")" "http://127.0.0.1:9993$1"; }

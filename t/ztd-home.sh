@@ -46,14 +46,8 @@ node: { home: $home }
 transports: [ { use: udp, listen: ["127.0.0.1:0"] } ]
 services: [ { use: api, listen: ["127.0.0.1:0"] } ]
 YAML
-"$ZTD" -c "$tmp/ztd.yaml" 2> "$tmp/log" &
-pid=$!
-for i in $(seq 300); do
-	grep -q 'ztd: info: started' "$tmp/log" && break
-	kill -0 $pid 2>/dev/null || break
-	sleep 0.1
-done
-grep -q 'ztd: info: started' "$tmp/log" || { sed 's/^/# /' "$tmp/log"; bail "ztd did not start"; }
+ztd_start "$tmp/log" "$ZTD" -c "$tmp/ztd.yaml"
+pid=$ztd_pid
 
 # ---- secrets ----
 is "$(stat -c %a "$home/identity.secret")" 600 "identity.secret of mode 0644 is made 0600"
